@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: run test test-unit test-integration test-e2e test-browser install browser-deps bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: embedded mode on http://127.0.0.1:8000 (SQLite, no Redis/PostgreSQL), with demo data.
+run: $(STAMP)
+	$(BIN)/prb run --host 127.0.0.1 --port 8000
+
+## make test: the whole suite. PostgreSQL/Redis tests skip with a reason when those are absent,
+## unless PRB_REQUIRE_SERVICES=1 (as in CI), which turns such a skip into a failure.
+test: $(STAMP) browser-deps
+	$(BIN)/pytest -q -p no:cacheprovider tests
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/pytest -q tests/integration
+
+test-e2e: $(STAMP)
+	$(BIN)/pytest -q tests/e2e
+
+browser-deps:
+	@test -x /usr/bin/chromium || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+		echo "chromium not installed: browser tests will skip")
+
+bench: $(STAMP)
+	$(BIN)/python bench/event_bus.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

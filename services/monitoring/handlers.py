@@ -1,0 +1,127 @@
+"""Monitoring: trajectories follow the plan and the money; progress reports come in."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlmodel import Session, select
+
+from services.monitoring.models import ProgressReport, ProgressReportCreate, ProgressReportPublic, Trajectory, TrajectoryPublic
+from shared.access import ensure_visible
+from shared.auth import STAFF_ROLES, Principal, Role, require_role
+from shared.bus.consumer import EventHandler
+from shared.events import BudgetOpenedV1, Envelope, InvoicePaidV1, PlanApprovedV1, ProgressReportedV1
+from shared.money import Money
+from shared.problems import not_found
+from shared.uow import UnitOfWork
+
+# A trajectory with no progress report for this long gets flagged for the case manager.
+REPORT_INTERVAL = timedelta(days=60)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def start_trajectory_on_plan_approved(event: Envelope, uow: UnitOfWork) -> None:
+    plan = PlanApprovedV1.model_validate(event.payload)
+    if uow.session.get(Trajectory, plan.plan_id):
+        return
+    uow.session.add(Trajectory(plan_id=plan.plan_id, municipality=event.tenant, client_id=plan.client_id,
+                               scheme=plan.scheme, granted_cents=plan.granted_cents,
+                               started_on=event.occurred_at.date(), execution_deadline=plan.execution_deadline))
+
+
+def link_budget_on_budget_opened(event: Envelope, uow: UnitOfWork) -> None:
+    opened = BudgetOpenedV1.model_validate(event.payload)
+    trajectory = uow.session.get(Trajectory, opened.plan_id)
+    if trajectory is None:
+        # PlanApproved not handled yet (queues are independent): fail so the retry finds it.
+        raise LookupError(f"trajectory {opened.plan_id} not known yet")
+    trajectory.budget_id = opened.budget_id
+    uow.session.add(trajectory)
+
+
+def record_spending_on_invoice_paid(event: Envelope, uow: UnitOfWork) -> None:
+    paid = InvoicePaidV1.model_validate(event.payload)
+    trajectory = uow.session.exec(select(Trajectory).where(Trajectory.plan_id == paid.plan_id).with_for_update()).first()
+    if trajectory is None:
+        raise LookupError(f"trajectory {paid.plan_id} not known yet")
+    trajectory.spent_cents += paid.amount_cents
+    uow.session.add(trajectory)
+
+
+EVENT_HANDLERS: dict[str, EventHandler] = {
+    "PlanApproved": start_trajectory_on_plan_approved,
+    "BudgetOpened": link_budget_on_budget_opened,
+    "InvoicePaid": record_spending_on_invoice_paid,
+}
+
+
+def _trajectory_for(session: Session, who: Principal, plan_id: str) -> Trajectory:
+    trajectory = session.get(Trajectory, plan_id)
+    if trajectory is None:
+        raise not_found("trajectory")
+    ensure_visible(who, municipality=trajectory.municipality, client_id=trajectory.client_id, what="trajectory")
+    return trajectory
+
+
+def _trajectory_public(t: Trajectory) -> TrajectoryPublic:
+    return TrajectoryPublic(**t.model_dump(exclude={"granted_cents", "spent_cents"}),
+                            granted=Money(t.granted_cents).decimal, spent=Money(t.spent_cents).decimal)
+
+
+def get_trajectory(session: Session, who: Principal, plan_id: str) -> TrajectoryPublic:
+    return _trajectory_public(_trajectory_for(session, who, plan_id))
+
+
+def list_trajectories(session: Session, who: Principal, overdue: bool | None = None) -> list[TrajectoryPublic]:
+    query = select(Trajectory).where(Trajectory.municipality == who.municipality).order_by(Trajectory.started_on)
+    if who.is_client_side():
+        query = query.where(Trajectory.client_id == who.client_id)
+    else:
+        require_role(who, *STAFF_ROLES, Role.POLICY)
+    if overdue is not None:
+        query = query.where(Trajectory.report_overdue == overdue)
+    return [_trajectory_public(t) for t in session.exec(query)]
+
+
+def file_progress_report(uow: UnitOfWork, who: Principal, plan_id: str, data: ProgressReportCreate) -> ProgressReportPublic:
+    if not who.is_client_side():
+        require_role(who, *STAFF_ROLES, Role.PROVIDER)
+    trajectory = _trajectory_for(uow.session, who, plan_id)
+    report = ProgressReport(municipality=trajectory.municipality, plan_id=plan_id, client_id=trajectory.client_id,
+                            reported_by=who.subject, reported_by_role=who.role.value, on_track=data.on_track,
+                            summary=data.summary)
+    uow.session.add(report)
+    trajectory.last_report_at = report.created_at
+    trajectory.report_overdue = False
+    uow.session.add(trajectory)
+    uow.emit("ProgressReported", tenant=trajectory.municipality, subject=plan_id, payload=ProgressReportedV1(
+        report_id=report.id, plan_id=plan_id, client_id=trajectory.client_id,
+        reported_by_role=who.role.value, on_track=data.on_track))
+    uow.commit()
+    return ProgressReportPublic.model_validate(report, from_attributes=True)
+
+
+def list_progress_reports(session: Session, who: Principal, plan_id: str) -> list[ProgressReportPublic]:
+    _trajectory_for(session, who, plan_id)
+    reports = session.exec(select(ProgressReport).where(ProgressReport.plan_id == plan_id)
+                           .order_by(ProgressReport.created_at)).all()
+    return [ProgressReportPublic.model_validate(r, from_attributes=True) for r in reports]
+
+
+def flag_overdue_reports(uow: UnitOfWork, now: datetime | None = None) -> int:
+    """Scheduled: mark running trajectories whose last report (or start) is too long ago."""
+    now = now or _now()
+    flagged = 0
+    for trajectory in uow.session.exec(select(Trajectory).where(Trajectory.report_overdue.is_(False))):
+        last = trajectory.last_report_at or datetime.combine(trajectory.started_on, datetime.min.time(), timezone.utc)
+        if last.tzinfo is None:
+            last = last.replace(tzinfo=timezone.utc)
+        if now - last > REPORT_INTERVAL and trajectory.execution_deadline >= now.date():
+            trajectory.report_overdue = True
+            uow.session.add(trajectory)
+            flagged += 1
+    uow.commit()
+    return flagged

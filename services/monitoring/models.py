@@ -1,0 +1,90 @@
+"""Tables owned by the monitoring service (schema "monitoring")."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import Literal
+
+from pydantic import ConfigDict
+from sqlmodel import Field, SQLModel
+
+from shared.money import EuroAmount
+
+SCHEMA = "monitoring"
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Trajectory(SQLModel, table=True):
+    """One approved plan being carried out, as monitoring sees it (ids and amounts only)."""
+
+    __tablename__ = "trajectory"
+    __table_args__ = {"schema": SCHEMA}
+
+    plan_id: str = Field(primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    client_id: str = Field(index=True, max_length=36)
+    scheme: str = Field(max_length=20)
+    budget_id: str | None = Field(default=None, max_length=36)
+    granted_cents: int = 0
+    spent_cents: int = 0
+    started_on: date
+    execution_deadline: date
+    last_report_at: datetime | None = None
+    report_overdue: bool = False
+
+
+class ProgressReport(SQLModel, table=True):
+    __tablename__ = "progress_report"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    plan_id: str = Field(index=True, max_length=36)
+    client_id: str = Field(max_length=36)
+    reported_by: str = Field(max_length=80)
+    reported_by_role: str = Field(max_length=20)
+    on_track: bool
+    summary: str = Field(max_length=8000)
+    created_at: datetime = Field(default_factory=_now)
+
+
+class TrajectoryPublic(SQLModel):
+    plan_id: str
+    municipality: str
+    client_id: str
+    scheme: str
+    budget_id: str | None
+    granted: EuroAmount
+    spent: EuroAmount
+    started_on: date
+    execution_deadline: date
+    last_report_at: datetime | None
+    report_overdue: bool
+
+
+class ProgressReportCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on_track: bool
+    summary: str = Field(min_length=1, max_length=8000)
+
+
+class ProgressReportPublic(SQLModel):
+    id: str
+    plan_id: str
+    client_id: str
+    reported_by_role: str
+    on_track: bool
+    summary: str
+    created_at: datetime
+
+
+OutcomeKind = Literal["work_during", "work_after", "work_ended", "no_work_running", "no_work_ended", "unknown"]

@@ -1,0 +1,64 @@
+"""Message texts in plain Dutch (B1) and English. Params hold ids and amounts only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, StrictUndefined
+
+from shared.money import Money
+
+_env = Environment(autoescape=False, undefined=StrictUndefined, trim_blocks=True)
+_env.filters["euro_nl"] = lambda cents: Money(int(cents)).format_nl()
+_env.filters["euro_en"] = lambda cents: Money(int(cents)).format_en()
+
+LANGUAGES = ("nl", "en")
+
+TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    "plan_approved": {
+        "nl": ("Uw plan is goedgekeurd",
+               "Goed nieuws: uw re-integratieplan is goedgekeurd. U krijgt een budget van {{ granted_cents | euro_nl }}."
+               " U kunt het plan uitvoeren tot {{ execution_deadline }}. De gemeente betaalt de rekeningen van"
+               " uw aanbieders uit dit budget."),
+        "en": ("Your plan has been approved",
+               "Good news: your reintegration plan has been approved. Your budget is {{ granted_cents | euro_en }}."
+               " You can carry out the plan until {{ execution_deadline }}. The municipality pays your providers'"
+               " invoices from this budget."),
+    },
+    "plan_rejected": {
+        "nl": ("Uw plan is niet goedgekeurd",
+               "Uw re-integratieplan is niet goedgekeurd. In de brief (beschikking) leest u waarom en hoe u"
+               " bezwaar kunt maken. Dat kan binnen 6 weken."),
+        "en": ("Your plan has not been approved",
+               "Your reintegration plan has not been approved. The decision letter explains why and how to"
+               " object. You can object within six weeks."),
+    },
+    "invoice_paid": {
+        "nl": ("Rekening betaald uit uw budget",
+               "De gemeente heeft een rekening van {{ amount_cents | euro_nl }} betaald uit uw budget"
+               " (op {{ paid_on }})."),
+        "en": ("Invoice paid from your budget",
+               "The municipality paid an invoice of {{ amount_cents | euro_en }} from your budget (on {{ paid_on }})."),
+    },
+    "progress_reported": {
+        "nl": ("Nieuwe voortgangsrapportage",
+               "Er is een voortgangsrapportage binnengekomen.{% if not on_track %} Let op: het traject loopt"
+               " niet volgens plan.{% endif %}"),
+        "en": ("New progress report",
+               "A progress report has come in.{% if not on_track %} Note: the trajectory is not on track.{% endif %}"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    language: str
+    subject: str
+    body: str
+
+
+def render(template: str, params: dict[str, Any], language: str) -> RenderedMessage:
+    lang = language if language in LANGUAGES else "nl"
+    subject, body = TEMPLATES[template][lang]
+    return RenderedMessage(lang, _env.from_string(subject).render(**params), _env.from_string(body).render(**params))

@@ -1,0 +1,67 @@
+"""Notifications: turn events into messages for people; show them in their language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from services.notifications.domain.templates import render
+from services.notifications.models import Message, MessagePublic
+from shared.auth import STAFF_ROLES, Principal, require_role
+from shared.bus.consumer import EventHandler
+from shared.events import Envelope
+from shared.uow import UnitOfWork
+
+
+def _record(uow: UnitOfWork, event: Envelope, template: str, *, client_id: str | None,
+            recipient_kind: str = "client", params: dict[str, Any] | None = None) -> None:
+    uow.session.add(Message(municipality=event.tenant, recipient_kind=recipient_kind, client_id=client_id,
+                            template=template, params=params or {}, cause_event_id=str(event.event_id)))
+
+
+def message_client_on_plan_approved(event: Envelope, uow: UnitOfWork) -> None:
+    p = event.payload
+    _record(uow, event, "plan_approved", client_id=p["client_id"],
+            params={"granted_cents": p["granted_cents"], "execution_deadline": p["execution_deadline"]})
+
+
+def message_client_on_plan_rejected(event: Envelope, uow: UnitOfWork) -> None:
+    _record(uow, event, "plan_rejected", client_id=event.payload["client_id"])
+
+
+def message_client_on_invoice_paid(event: Envelope, uow: UnitOfWork) -> None:
+    p = event.payload
+    _record(uow, event, "invoice_paid", client_id=p["client_id"],
+            params={"amount_cents": p["amount_cents"], "paid_on": p["paid_on"]})
+
+
+def message_case_team_on_progress_reported(event: Envelope, uow: UnitOfWork) -> None:
+    p = event.payload
+    _record(uow, event, "progress_reported", client_id=p["client_id"], recipient_kind="case_team",
+            params={"on_track": p["on_track"], "plan_id": p["plan_id"]})
+
+
+EVENT_HANDLERS: dict[str, EventHandler] = {
+    "PlanApproved": message_client_on_plan_approved,
+    "PlanRejected": message_client_on_plan_rejected,
+    "InvoicePaid": message_client_on_invoice_paid,
+    "ProgressReported": message_case_team_on_progress_reported,
+}
+
+
+def list_messages(session: Session, who: Principal, language: str, client_id: str | None = None) -> list[MessagePublic]:
+    query = select(Message).where(Message.municipality == who.municipality).order_by(Message.created_at)
+    if who.is_client_side():
+        query = query.where(Message.client_id == who.client_id, Message.recipient_kind == "client")
+    else:
+        require_role(who, *STAFF_ROLES)
+        if client_id:
+            query = query.where(Message.client_id == client_id)
+    result = []
+    for message in session.exec(query):
+        text = render(message.template, message.params, language)
+        result.append(MessagePublic(id=message.id, recipient_kind=message.recipient_kind, client_id=message.client_id,
+                                    template=message.template, language=text.language, subject=text.subject,
+                                    body=text.body, status=message.status, created_at=message.created_at))
+    return result

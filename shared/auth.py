@@ -1,0 +1,109 @@
+"""Who is asking: a signed bearer token (JWT) with a role and a municipality.
+
+Every query is scoped to the token's municipality; a client token also names the client,
+a provider token the provider. Real OIDC can replace `decode_token` later; the scoping
+rules stay the same.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.config import Settings
+from shared.events import MUNICIPALITY_CODE
+from shared.problems import Problem
+
+
+class Role(StrEnum):
+    CLIENT = "client"
+    REPRESENTATIVE = "representative"
+    CASE_MANAGER = "case_manager"
+    TEAM_LEAD = "team_lead"
+    FINANCE = "finance"
+    PROVIDER = "provider"
+    PARTNER = "partner"
+    POLICY = "policy"
+    OPS = "ops"
+
+
+STAFF_ROLES = frozenset({Role.CASE_MANAGER, Role.TEAM_LEAD})
+
+
+class Principal(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=80)
+    role: Role
+    municipality: str = Field(pattern=MUNICIPALITY_CODE)
+    client_id: str | None = None  # for client and representative tokens
+    provider_id: str | None = None  # for provider tokens
+
+    def is_client_side(self) -> bool:
+        return self.role in (Role.CLIENT, Role.REPRESENTATIVE)
+
+
+def issue_token(principal: Principal, settings: Settings, ttl: timedelta | None = None) -> str:
+    now = datetime.now(timezone.utc)
+    claims = {
+        "sub": principal.subject,
+        "role": principal.role.value,
+        "municipality": principal.municipality,
+        "iss": settings.jwt_issuer,
+        "iat": now,
+        "exp": now + (ttl or timedelta(minutes=settings.token_ttl_minutes)),
+        "jti": str(uuid.uuid4()),
+    }
+    if principal.client_id:
+        claims["client_id"] = principal.client_id
+    if principal.provider_id:
+        claims["provider_id"] = principal.provider_id
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def decode_token(token: str, settings: Settings) -> Principal:
+    try:
+        claims = jwt.decode(
+            token, settings.jwt_secret, algorithms=["HS256"], issuer=settings.jwt_issuer,
+            options={"require": ["exp", "sub", "iss"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Problem(401, "Token expired", "The bearer token has expired; ask for a new one.") from exc
+    except jwt.PyJWTError as exc:
+        raise Problem(401, "Invalid token", "The bearer token is not valid.") from exc
+    try:
+        principal = Principal(
+            subject=claims["sub"], role=claims.get("role"), municipality=claims.get("municipality"),
+            client_id=claims.get("client_id"), provider_id=claims.get("provider_id"),
+        )
+    except ValidationError as exc:
+        raise Problem(401, "Invalid token", "The token lacks a valid role or municipality.") from exc
+    if principal.is_client_side() and not principal.client_id:
+        raise Problem(401, "Invalid token", "A client token must name the client.")
+    if principal.role == Role.PROVIDER and not principal.provider_id:
+        raise Problem(401, "Invalid token", "A provider token must name the provider.")
+    return principal
+
+
+def current_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Problem(401, "Not signed in", "Send a bearer token in the Authorization header.",
+                      headers={"WWW-Authenticate": "Bearer"})
+    return decode_token(token.strip(), request.app.state.runtime.settings)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise Problem(403, "Not allowed", f"This needs one of the roles: {allowed}.")

@@ -1,0 +1,82 @@
+"""Celery, configured once: late acks, requeue on a lost worker, JSON only, queue per service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from celery import Celery
+from sqlalchemy.engine import Engine
+
+from shared.bus.consumer import EventHandler, HandlerFailed, consume
+from shared.bus.routing import SERVICES, task_name
+from shared.config import Settings
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("eigenregie", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        result_backend=None,
+        task_default_queue="default",
+        task_create_missing_queues=True,
+        worker_prefetch_multiplier=4,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        # A message not acked within this time is delivered again (Redis transport).
+        broker_transport_options={"visibility_timeout": 3600},
+        task_routes={f"{s}.*": {"queue": s} for s in SERVICES},
+        timezone="Europe/Amsterdam",
+    )
+    return app
+
+
+def retry_delay(attempt: int, base_seconds: float) -> float:
+    """Exponential backoff: base, 2*base, 4*base, ... capped at ten minutes."""
+    return min(base_seconds * (2 ** (attempt - 1)), 600.0)
+
+
+def register_event_tasks(
+    app: Celery,
+    service: str,
+    handlers: Mapping[str, EventHandler],
+    get_engine: Callable[[], Engine],
+    settings: Settings,
+) -> None:
+    """One named task per consumed event type: `budget.on_plan_approved`, ..."""
+    for event_type in handlers:
+        _register_one(app, service, event_type, handlers, get_engine, settings)
+
+
+def _register_one(app: Celery, service: str, event_type: str, handlers: Mapping[str, EventHandler],
+                  get_engine: Callable[[], Engine], settings: Settings) -> None:
+    @app.task(
+        name=task_name(service, event_type),
+        bind=True,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        max_retries=settings.event_max_attempts - 1,
+    )
+    def handle_event(self, envelope_json: str) -> str:  # type: ignore[no-untyped-def]
+        attempt = self.request.retries + 1
+        try:
+            return consume(get_engine(), service, envelope_json, handlers,
+                           attempt=attempt, max_attempts=settings.event_max_attempts).value
+        except HandlerFailed as exc:
+            raise self.retry(exc=exc, countdown=retry_delay(attempt, settings.event_retry_base_seconds))
+
+
+def replay_task_name(service: str) -> str:
+    return f"{service}.replay_dead_letter"
+
+
+class CeleryPublisher:
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def publish(self, service: str, event_type: str, envelope_json: str) -> None:
+        # retry=False: if Redis is down, fail now and leave the row in the outbox.
+        self.app.send_task(task_name(service, event_type), args=[envelope_json], queue=service, retry=False)

@@ -1,0 +1,152 @@
+"""Handle one delivered event: exactly one effect however often it arrives.
+
+The inbox row (the event id) is written in the same transaction as the handler's effect,
+so a redelivered event finds its id and does nothing. An unknown type or version, or a
+payload that fails its schema, goes straight to the dead letters with the reason; a
+handler that keeps failing goes there after its last try.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from shared.bus.tables import BUS_TABLES
+from shared.events import Envelope, UnknownEventError, parse_envelope
+from shared.logging import correlation_id_var
+from shared.uow import UnitOfWork
+
+log = structlog.get_logger("bus.consumer")
+
+EventHandler = Callable[[Envelope, UnitOfWork], None]
+
+
+class Outcome(StrEnum):
+    HANDLED = "handled"
+    DUPLICATE = "duplicate"
+    DEAD_LETTERED = "dead_lettered"
+
+
+class HandlerFailed(Exception):
+    """The handler raised; the caller decides whether to retry."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _raw_text(raw: str | bytes | dict[str, Any]) -> str:
+    if isinstance(raw, dict):
+        return json.dumps(raw, default=str)
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
+def dead_letter(engine: Engine, service: str, raw: str | bytes | dict[str, Any], reason: str, attempts: int) -> str:
+    text = _raw_text(raw)
+    event_id = event_type = None
+    try:
+        data = json.loads(text)
+        event_id, event_type = str(data.get("event_id"))[:80], str(data.get("type"))[:80]
+    except (ValueError, AttributeError):
+        pass
+    letter_id = str(uuid.uuid4())
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(BUS_TABLES[service].dead_letter).values(
+                id=letter_id,
+                event_id=event_id,
+                event_type=event_type,
+                envelope=text,
+                reason=reason[:2000],
+                attempts=attempts,
+                created_at=datetime.now(timezone.utc),
+            )
+        )
+    log.error("event.dead_lettered", service=service, dead_letter_id=letter_id, event_id=event_id,
+              event_type=event_type, reason=reason[:300], attempts=attempts)
+    return letter_id
+
+
+def consume(
+    engine: Engine,
+    service: str,
+    raw: str | bytes | dict[str, Any],
+    handlers: Mapping[str, EventHandler],
+    *,
+    attempt: int = 1,
+    max_attempts: int = 5,
+) -> Outcome:
+    try:
+        envelope = parse_envelope(raw)
+    except UnknownEventError as exc:
+        dead_letter(engine, service, raw, f"unknown event: {exc}", attempt)
+        return Outcome.DEAD_LETTERED
+    except (ValidationError, ValueError) as exc:
+        dead_letter(engine, service, raw, f"invalid event: {exc}", attempt)
+        return Outcome.DEAD_LETTERED
+
+    handler = handlers.get(envelope.type)
+    if handler is None:
+        dead_letter(engine, service, raw, f"{service} has no handler for {envelope.type}", attempt)
+        return Outcome.DEAD_LETTERED
+
+    token = correlation_id_var.set(envelope.correlation_id)
+    structlog.contextvars.bind_contextvars(event_id=str(envelope.event_id), event_type=envelope.type)
+    try:
+        return _handle_once(engine, service, envelope, handler)
+    except HandlerFailed as exc:
+        if attempt >= max_attempts:
+            dead_letter(engine, service, raw, f"handler failed after {attempt} tries: {exc.reason}", attempt)
+            return Outcome.DEAD_LETTERED
+        log.warning("event.handler_failed", service=service, attempt=attempt, reason=exc.reason[:300])
+        raise
+    finally:
+        structlog.contextvars.unbind_contextvars("event_id", "event_type")
+        correlation_id_var.reset(token)
+
+
+def _handle_once(engine: Engine, service: str, envelope: Envelope, handler: EventHandler) -> Outcome:
+    inbox = BUS_TABLES[service].inbox
+    with UnitOfWork(engine, service, correlation_id=envelope.correlation_id,
+                    causation_id=str(envelope.event_id)) as uow:
+        try:
+            # Claim the event first: a concurrent duplicate blocks here, then fails the key.
+            uow.session.execute(
+                sa.insert(inbox).values(
+                    event_id=str(envelope.event_id),
+                    event_type=envelope.type,
+                    handled_at=datetime.now(timezone.utc),
+                )
+            )
+        except IntegrityError:
+            log.info("event.duplicate_ignored", service=service)
+            return Outcome.DUPLICATE
+        try:
+            handler(envelope, uow)
+            uow.commit()
+        except IntegrityError as exc:
+            uow.rollback()
+            if _already_handled(engine, service, str(envelope.event_id)):
+                return Outcome.DUPLICATE
+            raise HandlerFailed(f"{type(exc).__name__}: {exc.orig}") from exc
+        except Exception as exc:  # noqa: BLE001 - any handler error is retried, then dead-lettered
+            uow.rollback()
+            raise HandlerFailed(f"{type(exc).__name__}: {exc}") from exc
+    log.info("event.handled", service=service)
+    return Outcome.HANDLED
+
+
+def _already_handled(engine: Engine, service: str, event_id: str) -> bool:
+    inbox = BUS_TABLES[service].inbox
+    with engine.connect() as conn:
+        return conn.execute(sa.select(inbox.c.event_id).where(inbox.c.event_id == event_id)).first() is not None

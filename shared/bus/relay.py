@@ -1,0 +1,182 @@
+"""The outbox relay: moves committed events from each service's outbox to their consumers.
+
+Distributed: rows are locked (FOR UPDATE SKIP LOCKED, so several relays can run), sent
+through Celery to each subscriber's queue, and marked published in the same transaction.
+If Redis is down nothing is marked and the rows wait; consumers dedupe what was sent twice.
+Embedded: rows are read, handled in-process, then marked published.
+PostgreSQL NOTIFY (sent on commit by the unit of work) wakes the relay at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Protocol
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+
+from shared.bus.routing import subscribers
+from shared.bus.tables import BUS_TABLES
+from shared.db import is_sqlite
+from shared.uow import NOTIFY_CHANNEL, outbox_written
+
+log = structlog.get_logger("bus.relay")
+
+
+class Publisher(Protocol):
+    def publish(self, service: str, event_type: str, envelope_json: str) -> None: ...
+
+
+class BrokerUnavailable(Exception):
+    pass
+
+
+def relay_batch(engine: Engine, service: str, publisher: Publisher, batch_size: int = 500) -> int:
+    """Publish up to `batch_size` unpublished events of one service. Returns how many moved."""
+    outbox = BUS_TABLES[service].outbox
+    query = (
+        sa.select(outbox.c.id, outbox.c.event_type, outbox.c.envelope)
+        .where(outbox.c.published_at.is_(None))
+        .order_by(outbox.c.id)
+        .limit(batch_size)
+    )
+    if is_sqlite(engine):
+        # Single in-process relay; handling opens its own transactions, so read, deliver, mark.
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        done = _deliver_rows(rows, service, publisher)
+        _mark_published(engine, outbox, done)
+        if len(done) < len(rows):
+            raise BrokerUnavailable("in-process delivery stopped")
+        return len(done)
+
+    with engine.begin() as conn:
+        rows = conn.execute(query.with_for_update(skip_locked=True)).all()
+        if not rows:
+            return 0
+        done = _deliver_rows(rows, service, publisher)
+        now = datetime.now(timezone.utc)
+        if done:
+            conn.execute(sa.update(outbox).where(outbox.c.id.in_(done)).values(published_at=now))
+        if len(done) < len(rows):
+            failed = rows[len(done)].id
+            conn.execute(
+                sa.update(outbox).where(outbox.c.id == failed)
+                .values(publish_attempts=outbox.c.publish_attempts + 1, last_error="broker unavailable")
+            )
+            # Commit what went out, then tell the loop to back off.
+            conn.commit()
+            raise BrokerUnavailable(f"{service}: {len(rows) - len(done)} events wait in the outbox")
+    return len(done)
+
+
+def _deliver_rows(rows: Iterable[sa.Row], service: str, publisher: Publisher) -> list[int]:
+    done: list[int] = []
+    for row in rows:
+        try:
+            for target in subscribers(row.event_type):
+                publisher.publish(target, row.event_type, row.envelope)
+        except Exception as exc:  # noqa: BLE001 - any broker error: stop, keep the rest waiting
+            log.warning("relay.publish_failed", service=service, error=type(exc).__name__, detail=str(exc)[:200])
+            break
+        done.append(row.id)
+    return done
+
+
+def _mark_published(engine: Engine, outbox: sa.Table, ids: list[int]) -> None:
+    if not ids:
+        return
+    with engine.begin() as conn:
+        conn.execute(sa.update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(timezone.utc)))
+
+
+def pending_count(engine: Engine, service: str) -> int:
+    outbox = BUS_TABLES[service].outbox
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        ).scalar_one()
+
+
+class OutboxRelay:
+    """A loop over every service's outbox; waits for a NOTIFY (or an in-process signal)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        services: Iterable[str],
+        publisher: Publisher,
+        *,
+        poll_seconds: float = 1.0,
+        batch_size: int = 500,
+        max_backoff_seconds: float = 10.0,
+    ) -> None:
+        self.engine = engine
+        self.services = tuple(services)
+        self.publisher = publisher
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.max_backoff = max_backoff_seconds
+        self.stop_event = threading.Event()
+
+    def run_once(self) -> int:
+        moved = 0
+        for service in self.services:
+            moved += relay_batch(self.engine, service, self.publisher, self.batch_size)
+        return moved
+
+    def run_forever(self) -> None:
+        waiter = self._make_waiter()
+        backoff = 0.5
+        log.info("relay.started", services=list(self.services))
+        while not self.stop_event.is_set():
+            try:
+                moved = self.run_once()
+                backoff = 0.5
+            except BrokerUnavailable:
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a database hiccup must not end the relay
+                log.error("relay.error", error=type(exc).__name__, detail=str(exc)[:300])
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                waiter = self._make_waiter()
+                continue
+            if moved == 0:
+                waiter(self.poll_seconds)
+        log.info("relay.stopped")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        outbox_written.set()
+
+    def _make_waiter(self) -> Callable[[float], None]:
+        if is_sqlite(self.engine):
+            def wait_in_process(timeout: float) -> None:
+                outbox_written.wait(timeout)
+                outbox_written.clear()
+            return wait_in_process
+        return _PgNotifyWaiter(self.engine).wait
+
+
+class _PgNotifyWaiter:
+    def __init__(self, engine: Engine) -> None:
+        import psycopg
+
+        url = engine.url.set(drivername="postgresql")
+        self.conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+        self.conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+    def wait(self, timeout: float) -> None:
+        started = time.monotonic()
+        for _ in self.conn.notifies(timeout=timeout, stop_after=1):
+            break
+        # Drain the burst so one wake-up serves many commits.
+        if time.monotonic() - started < timeout:
+            for _ in self.conn.notifies(timeout=0.0):
+                pass

@@ -1,0 +1,65 @@
+"""Outbox, inbox and dead-letter tables: one set in each service's schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+from shared.bus.routing import SERVICES
+
+
+@dataclass(frozen=True)
+class BusTables:
+    outbox: sa.Table
+    inbox: sa.Table
+    dead_letter: sa.Table
+
+
+def _tables_for(schema: str) -> BusTables:
+    metadata = SQLModel.metadata
+    outbox = sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("event_type", sa.String(80), nullable=False),
+        sa.Column("envelope", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("publish_attempts", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Index(
+            f"ix_{schema}_outbox_unpublished",
+            "id",
+            postgresql_where=sa.text("published_at IS NULL"),
+            sqlite_where=sa.text("published_at IS NULL"),
+        ),
+        schema=schema,
+    )
+    inbox = sa.Table(
+        "inbox",
+        metadata,
+        sa.Column("event_id", sa.String(36), primary_key=True),
+        sa.Column("event_type", sa.String(80), nullable=False),
+        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False),
+        schema=schema,
+    )
+    dead_letter = sa.Table(
+        "dead_letter",
+        metadata,
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("event_id", sa.String(80), nullable=True),
+        sa.Column("event_type", sa.String(80), nullable=True),
+        sa.Column("envelope", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=True),
+        schema=schema,
+    )
+    return BusTables(outbox=outbox, inbox=inbox, dead_letter=dead_letter)
+
+
+BUS_TABLES: dict[str, BusTables] = {schema: _tables_for(schema) for schema in SERVICES}

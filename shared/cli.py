@@ -1,0 +1,267 @@
+"""`prb`: run, serve, work, relay, migrate, issue dev tokens, and handle dead letters."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+from datetime import timedelta
+
+from shared.bus.routing import SERVICES
+from shared.config import Settings, get_settings
+from shared.logging import configure_logging
+
+
+def _services(names: list[str] | None) -> list[str]:
+    chosen = names or list(SERVICES)
+    unknown = [n for n in chosen if n not in SERVICES]
+    if unknown:
+        raise SystemExit(f"prb: unknown service {unknown[0]!r}; choose from {', '.join(SERVICES)}")
+    return chosen
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from shared.migrations import upgrade
+    from shared.runtime import Runtime
+
+    runtime = Runtime(get_settings())
+    for service in _services(args.services):
+        upgrade(runtime.engine, service)
+        print(f"migrated {service}")
+
+
+def cmd_revision(args: argparse.Namespace) -> None:
+    from shared.migrations import revision, upgrade
+    from shared.runtime import Runtime
+
+    runtime = Runtime(get_settings())
+    upgrade(runtime.engine, args.service)
+    revision(runtime.engine, args.service, args.message)
+
+
+def cmd_demo(_args: argparse.Namespace) -> None:
+    from services.demo import load_demo_data
+    from shared.runtime import Runtime
+
+    settings = get_settings()
+    if not settings.embedded or settings.environment not in ("dev", "test"):
+        raise SystemExit("prb: demo data loads only in embedded dev mode")
+    print(load_demo_data(Runtime(settings)))
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    """Embedded: migrate, load demo data once, serve everything on one port."""
+    import uvicorn
+
+    from shared.migrations import upgrade
+    from shared.runtime import Runtime, load_all_services
+    from shared.web import create_app
+
+    settings = get_settings()
+    if not settings.embedded:
+        raise SystemExit("prb run is the embedded mode; unset BROKER_URL, or use prb serve/worker/relay/beat")
+    configure_logging(settings.log_level, settings.log_json)
+    runtime = Runtime(settings)
+    for service in SERVICES:
+        upgrade(runtime.engine, service)
+    if not args.no_demo:
+        from services.demo import load_demo_data
+
+        print(load_demo_data(runtime), flush=True)
+    app = create_app(load_all_services(), runtime, embedded=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from shared.runtime import Runtime, load_service
+    from shared.web import create_app
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json, service=args.service)
+    runtime = Runtime(settings)
+    app = create_app([load_service(args.service)], runtime, embedded=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, workers=None)
+
+
+def _require_broker(settings: Settings, what: str) -> None:
+    if settings.embedded:
+        raise SystemExit(f"prb {what} needs BROKER_URL (Redis) and DATABASE_URL (PostgreSQL)")
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    from shared.bus.worker import build_celery
+
+    settings = get_settings()
+    _require_broker(settings, "worker")
+    configure_logging(settings.log_level, settings.log_json, service=args.service)
+    app = build_celery((args.service,))
+    app.worker_main([
+        "worker", "--queues", args.service, "--hostname", f"{args.service}@%h",
+        "--pool", args.pool, "--concurrency", str(args.concurrency), "--loglevel", settings.log_level,
+        "--without-gossip", "--without-mingle",
+    ])
+
+
+def cmd_beat(_args: argparse.Namespace) -> None:
+    from shared.bus.worker import build_celery
+
+    settings = get_settings()
+    _require_broker(settings, "beat")
+    configure_logging(settings.log_level, settings.log_json, service="beat")
+    app = build_celery()
+    app.Beat(loglevel=settings.log_level, schedule=str(settings.data_dir / "celerybeat-schedule")).run()
+
+
+def cmd_relay(args: argparse.Namespace) -> None:
+    from shared.bus.celery_app import CeleryPublisher, make_celery
+    from shared.bus.relay import OutboxRelay
+    from shared.runtime import Runtime
+
+    settings = get_settings()
+    _require_broker(settings, "relay")
+    configure_logging(settings.log_level, settings.log_json, service="relay")
+    runtime = Runtime(settings)
+    relay = OutboxRelay(runtime.engine, _services(args.services), CeleryPublisher(make_celery(settings)),
+                        poll_seconds=settings.relay_poll_seconds, batch_size=settings.relay_batch_size)
+    signal.signal(signal.SIGTERM, lambda *_: relay.stop())
+    signal.signal(signal.SIGINT, lambda *_: relay.stop())
+    relay.run_forever()
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    from shared.auth import Principal, issue_token
+
+    settings = get_settings()
+    if settings.environment not in ("dev", "test"):
+        raise SystemExit("prb token issues development tokens only (PRB_ENVIRONMENT=dev or test)")
+    try:
+        principal = Principal(subject=args.subject or f"{args.role}-{args.municipality}", role=args.role,
+                              municipality=args.municipality, client_id=args.client_id, provider_id=args.provider_id)
+    except ValueError as exc:
+        raise SystemExit(f"prb token: {exc}") from None
+    if principal.is_client_side() and not principal.client_id:
+        raise SystemExit("prb token: --client-id is required for a client or representative token")
+    if principal.role == "provider" and not principal.provider_id:
+        raise SystemExit("prb token: --provider-id is required for a provider token")
+    print(issue_token(principal, settings, timedelta(minutes=args.ttl_minutes)))
+
+
+def _publisher_for_replay(settings: Settings):  # type: ignore[no-untyped-def]
+    from shared.runtime import Runtime
+
+    if settings.embedded:
+        from shared.bus.embedded import InProcessPublisher
+
+        runtime = Runtime(settings)
+        return runtime, InProcessPublisher(runtime.engine, runtime.handlers_by_service(),
+                                           max_attempts=settings.event_max_attempts)
+    from shared.bus.celery_app import CeleryPublisher, make_celery
+
+    return Runtime(settings), CeleryPublisher(make_celery(settings))
+
+
+def cmd_dead_letters(args: argparse.Namespace) -> None:
+    from shared.bus.dead_letters import list_dead_letters
+    from shared.runtime import Runtime
+
+    letters = list_dead_letters(Runtime(get_settings()).engine, service=args.service, include_replayed=args.all)
+    if not letters:
+        print("no dead letters")
+        return
+    print(f"{'id':36}  {'service':13}  {'event type':18}  {'tries':5}  {'created':19}  reason")
+    for letter in letters:
+        replayed = " (replayed)" if letter.replayed_at else ""
+        print(f"{letter.id:36}  {letter.service:13}  {(letter.event_type or '?'):18}  {letter.attempts:5}  "
+              f"{letter.created_at:%Y-%m-%d %H:%M:%S}  {letter.reason[:120]}{replayed}")
+
+
+def cmd_replay(args: argparse.Namespace) -> None:
+    from shared.bus.dead_letters import DeadLetterNotFound, replay_dead_letter
+
+    runtime, publisher = _publisher_for_replay(get_settings())
+    try:
+        letter = replay_dead_letter(runtime.engine, args.id, publisher)
+    except DeadLetterNotFound as exc:
+        raise SystemExit(f"prb events replay: {exc}") from None
+    print(f"replayed {letter.id}: {letter.event_type} to {letter.service}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prb", description="Eigen Regie: personal reintegration budgets")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="embedded mode: everything in one process on SQLite")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("serve", help="distributed mode: one service's API")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="distributed mode: one service's Celery worker")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--pool", default="threads", choices=("threads", "prefork", "solo"))
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("beat", help="distributed mode: the scheduler")
+    p.set_defaults(func=cmd_beat)
+
+    p = sub.add_parser("relay", help="distributed mode: move outbox rows to the broker")
+    p.add_argument("services", nargs="*")
+    p.set_defaults(func=cmd_relay)
+
+    p = sub.add_parser("migrate", help="apply each service's migrations")
+    p.add_argument("services", nargs="*")
+    p.set_defaults(func=cmd_migrate)
+
+    db = sub.add_parser("db", help="migration tools").add_subparsers(dest="db_command", required=True)
+    p = db.add_parser("revision", help="autogenerate a migration for one service")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("-m", "--message", required=True)
+    p.set_defaults(func=cmd_revision)
+
+    demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command", required=True)
+    p = demo.add_parser("load")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("token", help="issue a development bearer token")
+    p.add_argument("--role", required=True,
+                   choices=["client", "representative", "case_manager", "team_lead", "finance", "provider",
+                            "partner", "policy", "ops"])
+    p.add_argument("--municipality", required=True, help="CBS code, e.g. 0014")
+    p.add_argument("--subject", help="who (a staff id); defaults to role-municipality")
+    p.add_argument("--client-id")
+    p.add_argument("--provider-id")
+    p.add_argument("--ttl-minutes", type=int, default=480)
+    p.set_defaults(func=cmd_token)
+
+    events = sub.add_parser("events", help="event bus operations").add_subparsers(dest="events_command", required=True)
+    p = events.add_parser("dead-letters", help="list dead letters")
+    p.add_argument("--service", choices=SERVICES)
+    p.add_argument("--all", action="store_true", help="include replayed ones")
+    p.set_defaults(func=cmd_dead_letters)
+    p = events.add_parser("replay", help="send a dead letter to its service again")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_replay)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ValueError as exc:  # settings that refuse to load, e.g. a default secret in production
+        print(f"prb: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    importlib.import_module("shared.cli").main()

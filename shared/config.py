@@ -1,0 +1,73 @@
+"""Settings from the environment (prefix PRB_, plus DATABASE_URL and BROKER_URL as is).
+
+Embedded mode is what you get with no DATABASE_URL and no BROKER_URL: SQLite under
+`data_dir`, events handled in-process. Default secrets are refused outside embedded/dev.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-change-me-please-0123456789"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PRB_", extra="ignore", env_file=None)
+
+    environment: Literal["dev", "test", "acceptance", "production"] = "dev"
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "PRB_DATABASE_URL")
+    )
+    broker_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("BROKER_URL", "PRB_BROKER_URL")
+    )
+    data_dir: Path = Path("data")
+    jwt_secret: str = DEV_SECRET
+    jwt_issuer: str = "eigen-regie"
+    token_ttl_minutes: int = 8 * 60
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Event delivery: tries before a dead letter, first retry delay (doubles each try).
+    event_max_attempts: int = 5
+    event_retry_base_seconds: float = 1.0
+    relay_poll_seconds: float = 1.0
+    relay_batch_size: int = 500
+    # Where the embedded home page links to and where services find each other.
+    public_base_url: str = "http://127.0.0.1:8000"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "noreply@eigenregie.example"
+
+    @property
+    def embedded(self) -> bool:
+        return self.broker_url is None
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'eigenregie.db').as_posix()}"
+
+    @model_validator(mode="after")
+    def refuse_default_secrets_outside_dev(self) -> Settings:
+        if self.environment in ("acceptance", "production"):
+            if self.jwt_secret == DEV_SECRET or len(self.jwt_secret) < 32:
+                raise ValueError(
+                    "PRB_JWT_SECRET must be set to a secret of at least 32 characters "
+                    f"in {self.environment}"
+                )
+            if self.database_url is None or self.broker_url is None:
+                raise ValueError(f"{self.environment} runs distributed: set DATABASE_URL and BROKER_URL")
+        if self.database_url and not self.embedded and self.database_url.startswith("sqlite"):
+            raise ValueError("distributed mode (BROKER_URL set) needs PostgreSQL in DATABASE_URL")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

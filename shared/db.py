@@ -1,0 +1,103 @@
+"""Database engines and the per-service schemas.
+
+Each service owns one schema: on PostgreSQL a real schema (`budget.invoice`), on SQLite an
+attached database file per service (`data/eigenregie_budget.db` attached AS budget), so the
+same table definitions (`schema="budget"`) and migrations run on both. No service reads
+another's schema and there are no foreign keys across schemas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, SQLModel
+
+from shared.bus.routing import SERVICES
+
+
+def is_sqlite(engine_or_url: Engine | str) -> bool:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
+    return url.get_backend_name() == "sqlite"
+
+
+def _normalise_pg_url(url: str) -> str:
+    # Accept plain postgresql:// URLs and use psycopg 3 for them.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+    url = _normalise_pg_url(url)
+    if is_sqlite(url):
+        return _sqlite_engine(url, echo=echo)
+    return sa.create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+    db_path = make_url(url).database
+    if not db_path or db_path == ":memory:":
+        raise ValueError("embedded mode needs a SQLite file (per-service files are attached beside it)")
+    main = Path(db_path)
+    main.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
+    )
+
+    @event.listens_for(engine, "connect")
+    def attach_service_schemas(dbapi_conn: Any, _record: Any) -> None:
+        # Autocommit at the driver level; SQLAlchemy emits BEGIN itself (see below).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        for schema in SERVICES:
+            path = main.with_name(f"{main.stem}_{schema}{main.suffix or '.db'}")
+            cur.execute("ATTACH DATABASE ? AS " + schema, (str(path),))
+            cur.execute(f"PRAGMA {schema}.journal_mode=WAL")
+            cur.execute(f"PRAGMA {schema}.busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def begin_immediate(conn: Any) -> None:
+        # Take the write lock up front: SQLite's deferred BEGIN fails with "database is
+        # locked" when two readers both try to upgrade; IMMEDIATE makes the second wait.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def ensure_schemas(engine: Engine) -> None:
+    if is_sqlite(engine):
+        return  # attached on connect
+    with engine.begin() as conn:
+        for schema in SERVICES:
+            conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+
+
+def service_tables(service: str) -> list[sa.Table]:
+    return [t for t in SQLModel.metadata.sorted_tables if t.schema == service]
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def advisory_lock_supported(engine: Engine) -> bool:
+    return not is_sqlite(engine)
+
+
+def for_update(stmt: Any, engine: Engine) -> Any:
+    """Row locks where the database has them; SQLite serialises writers with BEGIN IMMEDIATE."""
+    return stmt if is_sqlite(engine) else stmt.with_for_update()

@@ -1,0 +1,27 @@
+"""Typed FastAPI dependencies shared by every service's api.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from shared.uow import UnitOfWork
+
+
+def _session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.runtime.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(_session)]
+
+
+def uow_dependency(service: str) -> Callable[[Request], Iterator[UnitOfWork]]:
+    def _uow(request: Request) -> Iterator[UnitOfWork]:
+        with request.app.state.runtime.uow(service) as uow:
+            yield uow
+
+    return _uow

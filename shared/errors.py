@@ -1,0 +1,29 @@
+"""The one error type domain code raises; the HTTP layer turns it into problem+json."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule said no. `code` is stable (e.g. "plan.over_budget"); `field` names the input."""
+
+    status = 422
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class ConflictError(DomainError):
+    """The state changed meanwhile or the action does not fit the current state."""
+
+    status = 409
+
+
+class NotFoundError(DomainError):
+    status = 404
+
+
+class ForbiddenError(DomainError):
+    status = 403

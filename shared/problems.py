@@ -1,0 +1,113 @@
+"""RFC 9457 problem details: every 4xx/5xx answer is application/problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import DomainError
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("http")
+
+
+class Problem(Exception):
+    """Raise anywhere in a request to answer with a problem document."""
+
+    def __init__(self, status: int, title: str, detail: str, *, type_: str | None = None,
+                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+                 code: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_ or f"https://eigenregie.example/problems/{status}"
+        self.errors = errors or []
+        self.headers = headers or {}
+        self.code = code
+
+    def document(self, instance: str | None = None) -> dict[str, Any]:
+        doc: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status, "detail": self.detail}
+        if self.code:
+            doc["code"] = self.code
+        if instance:
+            doc["instance"] = instance
+        if self.errors:
+            doc["errors"] = self.errors
+        return doc
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.document(request.url.path if request else None),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+def not_found(what: str) -> Problem:
+    # The same answer whether it does not exist or belongs to someone else: no existence leaks.
+    return Problem(404, "Not found", f"No {what} with this id that you may see.")
+
+
+def conflict(detail: str, code: str | None = None) -> Problem:
+    return Problem(409, "Conflict", detail, code=code)
+
+
+def unprocessable(detail: str, *, field: str | None = None, code: str | None = None) -> Problem:
+    errors = [{"field": field, "message": detail, **({"code": code} if code else {})}] if field else None
+    return Problem(422, "Unprocessable request", detail, errors=errors, code=code)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc, request)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        titles = {404: "Not found", 403: "Not allowed", 409: "Conflict", 422: "Rule not met"}
+        errors = [{"field": exc.field, "message": exc.message, "code": exc.code}] if exc.field else None
+        problem = Problem(exc.status, titles.get(exc.status, "Rule not met"), exc.message, errors=errors, code=exc.code)
+        return problem_response(problem, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        malformed = False
+        for err in exc.errors():
+            if err.get("type") == "json_invalid":
+                malformed = True
+            message = err.get("msg", "invalid")
+            if err.get("type") == "extra_forbidden":
+                message = "unknown field"
+            errors.append({"field": _field_path(tuple(err.get("loc", ()))), "message": message, "type": err.get("type")})
+        if malformed:
+            problem = Problem(400, "Malformed JSON", "The request body is not valid JSON.", errors=errors)
+        else:
+            fields = ", ".join(e["field"] for e in errors)
+            problem = Problem(422, "Invalid request", f"Check these fields: {fields}.", errors=errors)
+        return problem_response(problem, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 401: "Not signed in", 403: "Not allowed"}
+        problem = Problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
+                          headers=dict(exc.headers or {}))
+        return problem_response(problem, request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("http.unhandled_error", path=request.url.path, error=type(exc).__name__)
+        return problem_response(Problem(500, "Internal error", "Something went wrong on our side; it has been logged."), request)

@@ -1,0 +1,86 @@
+"""Unit of work: one database transaction holding a state change and the events it causes.
+
+Handlers change rows through `uow.session` and record events with `uow.emit(...)`; both
+land in the same commit (the transactional outbox). Nothing is published before commit.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from shared.bus.tables import BUS_TABLES
+from shared.db import is_sqlite
+from shared.events import Envelope, Payload, new_event
+from shared.logging import correlation_id_var, new_correlation_id
+
+NOTIFY_CHANNEL = "prb_outbox"
+
+# Set after each commit that wrote outbox rows, so an in-process relay wakes at once.
+outbox_written = threading.Event()
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        engine: Engine,
+        service: str,
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.service = service
+        self.correlation_id = correlation_id or correlation_id_var.get() or new_correlation_id()
+        self.causation_id = causation_id
+        self.events: list[Envelope] = []
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = Session(self.engine, expire_on_commit=False)
+        self.events = []
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        # Anything not committed explicitly is rolled back: no half-written state.
+        self.session.rollback()
+        self.session.close()
+
+    def emit(self, event_type: str, *, tenant: str, subject: str, payload: Payload | dict[str, Any]) -> Envelope:
+        envelope = new_event(
+            event_type,
+            tenant=tenant,
+            subject=subject,
+            producer=self.service,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            payload=payload,
+        )
+        outbox = BUS_TABLES[self.service].outbox
+        self.session.execute(
+            sa.insert(outbox).values(
+                event_id=str(envelope.event_id),
+                event_type=envelope.type,
+                envelope=envelope.model_dump_json(),
+                created_at=datetime.now(timezone.utc),
+            )
+        )
+        self.events.append(envelope)
+        return envelope
+
+    def commit(self) -> None:
+        if self.events and not is_sqlite(self.engine):
+            # Delivered by PostgreSQL only if the transaction commits.
+            self.session.execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}, '{self.service}'"))
+        self.session.commit()
+        if self.events:
+            outbox_written.set()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self.events = []

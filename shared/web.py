@@ -1,0 +1,154 @@
+"""HTTP apps: each service is a sub-application under /<service> with its own OpenAPI.
+
+Embedded mode mounts all four in one process with the home page and the in-process bus;
+`prb serve budget` mounts one. /healthz and /readyz are on the root app.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+import structlog
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.logging import correlation_id_var, new_correlation_id
+from shared.problems import install_problem_handlers
+from shared.runtime import EmbeddedBackground, Runtime, ServiceSpec
+
+log = structlog.get_logger("http")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,80}$")
+CORRELATION_HEADER = "x-correlation-id"
+
+
+class CorrelationIdMiddleware:
+    """Takes X-Correlation-ID from the request (or makes one) and binds it for every log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
+        cid = incoming if _SAFE_ID.match(incoming or "") else new_correlation_id()
+        token = correlation_id_var.set(cid)
+        structlog.contextvars.bind_contextvars(correlation_id=cid)
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"].append((CORRELATION_HEADER.encode(), cid.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_header)
+        finally:
+            structlog.contextvars.unbind_contextvars("correlation_id")
+            correlation_id_var.reset(token)
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def create_service_app(spec: ServiceSpec, runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title=f"Eigen Regie: {spec.title}",
+        description=spec.description,
+        version="0.1.0",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.include_router(spec.router)
+    install_problem_handlers(app)
+    return app
+
+
+def _readiness(runtime: Runtime) -> dict[str, Any]:
+    checks: dict[str, Any] = {}
+    try:
+        with runtime.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
+        checks["database"] = f"failing: {type(exc).__name__}"
+    if not runtime.settings.embedded:
+        try:
+            import redis
+
+            redis.Redis.from_url(runtime.settings.broker_url, socket_timeout=2, socket_connect_timeout=2).ping()
+            checks["broker"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["broker"] = f"failing: {type(exc).__name__}"
+    return checks
+
+
+def create_app(specs: list[ServiceSpec], runtime: Runtime, *, embedded: bool) -> FastAPI:
+    background: EmbeddedBackground | None = EmbeddedBackground(runtime, specs) if embedded else None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if background:
+            background.start()
+        log.info("app.started", services=[s.name for s in specs], embedded=embedded)
+        yield
+        if background:
+            background.stop()
+
+    app = FastAPI(title="Eigen Regie", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        checks = _readiness(runtime)
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def home() -> str:
+        return _home_page(specs, embedded)
+
+    for spec in specs:
+        app.mount(f"/{spec.name}", create_service_app(spec, runtime))
+    app.add_middleware(CorrelationIdMiddleware)
+    return app
+
+
+def _home_page(specs: list[ServiceSpec], embedded: bool) -> str:
+    links = "\n".join(
+        f'<li><a href="/{s.name}/docs">{s.title}</a>: {s.description}</li>' for s in specs
+    )
+    mode = "embedded (SQLite, events in-process)" if embedded else "distributed"
+    return f"""<!doctype html>
+<html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Eigen Regie</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}</style>
+</head><body><main>
+<h1>Eigen Regie</h1>
+<p>Persoonlijk re-integratiebudget: u maakt zelf een plan naar werk, de gemeente beheert het budget.</p>
+<p lang="en">Personal reintegration budgets: you write your own plan back to work; the municipality keeps the budget.</p>
+<h2>API</h2>
+<ul>
+{links}
+</ul>
+<p>Mode: {mode}. Health: <a href="/healthz">/healthz</a>, readiness: <a href="/readyz">/readyz</a>.</p>
+</main></body></html>"""
