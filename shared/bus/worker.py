@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from shared.bus.celery_app import make_celery, register_event_tasks
 from shared.bus.routing import SERVICES
 from shared.config import get_settings
-from shared.runtime import Runtime, ServiceSpec, load_service
+from shared.runtime import PeriodicJob, Runtime, ServiceSpec, load_service
 
 
 @lru_cache
@@ -27,9 +27,13 @@ def _engine() -> Engine:
 def register_service_tasks(app: Celery, spec: ServiceSpec) -> None:
     register_event_tasks(app, spec.name, spec.event_handlers, _engine, get_settings())
     for job in spec.periodic_jobs:
-        app.task(name=job.name, acks_late=True, reject_on_worker_lost=True)(
-            lambda _job=job: _job.run(worker_runtime()) and None
-        )
+        _register_job(app, job)
+
+
+def _register_job(app: Celery, job: PeriodicJob) -> None:
+    @app.task(name=job.name, acks_late=True, reject_on_worker_lost=True)
+    def run_job() -> None:
+        job.run(worker_runtime())
 
 
 def build_celery(services: tuple[str, ...] = SERVICES) -> Celery:

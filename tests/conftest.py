@@ -1,0 +1,144 @@
+"""Fixtures for real PostgreSQL and Redis, and for the embedded app on SQLite.
+
+Service-backed tests skip with a reason when PostgreSQL or Redis is not reachable; with
+PRB_REQUIRE_SERVICES=1 (CI) that skip becomes a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from shared.auth import Principal, Role, issue_token
+from shared.config import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("PRB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("PRB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRE_SERVICES = os.environ.get("PRB_REQUIRE_SERVICES") == "1"
+
+
+def unavailable(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (PRB_REQUIRE_SERVICES=1 makes this a failure, not a skip)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def token_for(role: Role | str, municipality: str = "0014", *, subject: str | None = None,
+              client_id: str | None = None, provider_id: str | None = None, settings: Settings | None = None) -> str:
+    role = Role(role)
+    principal = Principal(subject=subject or f"{role.value}-{municipality}", role=role, municipality=municipality,
+                          client_id=client_id, provider_id=provider_id)
+    return issue_token(principal, settings or Settings())
+
+
+def auth(role: Role | str, municipality: str = "0014", **kwargs: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(role, municipality, **kwargs)}"}
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001
+        unavailable(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}")
+    finally:
+        engine.dispose()
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def fresh_pg_url(pg_admin_url: str) -> Iterator[str]:
+    """A new, empty database for one test, dropped afterwards."""
+    name = f"prb_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_available() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        unavailable(f"Redis not reachable at {REDIS_URL}: {type(exc).__name__}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_url(redis_available: str) -> str:
+    import redis
+
+    redis.Redis.from_url(redis_available).flushdb()
+    return redis_available
+
+
+class RedisServer:
+    """A private redis-server on its own port, so a test can take the broker down and up."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        import redis
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
+                return
+            except Exception:  # noqa: BLE001
+                time.sleep(0.05)
+        raise RuntimeError("private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def private_redis(redis_available: str) -> Iterator[RedisServer]:
+    from shutil import which
+
+    if not which("redis-server"):
+        unavailable("redis-server binary not found (needed to simulate a broker outage)")
+    server = RedisServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", environment="test", event_retry_base_seconds=0.01)
