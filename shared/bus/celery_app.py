@@ -55,6 +55,7 @@ def _register_one(app: Celery, service: str, event_type: str, handlers: Mapping[
                   get_engine: Callable[[], Engine], settings: Settings) -> None:
     @app.task(
         name=task_name(service, event_type),
+        shared=False,  # each app keeps its own tasks (tests build several apps)
         bind=True,
         acks_late=True,
         reject_on_worker_lost=True,

@@ -31,7 +31,7 @@ def register_service_tasks(app: Celery, spec: ServiceSpec) -> None:
 
 
 def _register_job(app: Celery, job: PeriodicJob) -> None:
-    @app.task(name=job.name, acks_late=True, reject_on_worker_lost=True)
+    @app.task(name=job.name, shared=False, acks_late=True, reject_on_worker_lost=True)
     def run_job() -> None:
         job.run(worker_runtime())
 

@@ -1,0 +1,579 @@
+"""A municipality's policy for personal budgets, as data.
+
+Every municipality sets its own rules (Divosa, *In eigen hand*, chapter 3): which schemes it
+offers and up to what amount, who may apply (Table 3.2), how plans are reviewed (Doe-boek
+Table B1), how long a plan may run. `MunicipalPolicy` holds those choices; the rest of the
+domain reads them and never hard-codes a municipality. A policy is stored as JSON through
+`policy_to_dict` / `policy_from_dict` and can be edited as data.
+
+The presets follow the report. Where the report is silent (decision term, four-eyes
+threshold, orientation budget) they use the neutral defaults below, marked as such.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from services.intake.domain.eligibility import (
+    AdmissionRule,
+    BenefitType,
+    BenefitTypeRule,
+    FairChanceOfOutflowRule,
+    MaxDistanceToLabourMarketRule,
+    MinMonthsOnBenefitRule,
+    MinMonthsUnemployedRule,
+    NoRunningTrajectoryRule,
+    NoSuitableRegularOfferRule,
+    ResidentRule,
+    TargetGroup,
+    TargetGroupRule,
+    rule_from_dict,
+)
+from services.intake.domain.errors import DomainError, PolicyError
+from shared.identifiers import IdentifierError, validate_kvk
+from shared.money import Money, MoneyError
+
+POLICY_FORMAT = 1
+
+
+class Scheme(StrEnum):
+    PRB = "prb"  # persoonsgebonden re-integratiebudget (WWB and NUG)
+    PGB_BW = "pgb_bw"  # pgb begeleid werken (Wsw indication)
+    PIB = "pib"  # persoonlijk inburgeringsbudget
+    RIO_IRO = "rio_iro"  # Rotterdam's rio / UWV's iro: choose a contracted reintegration company
+
+
+# pgb bw and pib are legal rights: "Op grond van de pgb bw-regeling is het niet mogelijk om
+# klanten voor een pgb bw te selecteren of uit te sluiten" (3.4). Only prb (and rio, which
+# replaced it in Rotterdam) lets the municipality choose who may apply.
+SCHEMES_WITH_MUNICIPAL_SELECTION = frozenset({Scheme.PRB, Scheme.RIO_IRO})
+
+
+class ReviewModel(StrEnum):
+    """Doe-boek Table B1: the three ways to set up a personal budget."""
+
+    MARGINAL = "marginal"  # fully client-directed: "ja, tenzij", approve unless a contra-indication
+    RECIPROCAL = "reciprocal"  # client-directed with reciprocity: the case manager coaches and reviews content
+    DEMAND_ORIENTED = "demand_oriented"  # the case manager keeps control; providers contracted by the municipality
+
+
+class PlanElement(StrEnum):
+    """Elements a municipality may require in every plan (Breda: all three)."""
+
+    SELF_AWARENESS = "self_awareness"  # zelfbewustwording
+    JOB_MEDIATION = "job_mediation"  # bemiddeling
+    AFTERCARE = "aftercare"  # nazorg
+
+
+class QuoteShortfall(StrEnum):
+    """What fewer quotes than asked for does to a plan: the report says "bij voorkeur" (preferably)."""
+
+    WARNING = "warning"
+    BLOCK = "block"
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day `months` later, clamped to the month's end (31 Jan + 1 month = 28/29 Feb)."""
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def _euros(text: str) -> Money:
+    return Money.euros(text)
+
+
+@dataclass(frozen=True)
+class IndicationBudget:
+    """pgb bw: the yearly amount depends on the Wsw indication."""
+
+    indication: str
+    maximum: Money
+
+
+@dataclass(frozen=True)
+class SchemeOffer:
+    scheme: Scheme
+    maximum_budget: Money
+    per_year: bool = False  # pgb bw is a yearly amount; a prb is per trajectory
+    indication_maximums: tuple[IndicationBudget, ...] = ()
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "scheme", Scheme(self.scheme))
+        except ValueError as exc:
+            raise PolicyError("policy.invalid", f"scheme: {self.scheme!r} is not a known scheme.", "scheme") from exc
+        if not isinstance(self.maximum_budget, Money) or self.maximum_budget.cents <= 0:
+            raise PolicyError("policy.invalid", "maximum_budget: must be an amount above zero.", "maximum_budget")
+        object.__setattr__(self, "indication_maximums", tuple(self.indication_maximums))
+        names = [i.indication for i in self.indication_maximums]
+        if len(set(names)) != len(names):
+            raise PolicyError("policy.invalid", "indication_maximums: an indication is listed twice.",
+                              "indication_maximums")
+        for item in self.indication_maximums:
+            if not item.indication or not isinstance(item.maximum, Money) or item.maximum.cents <= 0:
+                raise PolicyError("policy.invalid", f"indication_maximums.{item.indication}: needs a name and an "
+                                                    "amount above zero.", "indication_maximums")
+
+    def maximum_for(self, indication: str | None = None) -> Money:
+        if indication is None:
+            return self.maximum_budget
+        for item in self.indication_maximums:
+            if item.indication == indication:
+                return item.maximum
+        raise DomainError("plan.unknown_indication",
+                          f"The policy has no budget for indication {indication!r} under {self.scheme.value}.",
+                          "indication")
+
+
+@dataclass(frozen=True)
+class OrientationPhase:
+    """A few months to draft the plan, optionally with part of the budget (3.4, "Oriëntatiefase")."""
+
+    enabled: bool = True
+    months: int = 3
+    budget: Money = Money(0)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.months, bool) or not isinstance(self.months, int) or not 0 <= self.months <= 24:
+            raise PolicyError("policy.invalid", "orientation.months: must be a whole number from 0 to 24.",
+                              "orientation.months")
+        if not isinstance(self.budget, Money) or self.budget.cents < 0:
+            raise PolicyError("policy.invalid", "orientation.budget: must be an amount of 0 or more.",
+                              "orientation.budget")
+
+
+@dataclass(frozen=True)
+class ContractedProvider:
+    """A provider the municipality contracted (demand-oriented model, and rio)."""
+
+    name: str
+    kvk: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.strip():
+            raise PolicyError("policy.invalid", "contracted_providers.name: a provider needs a name.",
+                              "contracted_providers")
+        if self.kvk is not None:
+            try:
+                object.__setattr__(self, "kvk", validate_kvk(self.kvk))
+            except IdentifierError as exc:
+                raise PolicyError("policy.invalid", f"contracted_providers.kvk: {exc}", "contracted_providers") from exc
+
+    def matches(self, name: str, kvk: str | None) -> bool:
+        # A KvK number is the surer match; names only when one side has no number.
+        if self.kvk and kvk:
+            return self.kvk == kvk.replace(" ", "").strip()
+        return _normalise_name(self.name) == _normalise_name(name)
+
+
+def _normalise_name(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def general_rules(municipality_code: str) -> tuple[AdmissionRule, ...]:
+    """The criteria every municipality uses (3.4): WWB or NUG, resident, no other trajectory."""
+    return (BenefitTypeRule((BenefitType.WWB, BenefitType.NUG)), ResidentRule((municipality_code,)),
+            NoRunningTrajectoryRule())
+
+
+# Neutral defaults where the report gives no number.
+DEFAULT_PRB_MAXIMUM = _euros("5000")  # "zo'n € 5000", "€ 5.000 exclusief BTW" (4.2)
+# Above the cost of an average regular trajectory (EUR 2,900, SZW 2008, cited in 4.2) a second
+# person looks at the decision. The report names no threshold; a municipality sets its own.
+DEFAULT_FOUR_EYES_THRESHOLD = _euros("2900")
+DEFAULT_DECISION_TERM_WEEKS = 8  # Awb 4:13: at most eight weeks when no other term is set
+DEFAULT_DECISION_WARNING_WEEKS = 2
+
+
+@dataclass(frozen=True)
+class MunicipalPolicy:
+    municipality_code: str  # CBS code, 4 digits, e.g. "0014" Groningen
+    municipality_name: str
+    schemes: tuple[SchemeOffer, ...] = (SchemeOffer(Scheme.PRB, DEFAULT_PRB_MAXIMUM),)
+    orientation: OrientationPhase = field(default_factory=OrientationPhase)
+    admission_rules: tuple[AdmissionRule, ...] = ()
+    review_model: ReviewModel = ReviewModel.RECIPROCAL
+    contracted_providers: tuple[ContractedProvider, ...] = ()
+    execution_months: int = 12
+    four_eyes_threshold: Money = DEFAULT_FOUR_EYES_THRESHOLD
+    decision_term_weeks: int = DEFAULT_DECISION_TERM_WEEKS
+    decision_warning_weeks: int = DEFAULT_DECISION_WARNING_WEEKS
+    required_plan_elements: tuple[PlanElement, ...] = ()
+    min_quotes_per_activity: int = 2  # Groningen format: "bij voorkeur twee offertes"
+    too_few_quotes: QuoteShortfall = QuoteShortfall.WARNING
+    client_confirms_invoices: bool = True
+    amounts_excl_vat: bool = True
+
+    def __post_init__(self) -> None:
+        code = self.municipality_code
+        if not isinstance(code, str) or len(code) != 4 or not code.isdigit():
+            raise PolicyError("policy.invalid", f"municipality_code: must be a 4-digit CBS code, got {code!r}.",
+                              "municipality_code")
+        if not isinstance(self.municipality_name, str) or not self.municipality_name.strip():
+            raise PolicyError("policy.invalid", "municipality_name: must not be empty.", "municipality_name")
+        for name in ("schemes", "admission_rules", "contracted_providers", "required_plan_elements"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if not self.schemes:
+            raise PolicyError("policy.invalid", "schemes: offer at least one scheme.", "schemes")
+        offered = [s.scheme for s in self.schemes]
+        if len(set(offered)) != len(offered):
+            raise PolicyError("policy.invalid", "schemes: a scheme is listed twice.", "schemes")
+        for i, rule in enumerate(self.admission_rules):
+            if not isinstance(rule, AdmissionRule):
+                raise PolicyError("policy.invalid", f"admission_rules[{i}]: not an admission rule.",
+                                  f"admission_rules[{i}]")
+        self._set_enum("review_model", ReviewModel)
+        self._set_enum("too_few_quotes", QuoteShortfall)
+        try:
+            object.__setattr__(self, "required_plan_elements",
+                               tuple(PlanElement(e) for e in self.required_plan_elements))
+        except ValueError as exc:
+            raise PolicyError("policy.invalid", f"required_plan_elements: {exc}.", "required_plan_elements") from exc
+        self._check_whole("execution_months", 1, 60)
+        self._check_whole("decision_term_weeks", 1, 52)
+        self._check_whole("decision_warning_weeks", 0, 52)
+        self._check_whole("min_quotes_per_activity", 0, 5)
+        if self.decision_warning_weeks >= self.decision_term_weeks:
+            raise PolicyError("policy.invalid", "decision_warning_weeks: the warning must come before the decision "
+                                                "term ends, so it must be smaller than decision_term_weeks.",
+                              "decision_warning_weeks")
+        if not isinstance(self.four_eyes_threshold, Money) or self.four_eyes_threshold.cents < 0:
+            raise PolicyError("policy.invalid", "four_eyes_threshold: must be an amount of 0 or more.",
+                              "four_eyes_threshold")
+        for name in ("client_confirms_invoices", "amounts_excl_vat"):
+            if not isinstance(getattr(self, name), bool):
+                raise PolicyError("policy.invalid", f"{name}: must be true or false.", name)
+
+    def _set_enum(self, name: str, enum: type[StrEnum]) -> None:
+        value = getattr(self, name)
+        try:
+            object.__setattr__(self, name, enum(value))
+        except ValueError as exc:
+            allowed = ", ".join(m.value for m in enum)
+            raise PolicyError("policy.invalid", f"{name}: {value!r} is not one of: {allowed}.", name) from exc
+
+    def _check_whole(self, name: str, low: int, high: int) -> None:
+        value = getattr(self, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise PolicyError("policy.invalid", f"{name}: must be a whole number from {low} to {high}, got {value!r}.",
+                              name)
+
+    # --- questions the rest of the domain asks -------------------------------------------
+
+    def offers(self, scheme: str) -> bool:
+        return any(s.scheme == scheme for s in self.schemes)
+
+    def offer_for(self, scheme: str) -> SchemeOffer:
+        for offer in self.schemes:
+            if offer.scheme == scheme:
+                return offer
+        raise DomainError("plan.scheme_not_offered", f"{self.municipality_name} does not offer the scheme {scheme}.",
+                          "scheme")
+
+    def maximum_for(self, scheme: str, indication: str | None = None) -> Money:
+        return self.offer_for(scheme).maximum_for(indication)
+
+    def admission_rules_for(self, scheme: str) -> tuple[AdmissionRule, ...]:
+        """The policy's own rules for prb and rio; for the legal rights only what the law asks."""
+        if scheme in SCHEMES_WITH_MUNICIPAL_SELECTION:
+            return self.admission_rules
+        residence = tuple(r for r in self.admission_rules if isinstance(r, ResidentRule)) or (
+            ResidentRule((self.municipality_code,)),)
+        if scheme == Scheme.PGB_BW:
+            return (BenefitTypeRule((BenefitType.WSW,)), *residence)
+        return residence
+
+    def execution_deadline(self, start: date) -> date:
+        """The last day an approved plan may run, counted from `start` (submission or decision)."""
+        return add_months(start, self.execution_months)
+
+    def is_contracted(self, provider_name: str, provider_kvk: str | None = None) -> bool:
+        return any(p.matches(provider_name, provider_kvk) for p in self.contracted_providers)
+
+
+def default_policy(code: str, name: str) -> MunicipalPolicy:
+    """A neutral start for a municipality that has not written its rules down yet."""
+    return MunicipalPolicy(municipality_code=code, municipality_name=name, admission_rules=general_rules(code))
+
+
+# --- presets from the report ----------------------------------------------------------------
+
+_PRB = SchemeOffer(Scheme.PRB, DEFAULT_PRB_MAXIMUM)
+# pgb bw: "circa € 27.080 of € 33.850 per jaar, afhankelijk van de indicatie" (2.2). We take
+# the higher amount to belong to the severe indication.
+_PGB_BW = SchemeOffer(Scheme.PGB_BW, _euros("27080"), per_year=True, indication_maximums=(
+    IndicationBudget("moderate", _euros("27080")), IndicationBudget("severe", _euros("33850"))))
+# rio: "Ook de iro gaat in principe uit van een maximum van € 5.000 per traject" (3.2).
+_RIO = SchemeOffer(Scheme.RIO_IRO, _euros("5000"))
+
+
+def _groningen() -> MunicipalPolicy:
+    code = "0014"
+    return MunicipalPolicy(
+        municipality_code=code, municipality_name="Groningen",
+        # Groningen also took part in the pgb bw project (Bijlage).
+        schemes=(_PRB, _PGB_BW),
+        # Table 3.2: "minimaal 6 maanden werkloos".
+        admission_rules=(*general_rules(code), MinMonthsUnemployedRule(6)),
+        # 3.4: "Groningen gaat uit van de ja-tenzij-redenering".
+        review_model=ReviewModel.MARGINAL,
+        # Table 3.3: the client is the contracting party, the municipality pays the provider.
+        client_confirms_invoices=True,
+    )
+
+
+def _utrecht() -> MunicipalPolicy:
+    code = "0344"
+    return MunicipalPolicy(
+        municipality_code=code, municipality_name="Utrecht",
+        # 4.2: the maximum was EUR 10,000 and was lowered to EUR 5,000 at the end of 2008.
+        schemes=(_PRB,),
+        # Table 3.2: "geen passend regulier aanbod beschikbaar", "gerede kans op uitstroom".
+        admission_rules=(*general_rules(code), NoSuitableRegularOfferRule(), FairChanceOfOutflowRule()),
+        # The interview (deel 1): the prb-coach asks many questions and coaches, "meer coach dan controleur".
+        review_model=ReviewModel.RECIPROCAL,
+        # "Wanneer die het plan goedkeurt, is de klant gehouden dat binnen een jaar uit te voeren."
+        execution_months=12,
+        # Table 3.3: the budget is paid to the reintegration company ("aan rib").
+        client_confirms_invoices=False,
+    )
+
+
+def _zoetermeer() -> MunicipalPolicy:
+    code = "0637"
+    return MunicipalPolicy(
+        municipality_code=code, municipality_name="Zoetermeer",
+        schemes=(_PRB, _PGB_BW),
+        # Table 3.2: "minimaal 1 jaar WWB-uitkering en deel uitmakend van de volgende specifieke
+        # doelgroepen: 45+, alleenstaande ouder met kinderen onder 12 jaar, langdurig gedeeltelijk
+        # arbeidsongeschikt". A WWB benefit, so job seekers without benefit (NUG) are out.
+        admission_rules=(BenefitTypeRule((BenefitType.WWB,)), ResidentRule((code,)), NoRunningTrajectoryRule(),
+                         MinMonthsOnBenefitRule(12), TargetGroupRule(tuple(TargetGroup), 45, 12)),
+        # Table 3.3: client and case manager agree on regular progress talks in the plan.
+        review_model=ReviewModel.RECIPROCAL,
+        # Table 3.3: "Rib stuurt facturen rechtstreeks naar de klantmanager".
+        client_confirms_invoices=False,
+    )
+
+
+def _rotterdam() -> MunicipalPolicy:
+    code = "0599"
+    return MunicipalPolicy(
+        municipality_code=code, municipality_name="Rotterdam",
+        # 3.3: Rotterdam replaced prb by the rio: WWB and NUG clients choose from the
+        # reintegration companies UWV contracted for the iro; SoZaWe contracts them.
+        schemes=(_RIO,),
+        # Table 3.2: "minimaal 6 maanden werkloos", "geen passend regulier aanbod beschikbaar".
+        admission_rules=(*general_rules(code), MinMonthsUnemployedRule(6), NoSuitableRegularOfferRule()),
+        review_model=ReviewModel.DEMAND_ORIENTED,
+        # The list of contracted companies (140 had signed up by the end of 2009) is not in the
+        # report; Rotterdam must fill it in before a plan can pass.
+        contracted_providers=(),
+        # Table 3.3: "gemeente betaalt rechtstreeks".
+        client_confirms_invoices=False,
+    )
+
+
+def _delft() -> MunicipalPolicy:
+    code = "0503"
+    return MunicipalPolicy(
+        municipality_code=code, municipality_name="Delft",
+        # Table 3.2: "maximaal 1 jaar afstand tot de arbeidsmarkt".
+        admission_rules=(*general_rules(code), MaxDistanceToLabourMarketRule(12)),
+        # 3.4: "Deze fase biedt klanten drie maanden de tijd om ... een trajectplan op te stellen."
+        orientation=OrientationPhase(enabled=True, months=3),
+        # Table 2.3: "idee en initiatief van de klant staan centraal; klant krijgt maximale ruimte".
+        review_model=ReviewModel.MARGINAL,
+    )
+
+
+def _breda() -> MunicipalPolicy:
+    code = "0758"
+    return MunicipalPolicy(
+        municipality_code=code, municipality_name="Breda",
+        # Table 3.2: no special criteria ("geen").
+        admission_rules=general_rules(code),
+        # The Breda interview: "In het plan moeten wel een paar elementen zitten:
+        # zelfbewustwording, bemiddeling en nazorg." The client must explain the choice well.
+        required_plan_elements=(PlanElement.SELF_AWARENESS, PlanElement.JOB_MEDIATION, PlanElement.AFTERCARE),
+        review_model=ReviewModel.RECIPROCAL,
+    )
+
+
+PRESETS: dict[str, MunicipalPolicy] = {
+    p.municipality_code: p for p in (_groningen(), _utrecht(), _zoetermeer(), _rotterdam(), _delft(), _breda())
+}
+
+
+# --- as data ---------------------------------------------------------------------------------
+
+
+def _money_to_str(money: Money) -> str:
+    return str(money.decimal)
+
+
+def policy_to_dict(policy: MunicipalPolicy) -> dict[str, Any]:
+    """A JSON-safe dict (amounts as strings of euros, never floats)."""
+    return {
+        "format": POLICY_FORMAT,
+        "municipality_code": policy.municipality_code,
+        "municipality_name": policy.municipality_name,
+        "schemes": [
+            {"scheme": s.scheme.value, "maximum_budget": _money_to_str(s.maximum_budget), "per_year": s.per_year,
+             "indication_maximums": {i.indication: _money_to_str(i.maximum) for i in s.indication_maximums}}
+            for s in policy.schemes
+        ],
+        "orientation": {"enabled": policy.orientation.enabled, "months": policy.orientation.months,
+                        "budget": _money_to_str(policy.orientation.budget)},
+        "admission_rules": [rule.to_dict() for rule in policy.admission_rules],
+        "review_model": policy.review_model.value,
+        "contracted_providers": [{"name": p.name, "kvk": p.kvk} for p in policy.contracted_providers],
+        "execution_months": policy.execution_months,
+        "four_eyes_threshold": _money_to_str(policy.four_eyes_threshold),
+        "decision_term_weeks": policy.decision_term_weeks,
+        "decision_warning_weeks": policy.decision_warning_weeks,
+        "required_plan_elements": [e.value for e in policy.required_plan_elements],
+        "min_quotes_per_activity": policy.min_quotes_per_activity,
+        "too_few_quotes": policy.too_few_quotes.value,
+        "client_confirms_invoices": policy.client_confirms_invoices,
+        "amounts_excl_vat": policy.amounts_excl_vat,
+    }
+
+
+_TOP_LEVEL_KEYS = frozenset(policy_to_dict(default_policy("0000", "-")))
+
+
+def _fail(path: str, problem: str) -> PolicyError:
+    return PolicyError("policy.invalid", f"{path}: {problem}", path)
+
+
+def _money(value: Any, path: str) -> Money:
+    try:
+        return Money.euros(value)
+    except MoneyError as exc:
+        raise _fail(path, f"{exc} (write euros as a string, e.g. \"5000.00\")") from exc
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(path, f"must be true or false, got {value!r}")
+    return value
+
+
+def _int(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(path, f"must be a whole number, got {value!r}")
+    return value
+
+
+def _str(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise _fail(path, f"must be text, got {value!r}")
+    return value
+
+
+def _list(value: Any, path: str) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise _fail(path, "must be a list")
+    return list(value)
+
+
+def _obj(value: Any, path: str, allowed: Iterable[str]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _fail(path, "must be an object")
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise _fail(f"{path}.{unknown[0]}" if path else unknown[0], "unknown setting (a typo?)")
+    return value
+
+
+def _scheme_from(d: Any, path: str) -> SchemeOffer:
+    d = _obj(d, path, ["scheme", "maximum_budget", "per_year", "indication_maximums"])
+    if "scheme" not in d or "maximum_budget" not in d:
+        raise _fail(path, "a scheme needs 'scheme' and 'maximum_budget'")
+    raw_indications = d.get("indication_maximums", {})
+    if not isinstance(raw_indications, Mapping):
+        raise _fail(f"{path}.indication_maximums", "must be an object of indication -> amount")
+    indications = tuple(IndicationBudget(_str(k, f"{path}.indication_maximums"),
+                                         _money(v, f"{path}.indication_maximums.{k}"))
+                        for k, v in raw_indications.items())
+    raw_scheme = _str(d["scheme"], f"{path}.scheme")
+    if raw_scheme not in {s.value for s in Scheme}:
+        raise _fail(f"{path}.scheme", f"{raw_scheme!r} is not one of: {', '.join(s.value for s in Scheme)}")
+    maximum = _money(d["maximum_budget"], f"{path}.maximum_budget")
+    per_year = _bool(d.get("per_year", False), f"{path}.per_year")
+    try:
+        return SchemeOffer(Scheme(raw_scheme), maximum, per_year, indications)
+    except PolicyError as exc:
+        raise _fail(f"{path}.{exc.field}", exc.message.split(": ", 1)[-1]) from exc
+
+
+def policy_from_dict(d: Mapping[str, Any]) -> MunicipalPolicy:
+    """Build a policy from stored JSON. Missing settings take the neutral defaults; unknown
+    settings and wrong values raise a `PolicyError` (a ValueError) that names the field.
+
+    Leaving out `admission_rules` gives the general rules (WWB or NUG, resident, no other
+    trajectory); an explicit empty list means no rules at all.
+    """
+    d = _obj(d, "", _TOP_LEVEL_KEYS)
+    if d.get("format", POLICY_FORMAT) != POLICY_FORMAT:
+        raise _fail("format", f"this version reads policy format {POLICY_FORMAT}, got {d.get('format')!r}")
+    for key in ("municipality_code", "municipality_name"):
+        if key not in d:
+            raise _fail(key, "is required")
+    code = _str(d["municipality_code"], "municipality_code")
+    kwargs: dict[str, Any] = {"municipality_code": code,
+                              "municipality_name": _str(d["municipality_name"], "municipality_name")}
+    if "schemes" in d:
+        kwargs["schemes"] = tuple(_scheme_from(s, f"schemes[{i}]") for i, s in enumerate(_list(d["schemes"],
+                                                                                              "schemes")))
+    if "orientation" in d:
+        o = _obj(d["orientation"], "orientation", ["enabled", "months", "budget"])
+        kwargs["orientation"] = OrientationPhase(
+            enabled=_bool(o.get("enabled", True), "orientation.enabled"),
+            months=_int(o.get("months", 3), "orientation.months"),
+            budget=_money(o.get("budget", "0"), "orientation.budget"))
+    if "admission_rules" in d:
+        kwargs["admission_rules"] = tuple(rule_from_dict(r, f"admission_rules[{i}]")
+                                          for i, r in enumerate(_list(d["admission_rules"], "admission_rules")))
+    else:
+        kwargs["admission_rules"] = general_rules(code) if len(code) == 4 and code.isdigit() else ()
+    if "contracted_providers" in d:
+        providers = []
+        for i, p in enumerate(_list(d["contracted_providers"], "contracted_providers")):
+            p = _obj(p, f"contracted_providers[{i}]", ["name", "kvk"])
+            kvk = p.get("kvk")
+            try:
+                providers.append(ContractedProvider(_str(p.get("name"), f"contracted_providers[{i}].name"),
+                                                    None if kvk is None else _str(kvk,
+                                                                                  f"contracted_providers[{i}].kvk")))
+            except PolicyError as exc:
+                raise _fail(f"contracted_providers[{i}]", exc.message.split(": ", 1)[-1]) from exc
+        kwargs["contracted_providers"] = tuple(providers)
+    if "required_plan_elements" in d:
+        elements = []
+        for i, e in enumerate(_list(d["required_plan_elements"], "required_plan_elements")):
+            try:
+                elements.append(PlanElement(e))
+            except ValueError as exc:
+                raise _fail(f"required_plan_elements[{i}]", f"{e!r} is not one of: "
+                                                            f"{', '.join(p.value for p in PlanElement)}") from exc
+        kwargs["required_plan_elements"] = tuple(elements)
+    for key in ("execution_months", "decision_term_weeks", "decision_warning_weeks", "min_quotes_per_activity"):
+        if key in d:
+            kwargs[key] = _int(d[key], key)
+    for key in ("client_confirms_invoices", "amounts_excl_vat"):
+        if key in d:
+            kwargs[key] = _bool(d[key], key)
+    if "four_eyes_threshold" in d:
+        kwargs["four_eyes_threshold"] = _money(d["four_eyes_threshold"], "four_eyes_threshold")
+    for key in ("review_model", "too_few_quotes"):
+        if key in d:
+            kwargs[key] = _str(d[key], key)  # the dataclass checks the value and names the field
+    return MunicipalPolicy(**kwargs)
