@@ -1,0 +1,64 @@
+"""A small world of two municipalities with data in every service, made through the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from services.demo import test_bsn
+from shared.runtime import Runtime, load_all_services
+from shared.web import create_app
+from tests.conftest import auth
+from tests.support.runtime import drain
+
+
+@dataclass
+class ClientCase:
+    municipality: str
+    client_id: str
+    plan_id: str
+    budget_id: str | None = None
+    budget_line_id: str | None = None
+    invoice_id: str | None = None
+    report_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def headers(self) -> dict[str, str]:
+        return auth("client", self.municipality, subject=f"client-{self.client_id[:8]}", client_id=self.client_id)
+
+
+def api_client(runtime: Runtime) -> TestClient:
+    return TestClient(create_app(load_all_services(), runtime, embedded=False), raise_server_exceptions=False)
+
+
+def make_case(http: TestClient, runtime: Runtime, municipality: str, seed: int, *, approve: bool = True) -> ClientCase:
+    km, fin = auth("case_manager", municipality), auth("finance", municipality)
+    r = http.post("/intake/clients", headers=km, json={"bsn": test_bsn(seed), "client_number": f"K{seed}",
+                                                       "name": f"Client {seed}"})
+    assert r.status_code == 201, r.text
+    client_id = r.json()["id"]
+    r = http.post("/intake/plans", headers=km, json={"client_id": client_id, "title": "Plan", "lines": [
+        {"description": "Coaching", "category": "coaching", "provider_name": "Coach BV", "amount": "1000.00"}]})
+    assert r.status_code == 201, r.text
+    case = ClientCase(municipality, client_id, r.json()["id"])
+    if not approve:
+        return case
+    r = http.post(f"/intake/plans/{case.plan_id}/submit", headers=km, json={"plan_version": 1})
+    r = http.post(f"/intake/plans/{case.plan_id}/approve", headers=km, json={"plan_version": r.json()["version"]})
+    assert r.status_code == 200, r.text
+    drain(runtime)
+    budget = http.get("/budget/budgets", headers=fin, params={"plan_id": case.plan_id}).json()[0]
+    case.budget_id, case.budget_line_id = budget["id"], budget["lines"][0]["id"]
+    r = http.post(f"/budget/budgets/{case.budget_id}/invoices", headers=fin, json={
+        "budget_line_id": case.budget_line_id, "invoice_number": f"INV-{seed}", "provider_id": "coach-bv",
+        "provider_name": "Coach BV", "provider_iban": "NL91ABNA0417164300", "amount": "100.00"})
+    assert r.status_code == 201, r.text
+    case.invoice_id = r.json()["id"]
+    r = http.post(f"/monitoring/trajectories/{case.plan_id}/progress-reports", headers=km,
+                  json={"on_track": True, "summary": "Gaat goed"})
+    assert r.status_code == 201, r.text
+    case.report_id = r.json()["id"]
+    drain(runtime)
+    return case
