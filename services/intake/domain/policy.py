@@ -84,6 +84,22 @@ def add_months(start: date, months: int) -> date:
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
+_MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+              "november", "december")
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+
+
+def format_date_nl(d: date) -> str:
+    """10 maart 2026 (no locale needed, so the same on every server)."""
+    return f"{d.day} {_MONTHS_NL[d.month - 1]} {d.year}"
+
+
+def format_date_en(d: date) -> str:
+    """10 March 2026."""
+    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
+
+
 def _euros(text: str) -> Money:
     return Money.euros(text)
 
