@@ -59,6 +59,14 @@ class GrantedLine(Payload):
     plan_line_id: str
     category: str
     granted_cents: int = Field(ge=0)
+    # The provider chosen in the plan (a company: KvK number and trade name), for matching invoices.
+    provider_name: str | None = None
+    provider_kvk: str | None = None
+    # Service dates of the activity; invoices must fall inside them.
+    starts_on: date | None = None
+    ends_on: date | None = None
+    # No cure, less pay: the share (0-100 %) held back until an outcome or a date.
+    holdback_percent: int = Field(default=0, ge=0, le=100)
 
 
 class PlanSubmittedV1(Payload):
@@ -84,6 +92,41 @@ class PlanRejectedV1(Payload):
     plan_version: int = Field(ge=1)
 
 
+class PlanReturnedV1(Payload):
+    """Sent back to the client for changes; comments stay in intake (they are free text)."""
+
+    plan_id: str
+    client_id: str
+    plan_version: int = Field(ge=1)
+
+
+class PlanChangedV1(Payload):
+    """An approved change request: the full new set of granted lines; the total may not grow."""
+
+    plan_id: str
+    client_id: str
+    plan_version: int = Field(ge=1)
+    change_id: str
+    granted_cents: int = Field(ge=0)
+    lines: tuple[GrantedLine, ...]
+    execution_deadline: date
+
+
+class OrientationStartedV1(Payload):
+    orientation_id: str
+    client_id: str
+    scheme: str
+    ends_on: date
+    budget_cents: int = Field(ge=0)
+
+
+class TrajectoryClosedV1(Payload):
+    plan_id: str
+    client_id: str
+    reason: Literal["completed", "stopped_early", "expired"]
+    closed_on: date
+
+
 class BudgetOpenedV1(Payload):
     budget_id: str
     plan_id: str
@@ -96,6 +139,13 @@ class InvoiceReceivedV1(Payload):
     budget_id: str
     budget_line_id: str
     amount_cents: int = Field(gt=0)
+
+
+class InvoiceRejectedV1(Payload):
+    invoice_id: str
+    budget_id: str | None
+    client_id: str | None
+    reason_code: str
 
 
 class InvoiceApprovedV1(Payload):
@@ -113,6 +163,29 @@ class InvoicePaidV1(Payload):
     client_id: str
     amount_cents: int = Field(gt=0)
     paid_on: date
+
+
+class PaymentScheduledV1(Payload):
+    payment_run_id: str
+    invoice_count: int = Field(ge=1)
+    total_cents: int = Field(gt=0)
+    execution_date: date
+
+
+class BudgetThresholdReachedV1(Payload):
+    budget_id: str
+    plan_id: str
+    client_id: str
+    percent: int = Field(ge=1, le=100)
+    used_cents: int = Field(ge=0)
+    granted_cents: int = Field(ge=0)
+
+
+class BudgetClosedV1(Payload):
+    budget_id: str
+    plan_id: str
+    client_id: str
+    released_cents: int = Field(ge=0)
 
 
 class ProgressReportedV1(Payload):
@@ -136,9 +209,17 @@ EVENT_SCHEMAS: dict[tuple[str, int], type[Payload]] = {
     ("PlanSubmitted", 1): PlanSubmittedV1,
     ("PlanApproved", 1): PlanApprovedV1,
     ("PlanRejected", 1): PlanRejectedV1,
+    ("PlanReturned", 1): PlanReturnedV1,
+    ("PlanChanged", 1): PlanChangedV1,
+    ("OrientationStarted", 1): OrientationStartedV1,
+    ("TrajectoryClosed", 1): TrajectoryClosedV1,
     ("BudgetOpened", 1): BudgetOpenedV1,
     ("InvoiceReceived", 1): InvoiceReceivedV1,
+    ("InvoiceRejected", 1): InvoiceRejectedV1,
     ("InvoiceApproved", 1): InvoiceApprovedV1,
+    ("PaymentScheduled", 1): PaymentScheduledV1,
+    ("BudgetThresholdReached", 1): BudgetThresholdReachedV1,
+    ("BudgetClosed", 1): BudgetClosedV1,
     ("InvoicePaid", 1): InvoicePaidV1,
     ("ProgressReported", 1): ProgressReportedV1,
     ("OutcomeRegistered", 1): OutcomeRegisteredV1,
