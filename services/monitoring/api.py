@@ -7,7 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from services.monitoring import handlers
-from services.monitoring.models import ProgressReportCreate, ProgressReportPublic, TrajectoryPublic
+from services.monitoring.models import (
+    OutcomeCreate,
+    OutcomePublic,
+    ProgressReportCreate,
+    ProgressReportPublic,
+    TrajectoryPublic,
+)
 from shared.auth import CurrentPrincipal
 from shared.deps import SessionDep, uow_dependency
 from shared.uow import UnitOfWork
@@ -35,3 +41,13 @@ def file_progress_report(plan_id: str, data: ProgressReportCreate, who: CurrentP
 @router.get("/trajectories/{plan_id}/progress-reports", response_model=list[ProgressReportPublic], tags=["progress"])
 def list_progress_reports(plan_id: str, who: CurrentPrincipal, session: SessionDep) -> list[ProgressReportPublic]:
     return handlers.list_progress_reports(session, who, plan_id)
+
+
+@router.post("/trajectories/{plan_id}/outcomes", status_code=201, response_model=OutcomePublic, tags=["outcomes"])
+def register_outcome(plan_id: str, data: OutcomeCreate, who: CurrentPrincipal, uow: Uow) -> OutcomePublic:
+    return handlers.register_outcome(uow, who, plan_id, data)
+
+
+@router.get("/trajectories/{plan_id}/outcomes", response_model=list[OutcomePublic], tags=["outcomes"])
+def list_outcomes(plan_id: str, who: CurrentPrincipal, session: SessionDep) -> list[OutcomePublic]:
+    return handlers.list_outcomes(session, who, plan_id)

@@ -6,11 +6,30 @@ from datetime import datetime, timedelta, timezone
 
 from sqlmodel import Session, select
 
-from services.monitoring.models import ProgressReport, ProgressReportCreate, ProgressReportPublic, Trajectory, TrajectoryPublic
+from services.monitoring.domain.outcomes import is_durable
+from services.monitoring.models import (
+    Outcome,
+    OutcomeCreate,
+    OutcomePublic,
+    ProgressReport,
+    ProgressReportCreate,
+    ProgressReportPublic,
+    Trajectory,
+    TrajectoryPublic,
+)
 from shared.access import ensure_visible
 from shared.auth import STAFF_ROLES, Principal, Role, require_role
 from shared.bus.consumer import EventHandler
-from shared.events import BudgetOpenedV1, Envelope, InvoicePaidV1, PlanApprovedV1, ProgressReportedV1
+from shared.errors import DomainError
+from shared.events import (
+    BudgetOpenedV1,
+    Envelope,
+    InvoicePaidV1,
+    OutcomeRegisteredV1,
+    PlanApprovedV1,
+    ProgressReportedV1,
+    TrajectoryClosedV1,
+)
 from shared.money import Money
 from shared.problems import not_found
 from shared.uow import UnitOfWork
@@ -51,10 +70,21 @@ def record_spending_on_invoice_paid(event: Envelope, uow: UnitOfWork) -> None:
     uow.session.add(trajectory)
 
 
+def close_trajectory_on_trajectory_closed(event: Envelope, uow: UnitOfWork) -> None:
+    closed = TrajectoryClosedV1.model_validate(event.payload)
+    trajectory = uow.session.get(Trajectory, closed.plan_id)
+    if trajectory is None:
+        raise LookupError(f"trajectory {closed.plan_id} not known yet")
+    trajectory.status, trajectory.closed_on, trajectory.close_reason = "closed", closed.closed_on, closed.reason
+    trajectory.report_overdue = False
+    uow.session.add(trajectory)
+
+
 EVENT_HANDLERS: dict[str, EventHandler] = {
     "PlanApproved": start_trajectory_on_plan_approved,
     "BudgetOpened": link_budget_on_budget_opened,
     "InvoicePaid": record_spending_on_invoice_paid,
+    "TrajectoryClosed": close_trajectory_on_trajectory_closed,
 }
 
 
@@ -115,7 +145,8 @@ def flag_overdue_reports(uow: UnitOfWork, now: datetime | None = None) -> int:
     """Scheduled: mark running trajectories whose last report (or start) is too long ago."""
     now = now or _now()
     flagged = 0
-    for trajectory in uow.session.exec(select(Trajectory).where(Trajectory.report_overdue.is_(False))):
+    running = select(Trajectory).where(Trajectory.report_overdue.is_(False), Trajectory.status == "running")
+    for trajectory in uow.session.exec(running):
         last = trajectory.last_report_at or datetime.combine(trajectory.started_on, datetime.min.time(), timezone.utc)
         if last.tzinfo is None:
             last = last.replace(tzinfo=timezone.utc)
@@ -125,3 +156,30 @@ def flag_overdue_reports(uow: UnitOfWork, now: datetime | None = None) -> int:
             flagged += 1
     uow.commit()
     return flagged
+
+
+def register_outcome(uow: UnitOfWork, who: Principal, plan_id: str, data: OutcomeCreate) -> OutcomePublic:
+    require_role(who, *STAFF_ROLES)
+    trajectory = _trajectory_for(uow.session, who, plan_id)
+    working = data.outcome in ("work_during", "work_after")
+    if working and data.working_since is None:
+        raise DomainError("outcome.working_since", "Say since when the client works.", "working_since")
+    today = _now().date()
+    if data.working_since and data.working_since > today:
+        raise DomainError("outcome.future", "The start of work cannot be in the future.", "working_since")
+    outcome = Outcome(municipality=trajectory.municipality, plan_id=plan_id, client_id=trajectory.client_id,
+                      outcome=data.outcome, kind_of_work=data.kind_of_work, working_since=data.working_since,
+                      hours_per_week=data.hours_per_week, registered_by=who.subject,
+                      durable=is_durable(data.outcome, data.working_since, today))
+    uow.session.add(outcome)
+    uow.emit("OutcomeRegistered", tenant=trajectory.municipality, subject=plan_id, payload=OutcomeRegisteredV1(
+        outcome_id=outcome.id, plan_id=plan_id, client_id=trajectory.client_id, outcome=data.outcome,
+        durable=outcome.durable))
+    uow.commit()
+    return OutcomePublic.model_validate(outcome, from_attributes=True)
+
+
+def list_outcomes(session: Session, who: Principal, plan_id: str) -> list[OutcomePublic]:
+    _trajectory_for(session, who, plan_id)
+    rows = session.exec(select(Outcome).where(Outcome.plan_id == plan_id).order_by(Outcome.registered_at)).all()
+    return [OutcomePublic.model_validate(o, from_attributes=True) for o in rows]

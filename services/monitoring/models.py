@@ -39,6 +39,9 @@ class Trajectory(SQLModel, table=True):
     execution_deadline: date
     last_report_at: datetime | None = None
     report_overdue: bool = False
+    status: str = Field(default="running", max_length=20)
+    closed_on: date | None = None
+    close_reason: str | None = Field(default=None, max_length=20)
 
 
 class ProgressReport(SQLModel, table=True):
@@ -56,6 +59,25 @@ class ProgressReport(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now)
 
 
+class Outcome(SQLModel, table=True):
+    """An outcome as in the benchmark's Table 4.7; `durable` means working six months or more."""
+
+    __tablename__ = "outcome"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    plan_id: str = Field(index=True, max_length=36)
+    client_id: str = Field(max_length=36)
+    outcome: str = Field(max_length=30)
+    kind_of_work: str | None = Field(default=None, max_length=30)
+    working_since: date | None = None
+    hours_per_week: int | None = None
+    durable: bool = False
+    registered_by: str = Field(max_length=80)
+    registered_at: datetime = Field(default_factory=_now)
+
+
 class TrajectoryPublic(SQLModel):
     plan_id: str
     municipality: str
@@ -68,6 +90,9 @@ class TrajectoryPublic(SQLModel):
     execution_deadline: date
     last_report_at: datetime | None
     report_overdue: bool
+    status: str
+    closed_on: date | None
+    close_reason: str | None
 
 
 class ProgressReportCreate(SQLModel):
@@ -87,4 +112,28 @@ class ProgressReportPublic(SQLModel):
     created_at: datetime
 
 
+# Table 4.7 of the benchmark: the first three count as outflow to work.
 OutcomeKind = Literal["work_during", "work_after", "work_ended", "no_work_running", "no_work_ended", "unknown"]
+KindOfWork = Literal["work_experience", "secondment", "trial_placement", "permanent_job", "temporary_job",
+                     "temp_agency", "own_business"]
+
+
+class OutcomeCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: OutcomeKind
+    kind_of_work: KindOfWork | None = None
+    working_since: date | None = None
+    hours_per_week: int | None = Field(default=None, ge=1, le=60)
+
+
+class OutcomePublic(SQLModel):
+    id: str
+    plan_id: str
+    client_id: str
+    outcome: str
+    kind_of_work: str | None
+    working_since: date | None
+    hours_per_week: int | None
+    durable: bool
+    registered_at: datetime

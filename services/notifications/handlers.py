@@ -42,7 +42,26 @@ def message_case_team_on_progress_reported(event: Envelope, uow: UnitOfWork) -> 
             params={"on_track": p["on_track"], "plan_id": p["plan_id"]})
 
 
+def message_client_on_plan_returned(event: Envelope, uow: UnitOfWork) -> None:
+    _record(uow, event, "plan_returned", client_id=event.payload["client_id"])
+
+
+def message_client_on_invoice_rejected(event: Envelope, uow: UnitOfWork) -> None:
+    p = event.payload
+    if p.get("client_id"):  # an invoice that matched no budget has no client to tell
+        _record(uow, event, "invoice_rejected", client_id=p["client_id"], params={"reason_code": p["reason_code"]})
+
+
+def message_client_on_budget_threshold(event: Envelope, uow: UnitOfWork) -> None:
+    p = event.payload
+    _record(uow, event, "budget_threshold", client_id=p["client_id"], params={
+        "percent": p["percent"], "used_cents": p["used_cents"], "granted_cents": p["granted_cents"]})
+
+
 EVENT_HANDLERS: dict[str, EventHandler] = {
+    "PlanReturned": message_client_on_plan_returned,
+    "InvoiceRejected": message_client_on_invoice_rejected,
+    "BudgetThresholdReached": message_client_on_budget_threshold,
     "PlanApproved": message_client_on_plan_approved,
     "PlanRejected": message_client_on_plan_rejected,
     "InvoicePaid": message_client_on_invoice_paid,

@@ -34,6 +34,28 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "Your reintegration plan has not been approved. The decision letter explains why and how to"
                " object. You can object within six weeks."),
     },
+    "plan_returned": {
+        "nl": ("Uw plan is teruggestuurd",
+               "Uw plan is teruggestuurd om aan te passen. Bij het plan staat wat er anders moet."
+               " Pas het aan en dien het opnieuw in."),
+        "en": ("Your plan has been sent back",
+               "Your plan has been sent back for changes. The comments on the plan say what to change."
+               " Change it and submit it again."),
+    },
+    "invoice_rejected": {
+        "nl": ("Rekening niet betaald",
+               "Een rekening voor uw budget is niet goedgekeurd (reden: {{ reason_code }})."
+               " Uw klantmanager kan u meer vertellen."),
+        "en": ("Invoice not paid",
+               "An invoice for your budget was not approved (reason: {{ reason_code }})."
+               " Your case manager can tell you more."),
+    },
+    "budget_threshold": {
+        "nl": ("U heeft {{ percent }}% van uw budget gebruikt",
+               "U heeft {{ used_cents | euro_nl }} van {{ granted_cents | euro_nl }} gebruikt ({{ percent }}%)."),
+        "en": ("You have used {{ percent }}% of your budget",
+               "You have used {{ used_cents | euro_en }} of {{ granted_cents | euro_en }} ({{ percent }}%)."),
+    },
     "invoice_paid": {
         "nl": ("Rekening betaald uit uw budget",
                "De gemeente heeft een rekening van {{ amount_cents | euro_nl }} betaald uit uw budget"
