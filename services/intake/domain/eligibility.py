@@ -132,6 +132,11 @@ def _months_en(n: int) -> str:
     return "1 month" if n == 1 else f"{n} months"
 
 
+def _join(items: list[str], last_word: str) -> str:
+    """a, b en c"""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {last_word} " + items[-1]
+
+
 def _unknown(kind: str, question_nl: str, question_en: str, *, ask_case_manager: bool = False) -> CriterionResult:
     prefix_nl, prefix_en = (ASK_CASE_MANAGER_NL, ASK_CASE_MANAGER_EN) if ask_case_manager else (ASK_CLIENT_NL,
                                                                                                 ASK_CLIENT_EN)
@@ -519,8 +524,8 @@ class TargetGroupRule(AdmissionRule):
                                        f"You belong to the target group: {en}.")
         missing = [(nl, en) for _, member, nl, en in answers if member is None]
         if missing:
-            return _unknown(self.kind, "wij weten nog niet " + " en ".join(nl for nl, _ in missing) + ".",
-                            "we do not know yet " + " and ".join(en for _, en in missing) + ".")
+            return _unknown(self.kind, _join([nl for nl, _ in missing], "en") + ".",
+                            _join([en for _, en in missing], "and") + ".")
         groups_nl = "; ".join(self._label(g)[0] for g in self.groups)
         groups_en = "; ".join(self._label(g)[1] for g in self.groups)
         return CriterionResult(self.kind, False, f"Dit budget is voor deze groepen: {groups_nl}. "

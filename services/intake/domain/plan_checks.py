@@ -118,6 +118,14 @@ SECTION_LABELS: dict[PlanSection, tuple[str, str]] = {
 # --- the plan ------------------------------------------------------------------------------
 
 
+def _enum(enum: type[StrEnum], value: object, field: str) -> StrEnum:
+    try:
+        return enum(value)
+    except ValueError as exc:
+        allowed = ", ".join(m.value for m in enum)
+        raise DomainError(f"plan.invalid_{field}", f"{value!r} is not one of: {allowed}.", field) from exc
+
+
 @dataclass(frozen=True)
 class Foreword:
     situation: str = ""  # Hoe is uw situatie momenteel?
@@ -156,7 +164,7 @@ class Activity:
     elements: frozenset[PlanElement] = frozenset()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "elements", frozenset(PlanElement(e) for e in self.elements))
+        object.__setattr__(self, "elements", frozenset(_enum(PlanElement, e, "elements") for e in self.elements))
 
 
 @dataclass(frozen=True)
@@ -182,7 +190,7 @@ class BudgetLine:
         except InvalidOperation as exc:
             raise DomainError("plan.vat_rate", f"Not a VAT rate: {self.vat_rate!r}.", "vat_rate") from exc
         if self.category is not None:
-            object.__setattr__(self, "category", SpendingCategory(self.category))
+            object.__setattr__(self, "category", _enum(SpendingCategory, self.category, "category"))
         object.__setattr__(self, "quote_attachment_ids", tuple(self.quote_attachment_ids))
 
     @property
@@ -220,7 +228,7 @@ class ReintegrationPlan:
     indication: str | None = None  # pgb bw: the Wsw indication that sets the yearly amount
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "scheme", Scheme(self.scheme))
+        object.__setattr__(self, "scheme", _enum(Scheme, self.scheme, "scheme"))
         for name in ("activities", "budget_lines", "attachments"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
@@ -427,10 +435,10 @@ def _check_activities(policy: MunicipalPolicy, plan: ReintegrationPlan, submitte
         if activity.end > deadline or activity.start > deadline:
             findings.append(Finding(
                 "structure.after_execution_deadline", Severity.BLOCK, f"{path}.end",
-                f"Uw plan moet binnen {policy.execution_months} maanden klaar zijn, uiterlijk {format_date_nl(deadline)}. "
-                "Deze activiteit duurt langer.",
-                f"Your plan must be completed within {policy.execution_months} months, by {format_date_en(deadline)}. "
-                "This activity runs longer."))
+                f"Uw plan moet binnen {policy.execution_months} maanden klaar zijn, uiterlijk "
+                f"{format_date_nl(deadline)}. Deze activiteit duurt langer.",
+                f"Your plan must be completed within {policy.execution_months} months, by "
+                f"{format_date_en(deadline)}. This activity runs longer."))
         if activity.start < submitted_on:
             findings.append(Finding(
                 "structure.starts_before_submission", Severity.WARNING, f"{path}.start",

@@ -502,7 +502,7 @@ def _list(value: Any, path: str) -> list[Any]:
 
 def _obj(value: Any, path: str, allowed: Iterable[str]) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise _fail(path, "must be an object")
+        raise _fail(path or "policy", "must be an object")
     unknown = sorted(set(value) - set(allowed))
     if unknown:
         raise _fail(f"{path}.{unknown[0]}" if path else unknown[0], "unknown setting (a typo?)")

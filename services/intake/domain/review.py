@@ -12,6 +12,11 @@ Who may decide (a choice, written down here because the report leaves it open):
   also carries the budget responsibility. The second reviewer may also return or reject
   the plan instead of confirming it.
 
+Other rules: a line is never granted more than asked, the total never more than the
+scheme's maximum; granting less than asked needs a reason for the letter (Awb 3:46); an
+approved plan runs until the policy's execution deadline counted from the final approval
+(the plan check counts from submission, so a plan that passed it always fits).
+
 What the review model (Doe-boek Table B1) changes:
 - marginal ("ja, tenzij"): approve unless there is a clear contra-indication, so a rejection
   must name at least one contra-indication;
@@ -220,10 +225,13 @@ def _has_text(value: str) -> bool:
 
 @dataclass(frozen=True)
 class ReviewState:
+    """One submitted plan's review. Begin with `start` or `for_plan`; `decide` gives the next state."""
+
     policy: MunicipalPolicy
     lines: tuple[LineRequest, ...]
     maximum: Money
     submitted_on: date
+    scheme: Scheme = Scheme.PRB
     status: ReviewStatus = ReviewStatus.AWAITING_DECISION
     history: tuple[Decision, ...] = ()
     grants: tuple[LineGrant, ...] = ()
@@ -239,7 +247,7 @@ class ReviewState:
     @classmethod
     def start(cls, policy: MunicipalPolicy, lines: tuple[LineRequest, ...] | list[LineRequest], submitted_on: date,
               scheme: str = Scheme.PRB, indication: str | None = None) -> ReviewState:
-        return cls(policy, tuple(lines), policy.maximum_for(scheme, indication), submitted_on)
+        return cls(policy, tuple(lines), policy.maximum_for(scheme, indication), submitted_on, Scheme(scheme))
 
     @classmethod
     def for_plan(cls, policy: MunicipalPolicy, plan: ReintegrationPlan, submitted_on: date) -> ReviewState:
@@ -249,7 +257,7 @@ class ReviewState:
                         provider_name=line.provider_name, provider_kvk=line.provider_kvk, category=line.category,
                         description=line.description)
             for i, line in enumerate(plan.budget_lines))
-        return cls(policy, lines, maximum_for_plan(policy, plan), submitted_on)
+        return cls(policy, lines, maximum_for_plan(policy, plan), submitted_on, plan.scheme)
 
     # --- what the state says ------------------------------------------------------------------
 
@@ -411,8 +419,8 @@ class ReviewState:
                                   f"granted.{line.line_id}")
             grants.append(LineGrant(line.line_id, line.asked, amount))
         if not any(g.granted for g in grants):
-            raise DomainError("review.nothing_granted", "An approval grants at least one line; reject the plan instead.",
-                              "granted")
+            raise DomainError("review.nothing_granted",
+                              "An approval grants at least one line; reject the plan instead.", "granted")
         return tuple(grants)
 
     def _require_assessments(self, assessments: Mapping[PlanSection, str]) -> None:
