@@ -1,9 +1,10 @@
 """The budget ledger in plain Python: double entry, and the rule that no line goes below zero.
 
 Every movement is a transaction of postings that add up to zero. Accounts per budget line:
-  funding    the municipality's side of a grant (goes negative as money is granted)
-  available  granted and not yet approved for payment (the remaining budget)
-  payable    approved invoices not yet paid
+  funding    the municipality's side (goes negative as money is granted to the line)
+  available  granted and not yet used: the remaining budget
+  held       no cure, less pay: the share of approved invoices held back until an outcome
+  payable    approved (or released) and not yet paid
   paid       paid out
 Balances are sums of postings; corrections are new transactions, never edits.
 """
@@ -20,14 +21,20 @@ from shared.money import Money
 class Account(StrEnum):
     FUNDING = "funding"
     AVAILABLE = "available"
+    HELD = "held"
     PAYABLE = "payable"
     PAID = "paid"
 
 
 class TransactionKind(StrEnum):
     GRANT = "grant"
+    RELEASE = "release"  # remaining budget given back (closing, or moved to another line)
     INVOICE_APPROVED = "invoice_approved"
+    HOLDBACK_RELEASED = "holdback_released"
+    HOLDBACK_CANCELLED = "holdback_cancelled"
     INVOICE_PAID = "invoice_paid"
+    CREDIT_NOTE = "credit_note"  # an approved, unpaid amount taken back
+    REFUND = "refund"  # money paid out and received back
 
 
 @dataclass(frozen=True)
@@ -46,10 +53,21 @@ class Transaction:
             raise DomainError("ledger.unbalanced", "A ledger transaction must add up to zero.")
 
 
-def _move(kind: TransactionKind, source: Account, target: Account, amount: Money) -> Transaction:
-    if amount.cents <= 0:
+def _moves(kind: TransactionKind, *moves: tuple[Account, Account, Money]) -> Transaction:
+    postings: list[Posting] = []
+    for source, target, amount in moves:
+        if amount.cents < 0:
+            raise DomainError("ledger.amount", "A ledger movement cannot be negative.", "amount")
+        if amount.cents:
+            postings += [Posting(source, -amount), Posting(target, amount)]
+    if not postings:
         raise DomainError("ledger.amount", "A ledger movement needs an amount above zero.", "amount")
-    return Transaction(kind, (Posting(source, -amount), Posting(target, amount)))
+    return Transaction(kind, tuple(postings))
+
+
+def holdback_share(amount: Money, percent: int) -> Money:
+    """The part of an invoice held back until an outcome, rounded half up to a cent."""
+    return amount.percent(percent) if percent else Money.zero()
 
 
 @dataclass
@@ -74,35 +92,86 @@ class LineBalance:
         return self.balances[Account.AVAILABLE]
 
     @property
-    def approved(self) -> Money:
-        return self.balances[Account.PAYABLE] + self.balances[Account.PAID]
+    def held(self) -> Money:
+        return self.balances[Account.HELD]
+
+    @property
+    def payable(self) -> Money:
+        return self.balances[Account.PAYABLE]
 
     @property
     def paid(self) -> Money:
         return self.balances[Account.PAID]
 
-    def apply(self, tx: Transaction) -> None:
-        for posting in tx.postings:
-            self.balances[posting.account] = self.balances[posting.account] + posting.amount
-        if self.remaining.cents < 0 or self.balances[Account.PAYABLE].cents < 0:
-            raise AssertionError("ledger invariant broken")  # guarded by the checks below
+    @property
+    def used(self) -> Money:
+        """Approved spending: what has left `available` for an invoice and not come back."""
+        return self.held + self.payable + self.paid
 
-    def grant(self, amount: Money) -> Transaction:
-        tx = _move(TransactionKind.GRANT, Account.FUNDING, Account.AVAILABLE, amount)
-        self.apply(tx)
+    def _apply(self, tx: Transaction) -> Transaction:
+        after = dict(self.balances)
+        for posting in tx.postings:
+            after[posting.account] = after[posting.account] + posting.amount
+        for account in (Account.AVAILABLE, Account.HELD, Account.PAYABLE, Account.PAID):
+            if after[account].cents < 0:
+                raise DomainError("ledger.negative", f"This would take {account} below zero.", "amount")
+        if after[Account.FUNDING].cents > 0:
+            raise DomainError("ledger.negative", "More would go back than was granted.", "amount")
+        self.balances = after
         return tx
 
-    def approve_invoice(self, amount: Money) -> Transaction:
+    def grant(self, amount: Money) -> Transaction:
+        return self._apply(_moves(TransactionKind.GRANT, (Account.FUNDING, Account.AVAILABLE, amount)))
+
+    def release(self, amount: Money) -> Transaction:
+        if amount > self.remaining:
+            raise DomainError("budget.insufficient", "Only what is left on a line can be released.", "amount")
+        return self._apply(_moves(TransactionKind.RELEASE, (Account.AVAILABLE, Account.FUNDING, amount)))
+
+    def approve_invoice(self, amount: Money, holdback_percent: int = 0) -> Transaction:
+        if amount.cents <= 0:
+            raise DomainError("ledger.amount", "An invoice amount must be above zero.", "amount")
         if amount > self.remaining:
             raise DomainError("budget.insufficient",
                               "The invoice is more than what is left on this budget line.", "amount")
-        tx = _move(TransactionKind.INVOICE_APPROVED, Account.AVAILABLE, Account.PAYABLE, amount)
-        self.apply(tx)
-        return tx
+        held = holdback_share(amount, holdback_percent)
+        return self._apply(_moves(TransactionKind.INVOICE_APPROVED,
+                                  (Account.AVAILABLE, Account.PAYABLE, amount - held),
+                                  (Account.AVAILABLE, Account.HELD, held)))
 
-    def pay_invoice(self, amount: Money) -> Transaction:
-        if amount > self.balances[Account.PAYABLE]:
-            raise DomainError("budget.not_payable", "Only approved invoices can be paid.", "amount")
-        tx = _move(TransactionKind.INVOICE_PAID, Account.PAYABLE, Account.PAID, amount)
-        self.apply(tx)
-        return tx
+    def release_holdback(self, amount: Money) -> Transaction:
+        return self._apply(_moves(TransactionKind.HOLDBACK_RELEASED, (Account.HELD, Account.PAYABLE, amount)))
+
+    def cancel_holdback(self, amount: Money) -> Transaction:
+        return self._apply(_moves(TransactionKind.HOLDBACK_CANCELLED, (Account.HELD, Account.FUNDING, amount)))
+
+    def pay(self, amount: Money) -> Transaction:
+        if amount > self.payable:
+            raise DomainError("budget.not_payable", "Only approved, unpaid amounts can be paid.", "amount")
+        return self._apply(_moves(TransactionKind.INVOICE_PAID, (Account.PAYABLE, Account.PAID, amount)))
+
+    # Kept for the spine's name; an invoice payment is a plain `pay`.
+    pay_invoice = pay
+
+    def credit(self, amount: Money) -> Transaction:
+        if amount > self.payable:
+            raise DomainError("budget.credit_too_large", "A credit note cannot exceed what is approved and unpaid.",
+                              "amount")
+        return self._apply(_moves(TransactionKind.CREDIT_NOTE, (Account.PAYABLE, Account.AVAILABLE, amount)))
+
+    def refund(self, amount: Money) -> Transaction:
+        if amount > self.paid:
+            raise DomainError("budget.refund_too_large", "A refund cannot exceed what was paid.", "amount")
+        return self._apply(_moves(TransactionKind.REFUND, (Account.PAID, Account.AVAILABLE, amount)))
+
+
+def threshold_crossed(granted: Money, used_before: Money, used_after: Money, thresholds: tuple[int, ...]) -> list[int]:
+    """The thresholds (percent of the budget used) this movement crosses, e.g. [80] or [80, 100]."""
+    if granted.cents <= 0:
+        return []
+    crossed = []
+    for pct in sorted(thresholds):
+        limit = granted.cents * pct
+        if used_before.cents * 100 < limit <= used_after.cents * 100:
+            crossed.append(pct)
+    return crossed
