@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from services.budget import handlers as budget
-from services.budget.models import Budget, InvoiceCreate, MarkPaid
+from services.budget.models import Budget, InvoiceIn, MarkPaid
 from services.intake import handlers as intake
 from services.intake.models import ApprovePlan, Client, ClientCreate, PlanCreate, PlanLineCreate, PlanVersionRef, RejectPlan
 from services.monitoring import handlers as monitoring
@@ -101,9 +101,15 @@ def load_demo_data(runtime: Runtime) -> str:
         with runtime.uow("budget") as uow:
             view = budget.get_budget(uow.session, finance, budget_row.id)
         with runtime.uow("budget") as uow:
-            invoice = budget.receive_invoice(uow, finance, budget_row.id, InvoiceCreate(
+            invoice = budget.submit_invoice(uow, finance, budget.submission_from_json(finance, InvoiceIn(
                 budget_line_id=view.lines[0].id, invoice_number="2026-0042", provider_id="opleidingscentrum-noord",
-                provider_name="Opleidingscentrum Noord", provider_iban="NL91ABNA0417164300", amount="725.00"))
+                provider_name="Opleidingscentrum Noord", provider_iban="NL91ABNA0417164300",
+                amount_excl_vat="725.00", vat="0.00")))
+        client_token = Principal(subject=f"client-{client.id[:8]}", role=Role.CLIENT, municipality=municipality,
+                                 client_id=client.id)
+        if invoice.status == "awaiting_client":
+            with runtime.uow("budget") as uow:
+                budget.confirm_invoice(uow, client_token, invoice.id)
         with runtime.uow("budget") as uow:
             budget.approve_invoice(uow, finance, invoice.id)
         with runtime.uow("budget") as uow:

@@ -1,46 +1,112 @@
-"""Budget commands and event handlers. Money moves only through the ledger domain."""
+"""Budget commands and event handlers. Money moves only through the ledger domain.
+
+Every balance change takes a row lock on the budget line (SELECT ... FOR UPDATE on
+PostgreSQL; SQLite serialises writers), applies a ledger transaction in plain Python, and
+writes its postings and the new cached balances in the same unit of work as its events.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from services.budget.domain.ledger import Account, LineBalance, Posting, Transaction
+from services.budget.domain.finance_policy import FinancePolicy, finance_policy_for, policy_from_dict, policy_to_dict
+from services.budget.domain.invoice_checks import (
+    DuplicateInvoice,
+    IncomingInvoice,
+    InvoiceRejected,
+    LineSnapshot,
+    charge,
+    check_invoice,
+)
+from services.budget.domain.ledger import Account, LineBalance, Transaction, holdback_share, threshold_crossed
 from services.budget.models import (
     Budget,
     BudgetLine,
     BudgetLinePublic,
     BudgetPublic,
+    FinancePolicyRecord,
     Invoice,
-    InvoiceCreate,
+    InvoiceBatch,
+    InvoiceDocument,
+    InvoiceIn,
     InvoicePublic,
+    ItemResult,
     LedgerEntry,
     MarkPaid,
+    PaymentItem,
+    PaymentRun,
+    PaymentRunCreate,
+    PaymentRunPublic,
+    RejectInvoice,
 )
 from shared.access import ensure_visible
 from shared.auth import STAFF_ROLES, Principal, Role, require_role
 from shared.bus.consumer import EventHandler
-from shared.errors import ConflictError, DomainError
+from shared.errors import ConflictError, DomainError, ForbiddenError
 from shared.events import (
+    BudgetClosedV1,
     BudgetOpenedV1,
+    BudgetThresholdReachedV1,
     Envelope,
+    GrantedLine,
     InvoiceApprovedV1,
     InvoicePaidV1,
     InvoiceReceivedV1,
+    InvoiceRejectedV1,
+    OrientationStartedV1,
+    OutcomeRegisteredV1,
+    PaymentScheduledV1,
     PlanApprovedV1,
+    PlanChangedV1,
+    TrajectoryClosedV1,
 )
 from shared.money import Money
 from shared.problems import not_found
 from shared.uow import UnitOfWork
 
 READ_ROLES = (*STAFF_ROLES, Role.FINANCE, Role.CLIENT, Role.REPRESENTATIVE)
+APPROVERS = (Role.FINANCE, Role.TEAM_LEAD)
+WORK_FOUND = frozenset({"work_during", "work_after"})
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# --- policy -------------------------------------------------------------------------------
+
+
+def finance_policy(session: Session, municipality: str) -> FinancePolicy:
+    record = session.get(FinancePolicyRecord, municipality)
+    return finance_policy_for(municipality, record.document if record else None)
+
+
+def get_finance_policy(session: Session, who: Principal) -> dict[str, Any]:
+    require_role(who, Role.FINANCE, Role.POLICY, Role.TEAM_LEAD, Role.CASE_MANAGER)
+    return policy_to_dict(finance_policy(session, who.municipality))
+
+
+def put_finance_policy(uow: UnitOfWork, who: Principal, document: dict[str, Any]) -> dict[str, Any]:
+    require_role(who, Role.POLICY, Role.FINANCE)
+    policy = policy_from_dict({**document, "municipality": who.municipality})
+    stored = policy_to_dict(policy)
+    record = uow.session.get(FinancePolicyRecord, who.municipality)
+    if record is None:
+        record = FinancePolicyRecord(municipality=who.municipality, document=stored, updated_by=who.subject)
+    else:
+        record.document, record.updated_by, record.updated_at = stored, who.subject, _now()
+    uow.session.add(record)
+    uow.commit()
+    return stored
 
 
 # --- the ledger on rows -------------------------------------------------------------------
@@ -48,10 +114,11 @@ def _now() -> datetime:
 
 def _balance_of(line: BudgetLine) -> LineBalance:
     balance = LineBalance()
-    balance.balances[Account.FUNDING] = Money(-line.granted_cents)
-    balance.balances[Account.AVAILABLE] = Money(line.available_cents)
-    balance.balances[Account.PAYABLE] = Money(line.payable_cents)
-    balance.balances[Account.PAID] = Money(line.paid_cents)
+    balance.balances.update({
+        Account.FUNDING: Money(-line.granted_cents), Account.AVAILABLE: Money(line.available_cents),
+        Account.HELD: Money(line.held_cents), Account.PAYABLE: Money(line.payable_cents),
+        Account.PAID: Money(line.paid_cents),
+    })
     return balance
 
 
@@ -63,63 +130,240 @@ def _record(uow: UnitOfWork, line: BudgetLine, tx: Transaction, balance: LineBal
                                     invoice_id=invoice_id))
     line.granted_cents = balance.granted.cents
     line.available_cents = balance.remaining.cents
-    line.payable_cents = balance.balances[Account.PAYABLE].cents
+    line.held_cents = balance.held.cents
+    line.payable_cents = balance.payable.cents
     line.paid_cents = balance.paid.cents
     uow.session.add(line)
 
 
-def ledger_postings(session: Session, budget_line_id: str) -> list[Posting]:
-    entries = session.exec(select(LedgerEntry).where(LedgerEntry.budget_line_id == budget_line_id)).all()
-    return [Posting(Account(e.account), Money(e.amount_cents)) for e in entries]
+def _locked_line(session: Session, line_id: str) -> BudgetLine:
+    # The row lock serialises every movement on a line, across API and worker processes.
+    return session.exec(select(BudgetLine).where(BudgetLine.id == line_id).with_for_update()).one()
+
+
+def _move(uow: UnitOfWork, line: BudgetLine, operation: str, amount: Money, invoice_id: str | None = None,
+          **kwargs: Any) -> None:
+    balance = _balance_of(line)
+    tx = getattr(balance, operation)(amount, **kwargs)
+    _record(uow, line, tx, balance, invoice_id)
+
+
+def _lines(session: Session, budget_id: str) -> list[BudgetLine]:
+    return list(session.exec(select(BudgetLine).where(BudgetLine.budget_id == budget_id).order_by(BudgetLine.id)))
+
+
+def _used(lines: Iterable[BudgetLine]) -> tuple[Money, Money]:
+    lines = list(lines)
+    granted = Money(sum(line.granted_cents for line in lines))
+    used = Money(sum(line.held_cents + line.payable_cents + line.paid_cents for line in lines))
+    return granted, used
+
+
+def _check_thresholds(uow: UnitOfWork, budget: Budget, used_before: Money) -> None:
+    granted, used_after = _used(_lines(uow.session, budget.id))
+    policy = finance_policy(uow.session, budget.municipality)
+    reached = {int(p) for p in budget.thresholds_reached.split(",") if p}
+    for pct in threshold_crossed(granted, used_before, used_after, policy.thresholds):
+        if pct in reached:
+            continue
+        reached.add(pct)
+        uow.emit("BudgetThresholdReached", tenant=budget.municipality, subject=budget.plan_id,
+                 payload=BudgetThresholdReachedV1(budget_id=budget.id, plan_id=budget.plan_id,
+                                                  client_id=budget.client_id, percent=pct,
+                                                  used_cents=used_after.cents, granted_cents=granted.cents))
+    budget.thresholds_reached = ",".join(str(p) for p in sorted(reached))
+    uow.session.add(budget)
 
 
 # --- events in ----------------------------------------------------------------------------
 
 
+def _deduct_execution_costs(lines: tuple[GrantedLine, ...], cost: Money) -> list[Money]:
+    """Spread the municipality's execution costs over the lines in proportion, to the cent."""
+    total = sum(line.granted_cents for line in lines)
+    shares = [Money(cost.cents * line.granted_cents // total) if total else Money(0) for line in lines]
+    leftover = cost.cents - sum(s.cents for s in shares)
+    if lines and leftover:
+        largest = max(range(len(lines)), key=lambda i: lines[i].granted_cents)
+        shares[largest] = shares[largest] + Money(leftover)
+    return [Money(line.granted_cents) - share for line, share in zip(lines, shares, strict=True)]
+
+
+def _open_budget(uow: UnitOfWork, event: Envelope, *, trajectory_id: str, client_id: str, kind: str, scheme: str,
+                 lines: tuple[GrantedLine, ...], deadline: date) -> None:
+    if uow.session.exec(select(Budget).where(Budget.plan_id == trajectory_id)).first():
+        return  # one budget per trajectory
+    policy = finance_policy(uow.session, event.tenant)
+    granted = Money(sum(line.granted_cents for line in lines))
+    cost = granted.percent(policy.pgb_bw_execution_cost_percent) if scheme == "pgb_bw" else Money(0)
+    amounts = _deduct_execution_costs(lines, cost) if cost else [Money(line.granted_cents) for line in lines]
+    budget = Budget(municipality=event.tenant, plan_id=trajectory_id, client_id=client_id, kind=kind, scheme=scheme,
+                    granted_cents=(granted - cost).cents, execution_cost_cents=cost.cents,
+                    execution_deadline=deadline)
+    uow.session.add(budget)
+    for granted_line, amount in zip(lines, amounts, strict=True):
+        line = BudgetLine(budget_id=budget.id, plan_line_id=granted_line.plan_line_id, category=granted_line.category,
+                          provider_name=granted_line.provider_name, provider_kvk=granted_line.provider_kvk,
+                          starts_on=granted_line.starts_on, ends_on=granted_line.ends_on,
+                          holdback_percent=granted_line.holdback_percent)
+        uow.session.add(line)
+        if amount.cents > 0:
+            _move(uow, line, "grant", amount)
+    uow.emit("BudgetOpened", tenant=budget.municipality, subject=trajectory_id, payload=BudgetOpenedV1(
+        budget_id=budget.id, plan_id=trajectory_id, client_id=client_id, granted_cents=budget.granted_cents))
+
+
 def open_budget_on_plan_approved(event: Envelope, uow: UnitOfWork) -> None:
     plan = PlanApprovedV1.model_validate(event.payload)
-    existing = uow.session.exec(select(Budget).where(Budget.plan_id == plan.plan_id)).first()
-    if existing:
-        return  # the same plan approved twice would be a bug upstream; one budget per plan
-    budget = Budget(municipality=event.tenant, plan_id=plan.plan_id, client_id=plan.client_id, scheme=plan.scheme,
-                    granted_cents=plan.granted_cents, execution_deadline=plan.execution_deadline)
-    uow.session.add(budget)
-    for granted in plan.lines:
-        line = BudgetLine(budget_id=budget.id, plan_line_id=granted.plan_line_id, category=granted.category)
+    _open_budget(uow, event, trajectory_id=plan.plan_id, client_id=plan.client_id, kind="plan", scheme=plan.scheme,
+                 lines=plan.lines, deadline=plan.execution_deadline)
+
+
+def open_orientation_budget_on_orientation_started(event: Envelope, uow: UnitOfWork) -> None:
+    started = OrientationStartedV1.model_validate(event.payload)
+    if started.budget_cents <= 0:
+        return  # the policy has no orientation budget
+    line = GrantedLine(plan_line_id=started.orientation_id, category="orientation",
+                       granted_cents=started.budget_cents, ends_on=started.ends_on)
+    _open_budget(uow, event, trajectory_id=started.orientation_id, client_id=started.client_id, kind="orientation",
+                 scheme=started.scheme, lines=(line,), deadline=started.ends_on)
+
+
+def _budget_for_plan(session: Session, plan_id: str, *, lock: bool = False) -> Budget:
+    query = select(Budget).where(Budget.plan_id == plan_id)
+    budget = session.exec(query.with_for_update() if lock else query).first()
+    if budget is None:
+        # The approval has not reached us yet (queues are independent): retry later.
+        raise LookupError(f"no budget for plan {plan_id} yet")
+    return budget
+
+
+def change_budget_on_plan_changed(event: Envelope, uow: UnitOfWork) -> None:
+    change = PlanChangedV1.model_validate(event.payload)
+    budget = _budget_for_plan(uow.session, change.plan_id, lock=True)
+    if change.granted_cents > budget.granted_cents + budget.execution_cost_cents:
+        raise DomainError("budget.change_above_total", "A change may move money between lines, not add to the total.")
+    current = {line.plan_line_id: line for line in _lines(uow.session, budget.id)}
+    wanted = {line.plan_line_id: line for line in change.lines}
+    # Release first, so money moved between lines is free before it is granted again.
+    for plan_line_id, line in current.items():
+        line = _locked_line(uow.session, line.id)
+        target = wanted.get(plan_line_id)
+        target_cents = target.granted_cents if target else 0
+        spent = line.held_cents + line.payable_cents + line.paid_cents
+        if target_cents < spent:
+            raise DomainError("budget.change_below_spent", "A line cannot be lowered below what is already approved.")
+        if line.granted_cents > target_cents:
+            _move(uow, line, "release", Money(line.granted_cents - target_cents))
+        if target is None:
+            line.status = "closed"
+        current[plan_line_id] = line
+    for plan_line_id, target in wanted.items():
+        line = current.get(plan_line_id)
+        if line is None:
+            line = BudgetLine(budget_id=budget.id, plan_line_id=plan_line_id, category=target.category)
+            uow.session.add(line)
+        line.provider_name, line.provider_kvk = target.provider_name, target.provider_kvk
+        line.starts_on, line.ends_on, line.holdback_percent = target.starts_on, target.ends_on, target.holdback_percent
+        line.category, line.status = target.category, "open"
+        if target.granted_cents > line.granted_cents:
+            _move(uow, line, "grant", Money(target.granted_cents - line.granted_cents))
         uow.session.add(line)
-        balance = LineBalance()
-        _record(uow, line, balance.grant(Money(granted.granted_cents)), balance, None)
-    uow.emit("BudgetOpened", tenant=budget.municipality, subject=plan.plan_id, payload=BudgetOpenedV1(
-        budget_id=budget.id, plan_id=plan.plan_id, client_id=plan.client_id, granted_cents=plan.granted_cents))
+    budget.execution_deadline = change.execution_deadline
+    uow.session.add(budget)
+
+
+def close_budget_on_trajectory_closed(event: Envelope, uow: UnitOfWork) -> None:
+    closed = TrajectoryClosedV1.model_validate(event.payload)
+    budget = _budget_for_plan(uow.session, closed.plan_id, lock=True)
+    if budget.status == "closed":
+        return
+    released = Money(0)
+    if not budget.outcome_reached:
+        _settle_holdbacks(uow, budget, "cancel_holdback", "cancelled")
+    for line in _lines(uow.session, budget.id):
+        line = _locked_line(uow.session, line.id)
+        if line.available_cents:
+            released = released + Money(line.available_cents)
+            _move(uow, line, "release", Money(line.available_cents))
+        line.status = "closed"
+        uow.session.add(line)
+    budget.status, budget.closed_on, budget.close_reason = "closed", closed.closed_on, closed.reason
+    uow.session.add(budget)
+    uow.emit("BudgetClosed", tenant=budget.municipality, subject=budget.plan_id, payload=BudgetClosedV1(
+        budget_id=budget.id, plan_id=budget.plan_id, client_id=budget.client_id, released_cents=released.cents))
+
+
+def _settle_holdbacks(uow: UnitOfWork, budget: Budget, operation: str, status: str) -> None:
+    held = uow.session.exec(select(Invoice).where(Invoice.budget_id == budget.id,
+                                                  Invoice.holdback_status == "held")).all()
+    for invoice in held:
+        line = _locked_line(uow.session, invoice.budget_line_id)
+        _move(uow, line, operation, Money(invoice.held_cents), invoice.id)
+        invoice.holdback_status = status
+        uow.session.add(invoice)
+
+
+def release_holdback_on_outcome_registered(event: Envelope, uow: UnitOfWork) -> None:
+    outcome = OutcomeRegisteredV1.model_validate(event.payload)
+    if outcome.outcome not in WORK_FOUND:
+        return
+    budget = uow.session.exec(select(Budget).where(Budget.plan_id == outcome.plan_id).with_for_update()).first()
+    if budget is None or budget.outcome_reached:
+        return  # no budget for this trajectory (e.g. no prb), or already released
+    budget.outcome_reached = True
+    uow.session.add(budget)
+    _settle_holdbacks(uow, budget, "release_holdback", "released")
 
 
 EVENT_HANDLERS: dict[str, EventHandler] = {
     "PlanApproved": open_budget_on_plan_approved,
+    "OrientationStarted": open_orientation_budget_on_orientation_started,
+    "PlanChanged": change_budget_on_plan_changed,
+    "TrajectoryClosed": close_budget_on_trajectory_closed,
+    "OutcomeRegistered": release_holdback_on_outcome_registered,
 }
 
 
 # --- reading ------------------------------------------------------------------------------
 
+_OPEN_INVOICE_STATES = ("received", "awaiting_client", "awaiting_second_approval", "review")
+
+
+def _invoiced_by_line(session: Session, budget_id: str) -> dict[str, int]:
+    rows = session.exec(select(Invoice.budget_line_id, Invoice.amount_cents).where(
+        Invoice.budget_id == budget_id, Invoice.status.in_(_OPEN_INVOICE_STATES))).all()
+    totals: dict[str, int] = {}
+    for line_id, cents in rows:
+        totals[line_id] = totals.get(line_id, 0) + cents
+    return totals
+
 
 def _budget_public(session: Session, budget: Budget) -> BudgetPublic:
-    lines = session.exec(select(BudgetLine).where(BudgetLine.budget_id == budget.id).order_by(BudgetLine.id)).all()
+    lines = _lines(session, budget.id)
+    invoiced = _invoiced_by_line(session, budget.id)
+
+    def euros(cents: int) -> Any:
+        return Money(cents).decimal
+
     public_lines = [
         BudgetLinePublic(
-            id=line.id, plan_line_id=line.plan_line_id, category=line.category,
-            granted=Money(line.granted_cents).decimal,
-            approved=Money(line.payable_cents + line.paid_cents).decimal,
-            paid=Money(line.paid_cents).decimal, remaining=Money(line.available_cents).decimal,
+            id=line.id, plan_line_id=line.plan_line_id, category=line.category, provider_name=line.provider_name,
+            starts_on=line.starts_on, ends_on=line.ends_on, holdback_percent=line.holdback_percent, status=line.status,
+            granted=euros(line.granted_cents), invoiced=euros(invoiced.get(line.id, 0)),
+            approved=euros(line.held_cents + line.payable_cents + line.paid_cents), held=euros(line.held_cents),
+            paid=euros(line.paid_cents), remaining=euros(line.available_cents),
         )
         for line in lines
     ]
     return BudgetPublic(
         id=budget.id, municipality=budget.municipality, plan_id=budget.plan_id, client_id=budget.client_id,
-        scheme=budget.scheme, status=budget.status, execution_deadline=budget.execution_deadline,
-        granted=Money(sum(line.granted_cents for line in lines)).decimal,
-        approved=Money(sum(line.payable_cents + line.paid_cents for line in lines)).decimal,
-        paid=Money(sum(line.paid_cents for line in lines)).decimal,
-        remaining=Money(sum(line.available_cents for line in lines)).decimal,
-        lines=public_lines,
+        kind=budget.kind, scheme=budget.scheme, status=budget.status, execution_deadline=budget.execution_deadline,
+        closed_on=budget.closed_on, execution_costs=euros(budget.execution_cost_cents),
+        granted=euros(sum(line.granted_cents for line in lines)), invoiced=euros(sum(invoiced.values())),
+        approved=euros(sum(line.held_cents + line.payable_cents + line.paid_cents for line in lines)),
+        held=euros(sum(line.held_cents for line in lines)), paid=euros(sum(line.paid_cents for line in lines)),
+        remaining=euros(sum(line.available_cents for line in lines)), lines=public_lines,
     )
 
 
@@ -146,24 +390,33 @@ def list_budgets(session: Session, who: Principal, plan_id: str | None = None) -
     return [_budget_public(session, b) for b in session.exec(query)]
 
 
-def _invoice_public(invoice: Invoice) -> InvoicePublic:
-    return InvoicePublic(**invoice.model_dump(exclude={"amount_cents"}), amount=Money(invoice.amount_cents).decimal)
+def invoice_public(invoice: Invoice) -> InvoicePublic:
+    def euros(cents: int) -> Any:
+        return Money(cents).decimal
+
+    return InvoicePublic(
+        **invoice.model_dump(include=set(InvoicePublic.model_fields) - {
+            "amount", "amount_excl_vat", "vat", "total", "held"}),
+        amount=euros(invoice.amount_cents), amount_excl_vat=euros(invoice.amount_excl_vat_cents),
+        vat=euros(invoice.vat_cents), total=euros(invoice.amount_excl_vat_cents + invoice.vat_cents),
+        held=euros(invoice.held_pay_cents),
+    )
 
 
 def _invoice_for(session: Session, who: Principal, invoice_id: str, *, lock: bool = False) -> Invoice:
     query = select(Invoice).where(Invoice.id == invoice_id)
-    if lock:
-        query = query.with_for_update()
-    invoice = session.exec(query).first()
+    invoice = session.exec(query.with_for_update() if lock else query).first()
     if invoice is None:
         raise not_found("invoice")
     ensure_visible(who, municipality=invoice.municipality, client_id=invoice.client_id, what="invoice",
                    provider_id=invoice.provider_id)
+    if who.role == Role.PROVIDER and invoice.provider_id != who.provider_id:
+        raise not_found("invoice")
     return invoice
 
 
 def get_invoice(session: Session, who: Principal, invoice_id: str) -> InvoicePublic:
-    return _invoice_public(_invoice_for(session, who, invoice_id))
+    return invoice_public(_invoice_for(session, who, invoice_id))
 
 
 def list_invoices(session: Session, who: Principal, *, budget_id: str | None = None,
@@ -179,81 +432,465 @@ def list_invoices(session: Session, who: Principal, *, budget_id: str | None = N
         query = query.where(Invoice.budget_id == budget_id)
     if status:
         query = query.where(Invoice.status == status)
-    return [_invoice_public(i) for i in session.exec(query)]
+    return [invoice_public(i) for i in session.exec(query)]
 
 
-# --- commands -----------------------------------------------------------------------------
+def approval_queue(session: Session, who: Principal) -> list[InvoicePublic]:
+    require_role(who, *APPROVERS)
+    query = select(Invoice).where(Invoice.municipality == who.municipality,
+                                  Invoice.status.in_(("received", "awaiting_second_approval", "review")))
+    return [invoice_public(i) for i in session.exec(query.order_by(Invoice.received_at))]
 
 
-def receive_invoice(uow: UnitOfWork, who: Principal, budget_id: str, data: InvoiceCreate) -> InvoicePublic:
-    require_role(who, Role.FINANCE, Role.PROVIDER)
-    budget = uow.session.get(Budget, budget_id)
-    if budget is None or budget.municipality != who.municipality:
-        raise not_found("budget")
-    if budget.status != "open":
-        raise ConflictError("budget.closed", "This budget is closed; the invoice goes to review.", "budget_id")
-    line = uow.session.get(BudgetLine, data.budget_line_id)
-    if line is None or line.budget_id != budget.id:
-        raise DomainError("invoice.unknown_line", "This budget has no such line.", "budget_line_id")
-    amount = Money.euros(data.amount)
-    if amount.cents <= 0:
-        raise DomainError("invoice.amount", "An invoice amount must be above zero.", "amount")
-    if amount.cents > line.available_cents:
-        raise DomainError("budget.insufficient", "The invoice is more than what is left on this budget line.",
-                          "amount")
+# --- invoices in --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One invoice as it arrives by any of the three flows, before the checks."""
+
+    budget_line_id: str
+    incoming: IncomingInvoice
+    provider_id: str
+    creditor_name: str
+    creditor_iban: str
+    issue_date: date | None
+    source: str  # json | ubl | pdf
+    content_hash: str
+    document: tuple[str, str, bytes] | None = None  # filename, content type, bytes
+
+
+def content_hash_of_json(data: InvoiceIn, provider_id: str) -> str:
+    canonical = json.dumps({"provider": provider_id, **data.model_dump(mode="json", exclude={"amount"})},
+                           sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _provider_id_for(who: Principal, given: str | None, kvk: str | None) -> str:
     if who.role == Role.PROVIDER:
-        provider_id = who.provider_id or ""
-    elif data.provider_id:
-        provider_id = data.provider_id
+        return who.provider_id or ""
+    if given:
+        return given
+    if kvk:
+        return f"kvk:{kvk}"
+    raise DomainError("invoice.provider", "Name the provider (provider_id or provider_kvk).", "provider_id")
+
+
+def submission_from_json(who: Principal, data: InvoiceIn) -> Submission:
+    provider_id = _provider_id_for(who, data.provider_id, data.provider_kvk)
+    incoming = IncomingInvoice(
+        invoice_number=data.invoice_number, provider_name=data.provider_name, provider_kvk=data.provider_kvk,
+        provider_vat=data.provider_vat, currency=data.currency, amount_excl_vat=Money.euros(data.amount_excl_vat),
+        vat=Money.euros(data.vat), service_from=data.service_from, service_to=data.service_to, flow="provider")
+    return Submission(budget_line_id=data.budget_line_id, incoming=incoming, provider_id=provider_id,
+                      creditor_name=data.provider_name, creditor_iban=data.provider_iban, issue_date=data.issue_date,
+                      source="json", content_hash=content_hash_of_json(data, provider_id))
+
+
+def _line_for_submission(session: Session, who: Principal, line_id: str) -> tuple[Budget, BudgetLine]:
+    line = session.get(BudgetLine, line_id)
+    budget = session.get(Budget, line.budget_id) if line else None
+    if line is None or budget is None or budget.municipality != who.municipality:
+        # Same answer for "no such line" and "another municipality's line": nothing leaks.
+        raise InvoiceRejected("invoice.unknown_line", "There is no open budget line with this reference.",
+                              "budget_line_id")
+    if who.is_client_side() and budget.client_id != who.client_id:
+        raise InvoiceRejected("invoice.unknown_line", "There is no open budget line with this reference.",
+                              "budget_line_id")
+    return budget, line
+
+
+def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> Invoice:
+    """Check and store one invoice in the current transaction; raise InvoiceRejected if it fails."""
+    budget, line = _line_for_submission(uow.session, who, submission.budget_line_id)
+    policy = finance_policy(uow.session, budget.municipality)
+    incoming = submission.incoming
+    late = budget.status == "closed"
+    if late:
+        amount = charge(incoming, policy.budgets_include_vat)  # checked when finance decides on the review
+        if amount.cents <= 0 or incoming.currency != "EUR":
+            check_invoice(_snapshot(budget, line), incoming, budgets_include_vat=policy.budgets_include_vat)
     else:
-        raise DomainError("invoice.provider", "Name the provider (provider_id).", "provider_id")
-    invoice = Invoice(municipality=budget.municipality, budget_id=budget.id, budget_line_id=line.id,
-                      plan_id=budget.plan_id, client_id=budget.client_id, provider_id=provider_id,
-                      provider_name=data.provider_name, provider_iban=data.provider_iban,
-                      invoice_number=data.invoice_number, amount_cents=amount.cents)
+        amount = check_invoice(_snapshot(budget, line), incoming, budgets_include_vat=policy.budgets_include_vat)
+    status = "review" if late else (
+        "awaiting_client" if policy.client_confirms_provider_invoices and incoming.flow == "provider" else "received")
+    invoice = Invoice(
+        municipality=budget.municipality, budget_id=budget.id, budget_line_id=line.id, plan_id=budget.plan_id,
+        client_id=budget.client_id, flow=incoming.flow, source=submission.source, provider_id=submission.provider_id,
+        provider_name=incoming.provider_name, provider_kvk=incoming.provider_kvk, provider_vat=incoming.provider_vat,
+        creditor_name=submission.creditor_name, creditor_iban=submission.creditor_iban,
+        invoice_number=incoming.invoice_number, issue_date=submission.issue_date, service_from=incoming.service_from,
+        service_to=incoming.service_to, currency=incoming.currency,
+        amount_excl_vat_cents=incoming.amount_excl_vat.cents, vat_cents=incoming.vat.cents, amount_cents=amount.cents,
+        content_hash=submission.content_hash, status=status,
+    )
+    _ensure_not_duplicate(uow.session, invoice)
     uow.session.add(invoice)
+    if submission.document:
+        filename, content_type, content = submission.document
+        uow.session.add(InvoiceDocument(invoice_id=invoice.id, filename=filename, content_type=content_type,
+                                        size=len(content), sha256=hashlib.sha256(content).hexdigest(),
+                                        content=content))
     try:
-        uow.session.flush()
+        with uow.session.begin_nested():
+            uow.session.flush()
     except IntegrityError as exc:
-        raise ConflictError("invoice.duplicate", "This provider already sent an invoice with this number.",
-                            "invoice_number") from exc
-    uow.emit("InvoiceReceived", tenant=invoice.municipality, subject=budget.plan_id, payload=InvoiceReceivedV1(
+        raise DuplicateInvoice("invoice.duplicate", "This invoice was already received.", "invoice_number") from exc
+    uow.emit("InvoiceReceived", tenant=invoice.municipality, subject=invoice.plan_id, payload=InvoiceReceivedV1(
         invoice_id=invoice.id, budget_id=budget.id, budget_line_id=line.id, amount_cents=amount.cents))
+    return invoice
+
+
+def _ensure_not_duplicate(session: Session, invoice: Invoice) -> None:
+    same = session.exec(select(Invoice.id).where(
+        Invoice.municipality == invoice.municipality,
+        ((Invoice.provider_id == invoice.provider_id) & (Invoice.invoice_number == invoice.invoice_number))
+        | (Invoice.content_hash == invoice.content_hash))).first()
+    if same:
+        raise DuplicateInvoice("invoice.duplicate", "This invoice was already received (same provider and number, "
+                              "or the same document).", "invoice_number")
+
+
+def _snapshot(budget: Budget, line: BudgetLine) -> LineSnapshot:
+    return LineSnapshot(
+        line_id=line.id, budget_status=budget.status, line_status=line.status, remaining=Money(line.available_cents),
+        provider_name=line.provider_name, provider_kvk=line.provider_kvk, starts_on=line.starts_on,
+        ends_on=line.ends_on, execution_deadline=budget.execution_deadline, opened_on=budget.opened_at.date(),
+    )
+
+
+def submit_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> InvoicePublic:
+    """One invoice: accepted (201) or a problem naming the failed check; nothing half-written."""
+    require_role(who, Role.FINANCE, Role.PROVIDER)
+    invoice = accept_invoice(uow, who, submission)
     uow.commit()
-    return _invoice_public(invoice)
+    return invoice_public(invoice)
+
+
+def submit_invoices(uow: UnitOfWork, who: Principal, submissions: list[tuple[str | None, Submission | DomainError]],
+                    ) -> tuple[InvoiceBatch, list[ItemResult]]:
+    """Many invoices at once: each gets its own result; one bad invoice never rejects the others."""
+    results: list[ItemResult] = []
+    for index, (reference, submission) in enumerate(submissions):
+        if isinstance(submission, DomainError):
+            results.append(_rejected(index, reference, submission))
+            continue
+        try:
+            with uow.session.begin_nested():
+                events_before = len(uow.events)
+                try:
+                    invoice = accept_invoice(uow, who, submission)
+                except Exception:
+                    del uow.events[events_before:]
+                    raise
+            results.append(ItemResult(index=index, reference=reference, status="accepted", invoice_id=invoice.id))
+        except DomainError as exc:
+            results.append(_rejected(index, reference, exc))
+    batch = InvoiceBatch(municipality=who.municipality, submitted_by=who.subject, provider_id=who.provider_id,
+                         results=[r.model_dump(mode="json") for r in results])
+    uow.session.add(batch)
+    uow.commit()
+    return batch, results
+
+
+def _rejected(index: int, reference: str | None, exc: DomainError) -> ItemResult:
+    return ItemResult(index=index, reference=reference, status="rejected", code=exc.code, field=exc.field,
+                      message=exc.message)
+
+
+def batch_results(session: Session, who: Principal, batch_id: str) -> InvoiceBatch:
+    batch = session.get(InvoiceBatch, batch_id)
+    if batch is None or batch.municipality != who.municipality or (
+            who.role == Role.PROVIDER and batch.provider_id != who.provider_id):
+        raise not_found("batch")
+    if who.role != Role.PROVIDER:
+        require_role(who, Role.FINANCE)
+    return batch
+
+
+def submit_client_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> InvoicePublic:
+    """Flows 2 and 3: the client forwards a provider's invoice, or declares what they paid."""
+    if not who.is_client_side():
+        require_role(who, Role.CASE_MANAGER, Role.FINANCE)
+    invoice = accept_invoice(uow, who, submission)
+    if invoice.status == "awaiting_client":
+        invoice.status, invoice.client_confirmed_at = "received", _now()  # the client sent it: confirmed
+    uow.commit()
+    return invoice_public(invoice)
+
+
+def document_of(session: Session, who: Principal, invoice_id: str) -> InvoiceDocument:
+    _invoice_for(session, who, invoice_id)
+    document = session.exec(select(InvoiceDocument).where(InvoiceDocument.invoice_id == invoice_id)).first()
+    if document is None:
+        raise not_found("document")
+    return document
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+
+def confirm_invoice(uow: UnitOfWork, who: Principal, invoice_id: str) -> InvoicePublic:
+    """The client directs their budget: they confirm a provider's invoice before finance approves."""
+    if not who.is_client_side():
+        raise ForbiddenError("invoice.confirm_by_client", "Only the client (or their representative) confirms.")
+    invoice = _invoice_for(uow.session, who, invoice_id, lock=True)
+    if invoice.status != "awaiting_client":
+        raise ConflictError("invoice.wrong_state", f"An invoice that is {invoice.status} needs no confirmation.",
+                            "status")
+    invoice.status, invoice.client_confirmed_at = "received", _now()
+    uow.session.add(invoice)
+    uow.commit()
+    return invoice_public(invoice)
 
 
 def approve_invoice(uow: UnitOfWork, who: Principal, invoice_id: str) -> InvoicePublic:
-    require_role(who, Role.FINANCE)
+    require_role(who, *APPROVERS)
     invoice = _invoice_for(uow.session, who, invoice_id, lock=True)
-    if invoice.status != "received":
+    _approve(uow, who, invoice)
+    uow.commit()
+    return invoice_public(invoice)
+
+
+def _approve(uow: UnitOfWork, who: Principal, invoice: Invoice) -> None:
+    if invoice.status == "awaiting_client":
+        raise ConflictError("invoice.awaiting_client", "The client has not confirmed this invoice yet.", "status")
+    if invoice.status not in ("received", "awaiting_second_approval", "review"):
         raise ConflictError("invoice.wrong_state", f"An invoice that is {invoice.status} cannot be approved.", "status")
-    # The row lock on the line serialises every approval on it, across processes.
-    line = uow.session.exec(select(BudgetLine).where(BudgetLine.id == invoice.budget_line_id).with_for_update()).one()
-    balance = _balance_of(line)
-    tx = balance.approve_invoice(Money(invoice.amount_cents))
-    _record(uow, line, tx, balance, invoice.id)
+    policy = finance_policy(uow.session, invoice.municipality)
+    total = Money(invoice.amount_excl_vat_cents + invoice.vat_cents)
+    if total > policy.invoice_four_eyes_threshold:
+        if invoice.first_approved_by is None:
+            invoice.first_approved_by, invoice.status = who.subject, "awaiting_second_approval"
+            uow.session.add(invoice)
+            return
+        if invoice.first_approved_by == who.subject:
+            raise ForbiddenError("invoice.same_approver", "A second approver must be someone else.", "approved_by")
+    budget = uow.session.exec(select(Budget).where(Budget.id == invoice.budget_id).with_for_update()).one()
+    line = _locked_line(uow.session, invoice.budget_line_id)
+    _, used_before = _used(_lines(uow.session, budget.id))
+    if invoice.status == "review" or budget.status == "closed":
+        # A late invoice on a closed budget: approving it grants the amount again from funding.
+        _move(uow, line, "grant", Money(invoice.amount_cents), invoice.id)
+    _move(uow, line, "approve_invoice", Money(invoice.amount_cents), invoice.id,
+          holdback_percent=0 if budget.outcome_reached else line.holdback_percent)
+    held_ledger = Money(0) if budget.outcome_reached else holdback_share(Money(invoice.amount_cents),
+                                                                          line.holdback_percent)
+    if held_ledger.cents:
+        invoice.holdback_status = "held"
+        invoice.held_cents = held_ledger.cents
+        invoice.held_pay_cents = holdback_share(total, line.holdback_percent).cents
     invoice.status, invoice.approved_at, invoice.approved_by = "approved", _now(), who.subject
     uow.session.add(invoice)
     uow.emit("InvoiceApproved", tenant=invoice.municipality, subject=invoice.plan_id, payload=InvoiceApprovedV1(
         invoice_id=invoice.id, budget_id=invoice.budget_id, budget_line_id=line.id,
         amount_cents=invoice.amount_cents, remaining_cents=line.available_cents))
+    _check_thresholds(uow, budget, used_before)
+
+
+def approve_invoices(uow: UnitOfWork, who: Principal, invoice_ids: list[str]) -> list[ItemResult]:
+    """Bulk approval: each invoice its own result; a refused one leaves the others approved."""
+    require_role(who, *APPROVERS)
+    results = []
+    for index, invoice_id in enumerate(invoice_ids):
+        try:
+            with uow.session.begin_nested():
+                events_before = len(uow.events)
+                try:
+                    invoice = _invoice_for(uow.session, who, invoice_id, lock=True)
+                    _approve(uow, who, invoice)
+                except Exception:
+                    del uow.events[events_before:]
+                    raise
+            results.append(ItemResult(index=index, reference=invoice_id, status="accepted", invoice_id=invoice_id,
+                                      message=invoice.status))
+        except DomainError as exc:
+            results.append(_rejected(index, invoice_id, exc))
+        except Exception as exc:  # not-found problems and the like, reported per item
+            results.append(ItemResult(index=index, reference=invoice_id, status="rejected", code="invoice.not_found",
+                                      message=str(exc)))
     uow.commit()
-    return _invoice_public(invoice)
+    return results
 
 
-def mark_invoice_paid(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: MarkPaid) -> InvoicePublic:
-    require_role(who, Role.FINANCE)
+def reject_invoice(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: RejectInvoice) -> InvoicePublic:
+    require_role(who, *APPROVERS)
     invoice = _invoice_for(uow.session, who, invoice_id, lock=True)
-    if invoice.status != "approved":
-        raise ConflictError("invoice.wrong_state", f"An invoice that is {invoice.status} cannot be paid.", "status")
-    line = uow.session.exec(select(BudgetLine).where(BudgetLine.id == invoice.budget_line_id).with_for_update()).one()
-    balance = _balance_of(line)
-    _record(uow, line, balance.pay_invoice(Money(invoice.amount_cents)), balance, invoice.id)
-    invoice.status, invoice.paid_on = "paid", cmd.paid_on
+    if invoice.status not in ("received", "awaiting_client", "awaiting_second_approval", "review"):
+        raise ConflictError("invoice.wrong_state", f"An invoice that is {invoice.status} cannot be rejected.", "status")
+    invoice.status, invoice.rejection_code, invoice.rejection_reason = "rejected", "invoice.rejected", cmd.reason
+    uow.session.add(invoice)
+    uow.emit("InvoiceRejected", tenant=invoice.municipality, subject=invoice.plan_id, payload=InvoiceRejectedV1(
+        invoice_id=invoice.id, budget_id=invoice.budget_id, client_id=invoice.client_id,
+        reason_code="invoice.rejected"))
+    uow.commit()
+    return invoice_public(invoice)
+
+
+# --- payments -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PayableItem:
+    invoice: Invoice
+    part: str  # main | holdback
+    amount: Money  # to transfer
+    ledger: Money  # to move from payable to paid
+
+
+def payable_items(session: Session, municipality: str) -> list[PayableItem]:
+    """Approved, unpaid invoice parts not yet in a payment run."""
+    scheduled = set(session.exec(select(PaymentItem.invoice_id, PaymentItem.part)).all())
+    items: list[PayableItem] = []
+    query = select(Invoice).where(Invoice.municipality == municipality,
+                                  Invoice.status.in_(("approved", "scheduled", "paid")))
+    for invoice in session.exec(query.order_by(Invoice.approved_at)):
+        total = Money(invoice.amount_excl_vat_cents + invoice.vat_cents)
+        if invoice.status == "approved" and (invoice.id, "main") not in scheduled:
+            items.append(PayableItem(invoice, "main", total - Money(invoice.held_pay_cents),
+                                     Money(invoice.amount_cents - invoice.held_cents)))
+        if invoice.holdback_status == "released" and (invoice.id, "holdback") not in scheduled:
+            items.append(PayableItem(invoice, "holdback", Money(invoice.held_pay_cents), Money(invoice.held_cents)))
+    return [item for item in items if item.amount.cents > 0]
+
+
+def _run_public(run: PaymentRun) -> PaymentRunPublic:
+    return PaymentRunPublic(**run.model_dump(exclude={"xml", "total_cents", "municipality"}),
+                            total=Money(run.total_cents).decimal,
+                            download=f"/budget/payment-runs/{run.id}/pain001.xml")
+
+
+def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -> PaymentRunPublic:
+    from services.budget.domain.payment_file import Debtor, Payment, build_pain001
+
+    require_role(who, Role.FINANCE)
+    policy = finance_policy(uow.session, who.municipality)
+    items = payable_items(uow.session, who.municipality)
+    if not items:
+        raise DomainError("payment_run.empty", "There are no approved, unpaid invoices to pay.")
+    run_id = str(uuid.uuid4())
+    message_id = f"PRB-{run_id.replace('-', '')[:28]}"
+    payments, rows = [], []
+    for n, item in enumerate(items, start=1):
+        e2e = f"{item.invoice.id.replace('-', '')[:26]}-{item.part[0].upper()}{n % 1000:03d}"[:35]
+        remittance = f"Factuur {item.invoice.invoice_number}" + (" (ingehouden deel)" if item.part == "holdback" else "")
+        payments.append(Payment(end_to_end_id=e2e, creditor_name=item.invoice.creditor_name[:70],
+                                creditor_iban=item.invoice.creditor_iban, creditor_bic=None, amount=item.amount,
+                                remittance=remittance[:140]))
+        rows.append(PaymentItem(run_id=run_id, invoice_id=item.invoice.id, part=item.part, end_to_end_id=e2e,
+                                amount_cents=item.amount.cents, ledger_cents=item.ledger.cents))
+    schema = cmd.pain_schema or policy.pain_schema
+    debtor = Debtor(name=policy.debtor_name[:70], iban=policy.debtor_iban, bic=policy.debtor_bic)
+    payment_file = build_pain001(debtor, payments, cmd.execution_date, message_id, schema=schema)
+    run = PaymentRun(id=run_id, municipality=who.municipality, pain_schema=schema, message_id=message_id,
+                     execution_date=cmd.execution_date, item_count=len(rows),
+                     total_cents=payment_file.control_sum.cents, xml=payment_file.xml_bytes, created_by=who.subject)
+    uow.session.add(run)
+    uow.session.add_all(rows)
+    for item in items:
+        if item.part == "main":
+            item.invoice.status = "scheduled"
+            uow.session.add(item.invoice)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:  # another run took one of these invoices meanwhile
+        raise ConflictError("payment_run.concurrent", "Another payment run took some of these invoices; try again.") \
+            from exc
+    uow.emit("PaymentScheduled", tenant=who.municipality, subject=run.id, payload=PaymentScheduledV1(
+        payment_run_id=run.id, invoice_count=len(rows), total_cents=run.total_cents,
+        execution_date=cmd.execution_date))
+    uow.commit()
+    return _run_public(run)
+
+
+def _run_for(session: Session, who: Principal, run_id: str, *, lock: bool = False) -> PaymentRun:
+    require_role(who, Role.FINANCE)
+    query = select(PaymentRun).where(PaymentRun.id == run_id)
+    run = session.exec(query.with_for_update() if lock else query).first()
+    if run is None or run.municipality != who.municipality:
+        raise not_found("payment run")
+    return run
+
+
+def get_payment_run(session: Session, who: Principal, run_id: str) -> PaymentRunPublic:
+    return _run_public(_run_for(session, who, run_id))
+
+
+def payment_file_of(session: Session, who: Principal, run_id: str) -> PaymentRun:
+    return _run_for(session, who, run_id)
+
+
+def list_payment_runs(session: Session, who: Principal) -> list[PaymentRunPublic]:
+    require_role(who, Role.FINANCE)
+    runs = session.exec(select(PaymentRun).where(PaymentRun.municipality == who.municipality)
+                        .order_by(PaymentRun.created_at)).all()
+    return [_run_public(r) for r in runs]
+
+
+def confirm_payment_run(uow: UnitOfWork, who: Principal, run_id: str, cmd: MarkPaid) -> PaymentRunPublic:
+    """The bank executed the run: every item is paid, once."""
+    run = _run_for(uow.session, who, run_id, lock=True)
+    if run.status == "paid":
+        raise ConflictError("payment_run.already_paid", "This payment run was already confirmed.", "status")
+    for item in uow.session.exec(select(PaymentItem).where(PaymentItem.run_id == run.id)).all():
+        invoice = uow.session.exec(select(Invoice).where(Invoice.id == item.invoice_id).with_for_update()).one()
+        _pay(uow, invoice, Money(item.ledger_cents), Money(item.amount_cents), cmd.paid_on, item.part)
+    run.status, run.paid_on = "paid", cmd.paid_on
+    uow.session.add(run)
+    uow.commit()
+    return _run_public(run)
+
+
+def _pay(uow: UnitOfWork, invoice: Invoice, ledger: Money, amount: Money, paid_on: date, part: str) -> None:
+    line = _locked_line(uow.session, invoice.budget_line_id)
+    if ledger.cents:
+        _move(uow, line, "pay", ledger, invoice.id)
+    if part == "main":
+        invoice.status, invoice.paid_on = "paid", paid_on
+    else:
+        invoice.holdback_status = "paid"
     uow.session.add(invoice)
     uow.emit("InvoicePaid", tenant=invoice.municipality, subject=invoice.plan_id, payload=InvoicePaidV1(
         invoice_id=invoice.id, budget_id=invoice.budget_id, plan_id=invoice.plan_id, client_id=invoice.client_id,
-        amount_cents=invoice.amount_cents, paid_on=cmd.paid_on))
+        amount_cents=amount.cents, paid_on=paid_on))
+
+
+def mark_invoice_paid(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: MarkPaid) -> InvoicePublic:
+    """Manual "paid" (paid outside a payment run), for an approved invoice not in a run."""
+    require_role(who, Role.FINANCE)
+    invoice = _invoice_for(uow.session, who, invoice_id, lock=True)
+    if invoice.status != "approved":
+        raise ConflictError("invoice.wrong_state", f"An invoice that is {invoice.status} cannot be marked paid.",
+                            "status")
+    total = Money(invoice.amount_excl_vat_cents + invoice.vat_cents)
+    uow.session.add(PaymentItem(run_id="manual", invoice_id=invoice.id, part="main", end_to_end_id="manual",
+                                amount_cents=(total - Money(invoice.held_pay_cents)).cents,
+                                ledger_cents=invoice.amount_cents - invoice.held_cents))
+    _pay(uow, invoice, Money(invoice.amount_cents - invoice.held_cents), total - Money(invoice.held_pay_cents),
+         cmd.paid_on, "main")
     uow.commit()
-    return _invoice_public(invoice)
+    return invoice_public(invoice)
+
+
+def ledger_entries(session: Session, who: Principal, budget_id: str) -> list[LedgerEntry]:
+    require_role(who, *READ_ROLES)
+    _budget_for(session, who, budget_id)
+    return list(session.exec(select(LedgerEntry).where(LedgerEntry.budget_id == budget_id).order_by(LedgerEntry.id)))
+
+
+def budget_statement(session: Session, who: Principal, budget_id: str) -> tuple[BudgetPublic, list[InvoicePublic]]:
+    budget = get_budget(session, who, budget_id)
+    invoices = [invoice_public(i) for i in session.exec(
+        select(Invoice).where(Invoice.budget_id == budget_id).order_by(Invoice.received_at))]
+    return budget, invoices
+
+
+def get_budget_reference(session: Session, who: Principal, budget_id: str, budget_line_id: str) -> None:
+    """For routes under /budgets/{id}: the line must belong to that budget (which the caller may see)."""
+    budget = session.get(Budget, budget_id)
+    if budget is None or budget.municipality != who.municipality or (
+            who.is_client_side() and budget.client_id != who.client_id):
+        raise not_found("budget")
+    line = session.get(BudgetLine, budget_line_id)
+    if line is None or line.budget_id != budget.id:
+        raise InvoiceRejected("invoice.unknown_line", "This budget has no such line.", "budget_line_id")

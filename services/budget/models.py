@@ -1,13 +1,13 @@
-"""Tables owned by the budget service (schema "budget")."""
+"""Tables owned by the budget service (schema "budget"), and its API shapes."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timezone
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import ConfigDict
-from sqlalchemy import BigInteger, CheckConstraint, Column, Integer, UniqueConstraint
+from pydantic import ConfigDict, model_validator
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.identifiers import IBANStr
@@ -24,19 +24,36 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class FinancePolicyRecord(SQLModel, table=True):
+    __tablename__ = "finance_policy"
+    __table_args__ = {"schema": SCHEMA}
+
+    municipality: str = Field(primary_key=True, max_length=4)
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_by: str = Field(max_length=80)
+    updated_at: datetime = Field(default_factory=_now)
+
+
 class Budget(SQLModel, table=True):
     __tablename__ = "budget"
     __table_args__ = {"schema": SCHEMA}
 
     id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
     municipality: str = Field(index=True, max_length=4)
+    # The trajectory this budget serves: the plan id, or the orientation id.
     plan_id: str = Field(unique=True, max_length=36)
     client_id: str = Field(index=True, max_length=36)
+    kind: str = Field(default="plan", max_length=20)  # plan | orientation
     scheme: str = Field(max_length=20)
-    status: str = Field(default="open", max_length=20)
+    status: str = Field(default="open", max_length=20)  # open | closed
     granted_cents: int
+    execution_cost_cents: int = 0
     execution_deadline: date
     opened_at: datetime = Field(default_factory=_now)
+    closed_on: date | None = None
+    close_reason: str | None = Field(default=None, max_length=20)
+    outcome_reached: bool = False
+    thresholds_reached: str = Field(default="", max_length=40)
 
 
 class BudgetLine(SQLModel, table=True):
@@ -44,6 +61,7 @@ class BudgetLine(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("available_cents >= 0", name="ck_budget_line_available_not_negative"),
         CheckConstraint("payable_cents >= 0", name="ck_budget_line_payable_not_negative"),
+        CheckConstraint("held_cents >= 0", name="ck_budget_line_held_not_negative"),
         {"schema": SCHEMA},
     )
 
@@ -51,9 +69,16 @@ class BudgetLine(SQLModel, table=True):
     budget_id: str = Field(foreign_key="budget.budget.id", index=True, max_length=36)
     plan_line_id: str = Field(max_length=36)
     category: str = Field(max_length=40)
+    provider_name: str | None = Field(default=None, max_length=200)
+    provider_kvk: str | None = Field(default=None, max_length=8)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    holdback_percent: int = 0
+    status: str = Field(default="open", max_length=20)
     # Cached balances, kept equal to the ledger's sums under a row lock.
     granted_cents: int = 0
     available_cents: int = 0
+    held_cents: int = 0
     payable_cents: int = 0
     paid_cents: int = 0
 
@@ -78,6 +103,7 @@ class Invoice(SQLModel, table=True):
     __tablename__ = "invoice"
     __table_args__ = (
         UniqueConstraint("municipality", "provider_id", "invoice_number", name="uq_invoice_provider_number"),
+        UniqueConstraint("municipality", "content_hash", name="uq_invoice_content_hash"),
         CheckConstraint("amount_cents > 0", name="ck_invoice_amount_positive"),
         {"schema": SCHEMA},
     )
@@ -88,16 +114,112 @@ class Invoice(SQLModel, table=True):
     budget_line_id: str = Field(max_length=36)
     plan_id: str = Field(max_length=36)
     client_id: str = Field(index=True, max_length=36)
+    flow: str = Field(default="provider", max_length=20)  # provider | forwarded | declaration
+    source: str = Field(default="json", max_length=10)  # json | ubl | pdf
     provider_id: str = Field(max_length=80, index=True)
     provider_name: str = Field(max_length=200)
-    provider_iban: str = Field(max_length=34)
+    provider_kvk: str | None = Field(default=None, max_length=8)
+    provider_vat: str | None = Field(default=None, max_length=20)
+    # Who receives the money: the provider, or the client for a declaration.
+    creditor_name: str = Field(max_length=200)
+    creditor_iban: str = Field(max_length=34)
     invoice_number: str = Field(max_length=80)
+    issue_date: date | None = None
+    service_from: date | None = None
+    service_to: date | None = None
+    currency: str = Field(default="EUR", max_length=3)
+    amount_excl_vat_cents: int = 0
+    vat_cents: int = 0
+    # What the invoice costs the budget (excl. VAT unless the policy says incl.).
     amount_cents: int
-    status: str = Field(default="received", max_length=20, index=True)
+    # Held back until an outcome (no cure, less pay): of the budget charge, and of the transfer.
+    held_cents: int = 0
+    held_pay_cents: int = 0
+    holdback_status: str | None = Field(default=None, max_length=20)  # held | released | cancelled
+    content_hash: str = Field(max_length=64)
+    status: str = Field(default="received", max_length=30, index=True)
+    rejection_code: str | None = Field(default=None, max_length=60)
+    rejection_reason: str | None = Field(default=None, max_length=1000)
     received_at: datetime = Field(default_factory=_now)
+    client_confirmed_at: datetime | None = None
+    first_approved_by: str | None = Field(default=None, max_length=80)
     approved_at: datetime | None = None
     approved_by: str | None = Field(default=None, max_length=80)
     paid_on: date | None = None
+
+
+class InvoiceDocument(SQLModel, table=True):
+    __tablename__ = "invoice_document"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    invoice_id: str = Field(index=True, max_length=36)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class PaymentRun(SQLModel, table=True):
+    __tablename__ = "payment_run"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    status: str = Field(default="scheduled", max_length=20)  # scheduled | paid
+    pain_schema: str = Field(max_length=20)
+    message_id: str = Field(max_length=35)
+    execution_date: date
+    item_count: int
+    total_cents: int
+    xml: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_by: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=_now)
+    paid_on: date | None = None
+
+
+class PaymentItem(SQLModel, table=True):
+    """One transfer in a run. Unique per invoice part: a payment never goes out twice."""
+
+    __tablename__ = "payment_item"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "part", name="uq_payment_item_invoice_part"),
+        {"schema": SCHEMA},
+    )
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    run_id: str = Field(index=True, max_length=36)
+    invoice_id: str = Field(max_length=36)
+    part: str = Field(max_length=10)  # main | holdback
+    end_to_end_id: str = Field(max_length=35)
+    amount_cents: int
+    ledger_cents: int
+
+
+class InvoiceBatch(SQLModel, table=True):
+    __tablename__ = "invoice_batch"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    submitted_by: str = Field(max_length=80)
+    provider_id: str | None = Field(default=None, max_length=80)
+    created_at: datetime = Field(default_factory=_now)
+    results: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_key"
+    __table_args__ = {"schema": SCHEMA}
+
+    municipality: str = Field(primary_key=True, max_length=4)
+    subject: str = Field(primary_key=True, max_length=80)
+    key: str = Field(primary_key=True, max_length=200)
+    request_hash: str = Field(max_length=64)
+    status_code: int | None = None
+    response: dict[str, Any] | list[Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=_now)
 
 
 # --- API shapes ---------------------------------------------------------------------------
@@ -107,8 +229,15 @@ class BudgetLinePublic(SQLModel):
     id: str
     plan_line_id: str
     category: str
+    provider_name: str | None
+    starts_on: date | None
+    ends_on: date | None
+    holdback_percent: int
+    status: str
     granted: EuroAmount
+    invoiced: EuroAmount
     approved: EuroAmount
+    held: EuroAmount
     paid: EuroAmount
     remaining: EuroAmount
 
@@ -118,44 +247,136 @@ class BudgetPublic(SQLModel):
     municipality: str
     plan_id: str
     client_id: str
+    kind: str
     scheme: str
     status: str
     execution_deadline: date
+    closed_on: date | None
+    execution_costs: EuroAmount
     granted: EuroAmount
+    invoiced: EuroAmount
     approved: EuroAmount
+    held: EuroAmount
     paid: EuroAmount
     remaining: EuroAmount
     lines: list[BudgetLinePublic]
 
 
-class InvoiceCreate(SQLModel):
+class InvoiceIn(SQLModel):
+    """An invoice as a provider or finance sends it through the API (JSON)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    budget_line_id: str = Field(min_length=1, max_length=36)
+    budget_line_id: str = Field(min_length=1, max_length=36, description="The order reference on the invoice.")
     invoice_number: str = Field(min_length=1, max_length=80)
+    issue_date: date | None = None
     provider_id: str | None = Field(default=None, max_length=80,
                                     description="Finance enters it; a provider's own token sets it.")
     provider_name: str = Field(min_length=1, max_length=200)
+    provider_kvk: str | None = Field(default=None, max_length=20)
+    provider_vat: str | None = Field(default=None, max_length=20)
     provider_iban: IBANStr
-    amount: EuroAmount
-    currency: Literal["EUR"] = "EUR"
+    currency: str = Field(default="EUR", max_length=3)
+    amount_excl_vat: EuroAmount | None = None
+    vat: EuroAmount = Field(default=0)
+    amount: EuroAmount | None = Field(default=None, description="Old name for amount_excl_vat.")
+    service_from: date | None = None
+    service_to: date | None = None
+
+    @model_validator(mode="after")
+    def one_amount(self) -> InvoiceIn:
+        if self.amount_excl_vat is None and self.amount is None:
+            raise ValueError("amount_excl_vat is required")
+        if self.amount_excl_vat is None:
+            self.amount_excl_vat = self.amount
+        return self
+
+
+# The spine's name for the same shape.
+InvoiceCreate = InvoiceIn
 
 
 class InvoicePublic(SQLModel):
     id: str
     budget_id: str
     budget_line_id: str
+    flow: str
+    source: str
     provider_id: str
     provider_name: str
     invoice_number: str
+    issue_date: date | None
+    service_from: date | None
+    service_to: date | None
     amount: EuroAmount
+    amount_excl_vat: EuroAmount
+    vat: EuroAmount
+    total: EuroAmount
+    held: EuroAmount
+    holdback_status: str | None
     status: str
+    rejection_code: str | None
+    rejection_reason: str | None
     received_at: datetime
+    client_confirmed_at: datetime | None
+    first_approved_by: str | None
     approved_at: datetime | None
+    approved_by: str | None
     paid_on: date | None
+
+
+class ItemResult(SQLModel):
+    index: int
+    reference: str | None
+    status: Literal["accepted", "rejected"]
+    invoice_id: str | None = None
+    code: str | None = None
+    field: str | None = None
+    message: str | None = None
+
+
+class BatchResult(SQLModel):
+    batch_id: str
+    accepted: int
+    rejected: int
+    results: list[ItemResult]
+    results_file: str
 
 
 class MarkPaid(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
     paid_on: date
+
+
+class RejectInvoice(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class BulkApprove(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    invoice_ids: list[str] = Field(min_length=1, max_length=1000)
+
+
+class PaymentRunCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    execution_date: date
+    pain_schema: Literal["pain.001.001.09", "pain.001.001.03"] | None = None
+
+
+class PaymentRunPublic(SQLModel):
+    id: str
+    status: str
+    pain_schema: str
+    message_id: str
+    execution_date: date
+    item_count: int
+    total: EuroAmount
+    created_by: str
+    created_at: datetime
+    paid_on: date | None
+    download: str

@@ -17,9 +17,9 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "PlanApproved": ("budget", "monitoring", "notifications"),
     "PlanRejected": ("notifications",),
     "PlanReturned": ("notifications",),
-    "PlanChanged": (),
-    "OrientationStarted": (),
-    "TrajectoryClosed": ("monitoring",),
+    "PlanChanged": ("budget",),
+    "OrientationStarted": ("budget",),
+    "TrajectoryClosed": ("budget", "monitoring"),
     "BudgetOpened": ("monitoring",),
     "InvoiceReceived": (),
     "InvoiceRejected": ("notifications",),
@@ -29,7 +29,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "BudgetClosed": (),
     "InvoicePaid": ("monitoring", "notifications"),
     "ProgressReported": ("notifications",),
-    "OutcomeRegistered": (),
+    "OutcomeRegistered": ("budget",),
 }
 
 

@@ -99,7 +99,7 @@ def test_an_over_budget_invoice_is_refused_and_writes_nothing(env):
     r = http.post(f"/budget/budgets/{case.budget_id}/invoices", headers=FIN, json={
         "budget_line_id": case.budget_line_id, "invoice_number": "BIG-1", "provider_id": "p", "provider_name": "p",
         "provider_iban": "NL91ABNA0417164300", "amount": "5000.00"})
-    assert _problem(r, 422)["code"] == "budget.insufficient"
+    assert _problem(r, 422)["code"] == "invoice.over_budget"
     assert (_count(runtime, Invoice), _count(runtime, BUS_TABLES["budget"].outbox)) == (invoices, outbox)
 
 

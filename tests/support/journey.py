@@ -72,7 +72,12 @@ def run_journey(urls: dict[str, str], bsn: str = test_bsn(1)) -> dict[str, Any]:
         })
         assert invoice.status_code == 201, invoice.text
         invoice_id = invoice.json()["id"]
-        assert http.post(f"{urls['budget']}/budget/invoices/{invoice_id}/approve", headers=fin).status_code == 200
+        # Groningen's policy: the client contracts the provider and confirms the invoice first.
+        assert invoice.json()["status"] == "awaiting_client"
+        confirmed = http.post(f"{urls['budget']}/budget/invoices/{invoice_id}/confirm", headers=me)
+        assert confirmed.status_code == 200, confirmed.text
+        approved_invoice = http.post(f"{urls['budget']}/budget/invoices/{invoice_id}/approve", headers=fin)
+        assert approved_invoice.status_code == 200, approved_invoice.text
         paid = http.post(f"{urls['budget']}/budget/invoices/{invoice_id}/mark-paid", headers=fin,
                          json={"paid_on": "2026-11-20"})
         assert paid.status_code == 200, paid.text

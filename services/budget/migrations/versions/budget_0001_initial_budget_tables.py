@@ -2,7 +2,7 @@
 
 Revision ID: budget_0001
 Revises: 
-Create Date: 2026-11-22 23:58:11.521832
+Create Date: 2026-11-23 00:20:39.772860
 """
 from alembic import op
 import sqlalchemy as sa
@@ -22,11 +22,17 @@ def upgrade() -> None:
     sa.Column('municipality', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
     sa.Column('plan_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('client_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('scheme', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('granted_cents', sa.Integer(), nullable=False),
+    sa.Column('execution_cost_cents', sa.Integer(), nullable=False),
     sa.Column('execution_deadline', sa.Date(), nullable=False),
     sa.Column('opened_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('closed_on', sa.Date(), nullable=True),
+    sa.Column('close_reason', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('outcome_reached', sa.Boolean(), nullable=False),
+    sa.Column('thresholds_reached', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('plan_id'),
     schema='budget'
@@ -47,6 +53,25 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     schema='budget'
     )
+    op.create_table('finance_policy',
+    sa.Column('municipality', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+    sa.Column('document', sa.JSON(), nullable=False),
+    sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('municipality'),
+    schema='budget'
+    )
+    op.create_table('idempotency_key',
+    sa.Column('municipality', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('request_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('response', sa.JSON(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('municipality', 'subject', 'key'),
+    schema='budget'
+    )
     op.create_table('inbox',
     sa.Column('event_id', sa.String(length=36), nullable=False),
     sa.Column('event_type', sa.String(length=80), nullable=False),
@@ -61,18 +86,38 @@ def upgrade() -> None:
     sa.Column('budget_line_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('plan_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('client_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('flow', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('provider_id', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('provider_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('provider_iban', sqlmodel.sql.sqltypes.AutoString(length=34), nullable=False),
+    sa.Column('provider_kvk', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('provider_vat', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('creditor_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('creditor_iban', sqlmodel.sql.sqltypes.AutoString(length=34), nullable=False),
     sa.Column('invoice_number', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('issue_date', sa.Date(), nullable=True),
+    sa.Column('service_from', sa.Date(), nullable=True),
+    sa.Column('service_to', sa.Date(), nullable=True),
+    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+    sa.Column('amount_excl_vat_cents', sa.Integer(), nullable=False),
+    sa.Column('vat_cents', sa.Integer(), nullable=False),
     sa.Column('amount_cents', sa.Integer(), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('held_cents', sa.Integer(), nullable=False),
+    sa.Column('held_pay_cents', sa.Integer(), nullable=False),
+    sa.Column('holdback_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('rejection_code', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
+    sa.Column('rejection_reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
     sa.Column('received_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('client_confirmed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('first_approved_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
     sa.Column('approved_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('approved_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
     sa.Column('paid_on', sa.Date(), nullable=True),
     sa.CheckConstraint('amount_cents > 0', name='ck_invoice_amount_positive'),
     sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('municipality', 'content_hash', name='uq_invoice_content_hash'),
     sa.UniqueConstraint('municipality', 'provider_id', 'invoice_number', name='uq_invoice_provider_number'),
     schema='budget'
     )
@@ -82,6 +127,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_budget_invoice_municipality'), ['municipality'], unique=False)
         batch_op.create_index(batch_op.f('ix_budget_invoice_provider_id'), ['provider_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_budget_invoice_status'), ['status'], unique=False)
+
+    op.create_table('invoice_batch',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('municipality', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+    sa.Column('submitted_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('provider_id', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('results', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    schema='budget'
+    )
+    with op.batch_alter_table('invoice_batch', schema='budget') as batch_op:
+        batch_op.create_index(batch_op.f('ix_budget_invoice_batch_municipality'), ['municipality'], unique=False)
+
+    op.create_table('invoice_document',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('invoice_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    schema='budget'
+    )
+    with op.batch_alter_table('invoice_document', schema='budget') as batch_op:
+        batch_op.create_index(batch_op.f('ix_budget_invoice_document_invoice_id'), ['invoice_id'], unique=False)
 
     op.create_table('ledger_entry',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -117,16 +189,58 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema='budget') as batch_op:
         batch_op.create_index('ix_budget_outbox_unpublished', ['id'], unique=False, postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
 
+    op.create_table('payment_item',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('run_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('invoice_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('part', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('end_to_end_id', sqlmodel.sql.sqltypes.AutoString(length=35), nullable=False),
+    sa.Column('amount_cents', sa.Integer(), nullable=False),
+    sa.Column('ledger_cents', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('invoice_id', 'part', name='uq_payment_item_invoice_part'),
+    schema='budget'
+    )
+    with op.batch_alter_table('payment_item', schema='budget') as batch_op:
+        batch_op.create_index(batch_op.f('ix_budget_payment_item_run_id'), ['run_id'], unique=False)
+
+    op.create_table('payment_run',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('municipality', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('pain_schema', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=35), nullable=False),
+    sa.Column('execution_date', sa.Date(), nullable=False),
+    sa.Column('item_count', sa.Integer(), nullable=False),
+    sa.Column('total_cents', sa.Integer(), nullable=False),
+    sa.Column('xml', sa.LargeBinary(), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('paid_on', sa.Date(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    schema='budget'
+    )
+    with op.batch_alter_table('payment_run', schema='budget') as batch_op:
+        batch_op.create_index(batch_op.f('ix_budget_payment_run_municipality'), ['municipality'], unique=False)
+
     op.create_table('budget_line',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('budget_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('plan_line_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('category', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('provider_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('provider_kvk', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('starts_on', sa.Date(), nullable=True),
+    sa.Column('ends_on', sa.Date(), nullable=True),
+    sa.Column('holdback_percent', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('granted_cents', sa.Integer(), nullable=False),
     sa.Column('available_cents', sa.Integer(), nullable=False),
+    sa.Column('held_cents', sa.Integer(), nullable=False),
     sa.Column('payable_cents', sa.Integer(), nullable=False),
     sa.Column('paid_cents', sa.Integer(), nullable=False),
     sa.CheckConstraint('available_cents >= 0', name='ck_budget_line_available_not_negative'),
+    sa.CheckConstraint('held_cents >= 0', name='ck_budget_line_held_not_negative'),
     sa.CheckConstraint('payable_cents >= 0', name='ck_budget_line_payable_not_negative'),
     sa.ForeignKeyConstraint(['budget_id'], ['budget.budget.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -144,6 +258,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_budget_budget_line_budget_id'))
 
     op.drop_table('budget_line', schema='budget')
+    with op.batch_alter_table('payment_run', schema='budget') as batch_op:
+        batch_op.drop_index(batch_op.f('ix_budget_payment_run_municipality'))
+
+    op.drop_table('payment_run', schema='budget')
+    with op.batch_alter_table('payment_item', schema='budget') as batch_op:
+        batch_op.drop_index(batch_op.f('ix_budget_payment_item_run_id'))
+
+    op.drop_table('payment_item', schema='budget')
     with op.batch_alter_table('outbox', schema='budget') as batch_op:
         batch_op.drop_index('ix_budget_outbox_unpublished', postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
 
@@ -154,6 +276,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_budget_ledger_entry_budget_id'))
 
     op.drop_table('ledger_entry', schema='budget')
+    with op.batch_alter_table('invoice_document', schema='budget') as batch_op:
+        batch_op.drop_index(batch_op.f('ix_budget_invoice_document_invoice_id'))
+
+    op.drop_table('invoice_document', schema='budget')
+    with op.batch_alter_table('invoice_batch', schema='budget') as batch_op:
+        batch_op.drop_index(batch_op.f('ix_budget_invoice_batch_municipality'))
+
+    op.drop_table('invoice_batch', schema='budget')
     with op.batch_alter_table('invoice', schema='budget') as batch_op:
         batch_op.drop_index(batch_op.f('ix_budget_invoice_status'))
         batch_op.drop_index(batch_op.f('ix_budget_invoice_provider_id'))
@@ -163,6 +293,8 @@ def downgrade() -> None:
 
     op.drop_table('invoice', schema='budget')
     op.drop_table('inbox', schema='budget')
+    op.drop_table('idempotency_key', schema='budget')
+    op.drop_table('finance_policy', schema='budget')
     op.drop_table('dead_letter', schema='budget')
     with op.batch_alter_table('budget', schema='budget') as batch_op:
         batch_op.drop_index(batch_op.f('ix_budget_budget_municipality'))
