@@ -35,8 +35,13 @@ def run_idempotent(
     key: str | None,
     body: bytes,
     work: Callable[[], tuple[int, Any]],
+    release: Callable[[], None] | None = None,
 ) -> tuple[int, Any]:
-    """Run `work` once per (municipality, subject, key); returns (status, JSON-able body)."""
+    """Run `work` once per (municipality, subject, key); returns (status, JSON-able body).
+
+    `release` ends the work's own transaction after a failure, before the answer is stored
+    (SQLite has one writer at a time).
+    """
     if key is None:
         return work()
     if not key or len(key) > MAX_KEY_LENGTH:
@@ -59,21 +64,31 @@ def run_idempotent(
     try:
         status, payload = work()
     except (Problem, DomainError) as exc:
-        problem = exc if isinstance(exc, Problem) else None
-        status = problem.status if problem else exc.status  # type: ignore[union-attr]
-        document = problem.document() if problem else {
-            "type": f"https://eigenregie.example/problems/{status}", "title": "Rule not met", "status": status,
-            "detail": exc.message, "code": exc.code,  # type: ignore[union-attr]
-            **({"errors": [{"field": exc.field, "message": exc.message, "code": exc.code}]}  # type: ignore[union-attr]
-               if getattr(exc, "field", None) else {}),
-        }
-        _store(engine, record_model, ident, status, {"problem": document})
+        if release:
+            release()
+        _store(engine, record_model, ident, _status_of(exc), {"problem": _document_of(exc)})
         raise
-    except Exception:
+    except BaseException:
+        if release:
+            release()
         _forget(engine, record_model, ident)
         raise
     _store(engine, record_model, ident, status, jsonable_encoder(payload))
     return status, payload
+
+
+def _status_of(exc: Problem | DomainError) -> int:
+    return exc.status
+
+
+def _document_of(exc: Problem | DomainError) -> dict[str, Any]:
+    if isinstance(exc, Problem):
+        return exc.document()
+    document: dict[str, Any] = {"type": f"https://eigenregie.example/problems/{exc.status}", "title": "Rule not met",
+                                "status": exc.status, "detail": exc.message, "code": exc.code}
+    if exc.field:
+        document["errors"] = [{"field": exc.field, "message": exc.message, "code": exc.code}]
+    return document
 
 
 def _replay(record: Any, fingerprint: str) -> tuple[int, Any]:

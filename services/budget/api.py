@@ -38,8 +38,10 @@ MAX_BULK = 1000
 _invoice_list = TypeAdapter(list[dict[str, Any]])
 
 
-def _idempotent(request: Request, who: Principal, key: str | None, body: bytes, work) -> JSONResponse:  # type: ignore[no-untyped-def]
-    status, payload = run_idempotent(request.app.state.runtime.engine, IdempotencyRecord, who, key, body, work)
+def _idempotent(request: Request, who: Principal, key: str | None, body: bytes, work, uow: UnitOfWork,  # type: ignore[no-untyped-def]
+                ) -> JSONResponse:
+    status, payload = run_idempotent(request.app.state.runtime.engine, IdempotencyRecord, who, key, body, work,
+                                     release=uow.rollback)
     return JSONResponse(payload, status_code=status)
 
 
@@ -97,7 +99,7 @@ async def submit_invoice(request: Request, data: InvoiceIn, who: CurrentPrincipa
     def work() -> tuple[int, Any]:
         return 201, handlers.submit_invoice(uow, who, handlers.submission_from_json(who, data)).model_dump(mode="json")
 
-    return _idempotent(request, who, idempotency_key, body, work)
+    return _idempotent(request, who, idempotency_key, body, work, uow)
 
 
 @router.post("/budgets/{budget_id}/invoices", status_code=201, response_model=InvoicePublic, tags=["invoices in"])
@@ -146,7 +148,7 @@ async def submit_invoices_bulk(request: Request, who: CurrentPrincipal, uow: Uow
         batch, results = handlers.submit_invoices(uow, who, _json_submissions(who, body))
         return 200, _batch_response(batch.id, results)
 
-    return _idempotent(request, who, idempotency_key, body, work)
+    return _idempotent(request, who, idempotency_key, body, work, uow)
 
 
 @router.post("/invoices/ubl", status_code=201, response_model=InvoicePublic, tags=["invoices in"],
@@ -159,7 +161,7 @@ async def submit_ubl_invoice(request: Request, who: CurrentPrincipal, uow: Uow,
         submission = submission_from_ubl(who, body, "invoice.xml")
         return 201, handlers.submit_invoice(uow, who, submission).model_dump(mode="json")
 
-    return _idempotent(request, who, idempotency_key, body, work)
+    return _idempotent(request, who, idempotency_key, body, work, uow)
 
 
 @router.post("/invoices/ubl/bulk", response_model=BatchResult, tags=["invoices in"])

@@ -613,8 +613,10 @@ def submit_client_invoice(uow: UnitOfWork, who: Principal, submission: Submissio
     if not who.is_client_side():
         require_role(who, Role.CASE_MANAGER, Role.FINANCE)
     invoice = accept_invoice(uow, who, submission)
-    if invoice.status == "awaiting_client":
-        invoice.status, invoice.client_confirmed_at = "received", _now()  # the client sent it: confirmed
+    if who.is_client_side():
+        invoice.client_confirmed_at = _now()  # the client sent it: that is their confirmation
+        if invoice.status == "awaiting_client":
+            invoice.status = "received"
     uow.commit()
     return invoice_public(invoice)
 

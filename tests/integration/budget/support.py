@@ -1,0 +1,78 @@
+"""Budget tests start from the events the budget service consumes, as intake would send them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.budget.models import Budget, BudgetLine, LedgerEntry
+from shared.bus.consumer import Outcome, consume
+from shared.bus.tables import BUS_TABLES
+from shared.events import new_event
+from shared.runtime import Runtime, load_service
+from tests.conftest import auth
+
+TODAY = date.today()
+IBAN = "NL91ABNA0417164300"
+
+
+def deliver(runtime: Runtime, event_type: str, tenant: str, subject: str, payload: dict[str, Any]) -> None:
+    event = new_event(event_type, tenant=tenant, subject=subject, producer="intake", correlation_id="test",
+                      payload=payload)
+    outcome = consume(runtime.engine, "budget", event.model_dump_json(), load_service("budget").event_handlers,
+                      max_attempts=1)
+    assert outcome == Outcome.HANDLED, outcome
+
+
+def open_budget(runtime: Runtime, tenant: str = "0344", *, lines: list[dict[str, Any]] | None = None,
+                scheme: str = "prb", client_id: str | None = None) -> dict[str, Any]:
+    plan_id, client_id = str(uuid.uuid4()), client_id or str(uuid.uuid4())
+    lines = lines or [{"category": "coaching", "granted_cents": 1000_00, "provider_name": "Coach BV"}]
+    granted = [{"plan_line_id": str(uuid.uuid4()), "starts_on": (TODAY - timedelta(days=30)).isoformat(),
+                "ends_on": (TODAY + timedelta(days=200)).isoformat(), **line} for line in lines]
+    deliver(runtime, "PlanApproved", tenant, plan_id, {
+        "plan_id": plan_id, "client_id": client_id, "plan_version": 2, "scheme": scheme,
+        "granted_cents": sum(line["granted_cents"] for line in lines),
+        "execution_deadline": (TODAY + timedelta(days=365)).isoformat(), "lines": granted})
+    with runtime.engine.connect() as conn:
+        budget = conn.execute(sa.select(Budget).where(Budget.plan_id == plan_id)).one()
+        line_rows = conn.execute(sa.select(BudgetLine).where(BudgetLine.budget_id == budget.id)).all()
+    by_plan_line = {row.plan_line_id: row for row in line_rows}
+    return {"plan_id": plan_id, "client_id": client_id, "budget_id": budget.id, "tenant": tenant,
+            "line_ids": [by_plan_line[g["plan_line_id"]].id for g in granted], "plan_lines": granted,
+            "client": auth("client", tenant, subject=f"c-{client_id[:6]}", client_id=client_id)}
+
+
+def invoice_body(line_id: str, number: str, amount: str = "100.00", **extra: Any) -> dict[str, Any]:
+    return {"budget_line_id": line_id, "invoice_number": number, "provider_id": "coach-bv",
+            "provider_name": "Coach BV", "provider_iban": IBAN, "amount_excl_vat": amount, "vat": "0.00",
+            "service_from": TODAY.isoformat(), **extra}
+
+
+def outbox_types(runtime: Runtime) -> list[str]:
+    outbox = BUS_TABLES["budget"].outbox
+    with runtime.engine.connect() as conn:
+        return list(conn.execute(sa.select(outbox.c.event_type).order_by(outbox.c.id)).scalars())
+
+
+def ledger_consistent(runtime: Runtime) -> None:
+    """Cached balances equal the ledger's sums, and each line's equation holds."""
+    with runtime.engine.connect() as conn:
+        sums: dict[tuple[str, str], int] = {}
+        for line_id, account, total in conn.execute(
+                sa.select(LedgerEntry.budget_line_id, LedgerEntry.account, sa.func.sum(LedgerEntry.amount_cents))
+                .group_by(LedgerEntry.budget_line_id, LedgerEntry.account)):
+            sums[(line_id, account)] = total
+        for tx_total in conn.execute(sa.select(sa.func.sum(LedgerEntry.amount_cents))
+                                     .group_by(LedgerEntry.transaction_id)).scalars():
+            assert tx_total == 0
+        for line in conn.execute(sa.select(BudgetLine)).all():
+            assert -sums.get((line.id, "funding"), 0) == line.granted_cents
+            assert sums.get((line.id, "available"), 0) == line.available_cents >= 0
+            assert sums.get((line.id, "held"), 0) == line.held_cents >= 0
+            assert sums.get((line.id, "payable"), 0) == line.payable_cents >= 0
+            assert sums.get((line.id, "paid"), 0) == line.paid_cents >= 0
+            assert line.granted_cents == line.available_cents + line.held_cents + line.payable_cents + line.paid_cents
