@@ -20,6 +20,8 @@ from services.budget.models import (
     InvoicePublic,
     ItemResult,
     MarkPaid,
+    OrderIn,
+    OrderPublic,
     PaymentRunCreate,
     PaymentRunPublic,
     RejectInvoice,
@@ -86,6 +88,16 @@ def statement_pdf(budget_id: str, who: CurrentPrincipal, session: SessionDep, la
     return Response(statements.statement_pdf(budget, invoices, "en" if lang == "en" else "nl"),
                     media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="budget-{budget_id}.pdf"'})
+
+
+@router.post("/budgets/{budget_id}/orders", status_code=201, response_model=OrderPublic, tags=["budgets"])
+def place_order(budget_id: str, data: OrderIn, who: CurrentPrincipal, uow: Uow) -> OrderPublic:
+    return handlers.place_order(uow, who, budget_id, data)
+
+
+@router.get("/budgets/{budget_id}/orders", response_model=list[OrderPublic], tags=["budgets"])
+def list_orders(budget_id: str, who: CurrentPrincipal, session: SessionDep) -> list[OrderPublic]:
+    return handlers.list_orders(session, who, budget_id)
 
 
 # --- invoices in: provider (JSON or UBL), single or bulk -----------------------------------

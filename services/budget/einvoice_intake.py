@@ -24,18 +24,18 @@ def _looks_like_xml(content: bytes) -> bool:
 
 
 def submission_from_ubl(who: Principal, content: bytes, filename: str, flow: str = "provider") -> Submission:
-    from services.budget.domain.einvoice import EInvoiceError, parse_einvoice
+    from services.budget.domain.einvoice import DocumentKind, EInvoiceError, parse_einvoice
 
     if len(content) > MAX_DOCUMENT_BYTES:
         raise InvoiceRejected("einvoice.too_large", "An e-invoice may be at most 10 MB.", "file")
     try:
         parsed = parse_einvoice(content)
     except EInvoiceError as exc:
-        raise InvoiceRejected(exc.code, exc.message, exc.path or "file") from exc
-    if parsed.kind != "invoice":
+        raise InvoiceRejected(exc.code, exc.message, exc.field or "file") from exc
+    if parsed.kind != DocumentKind.INVOICE:
         raise InvoiceRejected("einvoice.credit_note", "Send credit notes to finance; they are booked as corrections.",
                               "file")
-    reference = parsed.order_reference or parsed.buyer_reference
+    reference = next(iter(parsed.references), None)
     if not reference:
         raise InvoiceRejected("einvoice.no_reference", "The e-invoice needs the budget line as OrderReference or "
                               "BuyerReference.", "OrderReference")
@@ -51,12 +51,12 @@ def submission_from_ubl(who: Principal, content: bytes, filename: str, flow: str
         invoice_number=parsed.invoice_number, provider_name=parsed.supplier.name, provider_kvk=parsed.supplier.kvk,
         provider_vat=parsed.supplier.vat_number, currency=parsed.currency,
         amount_excl_vat=totals.tax_exclusive, vat=totals.tax_amount,
-        service_from=parsed.period_start, service_to=parsed.period_end, flow=flow)
+        service_from=parsed.service_period[0], service_to=parsed.service_period[1], flow=flow)
     return Submission(
         budget_line_id=reference, incoming=incoming,
         provider_id=_provider_id_for(who, None, parsed.supplier.kvk or _slug(parsed.supplier.name)),
         creditor_name=parsed.supplier.name, creditor_iban=iban, issue_date=parsed.issue_date, source="ubl",
-        content_hash=parsed.sha256, document=(filename, "application/xml", content))
+        content_hash=parsed.content_sha256, document=(filename, "application/xml", content))
 
 
 def _slug(name: str) -> str:

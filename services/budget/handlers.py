@@ -42,6 +42,9 @@ from services.budget.models import (
     ItemResult,
     LedgerEntry,
     MarkPaid,
+    Order,
+    OrderIn,
+    OrderPublic,
     PaymentItem,
     PaymentRun,
     PaymentRunCreate,
@@ -116,7 +119,7 @@ def _balance_of(line: BudgetLine) -> LineBalance:
     balance = LineBalance()
     balance.balances.update({
         Account.FUNDING: Money(-line.granted_cents), Account.AVAILABLE: Money(line.available_cents),
-        Account.HELD: Money(line.held_cents), Account.PAYABLE: Money(line.payable_cents),
+        Account.COMMITTED: Money(line.committed_cents), Account.HELD: Money(line.held_cents), Account.PAYABLE: Money(line.payable_cents),
         Account.PAID: Money(line.paid_cents),
     })
     return balance
@@ -130,6 +133,7 @@ def _record(uow: UnitOfWork, line: BudgetLine, tx: Transaction, balance: LineBal
                                     invoice_id=invoice_id))
     line.granted_cents = balance.granted.cents
     line.available_cents = balance.remaining.cents
+    line.committed_cents = balance.committed.cents
     line.held_cents = balance.held.cents
     line.payable_cents = balance.payable.cents
     line.paid_cents = balance.paid.cents
@@ -250,7 +254,7 @@ def change_budget_on_plan_changed(event: Envelope, uow: UnitOfWork) -> None:
         line = _locked_line(uow.session, line.id)
         target = wanted.get(plan_line_id)
         target_cents = target.granted_cents if target else 0
-        spent = line.held_cents + line.payable_cents + line.paid_cents
+        spent = line.committed_cents + line.held_cents + line.payable_cents + line.paid_cents
         if target_cents < spent:
             raise DomainError("budget.change_below_spent", "A line cannot be lowered below what is already approved.")
         if line.granted_cents > target_cents:
@@ -281,8 +285,13 @@ def close_budget_on_trajectory_closed(event: Envelope, uow: UnitOfWork) -> None:
     released = Money(0)
     if not budget.outcome_reached:
         _settle_holdbacks(uow, budget, "cancel_holdback", "cancelled")
+    for order in uow.session.exec(select(Order).where(Order.budget_id == budget.id, Order.status == "open")).all():
+        order.status = "closed"
+        uow.session.add(order)
     for line in _lines(uow.session, budget.id):
         line = _locked_line(uow.session, line.id)
+        if line.committed_cents:
+            _move(uow, line, "uncommit", Money(line.committed_cents))
         if line.available_cents:
             released = released + Money(line.available_cents)
             _move(uow, line, "release", Money(line.available_cents))
@@ -350,7 +359,8 @@ def _budget_public(session: Session, budget: Budget) -> BudgetPublic:
         BudgetLinePublic(
             id=line.id, plan_line_id=line.plan_line_id, category=line.category, provider_name=line.provider_name,
             starts_on=line.starts_on, ends_on=line.ends_on, holdback_percent=line.holdback_percent, status=line.status,
-            granted=euros(line.granted_cents), invoiced=euros(invoiced.get(line.id, 0)),
+            granted=euros(line.granted_cents), committed=euros(line.committed_cents),
+            invoiced=euros(invoiced.get(line.id, 0)),
             approved=euros(line.held_cents + line.payable_cents + line.paid_cents), held=euros(line.held_cents),
             paid=euros(line.paid_cents), remaining=euros(line.available_cents),
         )
@@ -360,7 +370,8 @@ def _budget_public(session: Session, budget: Budget) -> BudgetPublic:
         id=budget.id, municipality=budget.municipality, plan_id=budget.plan_id, client_id=budget.client_id,
         kind=budget.kind, scheme=budget.scheme, status=budget.status, execution_deadline=budget.execution_deadline,
         closed_on=budget.closed_on, execution_costs=euros(budget.execution_cost_cents),
-        granted=euros(sum(line.granted_cents for line in lines)), invoiced=euros(sum(invoiced.values())),
+        granted=euros(sum(line.granted_cents for line in lines)),
+        committed=euros(sum(line.committed_cents for line in lines)), invoiced=euros(sum(invoiced.values())),
         approved=euros(sum(line.held_cents + line.payable_cents + line.paid_cents for line in lines)),
         held=euros(sum(line.held_cents for line in lines)), paid=euros(sum(line.paid_cents for line in lines)),
         remaining=euros(sum(line.available_cents for line in lines)), lines=public_lines,
@@ -487,8 +498,12 @@ def submission_from_json(who: Principal, data: InvoiceIn) -> Submission:
                       source="json", content_hash=content_hash_of_json(data, provider_id))
 
 
-def _line_for_submission(session: Session, who: Principal, line_id: str) -> tuple[Budget, BudgetLine]:
-    line = session.get(BudgetLine, line_id)
+def _line_for_submission(session: Session, who: Principal, reference: str,
+                         ) -> tuple[Budget, BudgetLine, Order | None]:
+    """The invoice's reference is a budget line id, or the reference of an order on a line."""
+    order = session.exec(select(Order).where(Order.municipality == who.municipality,
+                                             Order.order_reference == reference)).first()
+    line = session.get(BudgetLine, order.budget_line_id if order else reference)
     budget = session.get(Budget, line.budget_id) if line else None
     if line is None or budget is None or budget.municipality != who.municipality:
         # Same answer for "no such line" and "another municipality's line": nothing leaks.
@@ -497,25 +512,27 @@ def _line_for_submission(session: Session, who: Principal, line_id: str) -> tupl
     if who.is_client_side() and budget.client_id != who.client_id:
         raise InvoiceRejected("invoice.unknown_line", "There is no open budget line with this reference.",
                               "budget_line_id")
-    return budget, line
+    return budget, line, order
 
 
 def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> Invoice:
     """Check and store one invoice in the current transaction; raise InvoiceRejected if it fails."""
-    budget, line = _line_for_submission(uow.session, who, submission.budget_line_id)
+    budget, line, order = _line_for_submission(uow.session, who, submission.budget_line_id)
     policy = finance_policy(uow.session, budget.municipality)
     incoming = submission.incoming
     late = budget.status == "closed"
     if late:
         amount = charge(incoming, policy.budgets_include_vat)  # checked when finance decides on the review
         if amount.cents <= 0 or incoming.currency != "EUR":
-            check_invoice(_snapshot(budget, line), incoming, budgets_include_vat=policy.budgets_include_vat)
+            check_invoice(_snapshot(budget, line, order), incoming, budgets_include_vat=policy.budgets_include_vat)
     else:
-        amount = check_invoice(_snapshot(budget, line), incoming, budgets_include_vat=policy.budgets_include_vat)
+        amount = check_invoice(_snapshot(budget, line, order), incoming,
+                               budgets_include_vat=policy.budgets_include_vat)
     status = "review" if late else (
         "awaiting_client" if policy.client_confirms_provider_invoices and incoming.flow == "provider" else "received")
     invoice = Invoice(
-        municipality=budget.municipality, budget_id=budget.id, budget_line_id=line.id, plan_id=budget.plan_id,
+        municipality=budget.municipality, budget_id=budget.id, budget_line_id=line.id,
+        order_id=order.id if order else None, plan_id=budget.plan_id,
         client_id=budget.client_id, flow=incoming.flow, source=submission.source, provider_id=submission.provider_id,
         provider_name=incoming.provider_name, provider_kvk=incoming.provider_kvk, provider_vat=incoming.provider_vat,
         creditor_name=submission.creditor_name, creditor_iban=submission.creditor_iban,
@@ -551,10 +568,13 @@ def _ensure_not_duplicate(session: Session, invoice: Invoice) -> None:
                               "or the same document).", "invoice_number")
 
 
-def _snapshot(budget: Budget, line: BudgetLine) -> LineSnapshot:
+def _snapshot(budget: Budget, line: BudgetLine, order: Order | None = None) -> LineSnapshot:
+    reserved = Money(order.amount_cents - order.used_cents) if order and order.status == "open" else Money(0)
     return LineSnapshot(
-        line_id=line.id, budget_status=budget.status, line_status=line.status, remaining=Money(line.available_cents),
-        provider_name=line.provider_name, provider_kvk=line.provider_kvk, starts_on=line.starts_on,
+        line_id=line.id, budget_status=budget.status, line_status=line.status,
+        remaining=Money(line.available_cents) + reserved,
+        provider_name=order.provider_name if order else line.provider_name,
+        provider_kvk=order.provider_kvk if order else line.provider_kvk, starts_on=line.starts_on,
         ends_on=line.ends_on, execution_deadline=budget.execution_deadline, opened_on=budget.opened_at.date(),
     )
 
@@ -674,8 +694,16 @@ def _approve(uow: UnitOfWork, who: Principal, invoice: Invoice) -> None:
     if invoice.status == "review" or budget.status == "closed":
         # A late invoice on a closed budget: approving it grants the amount again from funding.
         _move(uow, line, "grant", Money(invoice.amount_cents), invoice.id)
+    order = uow.session.exec(select(Order).where(Order.id == invoice.order_id).with_for_update()).first() \
+        if invoice.order_id else None
+    reserved = Money(0)
+    if order is not None and order.status == "open":
+        reserved = min(Money(order.amount_cents - order.used_cents), Money(invoice.amount_cents))
+        order.used_cents += reserved.cents
+        order.status = "used" if order.used_cents >= order.amount_cents else "open"
+        uow.session.add(order)
     _move(uow, line, "approve_invoice", Money(invoice.amount_cents), invoice.id,
-          holdback_percent=0 if budget.outcome_reached else line.holdback_percent)
+          holdback_percent=0 if budget.outcome_reached else line.holdback_percent, from_committed=reserved)
     held_ledger = Money(0) if budget.outcome_reached else holdback_share(Money(invoice.amount_cents),
                                                                           line.holdback_percent)
     if held_ledger.cents:
@@ -896,3 +924,45 @@ def get_budget_reference(session: Session, who: Principal, budget_id: str, budge
     line = session.get(BudgetLine, budget_line_id)
     if line is None or line.budget_id != budget.id:
         raise InvoiceRejected("invoice.unknown_line", "This budget has no such line.", "budget_line_id")
+
+
+# --- orders (accepted quotes) --------------------------------------------------------------
+
+
+def _order_public(order: Order) -> OrderPublic:
+    return OrderPublic(**order.model_dump(exclude={"amount_cents", "used_cents", "municipality", "created_by"}),
+                       amount=Money(order.amount_cents).decimal, used=Money(order.used_cents).decimal)
+
+
+def place_order(uow: UnitOfWork, who: Principal, budget_id: str, data: OrderIn) -> OrderPublic:
+    """An accepted quote reserves money on a line; invoices quoting its reference draw on it."""
+    require_role(who, Role.FINANCE, *STAFF_ROLES)
+    budget = _budget_for(uow.session, who, budget_id)
+    if budget.status != "open":
+        raise ConflictError("budget.closed", "This budget is closed.", "budget_id")
+    line = uow.session.get(BudgetLine, data.budget_line_id)
+    if line is None or line.budget_id != budget.id or line.status != "open":
+        raise DomainError("order.unknown_line", "This budget has no such open line.", "budget_line_id")
+    amount = Money.euros(data.amount)
+    if amount.cents <= 0:
+        raise DomainError("order.amount", "An order needs an amount above zero.", "amount")
+    order = Order(municipality=budget.municipality, budget_id=budget.id, budget_line_id=line.id,
+                  order_reference=data.order_reference, provider_name=data.provider_name,
+                  provider_kvk=data.provider_kvk, amount_cents=amount.cents, created_by=who.subject)
+    uow.session.add(order)
+    try:
+        with uow.session.begin_nested():
+            uow.session.flush()
+    except IntegrityError as exc:
+        raise ConflictError("order.reference_taken", "This order reference is already in use.",
+                            "order_reference") from exc
+    _move(uow, _locked_line(uow.session, line.id), "commit", amount)
+    uow.commit()
+    return _order_public(order)
+
+
+def list_orders(session: Session, who: Principal, budget_id: str) -> list[OrderPublic]:
+    require_role(who, *READ_ROLES)
+    _budget_for(session, who, budget_id)
+    return [_order_public(o) for o in session.exec(select(Order).where(Order.budget_id == budget_id)
+                                                   .order_by(Order.created_at))]

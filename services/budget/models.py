@@ -62,6 +62,7 @@ class BudgetLine(SQLModel, table=True):
         CheckConstraint("available_cents >= 0", name="ck_budget_line_available_not_negative"),
         CheckConstraint("payable_cents >= 0", name="ck_budget_line_payable_not_negative"),
         CheckConstraint("held_cents >= 0", name="ck_budget_line_held_not_negative"),
+        CheckConstraint("committed_cents >= 0", name="ck_budget_line_committed_not_negative"),
         {"schema": SCHEMA},
     )
 
@@ -78,6 +79,7 @@ class BudgetLine(SQLModel, table=True):
     # Cached balances, kept equal to the ledger's sums under a row lock.
     granted_cents: int = 0
     available_cents: int = 0
+    committed_cents: int = 0
     held_cents: int = 0
     payable_cents: int = 0
     paid_cents: int = 0
@@ -99,6 +101,29 @@ class LedgerEntry(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now)
 
 
+class Order(SQLModel, table=True):
+    """An accepted quote or order on a budget line: reserves money; its reference maps invoices."""
+
+    __tablename__ = "order"
+    __table_args__ = (
+        UniqueConstraint("municipality", "order_reference", name="uq_order_reference"),
+        {"schema": SCHEMA},
+    )
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    budget_id: str = Field(index=True, max_length=36)
+    budget_line_id: str = Field(max_length=36)
+    order_reference: str = Field(max_length=80)
+    provider_name: str = Field(max_length=200)
+    provider_kvk: str | None = Field(default=None, max_length=8)
+    amount_cents: int
+    used_cents: int = 0
+    status: str = Field(default="open", max_length=20)
+    created_by: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=_now)
+
+
 class Invoice(SQLModel, table=True):
     __tablename__ = "invoice"
     __table_args__ = (
@@ -112,6 +137,7 @@ class Invoice(SQLModel, table=True):
     municipality: str = Field(index=True, max_length=4)
     budget_id: str = Field(index=True, max_length=36)
     budget_line_id: str = Field(max_length=36)
+    order_id: str | None = Field(default=None, max_length=36)
     plan_id: str = Field(max_length=36)
     client_id: str = Field(index=True, max_length=36)
     flow: str = Field(default="provider", max_length=20)  # provider | forwarded | declaration
@@ -235,6 +261,7 @@ class BudgetLinePublic(SQLModel):
     holdback_percent: int
     status: str
     granted: EuroAmount
+    committed: EuroAmount
     invoiced: EuroAmount
     approved: EuroAmount
     held: EuroAmount
@@ -254,6 +281,7 @@ class BudgetPublic(SQLModel):
     closed_on: date | None
     execution_costs: EuroAmount
     granted: EuroAmount
+    committed: EuroAmount
     invoiced: EuroAmount
     approved: EuroAmount
     held: EuroAmount
@@ -296,10 +324,35 @@ class InvoiceIn(SQLModel):
 InvoiceCreate = InvoiceIn
 
 
+class OrderIn(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    budget_line_id: str = Field(min_length=1, max_length=36)
+    order_reference: str = Field(min_length=1, max_length=80, description="The number the provider puts on its "
+                                 "invoices (OrderReference or BuyerReference on an e-invoice).")
+    provider_name: str = Field(min_length=1, max_length=200)
+    provider_kvk: str | None = Field(default=None, max_length=20)
+    amount: EuroAmount
+
+
+class OrderPublic(SQLModel):
+    id: str
+    budget_id: str
+    budget_line_id: str
+    order_reference: str
+    provider_name: str
+    provider_kvk: str | None
+    amount: EuroAmount
+    used: EuroAmount
+    status: str
+    created_at: datetime
+
+
 class InvoicePublic(SQLModel):
     id: str
     budget_id: str
     budget_line_id: str
+    order_id: str | None
     flow: str
     source: str
     provider_id: str

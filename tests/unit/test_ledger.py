@@ -94,7 +94,21 @@ def test_thresholds_are_crossed_once():
     assert threshold_crossed(granted, Money(0), Money(1000), (80, 100)) == [80, 100]
 
 
-OPS = ["grant", "approve", "approve_hold", "release_hold", "cancel_hold", "pay", "credit", "refund", "release"]
+OPS = ["grant", "approve", "approve_hold", "release_hold", "cancel_hold", "pay", "credit", "refund", "release",
+       "commit", "uncommit", "approve_order"]
+
+
+def test_an_order_reserves_money_and_its_invoice_uses_the_reservation_first():
+    line = _line()
+    line.commit(Money(60_00))
+    assert line.remaining == Money(40_00) and line.committed == Money(60_00)
+    line.approve_invoice(Money(70_00), from_committed=Money(60_00))
+    assert line.committed == Money.zero() and line.remaining == Money(30_00) and line.payable == Money(70_00)
+
+
+def test_an_order_cannot_reserve_more_than_is_left():
+    with pytest.raises(DomainError):
+        _line().commit(Money(100_01))
 
 
 @given(st.lists(st.tuples(st.sampled_from(OPS), st.integers(min_value=1, max_value=10_000)), max_size=80))
@@ -108,15 +122,17 @@ def test_balance_equations_hold_for_any_sequence(steps):
             "approve_hold": lambda: line.approve_invoice(amount, 20), "release_hold": lambda: line.release_holdback(amount),
             "cancel_hold": lambda: line.cancel_holdback(amount), "pay": lambda: line.pay(amount),
             "credit": lambda: line.credit(amount), "refund": lambda: line.refund(amount),
-            "release": lambda: line.release(amount),
+            "release": lambda: line.release(amount), "commit": lambda: line.commit(amount),
+            "uncommit": lambda: line.uncommit(amount),
+            "approve_order": lambda: line.approve_invoice(amount, 10, from_committed=amount),
         }[action]
         before = dict(line.balances)
         try:
             postings.extend(op().postings)
         except DomainError:
             assert line.balances == before  # a refused movement changes nothing
-        for account in (Account.AVAILABLE, Account.HELD, Account.PAYABLE, Account.PAID):
+        for account in (Account.AVAILABLE, Account.COMMITTED, Account.HELD, Account.PAYABLE, Account.PAID):
             assert line.balances[account].cents >= 0
-        assert line.granted == line.remaining + line.used
+        assert line.granted == line.remaining + line.committed + line.used
     assert LineBalance.from_postings(postings).balances == line.balances
     assert Money.total(p.amount for p in postings) == Money.zero()

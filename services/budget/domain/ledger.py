@@ -2,7 +2,8 @@
 
 Every movement is a transaction of postings that add up to zero. Accounts per budget line:
   funding    the municipality's side (goes negative as money is granted to the line)
-  available  granted and not yet used: the remaining budget
+  available  granted and not yet used or committed: the remaining budget
+  committed  reserved for an accepted quote or order, not yet invoiced
   held       no cure, less pay: the share of approved invoices held back until an outcome
   payable    approved (or released) and not yet paid
   paid       paid out
@@ -21,6 +22,7 @@ from shared.money import Money
 class Account(StrEnum):
     FUNDING = "funding"
     AVAILABLE = "available"
+    COMMITTED = "committed"
     HELD = "held"
     PAYABLE = "payable"
     PAID = "paid"
@@ -29,6 +31,8 @@ class Account(StrEnum):
 class TransactionKind(StrEnum):
     GRANT = "grant"
     RELEASE = "release"  # remaining budget given back (closing, or moved to another line)
+    COMMIT = "commit"  # an accepted quote or order reserves money
+    UNCOMMIT = "uncommit"  # a reservation no longer needed
     INVOICE_APPROVED = "invoice_approved"
     HOLDBACK_RELEASED = "holdback_released"
     HOLDBACK_CANCELLED = "holdback_cancelled"
@@ -92,6 +96,10 @@ class LineBalance:
         return self.balances[Account.AVAILABLE]
 
     @property
+    def committed(self) -> Money:
+        return self.balances[Account.COMMITTED]
+
+    @property
     def held(self) -> Money:
         return self.balances[Account.HELD]
 
@@ -112,7 +120,7 @@ class LineBalance:
         after = dict(self.balances)
         for posting in tx.postings:
             after[posting.account] = after[posting.account] + posting.amount
-        for account in (Account.AVAILABLE, Account.HELD, Account.PAYABLE, Account.PAID):
+        for account in (Account.AVAILABLE, Account.COMMITTED, Account.HELD, Account.PAYABLE, Account.PAID):
             if after[account].cents < 0:
                 raise DomainError("ledger.negative", f"This would take {account} below zero.", "amount")
         if after[Account.FUNDING].cents > 0:
@@ -128,16 +136,34 @@ class LineBalance:
             raise DomainError("budget.insufficient", "Only what is left on a line can be released.", "amount")
         return self._apply(_moves(TransactionKind.RELEASE, (Account.AVAILABLE, Account.FUNDING, amount)))
 
-    def approve_invoice(self, amount: Money, holdback_percent: int = 0) -> Transaction:
+    def commit(self, amount: Money) -> Transaction:
+        if amount > self.remaining:
+            raise DomainError("budget.insufficient", "The order is more than what is left on this budget line.",
+                              "amount")
+        return self._apply(_moves(TransactionKind.COMMIT, (Account.AVAILABLE, Account.COMMITTED, amount)))
+
+    def uncommit(self, amount: Money) -> Transaction:
+        return self._apply(_moves(TransactionKind.UNCOMMIT, (Account.COMMITTED, Account.AVAILABLE, amount)))
+
+    def approve_invoice(self, amount: Money, holdback_percent: int = 0, from_committed: Money | None = None,
+                        ) -> Transaction:
+        """Approve an invoice: from its order's reservation first, the rest from what is left."""
         if amount.cents <= 0:
             raise DomainError("ledger.amount", "An invoice amount must be above zero.", "amount")
-        if amount > self.remaining:
+        reserved = min(from_committed or Money.zero(), amount, self.committed)
+        if amount - reserved > self.remaining:
             raise DomainError("budget.insufficient",
                               "The invoice is more than what is left on this budget line.", "amount")
         held = holdback_share(amount, holdback_percent)
-        return self._apply(_moves(TransactionKind.INVOICE_APPROVED,
-                                  (Account.AVAILABLE, Account.PAYABLE, amount - held),
-                                  (Account.AVAILABLE, Account.HELD, held)))
+        from_reserved_to_payable = min(reserved, amount - held)
+        from_reserved_to_held = reserved - from_reserved_to_payable
+        moves = [
+            (Account.COMMITTED, Account.PAYABLE, from_reserved_to_payable),
+            (Account.COMMITTED, Account.HELD, from_reserved_to_held),
+            (Account.AVAILABLE, Account.PAYABLE, amount - held - from_reserved_to_payable),
+            (Account.AVAILABLE, Account.HELD, held - from_reserved_to_held),
+        ]
+        return self._apply(_moves(TransactionKind.INVOICE_APPROVED, *moves))
 
     def release_holdback(self, amount: Money) -> Transaction:
         return self._apply(_moves(TransactionKind.HOLDBACK_RELEASED, (Account.HELD, Account.PAYABLE, amount)))

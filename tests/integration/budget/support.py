@@ -72,7 +72,9 @@ def ledger_consistent(runtime: Runtime) -> None:
         for line in conn.execute(sa.select(BudgetLine)).all():
             assert -sums.get((line.id, "funding"), 0) == line.granted_cents
             assert sums.get((line.id, "available"), 0) == line.available_cents >= 0
+            assert sums.get((line.id, "committed"), 0) == line.committed_cents >= 0
             assert sums.get((line.id, "held"), 0) == line.held_cents >= 0
             assert sums.get((line.id, "payable"), 0) == line.payable_cents >= 0
             assert sums.get((line.id, "paid"), 0) == line.paid_cents >= 0
-            assert line.granted_cents == line.available_cents + line.held_cents + line.payable_cents + line.paid_cents
+            assert line.granted_cents == (line.available_cents + line.committed_cents + line.held_cents
+                                          + line.payable_cents + line.paid_cents)

@@ -2,7 +2,7 @@
 
 Revision ID: budget_0001
 Revises: 
-Create Date: 2026-11-23 00:20:39.772860
+Create Date: 2026-11-23 00:28:14.453316
 """
 from alembic import op
 import sqlalchemy as sa
@@ -84,6 +84,7 @@ def upgrade() -> None:
     sa.Column('municipality', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
     sa.Column('budget_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('budget_line_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('order_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('plan_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('client_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('flow', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
@@ -173,6 +174,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_budget_ledger_entry_budget_line_id'), ['budget_line_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_budget_ledger_entry_transaction_id'), ['transaction_id'], unique=False)
 
+    op.create_table('order',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('municipality', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+    sa.Column('budget_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('budget_line_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('order_reference', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('provider_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('provider_kvk', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('amount_cents', sa.Integer(), nullable=False),
+    sa.Column('used_cents', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('municipality', 'order_reference', name='uq_order_reference'),
+    schema='budget'
+    )
+    with op.batch_alter_table('order', schema='budget') as batch_op:
+        batch_op.create_index(batch_op.f('ix_budget_order_budget_id'), ['budget_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_budget_order_municipality'), ['municipality'], unique=False)
+
     op.create_table('outbox',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('event_id', sa.String(length=36), nullable=False),
@@ -236,10 +258,12 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('granted_cents', sa.Integer(), nullable=False),
     sa.Column('available_cents', sa.Integer(), nullable=False),
+    sa.Column('committed_cents', sa.Integer(), nullable=False),
     sa.Column('held_cents', sa.Integer(), nullable=False),
     sa.Column('payable_cents', sa.Integer(), nullable=False),
     sa.Column('paid_cents', sa.Integer(), nullable=False),
     sa.CheckConstraint('available_cents >= 0', name='ck_budget_line_available_not_negative'),
+    sa.CheckConstraint('committed_cents >= 0', name='ck_budget_line_committed_not_negative'),
     sa.CheckConstraint('held_cents >= 0', name='ck_budget_line_held_not_negative'),
     sa.CheckConstraint('payable_cents >= 0', name='ck_budget_line_payable_not_negative'),
     sa.ForeignKeyConstraint(['budget_id'], ['budget.budget.id'], ),
@@ -270,6 +294,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_budget_outbox_unpublished', postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
 
     op.drop_table('outbox', schema='budget')
+    with op.batch_alter_table('order', schema='budget') as batch_op:
+        batch_op.drop_index(batch_op.f('ix_budget_order_municipality'))
+        batch_op.drop_index(batch_op.f('ix_budget_order_budget_id'))
+
+    op.drop_table('order', schema='budget')
     with op.batch_alter_table('ledger_entry', schema='budget') as batch_op:
         batch_op.drop_index(batch_op.f('ix_budget_ledger_entry_transaction_id'))
         batch_op.drop_index(batch_op.f('ix_budget_ledger_entry_budget_line_id'))
