@@ -39,6 +39,10 @@ def submission_from_ubl(who: Principal, content: bytes, filename: str, flow: str
     if not reference:
         raise InvoiceRejected("einvoice.no_reference", "The e-invoice needs the budget line as OrderReference or "
                               "BuyerReference.", "OrderReference")
+    refused = [h for h in parsed.payment_holds if h.code != "einvoice.g_account"]
+    if refused:
+        raise InvoiceRejected(refused[0].code, refused[0].reason, "PaymentMeans")
+    hold = next((h.reason for h in parsed.payment_holds), None)
     if not parsed.supplier.iban:
         raise InvoiceRejected("einvoice.no_iban", "The e-invoice has no IBAN to pay to (PaymentMeans).",
                               "PaymentMeans")
@@ -56,7 +60,7 @@ def submission_from_ubl(who: Principal, content: bytes, filename: str, flow: str
         budget_line_id=reference, incoming=incoming,
         provider_id=_provider_id_for(who, None, parsed.supplier.kvk or _slug(parsed.supplier.name)),
         creditor_name=parsed.supplier.name, creditor_iban=iban, issue_date=parsed.issue_date, source="ubl",
-        content_hash=parsed.content_sha256, document=(filename, "application/xml", content))
+        content_hash=parsed.content_sha256, document=(filename, "application/xml", content), payment_hold=hold)
 
 
 def _slug(name: str) -> str:

@@ -469,6 +469,7 @@ class Submission:
     source: str  # json | ubl | pdf
     content_hash: str
     document: tuple[str, str, bytes] | None = None  # filename, content type, bytes
+    payment_hold: str | None = None
 
 
 def content_hash_of_json(data: InvoiceIn, provider_id: str) -> str:
@@ -539,7 +540,7 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
         invoice_number=incoming.invoice_number, issue_date=submission.issue_date, service_from=incoming.service_from,
         service_to=incoming.service_to, currency=incoming.currency,
         amount_excl_vat_cents=incoming.amount_excl_vat.cents, vat_cents=incoming.vat.cents, amount_cents=amount.cents,
-        content_hash=submission.content_hash, status=status,
+        content_hash=submission.content_hash, payment_hold=submission.payment_hold, status=status,
     )
     _ensure_not_duplicate(uow.session, invoice)
     uow.session.add(invoice)
@@ -775,6 +776,8 @@ def payable_items(session: Session, municipality: str) -> list[PayableItem]:
     query = select(Invoice).where(Invoice.municipality == municipality,
                                   Invoice.status.in_(("approved", "scheduled", "paid")))
     for invoice in session.exec(query.order_by(Invoice.approved_at)):
+        if invoice.payment_hold:
+            continue  # paid by hand (mark-paid) once finance has dealt with the hold
         total = Money(invoice.amount_excl_vat_cents + invoice.vat_cents)
         if invoice.status == "approved" and (invoice.id, "main") not in scheduled:
             items.append(PayableItem(invoice, "main", total - Money(invoice.held_pay_cents),

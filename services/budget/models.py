@@ -163,6 +163,9 @@ class Invoice(SQLModel, table=True):
     held_pay_cents: int = 0
     holdback_status: str | None = Field(default=None, max_length=20)  # held | released | cancelled
     content_hash: str = Field(max_length=64)
+    # Set when the document itself says "do not pay as usual" (e.g. an SI-UBL G-account split):
+    # such an invoice stays out of payment runs; finance pays it by hand and marks it paid.
+    payment_hold: str | None = Field(default=None, max_length=200)
     status: str = Field(default="received", max_length=30, index=True)
     rejection_code: str | None = Field(default=None, max_length=60)
     rejection_reason: str | None = Field(default=None, max_length=1000)
@@ -367,6 +370,7 @@ class InvoicePublic(SQLModel):
     total: EuroAmount
     held: EuroAmount
     holdback_status: str | None
+    payment_hold: str | None
     status: str
     rejection_code: str | None
     rejection_reason: str | None

@@ -364,13 +364,14 @@ class _Document:
         return Money.euros(value)  # decimals were checked before any amount is read
 
     def decimal(self, path: str, parent: etree._Element | None = None) -> Decimal | None:
-        value = self.text(path, parent)
+        el = (self.root if parent is None else parent).find(path, NS)
+        value = None if el is None else _clean(el.text)
         if value is None:
             return None
         try:
             return Decimal(value)
         except InvalidOperation as exc:  # the schema already said xs:decimal; belt and braces
-            raise EInvoiceError("einvoice.schema_invalid", f"{value!r} is not a number.", path) from exc
+            raise EInvoiceError("einvoice.schema_invalid", f"{value!r} is not a number.", self.path_of(el)) from exc
 
 
 # --- Business rules -------------------------------------------------------------------------

@@ -12,8 +12,8 @@ one million). We validate the same bytes against the same XSD file with libxml2 
 compiled once per version: under half a second for 100,000 payments.
 
 Texts are transliterated the way sepaxml's own cleaning does it (text_unidecode: "é" becomes
-"e", "ß" becomes "ss"), as banks take only the Latin character set; we do it ourselves, once,
-and skip it for plain ASCII, which halves the build time of a large run. Names longer than 70
+"e", "ß" becomes "ss"), as banks take only the Latin character set. We do it ourselves,
+once per text and not at all for plain ASCII, and hand sepaxml clean text. Names longer than 70
 characters are cut, as the scheme does. A remittance longer than 140 characters is refused,
 not cut: it carries the invoice number the provider needs to match the payment, and cutting
 could silently drop it.

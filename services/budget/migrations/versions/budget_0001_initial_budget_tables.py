@@ -2,7 +2,7 @@
 
 Revision ID: budget_0001
 Revises: 
-Create Date: 2026-11-23 00:28:14.453316
+Create Date: 2026-11-23 00:31:56.173047
 """
 from alembic import op
 import sqlalchemy as sa
@@ -107,6 +107,7 @@ def upgrade() -> None:
     sa.Column('held_pay_cents', sa.Integer(), nullable=False),
     sa.Column('holdback_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('payment_hold', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
     sa.Column('rejection_code', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
     sa.Column('rejection_reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
