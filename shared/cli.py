@@ -112,6 +112,7 @@ def cmd_beat(_args: argparse.Namespace) -> None:
     _require_broker(settings, "beat")
     configure_logging(settings.log_level, settings.log_json, service="beat")
     app = build_celery()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.Beat(loglevel=settings.log_level, schedule=str(settings.data_dir / "celerybeat-schedule")).run()
 
 
@@ -146,7 +147,7 @@ def cmd_token(args: argparse.Namespace) -> None:
         raise SystemExit("prb token: --client-id is required for a client or representative token")
     if principal.role == "provider" and not principal.provider_id:
         raise SystemExit("prb token: --provider-id is required for a provider token")
-    print(issue_token(principal, settings, timedelta(minutes=args.ttl_minutes)))
+    print(issue_token(principal, settings, timedelta(minutes=args.ttl_minutes or settings.token_ttl_minutes)))
 
 
 def _publisher_for_replay(settings: Settings):  # type: ignore[no-untyped-def]
@@ -240,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subject", help="who (a staff id); defaults to role-municipality")
     p.add_argument("--client-id")
     p.add_argument("--provider-id")
-    p.add_argument("--ttl-minutes", type=int, default=480)
+    p.add_argument("--ttl-minutes", type=int, default=None, help="default: PRB_TOKEN_TTL_MINUTES")
     p.set_defaults(func=cmd_token)
 
     events = sub.add_parser("events", help="event bus operations").add_subparsers(dest="events_command", required=True)

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
                 )
             if self.database_url is None or self.broker_url is None:
                 raise ValueError(f"{self.environment} runs distributed: set DATABASE_URL and BROKER_URL")
+        if not self.embedded and not self.database_url:
+            raise ValueError("distributed mode (BROKER_URL set) needs DATABASE_URL pointing at PostgreSQL")
         if self.database_url and not self.embedded and self.database_url.startswith("sqlite"):
             raise ValueError("distributed mode (BROKER_URL set) needs PostgreSQL in DATABASE_URL")
         return self

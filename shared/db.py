@@ -8,15 +8,12 @@ another's schema and there are no foreign keys across schemas.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, SQLModel
 
 from shared.bus.routing import SERVICES
 
@@ -84,20 +81,3 @@ def ensure_schemas(engine: Engine) -> None:
             conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
 
 
-def service_tables(service: str) -> list[sa.Table]:
-    return [t for t in SQLModel.metadata.sorted_tables if t.schema == service]
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
-
-
-def advisory_lock_supported(engine: Engine) -> bool:
-    return not is_sqlite(engine)
-
-
-def for_update(stmt: Any, engine: Engine) -> Any:
-    """Row locks where the database has them; SQLite serialises writers with BEGIN IMMEDIATE."""
-    return stmt if is_sqlite(engine) else stmt.with_for_update()

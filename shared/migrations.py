@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy.engine import Engine
@@ -39,15 +38,6 @@ def revision(engine: Engine, service: str, message: str, autogenerate: bool = Tr
     number = len(list(versions.glob("*.py"))) + 1
     command.revision(alembic_config(service, engine), message=message, autogenerate=autogenerate,
                      rev_id=f"{service}_{number:04d}")
-
-
-def current_heads(engine: Engine, service: str) -> set[str]:
-    with engine.connect() as conn:
-        try:
-            rows = conn.execute(sa.text(f'SELECT version_num FROM "{service}".alembic_version')).all()
-        except sa.exc.DBAPIError:
-            return set()
-    return {r[0] for r in rows}
 
 
 def run_migrations_env(service: str) -> None:

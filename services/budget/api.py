@@ -23,6 +23,8 @@ from services.budget.models import (
     OrderIn,
     OrderPublic,
     PaymentRunCreate,
+    PeriodicPaymentIn,
+    PeriodicPaymentPublic,
     PaymentRunPublic,
     RejectInvoice,
 )
@@ -100,6 +102,18 @@ def list_orders(budget_id: str, who: CurrentPrincipal, session: SessionDep) -> l
     return handlers.list_orders(session, who, budget_id)
 
 
+@router.post("/budgets/{budget_id}/periodic-payments", status_code=201, response_model=PeriodicPaymentPublic,
+             tags=["payments"])
+def schedule_periodic_payment(budget_id: str, data: PeriodicPaymentIn, who: CurrentPrincipal,
+                              uow: Uow) -> PeriodicPaymentPublic:
+    return handlers.schedule_periodic_payment(uow, who, budget_id, data)
+
+
+@router.get("/budgets/{budget_id}/periodic-payments", response_model=list[PeriodicPaymentPublic], tags=["payments"])
+def list_periodic_payments(budget_id: str, who: CurrentPrincipal, session: SessionDep) -> list[PeriodicPaymentPublic]:
+    return handlers.list_periodic_payments(session, who, budget_id)
+
+
 # --- invoices in: provider (JSON or UBL), single or bulk -----------------------------------
 
 
@@ -117,8 +131,13 @@ async def submit_invoice(request: Request, data: InvoiceIn, who: CurrentPrincipa
 @router.post("/budgets/{budget_id}/invoices", status_code=201, response_model=InvoicePublic, tags=["invoices in"])
 async def submit_invoice_for_budget(budget_id: str, request: Request, data: InvoiceIn, who: CurrentPrincipal,
                                     uow: Uow, idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    handlers.get_budget_reference(uow.session, who, budget_id, data.budget_line_id)
-    return await submit_invoice(request, data, who, uow, idempotency_key)
+    body = await request.body()
+
+    def work() -> tuple[int, Any]:
+        handlers.get_budget_reference(uow.session, who, budget_id, data.budget_line_id)
+        return 201, handlers.submit_invoice(uow, who, handlers.submission_from_json(who, data)).model_dump(mode="json")
+
+    return _idempotent(request, who, idempotency_key, body, work, uow)
 
 
 def _json_submissions(who: Principal, raw: bytes) -> list[tuple[str | None, Any]]:

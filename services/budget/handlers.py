@@ -47,6 +47,9 @@ from services.budget.models import (
     OrderPublic,
     PaymentItem,
     PaymentRun,
+    PeriodicPayment,
+    PeriodicPaymentIn,
+    PeriodicPaymentPublic,
     PaymentRunCreate,
     PaymentRunPublic,
     RejectInvoice,
@@ -415,6 +418,7 @@ def invoice_public(invoice: Invoice) -> InvoicePublic:
 
 
 def _invoice_for(session: Session, who: Principal, invoice_id: str, *, lock: bool = False) -> Invoice:
+    require_role(who, *READ_ROLES, Role.PROVIDER)
     query = select(Invoice).where(Invoice.id == invoice_id)
     invoice = session.exec(query.with_for_update() if lock else query).first()
     if invoice is None:
@@ -591,6 +595,7 @@ def submit_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
 def submit_invoices(uow: UnitOfWork, who: Principal, submissions: list[tuple[str | None, Submission | DomainError]],
                     ) -> tuple[InvoiceBatch, list[ItemResult]]:
     """Many invoices at once: each gets its own result; one bad invoice never rejects the others."""
+    require_role(who, Role.FINANCE, Role.PROVIDER)
     results: list[ItemResult] = []
     for index, (reference, submission) in enumerate(submissions):
         if isinstance(submission, DomainError):
@@ -937,7 +942,8 @@ def _order_public(order: Order) -> OrderPublic:
                        amount=Money(order.amount_cents).decimal, used=Money(order.used_cents).decimal)
 
 
-def place_order(uow: UnitOfWork, who: Principal, budget_id: str, data: OrderIn) -> OrderPublic:
+def place_order(uow: UnitOfWork, who: Principal, budget_id: str, data: OrderIn, *, commit: bool = True,
+                ) -> OrderPublic:
     """An accepted quote reserves money on a line; invoices quoting its reference draw on it."""
     require_role(who, Role.FINANCE, *STAFF_ROLES)
     budget = _budget_for(uow.session, who, budget_id)
@@ -960,7 +966,8 @@ def place_order(uow: UnitOfWork, who: Principal, budget_id: str, data: OrderIn) 
         raise ConflictError("order.reference_taken", "This order reference is already in use.",
                             "order_reference") from exc
     _move(uow, _locked_line(uow.session, line.id), "commit", amount)
-    uow.commit()
+    if commit:
+        uow.commit()
     return _order_public(order)
 
 
@@ -969,3 +976,88 @@ def list_orders(session: Session, who: Principal, budget_id: str) -> list[OrderP
     _budget_for(session, who, budget_id)
     return [_order_public(o) for o in session.exec(select(Order).where(Order.budget_id == budget_id)
                                                    .order_by(Order.created_at))]
+
+
+# --- pgb bw: periodic payments to employer and job coach ----------------------------------
+
+PERIODIC_CATEGORIES = {"employer": "wage_cost_subsidy", "supervisor": "job_coach"}
+SYSTEM_FINANCE = "system:periodic-payments"
+
+
+def _periodic_public(p: PeriodicPayment) -> PeriodicPaymentPublic:
+    return PeriodicPaymentPublic(**p.model_dump(exclude={"monthly_cents"}), monthly_amount=Money(p.monthly_cents).decimal)
+
+
+def add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    for last in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def schedule_periodic_payment(uow: UnitOfWork, who: Principal, budget_id: str,
+                              data: PeriodicPaymentIn) -> PeriodicPaymentPublic:
+    """Reserve the months' total on the line; each month an invoice for it joins the approval queue."""
+    require_role(who, Role.FINANCE)
+    budget = _budget_for(uow.session, who, budget_id)
+    if budget.scheme != "pgb_bw":
+        raise DomainError("periodic.scheme", "Periodic payments are for pgb begeleid werken budgets.", "budget_id")
+    line = uow.session.get(BudgetLine, data.budget_line_id)
+    if line is None or line.budget_id != budget.id:
+        raise DomainError("periodic.unknown_line", "This budget has no such line.", "budget_line_id")
+    if line.category != PERIODIC_CATEGORIES[data.payee_kind]:
+        raise DomainError("periodic.category", f"Pay an {data.payee_kind} from a "
+                          f"{PERIODIC_CATEGORIES[data.payee_kind]} line.", "budget_line_id")
+    monthly = Money.euros(data.monthly_amount)
+    if monthly.cents <= 0:
+        raise DomainError("periodic.amount", "The monthly amount must be above zero.", "monthly_amount")
+    schedule_id = str(uuid.uuid4())
+    order = place_order(uow, who, budget_id, OrderIn(
+        budget_line_id=line.id, order_reference=f"PERIODIEK-{schedule_id[:8].upper()}", provider_name=data.payee_name,
+        provider_kvk=data.payee_kvk, amount=Money(monthly.cents * data.months).decimal), commit=False)
+    schedule = PeriodicPayment(id=schedule_id, municipality=budget.municipality, budget_id=budget.id,
+                               budget_line_id=line.id, order_id=order.id, order_reference=order.order_reference,
+                               payee_kind=data.payee_kind, payee_name=data.payee_name, payee_kvk=data.payee_kvk,
+                               payee_iban=data.payee_iban, monthly_cents=monthly.cents, first_due=data.first_due,
+                               months=data.months, created_by=who.subject)
+    uow.session.add(schedule)
+    uow.commit()
+    return _periodic_public(schedule)
+
+
+def create_due_periodic_invoices(uow: UnitOfWork, today: date) -> int:
+    """Scheduled daily: one invoice per schedule and month that has come due."""
+    created = 0
+    for schedule in uow.session.exec(select(PeriodicPayment).where(
+            PeriodicPayment.created_months < PeriodicPayment.months)).all():
+        system = Principal(subject=SYSTEM_FINANCE, role=Role.FINANCE, municipality=schedule.municipality)
+        while schedule.created_months < schedule.months:
+            due = add_months(schedule.first_due, schedule.created_months)
+            if due > today:
+                break
+            n = schedule.created_months + 1
+            incoming = IncomingInvoice(
+                invoice_number=f"{schedule.order_reference}-{n:02d}", provider_name=schedule.payee_name,
+                provider_kvk=schedule.payee_kvk, provider_vat=None, currency="EUR",
+                amount_excl_vat=Money(schedule.monthly_cents), vat=Money(0), service_from=due, service_to=due,
+                flow="periodic")
+            accept_invoice(uow, system, Submission(
+                budget_line_id=schedule.order_reference, incoming=incoming, provider_id=f"payee:{schedule.id}",
+                creditor_name=schedule.payee_name[:70], creditor_iban=schedule.payee_iban, issue_date=due,
+                source="json", content_hash=f"periodic:{schedule.id}:{n}"))
+            schedule.created_months = n
+            uow.session.add(schedule)
+            created += 1
+    uow.commit()
+    return created
+
+
+def list_periodic_payments(session: Session, who: Principal, budget_id: str) -> list[PeriodicPaymentPublic]:
+    require_role(who, Role.FINANCE, *STAFF_ROLES)
+    _budget_for(session, who, budget_id)
+    return [_periodic_public(p) for p in session.exec(select(PeriodicPayment).where(
+        PeriodicPayment.budget_id == budget_id))]

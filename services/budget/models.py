@@ -124,6 +124,29 @@ class Order(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now)
 
 
+class PeriodicPayment(SQLModel, table=True):
+    """pgb bw: a monthly payment to the employer (wage-cost subsidy) or the job coach."""
+
+    __tablename__ = "periodic_payment"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    budget_id: str = Field(index=True, max_length=36)
+    budget_line_id: str = Field(max_length=36)
+    order_id: str = Field(max_length=36)
+    order_reference: str = Field(max_length=80)
+    payee_kind: str = Field(max_length=20)  # employer | supervisor
+    payee_name: str = Field(max_length=200)
+    payee_kvk: str | None = Field(default=None, max_length=8)
+    payee_iban: str = Field(max_length=34)
+    monthly_cents: int
+    first_due: date
+    months: int
+    created_months: int = 0
+    created_by: str = Field(max_length=80)
+
+
 class Invoice(SQLModel, table=True):
     __tablename__ = "invoice"
     __table_args__ = (
@@ -349,6 +372,32 @@ class OrderPublic(SQLModel):
     used: EuroAmount
     status: str
     created_at: datetime
+
+
+class PeriodicPaymentIn(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    budget_line_id: str = Field(min_length=1, max_length=36)
+    payee_kind: Literal["employer", "supervisor"]
+    payee_name: str = Field(min_length=1, max_length=200)
+    payee_kvk: str | None = Field(default=None, max_length=20)
+    payee_iban: IBANStr
+    monthly_amount: EuroAmount
+    first_due: date
+    months: int = Field(ge=1, le=12)
+
+
+class PeriodicPaymentPublic(SQLModel):
+    id: str
+    budget_id: str
+    budget_line_id: str
+    order_reference: str
+    payee_kind: str
+    payee_name: str
+    monthly_amount: EuroAmount
+    first_due: date
+    months: int
+    created_months: int
 
 
 class InvoicePublic(SQLModel):

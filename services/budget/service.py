@@ -1,8 +1,16 @@
 """How the runtime sees the budget service."""
 
+from datetime import date
+
 from services.budget.api import router
-from services.budget.handlers import EVENT_HANDLERS
-from shared.runtime import ServiceSpec
+from services.budget.handlers import EVENT_HANDLERS, create_due_periodic_invoices
+from shared.runtime import PeriodicJob, Runtime, ServiceSpec
+
+
+def _create_due_periodic_invoices(runtime: Runtime) -> int:
+    with runtime.uow("budget") as uow:
+        return create_due_periodic_invoices(uow, date.today())
+
 
 SERVICE = ServiceSpec(
     name="budget",
@@ -10,4 +18,5 @@ SERVICE = ServiceSpec(
     description="The virtual budget ledger, invoices and payments.",
     router=router,
     event_handlers=EVENT_HANDLERS,
+    periodic_jobs=(PeriodicJob("budget.create_due_periodic_invoices", 3600.0, _create_due_periodic_invoices),),
 )

@@ -89,6 +89,8 @@ EVENT_HANDLERS: dict[str, EventHandler] = {
 
 
 def _trajectory_for(session: Session, who: Principal, plan_id: str) -> Trajectory:
+    if not who.is_client_side():
+        require_role(who, *STAFF_ROLES, Role.POLICY)
     trajectory = session.get(Trajectory, plan_id)
     if trajectory is None:
         raise not_found("trajectory")
@@ -117,8 +119,6 @@ def list_trajectories(session: Session, who: Principal, overdue: bool | None = N
 
 
 def file_progress_report(uow: UnitOfWork, who: Principal, plan_id: str, data: ProgressReportCreate) -> ProgressReportPublic:
-    if not who.is_client_side():
-        require_role(who, *STAFF_ROLES, Role.PROVIDER)
     trajectory = _trajectory_for(uow.session, who, plan_id)
     report = ProgressReport(municipality=trajectory.municipality, plan_id=plan_id, client_id=trajectory.client_id,
                             reported_by=who.subject, reported_by_role=who.role.value, on_track=data.on_track,

@@ -70,10 +70,6 @@ def _register_one(app: Celery, service: str, event_type: str, handlers: Mapping[
             raise self.retry(exc=exc, countdown=retry_delay(attempt, settings.event_retry_base_seconds))
 
 
-def replay_task_name(service: str) -> str:
-    return f"{service}.replay_dead_letter"
-
-
 class CeleryPublisher:
     def __init__(self, app: Celery) -> None:
         self.app = app

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shared.bus.relay import Publisher
-from shared.bus.routing import SERVICES
+from shared.bus.routing import ROUTES, SERVICES
 from shared.bus.tables import BUS_TABLES
 
 
@@ -57,8 +57,13 @@ def replay_dead_letter(engine: Engine, letter_id: str, publisher: Publisher) -> 
     letter = find_dead_letter(engine, letter_id)
     if letter.replayed_at is not None:
         raise DeadLetterNotFound(f"dead letter {letter_id} was already replayed at {letter.replayed_at}")
+    if letter.event_type not in ROUTES:
+        raise DeadLetterNotFound(f"dead letter {letter_id} has no known event type ({letter.event_type!r}); "
+                                 "it cannot be handled as it is")
+    # Publish first: if the broker is down the letter stays visible and can be replayed later.
+    # A crash between publish and mark means a second replay, which the inbox makes harmless.
+    publisher.publish(letter.service, letter.event_type, letter.envelope)
     table = BUS_TABLES[letter.service].dead_letter
     with engine.begin() as conn:
         conn.execute(sa.update(table).where(table.c.id == letter_id).values(replayed_at=datetime.now(timezone.utc)))
-    publisher.publish(letter.service, letter.event_type or "unknown", letter.envelope)
     return letter

@@ -145,11 +145,19 @@ class OutboxRelay:
                 log.error("relay.error", error=type(exc).__name__, detail=str(exc)[:300])
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
+                self._close(waiter)
                 waiter = self._make_waiter()
                 continue
             if moved == 0:
                 waiter(self.poll_seconds)
+        self._close(waiter)
         log.info("relay.stopped")
+
+    @staticmethod
+    def _close(waiter: Callable[[float], None]) -> None:
+        owner = getattr(waiter, "__self__", None)
+        if isinstance(owner, _PgNotifyWaiter):
+            owner.conn.close()
 
     def stop(self) -> None:
         self.stop_event.set()

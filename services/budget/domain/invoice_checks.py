@@ -45,7 +45,7 @@ class IncomingInvoice:
     vat: Money
     service_from: date | None
     service_to: date | None
-    flow: str  # provider | forwarded | declaration
+    flow: str  # provider | forwarded | declaration | periodic
 
     @property
     def total(self) -> Money:

@@ -334,3 +334,32 @@ def test_statement_exports_as_csv_and_pdf(env):
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     assert http.get(f"/budget/budgets/{b['budget_id']}/statement.csv",
                     headers=auth("finance", GRONINGEN)).status_code == 404
+
+
+def test_pgb_bw_pays_the_employer_monthly_from_a_reserved_schedule(env):
+    from services.budget.handlers import create_due_periodic_invoices
+
+    runtime, http = env
+    since = (TODAY - timedelta(days=70)).isoformat()
+    b = open_budget(runtime, "0637", scheme="pgb_bw", lines=[
+        {"category": "wage_cost_subsidy", "granted_cents": 20000_00, "starts_on": since},
+        {"category": "job_coach", "granted_cents": 7080_00, "starts_on": since}])
+    fin = auth("finance", "0637")
+    wrong = http.post(f"/budget/budgets/{b['budget_id']}/periodic-payments", headers=fin, json={
+        "budget_line_id": b["line_ids"][1], "payee_kind": "employer", "payee_name": "Bakkerij Jansen",
+        "payee_iban": IBAN, "monthly_amount": "1500.00", "first_due": TODAY.isoformat(), "months": 12})
+    assert wrong.status_code == 422 and wrong.json()["code"] == "periodic.category"
+    r = http.post(f"/budget/budgets/{b['budget_id']}/periodic-payments", headers=fin, json={
+        "budget_line_id": b["line_ids"][0], "payee_kind": "employer", "payee_name": "Bakkerij Jansen",
+        "payee_iban": IBAN, "monthly_amount": "1500.00",
+        "first_due": (TODAY - timedelta(days=40)).isoformat(), "months": 12})
+    assert r.status_code == 201, r.text
+    budget = http.get(f"/budget/budgets/{b['budget_id']}", headers=fin).json()
+    assert budget["committed"] == "18000.00"
+    with runtime.uow("budget") as uow:
+        assert create_due_periodic_invoices(uow, TODAY) == 2  # last month's and this month's
+    with runtime.uow("budget") as uow:
+        assert create_due_periodic_invoices(uow, TODAY) == 0  # never twice
+    queue = http.get("/budget/approval-queue", headers=fin).json()
+    assert [i["amount"] for i in queue] == ["1500.00", "1500.00"] and {i["flow"] for i in queue} == {"periodic"}
+    ledger_consistent(runtime)

@@ -2,7 +2,7 @@
 
 Revision ID: budget_0001
 Revises: 
-Create Date: 2026-11-23 00:31:56.173047
+Create Date: 2026-11-23 00:35:00.313208
 """
 from alembic import op
 import sqlalchemy as sa
@@ -246,6 +246,29 @@ def upgrade() -> None:
     with op.batch_alter_table('payment_run', schema='budget') as batch_op:
         batch_op.create_index(batch_op.f('ix_budget_payment_run_municipality'), ['municipality'], unique=False)
 
+    op.create_table('periodic_payment',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('municipality', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+    sa.Column('budget_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('budget_line_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('order_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('order_reference', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('payee_kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('payee_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('payee_kvk', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('payee_iban', sqlmodel.sql.sqltypes.AutoString(length=34), nullable=False),
+    sa.Column('monthly_cents', sa.Integer(), nullable=False),
+    sa.Column('first_due', sa.Date(), nullable=False),
+    sa.Column('months', sa.Integer(), nullable=False),
+    sa.Column('created_months', sa.Integer(), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    schema='budget'
+    )
+    with op.batch_alter_table('periodic_payment', schema='budget') as batch_op:
+        batch_op.create_index(batch_op.f('ix_budget_periodic_payment_budget_id'), ['budget_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_budget_periodic_payment_municipality'), ['municipality'], unique=False)
+
     op.create_table('budget_line',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('budget_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
@@ -283,6 +306,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_budget_budget_line_budget_id'))
 
     op.drop_table('budget_line', schema='budget')
+    with op.batch_alter_table('periodic_payment', schema='budget') as batch_op:
+        batch_op.drop_index(batch_op.f('ix_budget_periodic_payment_municipality'))
+        batch_op.drop_index(batch_op.f('ix_budget_periodic_payment_budget_id'))
+
+    op.drop_table('periodic_payment', schema='budget')
     with op.batch_alter_table('payment_run', schema='budget') as batch_op:
         batch_op.drop_index(batch_op.f('ix_budget_payment_run_municipality'))
 
