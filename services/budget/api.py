@@ -15,6 +15,8 @@ from services.budget.models import (
     BatchResult,
     BudgetPublic,
     BulkApprove,
+    CreditNoteIn,
+    CreditNotePublic,
     IdempotencyRecord,
     InvoiceIn,
     InvoicePublic,
@@ -302,6 +304,12 @@ def approve_invoice(invoice_id: str, who: CurrentPrincipal, uow: Uow) -> Invoice
 @router.post("/invoices/{invoice_id}/reject", response_model=InvoicePublic, tags=["invoices"])
 def reject_invoice(invoice_id: str, cmd: RejectInvoice, who: CurrentPrincipal, uow: Uow) -> InvoicePublic:
     return handlers.reject_invoice(uow, who, invoice_id, cmd)
+
+
+@router.post("/invoices/{invoice_id}/credit-notes", status_code=201, response_model=CreditNotePublic,
+             tags=["invoices"])
+def credit_invoice(invoice_id: str, cmd: CreditNoteIn, who: CurrentPrincipal, uow: Uow) -> CreditNotePublic:
+    return handlers.credit_invoice(uow, who, invoice_id, cmd)
 
 
 @router.post("/invoices/{invoice_id}/mark-paid", response_model=InvoicePublic, tags=["payments"])

@@ -33,6 +33,9 @@ from services.budget.models import (
     BudgetLine,
     BudgetLinePublic,
     BudgetPublic,
+    CreditNote,
+    CreditNoteIn,
+    CreditNotePublic,
     FinancePolicyRecord,
     Invoice,
     InvoiceBatch,
@@ -410,10 +413,10 @@ def invoice_public(invoice: Invoice) -> InvoicePublic:
 
     return InvoicePublic(
         **invoice.model_dump(include=set(InvoicePublic.model_fields) - {
-            "amount", "amount_excl_vat", "vat", "total", "held"}),
+            "amount", "amount_excl_vat", "vat", "total", "held", "credited"}),
         amount=euros(invoice.amount_cents), amount_excl_vat=euros(invoice.amount_excl_vat_cents),
         vat=euros(invoice.vat_cents), total=euros(invoice.amount_excl_vat_cents + invoice.vat_cents),
-        held=euros(invoice.held_pay_cents),
+        held=euros(invoice.held_pay_cents), credited=euros(invoice.credited_cents),
     )
 
 
@@ -785,8 +788,9 @@ def payable_items(session: Session, municipality: str) -> list[PayableItem]:
             continue  # paid by hand (mark-paid) once finance has dealt with the hold
         total = Money(invoice.amount_excl_vat_cents + invoice.vat_cents)
         if invoice.status == "approved" and (invoice.id, "main") not in scheduled:
-            items.append(PayableItem(invoice, "main", total - Money(invoice.held_pay_cents),
-                                     Money(invoice.amount_cents - invoice.held_cents)))
+            credited = Money(invoice.credited_cents)
+            items.append(PayableItem(invoice, "main", total - Money(invoice.held_pay_cents) - credited,
+                                     Money(invoice.amount_cents - invoice.held_cents) - credited))
         if invoice.holdback_status == "released" and (invoice.id, "holdback") not in scheduled:
             items.append(PayableItem(invoice, "holdback", Money(invoice.held_pay_cents), Money(invoice.held_cents)))
     return [item for item in items if item.amount.cents > 0]
@@ -901,11 +905,11 @@ def mark_invoice_paid(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: Mar
         raise ConflictError("invoice.wrong_state", f"An invoice that is {invoice.status} cannot be marked paid.",
                             "status")
     total = Money(invoice.amount_excl_vat_cents + invoice.vat_cents)
+    to_pay = total - Money(invoice.held_pay_cents) - Money(invoice.credited_cents)
+    ledger = Money(invoice.amount_cents - invoice.held_cents - invoice.credited_cents)
     uow.session.add(PaymentItem(run_id="manual", invoice_id=invoice.id, part="main", end_to_end_id="manual",
-                                amount_cents=(total - Money(invoice.held_pay_cents)).cents,
-                                ledger_cents=invoice.amount_cents - invoice.held_cents))
-    _pay(uow, invoice, Money(invoice.amount_cents - invoice.held_cents), total - Money(invoice.held_pay_cents),
-         cmd.paid_on, "main")
+                                amount_cents=to_pay.cents, ledger_cents=ledger.cents))
+    _pay(uow, invoice, ledger, to_pay, cmd.paid_on, "main")
     uow.commit()
     return invoice_public(invoice)
 
@@ -1061,3 +1065,38 @@ def list_periodic_payments(session: Session, who: Principal, budget_id: str) -> 
     _budget_for(session, who, budget_id)
     return [_periodic_public(p) for p in session.exec(select(PeriodicPayment).where(
         PeriodicPayment.budget_id == budget_id))]
+
+
+# --- corrections ------------------------------------------------------------------------------
+
+
+def credit_invoice(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: CreditNoteIn) -> CreditNotePublic:
+    """A credit note: before payment it lowers what will be paid; after payment it records money
+    coming back. Either way the amount returns to the budget line as new ledger entries."""
+    require_role(who, Role.FINANCE)
+    invoice = _invoice_for(uow.session, who, invoice_id, lock=True)
+    amount = Money.euros(cmd.amount)
+    if amount.cents <= 0:
+        raise DomainError("credit.amount", "A credit note needs an amount above zero.", "amount")
+    line = _locked_line(uow.session, invoice.budget_line_id)
+    if invoice.status == "approved":
+        open_cents = invoice.amount_cents - invoice.held_cents - invoice.credited_cents
+        if amount.cents > open_cents:
+            raise DomainError("credit.too_large", "A credit note cannot exceed what is still to pay.", "amount")
+        _move(uow, line, "credit", amount, invoice.id)
+        kind = "credit"
+    elif invoice.status == "paid":
+        paid_cents = invoice.amount_cents - invoice.held_cents - invoice.credited_cents
+        if amount.cents > paid_cents:
+            raise DomainError("credit.too_large", "A refund cannot exceed what was paid.", "amount")
+        _move(uow, line, "refund", amount, invoice.id)
+        kind = "refund"
+    else:
+        raise ConflictError("credit.wrong_state", f"An invoice that is {invoice.status} cannot be credited.",
+                            "status")
+    invoice.credited_cents += amount.cents
+    note = CreditNote(municipality=invoice.municipality, invoice_id=invoice.id, kind=kind, amount_cents=amount.cents,
+                      reason=cmd.reason, created_by=who.subject)
+    uow.session.add_all([invoice, note])
+    uow.commit()
+    return CreditNotePublic(**note.model_dump(exclude={"amount_cents", "municipality"}), amount=amount.decimal)

@@ -184,6 +184,8 @@ class Invoice(SQLModel, table=True):
     # Held back until an outcome (no cure, less pay): of the budget charge, and of the transfer.
     held_cents: int = 0
     held_pay_cents: int = 0
+    # Credit notes on this invoice: taken off what is still to pay, or refunded after payment.
+    credited_cents: int = 0
     holdback_status: str | None = Field(default=None, max_length=20)  # held | released | cancelled
     content_hash: str = Field(max_length=64)
     # Set when the document itself says "do not pay as usual" (e.g. an SI-UBL G-account split):
@@ -198,6 +200,22 @@ class Invoice(SQLModel, table=True):
     approved_at: datetime | None = None
     approved_by: str | None = Field(default=None, max_length=80)
     paid_on: date | None = None
+
+
+class CreditNote(SQLModel, table=True):
+    """A correction on an invoice: a new record and new ledger entries, never an edit."""
+
+    __tablename__ = "credit_note"
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="ck_credit_note_positive"), {"schema": SCHEMA})
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    invoice_id: str = Field(index=True, max_length=36)
+    kind: str = Field(max_length=10)  # credit (before payment) | refund (money came back)
+    amount_cents: int
+    reason: str = Field(max_length=1000)
+    created_by: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=_now)
 
 
 class InvoiceDocument(SQLModel, table=True):
@@ -418,6 +436,7 @@ class InvoicePublic(SQLModel):
     vat: EuroAmount
     total: EuroAmount
     held: EuroAmount
+    credited: EuroAmount
     holdback_status: str | None
     payment_hold: str | None
     status: str
@@ -447,6 +466,23 @@ class BatchResult(SQLModel):
     rejected: int
     results: list[ItemResult]
     results_file: str
+
+
+class CreditNoteIn(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: EuroAmount = Field(description="In budget terms (excl. VAT unless the policy says incl.).")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class CreditNotePublic(SQLModel):
+    id: str
+    invoice_id: str
+    kind: str
+    amount: EuroAmount
+    reason: str
+    created_by: str
+    created_at: datetime
 
 
 class MarkPaid(SQLModel):

@@ -363,3 +363,27 @@ def test_pgb_bw_pays_the_employer_monthly_from_a_reserved_schedule(env):
     queue = http.get("/budget/approval-queue", headers=fin).json()
     assert [i["amount"] for i in queue] == ["1500.00", "1500.00"] and {i["flow"] for i in queue} == {"periodic"}
     ledger_consistent(runtime)
+
+
+def test_credit_notes_are_new_entries_before_and_after_payment(env):
+    runtime, http = env
+    b = open_budget(runtime)
+    inv = http.post("/budget/invoices", headers=PROVIDER, json=invoice_body(b["line_ids"][0], "K-1", "300.00")).json()
+    http.post(f"/budget/invoices/{inv['id']}/approve", headers=FIN)
+    too_much = http.post(f"/budget/invoices/{inv['id']}/credit-notes", headers=FIN,
+                         json={"amount": "300.01", "reason": "te veel"})
+    assert too_much.status_code == 422 and too_much.json()["code"] == "credit.too_large"
+    credit = http.post(f"/budget/invoices/{inv['id']}/credit-notes", headers=FIN,
+                       json={"amount": "50.00", "reason": "Een les ging niet door"})
+    assert credit.status_code == 201 and credit.json()["kind"] == "credit"
+    assert http.get(f"/budget/budgets/{b['budget_id']}", headers=FIN).json()["remaining"] == "750.00"
+    paid = http.post(f"/budget/invoices/{inv['id']}/mark-paid", headers=FIN, json={"paid_on": TODAY.isoformat()})
+    assert paid.json()["status"] == "paid"
+    refund = http.post(f"/budget/invoices/{inv['id']}/credit-notes", headers=FIN,
+                       json={"amount": "20.00", "reason": "Terugbetaald door aanbieder"})
+    assert refund.json()["kind"] == "refund"
+    budget = http.get(f"/budget/budgets/{b['budget_id']}", headers=FIN).json()
+    assert (budget["paid"], budget["remaining"]) == ("230.00", "770.00")
+    assert http.post(f"/budget/invoices/{inv['id']}/credit-notes", headers=PROVIDER,
+                     json={"amount": "1.00", "reason": "x"}).status_code == 403
+    ledger_consistent(runtime)

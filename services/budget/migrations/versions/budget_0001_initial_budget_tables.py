@@ -2,7 +2,7 @@
 
 Revision ID: budget_0001
 Revises: 
-Create Date: 2026-11-23 00:35:00.313208
+Create Date: 2026-11-23 00:37:46.818479
 """
 from alembic import op
 import sqlalchemy as sa
@@ -40,6 +40,23 @@ def upgrade() -> None:
     with op.batch_alter_table('budget', schema='budget') as batch_op:
         batch_op.create_index(batch_op.f('ix_budget_budget_client_id'), ['client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_budget_budget_municipality'), ['municipality'], unique=False)
+
+    op.create_table('credit_note',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('municipality', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+    sa.Column('invoice_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('amount_cents', sa.Integer(), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('amount_cents > 0', name='ck_credit_note_positive'),
+    sa.PrimaryKeyConstraint('id'),
+    schema='budget'
+    )
+    with op.batch_alter_table('credit_note', schema='budget') as batch_op:
+        batch_op.create_index(batch_op.f('ix_budget_credit_note_invoice_id'), ['invoice_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_budget_credit_note_municipality'), ['municipality'], unique=False)
 
     op.create_table('dead_letter',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -105,6 +122,7 @@ def upgrade() -> None:
     sa.Column('amount_cents', sa.Integer(), nullable=False),
     sa.Column('held_cents', sa.Integer(), nullable=False),
     sa.Column('held_pay_cents', sa.Integer(), nullable=False),
+    sa.Column('credited_cents', sa.Integer(), nullable=False),
     sa.Column('holdback_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('payment_hold', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
@@ -354,6 +372,11 @@ def downgrade() -> None:
     op.drop_table('idempotency_key', schema='budget')
     op.drop_table('finance_policy', schema='budget')
     op.drop_table('dead_letter', schema='budget')
+    with op.batch_alter_table('credit_note', schema='budget') as batch_op:
+        batch_op.drop_index(batch_op.f('ix_budget_credit_note_municipality'))
+        batch_op.drop_index(batch_op.f('ix_budget_credit_note_invoice_id'))
+
+    op.drop_table('credit_note', schema='budget')
     with op.batch_alter_table('budget', schema='budget') as batch_op:
         batch_op.drop_index(batch_op.f('ix_budget_budget_municipality'))
         batch_op.drop_index(batch_op.f('ix_budget_budget_client_id'))
