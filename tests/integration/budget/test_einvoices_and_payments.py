@@ -12,7 +12,7 @@ from lxml import etree
 from services.budget.domain.payment_file import parse_pain001_totals, pain_schema
 from services.budget.models import Invoice
 from shared.config import Settings
-from tests.conftest import auth
+from tests.conftest import auth, unavailable
 from tests.integration.budget.support import TODAY, deliver, invoice_body, ledger_consistent, open_budget, outbox_types
 from tests.support.runtime import migrated_runtime
 from tests.support.world import api_client
@@ -25,10 +25,15 @@ GOOD_IBAN = "NL91ABNA0417164300"
 
 @pytest.fixture
 def env(tmp_path):
-    if not EXAMPLES.is_dir():
-        pytest.skip(f"the shared e-invoice examples are not at {EXAMPLES}")
     runtime = migrated_runtime(Settings(data_dir=tmp_path, environment="test"))
     return runtime, api_client(runtime)
+
+
+@pytest.fixture
+def examples() -> Path:
+    if not EXAMPLES.is_dir():
+        unavailable(f"the shared e-invoice examples are not at {EXAMPLES}")
+    return EXAMPLES
 
 
 def _example(name: str) -> bytes:
@@ -58,7 +63,7 @@ def _budget_for_examples(runtime, http):
     ("SI-UBL-2.0_ok_tax_category_O.xml", "200.00", "0.00"),
     ("si-ubl-2.0-ext-gaccount_ok_sample.xml", "638.00", "133.98"),
 ])
-def test_the_public_ok_examples_map_onto_the_budget_line_through_their_order_reference(env, name, excl, vat):
+def test_the_public_ok_examples_map_onto_the_budget_line_through_their_order_reference(env, name, excl, vat, examples):
     runtime, http = env
     b = _budget_for_examples(runtime, http)
     r = http.post("/budget/invoices/ubl", headers={**PROVIDER, "content-type": "application/xml"},
@@ -72,7 +77,7 @@ def test_the_public_ok_examples_map_onto_the_budget_line_through_their_order_ref
     assert doc.headers["content-type"].startswith("application/xml")
 
 
-def test_the_error_example_is_reported_with_its_rule(env):
+def test_the_error_example_is_reported_with_its_rule(env, examples):
     runtime, http = env
     _budget_for_examples(runtime, http)
     r = http.post("/budget/invoices/ubl", headers={**PROVIDER, "content-type": "application/xml"},
@@ -83,7 +88,7 @@ def test_the_error_example_is_reported_with_its_rule(env):
         assert conn.execute(sa.select(sa.func.count()).select_from(Invoice)).scalar_one() == 0
 
 
-def test_an_example_as_published_is_refused_for_its_placeholder_identifiers(env):
+def test_an_example_as_published_is_refused_for_its_placeholder_identifiers(env, examples):
     runtime, http = env
     _budget_for_examples(runtime, http)
     raw = (EXAMPLES / "SI-UBL-2.0_ok_minimal.xml").read_bytes()
@@ -111,7 +116,7 @@ def test_malformed_or_foreign_xml_is_refused_cleanly(env, raw, code):
         assert r.json()["code"] == code
 
 
-def test_a_non_euro_e_invoice_is_refused(env):
+def test_a_non_euro_e_invoice_is_refused(env, examples):
     runtime, http = env
     _budget_for_examples(runtime, http)
     raw = _example("SI-UBL-2.0_ok_minimal.xml").replace(b'currencyID="EUR"', b'currencyID="USD"').replace(
@@ -120,7 +125,7 @@ def test_a_non_euro_e_invoice_is_refused(env):
     assert r.status_code == 422 and r.json()["code"].endswith("currency")
 
 
-def test_several_ubl_files_at_once_each_get_a_result(env):
+def test_several_ubl_files_at_once_each_get_a_result(env, examples):
     runtime, http = env
     _budget_for_examples(runtime, http)
     files = [("files", ("a.xml", _example("SI-UBL-2.0_ok_minimal.xml"), "application/xml")),
@@ -131,7 +136,7 @@ def test_several_ubl_files_at_once_each_get_a_result(env):
     assert [r["code"] for r in result["results"]][1:] == ["einvoice.type_code", "invoice.duplicate"]
 
 
-def test_an_order_reserves_money_and_the_invoice_draws_on_it(env):
+def test_an_order_reserves_money_and_the_invoice_draws_on_it(env, examples):
     runtime, http = env
     b = _budget_for_examples(runtime, http)
     budget = http.get(f"/budget/budgets/{b['budget_id']}", headers=FIN).json()
