@@ -4,6 +4,7 @@ from datetime import date
 
 from services.budget.api import router
 from services.budget.handlers import EVENT_HANDLERS, create_due_periodic_invoices
+from shared.bus.maintenance import prune_job
 from shared.runtime import PeriodicJob, Runtime, ServiceSpec
 
 
@@ -18,5 +19,5 @@ SERVICE = ServiceSpec(
     description="The virtual budget ledger, invoices and payments.",
     router=router,
     event_handlers=EVENT_HANDLERS,
-    periodic_jobs=(PeriodicJob("budget.create_due_periodic_invoices", 3600.0, _create_due_periodic_invoices),),
+    periodic_jobs=(PeriodicJob("budget.prune_bus_tables", 86400.0, prune_job("budget")), PeriodicJob("budget.create_due_periodic_invoices", 3600.0, _create_due_periodic_invoices),),
 )

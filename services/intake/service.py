@@ -2,7 +2,8 @@
 
 from services.intake.api import router
 from services.intake.handlers import EVENT_HANDLERS
-from shared.runtime import ServiceSpec
+from shared.bus.maintenance import prune_job
+from shared.runtime import PeriodicJob, ServiceSpec
 
 SERVICE = ServiceSpec(
     name="intake",
@@ -10,4 +11,5 @@ SERVICE = ServiceSpec(
     description="Clients, the orientation phase, plans and their review.",
     router=router,
     event_handlers=EVENT_HANDLERS,
+    periodic_jobs=(PeriodicJob("intake.prune_bus_tables", 86400.0, prune_job("intake")),),
 )

@@ -2,6 +2,7 @@
 
 from services.monitoring.api import router
 from services.monitoring.handlers import EVENT_HANDLERS, flag_overdue_reports
+from shared.bus.maintenance import prune_job
 from shared.runtime import PeriodicJob, Runtime, ServiceSpec
 
 
@@ -16,5 +17,5 @@ SERVICE = ServiceSpec(
     description="Progress, outcomes, benchmark and evidence.",
     router=router,
     event_handlers=EVENT_HANDLERS,
-    periodic_jobs=(PeriodicJob("monitoring.flag_overdue_reports", 3600.0, _flag_overdue_reports),),
+    periodic_jobs=(PeriodicJob("monitoring.prune_bus_tables", 86400.0, prune_job("monitoring")), PeriodicJob("monitoring.flag_overdue_reports", 3600.0, _flag_overdue_reports),),
 )

@@ -2,7 +2,8 @@
 
 from services.notifications.api import router
 from services.notifications.handlers import EVENT_HANDLERS
-from shared.runtime import ServiceSpec
+from shared.bus.maintenance import prune_job
+from shared.runtime import PeriodicJob, ServiceSpec
 
 SERVICE = ServiceSpec(
     name="notifications",
@@ -10,4 +11,5 @@ SERVICE = ServiceSpec(
     description="Messages and reminders to people, webhooks to partners.",
     router=router,
     event_handlers=EVENT_HANDLERS,
+    periodic_jobs=(PeriodicJob("notifications.prune_bus_tables", 86400.0, prune_job("notifications")),),
 )

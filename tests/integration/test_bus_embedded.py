@@ -118,3 +118,25 @@ def test_correlation_id_travels_from_the_request_through_events_to_handler_logs(
         budget_events = [json.loads(e) for e in conn.execute(sa.select(BUS_TABLES["budget"].outbox.c.envelope)).scalars()]
     assert budget_events[0]["correlation_id"] == cid and budget_events[0]["causation_id"]
     structlog.reset_defaults()
+
+
+def test_old_published_events_and_inbox_ids_are_pruned_but_pending_ones_are_kept(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from shared.bus.maintenance import prune_bus_tables
+
+    runtime = migrated_runtime(Settings(data_dir=tmp_path, environment="test"))
+    for _ in range(2):
+        with runtime.uow("intake") as uow:
+            uow.emit("PlanRejected", tenant="0014", subject="p", payload={"plan_id": "p", "client_id": "c",
+                                                                          "plan_version": 2})
+            uow.commit()
+    drain(runtime)
+    with runtime.uow("intake") as uow:
+        uow.emit("PlanRejected", tenant="0014", subject="q", payload={"plan_id": "q", "client_id": "c",
+                                                                      "plan_version": 2})
+        uow.commit()
+    later = datetime.now(timezone.utc) + timedelta(days=31)
+    assert prune_bus_tables(runtime.engine, "intake", now=later) == (2, 0)
+    assert prune_bus_tables(runtime.engine, "notifications", now=later) == (0, 2)
+    assert pending_count(runtime.engine, "intake") == 1

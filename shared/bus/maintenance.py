@@ -1,0 +1,35 @@
+"""Housekeeping for the bus tables: published outbox rows and old inbox ids are pruned.
+
+An inbox id must outlive any redelivery of its event (Redis visibility timeout, retries,
+a replayed dead letter), so both are kept for `keep_days` (30 by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from shared.bus.tables import BUS_TABLES
+
+KEEP_DAYS = 30
+
+
+def prune_bus_tables(engine: Engine, service: str, *, keep_days: int = KEEP_DAYS,
+                     now: datetime | None = None) -> tuple[int, int]:
+    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=keep_days)
+    tables = BUS_TABLES[service]
+    with engine.begin() as conn:
+        outbox = conn.execute(sa.delete(tables.outbox).where(tables.outbox.c.published_at.is_not(None),
+                                                             tables.outbox.c.published_at < cutoff)).rowcount
+        inbox = conn.execute(sa.delete(tables.inbox).where(tables.inbox.c.handled_at < cutoff)).rowcount
+    return outbox, inbox
+
+
+def prune_job(service: str) -> Callable[..., tuple[int, int]]:
+    def run(runtime) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+        return prune_bus_tables(runtime.engine, service)
+
+    return run
