@@ -8,13 +8,14 @@ test range and pass the 11-test; names are invented.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from services.budget import handlers as budget
 from services.budget.models import Budget, InvoiceIn, MarkPaid
 from services.intake import handlers as intake
-from services.intake.models import ApprovePlan, Client, ClientCreate, PlanCreate, PlanLineCreate, PlanVersionRef, RejectPlan
+from services.intake.models import Client, ClientCreate, DecisionIn, PlanCreate, PlanVersionRef
 from services.monitoring import handlers as monitoring
 from services.monitoring.models import ProgressReportCreate
 from shared.auth import Principal, Role
@@ -30,6 +31,39 @@ def test_bsn(seed: int) -> str:
     while not is_valid_bsn(f"{n:09d}"):
         n += 1
     return f"{n:09d}"
+
+
+def example_plan(title: str, lines: list[tuple[str, str, str, str]], *, starts_on: date | None = None,
+                 months: int = 6) -> dict[str, Any]:
+    """A complete plan in the Groningen format: one activity per budget line (description,
+    category, provider, amount excl. VAT). It passes the plan checks of the preset policies."""
+    start = starts_on or date.today() + timedelta(days=14)
+    end = start + timedelta(days=30 * months)
+    return {
+        "title": title,
+        "foreword": {"situation": "Ik heb twee jaar een bijstandsuitkering en zoek werk.",
+                     "steps_so_far": "Ik heb gesolliciteerd en een werkervaringsplaats gedaan.",
+                     "why_this_budget": "Met een diploma maak ik een goede kans op werk."},
+        "introduction": {"work_goal": f"Binnen {months + 3} maanden betaald werk van minstens 24 uur per week.",
+                         "other_goals": "Meer zelfvertrouwen.", "what_is_needed": "Een opleiding en coaching."},
+        "labour_market": {"occupation": title, "regional_demand": "Het UWV meldt veel vacatures in de regio.",
+                          "why_suited": "Ik werk graag met mijn handen en ben betrouwbaar."},
+        "preconditions": {"to_arrange": "Kinderopvang op twee dagen per week.", "obstacles": "Geen."},
+        "structure": {"activities": [
+            {"ref": f"A{i}", "description": description, "start": start.isoformat(), "end": end.isoformat(),
+             "expected_result": f"Binnen {months} maanden het certificaat behaald."}
+            for i, (description, _category, _provider, _amount) in enumerate(lines, start=1)]},
+        "budget": {"lines": [
+            {"activity_ref": f"A{i}", "description": description, "category": category, "provider_name": provider,
+             "amount": amount, "vat_rate": "0",
+             **({"material_tied_to_course_or_job": True} if category in ("study_material", "computer") else {})}
+            for i, (description, category, provider, amount) in enumerate(lines, start=1)]},
+    }
+
+
+# Facts that meet the hard criteria of the demo municipalities (Groningen and Utrecht).
+ELIGIBLE_FACTS = {"months_unemployed": 24, "months_on_benefit": 24, "other_running_trajectory": False,
+                  "no_suitable_regular_offer": True, "fair_chance_of_outflow": True, "available_for_work": True}
 
 
 def _drain(runtime: Runtime) -> None:
@@ -48,6 +82,11 @@ def _staff(role: Role, municipality: str, subject: str) -> Principal:
     return Principal(subject=subject, role=role, municipality=municipality)
 
 
+# A content review (Utrecht reviews reciprocally) assesses every section.
+_ASSESSMENTS = {section: "In orde." for section in ("foreword", "introduction", "labour_market", "preconditions",
+                                                    "structure", "budget")}
+
+
 def load_demo_data(runtime: Runtime) -> str:
     with runtime.engine.connect() as conn:
         if conn.execute(sa.select(sa.func.count()).select_from(Client)).scalar_one():
@@ -62,18 +101,14 @@ def load_demo_data(runtime: Runtime) -> str:
                 client = intake.register_client(uow, km, ClientCreate(
                     bsn=test_bsn(int(municipality) * 10 + i), client_number=f"K{municipality}-{i + 1:03d}",
                     name=name, email=f"client{i + 1}.{municipality}@example.org",
-                    language="en" if name == "Fatma Yilmaz" else "nl", case_manager=km.subject))
+                    language="en" if name == "Fatma Yilmaz" else "nl", case_manager=km.subject,
+                    facts=ELIGIBLE_FACTS))
             with runtime.uow("intake") as uow:
-                plan = intake.create_plan(uow, km, PlanCreate(
-                    client_id=client.id, title="Van bijstand naar werk als logistiek medewerker",
-                    goal="Binnen 9 maanden een baan van minstens 24 uur per week in de logistiek.",
-                    lines=[
-                        PlanLineCreate(description="Cursus heftruckchauffeur met certificaat",
-                                       category="training_skills", provider_name="Opleidingscentrum Noord",
-                                       amount="1450.00"),
-                        PlanLineCreate(description="Loopbaancoaching, 10 gesprekken", category="coaching",
-                                       provider_name="Coachpraktijk Werkwijzer", amount="1200.00"),
-                    ]))
+                plan = intake.create_plan(uow, km, PlanCreate(client_id=client.id, **example_plan(
+                    "Logistiek medewerker",
+                    [("Cursus heftruckchauffeur met certificaat", "training_skills", "Opleidingscentrum Noord",
+                      "1450.00"),
+                     ("Loopbaancoaching, 10 gesprekken", "coaching", "Coachpraktijk Werkwijzer", "1200.00")])))
             plans.append((municipality, km, client, plan))
 
     # Leave the first plan in draft; submit the rest; decide some.
@@ -84,12 +119,14 @@ def load_demo_data(runtime: Runtime) -> str:
             plan = intake.submit_plan(uow, km, plan.id, PlanVersionRef(plan_version=plan.version))
         if index in (1, 3):
             with runtime.uow("intake") as uow:
-                intake.approve_plan(uow, km, plan.id, ApprovePlan(plan_version=plan.version,
-                                                                  note="Goed onderbouwd plan."))
+                intake.decide(uow, km, plan.id, DecisionIn(
+                    plan_version=plan.version, kind="approve", note="Goed onderbouwd plan.",
+                    assessments=_ASSESSMENTS))
         elif index == 4:
             with runtime.uow("intake") as uow:
-                intake.reject_plan(uow, km, plan.id, RejectPlan(
-                    plan_version=plan.version, reason="Er is een passend regulier aanbod."))
+                intake.decide(uow, km, plan.id, DecisionIn(
+                    plan_version=plan.version, kind="reject", reasons=["Er is een passend regulier aanbod."],
+                    assessments=_ASSESSMENTS))
     _drain(runtime)
 
     # One approved plan gets a paid invoice and a progress report.
@@ -102,7 +139,8 @@ def load_demo_data(runtime: Runtime) -> str:
             view = budget.get_budget(uow.session, finance, budget_row.id)
         with runtime.uow("budget") as uow:
             invoice = budget.submit_invoice(uow, finance, budget.submission_from_json(finance, InvoiceIn(
-                budget_line_id=view.lines[0].id, invoice_number="2026-0042", provider_id="opleidingscentrum-noord",
+                budget_line_id=next(line.id for line in view.lines if line.provider_name == "Opleidingscentrum Noord"),
+                invoice_number="2026-0042", provider_id="opleidingscentrum-noord",
                 provider_name="Opleidingscentrum Noord", provider_iban="NL91ABNA0417164300",
                 amount_excl_vat="725.00", vat="0.00")))
         client_token = Principal(subject=f"client-{client.id[:8]}", role=Role.CLIENT, municipality=municipality,

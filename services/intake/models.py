@@ -1,13 +1,14 @@
-"""Tables owned by the intake service (schema "intake")."""
+"""Tables owned by the intake service (schema "intake") and the shapes of its API."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timezone
-from typing import Literal
+from decimal import Decimal
+from typing import Any, Literal
 
-from pydantic import ConfigDict, EmailStr
-from sqlalchemy import UniqueConstraint
+from pydantic import ConfigDict, EmailStr, model_validator
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.identifiers import BSN
@@ -22,6 +23,21 @@ def _uuid() -> str:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+class PolicyRecord(SQLModel, table=True):
+    """A municipality's own policy; without one, its preset (or the neutral default) applies."""
+
+    __tablename__ = "municipal_policy"
+    __table_args__ = {"schema": SCHEMA}
+
+    municipality: str = Field(primary_key=True, max_length=4)
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_by: str = Field(max_length=80)
+    updated_at: datetime = Field(default_factory=_now)
 
 
 class Client(SQLModel, table=True):
@@ -39,10 +55,66 @@ class Client(SQLModel, table=True):
     name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=300)
     language: str = Field(default="nl", max_length=2)
     scheme: str = Field(default="prb", max_length=20)
     benefit_type: str = Field(default="WWB", max_length=10)
-    case_manager: str = Field(max_length=80)
+    date_of_birth: date | None = None
+    # What the admission rules need (ClientFacts), as the case manager recorded it.
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    case_manager: str = Field(max_length=80, index=True)
+    created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class Representative(SQLModel, table=True):
+    """A guardian or helper who acts for a client with their own login."""
+
+    __tablename__ = "representative"
+    __table_args__ = (UniqueConstraint("client_id", "subject", name="uq_representative_subject"), {"schema": SCHEMA})
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    client_id: str = Field(index=True, max_length=36)
+    subject: str = Field(max_length=80)
+    name: str = Field(max_length=200)
+    relation: str = Field(max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+    active: bool = True
+    created_by: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=_now)
+
+
+class ContactRecord(SQLModel, table=True):
+    """Recruitment and information: the client was told about the budget, how, and what they thought."""
+
+    __tablename__ = "contact_record"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    client_id: str = Field(index=True, max_length=36)
+    contacted_on: date
+    channel: str = Field(max_length=30)
+    interest: str = Field(max_length=20)
+    note: str = Field(default="", max_length=2000)
+    recorded_by: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=_now)
+
+
+class Orientation(SQLModel, table=True):
+    __tablename__ = "orientation"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    client_id: str = Field(index=True, max_length=36)
+    scheme: str = Field(max_length=20)
+    starts_on: date
+    ends_on: date
+    budget_cents: int = 0
+    status: str = Field(default="running", max_length=20)
+    started_by: str = Field(max_length=80)
     created_at: datetime = Field(default_factory=_now)
 
 
@@ -53,55 +125,189 @@ class Plan(SQLModel, table=True):
     id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
     municipality: str = Field(index=True, max_length=4)
     client_id: str = Field(index=True, max_length=36)
-    status: str = Field(default="draft", max_length=20, index=True)
+    status: str = Field(default="draft", max_length=30, index=True)
+    # Optimistic concurrency: every change raises it; a command names the version it saw.
     version: int = Field(default=1)
-    title: str = Field(max_length=200)
-    goal: str = Field(default="", max_length=4000)
     scheme: str = Field(default="prb", max_length=20)
-    requested_cents: int = Field(default=0)
+    title: str = Field(default="", max_length=200)
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    latest_version_number: int = 1
+    submitted_version_number: int | None = None
+    requested_cents: int = 0
+    granted: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     granted_cents: int | None = None
     execution_deadline: date | None = None
+    created_by: str = Field(max_length=80)
     created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now)
     submitted_at: datetime | None = None
     decided_at: datetime | None = None
     decided_by: str | None = Field(default=None, max_length=80)
-    decision_note: str | None = Field(default=None, max_length=4000)
+    closed_on: date | None = None
+    closure_reason: str | None = Field(default=None, max_length=20)
+    closure_note: str | None = Field(default=None, max_length=2000)
 
 
-class PlanLine(SQLModel, table=True):
-    __tablename__ = "plan_line"
+class PlanVersion(SQLModel, table=True):
+    """Every saved draft and every submission, never changed after it is written."""
+
+    __tablename__ = "plan_version"
+    __table_args__ = (UniqueConstraint("plan_id", "number", name="uq_plan_version_number"), {"schema": SCHEMA})
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    plan_id: str = Field(index=True, max_length=36)
+    number: int
+    kind: str = Field(max_length=20)  # draft | submitted
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    sha256: str = Field(max_length=64)
+    created_by: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=_now)
+
+
+class Review(SQLModel, table=True):
+    """One submitted version under review, with the policy as it was on the day of submission."""
+
+    __tablename__ = "review"
     __table_args__ = {"schema": SCHEMA}
 
     id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
-    plan_id: str = Field(foreign_key="intake.plan.id", index=True, max_length=36)
-    position: int
-    description: str = Field(max_length=500)
-    category: str = Field(max_length=40)
-    provider_name: str = Field(max_length=200)
-    amount_cents: int
-    granted_cents: int | None = None
+    municipality: str = Field(index=True, max_length=4)
+    plan_id: str = Field(index=True, max_length=36)
+    plan_version_number: int
+    case_manager: str = Field(max_length=80, index=True)
+    status: str = Field(default="awaiting_decision", max_length=30, index=True)
+    policy: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    submitted_on: date
+    due_on: date
+    warn_on: date
+    created_at: datetime = Field(default_factory=_now)
+    decided_at: datetime | None = None
 
 
-# --- API shapes ---------------------------------------------------------------------------
+class DecisionRecord(SQLModel, table=True):
+    __tablename__ = "decision"
+    __table_args__ = {"schema": SCHEMA}
 
-Category = Literal[
-    "coaching", "training_knowledge", "training_skills", "study_material", "job_mediation",
-    "driving_lessons", "computer", "other",
-]
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    review_id: str = Field(index=True, max_length=36)
+    plan_id: str = Field(index=True, max_length=36)
+    kind: str = Field(max_length=30)
+    reviewer_id: str = Field(max_length=80)
+    reviewer_role: str = Field(max_length=20)
+    decided_on: date
+    decided_at: datetime = Field(default_factory=_now)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class ClientCreate(SQLModel):
+class Attachment(SQLModel, table=True):
+    __tablename__ = "attachment"
+    __table_args__ = (UniqueConstraint("plan_id", "sha256", name="uq_attachment_content"), {"schema": SCHEMA})
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    plan_id: str = Field(index=True, max_length=36)
+    client_id: str = Field(max_length=36)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    uploaded_by: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=_now)
+
+
+class Objection(SQLModel, table=True):
+    """Bezwaar against a decision, lodged within six weeks (a late one is recorded as late)."""
+
+    __tablename__ = "objection"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    plan_id: str = Field(index=True, max_length=36)
+    review_id: str = Field(max_length=36)
+    lodged_on: date
+    grounds: str = Field(max_length=8000)
+    late: bool = False
+    status: str = Field(default="lodged", max_length=20)
+    recorded_by: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=_now)
+
+
+class ChangeRequest(SQLModel, table=True):
+    """A change to an approved plan: other provider, moved dates, money moved between lines."""
+
+    __tablename__ = "change_request"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    plan_id: str = Field(index=True, max_length=36)
+    status: str = Field(default="submitted", max_length=20)
+    lines: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    reason: str = Field(max_length=4000)
+    requested_by: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=_now)
+    decided_by: str | None = Field(default=None, max_length=80)
+    decided_at: datetime | None = None
+    decision_note: str | None = Field(default=None, max_length=4000)
+
+
+# --- API shapes: clients --------------------------------------------------------------------
+
+SchemeName = Literal["prb", "pgb_bw", "pib", "rio_iro"]
+BenefitName = Literal["WWB", "NUG", "WW", "WIA", "Wajong", "Wsw"]
+
+
+class Strict(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
+
+class ClientFactsIn(Strict):
+    """Facts for the admission rules; leave out what you do not know yet."""
+
+    months_unemployed: int | None = Field(default=None, ge=0, le=1200)
+    months_on_benefit: int | None = Field(default=None, ge=0, le=1200)
+    single_parent: bool | None = None
+    youngest_child_birth_date: date | None = None
+    long_term_partially_disabled: bool | None = None
+    resident_municipality_code: str | None = Field(default=None, regex=r"^\d{4}$")
+    other_running_trajectory: bool | None = Field(
+        default=None, description="A trajectory elsewhere (UWV, another company); ours are counted automatically.")
+    no_suitable_regular_offer: bool | None = None
+    fair_chance_of_outflow: bool | None = None
+    distance_to_labour_market_months: int | None = Field(default=None, ge=0, le=600)
+    available_for_work: bool | None = None
+    indication: Literal["moderate", "severe"] | None = Field(default=None, description="pgb bw: the Wsw indication.")
+
+
+class ClientCreate(Strict):
     bsn: BSN
     client_number: str = Field(min_length=1, max_length=40)
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=300)
     language: Literal["nl", "en"] = "nl"
-    scheme: Literal["prb", "pgb_bw", "pib", "rio_iro"] = "prb"
-    benefit_type: Literal["WWB", "NUG", "WW", "WIA", "Wajong", "Wsw"] = "WWB"
+    scheme: SchemeName = "prb"
+    benefit_type: BenefitName = "WWB"
+    date_of_birth: date | None = None
+    facts: ClientFactsIn = Field(default_factory=ClientFactsIn)
     case_manager: str | None = Field(default=None, max_length=80)
+
+
+class ClientUpdate(Strict):
+    """Only what is sent changes."""
+
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=300)
+    language: Literal["nl", "en"] | None = None
+    scheme: SchemeName | None = None
+    benefit_type: BenefitName | None = None
+    date_of_birth: date | None = None
+    facts: ClientFactsIn | None = None
+    case_manager: str | None = Field(default=None, min_length=1, max_length=80)
 
 
 class ClientPublic(SQLModel):
@@ -112,39 +318,206 @@ class ClientPublic(SQLModel):
     name: str
     email: str | None
     phone: str | None
+    address: str | None
     language: str
     scheme: str
     benefit_type: str
+    date_of_birth: date | None
+    facts: dict[str, Any]
     case_manager: str
     created_at: datetime
 
 
-class PlanLineCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")
-
-    description: str = Field(min_length=1, max_length=500)
-    category: Category
-    provider_name: str = Field(min_length=1, max_length=200)
-    amount: EuroAmount
+class RepresentativeCreate(Strict):
+    subject: str = Field(min_length=1, max_length=80, description="The representative's login (token subject).")
+    name: str = Field(min_length=1, max_length=200)
+    relation: Literal["guardian", "mentor", "administrator", "helper", "family"]
+    email: EmailStr | None = None
 
 
-class PlanCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")
-
-    client_id: str = Field(min_length=1, max_length=36)
-    title: str = Field(min_length=1, max_length=200)
-    goal: str = Field(default="", max_length=4000)
-    lines: list[PlanLineCreate] = Field(min_length=1, max_length=50)
-
-
-class PlanLinePublic(SQLModel):
+class RepresentativePublic(SQLModel):
     id: str
-    position: int
-    description: str
+    client_id: str
+    subject: str
+    name: str
+    relation: str
+    email: str | None
+    active: bool
+    created_at: datetime
+
+
+class ContactCreate(Strict):
+    contacted_on: date
+    channel: Literal["information_meeting", "letter_with_reply_slip", "personal_talk", "phone", "email"]
+    interest: Literal["interested", "not_interested", "undecided"]
+    note: str = Field(default="", max_length=2000)
+
+
+class ContactPublic(SQLModel):
+    id: str
+    client_id: str
+    contacted_on: date
+    channel: str
+    interest: str
+    note: str
+    recorded_by: str
+    created_at: datetime
+
+
+class OrientationStart(Strict):
+    starts_on: date | None = Field(default=None, description="Today when left out.")
+    scheme: SchemeName | None = None
+
+
+class OrientationPublic(SQLModel):
+    id: str
+    client_id: str
+    scheme: str
+    starts_on: date
+    ends_on: date
+    budget: EuroAmount
+    status: str
+
+
+class CriterionPublic(SQLModel):
+    kind: str
+    passed: bool
+    reason_nl: str
+    reason_en: str
+    unknown: bool
+
+
+class EligibilityPublic(SQLModel):
+    client_id: str
+    scheme: str
+    on: date
+    eligible: bool
+    criteria: list[CriterionPublic]
+
+
+class CandidatePublic(SQLModel):
+    client_id: str
+    client_number: str
+    scheme: str
+    eligible: bool
+    failed: list[str]
+    unknown: list[str]
+    last_contact: ContactPublic | None
+
+
+# --- API shapes: the plan (Groningen format) ------------------------------------------------
+
+PlanElementName = Literal["self_awareness", "job_mediation", "aftercare"]
+CategoryName = Literal[
+    "coaching", "training_knowledge", "training_skills", "study_material", "job_mediation", "driving_lessons",
+    "computer", "business_start_support", "other", "wage_cost_subsidy", "job_coaching", "workplace_adaptation",
+]
+
+
+def _text() -> Any:
+    return Field(default="", max_length=8000)
+
+
+class ForewordIn(Strict):
+    situation: str = _text()
+    steps_so_far: str = _text()
+    why_this_budget: str = _text()
+
+
+class IntroductionIn(Strict):
+    work_goal: str = _text()
+    other_goals: str = _text()
+    what_is_needed: str = _text()
+
+
+class LabourMarketIn(Strict):
+    occupation: str = _text()
+    regional_demand: str = _text()
+    why_suited: str = _text()
+
+
+class PreconditionsIn(Strict):
+    to_arrange: str = _text()
+    obstacles: str = _text()
+
+
+class ActivityIn(Strict):
+    ref: str = Field(min_length=1, max_length=40)
+    description: str = Field(min_length=1, max_length=2000)
+    start: date
+    end: date
+    expected_result: str = Field(default="", max_length=4000)
+    elements: list[PlanElementName] = Field(default_factory=list, max_length=3)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ActivityIn:
+        if self.end < self.start:
+            raise ValueError("end: an activity cannot end before it starts")
+        return self
+
+
+class StructureIn(Strict):
+    activities: list[ActivityIn] = Field(default_factory=list, max_length=50)
+
+
+class BudgetLineIn(Strict):
+    id: str | None = Field(default=None, max_length=36, description="Keep the id of a line you change; new lines "
+                                                                     "get one.")
+    activity_ref: str = Field(min_length=1, max_length=40)
+    description: str = Field(default="", max_length=500)
+    provider_name: str = Field(default="", max_length=200)
+    provider_kvk: str | None = Field(default=None, max_length=20)
+    category: CategoryName | None = None
+    amount: EuroAmount = Field(description="Excluding VAT.")
+    vat_rate: Decimal = Field(default=Decimal("21"), ge=0, le=100, decimal_places=2)
+    quote_attachment_ids: list[str] = Field(default_factory=list, max_length=10)
+    business_investment: bool = False
+    material_tied_to_course_or_job: bool | None = None
+    holdback_percent: int = Field(default=0, ge=0, le=100, description="No cure, less pay: held until work is found.")
+
+
+class BudgetIn(Strict):
+    lines: list[BudgetLineIn] = Field(default_factory=list, max_length=50)
+
+
+class PlanContent(Strict):
+    title: str = Field(default="", max_length=200)
+    scheme: SchemeName | None = Field(default=None, description="The client's scheme when left out.")
+    indication: Literal["moderate", "severe"] | None = None
+    drafted_by_reintegration_company: bool = False
+    foreword: ForewordIn = Field(default_factory=ForewordIn)
+    introduction: IntroductionIn = Field(default_factory=IntroductionIn)
+    labour_market: LabourMarketIn = Field(default_factory=LabourMarketIn)
+    preconditions: PreconditionsIn = Field(default_factory=PreconditionsIn)
+    structure: StructureIn = Field(default_factory=StructureIn)
+    budget: BudgetIn = Field(default_factory=BudgetIn)
+
+
+class PlanCreate(PlanContent):
+    client_id: str = Field(min_length=1, max_length=36)
+
+
+class PlanSave(PlanContent):
+    plan_version: int = Field(ge=1, description="The version you looked at; a changed plan answers 409.")
+
+
+class FindingPublic(SQLModel):
+    code: str
+    severity: str
+    field: str
+    message_nl: str
+    message_en: str
+
+
+class GrantedLinePublic(SQLModel):
+    line_id: str
     category: str
     provider_name: str
-    amount: EuroAmount
-    granted: EuroAmount | None
+    asked: EuroAmount
+    granted: EuroAmount
+    starts_on: date | None
+    ends_on: date | None
+    holdback_percent: int
 
 
 class PlanPublic(SQLModel):
@@ -153,38 +526,170 @@ class PlanPublic(SQLModel):
     client_id: str
     status: str
     version: int
-    title: str
-    goal: str
     scheme: str
+    title: str
+    content: dict[str, Any]
+    latest_version_number: int
+    submitted_version_number: int | None
     requested: EuroAmount
     granted: EuroAmount | None
+    granted_lines: list[GrantedLinePublic] | None
     execution_deadline: date | None
+    created_at: datetime
     submitted_at: datetime | None
     decided_at: datetime | None
     decided_by: str | None
-    decision_note: str | None
-    lines: list[PlanLinePublic]
+    closed_on: date | None
+    closure_reason: str | None
 
 
-class PlanVersionRef(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+class PlanVersionPublic(SQLModel):
+    number: int
+    kind: str
+    sha256: str
+    created_by: str
+    created_at: datetime
+    content: dict[str, Any] | None = None
 
+
+class PlanChecksPublic(SQLModel):
+    plan_id: str
+    plan_version: int
+    submittable: bool
+    maximum: EuroAmount
+    total: EuroAmount
+    findings: list[FindingPublic]
+
+
+class AttachmentPublic(SQLModel):
+    id: str
+    plan_id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    created_at: datetime
+
+
+class PlanVersionRef(Strict):
     plan_version: int = Field(ge=1, description="The version you looked at; a changed plan answers 409.")
 
 
-class GrantedLineIn(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+# --- API shapes: review and decisions ---------------------------------------------------------
 
-    line_id: str
-    granted: EuroAmount
-
-
-class ApprovePlan(PlanVersionRef):
-    granted_lines: list[GrantedLineIn] | None = Field(
-        default=None, description="Granted amount per line; leave out to grant every line as asked."
-    )
-    note: str | None = Field(default=None, max_length=4000)
+SectionName = Literal["foreword", "introduction", "labour_market", "preconditions", "structure", "budget",
+                      "attachments"]
 
 
-class RejectPlan(PlanVersionRef):
+class DecisionIn(PlanVersionRef):
+    kind: Literal["approve", "return", "reject", "confirm"] = Field(
+        description="approve (with conditions when you give them), return for changes, reject, or confirm an "
+                    "approval as the second reviewer.")
+    granted: dict[str, EuroAmount] | None = Field(
+        default=None, description="Granted amount per budget line id; leave out to grant every line as asked.")
+    holdback_percent: dict[str, int] | None = Field(default=None, description="Override the line's holdback.")
+    conditions: list[str] = Field(default_factory=list, max_length=20)
+    reasons: list[str] = Field(default_factory=list, max_length=20)
+    contra_indications: list[str] = Field(default_factory=list, max_length=20)
+    comments: dict[SectionName, str] = Field(default_factory=dict)
+    assessments: dict[SectionName, str] = Field(default_factory=dict)
+    note: str = Field(default="", max_length=4000)
+
+
+class DecisionPublic(SQLModel):
+    id: str
+    review_id: str
+    kind: str
+    reviewer_id: str
+    reviewer_role: str
+    decided_on: date
+    decided_at: datetime
+    details: dict[str, Any]
+
+
+class ReviewPublic(SQLModel):
+    id: str
+    plan_id: str
+    client_id: str
+    client_number: str
+    plan_version_number: int
+    case_manager: str
+    status: str
+    requested: EuroAmount
+    submitted_on: date
+    due_on: date
+    warn_on: date
+    age_days: int
+    warning: bool
+    overdue: bool
+    first_reviewer: str | None
+
+
+class ObjectionCreate(Strict):
+    lodged_on: date
+    grounds: str = Field(min_length=1, max_length=8000)
+
+
+class ObjectionPublic(SQLModel):
+    id: str
+    plan_id: str
+    review_id: str
+    lodged_on: date
+    grounds: str
+    late: bool
+    status: str
+    recorded_by: str
+    created_at: datetime
+
+
+class ChangeLineIn(Strict):
+    id: str = Field(min_length=1, max_length=36, description="A granted line's id, or a new id for a new line.")
+    category: CategoryName
+    provider_name: str = Field(min_length=1, max_length=200)
+    provider_kvk: str | None = Field(default=None, max_length=20)
+    starts_on: date
+    ends_on: date
+    amount: EuroAmount
+    holdback_percent: int = Field(default=0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ChangeLineIn:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on: a line cannot end before it starts")
+        return self
+
+
+class ChangeRequestCreate(PlanVersionRef):
     reason: str = Field(min_length=1, max_length=4000)
+    lines: list[ChangeLineIn] = Field(min_length=1, max_length=50)
+
+
+class ChangeDecisionIn(PlanVersionRef):
+    approve: bool
+    note: str = Field(default="", max_length=4000)
+
+
+class ChangeRequestPublic(SQLModel):
+    id: str
+    plan_id: str
+    status: str
+    reason: str
+    lines: list[dict[str, Any]]
+    requested_by: str
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+
+
+class CloseTrajectory(PlanVersionRef):
+    reason: Literal["completed", "stopped_early", "expired"]
+    closed_on: date | None = None
+    note: str = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _stopping_needs_a_reason(self) -> CloseTrajectory:
+        if self.reason == "stopped_early" and not self.note.strip():
+            raise ValueError("note: say why the trajectory stopped early")
+        return self

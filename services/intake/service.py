@@ -1,7 +1,7 @@
 """How the runtime sees the intake service."""
 
 from services.intake.api import router
-from services.intake.handlers import EVENT_HANDLERS
+from services.intake.handlers import EVENT_HANDLERS, close_expired_trajectories
 from shared.bus.maintenance import prune_job
 from shared.runtime import PeriodicJob, ServiceSpec
 
@@ -11,5 +11,8 @@ SERVICE = ServiceSpec(
     description="Clients, the orientation phase, plans and their review.",
     router=router,
     event_handlers=EVENT_HANDLERS,
-    periodic_jobs=(PeriodicJob("intake.prune_bus_tables", 86400.0, prune_job("intake")),),
+    periodic_jobs=(
+        PeriodicJob("intake.close_expired_trajectories", 3600.0, close_expired_trajectories),
+        PeriodicJob("intake.prune_bus_tables", 86400.0, prune_job("intake")),
+    ),
 )

@@ -8,7 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from services.budget.models import Invoice, LedgerEntry
-from services.intake.models import Client, Plan, PlanLine
+from services.demo import ELIGIBLE_FACTS, example_plan
+from services.demo import test_bsn as bsn_for
+from services.intake.models import Client, Plan, PlanVersion
 from shared.bus.consumer import Outcome, consume
 from shared.bus.dead_letters import list_dead_letters
 from shared.bus.tables import BUS_TABLES
@@ -29,6 +31,19 @@ def env(tmp_path_factory):
     http = api_client(runtime)
     case = make_case(http, runtime, "0014", 11)
     return runtime, http, case
+
+
+def _fresh_client(http, seed: int) -> str:
+    r = http.post("/intake/clients", headers=KM, json={"bsn": bsn_for(seed), "client_number": f"K-{seed}",
+                                                       "name": "N", "facts": ELIGIBLE_FACTS})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def _plan_body(client_id: str, amount: object = "10.00") -> dict:
+    body = {"client_id": client_id, **example_plan("Kok", [("Coaching", "coaching", "Coach BV", "10.00")])}
+    body["budget"]["lines"][0]["amount"] = amount
+    return body
 
 
 def _count(runtime, table) -> int:
@@ -69,10 +84,9 @@ def test_an_invalid_bsn_is_refused_naming_the_field_and_not_echoing_it(env):
 
 
 def test_a_float_amount_is_refused(env):
-    _runtime, http, case = env
-    r = http.post("/intake/plans", headers=KM, json={"client_id": case.client_id, "title": "t", "lines": [
-        {"description": "d", "category": "coaching", "provider_name": "p", "amount": 12.5}]})
-    assert _problem(r, 422)["errors"][0]["field"] == "lines.0.amount"
+    _runtime, http, _case = env
+    r = http.post("/intake/plans", headers=KM, json=_plan_body(_fresh_client(http, 201), 12.5))
+    assert _problem(r, 422)["errors"][0]["field"] == "budget.lines.0.amount"
 
 
 def test_amounts_with_three_decimals_are_refused(env):
@@ -83,21 +97,24 @@ def test_amounts_with_three_decimals_are_refused(env):
     assert _problem(r, 422)["errors"][0]["field"] == "amount"
 
 
-def test_a_plan_with_a_zero_line_leaves_no_plan_behind(env):
-    runtime, http, case = env
-    plans, lines = _count(runtime, Plan), _count(runtime, PlanLine)
-    r = http.post("/intake/plans", headers=KM, json={"client_id": case.client_id, "title": "t", "lines": [
-        {"description": "ok", "category": "coaching", "provider_name": "p", "amount": "10.00"},
-        {"description": "zero", "category": "coaching", "provider_name": "p", "amount": "0.00"}]})
-    assert _problem(r, 422)["errors"][0]["field"] == "lines.1.amount"
-    assert (_count(runtime, Plan), _count(runtime, PlanLine)) == (plans, lines)
+def test_an_activity_ending_before_it_starts_leaves_no_plan_behind(env):
+    runtime, http, _case = env
+    before = (_count(runtime, Plan), _count(runtime, PlanVersion))
+    body = _plan_body(_fresh_client(http, 202))
+    activity = body["structure"]["activities"][0]
+    activity["start"], activity["end"] = activity["end"], activity["start"]
+    r = http.post("/intake/plans", headers=KM, json=body)
+    error = _problem(r, 422)["errors"][0]
+    assert error["field"] == "structure.activities.0" and "end" in error["message"]
+    assert (_count(runtime, Plan), _count(runtime, PlanVersion)) == before
 
 
 def test_an_over_budget_invoice_is_refused_and_writes_nothing(env):
     runtime, http, case = env
     invoices, outbox = _count(runtime, Invoice), _count(runtime, BUS_TABLES["budget"].outbox)
     r = http.post(f"/budget/budgets/{case.budget_id}/invoices", headers=FIN, json={
-        "budget_line_id": case.budget_line_id, "invoice_number": "BIG-1", "provider_id": "p", "provider_name": "p",
+        "budget_line_id": case.budget_line_id, "invoice_number": "BIG-1", "provider_id": "coach-bv",
+        "provider_name": "Coach BV",
         "provider_iban": "NL91ABNA0417164300", "amount": "5000.00"})
     assert _problem(r, 422)["code"] == "invoice.over_budget"
     assert (_count(runtime, Invoice), _count(runtime, BUS_TABLES["budget"].outbox)) == (invoices, outbox)
@@ -122,25 +139,24 @@ def test_an_invalid_iban_is_refused(env):
 
 
 def test_a_decision_on_a_plan_that_changed_meanwhile_is_a_conflict(env):
-    runtime, http, case = env
-    r = http.post("/intake/plans", headers=KM, json={"client_id": case.client_id, "title": "t", "lines": [
-        {"description": "d", "category": "coaching", "provider_name": "p", "amount": "10.00"}]})
-    plan = r.json()
-    http.post(f"/intake/plans/{plan['id']}/submit", headers=KM, json={"plan_version": 1})
-    r = http.post(f"/intake/plans/{plan['id']}/approve", headers=KM, json={"plan_version": 1})
+    _runtime, http, _case = env
+    plan = http.post("/intake/plans", headers=KM, json=_plan_body(_fresh_client(http, 203))).json()
+    assert http.post(f"/intake/plans/{plan['id']}/submit", headers=KM, json={"plan_version": 1}).status_code == 200
+    r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=KM, json={"plan_version": 1, "kind": "approve"})
     body = _problem(r, 409)
     assert body["code"] == "plan.changed_meanwhile" and body["errors"][0]["field"] == "plan_version"
     assert http.get(f"/intake/plans/{plan['id']}", headers=KM).json()["status"] == "submitted"
 
 
 def test_granting_more_than_asked_is_refused(env):
-    _runtime, http, case = env
-    plan = http.post("/intake/plans", headers=KM, json={"client_id": case.client_id, "title": "t", "lines": [
-        {"description": "d", "category": "coaching", "provider_name": "p", "amount": "10.00"}]}).json()
+    _runtime, http, _case = env
+    plan = http.post("/intake/plans", headers=KM, json=_plan_body(_fresh_client(http, 204))).json()
+    line_id = plan["content"]["budget"]["lines"][0]["id"]
     v = http.post(f"/intake/plans/{plan['id']}/submit", headers=KM, json={"plan_version": 1}).json()["version"]
-    r = http.post(f"/intake/plans/{plan['id']}/approve", headers=KM, json={
-        "plan_version": v, "granted_lines": [{"line_id": plan["lines"][0]["id"], "granted": "10.01"}]})
-    assert _problem(r, 422)["code"] == "plan.grant_above_asked"
+    r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=KM, json={
+        "plan_version": v, "kind": "approve", "granted": {line_id: "10.01"}})
+    body = _problem(r, 422)
+    assert body["code"] == "review.grant_above_asked" and body["errors"][0]["field"] == f"granted.{line_id}"
 
 
 def test_an_unknown_event_version_becomes_a_dead_letter_with_the_reason_and_no_effect(env):

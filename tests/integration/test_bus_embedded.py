@@ -93,18 +93,18 @@ def test_correlation_id_travels_from_the_request_through_events_to_handler_logs(
     http = api_client(runtime)
     km = auth("case_manager", "0014")
     cid = "req-" + uuid.uuid4().hex
-    from services.demo import test_bsn
+    from services.demo import ELIGIBLE_FACTS, example_plan, test_bsn
 
     r = http.post("/intake/clients", headers={**km, "X-Correlation-ID": cid},
-                  json={"bsn": test_bsn(5), "client_number": "K", "name": "N"})
+                  json={"bsn": test_bsn(5), "client_number": "K", "name": "N", "facts": ELIGIBLE_FACTS})
     assert r.headers["x-correlation-id"] == cid
     client_id = r.json()["id"]
     plan = http.post("/intake/plans", headers={**km, "X-Correlation-ID": cid}, json={
-        "client_id": client_id, "title": "t",
-        "lines": [{"description": "d", "category": "coaching", "provider_name": "p", "amount": "5.00"}]}).json()
+        "client_id": client_id, **example_plan("Kok", [("Coaching", "coaching", "Coach BV", "5.00")])}).json()
     v = http.post(f"/intake/plans/{plan['id']}/submit", headers={**km, "X-Correlation-ID": cid},
                   json={"plan_version": 1}).json()["version"]
-    http.post(f"/intake/plans/{plan['id']}/approve", headers={**km, "X-Correlation-ID": cid}, json={"plan_version": v})
+    http.post(f"/intake/plans/{plan['id']}/decisions", headers={**km, "X-Correlation-ID": cid},
+              json={"plan_version": v, "kind": "approve"})
     with runtime.engine.connect() as conn:
         outbox = BUS_TABLES["intake"].outbox
         envelopes = [json.loads(e) for e in conn.execute(sa.select(outbox.c.envelope)).scalars()]

@@ -35,10 +35,9 @@ def _reads(case):
 def _writes(case):
     return [
         (f"/intake/plans/{case.plan_id}/submit", {"plan_version": 1}),
-        (f"/intake/plans/{case.plan_id}/approve", {"plan_version": 3}),
-        (f"/intake/plans/{case.plan_id}/reject", {"plan_version": 3, "reason": "x"}),
-        ("/intake/plans", {"client_id": case.client_id, "title": "t", "lines": [
-            {"description": "d", "category": "coaching", "provider_name": "p", "amount": "1.00"}]}),
+        (f"/intake/plans/{case.plan_id}/decisions", {"plan_version": 3, "kind": "approve"}),
+        (f"/intake/plans/{case.plan_id}/decisions", {"plan_version": 3, "kind": "reject", "reasons": ["x"]}),
+        ("/intake/plans", {"client_id": case.client_id, "title": "t"}),
         (f"/budget/budgets/{case.budget_id}/invoices", {
             "budget_line_id": case.budget_line_id, "invoice_number": "X-1", "provider_id": "p", "provider_name": "p",
             "provider_iban": "NL91ABNA0417164300", "amount": "1.00"}),
@@ -106,8 +105,8 @@ def test_a_client_sees_their_own_data(world):
 
 def test_a_client_cannot_approve_their_own_plan_or_invoices(world):
     http, a1, _a2, _b1 = world
-    assert http.post(f"/intake/plans/{a1.plan_id}/approve", headers=a1.headers(),
-                     json={"plan_version": 3}).status_code == 403
+    assert http.post(f"/intake/plans/{a1.plan_id}/decisions", headers=a1.headers(),
+                     json={"plan_version": 3, "kind": "approve"}).status_code == 403
     assert http.post(f"/budget/invoices/{a1.invoice_id}/approve", headers=a1.headers()).status_code == 403
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from services.demo import test_bsn
+from services.demo import ELIGIBLE_FACTS, example_plan, test_bsn
 from tests.conftest import auth
 
 MUNICIPALITY = "0014"
@@ -36,28 +36,24 @@ def run_journey(urls: dict[str, str], bsn: str = test_bsn(1)) -> dict[str, Any]:
     with httpx.Client(timeout=10) as http:
         client = http.post(f"{urls['intake']}/intake/clients", headers=km, json={
             "bsn": bsn, "client_number": "K-1", "name": "Test Client", "email": "t@example.org", "language": "nl",
+            "facts": ELIGIBLE_FACTS,
         })
         assert client.status_code == 201, client.text
         client_id = client.json()["id"]
         me = auth("client", MUNICIPALITY, subject="client-1", client_id=client_id)
 
-        plan = http.post(f"{urls['intake']}/intake/plans", headers=me, json={
-            "client_id": client_id, "title": "Naar werk als kok", "goal": "Binnen 6 maanden werk als kok",
-            "lines": [
-                {"description": "Koksopleiding niveau 2", "category": "training_skills",
-                 "provider_name": "ROC Noord", "amount": "2000.00"},
-                {"description": "Messenset voor de opleiding", "category": "study_material",
-                 "provider_name": "Horeca Groothandel", "amount": "150.00"},
-            ],
-        })
+        plan = http.post(f"{urls['intake']}/intake/plans", headers=me, json={"client_id": client_id, **example_plan(
+            "Kok", [("Koksopleiding niveau 2", "training_skills", "ROC Noord", "2000.00"),
+                    ("Messenset voor de opleiding", "study_material", "Horeca Groothandel", "150.00")])})
         assert plan.status_code == 201, plan.text
         plan_id, version = plan.json()["id"], plan.json()["version"]
 
         submitted = http.post(f"{urls['intake']}/intake/plans/{plan_id}/submit", headers=me,
                               json={"plan_version": version})
         assert submitted.status_code == 200, submitted.text
-        approved = http.post(f"{urls['intake']}/intake/plans/{plan_id}/approve", headers=km,
-                             json={"plan_version": submitted.json()["version"], "note": "Goed plan"})
+        approved = http.post(f"{urls['intake']}/intake/plans/{plan_id}/decisions", headers=km,
+                             json={"plan_version": submitted.json()["version"], "kind": "approve",
+                                   "note": "Goed plan"})
         assert approved.status_code == 200, approved.text
         assert approved.json()["granted"] == "2150.00"
 

@@ -7,11 +7,16 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from services.demo import test_bsn
+from services.demo import ELIGIBLE_FACTS, example_plan, test_bsn
 from shared.runtime import Runtime, load_all_services
 from shared.web import create_app
 from tests.conftest import auth
 from tests.support.runtime import drain
+
+
+# A content review (reciprocal policies such as Utrecht's) assesses every section.
+ASSESSMENTS = {s: "In orde." for s in ("foreword", "introduction", "labour_market", "preconditions", "structure",
+                                          "budget")}
 
 
 @dataclass
@@ -36,17 +41,19 @@ def api_client(runtime: Runtime) -> TestClient:
 def make_case(http: TestClient, runtime: Runtime, municipality: str, seed: int, *, approve: bool = True) -> ClientCase:
     km, fin = auth("case_manager", municipality), auth("finance", municipality)
     r = http.post("/intake/clients", headers=km, json={"bsn": test_bsn(seed), "client_number": f"K{seed}",
-                                                       "name": f"Client {seed}"})
+                                                       "name": f"Client {seed}", "facts": ELIGIBLE_FACTS})
     assert r.status_code == 201, r.text
     client_id = r.json()["id"]
-    r = http.post("/intake/plans", headers=km, json={"client_id": client_id, "title": "Plan", "lines": [
-        {"description": "Coaching", "category": "coaching", "provider_name": "Coach BV", "amount": "1000.00"}]})
+    r = http.post("/intake/plans", headers=km, json={"client_id": client_id, **example_plan(
+        "Plan", [("Coaching", "coaching", "Coach BV", "1000.00")])})
     assert r.status_code == 201, r.text
     case = ClientCase(municipality, client_id, r.json()["id"])
     if not approve:
         return case
     r = http.post(f"/intake/plans/{case.plan_id}/submit", headers=km, json={"plan_version": 1})
-    r = http.post(f"/intake/plans/{case.plan_id}/approve", headers=km, json={"plan_version": r.json()["version"]})
+    assert r.status_code == 200, r.text
+    r = http.post(f"/intake/plans/{case.plan_id}/decisions", headers=km, json={
+        "plan_version": r.json()["version"], "kind": "approve", "assessments": ASSESSMENTS})
     assert r.status_code == 200, r.text
     drain(runtime)
     budget = http.get("/budget/budgets", headers=fin, params={"plan_id": case.plan_id}).json()[0]
