@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import signal
 import sys
@@ -91,6 +92,13 @@ def _require_broker(settings: Settings, what: str) -> None:
         raise SystemExit(f"prb {what} needs BROKER_URL (Redis) and DATABASE_URL (PostgreSQL)")
 
 
+def _freeze_startup_objects() -> None:
+    """Move everything loaded at start-up out of the collector's reach: full collections in
+    long-running workers then take ~15 ms instead of ~100-280 ms (docs/performance.md)."""
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_worker(args: argparse.Namespace) -> None:
     from shared.bus.worker import build_celery
 
@@ -98,6 +106,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     _require_broker(settings, "worker")
     configure_logging(settings.log_level, settings.log_json, service=args.service)
     app = build_celery((args.service,))
+    _freeze_startup_objects()
     app.worker_main([
         "worker", "--queues", args.service, "--hostname", f"{args.service}@%h",
         "--pool", args.pool, "--concurrency", str(args.concurrency), "--loglevel", settings.log_level,
@@ -129,6 +138,7 @@ def cmd_relay(args: argparse.Namespace) -> None:
                         poll_seconds=settings.relay_poll_seconds, batch_size=settings.relay_batch_size)
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())
+    _freeze_startup_objects()
     relay.run_forever()
 
 

@@ -123,19 +123,22 @@ class OutboxRelay:
         self.max_backoff = max_backoff_seconds
         self.stop_event = threading.Event()
 
-    def run_once(self) -> int:
+    def run_once(self, services: Iterable[str] | None = None) -> int:
+        """One pass over the given outboxes (all of them when None)."""
         moved = 0
-        for service in self.services:
+        for service in self.services if services is None else services:
             moved += relay_batch(self.engine, service, self.publisher, self.batch_size)
         return moved
 
     def run_forever(self) -> None:
         waiter = self._make_waiter()
         backoff = 0.5
+        # Which outboxes to look at: those a NOTIFY named, or all after a quiet poll interval.
+        notified: list[str] | None = None
         log.info("relay.started", services=list(self.services))
         while not self.stop_event.is_set():
             try:
-                moved = self.run_once()
+                moved = self.run_once(notified)
                 backoff = 0.5
             except BrokerUnavailable:
                 self.stop_event.wait(backoff)
@@ -147,14 +150,16 @@ class OutboxRelay:
                 backoff = min(backoff * 2, self.max_backoff)
                 self._close(waiter)
                 waiter = self._make_waiter()
+                notified = None
                 continue
             if moved == 0:
-                waiter(self.poll_seconds)
+                named = waiter(self.poll_seconds)
+                notified = [s for s in self.services if s in named] if named is not None else None
         self._close(waiter)
         log.info("relay.stopped")
 
     @staticmethod
-    def _close(waiter: Callable[[float], None]) -> None:
+    def _close(waiter: Callable[[float], set[str] | None]) -> None:
         owner = getattr(waiter, "__self__", None)
         if isinstance(owner, _PgNotifyWaiter):
             owner.conn.close()
@@ -163,11 +168,13 @@ class OutboxRelay:
         self.stop_event.set()
         outbox_written.set()
 
-    def _make_waiter(self) -> Callable[[float], None]:
+    def _make_waiter(self) -> Callable[[float], set[str] | None]:
+        """A wait for new outbox rows; it returns the services that wrote, or None for "look everywhere"."""
         if is_sqlite(self.engine):
-            def wait_in_process(timeout: float) -> None:
+            def wait_in_process(timeout: float) -> set[str] | None:
                 outbox_written.wait(timeout)
                 outbox_written.clear()
+                return None
             return wait_in_process
         return _PgNotifyWaiter(self.engine).wait
 
@@ -180,11 +187,17 @@ class _PgNotifyWaiter:
         self.conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
         self.conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, timeout: float) -> set[str] | None:
+        """The services named by NOTIFYs (the unit of work sends its service); None after a quiet timeout,
+        so a row whose NOTIFY was missed (relay restart, dropped connection) is still found."""
         started = time.monotonic()
-        for _ in self.conn.notifies(timeout=timeout, stop_after=1):
-            break
+        named: set[str] = set()
+        for notify in self.conn.notifies(timeout=timeout, stop_after=1):
+            named.add(notify.payload)
+        if not named:
+            return None
         # Drain the burst so one wake-up serves many commits.
         if time.monotonic() - started < timeout:
-            for _ in self.conn.notifies(timeout=0.0):
-                pass
+            for notify in self.conn.notifies(timeout=0.0):
+                named.add(notify.payload)
+        return named

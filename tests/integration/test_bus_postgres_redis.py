@@ -201,3 +201,20 @@ def test_several_relays_publish_each_event_once(fresh_pg_url, redis_url):
         t.join()
     assert len(sent) == 300 and len(set(sent)) == 300
     assert pending_count(runtime.engine, "intake") == 0
+
+
+def test_the_relay_wakes_for_the_outbox_a_commit_named_and_sweeps_all_after_a_quiet_interval(fresh_pg_url):
+    from shared.bus.relay import _PgNotifyWaiter
+
+    runtime = migrated_runtime(Settings(database_url=fresh_pg_url, environment="test"))
+    waiter = _PgNotifyWaiter(runtime.engine)
+    try:
+        plan_id = str(uuid.uuid4())
+        with runtime.uow("budget") as uow:
+            uow.emit("BudgetClosed", tenant=TENANT, subject=plan_id,
+                     payload={"budget_id": "b", "plan_id": plan_id, "client_id": "c", "released_cents": 0})
+            uow.commit()
+        assert waiter.wait(5.0) == {"budget"}
+        assert waiter.wait(0.2) is None
+    finally:
+        waiter.conn.close()
