@@ -140,6 +140,15 @@ def _today() -> date:
     return _now().date()
 
 
+def _insert_unique(session: Session, row: object, conflict: ConflictError) -> None:
+    """Insert now, so a unique constraint answers 409 instead of failing at commit."""
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc
+
+
 # --- who may do what ------------------------------------------------------------------------
 
 
@@ -228,12 +237,8 @@ def register_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> Clie
         language=data.language, scheme=data.scheme, benefit_type=data.benefit_type, date_of_birth=data.date_of_birth,
         facts=_facts_dict(data.facts, who.municipality), case_manager=data.case_manager or who.subject,
     )
-    uow.session.add(client)
-    try:
-        uow.session.flush()
-    except IntegrityError as exc:
-        raise ConflictError("client.exists", "This municipality already has a client with this BSN or client number.",
-                            "bsn") from exc
+    _insert_unique(uow.session, client, ConflictError(
+        "client.exists", "This municipality already has a client with this BSN or client number.", "bsn"))
     uow.emit("ClientRegistered", tenant=client.municipality, subject=client.id,
              payload=ClientRegisteredV1(client_id=client.id))
     uow.commit()
@@ -291,11 +296,8 @@ def add_representative(uow: UnitOfWork, who: Principal, client_id: str,
     rep = Representative(municipality=client.municipality, client_id=client.id, subject=data.subject, name=data.name,
                          relation=data.relation, email=str(data.email) if data.email else None,
                          created_by=who.subject)
-    uow.session.add(rep)
-    try:
-        uow.session.flush()
-    except IntegrityError as exc:
-        raise ConflictError("representative.exists", "This login already represents this client.", "subject") from exc
+    _insert_unique(uow.session, rep, ConflictError("representative.exists", "This login already represents this client.",
+                                                   "subject"))
     uow.commit()
     return RepresentativePublic.model_validate(rep, from_attributes=True)
 
@@ -672,11 +674,8 @@ def add_attachment(uow: UnitOfWork, who: Principal, plan_id: str, filename: str,
     attachment = Attachment(municipality=plan.municipality, plan_id=plan.id, client_id=plan.client_id,
                             filename=filename, content_type=content_type, size=len(data), sha256=digest, content=data,
                             uploaded_by=who.subject)
-    uow.session.add(attachment)
-    try:
-        uow.session.flush()
-    except IntegrityError as exc:
-        raise ConflictError("attachment.duplicate", "This file is already attached to the plan.", "file") from exc
+    _insert_unique(uow.session, attachment, ConflictError("attachment.duplicate",
+                                                          "This file is already attached to the plan.", "file"))
     uow.commit()
     return AttachmentPublic.model_validate(attachment, from_attributes=True)
 
