@@ -667,7 +667,8 @@ def add_attachment(uow: UnitOfWork, who: Principal, plan_id: str, filename: str,
     problems = check_attachment(filename, content_type, len(data), field="file")
     if problems:
         first = problems[0]
-        status = 413 if first.code == "attachment.too_large" else 415 if first.code == "attachment.type" else 422
+        status = 413 if first.code == "attachment.too_large" else 415 if first.code in (
+            "attachment.type_not_allowed", "attachment.extension_mismatch") else 422
         raise Problem(status, "Attachment refused", first.message_en, code=first.code,
                       errors=[{"field": f.field, "code": f.code, "message": f.message_en} for f in problems])
     digest = hashlib.sha256(data).hexdigest()

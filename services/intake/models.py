@@ -271,7 +271,8 @@ class ClientFactsIn(Strict):
     single_parent: bool | None = None
     youngest_child_birth_date: date | None = None
     long_term_partially_disabled: bool | None = None
-    resident_municipality_code: str | None = Field(default=None, regex=r"^\d{4}$")
+    # SQLModel's `regex=` is not enforced under pydantic 2; `pattern` is.
+    resident_municipality_code: str | None = Field(default=None, schema_extra={"pattern": r"^\d{4}$"})
     other_running_trajectory: bool | None = Field(
         default=None, description="A trajectory elsewhere (UWV, another company); ours are counted automatically.")
     no_suitable_regular_offer: bool | None = None
