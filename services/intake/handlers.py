@@ -293,9 +293,19 @@ def add_representative(uow: UnitOfWork, who: Principal, client_id: str,
                        data: RepresentativeCreate) -> RepresentativePublic:
     require_role(who, *INTAKE_STAFF)
     client = _client_for(uow.session, who, client_id)
+    email = str(data.email) if data.email else None
+    ended = uow.session.exec(select(Representative).where(
+        Representative.client_id == client.id, Representative.subject == data.subject,
+        Representative.active == False)).first()  # noqa: E712
+    if ended is not None:
+        # Representation that ended may start again for the same login: same row, active again.
+        ended.name, ended.relation, ended.email, ended.active = data.name, data.relation, email, True
+        ended.created_by, ended.created_at = who.subject, _now()
+        uow.session.add(ended)
+        uow.commit()
+        return RepresentativePublic.model_validate(ended, from_attributes=True)
     rep = Representative(municipality=client.municipality, client_id=client.id, subject=data.subject, name=data.name,
-                         relation=data.relation, email=str(data.email) if data.email else None,
-                         created_by=who.subject)
+                         relation=data.relation, email=email, created_by=who.subject)
     _insert_unique(uow.session, rep, ConflictError("representative.exists", "This login already represents this client.",
                                                    "subject"))
     uow.commit()

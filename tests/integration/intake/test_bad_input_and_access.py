@@ -893,3 +893,18 @@ def test_access_ends_when_the_representation_ends(world):
         _sees_none_of(r, "ended representative", method, path, w.a)
     # The registered representative of A still has access: only the ended one lost it.
     assert w.http.get(f"/intake/plans/{w.a.plan_id}", headers=w.a.representative_headers()).status_code == 200
+
+
+def test_an_ended_representation_can_start_again_for_the_same_login_but_not_twice(world):
+    w = world
+    body = {"subject": "rep-returning", "name": "Mentor", "relation": "mentor"}
+    first = w.http.post(f"/intake/clients/{w.a.client_id}/representatives", headers=KM, json=body)
+    assert first.status_code == 201, first.text
+    rep = auth("representative", GRONINGEN, subject="rep-returning", client_id=w.a.client_id)
+    assert w.http.post(f"/intake/clients/{w.a.client_id}/representatives", headers=KM, json=body).status_code == 409
+    w.http.delete(f"/intake/clients/{w.a.client_id}/representatives/{first.json()['id']}", headers=KM)
+    assert w.http.get(f"/intake/plans/{w.a.plan_id}", headers=rep).status_code == 403
+    again = w.http.post(f"/intake/clients/{w.a.client_id}/representatives", headers=KM,
+                        json={**body, "relation": "guardian"})
+    assert again.status_code == 201 and again.json()["active"] and again.json()["relation"] == "guardian", again.text
+    assert w.http.get(f"/intake/plans/{w.a.plan_id}", headers=rep).status_code == 200
