@@ -8,7 +8,7 @@ from celery import Celery
 from sqlalchemy.engine import Engine
 
 from shared.bus.consumer import EventHandler, HandlerFailed, consume
-from shared.bus.routing import SERVICES, task_name
+from shared.bus.routing import SERVICES, batch_task_name, task_name
 from shared.config import Settings
 
 
@@ -46,9 +46,11 @@ def register_event_tasks(
     get_engine: Callable[[], Engine],
     settings: Settings,
 ) -> None:
-    """One named task per consumed event type: `budget.on_plan_approved`, ..."""
+    """One named task per consumed event type (`budget.on_plan_approved`, ...), and
+    `budget.on_events` for a batch of them from the relay."""
     for event_type in handlers:
         _register_one(app, service, event_type, handlers, get_engine, settings)
+    _register_batch(app, service, handlers, get_engine, settings)
 
 
 def _register_one(app: Celery, service: str, event_type: str, handlers: Mapping[str, EventHandler],
@@ -70,6 +72,23 @@ def _register_one(app: Celery, service: str, event_type: str, handlers: Mapping[
             raise self.retry(exc=exc, countdown=retry_delay(attempt, settings.event_retry_base_seconds))
 
 
+def _register_batch(app: Celery, service: str, handlers: Mapping[str, EventHandler],
+                    get_engine: Callable[[], Engine], settings: Settings) -> None:
+    @app.task(name=batch_task_name(service), shared=False, acks_late=True, reject_on_worker_lost=True)
+    def handle_events(items: list[list[str]]) -> int:
+        """First try of each event, one inbox transaction per event as in the single task. An event
+        whose handler fails goes on as a single-event task, so retries and dead letters work as
+        for any other. A redelivered batch (lost worker) finds the handled events in the inbox."""
+        for event_type, envelope_json in items:
+            try:
+                consume(get_engine(), service, envelope_json, handlers, attempt=1,
+                        max_attempts=settings.event_max_attempts)
+            except HandlerFailed:
+                app.send_task(task_name(service, event_type), args=[envelope_json], queue=service, retries=1,
+                              countdown=retry_delay(1, settings.event_retry_base_seconds))
+        return len(items)
+
+
 class CeleryPublisher:
     def __init__(self, app: Celery) -> None:
         self.app = app
@@ -77,3 +96,8 @@ class CeleryPublisher:
     def publish(self, service: str, event_type: str, envelope_json: str) -> None:
         # retry=False: if Redis is down, fail now and leave the row in the outbox.
         self.app.send_task(task_name(service, event_type), args=[envelope_json], queue=service, retry=False)
+
+    def publish_batch(self, service: str, items: list[tuple[str, str]]) -> None:
+        """Many events for one consumer in one message: the broker and worker overhead is per message."""
+        self.app.send_task(batch_task_name(service), args=[[list(item) for item in items]], queue=service,
+                           retry=False)

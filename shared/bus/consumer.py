@@ -60,7 +60,16 @@ def dead_letter(engine: Engine, service: str, raw: str | bytes | dict[str, Any],
     except (ValueError, AttributeError):
         pass
     letter_id = str(uuid.uuid4())
+    table = BUS_TABLES[service].dead_letter
     with engine.begin() as conn:
+        if event_id is not None:
+            # The same event delivered twice (at-least-once) and failing twice: one letter for ops.
+            open_letter = conn.execute(sa.select(table.c.id).where(
+                table.c.event_id == event_id, table.c.replayed_at.is_(None))).scalar()
+            if open_letter is not None:
+                log.warning("event.already_dead_lettered", service=service, dead_letter_id=open_letter,
+                            event_id=event_id, event_type=event_type)
+                return open_letter
         conn.execute(
             sa.insert(BUS_TABLES[service].dead_letter).values(
                 id=letter_id,

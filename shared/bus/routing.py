@@ -45,6 +45,11 @@ def task_name(service: str, event_type: str) -> str:
     return f"{service}.on_{snake(event_type)}"
 
 
+def batch_task_name(service: str) -> str:
+    """The task that takes a batch of events of any consumed type from the relay."""
+    return f"{service}.on_events"
+
+
 def subscriptions(service: str) -> tuple[str, ...]:
     """The event types a service consumes, in declaration order."""
     return tuple(t for t, targets in ROUTES.items() if service in targets)

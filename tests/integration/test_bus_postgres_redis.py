@@ -218,3 +218,61 @@ def test_the_relay_wakes_for_the_outbox_a_commit_named_and_sweeps_all_after_a_qu
         assert waiter.wait(0.2) is None
     finally:
         waiter.conn.close()
+
+
+def test_a_batch_from_the_relay_handles_each_event_once_and_retries_only_the_failing_one(fresh_pg_url, redis_url):
+    settings = _settings(fresh_pg_url, redis_url)
+    runtime = migrated_runtime(settings)
+    known, unknown = str(uuid.uuid4()), str(uuid.uuid4())
+    consume(runtime.engine, "monitoring", _plan_approved(known).model_dump_json(),
+            load_service("monitoring").event_handlers)
+    paid = _invoice_paid(known, 25_00).model_dump_json()
+    # Monitoring never saw PlanApproved for `unknown`: this one fails every try.
+    failing = new_event("BudgetOpened", tenant=TENANT, subject=unknown, producer="budget", correlation_id="c-test",
+                        payload={"budget_id": "b-x", "plan_id": unknown, "client_id": "c", "granted_cents": 1})
+    batch = [("InvoicePaid", paid), ("BudgetOpened", failing.model_dump_json())]
+
+    publisher = CeleryPublisher(make_celery(settings))
+    app = _worker_app(settings, runtime, "monitoring")
+    with start_worker(app, pool="threads", concurrency=2, queues=["monitoring"], perform_ping_check=False,
+                      loglevel="WARNING"):
+        publisher.publish_batch("monitoring", batch)
+        publisher.publish_batch("monitoring", batch)  # the same batch again, as after a lost worker
+        letters = eventually(lambda: list_dead_letters(runtime.engine, service="monitoring"), what="a dead letter")
+    assert _spent(runtime, known) == 25_00
+    assert [(letter.event_type, letter.attempts) for letter in letters] == [("BudgetOpened",
+                                                                            settings.event_max_attempts)]
+
+
+def test_the_relay_sends_one_message_per_consumer_per_batch_and_all_or_nothing(fresh_pg_url):
+    runtime = migrated_runtime(Settings(database_url=fresh_pg_url, environment="test"))
+    with runtime.uow("budget") as uow:
+        for _ in range(120):
+            pid = str(uuid.uuid4())
+            uow.emit("InvoicePaid", tenant=TENANT, subject=pid,
+                     payload={"invoice_id": pid, "budget_id": "b", "plan_id": pid, "client_id": "c",
+                              "amount_cents": 1, "paid_on": "2026-11-01"})
+        uow.commit()
+
+    class Recorder:
+        def __init__(self, fail_after: int | None = None) -> None:
+            self.sent: list[tuple[str, int]] = []
+            self.fail_after = fail_after
+
+        def publish(self, service, event_type, envelope_json):  # pragma: no cover - batches are preferred
+            raise AssertionError("a batching publisher gets batches")
+
+        def publish_batch(self, service, items):
+            if self.fail_after is not None and len(self.sent) >= self.fail_after:
+                raise ConnectionError("broker gone")
+            self.sent.append((service, len(items)))
+
+    broken = Recorder(fail_after=3)
+    with pytest.raises(BrokerUnavailable):
+        OutboxRelay(runtime.engine, ["budget"], broken).run_once()
+    assert pending_count(runtime.engine, "budget") == 120  # nothing counts as sent
+
+    working = Recorder()
+    assert OutboxRelay(runtime.engine, ["budget"], working).run_once() == 120
+    assert sorted(working.sent) == sorted([(s, n) for s in ("monitoring", "notifications") for n in (50, 50, 20)])
+    assert pending_count(runtime.engine, "budget") == 0
