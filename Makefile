@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration test-e2e test-browser install browser-deps bench clean
+.PHONY: run test test-unit test-integration test-e2e test-browser install browser-deps bench bench-invoices clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ browser-deps:
 
 bench: $(STAMP)
 	$(BIN)/python bench/event_bus.py
+
+bench-invoices: $(STAMP)
+	$(BIN)/python bench/invoices.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

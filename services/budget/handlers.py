@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -60,6 +61,7 @@ from services.budget.models import (
 from shared.access import ensure_visible
 from shared.auth import STAFF_ROLES, Principal, Role, require_role
 from shared.bus.consumer import EventHandler
+from shared.db import bulk_insert
 from shared.errors import ConflictError, DomainError, ForbiddenError
 from shared.events import (
     BudgetClosedV1,
@@ -771,27 +773,35 @@ def reject_invoice(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: Reject
 
 @dataclass(frozen=True)
 class PayableItem:
-    invoice: Invoice
+    invoice: Any  # a row with the invoice's id, number, creditor name and IBAN
     part: str  # main | holdback
     amount: Money  # to transfer
     ledger: Money  # to move from payable to paid
 
 
+def _not_in_a_run(part: str) -> Any:
+    return ~sa.exists().where(PaymentItem.invoice_id == Invoice.id, PaymentItem.part == part)
+
+
 def payable_items(session: Session, municipality: str) -> list[PayableItem]:
-    """Approved, unpaid invoice parts not yet in a payment run."""
-    scheduled = set(session.exec(select(PaymentItem.invoice_id, PaymentItem.part)).all())
+    """Approved, unpaid invoice parts not yet in a payment run. Plain rows, not ORM objects: a run
+    may hold 100,000 invoices (docs/performance.md)."""
+    query = sa.select(
+        Invoice.id, Invoice.invoice_number, Invoice.creditor_name, Invoice.creditor_iban, Invoice.status,
+        Invoice.holdback_status, Invoice.amount_excl_vat_cents, Invoice.vat_cents, Invoice.held_pay_cents,
+        Invoice.credited_cents, Invoice.amount_cents, Invoice.held_cents,
+        _not_in_a_run("main").label("main_open"), _not_in_a_run("holdback").label("holdback_open"),
+    ).where(Invoice.municipality == municipality, Invoice.status.in_(("approved", "scheduled", "paid")),
+            # An invoice on hold is paid by hand (mark-paid) once finance has dealt with the hold.
+            Invoice.payment_hold.is_(None)).order_by(Invoice.approved_at)
     items: list[PayableItem] = []
-    query = select(Invoice).where(Invoice.municipality == municipality,
-                                  Invoice.status.in_(("approved", "scheduled", "paid")))
-    for invoice in session.exec(query.order_by(Invoice.approved_at)):
-        if invoice.payment_hold:
-            continue  # paid by hand (mark-paid) once finance has dealt with the hold
+    for invoice in session.execute(query):
         total = Money(invoice.amount_excl_vat_cents + invoice.vat_cents)
-        if invoice.status == "approved" and (invoice.id, "main") not in scheduled:
+        if invoice.status == "approved" and invoice.main_open:
             credited = Money(invoice.credited_cents)
             items.append(PayableItem(invoice, "main", total - Money(invoice.held_pay_cents) - credited,
                                      Money(invoice.amount_cents - invoice.held_cents) - credited))
-        if invoice.holdback_status == "released" and (invoice.id, "holdback") not in scheduled:
+        if invoice.holdback_status == "released" and invoice.holdback_open:
             items.append(PayableItem(invoice, "holdback", Money(invoice.held_pay_cents), Money(invoice.held_cents)))
     return [item for item in items if item.amount.cents > 0]
 
@@ -819,8 +829,8 @@ def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -
         payments.append(Payment(end_to_end_id=e2e, creditor_name=item.invoice.creditor_name[:70],
                                 creditor_iban=item.invoice.creditor_iban, creditor_bic=None, amount=item.amount,
                                 remittance=remittance[:140]))
-        rows.append(PaymentItem(run_id=run_id, invoice_id=item.invoice.id, part=item.part, end_to_end_id=e2e,
-                                amount_cents=item.amount.cents, ledger_cents=item.ledger.cents))
+        rows.append({"id": str(uuid.uuid4()), "run_id": run_id, "invoice_id": item.invoice.id, "part": item.part,
+                     "end_to_end_id": e2e, "amount_cents": item.amount.cents, "ledger_cents": item.ledger.cents})
     schema = cmd.pain_schema or policy.pain_schema
     debtor = Debtor(name=policy.debtor_name[:70], iban=policy.debtor_iban, bic=policy.debtor_bic)
     payment_file = build_pain001(debtor, payments, cmd.execution_date, message_id, schema=schema)
@@ -828,16 +838,16 @@ def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -
                      execution_date=cmd.execution_date, item_count=len(rows),
                      total_cents=payment_file.control_sum.cents, xml=payment_file.xml_bytes, created_by=who.subject)
     uow.session.add(run)
-    uow.session.add_all(rows)
-    for item in items:
-        if item.part == "main":
-            item.invoice.status = "scheduled"
-            uow.session.add(item.invoice)
     try:
         uow.session.flush()
+        # Set-based: one multi-row insert and one update, however many invoices the run holds.
+        bulk_insert(uow.session, PaymentItem.__table__, rows)
     except IntegrityError as exc:  # another run took one of these invoices meanwhile
         raise ConflictError("payment_run.concurrent", "Another payment run took some of these invoices; try again.") \
             from exc
+    in_this_run = sa.select(PaymentItem.invoice_id).where(PaymentItem.run_id == run_id, PaymentItem.part == "main")
+    uow.session.execute(sa.update(Invoice).where(Invoice.id.in_(in_this_run), Invoice.status == "approved")
+                        .values(status="scheduled").execution_options(synchronize_session=False))
     uow.emit("PaymentScheduled", tenant=who.municipality, subject=run.id, payload=PaymentScheduledV1(
         payment_run_id=run.id, invoice_count=len(rows), total_cents=run.total_cents,
         execution_date=cmd.execution_date))

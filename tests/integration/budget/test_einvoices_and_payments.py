@@ -29,6 +29,17 @@ def env(tmp_path):
     return runtime, api_client(runtime)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env_on_both(request, tmp_path):
+    """The payment run writes its items with COPY on PostgreSQL and a multi-row INSERT on SQLite."""
+    if request.param == "sqlite":
+        settings = Settings(data_dir=tmp_path, environment="test")
+    else:
+        settings = Settings(database_url=request.getfixturevalue("fresh_pg_url"), environment="test")
+    runtime = migrated_runtime(settings)
+    return runtime, api_client(runtime)
+
+
 @pytest.fixture
 def examples() -> Path:
     if not EXAMPLES.is_dir():
@@ -162,8 +173,8 @@ def _approved_invoices(runtime, http, n: int):
 
 
 @pytest.mark.parametrize("schema", ["pain.001.001.09", "pain.001.001.03"])
-def test_a_payment_run_makes_a_valid_pain001_whose_totals_equal_the_approved_invoices(env, schema):
-    runtime, http = env
+def test_a_payment_run_makes_a_valid_pain001_whose_totals_equal_the_approved_invoices(env_on_both, schema):
+    runtime, http = env_on_both
     b, ids = _approved_invoices(runtime, http, 3)
     run = http.post("/budget/payment-runs", headers=FIN, json={
         "execution_date": (TODAY + timedelta(days=1)).isoformat(), "pain_schema": schema})
