@@ -41,6 +41,13 @@ PROVIDER_NAME = "Bench Opleidingen BV"
 PROVIDER_IBAN = "NL91ABNA0417164300"
 
 
+def _run_all(threads: list[threading.Thread]) -> None:
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 class InvoiceBench(Bench):
     def start_system(self) -> None:
         from shared.db import create_db_engine
@@ -127,12 +134,8 @@ class InvoiceBench(Bench):
                     if r.status_code != 201 or r.json()["status"] not in ("received", "awaiting_client"):
                         errors.append(r.text[:300])
 
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
         started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _run_all([threading.Thread(target=client, args=(n,)) for n in range(clients)])
         seconds = time.perf_counter() - started
         if errors:
             raise RuntimeError(f"{len(errors)} single invoices not accepted, e.g. {errors[0]}")
@@ -158,12 +161,8 @@ class InvoiceBench(Bench):
         # As many batches in flight as there are API processes.
         started = time.perf_counter()
         for first in range(0, batches, len(self.ports)):
-            threads = [threading.Thread(target=send, args=(b,))
-                       for b in range(first, min(first + len(self.ports), batches))]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            _run_all([threading.Thread(target=send, args=(b,))
+                      for b in range(first, min(first + len(self.ports), batches))])
         seconds = time.perf_counter() - started
         if errors:
             raise RuntimeError(f"bulk invoices not accepted, e.g. {errors[0]}")
