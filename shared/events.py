@@ -188,6 +188,16 @@ class BudgetClosedV1(Payload):
     released_cents: int = Field(ge=0)
 
 
+class DecisionDueSoonV1(Payload):
+    """A submitted plan's decision term ends soon (the policy's warning weeks before it)."""
+
+    review_id: str
+    plan_id: str
+    client_id: str
+    due_on: date
+    case_manager: str
+
+
 class ProgressReportedV1(Payload):
     report_id: str
     plan_id: str
@@ -222,6 +232,7 @@ EVENT_SCHEMAS: dict[tuple[str, int], type[Payload]] = {
     ("BudgetClosed", 1): BudgetClosedV1,
     ("InvoicePaid", 1): InvoicePaidV1,
     ("ProgressReported", 1): ProgressReportedV1,
+    ("DecisionDueSoon", 1): DecisionDueSoonV1,
     ("OutcomeRegistered", 1): OutcomeRegisteredV1,
 }
 

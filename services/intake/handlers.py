@@ -109,6 +109,7 @@ from shared.bus.consumer import EventHandler
 from shared.errors import ConflictError
 from shared.events import (
     ClientRegisteredV1,
+    DecisionDueSoonV1,
     GrantedLine,
     OrientationStartedV1,
     PlanApprovedV1,
@@ -1049,6 +1050,25 @@ def close_expired_trajectories(runtime: Runtime) -> int:
             uow.session.add(orientation)
         uow.commit()
     return closed
+
+
+def warn_decision_deadlines(runtime: Runtime) -> int:
+    """Hourly: tell the case team once when a review reaches its warning date (Awb decision term)."""
+    today, warned = _today(), 0
+    with runtime.uow("intake") as uow:
+        due = uow.session.exec(select(Review).where(col(Review.status).in_(UNDER_REVIEW), Review.warned_at == None,  # noqa: E711
+                                                    col(Review.warn_on) <= today).with_for_update()).all()
+        for review in due:
+            plan = uow.session.get(Plan, review.plan_id)
+            assert plan is not None
+            review.warned_at = _now()
+            uow.session.add(review)
+            uow.emit("DecisionDueSoon", tenant=review.municipality, subject=review.plan_id,
+                     payload=DecisionDueSoonV1(review_id=review.id, plan_id=review.plan_id, client_id=plan.client_id,
+                                               due_on=review.due_on, case_manager=review.case_manager))
+            warned += 1
+        uow.commit()
+    return warned
 
 
 # Intake consumes no events: it is where the trajectory starts.

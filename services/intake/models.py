@@ -182,6 +182,7 @@ class Review(SQLModel, table=True):
     warn_on: date
     created_at: datetime = Field(default_factory=_now)
     decided_at: datetime | None = None
+    warned_at: datetime | None = None  # the case team was told the decision term ends soon
 
 
 class DecisionRecord(SQLModel, table=True):

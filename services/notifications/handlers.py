@@ -58,7 +58,14 @@ def message_client_on_budget_threshold(event: Envelope, uow: UnitOfWork) -> None
         "percent": p["percent"], "used_cents": p["used_cents"], "granted_cents": p["granted_cents"]})
 
 
+def message_case_team_on_decision_due_soon(event: Envelope, uow: UnitOfWork) -> None:
+    p = event.payload
+    _record(uow, event, "decision_due_soon", client_id=p["client_id"], recipient_kind="case_team",
+            params={"plan_id": p["plan_id"], "due_on": p["due_on"], "case_manager": p["case_manager"]})
+
+
 EVENT_HANDLERS: dict[str, EventHandler] = {
+    "DecisionDueSoon": message_case_team_on_decision_due_soon,
     "PlanReturned": message_client_on_plan_returned,
     "InvoiceRejected": message_client_on_invoice_rejected,
     "BudgetThresholdReached": message_client_on_budget_threshold,

@@ -20,6 +20,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "PlanChanged": ("budget",),
     "OrientationStarted": ("budget",),
     "TrajectoryClosed": ("budget", "monitoring"),
+    "DecisionDueSoon": ("notifications",),
     "BudgetOpened": ("monitoring",),
     "InvoiceReceived": (),
     "InvoiceRejected": ("notifications",),

@@ -63,6 +63,12 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Invoice paid from your budget",
                "The municipality paid an invoice of {{ amount_cents | euro_en }} from your budget (on {{ paid_on }})."),
     },
+    "decision_due_soon": {
+        "nl": ("Besluit over een plan moet bijna genomen zijn",
+               "Over een ingediend plan moet uiterlijk {{ due_on }} een besluit genomen zijn. Neem het besluit op tijd."),
+        "en": ("Decision on a plan due soon",
+               "A decision on a submitted plan is due by {{ due_on }}. Please decide in time."),
+    },
     "progress_reported": {
         "nl": ("Nieuwe voortgangsrapportage",
                "Er is een voortgangsrapportage binnengekomen.{% if not on_track %} Let op: het traject loopt"

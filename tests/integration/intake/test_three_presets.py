@@ -299,3 +299,27 @@ def test_a_plan_past_its_execution_deadline_closes_as_expired_by_the_daily_job(e
     [event] = _events(runtime, "TrajectoryClosed", plan["id"])
     assert event["payload"]["reason"] == "expired"
     assert close_expired_trajectories(runtime) == 0  # nothing twice
+
+
+def test_the_case_team_is_warned_once_before_the_decision_term_ends(env):
+    from services.intake.handlers import warn_decision_deadlines
+    from services.intake.models import Review
+
+    runtime, http = env
+    client_id, km, me = _register(http, "0014")
+    plan = _submit(http, me, _plan(http, me, client_id))
+    assert not [e for e in _events(runtime, "DecisionDueSoon") if e["subject"] == plan["id"]]
+    # Six weeks later: Groningen warns two weeks before the eight-week term ends.
+    with runtime.engine.begin() as conn:
+        conn.execute(sa.update(Review).where(Review.plan_id == plan["id"]).values(
+            submitted_on=date.today() - timedelta(weeks=6), warn_on=date.today(),
+            due_on=date.today() + timedelta(weeks=2)))
+    assert warn_decision_deadlines(runtime) >= 1
+    warn_decision_deadlines(runtime)
+    [event] = _events(runtime, "DecisionDueSoon", plan["id"])
+    assert event["payload"]["due_on"] == (date.today() + timedelta(weeks=2)).isoformat()
+    queued = {q["plan_id"]: q for q in http.get("/intake/reviews", headers=km).json()}[plan["id"]]
+    assert queued["warning"] and not queued["overdue"] and queued["age_days"] == 42
+    drain(runtime)
+    messages = http.get("/notifications/messages", headers=km).json()
+    assert any(m["template"] == "decision_due_soon" for m in messages)
