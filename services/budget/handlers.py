@@ -845,9 +845,9 @@ def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -
     except IntegrityError as exc:  # another run took one of these invoices meanwhile
         raise ConflictError("payment_run.concurrent", "Another payment run took some of these invoices; try again.") \
             from exc
-    in_this_run = sa.select(PaymentItem.invoice_id).where(PaymentItem.run_id == run_id, PaymentItem.part == "main")
-    uow.session.execute(sa.update(Invoice).where(Invoice.id.in_(in_this_run), Invoice.status == "approved")
-                        .values(status="scheduled").execution_options(synchronize_session=False))
+    uow.session.execute(sa.update(Invoice).where(
+        Invoice.id == PaymentItem.invoice_id, PaymentItem.run_id == run_id, PaymentItem.part == "main",
+        Invoice.status == "approved").values(status="scheduled").execution_options(synchronize_session=False))
     uow.emit("PaymentScheduled", tenant=who.municipality, subject=run.id, payload=PaymentScheduledV1(
         payment_run_id=run.id, invoice_count=len(rows), total_cents=run.total_cents,
         execution_date=cmd.execution_date))

@@ -191,7 +191,7 @@ class Invoice(SQLModel, table=True):
     # Set when the document itself says "do not pay as usual" (e.g. an SI-UBL G-account split):
     # such an invoice stays out of payment runs; finance pays it by hand and marks it paid.
     payment_hold: str | None = Field(default=None, max_length=200)
-    status: str = Field(default="received", max_length=30, index=True)
+    status: str = Field(default="received", max_length=30)
     rejection_code: str | None = Field(default=None, max_length=60)
     rejection_reason: str | None = Field(default=None, max_length=1000)
     received_at: datetime = Field(default_factory=_now)
