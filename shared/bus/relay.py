@@ -179,7 +179,9 @@ class OutboxRelay:
                 waiter = self._make_waiter()
                 notified = None
                 continue
-            if moved == 0:
+            # Go round again at once only while a batch came back full (a backlog); otherwise every
+            # commit since the pass has sent a NOTIFY that ends the wait straight away.
+            if moved < self.batch_size:
                 named = waiter(self.poll_seconds)
                 notified = [s for s in self.services if s in named] if named is not None else None
         self._close(waiter)
