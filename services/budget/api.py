@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from pydantic import TypeAdapter, ValidationError
 
 from services.budget import handlers, statements
@@ -44,10 +45,12 @@ MAX_BULK = 1000
 _invoice_list = TypeAdapter(list[dict[str, Any]])
 
 
-def _idempotent(request: Request, who: Principal, key: str | None, body: bytes, work, uow: UnitOfWork,  # type: ignore[no-untyped-def]
-                ) -> JSONResponse:
-    status, payload = run_idempotent(request.app.state.runtime.engine, IdempotencyRecord, who, key, body, work,
-                                     release=uow.rollback)
+async def _idempotent(request: Request, who: Principal, key: str | None, body: bytes, work,  # type: ignore[no-untyped-def]
+                      uow: UnitOfWork) -> JSONResponse:
+    # The routes are async only to read the raw body; the database work runs in the thread pool,
+    # so one process serves other requests while this one waits for PostgreSQL.
+    status, payload = await run_in_threadpool(run_idempotent, request.app.state.runtime.engine, IdempotencyRecord,
+                                              who, key, body, work, release=uow.rollback)
     return JSONResponse(payload, status_code=status)
 
 
@@ -127,7 +130,7 @@ async def submit_invoice(request: Request, data: InvoiceIn, who: CurrentPrincipa
     def work() -> tuple[int, Any]:
         return 201, handlers.submit_invoice(uow, who, handlers.submission_from_json(who, data)).model_dump(mode="json")
 
-    return _idempotent(request, who, idempotency_key, body, work, uow)
+    return await _idempotent(request, who, idempotency_key, body, work, uow)
 
 
 @router.post("/budgets/{budget_id}/invoices", status_code=201, response_model=InvoicePublic, tags=["invoices in"])
@@ -139,7 +142,7 @@ async def submit_invoice_for_budget(budget_id: str, request: Request, data: Invo
         handlers.get_budget_reference(uow.session, who, budget_id, data.budget_line_id)
         return 201, handlers.submit_invoice(uow, who, handlers.submission_from_json(who, data)).model_dump(mode="json")
 
-    return _idempotent(request, who, idempotency_key, body, work, uow)
+    return await _idempotent(request, who, idempotency_key, body, work, uow)
 
 
 def _json_submissions(who: Principal, raw: bytes) -> list[tuple[str | None, Any]]:
@@ -181,7 +184,7 @@ async def submit_invoices_bulk(request: Request, who: CurrentPrincipal, uow: Uow
         batch, results = handlers.submit_invoices(uow, who, _json_submissions(who, body))
         return 200, _batch_response(batch.id, results)
 
-    return _idempotent(request, who, idempotency_key, body, work, uow)
+    return await _idempotent(request, who, idempotency_key, body, work, uow)
 
 
 @router.post("/invoices/ubl", status_code=201, response_model=InvoicePublic, tags=["invoices in"],
@@ -194,7 +197,7 @@ async def submit_ubl_invoice(request: Request, who: CurrentPrincipal, uow: Uow,
         submission = submission_from_ubl(who, body, "invoice.xml")
         return 201, handlers.submit_invoice(uow, who, submission).model_dump(mode="json")
 
-    return _idempotent(request, who, idempotency_key, body, work, uow)
+    return await _idempotent(request, who, idempotency_key, body, work, uow)
 
 
 @router.post("/invoices/ubl/bulk", response_model=BatchResult, tags=["invoices in"])
@@ -208,7 +211,7 @@ async def submit_ubl_invoices_bulk(who: CurrentPrincipal, uow: Uow, files: list[
             submissions.append((upload.filename, submission_from_ubl(who, content, upload.filename or "invoice.xml")))
         except DomainError as exc:
             submissions.append((upload.filename, exc))
-    batch, results = handlers.submit_invoices(uow, who, submissions)
+    batch, results = await run_in_threadpool(handlers.submit_invoices, uow, who, submissions)
     return _batch_response(batch.id, results)
 
 
@@ -231,7 +234,7 @@ async def forward_invoice(budget_id: str, who: CurrentPrincipal, uow: Uow, file:
                           vat: str = Form("0"), service_from: date | None = Form(None),
                           service_to: date | None = Form(None)) -> InvoicePublic:
     """Flow 2: the client forwards a provider's invoice (PDF with the key fields, or UBL)."""
-    handlers.get_budget_reference(uow.session, who, budget_id, budget_line_id)
+    await run_in_threadpool(handlers.get_budget_reference, uow.session, who, budget_id, budget_line_id)
     content = await file.read()
     submission = submission_from_upload(
         who, content, file.filename or "invoice", file.content_type or "", flow="forwarded",
@@ -239,7 +242,7 @@ async def forward_invoice(budget_id: str, who: CurrentPrincipal, uow: Uow, file:
                 "provider_iban": provider_iban, "invoice_number": invoice_number,
                 "amount_excl_vat": amount_excl_vat, "vat": vat, "service_from": service_from,
                 "service_to": service_to})
-    return handlers.submit_client_invoice(uow, who, submission)
+    return await run_in_threadpool(handlers.submit_client_invoice, uow, who, submission)
 
 
 @router.post("/budgets/{budget_id}/declarations", status_code=201, response_model=InvoicePublic,
@@ -249,14 +252,14 @@ async def declare_expense(budget_id: str, who: CurrentPrincipal, uow: Uow, recei
                           provider_name: str = Form(...), amount: str = Form(...), client_iban: str = Form(...),
                           account_holder: str = Form(..., max_length=70), paid_on: date = Form(...)) -> InvoicePublic:
     """Flow 3: the client paid and declares it, with the receipt; reimbursed to the client's IBAN."""
-    handlers.get_budget_reference(uow.session, who, budget_id, budget_line_id)
+    await run_in_threadpool(handlers.get_budget_reference, uow.session, who, budget_id, budget_line_id)
     content = await receipt.read()
     submission = submission_from_upload(
         who, content, receipt.filename or "receipt", receipt.content_type or "", flow="declaration",
         fields={"budget_line_id": budget_line_id, "provider_name": provider_name, "provider_iban": client_iban,
                 "creditor_name": account_holder, "invoice_number": f"DECL-{description[:40]}-{paid_on}",
                 "amount_excl_vat": amount, "vat": "0", "service_from": paid_on, "service_to": paid_on})
-    return handlers.submit_client_invoice(uow, who, submission)
+    return await run_in_threadpool(handlers.submit_client_invoice, uow, who, submission)
 
 
 # --- reading and deciding ------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, UploadFile
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from services.intake import handlers
 from services.intake.domain.plan_checks import MAX_ATTACHMENT_BYTES
@@ -188,7 +189,8 @@ def submit_plan(plan_id: str, ref: PlanVersionRef, who: CurrentPrincipal, uow: U
 async def add_attachment(plan_id: str, file: UploadFile, who: CurrentPrincipal, uow: Uow) -> AttachmentPublic:
     # Read one byte past the limit: enough to refuse, never the whole of a huge upload.
     data = await file.read(MAX_ATTACHMENT_BYTES + 1)
-    return handlers.add_attachment(uow, who, plan_id, file.filename or "", file.content_type or "", data)
+    return await run_in_threadpool(handlers.add_attachment, uow, who, plan_id, file.filename or "",
+                                   file.content_type or "", data)
 
 
 @router.get("/plans/{plan_id}/attachments", response_model=list[AttachmentPublic], tags=["plans"])
