@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.budget.domain.finance_policy import FinancePolicy, finance_policy_for, policy_from_dict, policy_to_dict
 from services.budget.domain.invoice_checks import (
@@ -511,10 +511,17 @@ def submission_from_json(who: Principal, data: InvoiceIn) -> Submission:
 def _line_for_submission(session: Session, who: Principal, reference: str,
                          ) -> tuple[Budget, BudgetLine, Order | None]:
     """The invoice's reference is a budget line id, or the reference of an order on a line."""
-    order = session.exec(select(Order).where(Order.municipality == who.municipality,
-                                             Order.order_reference == reference)).first()
-    line = session.get(BudgetLine, order.budget_line_id if order else reference)
-    budget = session.get(Budget, line.budget_id) if line else None
+    # Most invoices name the line itself: one query for line and budget; an order reference otherwise.
+    found = session.exec(select(BudgetLine, Budget).join(Budget, col(Budget.id) == col(BudgetLine.budget_id))
+                         .where(BudgetLine.id == reference)).first()
+    order = None
+    if found is None:
+        order = session.exec(select(Order).where(Order.municipality == who.municipality,
+                                                 Order.order_reference == reference)).first()
+        if order is not None:
+            found = session.exec(select(BudgetLine, Budget).join(Budget, col(Budget.id) == col(BudgetLine.budget_id))
+                                 .where(BudgetLine.id == order.budget_line_id)).first()
+    line, budget = found if found is not None else (None, None)
     if line is None or budget is None or budget.municipality != who.municipality:
         # Same answer for "no such line" and "another municipality's line": nothing leaks.
         raise InvoiceRejected("invoice.unknown_line", "There is no open budget line with this reference.",
