@@ -112,6 +112,16 @@ class PlanChangedV1(Payload):
     execution_deadline: date
 
 
+class PlanChangeRefusedV1(Payload):
+    """The budget cannot carry out an approved change (a line below what is already spent, or more than
+    the total); the budget stays as it was and intake restores the grants."""
+
+    plan_id: str
+    client_id: str
+    change_id: str
+    reason_code: Literal["change_below_spent", "change_above_total"]
+
+
 class OrientationStartedV1(Payload):
     orientation_id: str
     client_id: str
@@ -221,6 +231,7 @@ EVENT_SCHEMAS: dict[tuple[str, int], type[Payload]] = {
     ("PlanRejected", 1): PlanRejectedV1,
     ("PlanReturned", 1): PlanReturnedV1,
     ("PlanChanged", 1): PlanChangedV1,
+    ("PlanChangeRefused", 1): PlanChangeRefusedV1,
     ("OrientationStarted", 1): OrientationStartedV1,
     ("TrajectoryClosed", 1): TrajectoryClosedV1,
     ("BudgetOpened", 1): BudgetOpenedV1,

@@ -78,6 +78,7 @@ from shared.events import (
     PaymentScheduledV1,
     PlanApprovedV1,
     PlanChangedV1,
+    PlanChangeRefusedV1,
     TrajectoryClosedV1,
 )
 from shared.money import Money
@@ -253,18 +254,24 @@ def _budget_for_plan(session: Session, plan_id: str, *, lock: bool = False) -> B
 def change_budget_on_plan_changed(event: Envelope, uow: UnitOfWork) -> None:
     change = PlanChangedV1.model_validate(event.payload)
     budget = _budget_for_plan(uow.session, change.plan_id, lock=True)
-    if change.granted_cents > budget.granted_cents + budget.execution_cost_cents:
-        raise DomainError("budget.change_above_total", "A change may move money between lines, not add to the total.")
-    current = {line.plan_line_id: line for line in _lines(uow.session, budget.id)}
+    current = {line.plan_line_id: _locked_line(uow.session, line.id) for line in _lines(uow.session, budget.id)}
     wanted = {line.plan_line_id: line for line in change.lines}
+    refusal = None
+    if change.granted_cents > budget.granted_cents + budget.execution_cost_cents:
+        refusal = "change_above_total"  # a change moves money between lines, it does not add to the total
+    elif any((wanted[pid].granted_cents if pid in wanted else 0)
+             < line.committed_cents + line.held_cents + line.payable_cents + line.paid_cents
+             for pid, line in current.items()):
+        refusal = "change_below_spent"  # a line cannot go below what is already ordered or approved
+    if refusal:
+        # Not a failure to retry: the budget stays as it is and intake restores the grants.
+        uow.emit("PlanChangeRefused", tenant=budget.municipality, subject=change.plan_id, payload=PlanChangeRefusedV1(
+            plan_id=change.plan_id, client_id=change.client_id, change_id=change.change_id, reason_code=refusal))
+        return
     # Release first, so money moved between lines is free before it is granted again.
     for plan_line_id, line in current.items():
-        line = _locked_line(uow.session, line.id)
         target = wanted.get(plan_line_id)
         target_cents = target.granted_cents if target else 0
-        spent = line.committed_cents + line.held_cents + line.payable_cents + line.paid_cents
-        if target_cents < spent:
-            raise DomainError("budget.change_below_spent", "A line cannot be lowered below what is already approved.")
         if line.granted_cents > target_cents:
             _move(uow, line, "release", Money(line.granted_cents - target_cents))
         if target is None:

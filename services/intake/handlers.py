@@ -108,12 +108,14 @@ from shared.auth import Principal, Role, require_role
 from shared.bus.consumer import EventHandler
 from shared.errors import ConflictError
 from shared.events import (
+    Envelope,
     ClientRegisteredV1,
     DecisionDueSoonV1,
     GrantedLine,
     OrientationStartedV1,
     PlanApprovedV1,
     PlanChangedV1,
+    PlanChangeRefusedV1,
     PlanRejectedV1,
     PlanReturnedV1,
     PlanSubmittedV1,
@@ -990,6 +992,7 @@ def decide_change(uow: UnitOfWork, who: Principal, plan_id: str, change_id: str,
     plan.version += 1
     if cmd.approve:
         assert plan.execution_deadline is not None
+        change.previous_granted = plan.granted
         plan.granted = [{"line_id": line["id"], "category": line["category"], "provider_name": line["provider_name"],
                          "provider_kvk": line["provider_kvk"],
                          "asked_cents": old.get(line["id"], {}).get("asked_cents", Money.euros(line["amount"]).cents),
@@ -1071,5 +1074,21 @@ def warn_decision_deadlines(runtime: Runtime) -> int:
     return warned
 
 
-# Intake consumes no events: it is where the trajectory starts.
-EVENT_HANDLERS: dict[str, EventHandler] = {}
+def restore_grants_on_plan_change_refused(event: Envelope, uow: UnitOfWork) -> None:
+    """The budget could not carry out an approved change: the plan's grants go back to what they were."""
+    refused = PlanChangeRefusedV1.model_validate(event.payload)
+    change = uow.session.get(ChangeRequest, refused.change_id)
+    plan = uow.session.exec(select(Plan).where(Plan.id == refused.plan_id).with_for_update()).first()
+    if change is None or plan is None or change.status != "approved":
+        return
+    change.status, change.refusal_reason = "refused_by_budget", refused.reason_code
+    if change.previous_granted is not None:
+        plan.granted = change.previous_granted
+        plan.granted_cents = sum(g["granted_cents"] for g in plan.granted)
+    plan.version, plan.updated_at = plan.version + 1, _now()
+    uow.session.add(change)
+    uow.session.add(plan)
+
+
+# Intake is where the trajectory starts; it hears back only when the budget refuses a change.
+EVENT_HANDLERS: dict[str, EventHandler] = {"PlanChangeRefused": restore_grants_on_plan_change_refused}

@@ -252,6 +252,9 @@ class ChangeRequest(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=80)
     decided_at: datetime | None = None
     decision_note: str | None = Field(default=None, max_length=4000)
+    # The grants before an approved change, to restore if the budget refuses it (PlanChangeRefused).
+    previous_granted: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    refusal_reason: str | None = Field(default=None, max_length=40)
 
 
 # --- API shapes: clients --------------------------------------------------------------------
@@ -683,6 +686,7 @@ class ChangeRequestPublic(SQLModel):
     decided_by: str | None
     decided_at: datetime | None
     decision_note: str | None
+    refusal_reason: str | None = None
 
 
 class CloseTrajectory(PlanVersionRef):

@@ -18,6 +18,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "PlanRejected": ("notifications",),
     "PlanReturned": ("notifications",),
     "PlanChanged": ("budget",),
+    "PlanChangeRefused": ("intake",),
     "OrientationStarted": ("budget",),
     "TrajectoryClosed": ("budget", "monitoring"),
     "DecisionDueSoon": ("notifications",),

@@ -323,3 +323,42 @@ def test_the_case_team_is_warned_once_before_the_decision_term_ends(env):
     drain(runtime)
     messages = http.get("/notifications/messages", headers=km).json()
     assert any(m["template"] == "decision_due_soon" for m in messages)
+
+
+def test_a_change_the_budget_cannot_carry_is_refused_and_the_grants_are_restored(env):
+    from shared.bus.dead_letters import list_dead_letters
+
+    runtime, http = env
+    plan, _client_id, km, me = _approved_plan(env)
+    fin = auth("finance", "0014", subject="fin-1")
+    [budget] = http.get("/budget/budgets", headers=fin, params={"plan_id": plan["id"]}).json()
+    coach = next(line for line in budget["lines"] if line["provider_name"] == "Coach BV")
+    invoice = http.post(f"/budget/budgets/{budget['id']}/invoices", headers=fin, json={
+        "budget_line_id": coach["id"], "invoice_number": f"C-{plan['id'][:8]}", "provider_id": "coach-bv",
+        "provider_name": "Coach BV", "provider_iban": "NL91ABNA0417164300", "amount": "500.00"})
+    assert invoice.status_code == 201, invoice.text
+    assert http.post(f"/budget/invoices/{invoice.json()['id']}/confirm", headers=me).status_code == 200
+    assert http.post(f"/budget/invoices/{invoice.json()['id']}/approve", headers=fin).status_code == 200
+
+    granted = {g["provider_name"]: g for g in plan["granted_lines"]}
+    lines = [{"id": g["line_id"], "category": g["category"], "provider_name": name, "starts_on": g["starts_on"],
+              "ends_on": g["ends_on"], "amount": amount}
+             for name, g, amount in (("ROC", granted["ROC"], "2100.00"), ("Coach BV", granted["Coach BV"], "300.00"))]
+    change = http.post(f"/intake/plans/{plan['id']}/changes", headers=me, json={
+        "plan_version": plan["version"], "reason": "Meer opleiding", "lines": lines}).json()
+    version = http.get(f"/intake/plans/{plan['id']}", headers=km).json()["version"]
+    r = http.post(f"/intake/plans/{plan['id']}/changes/{change['id']}/decision", headers=km,
+                  json={"plan_version": version, "approve": True})
+    assert r.status_code == 200, r.text
+    drain(runtime)
+
+    after = http.get(f"/intake/plans/{plan['id']}", headers=km).json()
+    assert {g["provider_name"]: g["granted"] for g in after["granted_lines"]} == {"ROC": "1800.00",
+                                                                                "Coach BV": "600.00"}
+    [refused] = [c for c in http.get(f"/intake/plans/{plan['id']}/changes", headers=km).json()
+                 if c["id"] == change["id"]]
+    assert refused["status"] == "refused_by_budget" and refused["refusal_reason"] == "change_below_spent"
+    [same] = http.get("/budget/budgets", headers=fin, params={"plan_id": plan["id"]}).json()
+    assert {line["provider_name"]: line["granted"] for line in same["lines"]} == {"ROC": "1800.00",
+                                                                                 "Coach BV": "600.00"}
+    assert list_dead_letters(runtime.engine, service="budget") == []
