@@ -42,6 +42,7 @@ from services.intake.domain.plan_content import (
 from services.intake.domain.policy import (
     PRESETS,
     MunicipalPolicy,
+    ReviewModel,
     add_months,
     default_policy,
     policy_from_dict,
@@ -938,9 +939,16 @@ def request_change(uow: UnitOfWork, who: Principal, plan_id: str, data: ChangeRe
         raise DomainError("change.above_total", f"A change may move money between lines, not add to it: "
                                                 f"{total.format_en()} is more than the granted "
                                                 f"{Money(plan.granted_cents).format_en()}.", "lines")
+    policy = policy_for(uow.session, plan.municipality)
     for i, line in enumerate(data.lines):
         if Money.euros(line.amount).cents < 0:
             raise DomainError("change.negative_amount", "An amount cannot be negative.", f"lines[{i}].amount")
+        # Demand-oriented: money goes only to contracted providers, after a change as at the approval.
+        if (policy.review_model is ReviewModel.DEMAND_ORIENTED and Money.euros(line.amount).cents > 0
+                and not policy.is_contracted(line.provider_name, line.provider_kvk)):
+            raise DomainError("change.provider_not_contracted",
+                              f"{line.provider_name} has no contract with the municipality; choose a provider from "
+                              "the list.", f"lines[{i}].provider_name")
         if line.ends_on > plan.execution_deadline:
             raise DomainError("change.after_execution_deadline",
                               f"The plan must be finished by {plan.execution_deadline.isoformat()}.",
