@@ -39,7 +39,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -48,247 +47,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from _common import (DISTURBED, CpuMeter, ScratchBench, add_common_args, cpu_ms_per_event, fmt_cpu, fmt_ms, log,
+                     other_load, run_guarded, summary_ms, wait_for_quiet)
 
-ADMIN_URL = os.environ.get("PRB_BENCH_POSTGRES_URL",
-                           os.environ.get("PRB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
 REDIS_URL = os.environ.get("PRB_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 EVENT_TYPE = "ProgressReported"  # monitoring -> notifications (routing.ROUTES)
 PRODUCER = "monitoring"
 CONSUMER = "notifications"
 TENANT = "0014"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-DISTURBED = 20.0  # % of one core used by other processes during a phase: above this, repeat the phase
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not values:
-        return float("nan")
-    rank = max(1, min(len(values), int(-(-p * len(values) // 100))))
-    return values[rank - 1]
-
-
-def summary_ms(values: list[float]) -> dict[str, float]:
-    v = sorted(x * 1000 for x in values)
-    return {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95), "p99": pct(v, 99), "max": v[-1] if v else float("nan"),
-            "mean": sum(v) / len(v) if v else float("nan")}
-
-
-def fmt_ms(s: dict[str, float]) -> str:
-    return (f"p50 {s['p50']:7.1f}  p95 {s['p95']:7.1f}  p99 {s['p99']:7.1f}  max {s['max']:7.1f}  "
-            f"mean {s['mean']:6.1f} ms  (n={s['n']})")
-
-
-def pg_conninfo(sa_url: str, database: str | None = None) -> dict[str, str]:
-    import sqlalchemy as sa
-
-    url = sa.engine.make_url(sa_url)
-    if database:
-        url = url.set(database=database)
-    return {"host": url.host or "127.0.0.1", "port": str(url.port or 5432), "user": url.username or "postgres",
-            "database": url.database or "postgres", "password": url.password or "",
-            "url": url.render_as_string(hide_password=False)}
-
-
-def pg_env(info: dict[str, str]) -> dict[str, str]:
-    env = {**os.environ, "PGHOST": info["host"], "PGPORT": info["port"], "PGUSER": info["user"]}
-    if info["password"]:
-        env["PGPASSWORD"] = info["password"]
-    return env
-
-
-# --- CPU accounting from /proc (no psutil in the venv) ---------------------------------------
-
-
-def _proc_cpu(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _pg_backends(dbname: str) -> dict[int, float]:
-    """CPU seconds of PostgreSQL backends serving `dbname`, plus the server's own helpers."""
-    out: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read().decode(errors="replace")
-        except OSError:
-            continue
-        if not cmd.startswith("postgres:"):
-            continue
-        helper = any(k in cmd for k in ("walwriter", "checkpointer", "background writer", "autovacuum"))
-        if f" {dbname} " in cmd or helper:
-            cpu = _proc_cpu(int(entry))
-            if cpu is not None:
-                out[int(entry)] = cpu
-    return out
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return "?"
-
-
-def _find_pid(comm: str) -> int | None:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as f:
-                    if f.read().strip() == comm:
-                        return int(entry)
-            except OSError:
-                continue
-    return None
-
-
-def _children() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            kids.setdefault(ppid, []).append(int(entry))
-    return kids
-
-
-def _descendants(pid: int, kids: dict[int, list[int]]) -> list[int]:
-    """The process and its children (prefork pool processes), not the spawned producers."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(kids.get(p, []))
-    return out
-
-
-def _system_busy() -> tuple[float, float, float]:
-    """(busy, total, irq + softirq + steal) CPU seconds of the whole machine."""
-    with open("/proc/stat") as f:
-        parts = [int(x) for x in f.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
-    idle = parts[3] + parts[4]
-    return (sum(parts) - idle) / CLK_TCK, sum(parts) / CLK_TCK, (parts[5] + parts[6] + parts[7]) / CLK_TCK
-
-
-def wait_for_quiet(max_busy: float, timeout: float, what: str) -> float:
-    """Wait until the machine is (nearly) idle for a second, so other work does not disturb a phase.
-
-    Returns the busy % (of one core) of the last second; between phases our own processes idle.
-    """
-    if timeout <= 0:
-        return 0.0
-    deadline = time.monotonic() + timeout
-    warned = False
-    while True:
-        a = _system_busy()
-        time.sleep(1.0)
-        b = _system_busy()
-        busy = (b[0] - a[0]) / (b[1] - a[1]) * 100 * (os.cpu_count() or 1) if b[1] > a[1] else 0.0
-        if busy <= max_busy:
-            return busy
-        if time.monotonic() > deadline:
-            log(f"  machine still {busy:.0f} % busy before {what}; going ahead (figures may be disturbed)")
-            return busy
-        if not warned:
-            log(f"  machine {busy:.0f} % busy (other work); waiting up to {timeout:.0f} s for quiet before {what}")
-            warned = True
-
-
-class CpuMeter:
-    """CPU seconds per component between start() and stop(), as % of one core."""
-
-    def __init__(self, dbname: str, pids: dict[str, int]) -> None:
-        self.dbname = dbname
-        self.pids = {**pids, "bench (this process)": os.getpid()}
-        redis_pid = _find_pid("redis-server")
-        if redis_pid:
-            self.pids["redis-server"] = redis_pid
-        self.extra: dict[str, float] = {}
-
-    def _snap(self) -> dict[str, Any]:
-        kids = _children()
-        groups = {name: _descendants(pid, kids) if pid != os.getpid() else [pid] for name, pid in self.pids.items()}
-        named = {name: sum(_proc_cpu(p) or 0.0 for p in pids) for name, pids in groups.items()}
-        # Ours: everything this process started (relay, workers, producers) and our database's backends.
-        ours = {p for pids in groups.values() for p in pids} | set(_descendants(os.getpid(), kids))
-        everyone = {int(e): _proc_cpu(int(e)) or 0.0 for e in os.listdir("/proc") if e.isdigit()}
-        return {"named": named, "pg": _pg_backends(self.dbname), "sys": _system_busy(), "t": time.monotonic(),
-                "ours": ours, "all": everyone}
-
-    def start(self) -> None:
-        self.a = self._snap()
-
-    def stop(self) -> dict[str, float]:
-        b = self._snap()
-        wall = b["t"] - self.a["t"]
-        res = {name: (b["named"][name] - self.a["named"][name]) / wall * 100 for name in self.pids}
-        pg = sum(cpu - self.a["pg"].get(pid, 0.0) for pid, cpu in b["pg"].items())
-        res["postgresql"] = pg / wall * 100
-        for name, secs in self.extra.items():
-            res[name] = secs / wall * 100
-        ours = self.a["ours"] | b["ours"] | set(self.a["pg"]) | set(b["pg"])
-        others = sorted(((cpu - self.a["all"].get(pid, 0.0), pid) for pid, cpu in b["all"].items()
-                         if pid not in ours), reverse=True)[:3]
-        self.others = [(f"{_cmdline(pid)[:60]} (pid {pid})", secs / wall * 100) for secs, pid in others
-                       if secs / wall * 100 >= 1.0]
-        busy = b["sys"][0] - self.a["sys"][0]
-        total = b["sys"][1] - self.a["sys"][1]
-        res["_machine_busy"] = busy / total * 100 * (os.cpu_count() or 1) if total else 0.0
-        res["_irq"] = (b["sys"][2] - self.a["sys"][2]) / total * 100 * (os.cpu_count() or 1) if total else 0.0
-        res["_wall"] = wall
-        res["_others"] = self.others  # type: ignore[assignment]
-        return res
-
-
-def other_load(cpu: dict[str, float]) -> float:
-    """% of one core used by processes that are not ours (never negative: stime includes some softirq)."""
-    return max(0.0, cpu["_machine_busy"] - cpu["_irq"] - sum(v for k, v in cpu.items() if not k.startswith("_")))
-
-
-def cpu_ms_per_event(cpu: dict[str, float], events: int) -> dict[str, float]:
-    return {k: round(v / 100 * cpu["_wall"] / events * 1000, 3) for k, v in cpu.items() if not k.startswith("_")}
-
-
-def fmt_cpu(cpu: dict[str, float], events: int, ceiling: bool = False) -> str:
-    """% of one core per component, and CPU milliseconds per event."""
-    rows = sorted(((k, v) for k, v in cpu.items() if not k.startswith("_")), key=lambda kv: -kv[1])
-    others = "; ".join(f"{name}: {v:.0f} %" for name, v in cpu.get("_others", [])) or "none over 1 %"
-    per_event = lambda v: v / 100 * cpu["_wall"] / events * 1000  # noqa: E731
-    ours = sum(v for _, v in rows)
-    lines = [f"      {k:<22} {v:6.1f} %   {per_event(v):5.2f} ms CPU/event" for k, v in rows if v >= 0.05]
-    total_ms = per_event(ours)
-    bound = (f" => at most {(os.cpu_count() or 1) * 1000 / total_ms:.0f} events/s on {os.cpu_count()} cores"
-             if ceiling else "")
-    lines.append(f"      {'(sum of the above)':<22} {ours:6.1f} %   {total_ms:5.2f} ms CPU/event{bound}")
-    other = other_load(cpu)
-    lines.append(f"      machine busy {cpu['_machine_busy']:.0f} % of {100 * (os.cpu_count() or 1)} %, of which "
-                 f"interrupts/softirq/steal {cpu['_irq']:.0f} % and other processes {other:.0f} %")
-    lines.append(f"      busiest other processes: {others}")
-    if other > DISTURBED:
-        lines.append("      WARNING: other load on the machine; these figures are disturbed, run again when it is quiet")
-    return "\n".join(lines)
 
 
 # --- producers (child processes, spawned) -----------------------------------------------------
@@ -431,95 +198,28 @@ def run_producers(db_url: str, total: int, processes: int, threads: int, rate: f
 # --- the benchmark ----------------------------------------------------------------------------
 
 
-class Bench:
+class Bench(ScratchBench):
     def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        self.tag = uuid.uuid4().hex[:8]
-        self.dbname = f"prb_bench_{self.tag}"
-        self.pgbench_db = f"prb_bench_pgbench_{self.tag}"
-        self.admin_url = args.postgres_url
-        self.db = pg_conninfo(self.admin_url, self.dbname)
+        super().__init__(args)
         self.redis_url = args.redis_url
-        self.log_dir = Path(tempfile.mkdtemp(prefix="prb-bench-"))
-        self.created_dbs: list[str] = []
-        self.procs: Any = None
-        self.engine: Any = None
-        self.results: dict[str, Any] = {}
 
     # setup / teardown
-
-    def admin(self) -> Any:
-        import sqlalchemy as sa
-
-        return sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-
-    def create_db(self, name: str) -> None:
-        import sqlalchemy as sa
-
-        eng = self.admin()
-        with eng.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        eng.dispose()
-        self.created_dbs.append(name)
 
     def flush_redis(self) -> None:
         import redis
 
         redis.Redis.from_url(self.redis_url).flushdb()
 
-    def teardown(self) -> None:
-        import sqlalchemy as sa
-
-        if self.procs is not None:
-            self.procs.stop()
-        if self.engine is not None:
-            self.engine.dispose()
-        keep = self.args.keep_db
-        eng = self.admin()
-        with eng.connect() as conn:
-            for name in self.created_dbs:
-                if keep and name == self.dbname:
-                    continue
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        eng.dispose()
+    def teardown_extra(self) -> None:
         try:
             self.flush_redis()
         except Exception as exc:  # noqa: BLE001
             log(f"could not flush redis: {exc}")
-        if keep:
-            log(f"kept database {self.dbname} ({self.db['url']}) and logs in {self.log_dir}")
-        else:
-            shutil.rmtree(self.log_dir, ignore_errors=True)
 
     # 2. raw limits
 
     def raw_limits(self) -> None:
-        a = self.args
-        self.create_db(self.pgbench_db)
-        info = pg_conninfo(self.admin_url, self.pgbench_db)
-        env = pg_env(info)
-        subprocess.run(["pgbench", "-i", "-q", "-s", str(a.pgbench_scale), self.pgbench_db], env=env, check=True,
-                       capture_output=True, text=True)
-        cmd = ["pgbench", "-c", "8", "-j", "2", "-T", str(a.pgbench_seconds), "-N", self.pgbench_db]
-        wait_for_quiet(a.quiet_below, a.quiet_timeout, "pgbench")
-        log(f"pgbench: {' '.join(cmd)} (scale {a.pgbench_scale})")
-        done = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
-        m = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
-        lat = re.search(r"latency average = ([\d.]+) ms", done.stdout)
-        if not m:
-            raise RuntimeError(f"could not parse pgbench output:\n{done.stdout}\n{done.stderr}")
-        self.results["pgbench_tps"] = float(m.group(1))
-        self.results["pgbench_latency_ms"] = float(lat.group(1)) if lat else None
-        log(f"pgbench simple-update: {self.results['pgbench_tps']:.0f} TPS, "
-            f"avg latency {self.results['pgbench_latency_ms']} ms")
-        eng = self.admin()
-        import sqlalchemy as sa
-
-        with eng.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.pgbench_db}" WITH (FORCE)'))
-        eng.dispose()
-        self.created_dbs.remove(self.pgbench_db)
-
+        self.pgbench()
         if shutil.which("redis-benchmark"):
             import redis
 
@@ -555,11 +255,6 @@ class Bench:
                                                           "--concurrency", conc).pid
         log(f"started relay and workers (notifications: --pool {a.pool} --concurrency {a.concurrency}); "
             f"logs in {self.log_dir}")
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.procs:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.procs.tail(name)}")
 
     # counting
 
@@ -845,12 +540,6 @@ class Bench:
             print(f"results written to {self.args.json}")
         return ok
 
-    def server_version(self) -> str:
-        import sqlalchemy as sa
-
-        with self.engine.connect() as conn:
-            return conn.execute(sa.text("SHOW server_version")).scalar_one().split()[0]
-
     def redis_version(self) -> str:
         import redis
 
@@ -871,37 +560,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pool", default="threads", choices=("threads", "prefork", "solo"),
                    help="notifications worker pool")
     p.add_argument("--warmup", type=int, default=200, help="events sent end to end before measuring")
-    p.add_argument("--log-level", default="INFO", help="PRB_LOG_LEVEL of relay and workers")
-    p.add_argument("--pgbench-seconds", type=int, default=10)
-    p.add_argument("--pgbench-scale", type=int, default=1)
     p.add_argument("--skip-raw", action="store_true", help="skip pgbench and redis-benchmark")
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--skip-latency", action="store_true")
     p.add_argument("--stall-timeout", type=float, default=30.0,
                    help="give up when no event is handled for this many seconds")
-    p.add_argument("--quiet-below", type=float, default=25.0,
-                   help="before each phase, wait until the machine is less busy than this (%% of one core)")
-    p.add_argument("--quiet-timeout", type=float, default=30.0, help="how long to wait for that; 0 = do not wait")
-    p.add_argument("--retries", type=int, default=1,
-                   help=f"repeat a phase this often when other processes used more than {DISTURBED:.0f} %% of a core")
-    p.add_argument("--postgres-url", default=ADMIN_URL, help="admin URL; scratch databases are created beside it")
     p.add_argument("--redis-url", default=REDIS_URL, help="a Redis db the benchmark may flush")
-    p.add_argument("--json", help="also write the results to this file")
     p.add_argument("--csv", help="write per-event times of the latency phase to this file")
-    p.add_argument("--keep-db", action="store_true", help="keep the scratch database and the process logs")
+    add_common_args(p, log_level="INFO")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-
-    def on_term(*_: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
     bench = Bench(args)
-    ok = False
-    try:
+
+    def body() -> bool:
         if not args.skip_raw:
             bench.raw_limits()
         bench.start_system()
@@ -910,18 +584,9 @@ def main(argv: list[str] | None = None) -> int:
             bench.run_phase("throughput", bench.throughput)
         if not args.skip_latency:
             bench.run_phase("latency", bench.latency)
-        ok = bench.report()
-    except KeyboardInterrupt:
-        log("interrupted: tearing down")
-        return 130
-    except Exception as exc:  # noqa: BLE001 - report, tear down, exit non-zero
-        log(f"benchmark failed: {type(exc).__name__}: {exc}")
-        return 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # finish the teardown even if Ctrl-C is pressed again
-        bench.teardown()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    return 0 if ok else 2
+        return bench.report()
+
+    return run_guarded(bench, body)
 
 
 if __name__ == "__main__":
