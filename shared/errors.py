@@ -27,3 +27,13 @@ class NotFoundError(DomainError):
 
 class ForbiddenError(DomainError):
     status = 403
+
+
+class TemporarilyUnavailable(DomainError):
+    """Nothing was changed and the same request may succeed shortly (a lost race for a lock)."""
+
+    status = 503
+
+    def __init__(self, code: str, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after

@@ -19,7 +19,7 @@ from sqlmodel import Session, SQLModel
 
 from shared.auth import Principal
 from shared.errors import DomainError
-from shared.problems import Problem
+from shared.problems import Problem, problem_of_domain_error
 
 MAX_KEY_LENGTH = 200
 
@@ -66,7 +66,10 @@ def run_idempotent(
     except (Problem, DomainError) as exc:
         if release:
             release()
-        _store(engine, record_model, ident, _status_of(exc), {"problem": _document_of(exc)})
+        if _status_of(exc) >= 500:  # nothing was done and a retry may succeed: free the key
+            _forget(engine, record_model, ident)
+        else:
+            _store(engine, record_model, ident, _status_of(exc), {"problem": _document_of(exc)})
         raise
     except BaseException:
         if release:
@@ -82,13 +85,8 @@ def _status_of(exc: Problem | DomainError) -> int:
 
 
 def _document_of(exc: Problem | DomainError) -> dict[str, Any]:
-    if isinstance(exc, Problem):
-        return exc.document()
-    document: dict[str, Any] = {"type": f"https://eigenregie.example/problems/{exc.status}", "title": "Rule not met",
-                                "status": exc.status, "detail": exc.message, "code": exc.code}
-    if exc.field:
-        document["errors"] = [{"field": exc.field, "message": exc.message, "code": exc.code}]
-    return document
+    # The same mapper as the exception handlers, so a replay answers exactly as the first time.
+    return (exc if isinstance(exc, Problem) else problem_of_domain_error(exc)).document()
 
 
 def _replay(record: Any, fingerprint: str) -> tuple[int, Any]:

@@ -65,6 +65,18 @@ def unprocessable(detail: str, *, field: str | None = None, code: str | None = N
     return Problem(422, "Unprocessable request", detail, errors=errors, code=code)
 
 
+_DOMAIN_TITLES = {404: "Not found", 403: "Not allowed", 409: "Conflict", 422: "Rule not met",
+                  503: "Temporarily unavailable"}
+
+
+def problem_of_domain_error(exc: DomainError) -> Problem:
+    errors = [{"field": exc.field, "message": exc.message, "code": exc.code}] if exc.field else None
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return Problem(exc.status, _DOMAIN_TITLES.get(exc.status, "Rule not met"), exc.message, errors=errors,
+                   code=exc.code, headers=headers)
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
@@ -77,10 +89,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        titles = {404: "Not found", 403: "Not allowed", 409: "Conflict", 422: "Rule not met"}
-        errors = [{"field": exc.field, "message": exc.message, "code": exc.code}] if exc.field else None
-        problem = Problem(exc.status, titles.get(exc.status, "Rule not met"), exc.message, errors=errors, code=exc.code)
-        return problem_response(problem, request)
+        return problem_response(problem_of_domain_error(exc), request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -39,6 +39,7 @@ class UnitOfWork:
         self.correlation_id = correlation_id or correlation_id_var.get() or new_correlation_id()
         self.causation_id = causation_id
         self.events: list[Envelope] = []
+        self.in_command = False  # set by shared.contention while a retried command runs
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from services.budget.domain.finance_policy import FinancePolicy, finance_policy_for, policy_from_dict, policy_to_dict
@@ -27,6 +28,8 @@ from services.budget.domain.invoice_checks import (
     LineSnapshot,
     charge,
     check_invoice,
+    headroom,
+    pending_claims,
 )
 from services.budget.domain.ledger import Account, LineBalance, Transaction, holdback_share, threshold_crossed
 from services.budget.models import (
@@ -82,7 +85,8 @@ from shared.events import (
     TrajectoryClosedV1,
 )
 from shared.money import Money
-from shared.problems import not_found
+from shared.contention import retry_on_contention
+from shared.problems import Problem, not_found
 from shared.uow import UnitOfWork
 
 READ_ROLES = (*STAFF_ROLES, Role.FINANCE, Role.CLIENT, Role.REPRESENTATIVE)
@@ -122,36 +126,76 @@ def put_finance_policy(uow: UnitOfWork, who: Principal, document: dict[str, Any]
 
 
 # --- the ledger on rows -------------------------------------------------------------------
+#
+# One way to take money from a line, for every command that does: lock the budget row, then
+# the line (re-read under the lock: populate_existing), then the order or invoice involved;
+# decide in the domain (LineBalance); insert the ledger entries; commit. The budget lock comes
+# first everywhere, so money paths on one budget run one at a time and cannot deadlock; a
+# command touching several budgets locks them in id order (`_lock_budgets`). The database
+# derives the line's cached totals from each entry inserted and refuses any account below zero
+# (budget_0003), so even a path that forgot a lock cannot overdraw a line.
+
+_FRESH = {"populate_existing": True}
+_CACHED_TOTALS = ("granted_cents", "available_cents", "committed_cents", "held_cents", "payable_cents",
+                  "paid_cents")
 
 
 def _balance_of(line: BudgetLine) -> LineBalance:
     balance = LineBalance()
     balance.balances.update({
         Account.FUNDING: Money(-line.granted_cents), Account.AVAILABLE: Money(line.available_cents),
-        Account.COMMITTED: Money(line.committed_cents), Account.HELD: Money(line.held_cents), Account.PAYABLE: Money(line.payable_cents),
-        Account.PAID: Money(line.paid_cents),
+        Account.COMMITTED: Money(line.committed_cents), Account.HELD: Money(line.held_cents),
+        Account.PAYABLE: Money(line.payable_cents), Account.PAID: Money(line.paid_cents),
     })
     return balance
 
 
 def _record(uow: UnitOfWork, line: BudgetLine, tx: Transaction, balance: LineBalance, invoice_id: str | None) -> None:
+    session = uow.session
+    session.add(line)
+    session.flush()  # the line row exists, and its other changes are written, before its entries
     tx_id = str(uuid.uuid4())
-    for posting in tx.postings:
-        uow.session.add(LedgerEntry(transaction_id=tx_id, budget_id=line.budget_id, budget_line_id=line.id,
-                                    kind=tx.kind, account=posting.account, amount_cents=posting.amount.cents,
-                                    invoice_id=invoice_id))
-    line.granted_cents = balance.granted.cents
-    line.available_cents = balance.remaining.cents
-    line.committed_cents = balance.committed.cents
-    line.held_cents = balance.held.cents
-    line.payable_cents = balance.payable.cents
-    line.paid_cents = balance.paid.cents
-    uow.session.add(line)
+    session.add_all([LedgerEntry(transaction_id=tx_id, budget_id=line.budget_id, budget_line_id=line.id,
+                                 kind=tx.kind, account=posting.account, amount_cents=posting.amount.cents,
+                                 invoice_id=invoice_id) for posting in tx.postings])
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # The database's own guard: reached only if a code path decided on stale balances.
+        raise ConflictError("ledger.overdraft_refused", "The budget line changed meanwhile; nothing was booked. "
+                            "Try again.", "amount") from exc
+    # The trigger has applied the entries to the row; mirror the totals without writing them.
+    totals = (balance.granted, balance.remaining, balance.committed, balance.held, balance.payable, balance.paid)
+    for column, value in zip(_CACHED_TOTALS, totals, strict=True):
+        set_committed_value(line, column, value.cents)
+
+
+def _lock_budget(session: Session, budget_id: str) -> Budget:
+    """The first lock of every command that moves money on this budget."""
+    budget = session.exec(select(Budget).where(Budget.id == budget_id).with_for_update()
+                          .execution_options(**_FRESH)).first()
+    if budget is None:
+        raise not_found("budget")
+    return budget
+
+
+def _lock_budgets(session: Session, budget_ids: Iterable[str]) -> None:
+    """Lock several budgets up front, in id order, for a command that spans them."""
+    ids = sorted(set(budget_ids))
+    if ids:
+        session.exec(select(Budget).where(col(Budget.id).in_(ids)).order_by(Budget.id).with_for_update()
+                     .execution_options(**_FRESH)).all()
 
 
 def _locked_line(session: Session, line_id: str) -> BudgetLine:
-    # The row lock serialises every movement on a line, across API and worker processes.
-    return session.exec(select(BudgetLine).where(BudgetLine.id == line_id).with_for_update()).one()
+    # Under the budget's lock; the line's own lock also guards paths that lock only the line.
+    return session.exec(select(BudgetLine).where(BudgetLine.id == line_id).with_for_update()
+                        .execution_options(**_FRESH)).one()
+
+
+def _locked_invoice(session: Session, invoice_id: str) -> Invoice:
+    return session.exec(select(Invoice).where(Invoice.id == invoice_id).with_for_update()
+                        .execution_options(**_FRESH)).one()
 
 
 def _move(uow: UnitOfWork, line: BudgetLine, operation: str, amount: Money, invoice_id: str | None = None,
@@ -162,7 +206,8 @@ def _move(uow: UnitOfWork, line: BudgetLine, operation: str, amount: Money, invo
 
 
 def _lines(session: Session, budget_id: str) -> list[BudgetLine]:
-    return list(session.exec(select(BudgetLine).where(BudgetLine.budget_id == budget_id).order_by(BudgetLine.id)))
+    return list(session.exec(select(BudgetLine).where(BudgetLine.budget_id == budget_id).order_by(BudgetLine.id)
+                             .execution_options(**_FRESH)))
 
 
 def _used(lines: Iterable[BudgetLine]) -> tuple[Money, Money]:
@@ -244,7 +289,7 @@ def open_orientation_budget_on_orientation_started(event: Envelope, uow: UnitOfW
 
 def _budget_for_plan(session: Session, plan_id: str, *, lock: bool = False) -> Budget:
     query = select(Budget).where(Budget.plan_id == plan_id)
-    budget = session.exec(query.with_for_update() if lock else query).first()
+    budget = session.exec(query.with_for_update().execution_options(**_FRESH) if lock else query).first()
     if budget is None:
         # The approval has not reached us yet (queues are independent): retry later.
         raise LookupError(f"no budget for plan {plan_id} yet")
@@ -319,8 +364,9 @@ def close_budget_on_trajectory_closed(event: Envelope, uow: UnitOfWork) -> None:
 
 
 def _settle_holdbacks(uow: UnitOfWork, budget: Budget, operation: str, status: str) -> None:
-    held = uow.session.exec(select(Invoice).where(Invoice.budget_id == budget.id,
-                                                  Invoice.holdback_status == "held")).all()
+    held = uow.session.exec(select(Invoice).where(Invoice.budget_id == budget.id, Invoice.holdback_status == "held")
+                            .order_by(Invoice.budget_line_id, Invoice.id).with_for_update()
+                            .execution_options(**_FRESH)).all()
     for invoice in held:
         line = _locked_line(uow.session, invoice.budget_line_id)
         _move(uow, line, operation, Money(invoice.held_cents), invoice.id)
@@ -332,7 +378,8 @@ def release_holdback_on_outcome_registered(event: Envelope, uow: UnitOfWork) -> 
     outcome = OutcomeRegisteredV1.model_validate(event.payload)
     if outcome.outcome not in WORK_FOUND:
         return
-    budget = uow.session.exec(select(Budget).where(Budget.plan_id == outcome.plan_id).with_for_update()).first()
+    budget = uow.session.exec(select(Budget).where(Budget.plan_id == outcome.plan_id).with_for_update()
+                              .execution_options(**_FRESH)).first()
     if budget is None or budget.outcome_reached:
         return  # no budget for this trajectory (e.g. no prb), or already released
     budget.outcome_reached = True
@@ -430,9 +477,11 @@ def invoice_public(invoice: Invoice) -> InvoicePublic:
 
 
 def _invoice_for(session: Session, who: Principal, invoice_id: str, *, lock: bool = False) -> Invoice:
+    """The invoice if `who` may see it. `lock` takes the invoice's row lock alone: for changes that
+    move no money; those that do lock through `_lock_for_invoice`."""
     require_role(who, *READ_ROLES, Role.PROVIDER)
     query = select(Invoice).where(Invoice.id == invoice_id)
-    invoice = session.exec(query.with_for_update() if lock else query).first()
+    invoice = session.exec(query.with_for_update().execution_options(**_FRESH) if lock else query).first()
     if invoice is None:
         raise not_found("invoice")
     ensure_visible(who, municipality=invoice.municipality, client_id=invoice.client_id, what="invoice",
@@ -440,6 +489,14 @@ def _invoice_for(session: Session, who: Principal, invoice_id: str, *, lock: boo
     if who.role == Role.PROVIDER and invoice.provider_id != who.provider_id:
         raise not_found("invoice")
     return invoice
+
+
+def _lock_for_invoice(session: Session, who: Principal, invoice_id: str) -> tuple[Budget, BudgetLine, Invoice]:
+    """Budget, line, invoice: locked in the one order every money path uses, and re-read."""
+    seen = _invoice_for(session, who, invoice_id)
+    budget = _lock_budget(session, seen.budget_id)
+    line = _locked_line(session, seen.budget_line_id)
+    return budget, line, _locked_invoice(session, seen.id)
 
 
 def get_invoice(session: Session, who: Principal, invoice_id: str) -> InvoicePublic:
@@ -540,18 +597,26 @@ def _line_for_submission(session: Session, who: Principal, reference: str,
 
 
 def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> Invoice:
-    """Check and store one invoice in the current transaction; raise InvoiceRejected if it fails."""
-    budget, line, order = _line_for_submission(uow.session, who, submission.budget_line_id)
+    """Check and store one invoice in the current transaction; raise InvoiceRejected if it fails.
+
+    Under the budget's lock: the invoice must fit in what is left after orders and the invoices
+    already waiting for approval (`headroom`), so two invoices arriving at once cannot both
+    claim the same money."""
+    seen_budget, seen_line, seen_order = _line_for_submission(uow.session, who, submission.budget_line_id)
+    budget = _lock_budget(uow.session, seen_budget.id)
+    line = _locked_line(uow.session, seen_line.id)
+    order = uow.session.exec(select(Order).where(Order.id == seen_order.id).execution_options(**_FRESH)).one() \
+        if seen_order else None
     policy = finance_policy(uow.session, budget.municipality)
     incoming = submission.incoming
     late = budget.status == "closed"
+    snapshot = _snapshot(uow.session, who, budget, line, order)
     if late:
         amount = charge(incoming, policy.budgets_include_vat)  # checked when finance decides on the review
         if amount.cents <= 0 or incoming.currency != "EUR":
-            check_invoice(_snapshot(budget, line, order), incoming, budgets_include_vat=policy.budgets_include_vat)
+            check_invoice(snapshot, incoming, budgets_include_vat=policy.budgets_include_vat)
     else:
-        amount = check_invoice(_snapshot(budget, line, order), incoming,
-                               budgets_include_vat=policy.budgets_include_vat)
+        amount = check_invoice(snapshot, incoming, budgets_include_vat=policy.budgets_include_vat)
     status = "review" if late else (
         "awaiting_client" if policy.client_confirms_provider_invoices and incoming.flow == "provider" else "received")
     invoice = Invoice(
@@ -592,17 +657,29 @@ def _ensure_not_duplicate(session: Session, invoice: Invoice) -> None:
                               "or the same document).", "invoice_number")
 
 
-def _snapshot(budget: Budget, line: BudgetLine, order: Order | None = None) -> LineSnapshot:
-    reserved = Money(order.amount_cents - order.used_cents) if order and order.status == "open" else Money(0)
+_PENDING_INVOICE_STATES = ("received", "awaiting_client", "awaiting_second_approval")
+
+
+def _snapshot(session: Session, who: Principal, budget: Budget, line: BudgetLine, order: Order | None) -> LineSnapshot:
+    reserves = {order_id: Money(int(cents)) for order_id, cents in session.exec(
+        select(Order.id, col(Order.amount_cents) - col(Order.used_cents))
+        .where(Order.budget_line_id == line.id, Order.status == "open"))}
+    claims = pending_claims(session.exec(
+        select(Invoice.order_id, sa.func.sum(Invoice.amount_cents))
+        .where(Invoice.budget_id == budget.id, Invoice.budget_line_id == line.id,
+               col(Invoice.status).in_(_PENDING_INVOICE_STATES))
+        .group_by(Invoice.order_id)))
     return LineSnapshot(
         line_id=line.id, budget_status=budget.status, line_status=line.status,
-        remaining=Money(line.available_cents) + reserved,
+        remaining=headroom(Money(line.available_cents), reserves, claims, order.id if order else None),
+        reveal_amounts=who.role != Role.PROVIDER,
         provider_name=order.provider_name if order else line.provider_name,
         provider_kvk=order.provider_kvk if order else line.provider_kvk, starts_on=line.starts_on,
         ends_on=line.ends_on, execution_deadline=budget.execution_deadline, opened_on=budget.opened_at.date(),
     )
 
 
+@retry_on_contention
 def submit_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> InvoicePublic:
     """One invoice: accepted (201) or a problem naming the failed check; nothing half-written."""
     require_role(who, Role.FINANCE, Role.PROVIDER)
@@ -611,10 +688,13 @@ def submit_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
     return invoice_public(invoice)
 
 
+@retry_on_contention
 def submit_invoices(uow: UnitOfWork, who: Principal, submissions: list[tuple[str | None, Submission | DomainError]],
                     ) -> tuple[InvoiceBatch, list[ItemResult]]:
     """Many invoices at once: each gets its own result; one bad invoice never rejects the others."""
     require_role(who, Role.FINANCE, Role.PROVIDER)
+    references = {s.budget_line_id for _, s in submissions if isinstance(s, Submission)}
+    _lock_budgets(uow.session, _budgets_referenced(uow.session, who, references))
     results: list[ItemResult] = []
     for index, (reference, submission) in enumerate(submissions):
         if isinstance(submission, DomainError):
@@ -638,6 +718,16 @@ def submit_invoices(uow: UnitOfWork, who: Principal, submissions: list[tuple[str
     return batch, results
 
 
+def _budgets_referenced(session: Session, who: Principal, references: set[str]) -> set[str]:
+    """The budgets a batch of invoices names (by line id or order reference), to lock in id order."""
+    if not references:
+        return set()
+    by_line = session.exec(select(BudgetLine.budget_id).where(col(BudgetLine.id).in_(references))).all()
+    by_order = session.exec(select(Order.budget_id).where(Order.municipality == who.municipality,
+                                                          col(Order.order_reference).in_(references))).all()
+    return {*by_line, *by_order}
+
+
 def _rejected(index: int, reference: str | None, exc: DomainError) -> ItemResult:
     return ItemResult(index=index, reference=reference, status="rejected", code=exc.code, field=exc.field,
                       message=exc.message)
@@ -653,6 +743,7 @@ def batch_results(session: Session, who: Principal, batch_id: str) -> InvoiceBat
     return batch
 
 
+@retry_on_contention
 def submit_client_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> InvoicePublic:
     """Flows 2 and 3: the client forwards a provider's invoice, or declares what they paid."""
     if not who.is_client_side():
@@ -691,15 +782,16 @@ def confirm_invoice(uow: UnitOfWork, who: Principal, invoice_id: str) -> Invoice
     return invoice_public(invoice)
 
 
+@retry_on_contention
 def approve_invoice(uow: UnitOfWork, who: Principal, invoice_id: str) -> InvoicePublic:
     require_role(who, *APPROVERS)
-    invoice = _invoice_for(uow.session, who, invoice_id, lock=True)
-    _approve(uow, who, invoice)
+    invoice = _approve(uow, who, invoice_id)
     uow.commit()
     return invoice_public(invoice)
 
 
-def _approve(uow: UnitOfWork, who: Principal, invoice: Invoice) -> None:
+def _approve(uow: UnitOfWork, who: Principal, invoice_id: str) -> Invoice:
+    budget, line, invoice = _lock_for_invoice(uow.session, who, invoice_id)
     if invoice.status == "awaiting_client":
         raise ConflictError("invoice.awaiting_client", "The client has not confirmed this invoice yet.", "status")
     if invoice.status not in ("received", "awaiting_second_approval", "review"):
@@ -710,17 +802,15 @@ def _approve(uow: UnitOfWork, who: Principal, invoice: Invoice) -> None:
         if invoice.first_approved_by is None:
             invoice.first_approved_by, invoice.status = who.subject, "awaiting_second_approval"
             uow.session.add(invoice)
-            return
+            return invoice
         if invoice.first_approved_by == who.subject:
             raise ForbiddenError("invoice.same_approver", "A second approver must be someone else.", "approved_by")
-    budget = uow.session.exec(select(Budget).where(Budget.id == invoice.budget_id).with_for_update()).one()
-    line = _locked_line(uow.session, invoice.budget_line_id)
     _, used_before = _used(_lines(uow.session, budget.id))
     if invoice.status == "review" or budget.status == "closed":
         # A late invoice on a closed budget: approving it grants the amount again from funding.
         _move(uow, line, "grant", Money(invoice.amount_cents), invoice.id)
-    order = uow.session.exec(select(Order).where(Order.id == invoice.order_id).with_for_update()).first() \
-        if invoice.order_id else None
+    order = uow.session.exec(select(Order).where(Order.id == invoice.order_id).with_for_update()
+                             .execution_options(**_FRESH)).first() if invoice.order_id else None
     reserved = Money(0)
     if order is not None and order.status == "open":
         reserved = min(Money(order.amount_cents - order.used_cents), Money(invoice.amount_cents))
@@ -741,19 +831,22 @@ def _approve(uow: UnitOfWork, who: Principal, invoice: Invoice) -> None:
         invoice_id=invoice.id, budget_id=invoice.budget_id, budget_line_id=line.id,
         amount_cents=invoice.amount_cents, remaining_cents=line.available_cents))
     _check_thresholds(uow, budget, used_before)
+    return invoice
 
 
+@retry_on_contention
 def approve_invoices(uow: UnitOfWork, who: Principal, invoice_ids: list[str]) -> list[ItemResult]:
     """Bulk approval: each invoice its own result; a refused one leaves the others approved."""
     require_role(who, *APPROVERS)
+    _lock_budgets(uow.session, uow.session.exec(select(Invoice.budget_id).where(
+        col(Invoice.id).in_(invoice_ids), Invoice.municipality == who.municipality)).all())
     results = []
     for index, invoice_id in enumerate(invoice_ids):
         try:
             with uow.session.begin_nested():
                 events_before = len(uow.events)
                 try:
-                    invoice = _invoice_for(uow.session, who, invoice_id, lock=True)
-                    _approve(uow, who, invoice)
+                    invoice = _approve(uow, who, invoice_id)
                 except Exception:
                     del uow.events[events_before:]
                     raise
@@ -761,9 +854,9 @@ def approve_invoices(uow: UnitOfWork, who: Principal, invoice_ids: list[str]) ->
                                       message=invoice.status))
         except DomainError as exc:
             results.append(_rejected(index, invoice_id, exc))
-        except Exception as exc:  # not-found problems and the like, reported per item
+        except Problem as exc:  # not found (or not yours), reported per item; database errors go up
             results.append(ItemResult(index=index, reference=invoice_id, status="rejected", code="invoice.not_found",
-                                      message=str(exc)))
+                                      message=exc.detail))
     uow.commit()
     return results
 
@@ -872,7 +965,7 @@ def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -
 def _run_for(session: Session, who: Principal, run_id: str, *, lock: bool = False) -> PaymentRun:
     require_role(who, Role.FINANCE)
     query = select(PaymentRun).where(PaymentRun.id == run_id)
-    run = session.exec(query.with_for_update() if lock else query).first()
+    run = session.exec(query.with_for_update().execution_options(**_FRESH) if lock else query).first()
     if run is None or run.municipality != who.municipality:
         raise not_found("payment run")
     return run
@@ -893,22 +986,27 @@ def list_payment_runs(session: Session, who: Principal) -> list[PaymentRunPublic
     return [_run_public(r) for r in runs]
 
 
+@retry_on_contention
 def confirm_payment_run(uow: UnitOfWork, who: Principal, run_id: str, cmd: MarkPaid) -> PaymentRunPublic:
     """The bank executed the run: every item is paid, once."""
     run = _run_for(uow.session, who, run_id, lock=True)
     if run.status == "paid":
         raise ConflictError("payment_run.already_paid", "This payment run was already confirmed.", "status")
+    _lock_budgets(uow.session, uow.session.exec(select(Invoice.budget_id).join(
+        PaymentItem, col(PaymentItem.invoice_id) == col(Invoice.id)).where(PaymentItem.run_id == run.id)).all())
     for item in uow.session.exec(select(PaymentItem).where(PaymentItem.run_id == run.id)).all():
-        invoice = uow.session.exec(select(Invoice).where(Invoice.id == item.invoice_id).with_for_update()).one()
-        _pay(uow, invoice, Money(item.ledger_cents), Money(item.amount_cents), cmd.paid_on, item.part)
+        line = _locked_line(uow.session, uow.session.exec(select(Invoice.budget_line_id).where(
+            Invoice.id == item.invoice_id)).one())
+        _pay(uow, line, _locked_invoice(uow.session, item.invoice_id), Money(item.ledger_cents),
+             Money(item.amount_cents), cmd.paid_on, item.part)
     run.status, run.paid_on = "paid", cmd.paid_on
     uow.session.add(run)
     uow.commit()
     return _run_public(run)
 
 
-def _pay(uow: UnitOfWork, invoice: Invoice, ledger: Money, amount: Money, paid_on: date, part: str) -> None:
-    line = _locked_line(uow.session, invoice.budget_line_id)
+def _pay(uow: UnitOfWork, line: BudgetLine, invoice: Invoice, ledger: Money, amount: Money, paid_on: date,
+         part: str) -> None:
     if ledger.cents:
         _move(uow, line, "pay", ledger, invoice.id)
     if part == "main":
@@ -921,10 +1019,11 @@ def _pay(uow: UnitOfWork, invoice: Invoice, ledger: Money, amount: Money, paid_o
         amount_cents=amount.cents, paid_on=paid_on))
 
 
+@retry_on_contention
 def mark_invoice_paid(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: MarkPaid) -> InvoicePublic:
     """Manual "paid" (paid outside a payment run), for an approved invoice not in a run."""
     require_role(who, Role.FINANCE)
-    invoice = _invoice_for(uow.session, who, invoice_id, lock=True)
+    _, line, invoice = _lock_for_invoice(uow.session, who, invoice_id)
     if invoice.status != "approved":
         raise ConflictError("invoice.wrong_state", f"An invoice that is {invoice.status} cannot be marked paid.",
                             "status")
@@ -933,7 +1032,7 @@ def mark_invoice_paid(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: Mar
     ledger = Money(invoice.amount_cents - invoice.held_cents - invoice.credited_cents)
     uow.session.add(PaymentItem(run_id="manual", invoice_id=invoice.id, part="main", end_to_end_id="manual",
                                 amount_cents=to_pay.cents, ledger_cents=ledger.cents))
-    _pay(uow, invoice, ledger, to_pay, cmd.paid_on, "main")
+    _pay(uow, line, invoice, ledger, to_pay, cmd.paid_on, "main")
     uow.commit()
     return invoice_public(invoice)
 
@@ -970,19 +1069,23 @@ def _order_public(order: Order) -> OrderPublic:
                        amount=Money(order.amount_cents).decimal, used=Money(order.used_cents).decimal)
 
 
+@retry_on_contention
 def place_order(uow: UnitOfWork, who: Principal, budget_id: str, data: OrderIn, *, commit: bool = True,
                 ) -> OrderPublic:
     """An accepted quote reserves money on a line; invoices quoting its reference draw on it."""
     require_role(who, Role.FINANCE, *STAFF_ROLES)
-    budget = _budget_for(uow.session, who, budget_id)
-    if budget.status != "open":
-        raise ConflictError("budget.closed", "This budget is closed.", "budget_id")
-    line = uow.session.get(BudgetLine, data.budget_line_id)
-    if line is None or line.budget_id != budget.id or line.status != "open":
-        raise DomainError("order.unknown_line", "This budget has no such open line.", "budget_line_id")
     amount = Money.euros(data.amount)
     if amount.cents <= 0:
         raise DomainError("order.amount", "An order needs an amount above zero.", "amount")
+    _budget_for(uow.session, who, budget_id)
+    budget = _lock_budget(uow.session, budget_id)
+    if budget.status != "open":
+        raise ConflictError("budget.closed", "This budget is closed.", "budget_id")
+    found = uow.session.exec(select(BudgetLine.id).where(BudgetLine.id == data.budget_line_id,
+                                                         BudgetLine.budget_id == budget.id)).first()
+    line = _locked_line(uow.session, found) if found else None
+    if line is None or line.status != "open":
+        raise DomainError("order.unknown_line", "This budget has no such open line.", "budget_line_id")
     order = Order(municipality=budget.municipality, budget_id=budget.id, budget_line_id=line.id,
                   order_reference=data.order_reference, provider_name=data.provider_name,
                   provider_kvk=data.provider_kvk, amount_cents=amount.cents, created_by=who.subject)
@@ -993,7 +1096,7 @@ def place_order(uow: UnitOfWork, who: Principal, budget_id: str, data: OrderIn, 
     except IntegrityError as exc:
         raise ConflictError("order.reference_taken", "This order reference is already in use.",
                             "order_reference") from exc
-    _move(uow, _locked_line(uow.session, line.id), "commit", amount)
+    _move(uow, line, "commit", amount)
     if commit:
         uow.commit()
     return _order_public(order)
@@ -1027,6 +1130,7 @@ def add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
+@retry_on_contention
 def schedule_periodic_payment(uow: UnitOfWork, who: Principal, budget_id: str,
                               data: PeriodicPaymentIn) -> PeriodicPaymentPublic:
     """Reserve the months' total on the line; each month an invoice for it joins the approval queue."""
@@ -1057,11 +1161,14 @@ def schedule_periodic_payment(uow: UnitOfWork, who: Principal, budget_id: str,
     return _periodic_public(schedule)
 
 
+@retry_on_contention
 def create_due_periodic_invoices(uow: UnitOfWork, today: date) -> int:
     """Scheduled daily: one invoice per schedule and month that has come due."""
     created = 0
-    for schedule in uow.session.exec(select(PeriodicPayment).where(
-            PeriodicPayment.created_months < PeriodicPayment.months)).all():
+    schedules = uow.session.exec(select(PeriodicPayment).where(
+        PeriodicPayment.created_months < PeriodicPayment.months).order_by(PeriodicPayment.budget_id)).all()
+    _lock_budgets(uow.session, (schedule.budget_id for schedule in schedules))
+    for schedule in schedules:
         system = Principal(subject=SYSTEM_FINANCE, role=Role.FINANCE, municipality=schedule.municipality)
         while schedule.created_months < schedule.months:
             due = add_months(schedule.first_due, schedule.created_months)
@@ -1094,15 +1201,15 @@ def list_periodic_payments(session: Session, who: Principal, budget_id: str) -> 
 # --- corrections ------------------------------------------------------------------------------
 
 
+@retry_on_contention
 def credit_invoice(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: CreditNoteIn) -> CreditNotePublic:
     """A credit note: before payment it lowers what will be paid; after payment it records money
     coming back. Either way the amount returns to the budget line as new ledger entries."""
     require_role(who, Role.FINANCE)
-    invoice = _invoice_for(uow.session, who, invoice_id, lock=True)
     amount = Money.euros(cmd.amount)
     if amount.cents <= 0:
         raise DomainError("credit.amount", "A credit note needs an amount above zero.", "amount")
-    line = _locked_line(uow.session, invoice.budget_line_id)
+    _, line, invoice = _lock_for_invoice(uow.session, who, invoice_id)
     if invoice.status == "approved":
         open_cents = invoice.amount_cents - invoice.held_cents - invoice.credited_cents
         if amount.cents > open_cents:

@@ -46,8 +46,8 @@ class Budget(SQLModel, table=True):
     kind: str = Field(default="plan", max_length=20)  # plan | orientation
     scheme: str = Field(max_length=20)
     status: str = Field(default="open", max_length=20)  # open | closed
-    granted_cents: int
-    execution_cost_cents: int = 0
+    granted_cents: int = Field(sa_type=BigInteger)
+    execution_cost_cents: int = Field(default=0, sa_type=BigInteger)
     execution_deadline: date
     opened_at: datetime = Field(default_factory=_now)
     closed_on: date | None = None
@@ -63,6 +63,8 @@ class BudgetLine(SQLModel, table=True):
         CheckConstraint("payable_cents >= 0", name="ck_budget_line_payable_not_negative"),
         CheckConstraint("held_cents >= 0", name="ck_budget_line_held_not_negative"),
         CheckConstraint("committed_cents >= 0", name="ck_budget_line_committed_not_negative"),
+        CheckConstraint("paid_cents >= 0", name="ck_budget_line_paid_not_negative"),
+        CheckConstraint("granted_cents >= 0", name="ck_budget_line_granted_not_negative"),
         {"schema": SCHEMA},
     )
 
@@ -76,13 +78,14 @@ class BudgetLine(SQLModel, table=True):
     ends_on: date | None = None
     holdback_percent: int = 0
     status: str = Field(default="open", max_length=20)
-    # Cached balances, kept equal to the ledger's sums under a row lock.
-    granted_cents: int = 0
-    available_cents: int = 0
-    committed_cents: int = 0
-    held_cents: int = 0
-    payable_cents: int = 0
-    paid_cents: int = 0
+    # Cached balances: the database derives them from each ledger entry inserted (trigger in
+    # budget_0003) and its checks refuse any account below zero. Code reads them, never writes them.
+    granted_cents: int = Field(default=0, sa_type=BigInteger)
+    available_cents: int = Field(default=0, sa_type=BigInteger)
+    committed_cents: int = Field(default=0, sa_type=BigInteger)
+    held_cents: int = Field(default=0, sa_type=BigInteger)
+    payable_cents: int = Field(default=0, sa_type=BigInteger)
+    paid_cents: int = Field(default=0, sa_type=BigInteger)
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -96,7 +99,7 @@ class LedgerEntry(SQLModel, table=True):
     budget_line_id: str = Field(index=True, max_length=36)
     kind: str = Field(max_length=30)
     account: str = Field(max_length=20)
-    amount_cents: int
+    amount_cents: int = Field(sa_type=BigInteger)
     invoice_id: str | None = Field(default=None, max_length=36)
     created_at: datetime = Field(default_factory=_now)
 
@@ -117,8 +120,8 @@ class Order(SQLModel, table=True):
     order_reference: str = Field(max_length=80)
     provider_name: str = Field(max_length=200)
     provider_kvk: str | None = Field(default=None, max_length=8)
-    amount_cents: int
-    used_cents: int = 0
+    amount_cents: int = Field(sa_type=BigInteger)
+    used_cents: int = Field(default=0, sa_type=BigInteger)
     status: str = Field(default="open", max_length=20)
     created_by: str = Field(max_length=80)
     created_at: datetime = Field(default_factory=_now)
@@ -140,7 +143,7 @@ class PeriodicPayment(SQLModel, table=True):
     payee_name: str = Field(max_length=200)
     payee_kvk: str | None = Field(default=None, max_length=8)
     payee_iban: str = Field(max_length=34)
-    monthly_cents: int
+    monthly_cents: int = Field(sa_type=BigInteger)
     first_due: date
     months: int
     created_months: int = 0
@@ -177,15 +180,15 @@ class Invoice(SQLModel, table=True):
     service_from: date | None = None
     service_to: date | None = None
     currency: str = Field(default="EUR", max_length=3)
-    amount_excl_vat_cents: int = 0
-    vat_cents: int = 0
+    amount_excl_vat_cents: int = Field(default=0, sa_type=BigInteger)
+    vat_cents: int = Field(default=0, sa_type=BigInteger)
     # What the invoice costs the budget (excl. VAT unless the policy says incl.).
-    amount_cents: int
+    amount_cents: int = Field(sa_type=BigInteger)
     # Held back until an outcome (no cure, less pay): of the budget charge, and of the transfer.
-    held_cents: int = 0
-    held_pay_cents: int = 0
+    held_cents: int = Field(default=0, sa_type=BigInteger)
+    held_pay_cents: int = Field(default=0, sa_type=BigInteger)
     # Credit notes on this invoice: taken off what is still to pay, or refunded after payment.
-    credited_cents: int = 0
+    credited_cents: int = Field(default=0, sa_type=BigInteger)
     holdback_status: str | None = Field(default=None, max_length=20)  # held | released | cancelled
     content_hash: str = Field(max_length=64)
     # Set when the document itself says "do not pay as usual" (e.g. an SI-UBL G-account split):
@@ -212,7 +215,7 @@ class CreditNote(SQLModel, table=True):
     municipality: str = Field(index=True, max_length=4)
     invoice_id: str = Field(index=True, max_length=36)
     kind: str = Field(max_length=10)  # credit (before payment) | refund (money came back)
-    amount_cents: int
+    amount_cents: int = Field(sa_type=BigInteger)
     reason: str = Field(max_length=1000)
     created_by: str = Field(max_length=80)
     created_at: datetime = Field(default_factory=_now)
@@ -242,7 +245,7 @@ class PaymentRun(SQLModel, table=True):
     message_id: str = Field(max_length=35)
     execution_date: date
     item_count: int
-    total_cents: int
+    total_cents: int = Field(sa_type=BigInteger)
     xml: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_by: str = Field(max_length=80)
     created_at: datetime = Field(default_factory=_now)
@@ -263,8 +266,8 @@ class PaymentItem(SQLModel, table=True):
     invoice_id: str = Field(max_length=36)
     part: str = Field(max_length=10)  # main | holdback
     end_to_end_id: str = Field(max_length=35)
-    amount_cents: int
-    ledger_cents: int
+    amount_cents: int = Field(sa_type=BigInteger)
+    ledger_cents: int = Field(sa_type=BigInteger)
 
 
 class InvoiceBatch(SQLModel, table=True):

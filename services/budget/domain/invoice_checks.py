@@ -8,6 +8,7 @@ learns only that a line is unknown or its budget is short, never the balance.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -32,6 +33,8 @@ class LineSnapshot:
     ends_on: date | None
     execution_deadline: date
     opened_on: date
+    # The amounts go into a refusal for staff and the client; a provider learns only that the line is short.
+    reveal_amounts: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,46 @@ def check_invoice(line: LineSnapshot, invoice: IncomingInvoice, *, budgets_inclu
         _check_provider(line, invoice)
     amount = charge(invoice, budgets_include_vat)
     if amount > line.remaining:
-        raise InvoiceRejected("invoice.over_budget", "The invoice is more than what is left on this budget line.",
-                              "amount_excl_vat")
+        message = (f"The invoice charges {amount.format_en()}; once orders and invoices waiting for approval are "
+                   "counted, ")
+        message += (f"{line.remaining.format_en()} is left on this budget line." if line.reveal_amounts
+                    else "less than that is left on this budget line.")
+        raise InvoiceRejected("invoice.over_budget", message, "amount_excl_vat")
     return amount
+
+
+@dataclass(frozen=True)
+class PendingClaims:
+    """Invoices received on a line and not yet decided, summed per order they quote (None: no order)."""
+
+    by_order: Mapping[str | None, Money]
+
+
+def headroom(available: Money, order_reserves: Mapping[str, Money], pending: PendingClaims,
+             order_id: str | None) -> Money:
+    """What a new invoice may still claim on a line at intake.
+
+    Invoices waiting for approval claim money before it is approved; each draws on its order's
+    reservation first and on what is left of the line for the rest, as approval will. A new
+    invoice fits in what the line has left after those claims, plus what is left of its own
+    order's reservation.
+    """
+    reserves = dict(order_reserves)
+    free = available
+    for claimed_order, amount in pending.by_order.items():
+        from_order = min(amount, reserves.get(claimed_order, Money.zero())) if claimed_order else Money.zero()
+        if claimed_order in reserves:
+            reserves[claimed_order] = reserves[claimed_order] - from_order
+        free = free - (amount - from_order)
+    own = reserves.get(order_id, Money.zero()) if order_id else Money.zero()
+    return max(free, Money.zero()) + own
+
+
+def pending_claims(rows: Iterable[tuple[str | None, int]]) -> PendingClaims:
+    totals: dict[str | None, Money] = {}
+    for order_id, cents in rows:
+        totals[order_id] = totals.get(order_id, Money.zero()) + Money(int(cents))  # SUM is NUMERIC on PostgreSQL
+    return PendingClaims(totals)
 
 
 def _check_dates(line: LineSnapshot, invoice: IncomingInvoice) -> None:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import sqlalchemy as sa
 
 from services.budget import handlers
-from services.budget.models import BudgetLine, Invoice, InvoiceIn
+from services.budget.models import BudgetLine, Invoice, InvoiceIn, OrderIn
 from shared.auth import Principal, Role
 from shared.config import Settings
 from shared.errors import DomainError
@@ -21,13 +21,17 @@ PROVIDER = Principal(subject="p", role=Role.PROVIDER, municipality="0344", provi
 
 def test_many_simultaneous_approvals_on_one_small_budget_never_overspend(fresh_pg_url):
     runtime = migrated_runtime(Settings(database_url=fresh_pg_url, environment="test"))
-    b = open_budget(runtime, lines=[{"category": "coaching", "granted_cents": 1000_00, "provider_name": "Coach BV"}])
+    b = open_budget(runtime, lines=[{"category": "coaching", "granted_cents": 4000_00, "provider_name": "Coach BV"}])
     line_id = b["line_ids"][0]
     invoice_ids = []
     for i in range(40):
         with runtime.uow("budget") as uow:
             submission = handlers.submission_from_json(PROVIDER, InvoiceIn(**invoice_body(line_id, f"C-{i}", "100.00")))
             invoice_ids.append(handlers.submit_invoice(uow, PROVIDER, submission).id)
+    # An order made after the invoices arrived leaves room for only ten of them.
+    with runtime.uow("budget") as uow:
+        handlers.place_order(uow, FINANCE[0], b["budget_id"], OrderIn(
+            budget_line_id=line_id, order_reference="LATER-ORDER", provider_name="Other BV", amount="3000.00"))
 
     start = threading.Barrier(16)
 
@@ -51,6 +55,7 @@ def test_many_simultaneous_approvals_on_one_small_budget_never_overspend(fresh_p
         approved = conn.execute(sa.select(sa.func.count()).select_from(Invoice)
                                 .where(Invoice.status == "approved")).scalar_one()
     assert line.available_cents == 0 and line.payable_cents == 1000_00 and approved == 10
+    assert line.committed_cents == 3000_00
     assert outbox_types(runtime).count("InvoiceApproved") == 10
     ledger_consistent(runtime)
 
