@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from pydantic import TypeAdapter, ValidationError
 
-from services.budget import handlers, statements
+from services.budget import einvoice_intake, handlers, statements
 from services.budget.einvoice_intake import submission_from_ubl, submission_from_upload
 from services.budget.models import (
     BatchResult,
@@ -191,13 +191,18 @@ async def submit_invoices_bulk(request: Request, who: CurrentPrincipal, uow: Uow
              openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}}})
 async def submit_ubl_invoice(request: Request, who: CurrentPrincipal, uow: Uow,
                              idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """A UBL Invoice (an invoice) or CreditNote (booked against the invoice it names, by finance)."""
     body = await request.body()
 
     def work() -> tuple[int, Any]:
-        submission = submission_from_ubl(who, body, "invoice.xml")
-        return 201, handlers.submit_invoice(uow, who, submission).model_dump(mode="json")
+        return 201, einvoice_intake.submit_einvoice(uow, who, body, "invoice.xml")
 
     return await _idempotent(request, who, idempotency_key, body, work, uow)
+
+
+@router.get("/invoices/{invoice_id}/einvoice-warnings", tags=["invoices"])
+def get_einvoice_warnings(invoice_id: str, who: CurrentPrincipal, session: SessionDep) -> list[dict[str, str]]:
+    return einvoice_intake.einvoice_warnings_of(session, who, invoice_id)
 
 
 @router.post("/invoices/ubl/bulk", response_model=BatchResult, tags=["invoices in"])

@@ -1,40 +1,86 @@
-"""Turn uploaded documents (UBL e-invoices, PDFs with typed-in fields, receipts) into submissions."""
+"""Turn uploaded documents (UBL e-invoices, PDFs with typed-in fields, receipts) into submissions.
+
+UBL Invoice and CreditNote documents come in through `submit_einvoice`: an invoice is accepted
+onto a budget line like a JSON invoice (with the Dutch rule warnings kept beside it); a credit
+note is booked against the invoice it names through the credit note command.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
 
-from services.budget.domain.invoice_checks import IncomingInvoice, InvoiceRejected
+from services.budget import handlers
+from services.budget.domain.einvoice import DocumentKind, EInvoiceError, ParsedInvoice, parse_einvoice
+from services.budget.domain.invoice_checks import (
+    DuplicateInvoice,
+    IncomingInvoice,
+    InvoiceRejected,
+    charge,
+    normalise_name,
+)
 from services.budget.handlers import Submission, _provider_id_for
-from shared.auth import Principal
-from shared.identifiers import IdentifierError, validate_iban
+from services.budget.models import CreditNoteIn, CreditNotePublic, Invoice, InvoiceDocument
+from shared.auth import Principal, Role, require_role
+from shared.errors import ConflictError, ForbiddenError
+from shared.identifiers import IdentifierError, validate_iban, validate_kvk, validate_vat
 from shared.money import Money, MoneyError
+from shared.uow import UnitOfWork
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 PDF_TYPES = {"application/pdf"}
 IMAGE_TYPES = {"image/png", "image/jpeg"}
 XML_TYPES = {"application/xml", "text/xml"}
+WARNINGS_CONTENT_TYPE = "application/vnd.eigenregie.einvoice-warnings+json"
+# Records kept beside an invoice in invoice_document, under ids derived from what they belong to
+# (uuid5), never under the invoice's own id: GET .../document keeps returning the original.
+_SIDE_RECORDS = uuid.UUID("5c7f3e0a-8d1b-4c55-9a52-0e6b1f2d9a41")
+_BILLING_REFERENCE = "/CreditNote/cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID"
 
 
 def _looks_like_xml(content: bytes) -> bool:
     return content.lstrip()[:1] == b"<"
 
 
-def submission_from_ubl(who: Principal, content: bytes, filename: str, flow: str = "provider") -> Submission:
-    from services.budget.domain.einvoice import DocumentKind, EInvoiceError, parse_einvoice
+def warnings_record_id(invoice_id: str) -> str:
+    """Where the BR-NL warnings of an accepted e-invoice are kept (an invoice_document row)."""
+    return str(uuid.uuid5(_SIDE_RECORDS, f"einvoice-warnings:{invoice_id}"))
 
+
+def credit_note_record_id(invoice_id: str, credit_note_number: str) -> str:
+    """Where a booked UBL credit note is kept: one per credited invoice and credit note number, so
+    the same credit note sent twice is booked once (the primary key refuses the second)."""
+    return str(uuid.uuid5(_SIDE_RECORDS, f"einvoice-credit-note:{invoice_id}:{credit_note_number}"))
+
+
+def _parsed(content: bytes) -> ParsedInvoice:
     if len(content) > MAX_DOCUMENT_BYTES:
         raise InvoiceRejected("einvoice.too_large", "An e-invoice may be at most 10 MB.", "file")
     try:
-        parsed = parse_einvoice(content)
+        return parse_einvoice(content)
     except EInvoiceError as exc:
         raise InvoiceRejected(exc.code, exc.message, exc.field or "file") from exc
+
+
+def submission_from_ubl(who: Principal, content: bytes, filename: str, flow: str = "provider") -> Submission:
+    """A UBL Invoice as a submission (bulk and forwarded flows); a credit note is refused here."""
+    parsed = _parsed(content)
     if parsed.kind != DocumentKind.INVOICE:
-        raise InvoiceRejected("einvoice.credit_note", "Send credit notes to finance; they are booked as corrections.",
-                              "file")
+        raise InvoiceRejected("einvoice.credit_note", "Send a UBL credit note on its own to POST /budget/invoices/ubl; "
+                              "finance books it against the invoice it corrects.", "file")
+    return _invoice_submission(who, parsed, content, filename, flow)
+
+
+def _invoice_submission(who: Principal, parsed: ParsedInvoice, content: bytes, filename: str,
+                        flow: str) -> Submission:
     reference = next(iter(parsed.references), None)
     if not reference:
         raise InvoiceRejected("einvoice.no_reference", "The e-invoice needs the budget line as OrderReference or "
@@ -61,6 +107,135 @@ def submission_from_ubl(who: Principal, content: bytes, filename: str, flow: str
         provider_id=_provider_id_for(who, None, parsed.supplier.kvk or _slug(parsed.supplier.name)),
         creditor_name=parsed.supplier.name, creditor_iban=iban, issue_date=parsed.issue_date, source="ubl",
         content_hash=parsed.content_sha256, document=(filename, "application/xml", content), payment_hold=hold)
+
+
+# --- one UBL document: an invoice or a credit note ------------------------------------------------
+
+
+def submit_einvoice(uow: UnitOfWork, who: Principal, content: bytes, filename: str = "invoice.xml",
+                    ) -> dict[str, Any]:
+    """Accept one UBL Invoice or CreditNote (the root element decides); nothing is written on a refusal.
+
+    The answer is the invoice (or the credit note) as JSON with `document_kind` and the BR-NL
+    warnings as `einvoice_warnings`."""
+    parsed = _parsed(content)
+    warnings = [w.as_dict() for w in parsed.warnings]
+    if parsed.kind is DocumentKind.CREDIT_NOTE:
+        note = book_credit_note(uow, who, parsed, content, filename)
+        return {"document_kind": "credit_note", **note.model_dump(mode="json"),
+                "credit_note_number": parsed.invoice_number, "einvoice_warnings": warnings}
+    require_role(who, Role.FINANCE, Role.PROVIDER)
+    invoice = handlers.accept_invoice(uow, who, _invoice_submission(who, parsed, content, filename, "provider"))
+    if parsed.warnings:
+        uow.session.add(_side_record(warnings_record_id(invoice.id), "einvoice-warnings.json", WARNINGS_CONTENT_TYPE,
+                                     json.dumps(warnings, ensure_ascii=False).encode()))
+    uow.commit()
+    return {"document_kind": "invoice", **handlers.invoice_public(invoice).model_dump(mode="json"),
+            "einvoice_warnings": warnings}
+
+
+def einvoice_warnings_of(session: Session, who: Principal, invoice_id: str) -> list[dict[str, str]]:
+    """The BR-NL warnings recorded when the invoice came in as UBL (empty if there were none)."""
+    handlers._invoice_for(session, who, invoice_id)  # may `who` see it at all
+    record = session.get(InvoiceDocument, warnings_record_id(invoice_id))
+    return [] if record is None else json.loads(record.content)
+
+
+def _side_record(record_id: str, filename: str, content_type: str, content: bytes) -> InvoiceDocument:
+    return InvoiceDocument(id=record_id, invoice_id=record_id, filename=filename, content_type=content_type,
+                           size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content)
+
+
+def book_credit_note(uow: UnitOfWork, who: Principal, parsed: ParsedInvoice, content: bytes,
+                     filename: str) -> CreditNotePublic:
+    """Book a UBL CreditNote against the invoice it names, through the credit note command.
+
+    Refused (and nothing written) when it names no invoice or several, names one this supplier did
+    not send in this municipality, was booked before, is not above zero, or is more than can be
+    credited (the command decides that last part)."""
+    if who.role != Role.FINANCE:
+        # The credit note command is finance's: it lowers what is paid, or records a refund.
+        raise ForbiddenError("einvoice.credit_note_by_finance", "Credit notes are booked by finance: send the UBL "
+                             "credit note to the municipality's finance department.")
+    _check_credit_note_identifiers(parsed)
+    invoice = _credited_invoice(uow.session, who, parsed)
+    policy = handlers.finance_policy(uow.session, invoice.municipality)
+    incoming = IncomingInvoice(
+        invoice_number=parsed.invoice_number, provider_name=parsed.supplier.name, provider_kvk=parsed.supplier.kvk,
+        provider_vat=parsed.supplier.vat_number, currency=parsed.currency,
+        amount_excl_vat=parsed.totals.tax_exclusive, vat=parsed.totals.tax_amount, service_from=None,
+        service_to=None, flow="provider")
+    amount = charge(incoming, policy.budgets_include_vat)
+    if amount.cents <= 0 or incoming.amount_excl_vat.cents <= 0 or incoming.vat.cents < 0:
+        raise InvoiceRejected("einvoice.credit_note_amount", "A credit note must credit an amount above zero (and "
+                              "its VAT cannot be negative).", "/CreditNote/cac:LegalMonetaryTotal/cbc:PayableAmount")
+    record_id = credit_note_record_id(invoice.id, parsed.invoice_number)
+    uow.session.add(_side_record(record_id, filename, "application/xml", content))
+    try:
+        with uow.session.begin_nested():
+            uow.session.flush()
+    except IntegrityError as exc:
+        raise DuplicateInvoice("einvoice.credit_note_duplicate", f"Credit note {parsed.invoice_number} on this "
+                               "invoice was already booked.", "/CreditNote/cbc:ID") from exc
+    reason = f"UBL credit note {parsed.invoice_number[:80]} of {parsed.issue_date.isoformat()}"
+    if parsed.warnings:
+        reason += "; not recommended (BR-NL): " + ", ".join(sorted({w.rule for w in parsed.warnings}))
+    try:
+        cmd = CreditNoteIn(amount=amount.decimal, reason=reason[:1000])
+    except ValidationError as exc:  # cannot happen for an amount above zero; kept so it is never a 500
+        raise InvoiceRejected("einvoice.credit_note_amount", "The credit note amount is not usable.",
+                              "/CreditNote/cac:LegalMonetaryTotal") from exc
+    return handlers.credit_invoice(uow, who, invoice.id, cmd)
+
+
+def _check_credit_note_identifiers(parsed: ParsedInvoice) -> None:
+    """The identifier checks an invoice gets, for the parts a credit note has."""
+    supplier = parsed.supplier
+    where = "/CreditNote/cac:AccountingSupplierParty/cac:Party"
+    for value, check, code in ((supplier.kvk, validate_kvk, "invoice.kvk"),
+                               (supplier.vat_number, validate_vat, "invoice.vat_number")):
+        if value:
+            try:
+                check(value)
+            except IdentifierError as exc:
+                raise InvoiceRejected(code, str(exc), where) from exc
+    for account in parsed.payee_accounts:
+        try:
+            validate_iban(account.iban)
+        except IdentifierError as exc:
+            raise InvoiceRejected("einvoice.iban_invalid", f"invalid IBAN: {account.iban} fails the IBAN check.",
+                                  "/CreditNote/cac:PaymentMeans") from exc
+
+
+def _same_supplier(invoice: Invoice, parsed: ParsedInvoice) -> bool:
+    if invoice.provider_kvk and parsed.supplier.kvk:
+        try:
+            return validate_kvk(invoice.provider_kvk) == validate_kvk(parsed.supplier.kvk)
+        except IdentifierError:
+            return False
+    return normalise_name(invoice.provider_name) == normalise_name(parsed.supplier.name)
+
+
+def _credited_invoice(session: Session, who: Principal, parsed: ParsedInvoice) -> Invoice:
+    references = parsed.billing_references
+    if not references:
+        raise InvoiceRejected("einvoice.credit_note_no_invoice", "A credit note must name the invoice it corrects "
+                              "(cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID).", _BILLING_REFERENCE)
+    if len(set(references)) > 1:
+        raise InvoiceRejected("einvoice.credit_note_several_invoices", "This credit note names several invoices; "
+                              "send one credit note per invoice.", _BILLING_REFERENCE)
+    query = select(Invoice).where(Invoice.municipality == who.municipality, Invoice.invoice_number == references[0])
+    if who.role == Role.PROVIDER:
+        query = query.where(Invoice.provider_id == who.provider_id)
+    found = [invoice for invoice in session.exec(query) if _same_supplier(invoice, parsed)]
+    if not found:
+        # The same answer for "no such invoice", another supplier's and another municipality's.
+        raise InvoiceRejected("einvoice.credit_note_unknown_invoice", f"There is no invoice {references[0][:80]!r} "
+                              "from this supplier to credit.", _BILLING_REFERENCE)
+    if len(found) > 1:
+        raise ConflictError("einvoice.credit_note_ambiguous", f"Several invoices {references[0][:80]!r} of this "
+                            "supplier are known; book this credit note by hand.", _BILLING_REFERENCE)
+    return found[0]
 
 
 def _slug(name: str) -> str:
