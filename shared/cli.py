@@ -115,19 +115,91 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 
 def cmd_beat(_args: argparse.Namespace) -> None:
+    from celery.beat import PersistentScheduler
+
     from shared.bus.worker import build_celery
+    from shared.health import Heartbeat, heartbeat_path
 
     settings = get_settings()
     _require_broker(settings, "beat")
     configure_logging(settings.log_level, settings.log_json, service="beat")
     app = build_celery()
+    app.conf.beat_max_loop_interval = 5  # tick (and beat the heart) at least every 5 s
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app.Beat(loglevel=settings.log_level, schedule=str(settings.data_dir / "celerybeat-schedule")).run()
+    heartbeat = Heartbeat(heartbeat_path(settings.data_dir, "beat"))
+
+    class HeartbeatScheduler(PersistentScheduler):
+        """Celery's scheduler; each tick also rewrites the heartbeat that `prb health beat` reads."""
+
+        def tick(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            interval = super().tick(*args, **kwargs)
+            heartbeat(None)
+            return interval
+
+    app.Beat(loglevel=settings.log_level, schedule=str(settings.data_dir / "celerybeat-schedule"),
+             scheduler=HeartbeatScheduler).run()
+
+
+def cmd_health(args: argparse.Namespace) -> None:
+    """One line and exit 0 (healthy) or 1: for Docker HEALTHCHECK and Kubernetes exec probes."""
+    healthy, reason = _health(args, get_settings())
+    print(reason, flush=True)
+    raise SystemExit(0 if healthy else 1)
+
+
+def _health(args: argparse.Namespace, settings: Settings) -> tuple[bool, str]:
+    if args.component in ("relay", "beat"):
+        from shared.health import check_heartbeat, heartbeat_path
+
+        return check_heartbeat(heartbeat_path(settings.data_dir, args.component), args.component,
+                               settings.heartbeat_max_age_seconds)
+    if args.component == "worker":
+        if not args.service:
+            return False, "worker: name the service, e.g. prb health worker budget"
+        return _worker_health(args, settings)
+    return _api_health(args.url)
+
+
+def _worker_health(args: argparse.Namespace, settings: Settings) -> tuple[bool, str]:
+    """Ask the worker itself, through the broker (Celery's remote-control ping)."""
+    import socket
+
+    from shared.bus.celery_app import make_celery
+
+    if settings.embedded:
+        return False, "worker: no BROKER_URL (embedded mode has no workers)"
+    name = f"{args.service}@{args.hostname or socket.gethostname()}"
+    try:
+        replies = make_celery(settings).control.ping(destination=[name], timeout=args.timeout)
+    except Exception as exc:  # noqa: BLE001 - the broker is unreachable: the worker cannot work either
+        return False, f"worker {name}: broker unreachable: {type(exc).__name__}: {str(exc)[:160]}"
+    if any(name in reply for reply in replies):
+        return True, f"worker {name}: ok, answered ping"
+    return False, f"worker {name}: no answer to ping within {args.timeout:.0f} s"
+
+
+def _api_health(url: str) -> tuple[bool, str]:
+    import httpx
+
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/readyz", timeout=5)
+    except httpx.HTTPError as exc:
+        return False, f"api {url}: unreachable: {type(exc).__name__}"
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    failing = {k: v for k, v in body.get("checks", {}).items() if v != "ok"}
+    if response.status_code == 200:
+        return True, f"api {url}: ready"
+    detail = "; ".join(f"{k}: {v}" for k, v in failing.items()) or f"HTTP {response.status_code}"
+    return False, f"api {url}: not ready: {detail}"
 
 
 def cmd_relay(args: argparse.Namespace) -> None:
     from shared.bus.celery_app import CeleryPublisher, make_celery
     from shared.bus.relay import OutboxRelay
+    from shared.health import Heartbeat, heartbeat_path
     from shared.runtime import Runtime
 
     settings = get_settings()
@@ -135,7 +207,11 @@ def cmd_relay(args: argparse.Namespace) -> None:
     configure_logging(settings.log_level, settings.log_json, service="relay")
     runtime = Runtime(settings)
     relay = OutboxRelay(runtime.engine, _services(args.services), CeleryPublisher(make_celery(settings)),
-                        poll_seconds=settings.relay_poll_seconds, batch_size=settings.relay_batch_size)
+                        poll_seconds=settings.relay_poll_seconds, batch_size=settings.relay_batch_size,
+                        redeliver_after_seconds=settings.redeliver_after_seconds,
+                        redeliver_max_seconds=settings.redeliver_max_seconds,
+                        sweep_seconds=settings.relay_sweep_seconds,
+                        heartbeat=Heartbeat(heartbeat_path(settings.data_dir, "relay")))
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())
     _freeze_startup_objects()
@@ -228,6 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("relay", help="distributed mode: move outbox rows to the broker")
     p.add_argument("services", nargs="*")
     p.set_defaults(func=cmd_relay)
+
+    p = sub.add_parser("health", help="probe: exit 0 if healthy, 1 if not, with a one-line reason")
+    p.add_argument("component", choices=("relay", "beat", "worker", "api"))
+    p.add_argument("service", nargs="?", choices=SERVICES, help="for worker: which service's worker")
+    p.add_argument("--hostname", help="worker: the host part of its name (default: this host)")
+    p.add_argument("--timeout", type=float, default=3.0, help="worker: seconds to wait for the ping")
+    p.add_argument("--url", default="http://127.0.0.1:8000", help="api: where it listens")
+    p.set_defaults(func=cmd_health)
 
     p = sub.add_parser("migrate", help="apply each service's migrations")
     p.add_argument("services", nargs="*")

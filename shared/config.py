@@ -14,6 +14,8 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me-please-0123456789"
+# The longest delay before a handler's next try (shared/bus/celery_app.retry_delay).
+MAX_RETRY_DELAY_SECONDS = 600.0
 
 
 class Settings(BaseSettings):
@@ -37,6 +39,18 @@ class Settings(BaseSettings):
     event_retry_base_seconds: float = 1.0
     relay_poll_seconds: float = 1.0
     relay_batch_size: int = 500
+    # Delivery sweeper (run by the relay): an event a subscriber has not recorded this long after
+    # publishing is published again to that subscriber; the wait doubles per redelivery, up to the cap.
+    redeliver_after_seconds: float = 60.0
+    redeliver_max_seconds: float = 3600.0
+    relay_sweep_seconds: float = 5.0
+    # Redis: a message taken but not acked this long is given to a worker again. Longer than the
+    # longest retry countdown (MAX_RETRY_DELAY_SECONDS): a retry waiting for its ETA is held unacked.
+    broker_visibility_timeout_seconds: int = 1800
+    # /readyz says "not ready" while the oldest unpublished outbox event is older than this.
+    ready_outbox_max_age_seconds: float = 60.0
+    # `prb health relay|beat`: the heartbeat (data_dir/<name>.heartbeat) must be this recent.
+    heartbeat_max_age_seconds: float = 60.0
     # Where the embedded home page links to and where services find each other.
     public_base_url: str = "http://127.0.0.1:8000"
     smtp_host: str | None = None
@@ -63,6 +77,12 @@ class Settings(BaseSettings):
                 )
             if self.database_url is None or self.broker_url is None:
                 raise ValueError(f"{self.environment} runs distributed: set DATABASE_URL and BROKER_URL")
+        if self.broker_visibility_timeout_seconds <= MAX_RETRY_DELAY_SECONDS:
+            raise ValueError(
+                f"PRB_BROKER_VISIBILITY_TIMEOUT_SECONDS must exceed the longest retry delay "
+                f"({MAX_RETRY_DELAY_SECONDS:.0f} s), or waiting retries are delivered twice")
+        if self.redeliver_after_seconds <= 0 or self.redeliver_max_seconds < self.redeliver_after_seconds:
+            raise ValueError("PRB_REDELIVER_AFTER_SECONDS must be > 0 and at most PRB_REDELIVER_MAX_SECONDS")
         if not self.embedded and not self.database_url:
             raise ValueError("distributed mode (BROKER_URL set) needs DATABASE_URL pointing at PostgreSQL")
         if self.database_url and not self.embedded and self.database_url.startswith("sqlite"):

@@ -76,7 +76,7 @@ def create_service_app(spec: ServiceSpec, runtime: Runtime) -> FastAPI:
     return app
 
 
-def _readiness(runtime: Runtime) -> dict[str, Any]:
+def _readiness(runtime: Runtime, services: list[str] | None = None) -> dict[str, Any]:
     checks: dict[str, Any] = {}
     try:
         with runtime.engine.connect() as conn:
@@ -84,6 +84,8 @@ def _readiness(runtime: Runtime) -> dict[str, Any]:
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
         checks["database"] = f"failing: {type(exc).__name__}"
+    if services and checks["database"] == "ok":
+        checks["outbox"] = _outbox_check(runtime, services)
     if not runtime.settings.embedded:
         try:
             import redis
@@ -93,6 +95,28 @@ def _readiness(runtime: Runtime) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001
             checks["broker"] = f"failing: {type(exc).__name__}"
     return checks
+
+
+def _outbox_check(runtime: Runtime, services: list[str]) -> str:
+    """Events this process's services committed must reach the relay: not ready while the oldest
+    waiting one is older than `ready_outbox_max_age_seconds` (no relay runs, or it cannot publish)."""
+    from datetime import datetime, timezone
+
+    from shared.bus.relay import oldest_unpublished
+
+    limit = runtime.settings.ready_outbox_max_age_seconds
+    now = datetime.now(timezone.utc)
+    try:
+        late = []
+        for service in services:
+            oldest = oldest_unpublished(runtime.engine, service)
+            if oldest is not None and (age := (now - oldest).total_seconds()) > limit:
+                late.append(f"{service} {age:.0f} s")
+    except Exception as exc:  # noqa: BLE001
+        return f"failing: {type(exc).__name__}"
+    if late:
+        return f"failing: oldest unpublished event older than {limit:.0f} s ({', '.join(late)})"
+    return "ok"
 
 
 def create_app(specs: list[ServiceSpec], runtime: Runtime, *, embedded: bool) -> FastAPI:
@@ -118,7 +142,7 @@ def create_app(specs: list[ServiceSpec], runtime: Runtime, *, embedded: bool) ->
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:
-        checks = _readiness(runtime)
+        checks = _readiness(runtime, [s.name for s in specs])
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
                             status_code=200 if ready else 503)

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from shared.bus.consumer import EventHandler, HandlerFailed, consume
 from shared.bus.routing import SERVICES, batch_task_name, task_name
-from shared.config import Settings
+from shared.config import MAX_RETRY_DELAY_SECONDS, Settings
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -26,8 +26,15 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=4,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
-        # A message not acked within this time is delivered again (Redis transport).
-        broker_transport_options={"visibility_timeout": 3600},
+        # A message taken but not acked within this time is given to a worker again (Redis transport):
+        # what a SIGKILLed worker held comes back after it. A retry waiting for its countdown (ETA,
+        # up to MAX_RETRY_DELAY_SECONDS) is held unacked too, so the timeout must be longer than that,
+        # or the waiting retry is restored and run twice. Lost messages do not depend on it: the
+        # relay's sweeper publishes again what no inbox recorded (docs/operations.md).
+        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_seconds},
+        # Keep trying to reach Redis after it went away, for ever, instead of exiting.
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
         task_routes={f"{s}.*": {"queue": s} for s in SERVICES},
         timezone="Europe/Amsterdam",
     )
@@ -36,7 +43,7 @@ def make_celery(settings: Settings) -> Celery:
 
 def retry_delay(attempt: int, base_seconds: float) -> float:
     """Exponential backoff: base, 2*base, 4*base, ... capped at ten minutes."""
-    return min(base_seconds * (2 ** (attempt - 1)), 600.0)
+    return min(base_seconds * (2 ** (attempt - 1)), MAX_RETRY_DELAY_SECONDS)
 
 
 def register_event_tasks(
@@ -83,7 +90,7 @@ def _register_batch(app: Celery, service: str, handlers: Mapping[str, EventHandl
             try:
                 consume(get_engine(), service, envelope_json, handlers, attempt=1,
                         max_attempts=settings.event_max_attempts)
-            except HandlerFailed:
+            except Exception:  # noqa: BLE001 - HandlerFailed, or the database gone while dead-lettering
                 app.send_task(task_name(service, event_type), args=[envelope_json], queue=service, retries=1,
                               countdown=retry_delay(1, settings.event_retry_base_seconds))
         return len(items)

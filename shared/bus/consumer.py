@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import structlog
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shared.bus.tables import BUS_TABLES
 from shared.events import Envelope, UnknownEventError, parse_envelope
@@ -64,6 +64,10 @@ def dead_letter(engine: Engine, service: str, raw: str | bytes | dict[str, Any],
     with engine.begin() as conn:
         if event_id is not None:
             # The same event delivered twice (at-least-once) and failing twice: one letter for ops.
+            # Two deliveries failing at the same moment take turns here (SQLite: BEGIN IMMEDIATE).
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(
+                    sa.func.hashtextextended(f"dead_letter:{service}:{event_id}", 0))))
             open_letter = conn.execute(sa.select(table.c.id).where(
                 table.c.event_id == event_id, table.c.replayed_at.is_(None))).scalar()
             if open_letter is not None:
@@ -140,6 +144,11 @@ def _handle_once(engine: Engine, service: str, envelope: Envelope, handler: Even
         except IntegrityError:
             log.info("event.duplicate_ignored", service=service)
             return Outcome.DUPLICATE
+        except DBAPIError as exc:
+            # A dropped connection (PostgreSQL restarted, pg_terminate_backend): this try fails, the
+            # retry gets a fresh connection (pool_pre_ping) like any other failed try.
+            uow.rollback()
+            raise HandlerFailed(f"{type(exc).__name__}: {str(exc.orig).strip()[:300]}") from exc
         try:
             handler(envelope, uow)
             uow.commit()

@@ -18,6 +18,10 @@ class InProcessPublisher:
     event is delivered again on restart and the inbox drops the duplicate effect.
     """
 
+    # When publish() returns, the consumer's inbox or dead letters hold the event: the relay marks
+    # the row delivered at once and the sweeper has nothing to check.
+    settles_on_publish = True
+
     def __init__(self, engine: Engine, handlers: Mapping[str, Mapping[str, EventHandler]],
                  *, max_attempts: int = 5, retry_base_seconds: float = 0.2) -> None:
         self.engine = engine

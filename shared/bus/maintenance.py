@@ -1,7 +1,10 @@
-"""Housekeeping for the bus tables: published outbox rows and old inbox ids are pruned.
+"""Housekeeping for the bus tables: delivered outbox rows and old inbox ids are pruned.
 
 An inbox id must outlive any redelivery of its event (Redis visibility timeout, retries,
-a replayed dead letter), so both are kept for `keep_days` (30 by default).
+the sweeper's checks, a replayed dead letter), so both are kept for `keep_days` (30 by
+default). An outbox row is pruned only once it is delivered (every subscriber recorded
+it); the sweeper's longest wait between checks (`redeliver_max_seconds`, an hour) is far
+below `keep_days`, so it never looks for an inbox id that was already pruned.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ def prune_bus_tables(engine: Engine, service: str, *, keep_days: int = KEEP_DAYS
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=keep_days)
     tables = BUS_TABLES[service]
     with engine.begin() as conn:
-        outbox = conn.execute(sa.delete(tables.outbox).where(tables.outbox.c.published_at.is_not(None),
+        # Only delivered rows: an undelivered one is still watched by the sweeper, however old.
+        outbox = conn.execute(sa.delete(tables.outbox).where(tables.outbox.c.delivered_at.is_not(None),
                                                              tables.outbox.c.published_at < cutoff)).rowcount
         inbox = conn.execute(sa.delete(tables.inbox).where(tables.inbox.c.handled_at < cutoff)).rowcount
     return outbox, inbox

@@ -1,4 +1,9 @@
-"""Outbox, inbox and dead-letter tables: one set in each service's schema."""
+"""Outbox, inbox and dead-letter tables: one set in each service's schema.
+
+These tables belong to the bus machinery, not to the service's domain: the relay's delivery
+sweeper reads every subscriber's `inbox` and `dead_letter` ids to learn which published events
+were never recorded (docs/architecture.md, "Delivery").
+"""
 
 from __future__ import annotations
 
@@ -30,11 +35,23 @@ def _tables_for(schema: str) -> BusTables:
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("publish_attempts", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("last_error", sa.Text(), nullable=True),
+        # Every subscriber's inbox (or dead letters) has the event; set by the sweeper, or at
+        # publish for events without subscribers and for in-process delivery.
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("redeliveries", sa.Integer(), nullable=False, server_default="0"),
+        # When the sweeper next looks whether the subscribers have it (publish + redeliver_after, doubling).
+        sa.Column("next_check_at", sa.DateTime(timezone=True), nullable=True),
         sa.Index(
             f"ix_{schema}_outbox_unpublished",
             "id",
             postgresql_where=sa.text("published_at IS NULL"),
             sqlite_where=sa.text("published_at IS NULL"),
+        ),
+        sa.Index(
+            f"ix_{schema}_outbox_undelivered",
+            "next_check_at",
+            postgresql_where=sa.text("delivered_at IS NULL"),
+            sqlite_where=sa.text("delivered_at IS NULL"),
         ),
         schema=schema,
     )
@@ -57,6 +74,7 @@ def _tables_for(schema: str) -> BusTables:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Index(f"ix_{schema}_dead_letter_event_id", "event_id"),
         schema=schema,
     )
     return BusTables(outbox=outbox, inbox=inbox, dead_letter=dead_letter)

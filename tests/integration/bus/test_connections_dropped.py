@@ -1,0 +1,130 @@
+"""Dropped database connections: the relay logs, reconnects (LISTEN included) and goes on; a
+consumer loses one try, and the retry succeeds."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from services.monitoring.models import Trajectory
+from shared.bus.consumer import HandlerFailed, Outcome, consume
+from shared.bus.relay import OutboxRelay, pending_count
+from shared.config import Settings
+from shared.db import create_db_engine
+from shared.events import new_event
+from shared.health import Heartbeat, check_heartbeat
+from shared.runtime import load_service
+from tests.support.journey import eventually
+from tests.support.runtime import migrated_runtime
+
+TENANT = "0014"
+RELAY_APP = "prb-relay-under-test"
+
+
+def _terminate(admin: sa.Engine, application_name: str) -> int:
+    with admin.connect() as conn:
+        return len(conn.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = :app AND pid <> pg_backend_pid()"),
+            {"app": application_name}).all())
+
+
+def _reject(runtime) -> None:
+    plan_id = str(uuid.uuid4())
+    with runtime.uow("intake") as uow:
+        uow.emit("PlanRejected", tenant=TENANT, subject=plan_id,
+                 payload={"plan_id": plan_id, "client_id": "c", "plan_version": 2})
+        uow.commit()
+
+
+class CountingPublisher:
+    def __init__(self) -> None:
+        self.sent: set[str] = set()
+        self.lock = threading.Lock()
+
+    def publish(self, service, event_type, envelope_json):
+        with self.lock:
+            self.sent.add(envelope_json)
+
+
+def test_the_relay_survives_terminated_connections_and_keeps_publishing(fresh_pg_url, tmp_path):
+    runtime = migrated_runtime(Settings(database_url=fresh_pg_url, environment="test"))
+    relay_url = sa.engine.make_url(fresh_pg_url).update_query_dict({"application_name": RELAY_APP})
+    relay_engine = create_db_engine(relay_url.render_as_string(hide_password=False))
+    publisher = CountingPublisher()
+    heartbeat = Heartbeat(tmp_path / "relay.heartbeat", min_interval=0.0)
+    relay = OutboxRelay(relay_engine, ["intake"], publisher, poll_seconds=0.5, max_backoff_seconds=0.5,
+                        heartbeat=heartbeat)
+    thread = threading.Thread(target=relay.run_forever, daemon=True)
+    thread.start()
+    try:
+        for round_ in range(3):
+            eventually(lambda: _terminate(runtime.engine, RELAY_APP) >= 1,
+                       what="the relay's connections (LISTEN and pool) to terminate")
+            for _ in range(20):
+                _reject(runtime)
+            eventually(lambda: len(publisher.sent) == 20 * (round_ + 1), timeout=20,
+                       what=f"the relay to publish after termination {round_ + 1}")
+            assert thread.is_alive()
+        assert pending_count(runtime.engine, "intake") == 0
+        assert check_heartbeat(tmp_path / "relay.heartbeat", "relay", 30)[0]
+    finally:
+        relay.stop()
+        thread.join(10)
+        relay_engine.dispose()
+    assert not thread.is_alive()
+
+
+def test_the_relay_reports_an_unreachable_database_in_its_heartbeat(tmp_path):
+    engine = create_db_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    heartbeat = Heartbeat(tmp_path / "relay.heartbeat", min_interval=0.0)
+    relay = OutboxRelay(engine, ["intake"], CountingPublisher(), max_backoff_seconds=0.2, heartbeat=heartbeat)
+    thread = threading.Thread(target=relay.run_forever, daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: heartbeat.error, what="the relay to record the failing pass")
+        assert thread.is_alive()
+    finally:
+        relay.stop()
+        thread.join(10)
+    healthy, reason = check_heartbeat(tmp_path / "relay.heartbeat", "relay", 30)
+    assert not healthy and "OperationalError" in reason
+
+
+def test_a_terminated_connection_fails_one_try_and_the_retry_succeeds(fresh_pg_url, pg_admin_url):
+    runtime = migrated_runtime(Settings(database_url=fresh_pg_url, environment="test"))
+    monitoring = load_service("monitoring").event_handlers
+    plan_id = str(uuid.uuid4())
+    approved = new_event("PlanApproved", tenant=TENANT, subject=plan_id, producer="intake", correlation_id="c",
+                         payload={"plan_id": plan_id, "client_id": "c-1", "plan_version": 2, "scheme": "prb",
+                                  "granted_cents": 100, "execution_deadline": "2027-06-30",
+                                  "lines": [{"plan_line_id": "l1", "category": "coaching", "granted_cents": 100}]})
+    consume(runtime.engine, "monitoring", approved.model_dump_json(), monitoring)
+    paid = new_event("InvoicePaid", tenant=TENANT, subject=plan_id, producer="budget", correlation_id="c",
+                     payload={"invoice_id": "i-1", "budget_id": "b-1", "plan_id": plan_id, "client_id": "c-1",
+                              "amount_cents": 40, "paid_on": "2026-11-01"}).model_dump_json()
+    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    tries = []
+
+    def killed_mid_transaction(envelope, uow):
+        tries.append(1)
+        if len(tries) == 1:
+            pid = uow.session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+            with admin.connect() as conn:
+                conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        monitoring["InvoicePaid"](envelope, uow)
+
+    handlers = {**monitoring, "InvoicePaid": killed_mid_transaction}
+    # The first try loses its connection mid-transaction; the second checks out a fresh one (pool_pre_ping).
+    try:
+        with pytest.raises(HandlerFailed, match="OperationalError"):
+            consume(runtime.engine, "monitoring", paid, handlers, attempt=1)
+        assert consume(runtime.engine, "monitoring", paid, handlers, attempt=2) == Outcome.HANDLED
+    finally:
+        admin.dispose()
+    with runtime.engine.connect() as conn:
+        assert conn.execute(sa.select(Trajectory.spent_cents).where(Trajectory.plan_id == plan_id)).scalar() == 40
+    assert len(tries) == 2
