@@ -168,11 +168,11 @@ def undelivered_count(engine: Engine, service: str) -> int:
 
 
 def oldest_unpublished(engine: Engine, service: str) -> datetime | None:
-    """When the oldest event still waiting for the relay was committed (the unpublished index, by id)."""
+    """When the oldest event still waiting for the relay was written (the rows of the unpublished index)."""
     outbox = BUS_TABLES[service].outbox
     with engine.connect() as conn:
-        created = conn.execute(sa.select(outbox.c.created_at).where(outbox.c.published_at.is_(None))
-                               .order_by(outbox.c.id).limit(1)).scalar()
+        created = conn.execute(sa.select(sa.func.min(outbox.c.created_at))
+                               .where(outbox.c.published_at.is_(None))).scalar()
     if created is not None and created.tzinfo is None:  # SQLite returns naive UTC
         created = created.replace(tzinfo=timezone.utc)
     return created
