@@ -60,6 +60,9 @@ GACCOUNT_CUSTOMIZATION = "urn:fdc:nen.nl:gaccount:v1.0"
 # Amounts beyond this are not a reintegration invoice but a typo or an attack; the ledger keeps
 # cents in 32-bit columns, so a larger number could not even be stored.
 MAX_AMOUNT = Decimal("10000000.00")
+# The longest invoice number (and reference to one) and supplier name that can be kept as sent.
+MAX_NUMBER_LENGTH = 80
+MAX_NAME_LENGTH = 200
 
 # UNCL4461: the supplier collects these itself; paying them as well would pay twice.
 DIRECT_DEBIT_MEANS = frozenset({"49", "59"})
@@ -216,9 +219,15 @@ def parse_einvoice(raw: bytes) -> ParsedInvoice:
     doc = _Document(root, kind)
     _check_currency(doc)
     _check_decimals(doc)
-    invoice_number = doc.required_text("cbc:ID", "invoice number")
+    invoice_number = _bounded(doc.required_text("cbc:ID", "invoice number"), MAX_NUMBER_LENGTH, "invoice number",
+                              f"/{doc.root_name}/cbc:ID")
     issue_date = doc.required_date("cbc:IssueDate", "issue date")
-    supplier_name = _supplier_name(doc)
+    supplier_name = _bounded(_supplier_name(doc), MAX_NAME_LENGTH, "supplier's name",
+                             f"/{doc.root_name}/cac:AccountingSupplierParty/cac:Party")
+    billing_references = tuple(
+        _bounded(t, MAX_NUMBER_LENGTH, "invoice reference", f"/{doc.root_name}/cac:BillingReference")
+        for el in doc.root.findall("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", NS)
+        if (t := _clean(el.text)))
     type_code = _check_type_code(doc)
     warnings = check_nl_rules(doc.root, kind)
     lines = tuple(_line(doc, el) for el in doc.root.findall(f"cac:{doc.line_tag}", NS))
@@ -237,10 +246,7 @@ def parse_einvoice(raw: bytes) -> ParsedInvoice:
         buyer_name=_party_name(doc.root.find("cac:AccountingCustomerParty/cac:Party", NS)),
         buyer_reference=doc.text("cbc:BuyerReference"),
         order_reference=doc.text("cac:OrderReference/cbc:ID"),
-        billing_references=tuple(
-            t for el in doc.root.findall("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", NS)
-            if (t := _clean(el.text))
-        ),
+        billing_references=billing_references,
         invoice_period_start=doc.date("cac:InvoicePeriod/cbc:StartDate"),
         invoice_period_end=doc.date("cac:InvoicePeriod/cbc:EndDate"),
         delivery_date=doc.date("cac:Delivery/cbc:ActualDeliveryDate"),
@@ -252,6 +258,13 @@ def parse_einvoice(raw: bytes) -> ParsedInvoice:
         content_sha256=hashlib.sha256(raw).hexdigest(),
         warnings=warnings,
     )
+
+
+def _bounded(value: str, limit: int, what: str, path: str) -> str:
+    if len(value) > limit:
+        raise EInvoiceError("einvoice.too_long", f"The {what} may be at most {limit} characters; this one has "
+                            f"{len(value)}.", path)
+    return value
 
 
 # --- XML, root and schema -------------------------------------------------------------------
