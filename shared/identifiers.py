@@ -78,3 +78,8 @@ BSN = Annotated[str, AfterValidator(_bsn)]
 IBANStr = Annotated[str, AfterValidator(_iban)]
 KvK = Annotated[str, AfterValidator(_kvk)]
 VATNumber = Annotated[str, AfterValidator(_vat)]
+
+
+# The largest value a 32-bit database integer column holds: every integer a request may send
+# (a version number, a count) is checked against it, so none can overflow a query (422, not 500).
+INT32_MAX = 2_147_483_647

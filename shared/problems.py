@@ -8,8 +8,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.contention import is_transient
 from shared.errors import DomainError
 
 PROBLEM_JSON = "application/problem+json"
@@ -116,7 +119,49 @@ def install_problem_handlers(app: FastAPI) -> None:
                           headers=dict(exc.headers or {}))
         return problem_response(problem, request)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("http.unhandled_error", path=request.url.path, error=type(exc).__name__)
-        return problem_response(Problem(500, "Internal error", "Something went wrong on our side; it has been logged."), request)
+    # Not an exception handler: Starlette re-raises after those, and the server would log the
+    # error a second time. The middleware answers and logs once.
+    app.add_middleware(UnexpectedErrorMiddleware)
+
+
+def problem_of_unexpected(exc: Exception) -> Problem:
+    """A database that is down or busy is a 503 the caller may retry; anything else is our 500."""
+    if is_transient(exc) or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) or (
+            isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated):
+        return Problem(503, "Temporarily unavailable", "The database is busy or unreachable; try again shortly.",
+                       headers={"Retry-After": "2"}, code="service.unavailable")
+    return Problem(500, "Internal error", "Something went wrong on our side; it has been logged.")
+
+
+class UnexpectedErrorMiddleware:
+    """Turns an exception no handler took into one problem response and one log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:  # noqa: BLE001 - the last place an error can become an answer
+            problem = problem_of_unexpected(exc)
+            path = scope.get("root_path", "") + scope.get("path", "")
+            if problem.status == 500:
+                log.exception("http.unhandled_error", path=path, error=type(exc).__name__)
+            else:
+                log.warning("http.dependency_unavailable", path=path, error=type(exc).__name__,
+                            detail=str(exc)[:200])
+            if started:
+                return  # the answer was already on its way; the log line is all we can add
+            response = JSONResponse(problem.document(path), status_code=problem.status, media_type=PROBLEM_JSON,
+                                    headers=problem.headers)
+            await response(scope, receive, send)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, UploadFile
+from fastapi import APIRouter, Depends, Path, Query, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -41,6 +41,7 @@ from services.intake.models import (
     ReviewPublic,
 )
 from shared.auth import CurrentPrincipal
+from shared.identifiers import INT32_MAX
 from shared.deps import SessionDep, uow_dependency
 from shared.uow import UnitOfWork
 
@@ -171,7 +172,8 @@ def list_versions(plan_id: str, who: CurrentPrincipal, session: SessionDep) -> l
 
 
 @router.get("/plans/{plan_id}/versions/{number}", response_model=PlanVersionPublic, tags=["plans"])
-def get_version(plan_id: str, number: int, who: CurrentPrincipal, session: SessionDep) -> PlanVersionPublic:
+def get_version(plan_id: str, number: Annotated[int, Path(ge=1, le=INT32_MAX)], who: CurrentPrincipal,
+                session: SessionDep) -> PlanVersionPublic:
     return handlers.get_version(session, who, plan_id, number)
 
 

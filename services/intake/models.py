@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, EmailStr, model_validator
 from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from shared.identifiers import BSN
+from shared.identifiers import BSN, INT32_MAX
 from shared.money import EuroAmount
 
 SCHEMA = "intake"
@@ -503,7 +503,7 @@ class PlanCreate(PlanContent):
 
 
 class PlanSave(PlanContent):
-    plan_version: int = Field(ge=1, description="The version you looked at; a changed plan answers 409.")
+    plan_version: int = Field(ge=1, le=INT32_MAX, description="The version you looked at; a changed plan answers 409.")
 
 
 class FindingPublic(SQLModel):
@@ -578,7 +578,7 @@ class AttachmentPublic(SQLModel):
 
 
 class PlanVersionRef(Strict):
-    plan_version: int = Field(ge=1, description="The version you looked at; a changed plan answers 409.")
+    plan_version: int = Field(ge=1, le=INT32_MAX, description="The version you looked at; a changed plan answers 409.")
 
 
 # --- API shapes: review and decisions ---------------------------------------------------------
@@ -593,7 +593,8 @@ class DecisionIn(PlanVersionRef):
                     "approval as the second reviewer.")
     granted: dict[str, EuroAmount] | None = Field(
         default=None, description="Granted amount per budget line id; leave out to grant every line as asked.")
-    holdback_percent: dict[str, int] | None = Field(default=None, description="Override the line's holdback.")
+    holdback_percent: dict[str, Annotated[int, Field(ge=0, le=100)]] | None = Field(
+        default=None, description="Override the line's holdback (0-100 %) per plan line id.")
     conditions: list[str] = Field(default_factory=list, max_length=20)
     reasons: list[str] = Field(default_factory=list, max_length=20)
     contra_indications: list[str] = Field(default_factory=list, max_length=20)
