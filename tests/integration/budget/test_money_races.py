@@ -320,3 +320,45 @@ def test_a_grant_above_21_million_euro_fits_the_money_columns(runtime):
     with runtime.engine.connect() as conn:
         assert conn.execute(sa.select(BudgetLine.granted_cents).where(
             BudgetLine.id == b["line_ids"][0])).scalar_one() == 30_000_000_00
+
+
+def _runtime_with_lock_timeout(runtime: Runtime, milliseconds: int) -> Runtime:
+    url = runtime.engine.url.render_as_string(hide_password=False)
+    engine = sa.create_engine(url, connect_args={"options": f"-c lock_timeout={milliseconds}"})
+    return Runtime(Settings(database_url=url, environment="test"), engine_override=engine)
+
+
+def test_a_budget_held_by_another_transaction_is_retried_and_then_answered_503(runtime):
+    b = open_budget(runtime, TENANT)
+    impatient = _runtime_with_lock_timeout(runtime, 100)
+    with runtime.engine.connect() as holder:
+        holder.execute(sa.text("SELECT id FROM budget.budget WHERE id = :id FOR UPDATE"), {"id": b["budget_id"]})
+        with impatient.uow("budget") as uow, pytest.raises(TemporarilyUnavailable) as busy:
+            handlers.place_order(uow, FINANCE[0], b["budget_id"], OrderIn(
+                budget_line_id=b["line_ids"][0], order_reference="WAITS", provider_name="Coach BV", amount="5.00"))
+        holder.rollback()
+    assert busy.value.status == 503
+    with impatient.uow("budget") as uow:  # nothing was half-written: the same order goes through now
+        handlers.place_order(uow, FINANCE[0], b["budget_id"], OrderIn(
+            budget_line_id=b["line_ids"][0], order_reference="WAITS", provider_name="Coach BV", amount="5.00"))
+    impatient.engine.dispose()
+    ledger_consistent(runtime)
+
+
+def test_a_budget_released_while_a_command_waits_lets_the_retry_succeed(runtime):
+    b = open_budget(runtime, TENANT)
+    impatient = _runtime_with_lock_timeout(runtime, 150)
+    holder = runtime.engine.connect()
+    holder.execute(sa.text("SELECT id FROM budget.budget WHERE id = :id FOR UPDATE"), {"id": b["budget_id"]})
+    release = threading.Timer(0.2, holder.rollback)
+    release.start()
+    try:
+        with impatient.uow("budget") as uow:
+            placed = handlers.place_order(uow, FINANCE[0], b["budget_id"], OrderIn(
+                budget_line_id=b["line_ids"][0], order_reference="RETRIED", provider_name="Coach BV",
+                amount="5.00"))
+        assert placed.amount == 5
+    finally:
+        release.join()
+        holder.close()
+        impatient.engine.dispose()
