@@ -196,6 +196,7 @@ def _race(rt: Runtime, first: Command, second: Command, *, per_kind: int = 16, s
         assert not unexpected, f"{first.__name__} x {second.__name__}: {round_outcomes}"
         ledger_consistent(rt)
         _assert_within_line(rt, line)
+    print(f"{first.__name__} x {second.__name__}, {ROUNDS} rounds: {dict(outcomes)}")  # figures for reliability.md
     return outcomes
 
 
@@ -266,6 +267,7 @@ def test_every_command_at_once_on_one_line_never_overdraws_it(runtime):
         outcomes.update(round_outcomes)
         ledger_consistent(runtime)
         _assert_within_line(runtime, line)
+    print(f"every command at once, {ROUNDS} rounds: {dict(outcomes)}")
     assert outcomes["done"] > 0
 
 
