@@ -8,14 +8,10 @@ note is booked against the invoice it names through the credit note command.
 from __future__ import annotations
 
 import hashlib
-import json
-import uuid
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from services.budget import handlers
@@ -28,10 +24,11 @@ from services.budget.domain.invoice_checks import (
     normalise_name,
 )
 from services.budget.handlers import Submission, _provider_id_for
-from services.budget.models import CreditNoteIn, CreditNotePublic, Invoice, InvoiceDocument
+from services.budget.models import CreditNoteIn, CreditNotePublic, Invoice
 from shared.auth import Principal, Role, require_role
 from shared.errors import ConflictError, ForbiddenError
 from shared.identifiers import IdentifierError, validate_iban, validate_kvk, validate_vat
+from shared.contention import retry_on_contention
 from shared.money import Money, MoneyError
 from shared.uow import UnitOfWork
 
@@ -39,26 +36,11 @@ MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 PDF_TYPES = {"application/pdf"}
 IMAGE_TYPES = {"image/png", "image/jpeg"}
 XML_TYPES = {"application/xml", "text/xml"}
-WARNINGS_CONTENT_TYPE = "application/vnd.eigenregie.einvoice-warnings+json"
-# Records kept beside an invoice in invoice_document, under ids derived from what they belong to
-# (uuid5), never under the invoice's own id: GET .../document keeps returning the original.
-_SIDE_RECORDS = uuid.UUID("5c7f3e0a-8d1b-4c55-9a52-0e6b1f2d9a41")
 _BILLING_REFERENCE = "/CreditNote/cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID"
 
 
 def _looks_like_xml(content: bytes) -> bool:
     return content.lstrip()[:1] == b"<"
-
-
-def warnings_record_id(invoice_id: str) -> str:
-    """Where the BR-NL warnings of an accepted e-invoice are kept (an invoice_document row)."""
-    return str(uuid.uuid5(_SIDE_RECORDS, f"einvoice-warnings:{invoice_id}"))
-
-
-def credit_note_record_id(invoice_id: str, credit_note_number: str) -> str:
-    """Where a booked UBL credit note is kept: one per credited invoice and credit note number, so
-    the same credit note sent twice is booked once (the primary key refuses the second)."""
-    return str(uuid.uuid5(_SIDE_RECORDS, f"einvoice-credit-note:{invoice_id}:{credit_note_number}"))
 
 
 def _parsed(content: bytes) -> ParsedInvoice:
@@ -106,12 +88,14 @@ def _invoice_submission(who: Principal, parsed: ParsedInvoice, content: bytes, f
         budget_line_id=reference, incoming=incoming,
         provider_id=_provider_id_for(who, None, parsed.supplier.kvk or _slug(parsed.supplier.name)),
         creditor_name=parsed.supplier.name, creditor_iban=iban, issue_date=parsed.issue_date, source="ubl",
-        content_hash=parsed.content_sha256, document=(filename, "application/xml", content), payment_hold=hold)
+        content_hash=parsed.content_sha256, document=(filename, "application/xml", content), payment_hold=hold,
+        einvoice_warnings=tuple(w.as_dict() for w in parsed.warnings))
 
 
 # --- one UBL document: an invoice or a credit note ------------------------------------------------
 
 
+@retry_on_contention
 def submit_einvoice(uow: UnitOfWork, who: Principal, content: bytes, filename: str = "invoice.xml",
                     ) -> dict[str, Any]:
     """Accept one UBL Invoice or CreditNote (the root element decides); nothing is written on a refusal.
@@ -126,9 +110,6 @@ def submit_einvoice(uow: UnitOfWork, who: Principal, content: bytes, filename: s
                 "credit_note_number": parsed.invoice_number, "einvoice_warnings": warnings}
     require_role(who, Role.FINANCE, Role.PROVIDER)
     invoice = handlers.accept_invoice(uow, who, _invoice_submission(who, parsed, content, filename, "provider"))
-    if parsed.warnings:
-        uow.session.add(_side_record(warnings_record_id(invoice.id), "einvoice-warnings.json", WARNINGS_CONTENT_TYPE,
-                                     json.dumps(warnings, ensure_ascii=False).encode()))
     uow.commit()
     return {"document_kind": "invoice", **handlers.invoice_public(invoice).model_dump(mode="json"),
             "einvoice_warnings": warnings}
@@ -136,14 +117,7 @@ def submit_einvoice(uow: UnitOfWork, who: Principal, content: bytes, filename: s
 
 def einvoice_warnings_of(session: Session, who: Principal, invoice_id: str) -> list[dict[str, str]]:
     """The BR-NL warnings recorded when the invoice came in as UBL (empty if there were none)."""
-    handlers._invoice_for(session, who, invoice_id)  # may `who` see it at all
-    record = session.get(InvoiceDocument, warnings_record_id(invoice_id))
-    return [] if record is None else json.loads(record.content)
-
-
-def _side_record(record_id: str, filename: str, content_type: str, content: bytes) -> InvoiceDocument:
-    return InvoiceDocument(id=record_id, invoice_id=record_id, filename=filename, content_type=content_type,
-                           size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content)
+    return list(handlers.get_invoice_row(session, who, invoice_id).einvoice_warnings or [])
 
 
 def book_credit_note(uow: UnitOfWork, who: Principal, parsed: ParsedInvoice, content: bytes,
@@ -169,14 +143,6 @@ def book_credit_note(uow: UnitOfWork, who: Principal, parsed: ParsedInvoice, con
     if amount.cents <= 0 or incoming.amount_excl_vat.cents <= 0 or incoming.vat.cents < 0:
         raise InvoiceRejected("einvoice.credit_note_amount", "A credit note must credit an amount above zero (and "
                               "its VAT cannot be negative).", "/CreditNote/cac:LegalMonetaryTotal/cbc:PayableAmount")
-    record_id = credit_note_record_id(invoice.id, parsed.invoice_number)
-    uow.session.add(_side_record(record_id, filename, "application/xml", content))
-    try:
-        with uow.session.begin_nested():
-            uow.session.flush()
-    except IntegrityError as exc:
-        raise DuplicateInvoice("einvoice.credit_note_duplicate", f"Credit note {parsed.invoice_number} on this "
-                               "invoice was already booked.", "/CreditNote/cbc:ID") from exc
     reason = f"UBL credit note {parsed.invoice_number[:80]} of {parsed.issue_date.isoformat()}"
     if parsed.warnings:
         reason += "; not recommended (BR-NL): " + ", ".join(sorted({w.rule for w in parsed.warnings}))
@@ -185,7 +151,10 @@ def book_credit_note(uow: UnitOfWork, who: Principal, parsed: ParsedInvoice, con
     except ValidationError as exc:  # cannot happen for an amount above zero; kept so it is never a 500
         raise InvoiceRejected("einvoice.credit_note_amount", "The credit note amount is not usable.",
                               "/CreditNote/cac:LegalMonetaryTotal") from exc
-    return handlers.credit_invoice(uow, who, invoice.id, cmd)
+    try:
+        return handlers.credit_invoice(uow, who, invoice.id, cmd, document=(parsed.invoice_number, content))
+    except DuplicateInvoice as exc:
+        raise DuplicateInvoice(exc.code, exc.message, "/CreditNote/cbc:ID") from exc
 
 
 def _check_credit_note_identifiers(parsed: ParsedInvoice) -> None:

@@ -31,7 +31,14 @@ from services.budget.domain.invoice_checks import (
     headroom,
     pending_claims,
 )
-from services.budget.domain.ledger import Account, LineBalance, Transaction, holdback_share, threshold_crossed
+from services.budget.domain.ledger import (
+    Account,
+    LineBalance,
+    Transaction,
+    holdback_share,
+    threshold_crossed,
+    transfer_share,
+)
 from services.budget.models import (
     Budget,
     BudgetLine,
@@ -503,6 +510,11 @@ def get_invoice(session: Session, who: Principal, invoice_id: str) -> InvoicePub
     return invoice_public(_invoice_for(session, who, invoice_id))
 
 
+def get_invoice_row(session: Session, who: Principal, invoice_id: str) -> Invoice:
+    """The invoice itself, if `who` may see it: for readers in this service beside the public shape."""
+    return _invoice_for(session, who, invoice_id)
+
+
 def list_invoices(session: Session, who: Principal, *, budget_id: str | None = None,
                   status: str | None = None) -> list[InvoicePublic]:
     query = select(Invoice).where(Invoice.municipality == who.municipality).order_by(Invoice.received_at)
@@ -543,6 +555,7 @@ class Submission:
     content_hash: str
     document: tuple[str, str, bytes] | None = None  # filename, content type, bytes
     payment_hold: str | None = None
+    einvoice_warnings: tuple[dict[str, str], ...] = ()  # BR-NL advice on a UBL document
 
 
 def content_hash_of_json(data: InvoiceIn, provider_id: str) -> str:
@@ -629,6 +642,7 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
         service_to=incoming.service_to, currency=incoming.currency,
         amount_excl_vat_cents=incoming.amount_excl_vat.cents, vat_cents=incoming.vat.cents, amount_cents=amount.cents,
         content_hash=submission.content_hash, payment_hold=submission.payment_hold, status=status,
+        einvoice_warnings=list(submission.einvoice_warnings) or None,
     )
     _ensure_not_duplicate(uow.session, invoice)
     uow.session.add(invoice)
@@ -896,7 +910,7 @@ def payable_items(session: Session, municipality: str) -> list[PayableItem]:
     query = sa.select(
         Invoice.id, Invoice.invoice_number, Invoice.creditor_name, Invoice.creditor_iban, Invoice.status,
         Invoice.holdback_status, Invoice.amount_excl_vat_cents, Invoice.vat_cents, Invoice.held_pay_cents,
-        Invoice.credited_cents, Invoice.amount_cents, Invoice.held_cents,
+        Invoice.credited_cents, Invoice.credited_pay_cents, Invoice.amount_cents, Invoice.held_cents,
         _not_in_a_run("main").label("main_open"), _not_in_a_run("holdback").label("holdback_open"),
     ).where(Invoice.municipality == municipality, Invoice.status.in_(("approved", "scheduled", "paid")),
             # An invoice on hold is paid by hand (mark-paid) once finance has dealt with the hold.
@@ -905,9 +919,9 @@ def payable_items(session: Session, municipality: str) -> list[PayableItem]:
     for invoice in session.execute(query):
         total = Money(invoice.amount_excl_vat_cents + invoice.vat_cents)
         if invoice.status == "approved" and invoice.main_open:
-            credited = Money(invoice.credited_cents)
-            items.append(PayableItem(invoice, "main", total - Money(invoice.held_pay_cents) - credited,
-                                     Money(invoice.amount_cents - invoice.held_cents) - credited))
+            items.append(PayableItem(
+                invoice, "main", total - Money(invoice.held_pay_cents) - Money(invoice.credited_pay_cents),
+                Money(invoice.amount_cents - invoice.held_cents - invoice.credited_cents)))
         if invoice.holdback_status == "released" and invoice.holdback_open:
             items.append(PayableItem(invoice, "holdback", Money(invoice.held_pay_cents), Money(invoice.held_cents)))
     return [item for item in items if item.amount.cents > 0]
@@ -1028,7 +1042,7 @@ def mark_invoice_paid(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: Mar
         raise ConflictError("invoice.wrong_state", f"An invoice that is {invoice.status} cannot be marked paid.",
                             "status")
     total = Money(invoice.amount_excl_vat_cents + invoice.vat_cents)
-    to_pay = total - Money(invoice.held_pay_cents) - Money(invoice.credited_cents)
+    to_pay = total - Money(invoice.held_pay_cents) - Money(invoice.credited_pay_cents)
     ledger = Money(invoice.amount_cents - invoice.held_cents - invoice.credited_cents)
     uow.session.add(PaymentItem(run_id="manual", invoice_id=invoice.id, part="main", end_to_end_id="manual",
                                 amount_cents=to_pay.cents, ledger_cents=ledger.cents))
@@ -1202,32 +1216,48 @@ def list_periodic_payments(session: Session, who: Principal, budget_id: str) -> 
 
 
 @retry_on_contention
-def credit_invoice(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: CreditNoteIn) -> CreditNotePublic:
+def credit_invoice(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: CreditNoteIn, *,
+                   document: tuple[str, bytes] | None = None) -> CreditNotePublic:
     """A credit note: before payment it lowers what will be paid; after payment it records money
-    coming back. Either way the amount returns to the budget line as new ledger entries."""
+    coming back. Either way the amount returns to the budget line as new ledger entries.
+
+    `cmd.amount` is in budget terms (what the invoice charged the budget); the transfer (incl. VAT)
+    goes down by the same share. `document` is the provider's own credit note (number, original),
+    booked on an invoice once."""
     require_role(who, Role.FINANCE)
     amount = Money.euros(cmd.amount)
     if amount.cents <= 0:
         raise DomainError("credit.amount", "A credit note needs an amount above zero.", "amount")
     _, line, invoice = _lock_for_invoice(uow.session, who, invoice_id)
+    open_charge = Money(invoice.amount_cents - invoice.held_cents - invoice.credited_cents)
     if invoice.status == "approved":
-        open_cents = invoice.amount_cents - invoice.held_cents - invoice.credited_cents
-        if amount.cents > open_cents:
+        if amount > open_charge:
             raise DomainError("credit.too_large", "A credit note cannot exceed what is still to pay.", "amount")
         _move(uow, line, "credit", amount, invoice.id)
         kind = "credit"
     elif invoice.status == "paid":
-        paid_cents = invoice.amount_cents - invoice.held_cents - invoice.credited_cents
-        if amount.cents > paid_cents:
+        if amount > open_charge:
             raise DomainError("credit.too_large", "A refund cannot exceed what was paid.", "amount")
         _move(uow, line, "refund", amount, invoice.id)
         kind = "refund"
     else:
         raise ConflictError("credit.wrong_state", f"An invoice that is {invoice.status} cannot be credited.",
                             "status")
+    total = Money(invoice.amount_excl_vat_cents + invoice.vat_cents)
+    pay = transfer_share(amount, charge=Money(invoice.amount_cents), total=total, open_charge=open_charge,
+                         open_transfer=total - Money(invoice.held_pay_cents) - Money(invoice.credited_pay_cents))
     invoice.credited_cents += amount.cents
+    invoice.credited_pay_cents += pay.cents
     note = CreditNote(municipality=invoice.municipality, invoice_id=invoice.id, kind=kind, amount_cents=amount.cents,
-                      reason=cmd.reason, created_by=who.subject)
+                      pay_cents=pay.cents, reason=cmd.reason, created_by=who.subject,
+                      document_number=document[0] if document else None, document=document[1] if document else None)
     uow.session.add_all([invoice, note])
+    try:
+        with uow.session.begin_nested():
+            uow.session.flush()
+    except IntegrityError as exc:
+        raise DuplicateInvoice("einvoice.credit_note_duplicate", f"Credit note {note.document_number} on this "
+                               "invoice was already booked.", "document_number") from exc
     uow.commit()
-    return CreditNotePublic(**note.model_dump(exclude={"amount_cents", "municipality"}), amount=amount.decimal)
+    return CreditNotePublic(**note.model_dump(exclude={"amount_cents", "pay_cents", "municipality", "document"}),
+                            amount=amount.decimal, transfer=pay.decimal)

@@ -187,8 +187,12 @@ class Invoice(SQLModel, table=True):
     # Held back until an outcome (no cure, less pay): of the budget charge, and of the transfer.
     held_cents: int = Field(default=0, sa_type=BigInteger)
     held_pay_cents: int = Field(default=0, sa_type=BigInteger)
-    # Credit notes on this invoice: taken off what is still to pay, or refunded after payment.
+    # Credit notes on this invoice: taken off what is still to pay, or refunded after payment; of the
+    # budget charge (ledger) and of the transfer (incl. VAT), as held_cents and held_pay_cents are.
     credited_cents: int = Field(default=0, sa_type=BigInteger)
+    credited_pay_cents: int = Field(default=0, sa_type=BigInteger)
+    # What the Dutch e-invoicing rules (SI-UBL 2.0 BR-NL) advise against in the UBL it came in as.
+    einvoice_warnings: list[dict[str, str]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     holdback_status: str | None = Field(default=None, max_length=20)  # held | released | cancelled
     content_hash: str = Field(max_length=64)
     # Set when the document itself says "do not pay as usual" (e.g. an SI-UBL G-account split):
@@ -209,14 +213,23 @@ class CreditNote(SQLModel, table=True):
     """A correction on an invoice: a new record and new ledger entries, never an edit."""
 
     __tablename__ = "credit_note"
-    __table_args__ = (CheckConstraint("amount_cents > 0", name="ck_credit_note_positive"), {"schema": SCHEMA})
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="ck_credit_note_positive"),
+        # The same provider credit note (by its number) is booked on an invoice once.
+        UniqueConstraint("invoice_id", "document_number", name="uq_credit_note_document_number"),
+        {"schema": SCHEMA},
+    )
 
     id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
     municipality: str = Field(index=True, max_length=4)
     invoice_id: str = Field(index=True, max_length=36)
     kind: str = Field(max_length=10)  # credit (before payment) | refund (money came back)
     amount_cents: int = Field(sa_type=BigInteger)
+    pay_cents: int = Field(default=0, sa_type=BigInteger)  # of the transfer, incl. VAT
     reason: str = Field(max_length=1000)
+    # A credit note the provider sent as a document (UBL CreditNote): its number and the original.
+    document_number: str | None = Field(default=None, max_length=80)
+    document: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_by: str = Field(max_length=80)
     created_at: datetime = Field(default_factory=_now)
 
@@ -482,8 +495,10 @@ class CreditNotePublic(SQLModel):
     id: str
     invoice_id: str
     kind: str
-    amount: EuroAmount
+    amount: EuroAmount  # in budget terms, as the invoice's `amount`
+    transfer: EuroAmount  # taken off (or paid back from) the transfer, incl. VAT
     reason: str
+    document_number: str | None = None
     created_by: str
     created_at: datetime
 

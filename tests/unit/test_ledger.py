@@ -136,3 +136,17 @@ def test_balance_equations_hold_for_any_sequence(steps):
         assert line.granted == line.remaining + line.committed + line.used
     assert LineBalance.from_postings(postings).balances == line.balances
     assert Money.total(p.amount for p in postings) == Money.zero()
+
+
+def test_a_credit_takes_the_same_share_of_the_transfer_as_of_the_budget_charge():
+    from services.budget.domain.ledger import transfer_share
+
+    # Charged 200.00 excl. VAT, transferred 242.00 incl. 21 % VAT: a 50.00 credit is 60.50 of the transfer.
+    args = {"charge": Money(200_00), "total": Money(242_00), "open_charge": Money(200_00),
+            "open_transfer": Money(242_00)}
+    assert transfer_share(Money(50_00), **args) == Money(60_50)
+    assert transfer_share(Money(1), **args) == Money(1)  # 1.21 cents, rounded half up to a cent
+    # Crediting all that is still charged takes all that is still to transfer: no VAT left over.
+    assert transfer_share(Money(200_00), **args) == Money(242_00)
+    assert transfer_share(Money(70_00), charge=Money(200_00), total=Money(242_00), open_charge=Money(70_00),
+                          open_transfer=Money(84_71)) == Money(84_71)

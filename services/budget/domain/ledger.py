@@ -74,6 +74,22 @@ def holdback_share(amount: Money, percent: int) -> Money:
     return amount.percent(percent) if percent else Money.zero()
 
 
+def transfer_share(credit: Money, *, charge: Money, total: Money, open_charge: Money, open_transfer: Money) -> Money:
+    """What a credit of `credit` on an invoice's budget charge takes off its transfer (incl. VAT).
+
+    The budget may be charged excl. VAT while the provider is paid incl. VAT: the credit takes
+    the same share of the transfer as of the charge, rounded half up to a cent, and all of what
+    is still to transfer when it credits all of what is still charged (no cent of VAT left over).
+    """
+    if credit >= open_charge:
+        return open_transfer
+    if charge.cents <= 0:
+        return Money.zero()
+    # credit * total / charge, rounded half up, in whole cents (all positive here)
+    share = (2 * credit.cents * total.cents + charge.cents) // (2 * charge.cents)
+    return min(Money(share), open_transfer)
+
+
 @dataclass
 class LineBalance:
     """The balances of one budget line, derived from its postings."""

@@ -18,7 +18,6 @@ from tests.integration.budget.support import TODAY, ledger_consistent, open_budg
 from tests.support.runtime import migrated_runtime
 from tests.support.world import api_client
 from tests.unit.budget.einvoice_examples import (
-    append_to,
     as_credit_note,
     find,
     insert_after,
@@ -261,9 +260,6 @@ def test_credit_notes_in_a_bulk_upload_are_sent_on_their_own(env):
     assert [(r["status"], r["code"]) for r in result["results"]] == [("rejected", "einvoice.credit_note")]
 
 
-@pytest.mark.xfail(strict=True, reason="credit_invoice credits in budget terms (excl. VAT) and payable_items takes "
-                   "that off the transfer incl. VAT: a full credit note still leaves the VAT to pay. Needs a "
-                   "credited-transfer amount on the invoice (handlers.py/models.py, not this change).")
 def test_a_full_credit_note_leaves_nothing_to_pay(env):
     runtime, http = env
     _approved_invoice(runtime, http)

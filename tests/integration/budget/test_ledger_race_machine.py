@@ -19,7 +19,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from tests.integration.budget import test_money_races as races
 from tests.integration.budget.support import ledger_consistent
-from tests.integration.budget.test_money_races import runtime  # noqa: F401 - the module's PostgreSQL database
 
 COMMANDS = {
     "order": races.order, "invoice": races.invoice, "approval": races.approval, "plan_change": races.plan_change,
@@ -28,7 +27,8 @@ COMMANDS = {
 command_names = st.sampled_from(sorted(COMMANDS))
 
 
-def test_random_races_of_money_commands_keep_the_ledger_whole(runtime):
+def test_random_races_of_money_commands_keep_the_ledger_whole(race_runtime):
+    runtime = race_runtime
     class LedgerUnderRaces(RuleBasedStateMachine):
         @initialize()
         def open_line(self) -> None:

@@ -44,21 +44,6 @@ PROVIDER = Principal(subject="p", role=Role.PROVIDER, municipality=TENANT, provi
 _numbers = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def runtime(pg_admin_url: str) -> Iterator[Runtime]:
-    name = f"prb_race_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
-    rt = migrated_runtime(Settings(database_url=url, environment="test"))
-    yield rt
-    rt.engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @dataclass
 class Line:
     """One fresh budget line and invoices prepared in each state."""
@@ -226,14 +211,16 @@ PAIRS = [
 
 
 @pytest.mark.parametrize(("first", "second"), PAIRS, ids=[f"{a.__name__}-x-{b.__name__}" for a, b in PAIRS])
-def test_two_money_commands_racing_on_one_small_line_never_overdraw_it(runtime, first, second):
+def test_two_money_commands_racing_on_one_small_line_never_overdraw_it(race_runtime, first, second):
+    runtime = race_runtime
     outcomes = _race(runtime, first, second)
     assert outcomes["done"] > 0, outcomes
     if first is second is invoice:
         assert outcomes["done"] == 5 * ROUNDS, outcomes
 
 
-def test_forty_orders_of_55_on_a_500_line_reserve_exactly_nine(runtime):
+def test_forty_orders_of_55_on_a_500_line_reserve_exactly_nine(race_runtime):
+    runtime = race_runtime
     """The review's first finding: 40 concurrent orders of 55.00 from 16 threads on a 500.00 line."""
     b = open_budget(runtime, TENANT, lines=[{"category": "coaching", "granted_cents": LINE_CENTS,
                                              "provider_name": "Coach BV"}])
@@ -248,12 +235,14 @@ def test_forty_orders_of_55_on_a_500_line_reserve_exactly_nine(runtime):
     assert (row.committed_cents, row.available_cents) == (495_00, 5_00)
 
 
-def test_periodic_payments_racing_with_orders_never_overdraw_a_wage_cost_line(runtime):
+def test_periodic_payments_racing_with_orders_never_overdraw_a_wage_cost_line(race_runtime):
+    runtime = race_runtime
     outcomes = _race(runtime, periodic, order, per_kind=10, scheme="pgb_bw", category="wage_cost_subsidy")
     assert outcomes["done"] > 0, outcomes
 
 
-def test_every_command_at_once_on_one_line_never_overdraws_it(runtime):
+def test_every_command_at_once_on_one_line_never_overdraws_it(race_runtime):
+    runtime = race_runtime
     kinds = [order, invoice, approval, plan_change, credit, refund, payment]
     outcomes: Counter[str] = Counter()
     for _ in range(ROUNDS):
@@ -271,7 +260,8 @@ def test_every_command_at_once_on_one_line_never_overdraws_it(runtime):
     assert outcomes["done"] > 0
 
 
-def test_an_invoice_that_does_not_fit_after_waiting_invoices_is_refused_at_intake_with_the_amounts(runtime):
+def test_an_invoice_that_does_not_fit_after_waiting_invoices_is_refused_at_intake_with_the_amounts(race_runtime):
+    runtime = race_runtime
     b = open_budget(runtime, TENANT, lines=[{"category": "coaching", "granted_cents": LINE_CENTS,
                                              "provider_name": "Coach BV"}])
     line_id = b["line_ids"][0]
@@ -290,7 +280,8 @@ def test_an_invoice_that_does_not_fit_after_waiting_invoices_is_refused_at_intak
     _submit(runtime, line_id, "5.00")  # what is left still fits
 
 
-def test_a_write_that_skips_the_lock_cannot_push_an_account_below_zero(runtime):
+def test_a_write_that_skips_the_lock_cannot_push_an_account_below_zero(race_runtime):
+    runtime = race_runtime
     """The database's own guard: ledger entries update the line's totals and its checks refuse a
     negative account, whatever the code did or did not lock."""
     b = open_budget(runtime, TENANT)
@@ -308,7 +299,8 @@ def test_a_write_that_skips_the_lock_cannot_push_an_account_below_zero(runtime):
     ledger_consistent(runtime)
 
 
-def test_ledger_entries_cannot_be_edited_or_deleted(runtime):
+def test_ledger_entries_cannot_be_edited_or_deleted(race_runtime):
+    runtime = race_runtime
     open_budget(runtime, TENANT)
     for statement in ("UPDATE budget.ledger_entry SET amount_cents = amount_cents + 1",
                       "DELETE FROM budget.ledger_entry"):
@@ -316,7 +308,8 @@ def test_ledger_entries_cannot_be_edited_or_deleted(runtime):
             conn.execute(sa.text(statement))
 
 
-def test_a_grant_above_21_million_euro_fits_the_money_columns(runtime):
+def test_a_grant_above_21_million_euro_fits_the_money_columns(race_runtime):
+    runtime = race_runtime
     b = open_budget(runtime, TENANT, lines=[{"category": "coaching", "granted_cents": 30_000_000_00,
                                              "provider_name": "Coach BV"}])
     with runtime.engine.connect() as conn:
@@ -330,7 +323,8 @@ def _runtime_with_lock_timeout(runtime: Runtime, milliseconds: int) -> Runtime:
     return Runtime(Settings(database_url=url, environment="test"), engine_override=engine)
 
 
-def test_a_budget_held_by_another_transaction_is_retried_and_then_answered_503(runtime):
+def test_a_budget_held_by_another_transaction_is_retried_and_then_answered_503(race_runtime):
+    runtime = race_runtime
     b = open_budget(runtime, TENANT)
     impatient = _runtime_with_lock_timeout(runtime, 100)
     with runtime.engine.connect() as holder:
@@ -347,7 +341,8 @@ def test_a_budget_held_by_another_transaction_is_retried_and_then_answered_503(r
     ledger_consistent(runtime)
 
 
-def test_a_budget_released_while_a_command_waits_lets_the_retry_succeed(runtime):
+def test_a_budget_released_while_a_command_waits_lets_the_retry_succeed(race_runtime):
+    runtime = race_runtime
     b = open_budget(runtime, TENANT)
     impatient = _runtime_with_lock_timeout(runtime, 150)
     holder = runtime.engine.connect()

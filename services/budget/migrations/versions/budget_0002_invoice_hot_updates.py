@@ -5,8 +5,6 @@ Revises: budget_0001
 Create Date: 2026-11-23 04:13:24.525269
 """
 from alembic import op
-import sqlalchemy as sa
-import sqlmodel
 
 
 revision = 'budget_0002'
