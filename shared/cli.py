@@ -270,7 +270,8 @@ def cmd_replay(args: argparse.Namespace) -> None:
 
     runtime, publisher = _publisher_for_replay(get_settings())
     try:
-        letter = replay_dead_letter(runtime.engine, args.id, publisher)
+        letter = replay_dead_letter(runtime.engine, args.id, publisher,
+                                    recheck_after_seconds=runtime.settings.redeliver_after_seconds)
     except DeadLetterNotFound as exc:
         raise SystemExit(f"prb events replay: {exc}") from None
     print(f"replayed {letter.id}: {letter.event_type} to {letter.service}")

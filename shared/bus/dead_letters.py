@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -52,8 +53,12 @@ def find_dead_letter(engine: Engine, letter_id: str) -> DeadLetter:
     raise DeadLetterNotFound(f"no dead letter with id {letter_id}")
 
 
-def replay_dead_letter(engine: Engine, letter_id: str, publisher: Publisher) -> DeadLetter:
-    """Send the event to its service again; a second failure makes a new dead letter."""
+def replay_dead_letter(engine: Engine, letter_id: str, publisher: Publisher, *,
+                       recheck_after_seconds: float = 60.0) -> DeadLetter:
+    """Send the event to its service again; a second failure makes a new dead letter.
+
+    The producer's outbox row is watched again by the delivery sweeper, so a replay that the
+    broker loses is published once more, like any other event."""
     letter = find_dead_letter(engine, letter_id)
     if letter.replayed_at is not None:
         raise DeadLetterNotFound(f"dead letter {letter_id} was already replayed at {letter.replayed_at}")
@@ -64,6 +69,20 @@ def replay_dead_letter(engine: Engine, letter_id: str, publisher: Publisher) -> 
     # A crash between publish and mark means a second replay, which the inbox makes harmless.
     publisher.publish(letter.service, letter.event_type, letter.envelope)
     table = BUS_TABLES[letter.service].dead_letter
+    now = datetime.now(timezone.utc)
     with engine.begin() as conn:
-        conn.execute(sa.update(table).where(table.c.id == letter_id).values(replayed_at=datetime.now(timezone.utc)))
+        conn.execute(sa.update(table).where(table.c.id == letter_id).values(replayed_at=now))
+        producer = _producer_of(letter.envelope)
+        if producer in BUS_TABLES and letter.event_id:
+            outbox = BUS_TABLES[producer].outbox
+            conn.execute(sa.update(outbox).where(outbox.c.event_id == letter.event_id).values(
+                delivered_at=None, redeliveries=0, next_check_at=now + timedelta(seconds=recheck_after_seconds)))
     return letter
+
+
+def _producer_of(envelope: str) -> str | None:
+    try:
+        producer = json.loads(envelope).get("producer")
+    except (ValueError, AttributeError):
+        return None
+    return producer if isinstance(producer, str) else None

@@ -125,7 +125,9 @@ def _settled(conn: Connection, rows: Sequence[sa.Row]) -> dict[str, set[str]]:
         tables = BUS_TABLES[target]
         query = sa.union(
             sa.select(tables.inbox.c.event_id).where(tables.inbox.c.event_id.in_(ids)),
-            sa.select(tables.dead_letter.c.event_id).where(tables.dead_letter.c.event_id.in_(ids)),
+            # A replayed dead letter is not settled: the replay itself may be lost.
+            sa.select(tables.dead_letter.c.event_id).where(tables.dead_letter.c.event_id.in_(ids),
+                                                           tables.dead_letter.c.replayed_at.is_(None)),
         )
         settled[target] = set(conn.execute(query).scalars())
     return settled

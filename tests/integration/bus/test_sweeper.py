@@ -160,3 +160,41 @@ def test_prune_keeps_undelivered_events_however_old(runtime):
 
 def test_the_wait_between_checks_doubles_up_to_the_cap():
     assert [next_check_delay(n, 60, 600) for n in range(6)] == [60, 120, 240, 480, 600, 600]
+
+
+class LosingPublisher:
+    """A broker that accepts a message and loses it (restarted without persistence)."""
+
+    def __init__(self) -> None:
+        self.lost = 0
+
+    def publish(self, service, event_type, envelope_json):
+        self.lost += 1
+
+
+def test_a_replayed_dead_letter_that_the_broker_loses_is_published_again(runtime):
+    recorder = Recorder()
+    relay = OutboxRelay(runtime.engine, ["intake"], recorder, redeliver_after_seconds=60, redeliver_max_seconds=600)
+    event_id = _approve(runtime)
+    relay.run_once()
+    for service in ("budget", "notifications"):
+        _record_inbox(runtime, service, event_id)
+    _record_dead_letter(runtime, "monitoring", event_id)
+    relay.sweep_once(datetime.now(timezone.utc) + timedelta(seconds=61))
+    assert _row(runtime, event_id).delivered_at is not None  # settled: monitoring dead-lettered it
+
+    from shared.bus.dead_letters import list_dead_letters, replay_dead_letter
+
+    letter = list_dead_letters(runtime.engine, service="monitoring")[0]
+    with runtime.engine.begin() as conn:  # the letter needs the real envelope to be replayed
+        outbox = BUS_TABLES["intake"].outbox
+        envelope = conn.execute(sa.select(outbox.c.envelope).where(outbox.c.event_id == event_id)).scalar_one()
+        conn.execute(sa.update(BUS_TABLES["monitoring"].dead_letter).where(
+            BUS_TABLES["monitoring"].dead_letter.c.id == letter.id).values(envelope=envelope))
+    broker = LosingPublisher()
+    replay_dead_letter(runtime.engine, letter.id, broker, recheck_after_seconds=60)
+    assert broker.lost == 1 and _row(runtime, event_id).delivered_at is None
+
+    recorder.sent.clear()
+    result = relay.sweep_once(datetime.now(timezone.utc) + timedelta(seconds=61))
+    assert result.republished == 1 and recorder.sent == [("monitoring", event_id)]
