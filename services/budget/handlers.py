@@ -736,7 +736,9 @@ def _budgets_referenced(session: Session, who: Principal, references: set[str]) 
     """The budgets a batch of invoices names (by line id or order reference), to lock in id order."""
     if not references:
         return set()
-    by_line = session.exec(select(BudgetLine.budget_id).where(col(BudgetLine.id).in_(references))).all()
+    # Only this municipality's budgets: a batch naming another's lines must not hold their locks.
+    by_line = session.exec(select(BudgetLine.budget_id).join(Budget, col(Budget.id) == col(BudgetLine.budget_id))
+                           .where(col(BudgetLine.id).in_(references), Budget.municipality == who.municipality)).all()
     by_order = session.exec(select(Order.budget_id).where(Order.municipality == who.municipality,
                                                           col(Order.order_reference).in_(references))).all()
     return {*by_line, *by_order}

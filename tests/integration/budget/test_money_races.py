@@ -359,3 +359,17 @@ def test_a_budget_released_while_a_command_waits_lets_the_retry_succeed(race_run
         release.join()
         holder.close()
         impatient.engine.dispose()
+
+
+def test_a_batch_naming_another_municipalitys_line_does_not_wait_for_or_lock_its_budget(race_runtime):
+    runtime = race_runtime
+    theirs = open_budget(runtime, "0014")  # Groningen's budget, held by Groningen's finance meanwhile
+    impatient = _runtime_with_lock_timeout(runtime, 100)
+    with runtime.engine.connect() as holder:
+        holder.execute(sa.text("SELECT id FROM budget.budget WHERE id = :id FOR UPDATE"), {"id": theirs["budget_id"]})
+        with impatient.uow("budget") as uow:
+            sub = handlers.submission_from_json(PROVIDER, InvoiceIn(**invoice_body(theirs["line_ids"][0], "X-1")))
+            _, results = handlers.submit_invoices(uow, PROVIDER, [(None, sub)])
+        holder.rollback()
+    impatient.engine.dispose()
+    assert [r.code for r in results] == ["invoice.unknown_line"]
