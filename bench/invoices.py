@@ -348,7 +348,11 @@ class InvoiceBench(ScratchBench):
                 "per_second": accepted[0] / seconds, "clients": clients, "api_processes": len(self.ports),
                 "latency_ms": summary_ms(latencies)}
 
-    def bulk(self, line_ids: list[str], batches: int, size: int, prefix: str) -> dict[str, Any]:
+    def bulk(self, line_ids: list[str], batches: int, size: int, prefix: str, own_budgets: bool = False,
+             ) -> dict[str, Any]:
+        """`own_budgets`: each batch invoices its own share of the budgets (a provider's own clients);
+        otherwise every batch spreads over all of them, and batches in flight wait for each other's
+        budget locks (intake holds them until the batch commits)."""
         import httpx
 
         headers, lock = self.headers(), threading.Lock()
@@ -356,7 +360,14 @@ class InvoiceBench(ScratchBench):
 
         def send(b: int) -> None:
             base = f"http://127.0.0.1:{self.ports[b % len(self.ports)]}"
-            body = [self.invoice(line_ids[(b * size + i) % len(line_ids)], f"{prefix}-{b}-{i}", i) for i in range(size)]
+            if own_budgets:
+                prefix_b = f"OWN{prefix}"
+                share = max(1, len(line_ids) // max(batches, 1))
+                mine = line_ids[(b % batches) * share:(b % batches + 1) * share] or line_ids
+                body = [self.invoice(mine[i % len(mine)], f"{prefix_b}-{b}-{i}", i) for i in range(size)]
+            else:
+                body = [self.invoice(line_ids[(b * size + i) % len(line_ids)], f"{prefix}-{b}-{i}", i)
+                        for i in range(size)]
             with httpx.Client(base_url=base, timeout=600, headers=headers) as http:
                 t = time.perf_counter()
                 r = http.post("/budget/invoices/bulk", json=body)
@@ -521,7 +532,8 @@ class InvoiceBench(ScratchBench):
         if tps:
             rows.append((f"pgbench -c 8 -j 2 -T {a.pgbench_seconds} -N", f"{tps:,.0f} TPS", "(the limit)", ""))
         for key, label in (("single", f"single, POST /budget/invoices, {a.clients} clients"),
-                           ("bulk", f"bulk, POST /budget/invoices/bulk, {a.batch_size}/batch")):
+                           ("bulk", f"bulk, POST /budget/invoices/bulk, {a.batch_size}/batch, batches share budgets"),
+                           ("bulk_own", f"bulk, {a.batch_size}/batch, each batch its own budgets")):
             if key not in r:
                 continue
             rate = r[key]["per_second"]
@@ -554,7 +566,7 @@ class InvoiceBench(ScratchBench):
         print(f"  command: {' '.join([Path(sys.executable).name, *sys.argv])}")
         for row in rows:
             print("  " + "  ".join(col.ljust(w) for col, w in zip(row, widths)).rstrip())
-        loads = {k: r[k]["other_load"] for k in ("single", "bulk", "payment_run") if k in r}
+        loads = {k: r[k]["other_load"] for k in ("single", "bulk", "bulk_own", "payment_run") if k in r}
         if "pgbench_other_load" in r:
             loads = {"pgbench": r["pgbench_other_load"], **loads}
         if loads:
@@ -614,6 +626,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench.phase("single", lambda prefix: bench.single(lines, args.single, args.clients, prefix))
             if args.batches:
                 bench.phase("bulk", lambda prefix: bench.bulk(lines, args.batches, args.batch_size, prefix))
+                bench.phase("bulk_own", lambda prefix: bench.bulk(lines, args.batches, args.batch_size, prefix,
+                                                                  own_budgets=True))
         elif args.payments:
             bench.start_system()
         if args.payments:

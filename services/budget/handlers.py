@@ -179,8 +179,10 @@ def _record(uow: UnitOfWork, line: BudgetLine, tx: Transaction, balance: LineBal
 
 def _lock_budget(session: Session, budget_id: str) -> Budget:
     """The first lock of every command that moves money on this budget."""
-    budget = session.exec(select(Budget).where(Budget.id == budget_id).with_for_update()
-                          .execution_options(**_FRESH)).first()
+    query = select(Budget).where(Budget.id == budget_id)
+    if budget_id not in _budgets_locked(session):
+        query = query.with_for_update()
+    budget = session.exec(query.execution_options(**_FRESH)).first()
     if budget is None:
         raise not_found("budget")
     return budget
@@ -192,6 +194,19 @@ def _lock_budgets(session: Session, budget_ids: Iterable[str]) -> None:
     if ids:
         session.exec(select(Budget).where(col(Budget.id).in_(ids)).order_by(Budget.id).with_for_update()
                      .execution_options(**_FRESH)).all()
+        if not session.in_nested_transaction():
+            _budgets_locked(session).update(ids)
+
+
+def _budgets_locked(session: Session) -> set[str]:
+    """Budgets this transaction locked up front (outside any savepoint, so the locks hold until
+    it ends). Locking one again inside a savepoint would rewrite the row's lock for the
+    savepoint (PostgreSQL), which in a bulk command costs more than the rest of an invoice."""
+    root = session.get_transaction()
+    held = session.info.get("budgets_locked")
+    if held is None or held[0] is not root:
+        held = session.info["budgets_locked"] = (root, set())
+    return held[1]
 
 
 def _locked_line(session: Session, line_id: str) -> BudgetLine:
@@ -587,26 +602,41 @@ def submission_from_json(who: Principal, data: InvoiceIn) -> Submission:
 
 def _line_for_submission(session: Session, who: Principal, reference: str,
                          ) -> tuple[Budget, BudgetLine, Order | None]:
-    """The invoice's reference is a budget line id, or the reference of an order on a line."""
-    # Most invoices name the line itself: one query for line and budget; an order reference otherwise.
-    found = session.exec(select(BudgetLine, Budget).join(Budget, col(Budget.id) == col(BudgetLine.budget_id))
-                         .where(BudgetLine.id == reference)).first()
+    """The invoice's reference is a budget line id, or the reference of an order on a line.
+
+    Found and locked in one statement: the budget row (FOR UPDATE OF budget, re-read), and only
+    among the budgets `who` may invoice, so no one can hold another municipality's or client's lock."""
     order = None
+    found = _line_and_budget(session, who, reference)
     if found is None:
         order = session.exec(select(Order).where(Order.municipality == who.municipality,
                                                  Order.order_reference == reference)).first()
         if order is not None:
-            found = session.exec(select(BudgetLine, Budget).join(Budget, col(Budget.id) == col(BudgetLine.budget_id))
-                                 .where(BudgetLine.id == order.budget_line_id)).first()
-    line, budget = found if found is not None else (None, None)
-    if line is None or budget is None or budget.municipality != who.municipality:
-        # Same answer for "no such line" and "another municipality's line": nothing leaks.
+            found = _line_and_budget(session, who, order.budget_line_id)
+            # Re-read under the budget's lock: approvals change what is left of the order.
+            order = session.exec(select(Order).where(Order.id == order.id).execution_options(**_FRESH)).one()
+    if found is None:
+        # Same answer for "no such line" and another municipality's or client's line: nothing leaks.
         raise InvoiceRejected("invoice.unknown_line", "There is no open budget line with this reference.",
                               "budget_line_id")
-    if who.is_client_side() and budget.client_id != who.client_id:
-        raise InvoiceRejected("invoice.unknown_line", "There is no open budget line with this reference.",
-                              "budget_line_id")
+    line, budget = found
     return budget, line, order
+
+
+def _line_and_budget(session: Session, who: Principal, line_id: str) -> Any:
+    query = (select(BudgetLine, Budget).join(Budget, col(Budget.id) == col(BudgetLine.budget_id))
+             .where(BudgetLine.id == line_id, Budget.municipality == who.municipality))
+    if who.is_client_side():
+        query = query.where(Budget.client_id == who.client_id)
+    # The line needs no lock of its own here: intake moves no money, and every command that
+    # changes a line holds its budget's lock.
+    locked = _budgets_locked(session)
+    if not locked:
+        return session.exec(query.with_for_update(of=Budget).execution_options(**_FRESH)).first()
+    found = session.exec(query.execution_options(**_FRESH)).first()  # a batch locked its budgets up front
+    if found is not None and found[1].id not in locked:
+        found = session.exec(query.with_for_update(of=Budget).execution_options(**_FRESH)).first()
+    return found
 
 
 def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> Invoice:
@@ -615,11 +645,7 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
     Under the budget's lock: the invoice must fit in what is left after orders and the invoices
     already waiting for approval (`headroom`), so two invoices arriving at once cannot both
     claim the same money."""
-    seen_budget, seen_line, seen_order = _line_for_submission(uow.session, who, submission.budget_line_id)
-    budget = _lock_budget(uow.session, seen_budget.id)
-    line = _locked_line(uow.session, seen_line.id)
-    order = uow.session.exec(select(Order).where(Order.id == seen_order.id).execution_options(**_FRESH)).one() \
-        if seen_order else None
+    budget, line, order = _line_for_submission(uow.session, who, submission.budget_line_id)
     policy = finance_policy(uow.session, budget.municipality)
     incoming = submission.incoming
     late = budget.status == "closed"
@@ -675,14 +701,19 @@ _PENDING_INVOICE_STATES = ("received", "awaiting_client", "awaiting_second_appro
 
 
 def _snapshot(session: Session, who: Principal, budget: Budget, line: BudgetLine, order: Order | None) -> LineSnapshot:
-    reserves = {order_id: Money(int(cents)) for order_id, cents in session.exec(
-        select(Order.id, col(Order.amount_cents) - col(Order.used_cents))
-        .where(Order.budget_line_id == line.id, Order.status == "open"))}
-    claims = pending_claims(session.exec(
-        select(Invoice.order_id, sa.func.sum(Invoice.amount_cents))
+    # One statement: what open orders still reserve on the line, and the waiting invoices per order.
+    reserves_and_claims = sa.union_all(
+        sa.select(sa.literal("order").label("kind"), col(Order.id).label("order_id"),
+                  (col(Order.amount_cents) - col(Order.used_cents)).label("cents"))
+        .where(Order.budget_line_id == line.id, Order.status == "open"),
+        sa.select(sa.literal("claim").label("kind"), col(Invoice.order_id).label("order_id"),
+                  sa.func.sum(Invoice.amount_cents).label("cents"))
         .where(Invoice.budget_id == budget.id, Invoice.budget_line_id == line.id,
                col(Invoice.status).in_(_PENDING_INVOICE_STATES))
-        .group_by(Invoice.order_id)))
+        .group_by(Invoice.order_id))
+    rows = session.execute(reserves_and_claims).all()
+    reserves = {row.order_id: Money(int(row.cents)) for row in rows if row.kind == "order"}
+    claims = pending_claims((row.order_id, row.cents) for row in rows if row.kind == "claim")
     return LineSnapshot(
         line_id=line.id, budget_status=budget.status, line_status=line.status,
         remaining=headroom(Money(line.available_cents), reserves, claims, order.id if order else None),
