@@ -25,6 +25,7 @@ from shared.events import (
     BudgetOpenedV1,
     Envelope,
     InvoicePaidV1,
+    OrientationStartedV1,
     OutcomeRegisteredV1,
     PlanApprovedV1,
     ProgressReportedV1,
@@ -51,11 +52,29 @@ def start_trajectory_on_plan_approved(event: Envelope, uow: UnitOfWork) -> None:
                                started_on=event.occurred_at.date(), execution_deadline=plan.execution_deadline))
 
 
+def start_orientation_trajectory_on_orientation_started(event: Envelope, uow: UnitOfWork) -> None:
+    """The orientation phase (DOMAIN.md: about three months in which the client drafts the plan) may
+    have an orientation budget; budget opens it under the orientation id and says `BudgetOpened`,
+    and its invoices are `InvoicePaid` like a plan's. That money is part of what the route to work
+    costs, which monitoring reports (benchmark and evidence), so the phase is followed as a
+    trajectory of kind "orientation" rather than ignored. Without it the `BudgetOpened` could not
+    tell an orientation from a plan whose `PlanApproved` has not arrived yet, and would be retried
+    into a dead letter. No progress reports are due in this phase (see `flag_overdue_reports`)."""
+    started = OrientationStartedV1.model_validate(event.payload)
+    if uow.session.get(Trajectory, started.orientation_id):
+        return
+    uow.session.add(Trajectory(plan_id=started.orientation_id, kind="orientation", municipality=event.tenant,
+                               client_id=started.client_id, scheme=started.scheme,
+                               granted_cents=started.budget_cents, started_on=event.occurred_at.date(),
+                               execution_deadline=started.ends_on))
+
+
 def link_budget_on_budget_opened(event: Envelope, uow: UnitOfWork) -> None:
     opened = BudgetOpenedV1.model_validate(event.payload)
     trajectory = uow.session.get(Trajectory, opened.plan_id)
     if trajectory is None:
-        # PlanApproved not handled yet (queues are independent): fail so the retry finds it.
+        # PlanApproved (or OrientationStarted) not handled yet (queues are independent): fail so
+        # the retry finds it.
         raise LookupError(f"trajectory {opened.plan_id} not known yet")
     trajectory.budget_id = opened.budget_id
     uow.session.add(trajectory)
@@ -82,6 +101,7 @@ def close_trajectory_on_trajectory_closed(event: Envelope, uow: UnitOfWork) -> N
 
 EVENT_HANDLERS: dict[str, EventHandler] = {
     "PlanApproved": start_trajectory_on_plan_approved,
+    "OrientationStarted": start_orientation_trajectory_on_orientation_started,
     "BudgetOpened": link_budget_on_budget_opened,
     "InvoicePaid": record_spending_on_invoice_paid,
     "TrajectoryClosed": close_trajectory_on_trajectory_closed,
@@ -142,10 +162,14 @@ def list_progress_reports(session: Session, who: Principal, plan_id: str) -> lis
 
 
 def flag_overdue_reports(uow: UnitOfWork, now: datetime | None = None) -> int:
-    """Scheduled: mark running trajectories whose last report (or start) is too long ago."""
+    """Scheduled: mark running trajectories whose last report (or start) is too long ago.
+
+    Only plans: in the orientation phase the client drafts the plan, nothing is carried out yet
+    to report progress on."""
     now = now or _now()
     flagged = 0
-    running = select(Trajectory).where(Trajectory.report_overdue.is_(False), Trajectory.status == "running")
+    running = select(Trajectory).where(Trajectory.report_overdue.is_(False), Trajectory.status == "running",
+                                       Trajectory.kind == "plan")
     for trajectory in uow.session.exec(running):
         last = trajectory.last_report_at or datetime.combine(trajectory.started_on, datetime.min.time(), timezone.utc)
         if last.tzinfo is None:

@@ -22,13 +22,20 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# "plan": an approved plan being carried out; "orientation": the orientation phase before the
+# plan, followed because its orientation budget is spent (and counts in the cost of the route).
+TrajectoryKind = Literal["plan", "orientation"]
+
+
 class Trajectory(SQLModel, table=True):
     """One approved plan being carried out, as monitoring sees it (ids and amounts only)."""
 
     __tablename__ = "trajectory"
     __table_args__ = {"schema": SCHEMA}
 
+    # The plan id, or the orientation id for an orientation phase (kind "orientation").
     plan_id: str = Field(primary_key=True, max_length=36)
+    kind: str = Field(default="plan", max_length=20)  # TrajectoryKind
     municipality: str = Field(index=True, max_length=4)
     client_id: str = Field(index=True, max_length=36)
     scheme: str = Field(max_length=20)
@@ -80,6 +87,7 @@ class Outcome(SQLModel, table=True):
 
 class TrajectoryPublic(SQLModel):
     plan_id: str
+    kind: str
     municipality: str
     client_id: str
     scheme: str

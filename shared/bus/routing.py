@@ -19,7 +19,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "PlanReturned": ("notifications",),
     "PlanChanged": ("budget",),
     "PlanChangeRefused": ("intake",),
-    "OrientationStarted": ("budget",),
+    "OrientationStarted": ("budget", "monitoring"),
     "TrajectoryClosed": ("budget", "monitoring"),
     "DecisionDueSoon": ("notifications",),
     "BudgetOpened": ("monitoring",),
