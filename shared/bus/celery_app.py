@@ -25,6 +25,9 @@ def make_celery(settings: Settings) -> Celery:
         task_create_missing_queues=True,
         worker_prefetch_multiplier=4,
         worker_hijack_root_logger=False,
+        # Our structlog lines go to stderr; Celery would swap stderr for a proxy into its own logger,
+        # and a worker's event.handled / handler_failed lines never reached the log.
+        worker_redirect_stdouts=False,
         broker_connection_retry_on_startup=True,
         # A message taken but not acked within this time is given to a worker again (Redis transport):
         # what a SIGKILLed worker held comes back after it. A retry waiting for its countdown (ETA,
