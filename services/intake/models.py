@@ -13,6 +13,7 @@ from sqlmodel import Field, SQLModel
 
 from shared.identifiers import BSN, INT32_MAX
 from shared.money import EuroAmount
+from shared.text import FreeText, Line
 
 SCHEMA = "intake"
 
@@ -288,31 +289,31 @@ class ClientFactsIn(Strict):
 
 class ClientCreate(Strict):
     bsn: BSN
-    client_number: str = Field(min_length=1, max_length=40)
-    name: str = Field(min_length=1, max_length=200)
+    client_number: Line = Field(min_length=1, max_length=40)
+    name: Line = Field(min_length=1, max_length=200)
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, max_length=40)
-    address: str | None = Field(default=None, max_length=300)
+    phone: Line | None = Field(default=None, max_length=40)
+    address: Line | None = Field(default=None, max_length=300)
     language: Literal["nl", "en"] = "nl"
     scheme: SchemeName = "prb"
     benefit_type: BenefitName = "WWB"
     date_of_birth: date | None = None
     facts: ClientFactsIn = Field(default_factory=ClientFactsIn)
-    case_manager: str | None = Field(default=None, max_length=80)
+    case_manager: Line | None = Field(default=None, max_length=80)
 
 
 class ClientUpdate(Strict):
     """Only what is sent changes."""
 
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, max_length=40)
-    address: str | None = Field(default=None, max_length=300)
+    phone: Line | None = Field(default=None, max_length=40)
+    address: Line | None = Field(default=None, max_length=300)
     language: Literal["nl", "en"] | None = None
     scheme: SchemeName | None = None
     benefit_type: BenefitName | None = None
     date_of_birth: date | None = None
     facts: ClientFactsIn | None = None
-    case_manager: str | None = Field(default=None, min_length=1, max_length=80)
+    case_manager: Line | None = Field(default=None, min_length=1, max_length=80)
 
 
 class ClientPublic(SQLModel):
@@ -334,8 +335,8 @@ class ClientPublic(SQLModel):
 
 
 class RepresentativeCreate(Strict):
-    subject: str = Field(min_length=1, max_length=80, description="The representative's login (token subject).")
-    name: str = Field(min_length=1, max_length=200)
+    subject: Line = Field(min_length=1, max_length=80, description="The representative's login (token subject).")
+    name: Line = Field(min_length=1, max_length=200)
     relation: Literal["guardian", "mentor", "administrator", "helper", "family"]
     email: EmailStr | None = None
 
@@ -355,7 +356,7 @@ class ContactCreate(Strict):
     contacted_on: date
     channel: Literal["information_meeting", "letter_with_reply_slip", "personal_talk", "phone", "email"]
     interest: Literal["interested", "not_interested", "undecided"]
-    note: str = Field(default="", max_length=2000)
+    note: FreeText = Field(default="", max_length=2000)
 
 
 class ContactPublic(SQLModel):
@@ -424,34 +425,34 @@ def _text() -> Any:
 
 
 class ForewordIn(Strict):
-    situation: str = _text()
-    steps_so_far: str = _text()
-    why_this_budget: str = _text()
+    situation: FreeText = _text()
+    steps_so_far: FreeText = _text()
+    why_this_budget: FreeText = _text()
 
 
 class IntroductionIn(Strict):
-    work_goal: str = _text()
-    other_goals: str = _text()
-    what_is_needed: str = _text()
+    work_goal: FreeText = _text()
+    other_goals: FreeText = _text()
+    what_is_needed: FreeText = _text()
 
 
 class LabourMarketIn(Strict):
-    occupation: str = _text()
-    regional_demand: str = _text()
-    why_suited: str = _text()
+    occupation: FreeText = _text()
+    regional_demand: FreeText = _text()
+    why_suited: FreeText = _text()
 
 
 class PreconditionsIn(Strict):
-    to_arrange: str = _text()
-    obstacles: str = _text()
+    to_arrange: FreeText = _text()
+    obstacles: FreeText = _text()
 
 
 class ActivityIn(Strict):
-    ref: str = Field(min_length=1, max_length=40)
-    description: str = Field(min_length=1, max_length=2000)
+    ref: Line = Field(min_length=1, max_length=40)
+    description: FreeText = Field(min_length=1, max_length=2000)
     start: date
     end: date
-    expected_result: str = Field(default="", max_length=4000)
+    expected_result: FreeText = Field(default="", max_length=4000)
     elements: list[PlanElementName] = Field(default_factory=list, max_length=3)
 
     @model_validator(mode="after")
@@ -466,16 +467,16 @@ class StructureIn(Strict):
 
 
 class BudgetLineIn(Strict):
-    id: str | None = Field(default=None, max_length=36, description="Keep the id of a line you change; new lines "
-                                                                     "get one.")
-    activity_ref: str = Field(min_length=1, max_length=40)
-    description: str = Field(default="", max_length=500)
-    provider_name: str = Field(default="", max_length=200)
-    provider_kvk: str | None = Field(default=None, max_length=20)
+    id: Line | None = Field(default=None, max_length=36, description="Keep the id of a line you change; new lines "
+                                                                      "get one.")
+    activity_ref: Line = Field(min_length=1, max_length=40)
+    description: FreeText = Field(default="", max_length=500)
+    provider_name: Line = Field(default="", max_length=200)
+    provider_kvk: Line | None = Field(default=None, max_length=20)
     category: CategoryName | None = None
     amount: EuroAmount = Field(description="Excluding VAT.")
     vat_rate: Decimal = Field(default=Decimal("21"), ge=0, le=100, decimal_places=2)
-    quote_attachment_ids: list[str] = Field(default_factory=list, max_length=10)
+    quote_attachment_ids: list[Line] = Field(default_factory=list, max_length=10)
     business_investment: bool = False
     material_tied_to_course_or_job: bool | None = None
     holdback_percent: int = Field(default=0, ge=0, le=100, description="No cure, less pay: held until work is found.")
@@ -486,7 +487,7 @@ class BudgetIn(Strict):
 
 
 class PlanContent(Strict):
-    title: str = Field(default="", max_length=200)
+    title: Line = Field(default="", max_length=200)
     scheme: SchemeName | None = Field(default=None, description="The client's scheme when left out.")
     indication: Literal["moderate", "severe"] | None = None
     drafted_by_reintegration_company: bool = False
@@ -499,7 +500,7 @@ class PlanContent(Strict):
 
 
 class PlanCreate(PlanContent):
-    client_id: str = Field(min_length=1, max_length=36)
+    client_id: Line = Field(min_length=1, max_length=36)
 
 
 class PlanSave(PlanContent):
@@ -591,16 +592,16 @@ class DecisionIn(PlanVersionRef):
     kind: Literal["approve", "return", "reject", "confirm"] = Field(
         description="approve (with conditions when you give them), return for changes, reject, or confirm an "
                     "approval as the second reviewer.")
-    granted: dict[str, EuroAmount] | None = Field(
+    granted: dict[Line, EuroAmount] | None = Field(
         default=None, description="Granted amount per budget line id; leave out to grant every line as asked.")
-    holdback_percent: dict[str, Annotated[int, Field(ge=0, le=100)]] | None = Field(
+    holdback_percent: dict[Line, Annotated[int, Field(ge=0, le=100)]] | None = Field(
         default=None, description="Override the line's holdback (0-100 %) per plan line id.")
-    conditions: list[str] = Field(default_factory=list, max_length=20)
-    reasons: list[str] = Field(default_factory=list, max_length=20)
-    contra_indications: list[str] = Field(default_factory=list, max_length=20)
-    comments: dict[SectionName, str] = Field(default_factory=dict)
-    assessments: dict[SectionName, str] = Field(default_factory=dict)
-    note: str = Field(default="", max_length=4000)
+    conditions: list[FreeText] = Field(default_factory=list, max_length=20)
+    reasons: list[FreeText] = Field(default_factory=list, max_length=20)
+    contra_indications: list[FreeText] = Field(default_factory=list, max_length=20)
+    comments: dict[SectionName, FreeText] = Field(default_factory=dict)
+    assessments: dict[SectionName, FreeText] = Field(default_factory=dict)
+    note: FreeText = Field(default="", max_length=4000)
 
 
 class DecisionPublic(SQLModel):
@@ -634,7 +635,7 @@ class ReviewPublic(SQLModel):
 
 class ObjectionCreate(Strict):
     lodged_on: date
-    grounds: str = Field(min_length=1, max_length=8000)
+    grounds: FreeText = Field(min_length=1, max_length=8000)
 
 
 class ObjectionPublic(SQLModel):
@@ -650,10 +651,10 @@ class ObjectionPublic(SQLModel):
 
 
 class ChangeLineIn(Strict):
-    id: str = Field(min_length=1, max_length=36, description="A granted line's id, or a new id for a new line.")
+    id: Line = Field(min_length=1, max_length=36, description="A granted line's id, or a new id for a new line.")
     category: CategoryName
-    provider_name: str = Field(min_length=1, max_length=200)
-    provider_kvk: str | None = Field(default=None, max_length=20)
+    provider_name: Line = Field(min_length=1, max_length=200)
+    provider_kvk: Line | None = Field(default=None, max_length=20)
     starts_on: date
     ends_on: date
     amount: EuroAmount
@@ -667,13 +668,13 @@ class ChangeLineIn(Strict):
 
 
 class ChangeRequestCreate(PlanVersionRef):
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: FreeText = Field(min_length=1, max_length=4000)
     lines: list[ChangeLineIn] = Field(min_length=1, max_length=50)
 
 
 class ChangeDecisionIn(PlanVersionRef):
     approve: bool
-    note: str = Field(default="", max_length=4000)
+    note: FreeText = Field(default="", max_length=4000)
 
 
 class ChangeRequestPublic(SQLModel):
@@ -693,7 +694,7 @@ class ChangeRequestPublic(SQLModel):
 class CloseTrajectory(PlanVersionRef):
     reason: Literal["completed", "stopped_early", "expired"]
     closed_on: date | None = None
-    note: str = Field(default="", max_length=2000)
+    note: FreeText = Field(default="", max_length=2000)
 
     @model_validator(mode="after")
     def _stopping_needs_a_reason(self) -> CloseTrajectory:

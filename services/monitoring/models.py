@@ -10,6 +10,7 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from shared.money import EuroAmount
+from shared.text import FreeText
 
 SCHEMA = "monitoring"
 
@@ -107,7 +108,7 @@ class ProgressReportCreate(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
     on_track: bool
-    summary: str = Field(min_length=1, max_length=8000)
+    summary: FreeText = Field(min_length=1, max_length=8000)
 
 
 class ProgressReportPublic(SQLModel):

@@ -75,3 +75,58 @@ def test_an_orientation_trajectory_is_not_flagged_for_missing_progress_reports(e
     after = {t["plan_id"]: t for t in http.get("/monitoring/trajectories", headers=KM).json()}
     assert not any(after[t["plan_id"]]["report_overdue"] for t in orientations)
     assert any(t["report_overdue"] for t in after.values() if t["kind"] == "plan")
+
+
+# --- 2. control characters in names and free text ---------------------------------------------
+
+
+@pytest.mark.parametrize("field,value", [("name", "Jan\x00Jansen"), ("client_number", "K\x1b1"),
+                                         ("address", "Straat 1\n9711 AA"), ("case_manager", "km\x7f")])
+def test_a_control_character_in_a_client_field_is_a_422_naming_it(env, field, value):
+    _runtime, http, _case = env
+    body = {"bsn": bsn_for(310 + len(value)), "client_number": f"R-3{len(value)}", "name": "N", "facts": ELIGIBLE_FACTS, field: value}
+    problem = _problem(http.post("/intake/clients", headers=KM, json=body), 422)
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert "control character" in problem["errors"][0]["message"] or "one line" in problem["errors"][0]["message"]
+
+
+def test_a_nul_in_plan_texts_decisions_and_reports_is_a_422_naming_the_field(env):
+    _runtime, http, case = env
+    from services.demo import example_plan
+
+    body = {"client_id": _client(http, 303), **example_plan("Kok", [("Coaching", "coaching", "Coach BV", "10.00")])}
+    body["foreword"]["situation"] = "Ik zoek werk\x00"
+    problem = _problem(http.post("/intake/plans", headers=KM, json=body), 422)
+    assert [e["field"] for e in problem["errors"]] == ["foreword.situation"]
+    body["foreword"]["situation"] = "Regel een\nregel twee\tmet tab"  # free text keeps line breaks
+    body["budget"]["lines"][0]["provider_name"] = "Coach\x00BV"
+    problem = _problem(http.post("/intake/plans", headers=KM, json=body), 422)
+    assert [e["field"] for e in problem["errors"]] == ["budget.lines.0.provider_name"]
+
+    r = http.post(f"/monitoring/trajectories/{case.plan_id}/progress-reports", headers=KM,
+                  json={"on_track": True, "summary": "Goed\x00"})
+    assert [e["field"] for e in _problem(r, 422)["errors"]] == ["summary"]
+    r = http.post(f"/intake/plans/{case.plan_id}/objections", headers=KM,
+                  json={"lodged_on": "2026-12-01", "grounds": "Bezwaar\x08"})
+    assert [e["field"] for e in _problem(r, 422)["errors"]] == ["grounds"]
+    r = http.post(f"/intake/plans/{case.plan_id}/close", headers=KM,
+                  json={"plan_version": 1, "reason": "stopped_early", "note": "Gestopt\x00"})
+    assert [e["field"] for e in _problem(r, 422)["errors"]] == ["note"]
+
+
+def test_a_control_character_in_the_policy_or_a_file_name_is_refused_naming_the_field(env):
+    _runtime, http, case = env
+    policy = http.get("/intake/policy", headers=POLICY).json()
+    policy["municipality_name"] = "Groningen\x00"
+    problem = _problem(http.put("/intake/policy", headers=POLICY, json=policy), 422)
+    assert problem["errors"][0]["field"] == "municipality_name"
+    from services.demo import example_plan
+
+    draft = http.post("/intake/plans", headers=KM, json={"client_id": _client(http, 304), **example_plan(
+        "Kok", [("Coaching", "coaching", "Coach BV", "10.00")])}).json()
+    # Built by hand: httpx would percent-encode the control character in the file name.
+    body = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="offerte\x01.pdf"\r\n'
+            b"Content-Type: application/pdf\r\n\r\n%PDF-1.4 x\r\n--b--\r\n")
+    r = http.post(f"/intake/plans/{draft['id']}/attachments", content=body,
+                  headers={**KM, "content-type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "file.filename", r.text

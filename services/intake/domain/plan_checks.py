@@ -26,6 +26,7 @@ from services.intake.domain.policy import (
     add_months,
     format_date_en,
     format_date_nl,
+    has_control_characters,
 )
 from shared.identifiers import IdentifierError, validate_kvk
 from shared.money import Money
@@ -255,7 +256,7 @@ def check_attachment(filename: str, content_type: str, size: int, *, field: str 
     """Every reason to refuse this file; an empty list means it may be stored."""
     findings: list[Finding] = []
     name = filename or ""
-    if not name.strip() or "/" in name or "\\" in name or name.startswith(".") or "\x00" in name:
+    if not name.strip() or "/" in name or "\\" in name or name.startswith(".") or has_control_characters(name):
         findings.append(Finding(
             "attachment.bad_filename", Severity.BLOCK, f"{field}.filename",
             "De bestandsnaam is niet goed. Geef het bestand een gewone naam, zoals offerte.pdf.",

@@ -13,6 +13,7 @@ threshold, orientation budget) they use the neutral defaults below, marked as su
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -488,9 +489,19 @@ def _int(value: Any, path: str) -> int:
     return value
 
 
+# As shared/text.py's `Line`: C0/C1 control characters (NUL included), DEL, tabs, line breaks.
+_CONTROL_OR_BREAK = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def has_control_characters(value: str) -> bool:
+    return bool(_CONTROL_OR_BREAK.search(value))
+
+
 def _str(value: Any, path: str) -> str:
     if not isinstance(value, str):
         raise _fail(path, f"must be text, got {value!r}")
+    if has_control_characters(value):
+        raise _fail(path, "contains a control character (such as NUL) or a line break; remove it")
     return value
 
 
