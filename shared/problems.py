@@ -100,7 +100,15 @@ def install_problem_handlers(app: FastAPI) -> None:
         malformed = False
         for err in exc.errors():
             if err.get("type") == "json_invalid":
+                # The location is ("body", <character position>): name the body, say where.
                 malformed = True
+                loc = tuple(err.get("loc", ()))
+                position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+                reason = str((err.get("ctx") or {}).get("error") or "JSON decode error")
+                where = f" at character {position}" if position is not None else ""
+                errors.append({"field": "body", "message": f"not valid JSON: {reason}{where}",
+                               "type": "json_invalid"})
+                continue
             message = err.get("msg", "invalid")
             if err.get("type") == "extra_forbidden":
                 message = "unknown field"

@@ -130,3 +130,16 @@ def test_a_control_character_in_the_policy_or_a_file_name_is_refused_naming_the_
     r = http.post(f"/intake/plans/{draft['id']}/attachments", content=body,
                   headers={**KM, "content-type": "multipart/form-data; boundary=b"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "file.filename", r.text
+
+
+# --- 4. malformed JSON names the body ---------------------------------------------------------
+
+
+def test_malformed_json_names_the_body_with_a_readable_message(env):
+    _runtime, http, _case = env
+    r = http.post("/intake/clients", headers={**KM, "content-type": "application/json"}, content=b'{"bsn": ')
+    problem = _problem(r, 400)
+    assert problem["title"] == "Malformed JSON"
+    [error] = problem["errors"]
+    assert error["field"] == "body" and error["type"] == "json_invalid"
+    assert error["message"] == "not valid JSON: Expecting value at character 8"
