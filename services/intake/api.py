@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, UploadFile
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -42,6 +42,7 @@ from services.intake.models import (
 )
 from shared.auth import CurrentPrincipal
 from shared.identifiers import INT32_MAX
+from shared.problems import Problem
 from shared.deps import SessionDep, uow_dependency
 from shared.uow import UnitOfWork
 
@@ -59,7 +60,29 @@ def get_policy(who: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
 
 @router.put("/policy", tags=["policy"])
 def put_policy(document: dict[str, Any], who: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
+    """Replace the policy; settings the document leaves out take the defaults."""
     return handlers.put_policy(uow, who, document)
+
+
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def _merge_patch_body(request: Request) -> None:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != MERGE_PATCH:
+        raise Problem(415, "Unsupported media type",
+                      f"Send the change as a JSON merge patch (RFC 7396) with Content-Type: {MERGE_PATCH}.",
+                      headers={"Accept-Patch": MERGE_PATCH})
+
+
+@router.patch("/policy", tags=["policy"], dependencies=[Depends(_merge_patch_body)],
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  MERGE_PATCH: {"schema": {"type": "object", "additionalProperties": True}}}}})
+def patch_policy(who: CurrentPrincipal, uow: Uow,
+                 patch: Annotated[dict[str, Any], Body(media_type=MERGE_PATCH)]) -> dict[str, Any]:
+    """Change part of the policy with a JSON merge patch (RFC 7396): objects merge, `null`
+    removes a setting (it takes the default), lists are replaced whole."""
+    return handlers.patch_policy(uow, who, patch)
 
 
 @router.get("/policy/presets", tags=["policy"])

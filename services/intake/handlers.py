@@ -45,6 +45,7 @@ from services.intake.domain.policy import (
     ReviewModel,
     add_months,
     default_policy,
+    merge_patch,
     policy_from_dict,
     policy_to_dict,
 )
@@ -194,7 +195,22 @@ def list_presets(who: Principal) -> dict[str, dict[str, Any]]:
 
 
 def put_policy(uow: UnitOfWork, who: Principal, document: dict[str, Any]) -> dict[str, Any]:
+    """Replace the policy: what the document leaves out takes the neutral default (as a new
+    municipality starts), except the municipality's code and name, which stay as they are."""
     require_role(who, Role.POLICY)
+    current = policy_for(uow.session, who.municipality)
+    return _store_policy(uow, who, {"municipality_name": current.municipality_name, **document})
+
+
+def patch_policy(uow: UnitOfWork, who: Principal, patch: dict[str, Any]) -> dict[str, Any]:
+    """Change part of the policy: an RFC 7396 merge patch on the current document (stored,
+    preset or default); `null` removes a setting, so it takes the default."""
+    require_role(who, Role.POLICY)
+    current = policy_to_dict(policy_for(uow.session, who.municipality))
+    return _store_policy(uow, who, merge_patch(current, patch))
+
+
+def _store_policy(uow: UnitOfWork, who: Principal, document: dict[str, Any]) -> dict[str, Any]:
     code = document.get("municipality_code", who.municipality)
     if code != who.municipality:
         raise DomainError("policy.other_municipality",

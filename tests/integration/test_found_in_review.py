@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared.bus.dead_letters import list_dead_letters
@@ -143,3 +145,52 @@ def test_malformed_json_names_the_body_with_a_readable_message(env):
     [error] = problem["errors"]
     assert error["field"] == "body" and error["type"] == "json_invalid"
     assert error["message"] == "not valid JSON: Expecting value at character 8"
+
+
+# --- 5. PUT replaces the policy, PATCH merges ------------------------------------------------
+
+POLICY_DELFT = auth("policy", "0503")
+
+
+def test_put_policy_with_part_of_a_document_replaces_it_and_the_rest_takes_the_defaults(env):
+    _runtime, http, _case = env
+    before = http.get("/intake/policy", headers=POLICY_DELFT).json()
+    assert before["decision_term_weeks"] != 5 and before["min_quotes_per_activity"] != 0
+    r = http.put("/intake/policy", headers=POLICY_DELFT, json={"decision_term_weeks": 5})
+    assert r.status_code == 200, r.text
+    stored = http.get("/intake/policy", headers=POLICY_DELFT).json()
+    assert stored == r.json()
+    assert stored["decision_term_weeks"] == 5
+    # Replaced, not merged: what was left out is the neutral default, not Delft's preset value.
+    from services.intake.domain.policy import default_policy, policy_to_dict
+
+    neutral = policy_to_dict(default_policy("0503", before["municipality_name"]))
+    assert {k: v for k, v in stored.items() if k != "decision_term_weeks"} == {
+        k: v for k, v in neutral.items() if k != "decision_term_weeks"}
+    assert stored["municipality_code"] == "0503" and stored["municipality_name"] == before["municipality_name"]
+
+
+def test_patch_policy_is_a_json_merge_patch(env):
+    _runtime, http, _case = env
+    merge = {**POLICY, "content-type": "application/merge-patch+json"}
+    before = http.get("/intake/policy", headers=POLICY).json()
+    r = http.patch("/intake/policy", headers=merge,
+                   content=json.dumps({"decision_term_weeks": 4, "orientation": {"budget": "250.00"},
+                                       "contracted_providers": None}))
+    assert r.status_code == 200, r.text
+    after = http.get("/intake/policy", headers=POLICY).json()
+    assert after == r.json()
+    assert after["decision_term_weeks"] == 4
+    assert after["orientation"] == {**before["orientation"], "budget": "250.00"}  # objects merge
+    assert after["schemes"] == before["schemes"] and after["review_model"] == before["review_model"]
+    assert after["contracted_providers"] == []  # null removes: the default
+    # Wrong values are a 422 naming the field, and change nothing.
+    r = http.patch("/intake/policy", headers=merge, content=json.dumps({"orientation": {"months": 99}}))
+    assert _problem(r, 422)["errors"][0]["field"] == "orientation.months"
+    assert http.get("/intake/policy", headers=POLICY).json() == after
+    # A merge patch has its own media type; plain JSON is not taken for one.
+    r = http.patch("/intake/policy", headers=POLICY, json={"decision_term_weeks": 3})
+    assert _problem(r, 415)["detail"]
+    # Only the policy role.
+    assert http.patch("/intake/policy", headers={**KM, "content-type": "application/merge-patch+json"},
+                      content=b"{}").status_code == 403

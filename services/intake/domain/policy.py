@@ -541,6 +541,20 @@ def _scheme_from(d: Any, path: str) -> SchemeOffer:
         raise _fail(f"{path}.{exc.field}", exc.message.split(": ", 1)[-1]) from exc
 
 
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: objects merge key by key, `null` removes a key, anything else
+    (lists included) replaces what was there."""
+    if not isinstance(patch, Mapping):
+        return patch
+    result = dict(target) if isinstance(target, Mapping) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
 def policy_from_dict(d: Mapping[str, Any]) -> MunicipalPolicy:
     """Build a policy from stored JSON. Missing settings take the neutral defaults; unknown
     settings and wrong values raise a `PolicyError` (a ValueError) that names the field.
