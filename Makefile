@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+# Pinned with hashes (pip-tools); `make lock` writes them again from pyproject.toml.
+LOCK    = requirements/test.txt
 
-.PHONY: run test test-unit test-integration test-e2e test-browser install browser-deps bench bench-invoices clean
+.PHONY: lock run test test-unit test-integration test-e2e test-browser install browser-deps bench bench-invoices clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -42,6 +45,13 @@ bench: $(STAMP)
 
 bench-invoices: $(STAMP)
 	$(BIN)/python bench/invoices.py
+
+## make lock: pin every dependency (and its hashes) again, after a change in pyproject.toml.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe -o requirements/runtime.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --extra test -o requirements/test.txt pyproject.toml
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

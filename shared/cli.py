@@ -179,20 +179,26 @@ def _worker_health(args: argparse.Namespace, settings: Settings) -> tuple[bool, 
 
 
 def _api_health(url: str) -> tuple[bool, str]:
-    import httpx
+    import json
+    import urllib.error
+    import urllib.request
 
+    # The standard library, so a probe in a slim image needs no HTTP client package.
     try:
-        response = httpx.get(f"{url.rstrip('/')}/readyz", timeout=5)
-    except httpx.HTTPError as exc:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/readyz", timeout=5) as response:  # noqa: S310 - our own URL
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:  # 503 "not ready" arrives as an HTTPError with a body
+        status, raw = exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
         return False, f"api {url}: unreachable: {type(exc).__name__}"
     try:
-        body = response.json()
+        body = json.loads(raw)
     except ValueError:
         body = {}
     failing = {k: v for k, v in body.get("checks", {}).items() if v != "ok"}
-    if response.status_code == 200:
+    if status == 200:
         return True, f"api {url}: ready"
-    detail = "; ".join(f"{k}: {v}" for k, v in failing.items()) or f"HTTP {response.status_code}"
+    detail = "; ".join(f"{k}: {v}" for k, v in failing.items()) or f"HTTP {status}"
     return False, f"api {url}: not ready: {detail}"
 
 
