@@ -652,6 +652,8 @@ def _request(w: World, method: str, path: str, v: Victim, headers: dict[str, str
     line = plan["granted_lines"][0]
     samples: dict[tuple[str, str], dict[str, Any]] = {
         ("PUT", "/policy"): {"json": w.http.get("/intake/policy", headers=KM).json()},
+        ("PATCH", "/policy"): {"content": b'{"municipality_code": "0014", "decision_term_weeks": 6}',
+                               "headers": {"content-type": "application/merge-patch+json"}},
         ("POST", "/clients"): {"json": _client_body()},
         ("PATCH", "/clients/{client_id}"): {"json": {"phone": "0612345678"}},
         ("POST", "/clients/{client_id}/representatives"): {
@@ -679,7 +681,8 @@ def _request(w: World, method: str, path: str, v: Victim, headers: dict[str, str
         kwargs: dict[str, Any] = {}
     else:
         assert (method, path) in samples, f"{method} {path}: give this new route a valid sample body here"
-        kwargs = samples[(method, path)]
+        kwargs = dict(samples[(method, path)])
+    headers = {**headers, **kwargs.pop("headers", {})}
     return w.http.request(method, _url(path, v), headers=headers, **kwargs)
 
 
@@ -732,6 +735,7 @@ OTHER_MUNICIPALITY_UNSCOPED = {
     ("GET", "/policy/presets"): {"case_manager": 200, "team_lead": 200, "policy": 200},
     # A document naming the victim's municipality: only the policy role gets past the role check.
     ("PUT", "/policy"): {"case_manager": 403, "team_lead": 403, "policy": 422},
+    ("PATCH", "/policy"): {"case_manager": 403, "team_lead": 403, "policy": 422},
     # Registers in the caller's own municipality; a body cannot name another one.
     ("POST", "/clients"): {"case_manager": 201, "team_lead": 201, "policy": 403},
     # Lists are filtered to the caller's municipality.
@@ -761,7 +765,7 @@ def test_staff_of_another_municipality_reach_nothing_of_the_victim(world, role):
         assert r.status_code == expected, f"{where}: {r.status_code} {r.text[:300]}"
         if expected >= 400:
             _refused(r, where, (expected,))
-        if (method, path) == ("PUT", "/policy") and expected == 422:
+        if (method, path) in (("PUT", "/policy"), ("PATCH", "/policy")) and expected == 422:
             assert r.json()["code"] == "policy.other_municipality"
         if (method, path) == ("GET", "/policy"):
             assert r.json()["municipality_code"] == UTRECHT
@@ -781,6 +785,7 @@ CLIENT_UNSCOPED = {
     ("GET", "/policy"): 200,
     ("GET", "/policy/presets"): 403,
     ("PUT", "/policy"): 403,
+    ("PATCH", "/policy"): 403,
     ("POST", "/clients"): 403,
     # Filtered to the client themself (checked below).
     ("GET", "/clients"): 200,
