@@ -18,7 +18,7 @@ from services.monitoring.models import (
     TrajectoryPublic,
 )
 from shared.access import ensure_visible
-from shared.auth import STAFF_ROLES, Principal, Role, require_role
+from shared.auth import Principal, Role, require_role
 from shared.bus.consumer import EventHandler
 from shared.errors import DomainError
 from shared.events import (
@@ -37,6 +37,14 @@ from shared.uow import UnitOfWork
 
 # A trajectory with no progress report for this long gets flagged for the case manager.
 REPORT_INTERVAL = timedelta(days=60)
+
+# Who may do what, in a fixed order (the 403 names them). docs/api.md lists the same.
+STAFF = (Role.CASE_MANAGER, Role.TEAM_LEAD)
+CLIENT_SIDE = (Role.CLIENT, Role.REPRESENTATIVE)
+READERS = (*STAFF, Role.POLICY, *CLIENT_SIDE)  # client side: only its own trajectories
+# Not the provider: monitoring does not know which provider works on which trajectory, so it
+# could not keep a provider to its own clients. Not policy either: it reads, it does not report.
+REPORTERS = (*STAFF, *CLIENT_SIDE)
 
 
 def _now() -> datetime:
@@ -108,9 +116,8 @@ EVENT_HANDLERS: dict[str, EventHandler] = {
 }
 
 
-def _trajectory_for(session: Session, who: Principal, plan_id: str) -> Trajectory:
-    if not who.is_client_side():
-        require_role(who, *STAFF_ROLES, Role.POLICY)
+def _trajectory_for(session: Session, who: Principal, plan_id: str, roles: tuple[Role, ...] = READERS) -> Trajectory:
+    require_role(who, *roles)
     trajectory = session.get(Trajectory, plan_id)
     if trajectory is None:
         raise not_found("trajectory")
@@ -129,17 +136,16 @@ def get_trajectory(session: Session, who: Principal, plan_id: str) -> Trajectory
 
 def list_trajectories(session: Session, who: Principal, overdue: bool | None = None) -> list[TrajectoryPublic]:
     query = select(Trajectory).where(Trajectory.municipality == who.municipality).order_by(Trajectory.started_on)
+    require_role(who, *READERS)
     if who.is_client_side():
         query = query.where(Trajectory.client_id == who.client_id)
-    else:
-        require_role(who, *STAFF_ROLES, Role.POLICY)
     if overdue is not None:
         query = query.where(Trajectory.report_overdue == overdue)
     return [_trajectory_public(t) for t in session.exec(query)]
 
 
 def file_progress_report(uow: UnitOfWork, who: Principal, plan_id: str, data: ProgressReportCreate) -> ProgressReportPublic:
-    trajectory = _trajectory_for(uow.session, who, plan_id)
+    trajectory = _trajectory_for(uow.session, who, plan_id, REPORTERS)
     report = ProgressReport(municipality=trajectory.municipality, plan_id=plan_id, client_id=trajectory.client_id,
                             reported_by=who.subject, reported_by_role=who.role.value, on_track=data.on_track,
                             summary=data.summary)
@@ -183,8 +189,7 @@ def flag_overdue_reports(uow: UnitOfWork, now: datetime | None = None) -> int:
 
 
 def register_outcome(uow: UnitOfWork, who: Principal, plan_id: str, data: OutcomeCreate) -> OutcomePublic:
-    require_role(who, *STAFF_ROLES)
-    trajectory = _trajectory_for(uow.session, who, plan_id)
+    trajectory = _trajectory_for(uow.session, who, plan_id, STAFF)
     working = data.outcome in ("work_during", "work_after")
     if working and data.working_since is None:
         raise DomainError("outcome.working_since", "Say since when the client works.", "working_since")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -194,3 +195,62 @@ def test_patch_policy_is_a_json_merge_patch(env):
     # Only the policy role.
     assert http.patch("/intake/policy", headers={**KM, "content-type": "application/merge-patch+json"},
                       content=b"{}").status_code == 403
+
+
+# --- 6. the docs' roles are the roles the code lets in ----------------------------------------
+
+ROLE_WORDS = {"staff": {"case_manager", "team_lead"}, "client side": {"client", "representative"}}
+ALL_ROLES = {"client", "representative", "case_manager", "team_lead", "finance", "provider", "partner", "policy", "ops"}
+
+
+def _documented_roles(route: str) -> set[str]:
+    from tests.conftest import REPO
+
+    for row in (REPO / "docs" / "api.md").read_text().splitlines():
+        if row.startswith(f"| `{route}` |"):
+            who = row.split("|")[2]
+            roles = {r.strip("` ") for r in re.findall(r"`(\w+)`", who)}
+            for word, expanded in ROLE_WORDS.items():
+                if word in who:
+                    roles |= expanded
+            assert "any role" not in who, row
+            return roles
+    raise AssertionError(f"{route} is not in docs/api.md")
+
+
+@pytest.mark.parametrize("method,route,path,body", [
+    ("POST", "/monitoring/trajectories/{plan_id}/progress-reports", "progress-reports",
+     {"on_track": True, "summary": "Gaat goed"}),
+    ("GET", "/monitoring/trajectories/{plan_id}", "", None),
+    ("GET", "/monitoring/trajectories/{plan_id}/progress-reports", "progress-reports", None),
+    ("GET", "/monitoring/trajectories/{plan_id}/outcomes", "outcomes", None),
+    ("POST", "/monitoring/trajectories/{plan_id}/outcomes", "outcomes", {"outcome": "unknown"}),
+    ("GET", "/notifications/messages?client_id=", None, None),
+])
+def test_the_roles_in_the_docs_are_let_in_and_the_others_get_a_403_naming_them(env, method, route, path, body):
+    _runtime, http, case = env
+    allowed = _documented_roles(f"{method} {route}")
+    url = "/notifications/messages" if path is None else \
+        f"/monitoring/trajectories/{case.plan_id}" + (f"/{path}" if path else "")
+    for role in sorted(ALL_ROLES):
+        extra = {"representative": {"client_id": case.client_id}, "provider": {"provider_id": "coach-bv"}}
+        headers = case.headers() if role == "client" else auth(role, "0014", **extra.get(role, {}))
+        r = http.request(method, url, headers=headers, json=body)
+        if role in allowed:
+            assert r.status_code in (200, 201), (role, route, r.text)
+        else:
+            problem = _problem(r, 403)
+            named = set(re.findall(r"\w+", problem["detail"].split(":", 1)[1]))
+            assert named == allowed, (role, route, problem["detail"], allowed)
+
+
+def test_a_provider_cannot_file_a_progress_report_and_the_docs_do_not_say_it_can(env):
+    _runtime, http, case = env
+    from tests.conftest import REPO
+
+    r = http.post(f"/monitoring/trajectories/{case.plan_id}/progress-reports", headers=auth("provider", "0014", provider_id="coach-bv"),
+                  json={"on_track": True, "summary": "Gaat goed"})
+    assert _problem(r, 403)
+    docs = (REPO / "docs" / "api.md").read_text()
+    assert "staff, the provider, or the client" not in docs
+    assert "provider" not in _documented_roles("POST /monitoring/trajectories/{plan_id}/progress-reports")
