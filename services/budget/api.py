@@ -36,6 +36,7 @@ from shared.deps import SessionDep, uow_dependency
 from shared.errors import DomainError
 from shared.idempotency import run_idempotent
 from shared.problems import Problem
+from shared.text import Line
 from shared.uow import UnitOfWork
 
 router = APIRouter()
@@ -173,11 +174,19 @@ def _batch_response(batch_id: str, results: list[ItemResult]) -> dict[str, Any]:
                        results_file=f"/budget/invoice-batches/{batch_id}/results.csv").model_dump(mode="json")
 
 
-@router.post("/invoices/bulk", response_model=BatchResult, tags=["invoices in"],
-             openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
-                 "type": "array", "items": {"$ref": "#/components/schemas/InvoiceIn"}}}}}})
+# The body is read raw (one bad invoice must not refuse the others), so FastAPI cannot derive its
+# schema: it is declared here. InvoiceIn is in components/schemas through POST /invoices.
+_BULK_BODY = {"requestBody": {"required": True, "description": f"A JSON array of 1 to {MAX_BULK} invoices, each as "
+                              "POST /invoices takes it; each gets its own result.",
+                              "content": {"application/json": {"schema": {
+                                  "type": "array", "minItems": 1, "maxItems": MAX_BULK, "title": "Invoices",
+                                  "items": {"$ref": "#/components/schemas/InvoiceIn"}}}}}}
+
+
+@router.post("/invoices/bulk", response_model=BatchResult, tags=["invoices in"], openapi_extra=_BULK_BODY)
 async def submit_invoices_bulk(request: Request, who: CurrentPrincipal, uow: Uow,
                                idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    handlers.require_invoice_sender(who)
     body = await request.body()
 
     def work() -> tuple[int, Any]:
@@ -207,6 +216,7 @@ def get_einvoice_warnings(invoice_id: str, who: CurrentPrincipal, session: Sessi
 
 @router.post("/invoices/ubl/bulk", response_model=BatchResult, tags=["invoices in"])
 async def submit_ubl_invoices_bulk(who: CurrentPrincipal, uow: Uow, files: list[UploadFile] = File(...)) -> Any:
+    handlers.require_invoice_sender(who)
     if not 1 <= len(files) <= MAX_BULK:
         raise Problem(422, "Too many invoices", f"Send 1 to {MAX_BULK} files at once.")
     submissions: list[tuple[str | None, Any]] = []
@@ -232,13 +242,18 @@ def batch_results_csv(batch_id: str, who: CurrentPrincipal, session: SessionDep)
 
 @router.post("/budgets/{budget_id}/forwarded-invoices", status_code=201, response_model=InvoicePublic,
              tags=["invoices in"])
-async def forward_invoice(budget_id: str, who: CurrentPrincipal, uow: Uow, file: UploadFile = File(...),
-                          budget_line_id: str = Form(...), provider_name: str | None = Form(None),
-                          provider_kvk: str | None = Form(None), provider_iban: str | None = Form(None),
-                          invoice_number: str | None = Form(None), amount_excl_vat: str | None = Form(None),
-                          vat: str = Form("0"), service_from: date | None = Form(None),
-                          service_to: date | None = Form(None)) -> InvoicePublic:
+async def forward_invoice(budget_id: str, who: CurrentPrincipal, uow: Uow, file: Annotated[UploadFile, File()],
+                          budget_line_id: Annotated[Line, Form(max_length=36)],
+                          provider_name: Annotated[Line | None, Form(max_length=200)] = None,
+                          provider_kvk: Annotated[Line | None, Form(max_length=20)] = None,
+                          provider_iban: Annotated[Line | None, Form(max_length=34)] = None,
+                          invoice_number: Annotated[Line | None, Form(max_length=80)] = None,
+                          amount_excl_vat: Annotated[Line | None, Form(max_length=20)] = None,
+                          vat: Annotated[Line, Form(max_length=20)] = "0",
+                          service_from: Annotated[date | None, Form()] = None,
+                          service_to: Annotated[date | None, Form()] = None) -> InvoicePublic:
     """Flow 2: the client forwards a provider's invoice (PDF with the key fields, or UBL)."""
+    handlers.require_client_invoice_role(who)
     await run_in_threadpool(handlers.get_budget_reference, uow.session, who, budget_id, budget_line_id)
     content = await file.read()
     submission = submission_from_upload(
@@ -252,11 +267,16 @@ async def forward_invoice(budget_id: str, who: CurrentPrincipal, uow: Uow, file:
 
 @router.post("/budgets/{budget_id}/declarations", status_code=201, response_model=InvoicePublic,
              tags=["invoices in"])
-async def declare_expense(budget_id: str, who: CurrentPrincipal, uow: Uow, receipt: UploadFile = File(...),
-                          budget_line_id: str = Form(...), description: str = Form(..., max_length=200),
-                          provider_name: str = Form(...), amount: str = Form(...), client_iban: str = Form(...),
-                          account_holder: str = Form(..., max_length=70), paid_on: date = Form(...)) -> InvoicePublic:
+async def declare_expense(budget_id: str, who: CurrentPrincipal, uow: Uow, receipt: Annotated[UploadFile, File()],
+                          budget_line_id: Annotated[Line, Form(max_length=36)],
+                          description: Annotated[Line, Form(min_length=1, max_length=200)],
+                          provider_name: Annotated[Line, Form(min_length=1, max_length=200)],
+                          amount: Annotated[Line, Form(max_length=20)],
+                          client_iban: Annotated[Line, Form(max_length=34)],
+                          account_holder: Annotated[Line, Form(min_length=1, max_length=70)],
+                          paid_on: Annotated[date, Form()]) -> InvoicePublic:
     """Flow 3: the client paid and declares it, with the receipt; reimbursed to the client's IBAN."""
+    handlers.require_client_invoice_role(who)
     await run_in_threadpool(handlers.get_budget_reference, uow.session, who, budget_id, budget_line_id)
     content = await receipt.read()
     submission = submission_from_upload(

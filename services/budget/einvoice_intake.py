@@ -11,25 +11,28 @@ import hashlib
 from datetime import date
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, select
 
 from services.budget import handlers
 from services.budget.domain.einvoice import DocumentKind, EInvoiceError, ParsedInvoice, parse_einvoice
 from services.budget.domain.invoice_checks import (
+    DECLARATION_FIELDS,
     DuplicateInvoice,
     IncomingInvoice,
     InvoiceRejected,
+    as_sent,
     charge,
     normalise_name,
 )
-from services.budget.handlers import Submission, _provider_id_for
+from services.budget.handlers import Submission, _provider_id_for, provider_token
 from services.budget.models import CreditNoteIn, CreditNotePublic, Invoice
 from shared.auth import Principal, Role, require_role
-from shared.errors import ConflictError, ForbiddenError
+from shared.errors import ConflictError, DomainError, ForbiddenError
 from shared.identifiers import IdentifierError, validate_iban, validate_kvk, validate_vat
 from shared.contention import retry_on_contention
 from shared.money import Money, MoneyError
+from shared.text import Line
 from shared.uow import UnitOfWork
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -37,6 +40,16 @@ PDF_TYPES = {"application/pdf"}
 IMAGE_TYPES = {"image/png", "image/jpeg"}
 XML_TYPES = {"application/xml", "text/xml"}
 _BILLING_REFERENCE = "/CreditNote/cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID"
+_FILENAME = TypeAdapter(Line)
+
+
+def _checked_filename(filename: str) -> str:
+    """An uploaded file's name is stored and shown: one line, no control characters (such as NUL)."""
+    try:
+        return _FILENAME.validate_python(filename)
+    except ValidationError as exc:
+        raise InvoiceRejected("document.filename", "The file name " + exc.errors()[0]["msg"].removeprefix(
+            "Value error, ") + ".", "file") from exc
 
 
 def _looks_like_xml(content: bytes) -> bool:
@@ -54,6 +67,7 @@ def _parsed(content: bytes) -> ParsedInvoice:
 
 def submission_from_ubl(who: Principal, content: bytes, filename: str, flow: str = "provider") -> Submission:
     """A UBL Invoice as a submission (bulk and forwarded flows); a credit note is refused here."""
+    filename = _checked_filename(filename)
     parsed = _parsed(content)
     if parsed.kind != DocumentKind.INVOICE:
         raise InvoiceRejected("einvoice.credit_note", "Send a UBL credit note on its own to POST /budget/invoices/ubl; "
@@ -83,7 +97,8 @@ def _invoice_submission(who: Principal, parsed: ParsedInvoice, content: bytes, f
         invoice_number=parsed.invoice_number, provider_name=parsed.supplier.name, provider_kvk=parsed.supplier.kvk,
         provider_vat=parsed.supplier.vat_number, currency=parsed.currency,
         amount_excl_vat=totals.tax_exclusive, vat=totals.tax_amount,
-        service_from=parsed.service_period[0], service_to=parsed.service_period[1], flow=flow)
+        service_from=parsed.service_period[0], service_to=parsed.service_period[1], flow=flow,
+        issue_date=parsed.issue_date, sent_by=provider_token(who) if flow == "provider" else None)
     return Submission(
         budget_line_id=reference, incoming=incoming,
         provider_id=_provider_id_for(who, None, parsed.supplier.kvk or _slug(parsed.supplier.name)),
@@ -213,7 +228,18 @@ def _slug(name: str) -> str:
 
 def submission_from_upload(who: Principal, content: bytes, filename: str, content_type: str, *, flow: str,
                            fields: dict[str, Any]) -> Submission:
-    """Flow 2 (forwarded invoice) and 3 (declaration): UBL speaks for itself; a PDF or photo needs fields."""
+    """Flow 2 (forwarded invoice) and 3 (declaration): UBL speaks for itself; a PDF or photo needs fields.
+
+    `fields` use the invoice's names; a refusal names the field as the flow's form calls it."""
+    try:
+        return _submission_from_upload(who, content, filename, content_type, flow=flow, fields=fields)
+    except DomainError as exc:
+        raise as_sent(exc, flow) from exc
+
+
+def _submission_from_upload(who: Principal, content: bytes, filename: str, content_type: str, *, flow: str,
+                            fields: dict[str, Any]) -> Submission:
+    filename = _checked_filename(filename)
     if not content:
         raise InvoiceRejected("document.empty", "The uploaded file is empty.", "file")
     if len(content) > MAX_DOCUMENT_BYTES:
@@ -230,7 +256,8 @@ def submission_from_upload(who: Principal, content: bytes, filename: str, conten
         raise InvoiceRejected("document.type", "Upload a PDF, a photo (PNG, JPEG) or an e-invoice (UBL XML).", "file")
     for required in ("provider_name", "provider_iban", "invoice_number", "amount_excl_vat"):
         if not fields.get(required):
-            raise InvoiceRejected("invoice.missing_field", f"Fill in {required}.", required)
+            shown = DECLARATION_FIELDS.get(required, required) if flow == "declaration" else required
+            raise InvoiceRejected("invoice.missing_field", f"Fill in {shown}.", required)
     try:
         amount, vat = Money.euros(fields["amount_excl_vat"]), Money.euros(fields.get("vat") or "0")
     except MoneyError as exc:
@@ -243,7 +270,7 @@ def submission_from_upload(who: Principal, content: bytes, filename: str, conten
     incoming = IncomingInvoice(
         invoice_number=str(fields["invoice_number"])[:80], provider_name=str(fields["provider_name"])[:200],
         provider_kvk=fields.get("provider_kvk"), provider_vat=None, currency="EUR", amount_excl_vat=amount, vat=vat,
-        service_from=service_from, service_to=fields.get("service_to"), flow=flow)
+        service_from=service_from, service_to=fields.get("service_to"), flow=flow, issue_date=service_from)
     provider_id = _provider_id_for(who, None, fields.get("provider_kvk") or _slug(incoming.provider_name))
     if flow == "declaration":
         provider_id = f"client:{who.client_id or who.subject}"

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -26,9 +27,13 @@ from services.budget.domain.invoice_checks import (
     IncomingInvoice,
     InvoiceRejected,
     LineSnapshot,
+    ProviderToken,
+    as_sent,
     charge,
     check_invoice,
     headroom,
+    kvk_of_provider_id,
+    needs_client_confirmation,
     pending_claims,
 )
 from services.budget.domain.ledger import (
@@ -96,13 +101,30 @@ from shared.contention import retry_on_contention
 from shared.problems import Problem, not_found
 from shared.uow import UnitOfWork
 
-READ_ROLES = (*STAFF_ROLES, Role.FINANCE, Role.CLIENT, Role.REPRESENTATIVE)
+# In a fixed order: a 403 names them (a frozenset's order changes from one process to the next).
+STAFF = tuple(sorted(STAFF_ROLES))
+READ_ROLES = (*STAFF, Role.FINANCE, Role.CLIENT, Role.REPRESENTATIVE)
 APPROVERS = (Role.FINANCE, Role.TEAM_LEAD)
 WORK_FOUND = frozenset({"work_during", "work_after"})
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+_NETHERLANDS = ZoneInfo("Europe/Amsterdam")
+
+
+def latest_today() -> date:
+    """Today where it is latest of the server's clock and the Netherlands: a date after this is in
+    the future for everyone (a client in Utrecht just after midnight has already reached it)."""
+    return max(date.today(), _now().astimezone(_NETHERLANDS).date())
+
+
+def earliest_today() -> date:
+    """Today where it is earliest: a date before this is in the past for everyone (the jobs and the
+    tests use the server's `date.today()`)."""
+    return min(date.today(), _now().astimezone(_NETHERLANDS).date())
 
 
 # --- policy -------------------------------------------------------------------------------
@@ -532,13 +554,12 @@ def get_invoice_row(session: Session, who: Principal, invoice_id: str) -> Invoic
 
 def list_invoices(session: Session, who: Principal, *, budget_id: str | None = None,
                   status: str | None = None) -> list[InvoicePublic]:
+    require_role(who, *READ_ROLES, Role.PROVIDER)
     query = select(Invoice).where(Invoice.municipality == who.municipality).order_by(Invoice.received_at)
     if who.is_client_side():
         query = query.where(Invoice.client_id == who.client_id)
     elif who.role == Role.PROVIDER:
         query = query.where(Invoice.provider_id == who.provider_id)
-    else:
-        require_role(who, *READ_ROLES)
     if budget_id:
         query = query.where(Invoice.budget_id == budget_id)
     if status:
@@ -589,12 +610,18 @@ def _provider_id_for(who: Principal, given: str | None, kvk: str | None) -> str:
     raise DomainError("invoice.provider", "Name the provider (provider_id or provider_kvk).", "provider_id")
 
 
+def provider_token(who: Principal) -> ProviderToken | None:
+    """For a provider's own token: the identity it proves (its KvK, if its provider id carries one)."""
+    return ProviderToken(kvk_of_provider_id(who.provider_id)) if who.role == Role.PROVIDER else None
+
+
 def submission_from_json(who: Principal, data: InvoiceIn) -> Submission:
     provider_id = _provider_id_for(who, data.provider_id, data.provider_kvk)
     incoming = IncomingInvoice(
         invoice_number=data.invoice_number, provider_name=data.provider_name, provider_kvk=data.provider_kvk,
         provider_vat=data.provider_vat, currency=data.currency, amount_excl_vat=Money.euros(data.amount_excl_vat),
-        vat=Money.euros(data.vat), service_from=data.service_from, service_to=data.service_to, flow="provider")
+        vat=Money.euros(data.vat), service_from=data.service_from, service_to=data.service_to, flow="provider",
+        issue_date=data.issue_date, sent_by=provider_token(who))
     return Submission(budget_line_id=data.budget_line_id, incoming=incoming, provider_id=provider_id,
                       creditor_name=data.provider_name, creditor_iban=data.provider_iban, issue_date=data.issue_date,
                       source="json", content_hash=content_hash_of_json(data, provider_id))
@@ -653,11 +680,12 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
     if late:
         amount = charge(incoming, policy.budgets_include_vat)  # checked when finance decides on the review
         if amount.cents <= 0 or incoming.currency != "EUR":
-            check_invoice(snapshot, incoming, budgets_include_vat=policy.budgets_include_vat)
+            check_invoice(snapshot, incoming, budgets_include_vat=policy.budgets_include_vat, today=latest_today())
     else:
-        amount = check_invoice(snapshot, incoming, budgets_include_vat=policy.budgets_include_vat)
-    status = "review" if late else (
-        "awaiting_client" if policy.client_confirms_provider_invoices and incoming.flow == "provider" else "received")
+        amount = check_invoice(snapshot, incoming, budgets_include_vat=policy.budgets_include_vat,
+                               today=latest_today())
+    status = "review" if late else ("awaiting_client" if needs_client_confirmation(
+        snapshot, incoming, policy_asks=policy.client_confirms_provider_invoices) else "received")
     invoice = Invoice(
         municipality=budget.municipality, budget_id=budget.id, budget_line_id=line.id,
         order_id=order.id if order else None, plan_id=budget.plan_id,
@@ -727,7 +755,7 @@ def _snapshot(session: Session, who: Principal, budget: Budget, line: BudgetLine
 @retry_on_contention
 def submit_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> InvoicePublic:
     """One invoice: accepted (201) or a problem naming the failed check; nothing half-written."""
-    require_role(who, Role.FINANCE, Role.PROVIDER)
+    require_invoice_sender(who)
     invoice = accept_invoice(uow, who, submission)
     uow.commit()
     return invoice_public(invoice)
@@ -737,7 +765,7 @@ def submit_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
 def submit_invoices(uow: UnitOfWork, who: Principal, submissions: list[tuple[str | None, Submission | DomainError]],
                     ) -> tuple[InvoiceBatch, list[ItemResult]]:
     """Many invoices at once: each gets its own result; one bad invoice never rejects the others."""
-    require_role(who, Role.FINANCE, Role.PROVIDER)
+    require_invoice_sender(who)
     references = {s.budget_line_id for _, s in submissions if isinstance(s, Submission)}
     _lock_budgets(uow.session, _budgets_referenced(uow.session, who, references))
     results: list[ItemResult] = []
@@ -781,21 +809,36 @@ def _rejected(index: int, reference: str | None, exc: DomainError) -> ItemResult
 
 
 def batch_results(session: Session, who: Principal, batch_id: str) -> InvoiceBatch:
+    require_invoice_sender(who)
     batch = session.get(InvoiceBatch, batch_id)
     if batch is None or batch.municipality != who.municipality or (
             who.role == Role.PROVIDER and batch.provider_id != who.provider_id):
         raise not_found("batch")
-    if who.role != Role.PROVIDER:
-        require_role(who, Role.FINANCE)
     return batch
+
+
+CLIENT_INVOICE_ROLES = (Role.CLIENT, Role.REPRESENTATIVE, Role.CASE_MANAGER, Role.FINANCE)
+INVOICE_SENDERS = (Role.FINANCE, Role.PROVIDER)
+
+
+def require_client_invoice_role(who: Principal) -> None:
+    """Who may forward an invoice or declare an expense for a client (checked before anything is read)."""
+    require_role(who, *CLIENT_INVOICE_ROLES)
+
+
+def require_invoice_sender(who: Principal) -> None:
+    """Who may send invoices (single or bulk): finance, and providers with their own token."""
+    require_role(who, *INVOICE_SENDERS)
 
 
 @retry_on_contention
 def submit_client_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> InvoicePublic:
     """Flows 2 and 3: the client forwards a provider's invoice, or declares what they paid."""
-    if not who.is_client_side():
-        require_role(who, Role.CASE_MANAGER, Role.FINANCE)
-    invoice = accept_invoice(uow, who, submission)
+    require_client_invoice_role(who)
+    try:
+        invoice = accept_invoice(uow, who, submission)
+    except DomainError as exc:
+        raise as_sent(exc, submission.incoming.flow) from exc
     if who.is_client_side():
         invoice.client_confirmed_at = _now()  # the client sent it: that is their confirmation
         if invoice.status == "awaiting_client":
@@ -967,9 +1010,15 @@ def _run_public(run: PaymentRun) -> PaymentRunPublic:
 
 
 def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -> PaymentRunPublic:
-    from services.budget.domain.payment_file import Debtor, Payment, build_pain001
+    from services.budget.domain.payment_file import (
+        Debtor,
+        Payment,
+        build_pain001,
+        check_execution_date,
+    )
 
     require_role(who, Role.FINANCE)
+    check_execution_date(cmd.execution_date, earliest_today())
     policy = finance_policy(uow.session, who.municipality)
     items = payable_items(uow.session, who.municipality)
     if not items:
@@ -1120,7 +1169,7 @@ def _order_public(order: Order) -> OrderPublic:
 def place_order(uow: UnitOfWork, who: Principal, budget_id: str, data: OrderIn, *, commit: bool = True,
                 ) -> OrderPublic:
     """An accepted quote reserves money on a line; invoices quoting its reference draw on it."""
-    require_role(who, Role.FINANCE, *STAFF_ROLES)
+    require_role(who, Role.FINANCE, *STAFF)
     amount = Money.euros(data.amount)
     if amount.cents <= 0:
         raise DomainError("order.amount", "An order needs an amount above zero.", "amount")
@@ -1226,7 +1275,7 @@ def create_due_periodic_invoices(uow: UnitOfWork, today: date) -> int:
                 invoice_number=f"{schedule.order_reference}-{n:02d}", provider_name=schedule.payee_name,
                 provider_kvk=schedule.payee_kvk, provider_vat=None, currency="EUR",
                 amount_excl_vat=Money(schedule.monthly_cents), vat=Money(0), service_from=due, service_to=due,
-                flow="periodic")
+                flow="periodic", issue_date=due)
             accept_invoice(uow, system, Submission(
                 budget_line_id=schedule.order_reference, incoming=incoming, provider_id=f"payee:{schedule.id}",
                 creditor_name=schedule.payee_name[:70], creditor_iban=schedule.payee_iban, issue_date=due,
@@ -1239,7 +1288,7 @@ def create_due_periodic_invoices(uow: UnitOfWork, today: date) -> int:
 
 
 def list_periodic_payments(session: Session, who: Principal, budget_id: str) -> list[PeriodicPaymentPublic]:
-    require_role(who, Role.FINANCE, *STAFF_ROLES)
+    require_role(who, Role.FINANCE, *STAFF)
     _budget_for(session, who, budget_id)
     return [_periodic_public(p) for p in session.exec(select(PeriodicPayment).where(
         PeriodicPayment.budget_id == budget_id))]

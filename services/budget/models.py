@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, StringConstraints, model_validator
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.identifiers import IBANStr
 from shared.money import EuroAmount
+from shared.text import FreeText, Line
 
 SCHEMA = "budget"
 
@@ -309,6 +310,9 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 # --- API shapes ---------------------------------------------------------------------------
+#
+# Input models take text as `Line` (names, references, numbers: one line) or `FreeText`
+# (reasons), never a bare `str`: a NUL or another control character is a 422 naming the field.
 
 
 class BudgetLinePublic(SQLModel):
@@ -355,16 +359,16 @@ class InvoiceIn(SQLModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    budget_line_id: str = Field(min_length=1, max_length=36, description="The order reference on the invoice.")
-    invoice_number: str = Field(min_length=1, max_length=80)
+    budget_line_id: Line = Field(min_length=1, max_length=36, description="The order reference on the invoice.")
+    invoice_number: Line = Field(min_length=1, max_length=80)
     issue_date: date | None = None
-    provider_id: str | None = Field(default=None, max_length=80,
+    provider_id: Line | None = Field(default=None, max_length=80,
                                     description="Finance enters it; a provider's own token sets it.")
-    provider_name: str = Field(min_length=1, max_length=200)
-    provider_kvk: str | None = Field(default=None, max_length=20)
-    provider_vat: str | None = Field(default=None, max_length=20)
+    provider_name: Line = Field(min_length=1, max_length=200)
+    provider_kvk: Line | None = Field(default=None, max_length=20)
+    provider_vat: Line | None = Field(default=None, max_length=20)
     provider_iban: IBANStr
-    currency: str = Field(default="EUR", max_length=3)
+    currency: Line = Field(default="EUR", max_length=3)
     amount_excl_vat: EuroAmount | None = None
     vat: EuroAmount = Field(default=0)
     amount: EuroAmount | None = Field(default=None, description="Old name for amount_excl_vat.")
@@ -387,11 +391,11 @@ InvoiceCreate = InvoiceIn
 class OrderIn(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
-    budget_line_id: str = Field(min_length=1, max_length=36)
-    order_reference: str = Field(min_length=1, max_length=80, description="The number the provider puts on its "
+    budget_line_id: Line = Field(min_length=1, max_length=36)
+    order_reference: Line = Field(min_length=1, max_length=80, description="The number the provider puts on its "
                                  "invoices (OrderReference or BuyerReference on an e-invoice).")
-    provider_name: str = Field(min_length=1, max_length=200)
-    provider_kvk: str | None = Field(default=None, max_length=20)
+    provider_name: Line = Field(min_length=1, max_length=200)
+    provider_kvk: Line | None = Field(default=None, max_length=20)
     amount: EuroAmount
 
 
@@ -411,10 +415,10 @@ class OrderPublic(SQLModel):
 class PeriodicPaymentIn(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
-    budget_line_id: str = Field(min_length=1, max_length=36)
+    budget_line_id: Line = Field(min_length=1, max_length=36)
     payee_kind: Literal["employer", "supervisor"]
-    payee_name: str = Field(min_length=1, max_length=200)
-    payee_kvk: str | None = Field(default=None, max_length=20)
+    payee_name: Line = Field(min_length=1, max_length=200)
+    payee_kvk: Line | None = Field(default=None, max_length=20)
     payee_iban: IBANStr
     monthly_amount: EuroAmount
     first_due: date
@@ -488,7 +492,7 @@ class CreditNoteIn(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: EuroAmount = Field(description="In budget terms (excl. VAT unless the policy says incl.).")
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: FreeText = Field(min_length=1, max_length=1000)
 
 
 class CreditNotePublic(SQLModel):
@@ -512,13 +516,13 @@ class MarkPaid(SQLModel):
 class RejectInvoice(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: FreeText = Field(min_length=1, max_length=1000)
 
 
 class BulkApprove(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
-    invoice_ids: list[str] = Field(min_length=1, max_length=1000)
+    invoice_ids: list[Annotated[Line, StringConstraints(max_length=36)]] = Field(min_length=1, max_length=1000)
 
 
 class PaymentRunCreate(SQLModel):

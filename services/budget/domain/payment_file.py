@@ -53,6 +53,15 @@ class PaymentFileError(DomainError):
     """The payment run cannot become a file; `code` is stable, `field` names the input at fault."""
 
 
+def check_execution_date(execution_date: date, today: date) -> None:
+    """A run is executed today or later: a bank takes no requested execution date in the past
+    (for a date it does take, it pays on the next business day, which would be a different day
+    than the run records)."""
+    if execution_date < today:
+        raise PaymentFileError("payment_run.execution_date_past", f"The execution date {execution_date.isoformat()} "
+                               "is in the past; choose today or a later day.", "execution_date")
+
+
 @dataclass(frozen=True)
 class Debtor:
     """The municipality's account the run is paid from."""

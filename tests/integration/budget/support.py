@@ -17,6 +17,11 @@ from tests.conftest import auth
 
 TODAY = date.today()
 IBAN = "NL91ABNA0417164300"
+# A provider's token proves its KvK number (provider_id "kvk:<number>"); plan lines name the
+# providers' KvK numbers, so a provider's own invoice needs no client confirmation.
+PROVIDER_KVK = {"Coach BV": "30212345", "SimplerInvoicing": "69639087"}
+COACH_PROVIDER_ID = f"kvk:{PROVIDER_KVK['Coach BV']}"
+SIMPLER_PROVIDER_ID = f"kvk:{PROVIDER_KVK['SimplerInvoicing']}"
 
 
 def deliver(runtime: Runtime, event_type: str, tenant: str, subject: str, payload: dict[str, Any]) -> None:
@@ -32,7 +37,8 @@ def open_budget(runtime: Runtime, tenant: str = "0344", *, lines: list[dict[str,
     plan_id, client_id = str(uuid.uuid4()), client_id or str(uuid.uuid4())
     lines = lines or [{"category": "coaching", "granted_cents": 1000_00, "provider_name": "Coach BV"}]
     granted = [{"plan_line_id": str(uuid.uuid4()), "starts_on": (TODAY - timedelta(days=30)).isoformat(),
-                "ends_on": (TODAY + timedelta(days=200)).isoformat(), **line} for line in lines]
+                "ends_on": (TODAY + timedelta(days=200)).isoformat(),
+                "provider_kvk": PROVIDER_KVK.get(line.get("provider_name") or ""), **line} for line in lines]
     deliver(runtime, "PlanApproved", tenant, plan_id, {
         "plan_id": plan_id, "client_id": client_id, "plan_version": 2, "scheme": scheme,
         "granted_cents": sum(line["granted_cents"] for line in lines),

@@ -14,7 +14,12 @@ import sqlalchemy as sa
 from services.budget.models import CreditNote, Invoice, InvoiceDocument, LedgerEntry
 from shared.config import Settings
 from tests.conftest import auth
-from tests.integration.budget.support import TODAY, ledger_consistent, open_budget
+from tests.integration.budget.support import (
+    SIMPLER_PROVIDER_ID,
+    TODAY,
+    ledger_consistent,
+    open_budget,
+)
 from tests.support.runtime import migrated_runtime
 from tests.support.world import api_client
 from tests.unit.budget.einvoice_examples import (
@@ -30,7 +35,7 @@ from tests.unit.budget.einvoice_examples import (
 
 FIN = auth("finance", "0344", subject="fin-1")
 FIN_ELSEWHERE = auth("finance", "0014", subject="fin-9")
-PROVIDER = auth("provider", "0344", provider_id="simplerinvoicing")
+PROVIDER = auth("provider", "0344", provider_id=SIMPLER_PROVIDER_ID)
 XML = {"content-type": "application/xml"}
 
 
@@ -50,7 +55,7 @@ def _budget(runtime, http) -> dict:
                                      "provider_name": "SimplerInvoicing", "starts_on": "2014-12-01"}])
     order = http.post(f"/budget/budgets/{b['budget_id']}/orders", headers=FIN, json={
         "budget_line_id": b["line_ids"][0], "order_reference": "47806", "provider_name": "SimplerInvoicing",
-        "amount": "1000.00"})
+        "provider_kvk": "69639087", "amount": "1000.00"})
     assert order.status_code == 201, order.text
     return b
 

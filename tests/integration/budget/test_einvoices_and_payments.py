@@ -13,13 +13,13 @@ from services.budget.domain.payment_file import parse_pain001_totals, pain_schem
 from services.budget.models import Invoice
 from shared.config import Settings
 from tests.conftest import auth, unavailable
-from tests.integration.budget.support import TODAY, deliver, invoice_body, ledger_consistent, open_budget, outbox_types
+from tests.integration.budget.support import COACH_PROVIDER_ID, SIMPLER_PROVIDER_ID, TODAY, deliver, invoice_body, ledger_consistent, open_budget, outbox_types
 from tests.support.runtime import migrated_runtime
 from tests.support.world import api_client
 
 EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "testdata" / "einvoices"
 FIN = auth("finance", "0344", subject="fin-1")
-PROVIDER = auth("provider", "0344", provider_id="simplerinvoicing")
+PROVIDER = auth("provider", "0344", provider_id=SIMPLER_PROVIDER_ID)
 GOOD_IBAN = "NL91ABNA0417164300"
 
 
@@ -64,7 +64,7 @@ def _budget_for_examples(runtime, http):
                                      "provider_name": "SimplerInvoicing", "starts_on": "2014-12-01"}])
     order = http.post(f"/budget/budgets/{b['budget_id']}/orders", headers=FIN, json={
         "budget_line_id": b["line_ids"][0], "order_reference": "47806", "provider_name": "SimplerInvoicing",
-        "amount": "1000.00"})
+        "provider_kvk": "69639087", "amount": "1000.00"})
     assert order.status_code == 201, order.text
     return b
 
@@ -162,7 +162,7 @@ def test_an_order_reserves_money_and_the_invoice_draws_on_it(env, examples):
 
 def _approved_invoices(runtime, http, n: int):
     b = open_budget(runtime, lines=[{"category": "coaching", "granted_cents": 5000_00, "provider_name": "Coach BV"}])
-    provider = auth("provider", "0344", provider_id="coach-bv")
+    provider = auth("provider", "0344", provider_id=COACH_PROVIDER_ID)
     ids = []
     for i in range(n):
         inv = http.post("/budget/invoices", headers=provider, json=invoice_body(b["line_ids"][0], f"P-{i}",
@@ -202,7 +202,7 @@ def test_released_holdback_is_paid_in_a_later_run(env):
     runtime, http = env
     b = open_budget(runtime, lines=[{"category": "job_mediation", "granted_cents": 1000_00,
                                      "provider_name": "Coach BV", "holdback_percent": 20}])
-    provider = auth("provider", "0344", provider_id="coach-bv")
+    provider = auth("provider", "0344", provider_id=COACH_PROVIDER_ID)
     inv = http.post("/budget/invoices", headers=provider, json=invoice_body(b["line_ids"][0], "H-1", "500.00")).json()
     http.post(f"/budget/invoices/{inv['id']}/approve", headers=FIN)
     first = http.post("/budget/payment-runs", headers=FIN, json={"execution_date": TODAY.isoformat()}).json()

@@ -11,6 +11,7 @@ from services.budget.models import Invoice
 from shared.config import Settings
 from tests.conftest import auth
 from tests.integration.budget.support import (
+    COACH_PROVIDER_ID,
     IBAN,
     TODAY,
     deliver,
@@ -25,7 +26,7 @@ from tests.support.world import api_client
 UTRECHT, GRONINGEN = "0344", "0014"
 FIN = auth("finance", UTRECHT, subject="fin-1")
 FIN2 = auth("finance", UTRECHT, subject="fin-2")
-PROVIDER = auth("provider", UTRECHT, provider_id="coach-bv")
+PROVIDER = auth("provider", UTRECHT, provider_id=COACH_PROVIDER_ID)
 
 
 @pytest.fixture
@@ -101,7 +102,8 @@ def test_a_pdf_that_is_not_a_pdf_and_forbidden_types_are_refused(env):
     ({"amount_excl_vat": "-5.00"}, "invoice.amount", "amount_excl_vat"),
     ({"amount_excl_vat": "1000.01"}, "invoice.over_budget", "amount_excl_vat"),
     ({"currency": "USD"}, "invoice.currency", "currency"),
-    ({"provider_name": "Een Heel Andere Aanbieder"}, "invoice.provider_mismatch", "provider_name"),
+    # The provider's token proves its KvK (the line's); a KvK on the invoice must be that one.
+    ({"provider_kvk": "87654321"}, "invoice.provider_mismatch", "provider_kvk"),
     ({"provider_kvk": "1234"}, "invoice.kvk", "provider_kvk"),
     ({"provider_vat": "NL123456789B02"}, "invoice.vat_number", "provider_vat"),
     ({"service_from": (TODAY - timedelta(days=90)).isoformat()}, "invoice.before_plan", "service_from"),
@@ -206,7 +208,7 @@ def test_above_the_threshold_a_second_person_approves(env):
 def test_where_the_client_contracts_the_client_confirms_before_approval(env):
     runtime, http = env
     b = open_budget(runtime, GRONINGEN)
-    inv = http.post("/budget/invoices", headers=auth("provider", GRONINGEN, provider_id="coach-bv"),
+    inv = http.post("/budget/invoices", headers=auth("provider", GRONINGEN, provider_id=COACH_PROVIDER_ID),
                     json=invoice_body(b["line_ids"][0], "Q-1")).json()
     assert inv["status"] == "awaiting_client"
     fin = auth("finance", GRONINGEN)

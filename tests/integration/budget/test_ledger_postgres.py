@@ -12,11 +12,11 @@ from services.budget.models import BudgetLine, Invoice, InvoiceIn, OrderIn
 from shared.auth import Principal, Role
 from shared.config import Settings
 from shared.errors import DomainError
-from tests.integration.budget.support import invoice_body, ledger_consistent, open_budget, outbox_types
+from tests.integration.budget.support import COACH_PROVIDER_ID, invoice_body, ledger_consistent, open_budget, outbox_types
 from tests.support.runtime import migrated_runtime
 
 FINANCE = [Principal(subject=f"fin-{i}", role=Role.FINANCE, municipality="0344") for i in range(2)]
-PROVIDER = Principal(subject="p", role=Role.PROVIDER, municipality="0344", provider_id="coach-bv")
+PROVIDER = Principal(subject="p", role=Role.PROVIDER, municipality="0344", provider_id=COACH_PROVIDER_ID)
 
 
 def test_many_simultaneous_approvals_on_one_small_budget_never_overspend(fresh_pg_url):

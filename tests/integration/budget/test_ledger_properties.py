@@ -14,12 +14,12 @@ from shared.auth import Principal, Role
 from shared.config import Settings
 from shared.errors import DomainError
 from shared.problems import Problem
-from tests.integration.budget.support import deliver, invoice_body, ledger_consistent, open_budget
+from tests.integration.budget.support import COACH_PROVIDER_ID, deliver, invoice_body, ledger_consistent, open_budget
 from tests.support.runtime import migrated_runtime
 
 FIN = Principal(subject="fin-a", role=Role.FINANCE, municipality="0344")
 FIN2 = Principal(subject="fin-b", role=Role.FINANCE, municipality="0344")
-PROVIDER = Principal(subject="p", role=Role.PROVIDER, municipality="0344", provider_id="coach-bv")
+PROVIDER = Principal(subject="p", role=Role.PROVIDER, municipality="0344", provider_id=COACH_PROVIDER_ID)
 
 steps = st.lists(st.one_of(
     st.tuples(st.just("invoice"), st.integers(0, 1), st.integers(1, 3000_00)),

@@ -32,7 +32,7 @@ from shared.errors import DomainError, TemporarilyUnavailable
 from shared.events import new_event
 from shared.problems import Problem
 from shared.runtime import Runtime, load_service
-from tests.integration.budget.support import TODAY, invoice_body, ledger_consistent, open_budget
+from tests.integration.budget.support import COACH_PROVIDER_ID, TODAY, invoice_body, ledger_consistent, open_budget
 from tests.support.runtime import migrated_runtime
 
 TENANT = "0344"
@@ -40,7 +40,7 @@ THREADS = 16
 ROUNDS = int(os.environ.get("PRB_RACE_ROUNDS", "2"))
 LINE_CENTS = 500_00
 FINANCE = [Principal(subject=f"fin-{i}", role=Role.FINANCE, municipality=TENANT) for i in range(2)]
-PROVIDER = Principal(subject="p", role=Role.PROVIDER, municipality=TENANT, provider_id="coach-bv")
+PROVIDER = Principal(subject="p", role=Role.PROVIDER, municipality=TENANT, provider_id=COACH_PROVIDER_ID)
 _numbers = itertools.count()
 
 
