@@ -8,6 +8,7 @@ nothing was drawn beyond the line.
 from __future__ import annotations
 
 import itertools
+import random
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -83,14 +84,17 @@ def test_orders_invoices_and_approvals_from_16_threads_on_two_processes_never_ov
 
         jobs = [("order", i) for i in range(40)] + [("invoice", i) for i in range(10)] + \
                [("approval", i) for i in range(16)]
+        random.Random(8).shuffle(jobs)  # the kinds arrive mixed, as from many clients
         with ThreadPoolExecutor(max_workers=THREADS) as pool:
             answers = Counter(pool.map(call, jobs))
 
     assert not [a for a in answers if a[1] >= 500 and a[1] != 503], f"{answers}\n{procs.logs()}"
-    assert answers[("order", 201)] > 0 and answers[("approval", 200)] > 0, answers
+    assert answers[("order", 201)] > 0, answers
     ledger_consistent(runtime)
     with runtime.engine.connect() as conn:
         line = conn.execute(sa.select(BudgetLine).where(BudgetLine.id == line_id)).one()
     assert line.committed_cents + line.held_cents + line.payable_cents + line.paid_cents <= 500_00
     assert line.committed_cents == 55_00 * answers[("order", 201)]
     assert line.payable_cents == 55_00 * answers[("approval", 200)]
+    # Far more was asked than the line holds: it ends full, nine times 55.00, whoever won.
+    assert line.committed_cents + line.payable_cents == 9 * 55_00, answers
