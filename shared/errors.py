@@ -21,10 +21,6 @@ class ConflictError(DomainError):
     status = 409
 
 
-class NotFoundError(DomainError):
-    status = 404
-
-
 class ForbiddenError(DomainError):
     status = 403
 

@@ -41,7 +41,6 @@ class ServiceSpec:
     router: APIRouter
     event_handlers: Mapping[str, EventHandler]
     periodic_jobs: tuple[PeriodicJob, ...] = ()
-    load_demo_data: Callable[[Runtime], None] | None = None
 
 
 def load_service(name: str) -> ServiceSpec:

@@ -192,9 +192,6 @@ class LineBalance:
             raise DomainError("budget.not_payable", "Only approved, unpaid amounts can be paid.", "amount")
         return self._apply(_moves(TransactionKind.INVOICE_PAID, (Account.PAYABLE, Account.PAID, amount)))
 
-    # Kept for the spine's name; an invoice payment is a plain `pay`.
-    pay_invoice = pay
-
     def credit(self, amount: Money) -> Transaction:
         if amount > self.payable:
             raise DomainError("budget.credit_too_large", "A credit note cannot exceed what is approved and unpaid.",
