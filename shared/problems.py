@@ -162,7 +162,7 @@ class UnexpectedErrorMiddleware:
             await self.app(scope, receive, send_tracking)
         except Exception as exc:  # noqa: BLE001 - the last place an error can become an answer
             problem = problem_of_unexpected(exc)
-            path = scope.get("root_path", "") + scope.get("path", "")
+            path = scope.get("path", "")  # the full path, also in a mounted service (Starlette keeps it)
             if problem.status == 500:
                 log.exception("http.unhandled_error", path=path, error=type(exc).__name__)
             else:

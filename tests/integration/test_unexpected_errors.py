@@ -112,6 +112,7 @@ def test_an_unexpected_error_in_a_mounted_service_is_logged_once(tmp_path):
     with capture_logs() as logs:
         r = client.get("/failing/boom")
     assert r.status_code == 500
+    assert r.json()["instance"] == "/failing/boom"  # the path as sent, not the mount prefix twice
     assert [entry["event"] for entry in logs].count("http.unhandled_error") == 1
 
 
