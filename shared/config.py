@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     ready_outbox_max_age_seconds: float = 60.0
     # `prb health relay|beat`: the heartbeat (data_dir/<name>.heartbeat) must be this recent.
     heartbeat_max_age_seconds: float = 60.0
+    # Request bodies larger than this answer 413 before the rest is read (shared/web.py
+    # BodySizeLimitMiddleware). JSON and other small bodies; uploads (multipart, XML, PDF: the
+    # 10 MiB document limit of intake attachments and budget documents, plus 1 MiB for the form
+    # fields and multipart framing); and batch routes (paths ending in /bulk: up to 1000
+    # invoices as JSON, or 1000 UBL files).
+    max_json_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_upload_body_bytes: int = Field(default=11 * 1024 * 1024, gt=0)
+    max_bulk_json_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    max_bulk_upload_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     # Where the embedded home page links to and where services find each other.
     public_base_url: str = "http://127.0.0.1:8000"
     smtp_host: str | None = None

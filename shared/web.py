@@ -17,8 +17,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.config import Settings
 from shared.logging import correlation_id_var, new_correlation_id
-from shared.problems import install_problem_handlers
+from shared.problems import PROBLEM_JSON, Problem, install_problem_handlers
 from shared.runtime import EmbeddedBackground, Runtime, ServiceSpec
 
 log = structlog.get_logger("http")
@@ -52,6 +53,89 @@ class CorrelationIdMiddleware:
         finally:
             structlog.contextvars.unbind_contextvars("correlation_id")
             correlation_id_var.reset(token)
+
+
+# Bodies that are documents, not JSON: they get the upload limit.
+_UPLOAD_TYPES = {b"multipart/form-data", b"application/xml", b"text/xml", b"application/pdf",
+                 b"application/octet-stream"}
+
+
+def body_limit(scope: Scope, settings: Settings) -> int:
+    """The largest request body this route kind takes: JSON (and anything else) or an upload,
+    each with a larger allowance on batch routes (a path ending in /bulk)."""
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    upload = media_type in _UPLOAD_TYPES or media_type.startswith(b"image/")
+    bulk = scope.get("path", "").rstrip("/").endswith("/bulk")
+    if upload:
+        return settings.max_bulk_upload_body_bytes if bulk else settings.max_upload_body_bytes
+    return settings.max_bulk_json_body_bytes if bulk else settings.max_json_body_bytes
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 (problem+json) to a request body over its route kind's limit, without reading
+    the rest: at once when Content-Length says so, else as soon as the bytes received (chunked)
+    pass the limit. The app then sees the client gone, and whatever it answers is dropped."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit(scope, self.settings)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            await self._too_large(scope, send, limit)
+            return
+        received = 0
+        refused = False
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused = True
+                    if not started:
+                        await self._too_large(scope, send, limit)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 went out already
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, counting_receive, guarded_send)
+
+    @staticmethod
+    async def _too_large(scope: Scope, send: Send, limit: int) -> None:
+        path = scope.get("path", "")
+        log.warning("http.body_too_large", path=path, limit=limit)
+        problem = Problem(413, "Request body too large",
+                          f"This route takes a request body of at most {_size(limit)}.",
+                          headers={"Connection": "close"}, code="request.too_large")
+        response = JSONResponse(problem.document(path), status_code=413, media_type=PROBLEM_JSON,
+                                headers=problem.headers)
+        await response({"type": "http"}, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _size(limit: int) -> str:
+    mib = limit / (1024 * 1024)
+    return f"{mib:g} MiB" if limit >= 1024 * 1024 else f"{limit} bytes"
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -153,7 +237,8 @@ def create_app(specs: list[ServiceSpec], runtime: Runtime, *, embedded: bool) ->
 
     for spec in specs:
         app.mount(f"/{spec.name}", create_service_app(spec, runtime))
-    app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, settings=runtime.settings)
+    app.add_middleware(CorrelationIdMiddleware)  # outermost: the 413 carries the correlation id too
     return app
 
 

@@ -41,9 +41,9 @@ from services.intake.models import (
     ReviewPublic,
 )
 from shared.auth import CurrentPrincipal
+from shared.deps import SessionDep, uow_dependency
 from shared.identifiers import INT32_MAX
 from shared.problems import Problem
-from shared.deps import SessionDep, uow_dependency
 from shared.uow import UnitOfWork
 
 router = APIRouter()

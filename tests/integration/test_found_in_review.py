@@ -7,13 +7,13 @@ import re
 
 import pytest
 
+from services.demo import ELIGIBLE_FACTS
+from services.demo import test_bsn as bsn_for
 from shared.bus.dead_letters import list_dead_letters
 from shared.config import Settings
 from tests.conftest import auth
 from tests.support.runtime import drain, migrated_runtime
 from tests.support.world import api_client, make_case
-from services.demo import ELIGIBLE_FACTS
-from services.demo import test_bsn as bsn_for
 
 KM = auth("case_manager", "0014")
 FIN = auth("finance", "0014")
@@ -118,7 +118,7 @@ def test_a_nul_in_plan_texts_decisions_and_reports_is_a_422_naming_the_field(env
 
 
 def test_a_control_character_in_the_policy_or_a_file_name_is_refused_naming_the_field(env):
-    _runtime, http, case = env
+    _runtime, http, _case = env
     policy = http.get("/intake/policy", headers=POLICY).json()
     policy["municipality_name"] = "Groningen\x00"
     problem = _problem(http.put("/intake/policy", headers=POLICY, json=policy), 422)
@@ -254,3 +254,100 @@ def test_a_provider_cannot_file_a_progress_report_and_the_docs_do_not_say_it_can
     docs = (REPO / "docs" / "api.md").read_text()
     assert "staff, the provider, or the client" not in docs
     assert "provider" not in _documented_roles("POST /monitoring/trajectories/{plan_id}/progress-reports")
+
+
+# --- 3. request size limits -------------------------------------------------------------------
+
+
+def _client_json(seed: int, padding: int = 0) -> bytes:
+    return json.dumps({"bsn": bsn_for(seed), "client_number": f"S-{seed}", "name": "N" + " " * padding,
+                       "facts": ELIGIBLE_FACTS}).encode()
+
+
+def test_an_oversized_json_body_is_a_413_problem(env):
+    _runtime, http, _case = env
+    r = http.post("/intake/clients", headers={**KM, "content-type": "application/json"},
+                  content=_client_json(320, padding=12 * 1024 * 1024))
+    problem = _problem(r, 413)
+    assert problem["code"] == "request.too_large" and "1 MiB" in problem["detail"]
+    assert r.headers["x-correlation-id"]
+
+
+def test_an_oversized_chunked_json_body_is_a_413_problem(env):
+    _runtime, http, _case = env
+
+    def chunks():
+        yield b'{"bsn": "' + b"1" * (1024 * 1024) + b'"'
+        yield b', "name": "' + b"x" * (512 * 1024) + b'"}'
+
+    r = http.post("/intake/clients", headers={**KM, "content-type": "application/json"}, content=chunks())
+    assert r.request.headers.get("transfer-encoding") == "chunked" and "content-length" not in r.request.headers
+    _problem(r, 413)
+
+
+def test_a_chunked_body_is_refused_before_the_rest_is_read():
+    import asyncio
+
+    from shared.web import BodySizeLimitMiddleware
+
+    reached: list[int] = []
+
+    async def app(scope, receive, send):
+        while (message := await receive())["type"] == "http.request":
+            reached.append(len(message["body"]))
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"read it all"})
+
+    sent_chunks = 0
+
+    async def receive():
+        nonlocal sent_chunks
+        sent_chunks += 1
+        return {"type": "http.request", "body": b"x" * 400_000, "more_body": sent_chunks < 100}
+
+    answers: list[dict] = []
+
+    async def send(message):
+        answers.append(message)
+
+    settings = Settings(environment="test", max_json_body_bytes=1_000_000)
+    scope = {"type": "http", "method": "POST", "path": "/intake/clients",
+             "headers": [(b"content-type", b"application/json")]}
+    asyncio.run(BodySizeLimitMiddleware(app, settings)(scope, receive, send))
+    assert sent_chunks == 3  # the third chunk passes 1 000 000 bytes; the other 97 are never read
+    assert answers[0]["status"] == 413 and len(answers) == 2 and b"read it all" not in answers[1]["body"]
+
+
+def test_normal_requests_and_uploads_up_to_their_limits_still_pass(env):
+    _runtime, http, case = env
+    from services.demo import example_plan
+    from services.intake.domain.plan_checks import MAX_ATTACHMENT_BYTES
+
+    r = http.post("/intake/clients", headers={**KM, "content-type": "application/json"}, content=_client_json(321))
+    assert r.status_code == 201, r.text
+    # An attachment of the largest allowed size reaches intake (and is stored).
+    draft = http.post("/intake/plans", headers=KM, json={"client_id": r.json()["id"], **example_plan(
+        "Kok", [("Coaching", "coaching", "Coach BV", "10.00")])}).json()
+    big = b"%PDF-1.4\n" + b"0" * (MAX_ATTACHMENT_BYTES - 9)
+    r = http.post(f"/intake/plans/{draft['id']}/attachments", headers=KM,
+                  files={"file": ("offerte.pdf", big, "application/pdf")})
+    assert r.status_code == 201, r.text[:300]
+    # One byte more is intake's own refusal naming the file, not the body limit.
+    r = http.post(f"/intake/plans/{draft['id']}/attachments", headers=KM,
+                  files={"file": ("offerte.pdf", big + b"0", "application/pdf")})
+    assert _problem(r, 413)["code"] == "attachment.too_large"
+    # A bulk invoice body larger than the JSON limit reaches budget's own count check.
+    # Fields at their longest, and names with accents sent as \u escapes (json.dumps' default):
+    # 1000 invoices can pass 1 MiB.
+    invoice = {"budget_line_id": case.budget_line_id, "provider_id": "p" * 80, "provider_name": "É" * 200,
+               "provider_iban": "NL91ABNA0417164300", "amount": "1.00"}
+    body = json.dumps([{**invoice, "invoice_number": f"B-{i:077d}"} for i in range(1001)]).encode()
+    assert len(body) > 1024 * 1024
+    r = http.post("/budget/invoices/bulk", headers={**FIN, "content-type": "application/json"}, content=body)
+    assert r.status_code == 422 and "1 to 1000" in r.json()["detail"], r.text[:300]
+    # Above the bulk limit, the body limit answers.
+    r = http.post("/budget/invoices/bulk", headers={**FIN, "content-type": "application/json"},
+                  content=b"[" + b" " * (9 * 1024 * 1024) + b"]")
+    _problem(r, 413)
