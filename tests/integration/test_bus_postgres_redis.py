@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 from datetime import date
 
 import pytest
+import redis
 import sqlalchemy as sa
 from celery.contrib.testing.worker import start_worker
 
@@ -108,8 +108,16 @@ def test_the_same_event_delivered_twice_has_one_effect(fresh_pg_url, redis_url):
         for _ in range(5):  # at-least-once delivery, as after a lost ack or a relay crash
             publisher.publish("monitoring", "InvoicePaid", paid)
         inbox = BUS_TABLES["monitoring"].inbox
-        eventually(lambda: _count(runtime, inbox, inbox.c.event_type == "InvoicePaid"), what="handling")
-        time.sleep(1.0)  # give the duplicates time to (not) apply
+        broker = redis.Redis.from_url(redis_url)
+
+        def every_delivery_handled() -> bool:
+            # acks_late: a message leaves `unacked` only when its task has finished, so an empty
+            # queue and no unacked message means all five deliveries ran, duplicates included.
+            return (_count(runtime, inbox, inbox.c.event_type == "InvoicePaid") == 1
+                    and broker.llen("monitoring") == 0 and broker.hlen("unacked") == 0)
+
+        eventually(every_delivery_handled, what="all five deliveries handled and acknowledged")
+        broker.close()
     assert _spent(runtime, plan_id) == 25_00
 
 
