@@ -45,9 +45,10 @@ class Problem(Exception):
         return doc
 
 
-def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+def problem_response(problem: Problem, request: Request | None = None, *, path: str | None = None) -> JSONResponse:
+    """The problem as an answer; `path` for ASGI middleware that has a scope, not a request."""
     return JSONResponse(
-        problem.document(request.url.path if request else None),
+        problem.document(request.url.path if request else path),
         status_code=problem.status,
         media_type=PROBLEM_JSON,
         headers=problem.headers,
@@ -170,6 +171,4 @@ class UnexpectedErrorMiddleware:
                             detail=str(exc)[:200])
             if started:
                 return  # the answer was already on its way; the log line is all we can add
-            response = JSONResponse(problem.document(path), status_code=problem.status, media_type=PROBLEM_JSON,
-                                    headers=problem.headers)
-            await response(scope, receive, send)
+            await problem_response(problem, path=path)(scope, receive, send)

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.config import Settings
 from shared.logging import correlation_id_var, new_correlation_id
-from shared.problems import PROBLEM_JSON, Problem, install_problem_handlers
+from shared.problems import Problem, install_problem_handlers, problem_response
 from shared.runtime import EmbeddedBackground, Runtime, ServiceSpec
 
 log = structlog.get_logger("http")
@@ -124,9 +124,7 @@ class BodySizeLimitMiddleware:
         problem = Problem(413, "Request body too large",
                           f"This route takes a request body of at most {_size(limit)}.",
                           headers={"Connection": "close"}, code="request.too_large")
-        response = JSONResponse(problem.document(path), status_code=413, media_type=PROBLEM_JSON,
-                                headers=problem.headers)
-        await response({"type": "http"}, _no_body, send)
+        await problem_response(problem, path=path)({"type": "http"}, _no_body, send)
 
 
 async def _no_body() -> Message:
