@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import sqlalchemy as sa
 
 from shared.auth import Principal, Role, issue_token
 from shared.config import Settings
+from tests.support.databases import scratch_database
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("PRB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -66,15 +66,8 @@ def pg_admin_url() -> str:
 @pytest.fixture
 def fresh_pg_url(pg_admin_url: str) -> Iterator[str]:
     """A new, empty database for one test, dropped afterwards."""
-    name = f"prb_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(pg_admin_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
