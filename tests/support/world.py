@@ -69,3 +69,17 @@ def make_case(http: TestClient, runtime: Runtime, municipality: str, seed: int, 
     case.report_id = r.json()["id"]
     drain(runtime)
     return case
+
+
+def migrated_app(request: Any, tmp_path: Any, database: str = "sqlite") -> tuple[Runtime, TestClient]:
+    """A migrated runtime and its HTTP client on SQLite, or on a fresh PostgreSQL database (the
+    `fresh_pg_url` fixture, so it skips or fails as every PostgreSQL test does)."""
+    from shared.config import Settings
+    from tests.support.runtime import migrated_runtime
+
+    if database == "sqlite":
+        settings = Settings(data_dir=tmp_path, environment="test")
+    else:
+        settings = Settings(database_url=request.getfixturevalue("fresh_pg_url"), environment="test")
+    runtime = migrated_runtime(settings)
+    return runtime, api_client(runtime)

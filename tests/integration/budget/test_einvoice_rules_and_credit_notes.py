@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 
 from services.budget.models import CreditNote, Invoice, InvoiceDocument, LedgerEntry
-from shared.config import Settings
 from tests.conftest import auth
 from tests.integration.budget.support import (
     SIMPLER_PROVIDER_ID,
@@ -20,8 +19,7 @@ from tests.integration.budget.support import (
     ledger_consistent,
     open_budget,
 )
-from tests.support.runtime import migrated_runtime
-from tests.support.world import api_client
+from tests.support.world import migrated_app
 from tests.unit.budget.einvoice_examples import (
     as_credit_note,
     find,
@@ -42,12 +40,7 @@ XML = {"content-type": "application/xml"}
 @pytest.fixture(params=["sqlite", "postgresql"])
 def env(request, tmp_path):
     require_examples()
-    if request.param == "sqlite":
-        settings = Settings(data_dir=tmp_path, environment="test")
-    else:
-        settings = Settings(database_url=request.getfixturevalue("fresh_pg_url"), environment="test")
-    runtime = migrated_runtime(settings)
-    return runtime, api_client(runtime)
+    return migrated_app(request, tmp_path, request.param)
 
 
 def _budget(runtime, http) -> dict:

@@ -15,7 +15,7 @@ from shared.config import Settings
 from tests.conftest import auth, unavailable
 from tests.integration.budget.support import COACH_PROVIDER_ID, SIMPLER_PROVIDER_ID, TODAY, deliver, invoice_body, ledger_consistent, open_budget, outbox_types
 from tests.support.runtime import migrated_runtime
-from tests.support.world import api_client
+from tests.support.world import api_client, migrated_app
 
 EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "testdata" / "einvoices"
 FIN = auth("finance", "0344", subject="fin-1")
@@ -32,12 +32,7 @@ def env(tmp_path):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def env_on_both(request, tmp_path):
     """The payment run writes its items with COPY on PostgreSQL and a multi-row INSERT on SQLite."""
-    if request.param == "sqlite":
-        settings = Settings(data_dir=tmp_path, environment="test")
-    else:
-        settings = Settings(database_url=request.getfixturevalue("fresh_pg_url"), environment="test")
-    runtime = migrated_runtime(settings)
-    return runtime, api_client(runtime)
+    return migrated_app(request, tmp_path, request.param)
 
 
 @pytest.fixture

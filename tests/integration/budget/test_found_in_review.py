@@ -19,7 +19,7 @@ from shared.config import Settings
 from tests.conftest import auth
 from tests.integration.budget.support import IBAN, TODAY, invoice_body, open_budget
 from tests.support.runtime import migrated_runtime
-from tests.support.world import api_client
+from tests.support.world import api_client, migrated_app
 
 UTRECHT = "0344"
 FIN = auth("finance", UTRECHT, subject="fin-1")
@@ -38,12 +38,7 @@ def env(tmp_path):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def env_on_both(request, tmp_path):
     """PostgreSQL refuses a NUL in text outright: there a NUL that got through was a 500."""
-    if request.param == "sqlite":
-        settings = Settings(data_dir=tmp_path, environment="test")
-    else:
-        settings = Settings(database_url=request.getfixturevalue("fresh_pg_url"), environment="test")
-    runtime = migrated_runtime(settings)
-    return runtime, api_client(runtime)
+    return migrated_app(request, tmp_path, request.param)
 
 
 def _count(runtime, table) -> int:

@@ -15,7 +15,7 @@ import os
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,7 +33,6 @@ from shared.events import new_event
 from shared.problems import Problem
 from shared.runtime import Runtime, load_service
 from tests.integration.budget.support import COACH_PROVIDER_ID, TODAY, invoice_body, ledger_consistent, open_budget
-from tests.support.runtime import migrated_runtime
 
 TENANT = "0344"
 THREADS = 16
