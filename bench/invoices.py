@@ -12,10 +12,10 @@ On PostgreSQL on this machine, in one run (about two minutes on a quiet 2-core m
 3. budgets opened by the budget service's own `PlanApproved` handler (inside `runtime.uow("budget")`,
    as the worker would run it), with lines large enough that every invoice fits;
 4. a short warm-up (not measured), then
-   a. single invoices: `POST /budget/invoices` from `--clients` concurrent HTTP clients (threads with
+   a. single invoices: `POST /budget/v1/invoices` from `--clients` concurrent HTTP clients (threads with
       httpx), every check on (line, dates, remaining budget, provider, IBAN, duplicates, idempotency
       record, outbox row); invoices/s and per-request latency;
-   b. bulk: `POST /budget/invoices/bulk` with batches of 1,000, one batch in flight per API process;
+   b. bulk: `POST /budget/v1/invoices/bulk` with batches of 1,000, one batch in flight per API process;
    every invoice must be accepted: rejections are counted, reported, and fail the run;
 5. the payment run:
    a. `build_pain001` alone (sepaxml + XSD validation + totals check) on `--payments` payments, in a
@@ -149,10 +149,10 @@ def _payment_run_child(db_url: str, out: Any) -> None:
     from shared.auth import Principal, Role
     from shared.config import Settings
     from shared.db import create_db_engine
-    from shared.runtime import Runtime
+    from eigenregie.bootstrap import build_runtime
 
     engine = create_db_engine(db_url, pool_size=2)
-    runtime = Runtime(Settings(database_url=db_url, broker_url=None, environment="test"), engine_override=engine)
+    runtime = build_runtime(Settings(database_url=db_url, broker_url=None, environment="test"), engine_override=engine)
     steps: dict[str, float] = collections.defaultdict(float)
 
     def timed(name: str, fn: Any) -> Any:
@@ -250,9 +250,9 @@ class InvoiceBench(ScratchBench):
 
     def runtime(self) -> Any:
         from shared.config import Settings
-        from shared.runtime import Runtime
+        from eigenregie.bootstrap import build_runtime
 
-        return Runtime(Settings(database_url=self.db["url"], broker_url=None, environment="test"),
+        return build_runtime(Settings(database_url=self.db["url"], broker_url=None, environment="test"),
                        engine_override=self.engine)
 
     def open_budgets(self, count: int, granted_cents: int) -> list[str]:
@@ -261,13 +261,13 @@ class InvoiceBench(ScratchBench):
 
         from services.budget.handlers import open_budget_on_plan_approved
         from services.budget.models import BudgetLine
-        from shared.events import new_event
+        from tests.support.events import event_of
 
         runtime = self.runtime()
         start, end = date.today() - timedelta(days=30), date.today() + timedelta(days=300)
         for _ in range(count):
             plan_id = str(uuid.uuid4())
-            event = new_event("PlanApproved", tenant=MUNICIPALITY, subject=plan_id, producer="intake",
+            event = event_of("PlanApproved", tenant=MUNICIPALITY, subject=plan_id, producer="intake",
                               correlation_id="bench", payload={
                                   "plan_id": plan_id, "client_id": str(uuid.uuid4()), "plan_version": 3,
                                   "scheme": "prb", "granted_cents": granted_cents, "execution_deadline": end.isoformat(),
@@ -325,7 +325,7 @@ class InvoiceBench(ScratchBench):
                         break
                     body = self.invoice(line_ids[i % len(line_ids)], f"{prefix}-{i}", i)
                     t = time.perf_counter()
-                    r = http.post("/budget/invoices", json=body)
+                    r = http.post("/budget/v1/invoices", json=body)
                     mine.append(time.perf_counter() - t)
                     try:
                         answer = r.json()
@@ -370,7 +370,7 @@ class InvoiceBench(ScratchBench):
                         for i in range(size)]
             with httpx.Client(base_url=base, timeout=600, headers=headers) as http:
                 t = time.perf_counter()
-                r = http.post("/budget/invoices/bulk", json=body)
+                r = http.post("/budget/v1/invoices/bulk", json=body)
                 took = time.perf_counter() - t
             with lock:
                 batch_seconds.append(took)
@@ -531,8 +531,8 @@ class InvoiceBench(ScratchBench):
         rows: list[tuple[str, str, str, str]] = []
         if tps:
             rows.append((f"pgbench -c 8 -j 2 -T {a.pgbench_seconds} -N", f"{tps:,.0f} TPS", "(the limit)", ""))
-        for key, label in (("single", f"single, POST /budget/invoices, {a.clients} clients"),
-                           ("bulk", f"bulk, POST /budget/invoices/bulk, {a.batch_size}/batch, batches share budgets"),
+        for key, label in (("single", f"single, POST /budget/v1/invoices, {a.clients} clients"),
+                           ("bulk", f"bulk, POST /budget/v1/invoices/bulk, {a.batch_size}/batch, batches share budgets"),
                            ("bulk_own", f"bulk, {a.batch_size}/batch, each batch its own budgets")):
             if key not in r:
                 continue

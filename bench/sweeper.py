@@ -23,7 +23,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.bus.relay import OutboxRelay  # noqa: E402
-from shared.bus.tables import BUS_TABLES  # noqa: E402
+from shared.bus.tables import bus_tables  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from tests.support.runtime import migrated_runtime  # noqa: E402
 
@@ -56,8 +56,8 @@ def main() -> None:
         relay = OutboxRelay(runtime.engine, ["monitoring"], Dropping(), batch_size=n)
         relay.run_once()
         with runtime.engine.begin() as conn:
-            ids = conn.execute(sa.select(BUS_TABLES["monitoring"].outbox.c.event_id)).scalars().all()
-            conn.execute(sa.insert(BUS_TABLES["notifications"].inbox), [
+            ids = conn.execute(sa.select(bus_tables("monitoring").outbox.c.event_id)).scalars().all()
+            conn.execute(sa.insert(bus_tables("notifications").inbox), [
                 {"event_id": i, "event_type": "ProgressReported", "handled_at": datetime.now(timezone.utc)}
                 for i in ids])
         cpu, wall = time.process_time(), time.perf_counter()

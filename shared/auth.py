@@ -14,6 +14,7 @@ from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.config import Settings
@@ -91,13 +92,17 @@ def decode_token(token: str, settings: Settings) -> Principal:
     return principal
 
 
-def current_principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+# Declared in OpenAPI as the HTTP bearer scheme, so /docs can send a token; we answer the 401 ourselves.
+_bearer = HTTPBearer(auto_error=False, bearerFormat="JWT",
+                     description="A bearer token (JWT). In development: `prb token --role ... --municipality ...`.")
+
+
+def current_principal(request: Request,
+                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials.strip():
         raise Problem(401, "Not signed in", "Send a bearer token in the Authorization header.",
                       headers={"WWW-Authenticate": "Bearer"})
-    return decode_token(token.strip(), request.app.state.runtime.settings)
+    return decode_token(credentials.credentials.strip(), request.app.state.runtime.settings)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

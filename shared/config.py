@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     event_max_attempts: int = 5
     event_retry_base_seconds: float = 1.0
     relay_poll_seconds: float = 1.0
+    # Daily jobs (trajectories that expire, periodic invoices, ...) run at this hour, Dutch time.
+    daily_jobs_hour: int = Field(default=6, ge=0, le=23)
     relay_batch_size: int = 500
     # Delivery sweeper (run by the relay): an event a subscriber has not recorded this long after
     # publishing is published again to that subscriber; the wait doubles per redelivery, up to the cap.

@@ -1,13 +1,14 @@
 """Database engines and the per-service schemas.
 
-Each service owns one schema: on PostgreSQL a real schema (`budget.invoice`), on SQLite an
-attached database file per service (`data/eigenregie_budget.db` attached AS budget), so the
-same table definitions (`schema="budget"`) and migrations run on both. No service reads
+Each service owns one schema: on PostgreSQL a real schema (`<service>.<table>`), on SQLite an
+attached database file per service (`data/eigenregie_<service>.db` attached AS <service>), so
+the same table definitions (`schema="<service>"`) and migrations run on both. No service reads
 another's schema and there are no foreign keys across schemas.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
-from shared.bus.routing import SERVICES
+from shared.bus.routing import services
 
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:
@@ -30,17 +31,19 @@ def _normalise_pg_url(url: str) -> str:
     return url
 
 
-def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+def create_db_engine(url: str, *, schemas: Iterable[str] | None = None, pool_size: int = 10,
+                     echo: bool = False) -> Engine:
+    """`schemas`: the services whose SQLite files are attached (default: the configured services)."""
     url = _normalise_pg_url(url)
     if is_sqlite(url):
-        return _sqlite_engine(url, echo=echo)
+        return _sqlite_engine(url, echo=echo, schemas=None if schemas is None else tuple(schemas))
     return sa.create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo,
         connect_args={"connect_timeout": 5},
     )
 
 
-def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+def _sqlite_engine(url: str, *, echo: bool, schemas: tuple[str, ...] | None) -> Engine:
     db_path = make_url(url).database
     if not db_path or db_path == ":memory:":
         raise ValueError("embedded mode needs a SQLite file (per-service files are attached beside it)")
@@ -57,7 +60,7 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
-        for schema in SERVICES:
+        for schema in schemas if schemas is not None else services():
             path = main.with_name(f"{main.stem}_{schema}{main.suffix or '.db'}")
             cur.execute("ATTACH DATABASE ? AS " + schema, (str(path),))
             cur.execute(f"PRAGMA {schema}.journal_mode=WAL")
@@ -73,11 +76,11 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     return engine
 
 
-def ensure_schemas(engine: Engine) -> None:
+def ensure_schemas(engine: Engine, schemas: Iterable[str]) -> None:
     if is_sqlite(engine):
         return  # attached on connect
     with engine.begin() as conn:
-        for schema in SERVICES:
+        for schema in schemas:
             conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
 
 

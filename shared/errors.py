@@ -1,28 +1,55 @@
-"""The one error type domain code raises; the HTTP layer turns it into problem+json."""
+"""The errors domain code raises: not found, forbidden, conflict, rule broken.
+
+Each has a stable `code` (e.g. "plan.over_budget"), the `field` it is about when there is
+one, and a message in English and in Dutch (B1). One mapper (shared.problems) turns them
+into problem+json, for the exception handlers and the idempotency replay alike.
+"""
 
 from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A rule said no. `code` is stable (e.g. "plan.over_budget"); `field` names the input."""
+    """A rule said no (422). The subclasses say why otherwise."""
 
     status = 422
 
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+    def __init__(self, code: str, message: str, field: str | None = None, *, message_nl: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.message_nl = message_nl or message
         self.field = field
 
+    def message_in(self, language: str) -> str:
+        return self.message_nl if language == "nl" else self.message
 
-class ConflictError(DomainError):
-    """The state changed meanwhile or the action does not fit the current state."""
+
+class RuleBroken(DomainError):
+    """The request is well-formed but a rule of the domain or the municipality's policy refuses it."""
+
+    status = 422
+
+
+class NotFound(DomainError):
+    """No such record, or one the caller may not see: the same answer, so ids leak nothing."""
+
+    status = 404
+
+    def __init__(self, what: str, what_nl: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(code or f"{what.replace(' ', '_')}.not_found", f"No {what} with this id that you may see.",
+                         message_nl=f"Er is geen {what_nl or what} met dit id dat u mag zien.")
+
+
+class Forbidden(DomainError):
+    """The caller is known but their role or relation does not allow this."""
+
+    status = 403
+
+
+class Conflict(DomainError):
+    """The state changed meanwhile, or the action does not fit the current state."""
 
     status = 409
-
-
-class ForbiddenError(DomainError):
-    status = 403
 
 
 class TemporarilyUnavailable(DomainError):
@@ -30,6 +57,11 @@ class TemporarilyUnavailable(DomainError):
 
     status = 503
 
-    def __init__(self, code: str, message: str, *, retry_after: int = 1) -> None:
-        super().__init__(code, message)
+    def __init__(self, code: str, message: str, *, retry_after: int = 1, message_nl: str | None = None) -> None:
+        super().__init__(code, message, message_nl=message_nl)
         self.retry_after = retry_after
+
+
+# The names used before the family had one spelling; new code uses Conflict and Forbidden.
+ConflictError = Conflict
+ForbiddenError = Forbidden

@@ -9,40 +9,37 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from shared.bus.tables import bus_tables
 from shared.db import ensure_schemas
 
-SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
-
-
-def alembic_config(service: str, engine: Engine | None = None) -> Config:
+def alembic_config(service: str, script_location: Path, engine: Engine | None = None) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    cfg.set_main_option("script_location", str(script_location))
     cfg.set_main_option("service", service)
     if engine is not None:
         cfg.attributes["engine"] = engine
     return cfg
 
 
-def upgrade(engine: Engine, service: str, revision: str = "head") -> None:
-    ensure_schemas(engine)
-    command.upgrade(alembic_config(service, engine), revision)
+def upgrade(engine: Engine, service: str, script_location: Path, revision: str = "head") -> None:
+    ensure_schemas(engine, [service])
+    command.upgrade(alembic_config(service, script_location, engine), revision)
 
 
-def downgrade(engine: Engine, service: str, revision: str) -> None:
-    command.downgrade(alembic_config(service, engine), revision)
+def downgrade(engine: Engine, service: str, script_location: Path, revision: str) -> None:
+    command.downgrade(alembic_config(service, script_location, engine), revision)
 
 
-def revision(engine: Engine, service: str, message: str, autogenerate: bool = True) -> None:
-    ensure_schemas(engine)
-    versions = SERVICES_DIR / service / "migrations" / "versions"
-    number = len(list(versions.glob("*.py"))) + 1
-    command.revision(alembic_config(service, engine), message=message, autogenerate=autogenerate,
+def revision(engine: Engine, service: str, script_location: Path, message: str, autogenerate: bool = True) -> None:
+    ensure_schemas(engine, [service])
+    number = len(list((script_location / "versions").glob("*.py"))) + 1
+    command.revision(alembic_config(service, script_location, engine), message=message, autogenerate=autogenerate,
                      rev_id=f"{service}_{number:04d}")
 
 
 def run_migrations_env(service: str) -> None:
-    """Called from services/<name>/migrations/env.py."""
-    importlib_models(service)
+    """Called from a service's migrations/env.py, after it imported its models."""
+    bus_tables(service)  # outbox, inbox and dead letters of this schema
     engine: Engine = context.config.attributes["engine"]
 
     def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
@@ -69,11 +66,3 @@ def run_migrations_env(service: str) -> None:
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()
-
-
-def importlib_models(service: str) -> None:
-    import importlib
-
-    import shared.bus.tables  # noqa: F401 - outbox, inbox and dead letters of every schema
-
-    importlib.import_module(f"services.{service}.models")

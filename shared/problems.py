@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -55,30 +56,30 @@ def problem_response(problem: Problem, request: Request | None = None, *, path: 
     )
 
 
-def not_found(what: str) -> Problem:
-    # The same answer whether it does not exist or belongs to someone else: no existence leaks.
-    return Problem(404, "Not found", f"No {what} with this id that you may see.")
-
-
-def conflict(detail: str, code: str | None = None) -> Problem:
-    return Problem(409, "Conflict", detail, code=code)
-
-
-def unprocessable(detail: str, *, field: str | None = None, code: str | None = None) -> Problem:
-    errors = [{"field": field, "message": detail, **({"code": code} if code else {})}] if field else None
-    return Problem(422, "Unprocessable request", detail, errors=errors, code=code)
-
-
 _DOMAIN_TITLES = {404: "Not found", 403: "Not allowed", 409: "Conflict", 422: "Rule not met",
                   503: "Temporarily unavailable"}
 
 
-def problem_of_domain_error(exc: DomainError) -> Problem:
-    errors = [{"field": exc.field, "message": exc.message, "code": exc.code}] if exc.field else None
+def problem_of_domain_error(exc: DomainError, language: str = "en") -> Problem:
+    """The one mapper from a domain error to its problem document (exception handlers and replays)."""
+    message = exc.message_in(language)
+    errors = [{"field": exc.field, "message": message, "code": exc.code}] if exc.field else None
     retry_after = getattr(exc, "retry_after", None)
-    headers = {"Retry-After": str(retry_after)} if retry_after else None
-    return Problem(exc.status, _DOMAIN_TITLES.get(exc.status, "Rule not met"), exc.message, errors=errors,
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    headers["Content-Language"] = "nl" if language == "nl" else "en"
+    return Problem(exc.status, _DOMAIN_TITLES.get(exc.status, "Rule not met"), message, errors=errors,
                    code=exc.code, headers=headers)
+
+
+def preferred_language(request: Request) -> str:
+    """Dutch when the caller's Accept-Language puts it before English, else English (the API's language)."""
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";", 1)[0].strip().lower()
+        if tag.startswith("nl"):
+            return "nl"
+        if tag.startswith("en"):
+            return "en"
+    return "en"
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -93,7 +94,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(problem_of_domain_error(exc), request)
+        return problem_response(problem_of_domain_error(exc, preferred_language(request)), request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -172,3 +173,74 @@ class UnexpectedErrorMiddleware:
             if started:
                 return  # the answer was already on its way; the log line is all we can add
             await problem_response(problem, path=path)(scope, receive, send)
+
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "code": {"type": "string", "description": "Stable machine-readable reason, e.g. plan.over_budget."},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "message": {"type": "string"}, "code": {"type": "string"},
+            "type": {"type": "string"}}}},
+    },
+}
+_PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request (JSON that does not parse, a bad Idempotency-Key).",
+    401: "No valid bearer token.",
+    403: "The token's role may not do this.",
+    404: "No such record, or one you may not see.",
+    409: "The record's state does not allow this now.",
+    413: "The request body is larger than this route takes.",
+    422: "A field is invalid or a rule refuses the request; `errors` names the fields.",
+    503: "Busy or a dependency is unreachable; retry after Retry-After seconds.",
+}
+
+
+def _problem_statuses(method: str, path: str, operation: dict[str, Any]) -> list[int]:
+    statuses = [503]
+    if operation.get("security"):
+        statuses += [401, 403]
+    if "{" in path:
+        statuses.append(404)
+    if "requestBody" in operation:
+        statuses += [400, 413]
+    if method in ("post", "put", "patch", "delete"):
+        statuses.append(409)
+    if operation.get("parameters") or "requestBody" in operation:
+        statuses.append(422)
+    return sorted(set(statuses))
+
+
+def document_problem_responses(app: FastAPI) -> None:
+    """Declare in OpenAPI the problem answers each operation really gives, as application/problem+json
+    (FastAPI would declare only its own 422 schema, as application/json)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes, servers=app.servers)
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas["Problem"] = _PROBLEM_SCHEMA
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for status in _problem_statuses(method, path, operation):
+                    responses[str(status)] = {
+                        "description": _PROBLEM_DESCRIPTIONS[status],
+                        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema

@@ -7,14 +7,14 @@ land in the same commit (the transactional outbox). Nothing is published before 
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from shared.bus.tables import BUS_TABLES
+from shared.bus.tables import bus_tables
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.db import is_sqlite
 from shared.events import Envelope, Payload, new_event
 from shared.logging import correlation_id_var, new_correlation_id
@@ -33,9 +33,11 @@ class UnitOfWork:
         *,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.engine = engine
         self.service = service
+        self.clock = clock
         self.correlation_id = correlation_id or correlation_id_var.get() or new_correlation_id()
         self.causation_id = causation_id
         self.events: list[Envelope] = []
@@ -52,23 +54,23 @@ class UnitOfWork:
         self.session.rollback()
         self.session.close()
 
-    def emit(self, event_type: str, *, tenant: str, subject: str, payload: Payload | dict[str, Any]) -> Envelope:
+    def emit(self, payload: Payload, *, tenant: str, subject: str) -> Envelope:
+        """Record the event a payload describes (its class names the type) in this transaction's outbox."""
         envelope = new_event(
-            event_type,
+            payload,
             tenant=tenant,
             subject=subject,
             producer=self.service,
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
-            payload=payload,
         )
-        outbox = BUS_TABLES[self.service].outbox
+        outbox = bus_tables(self.service).outbox
         self.session.execute(
             sa.insert(outbox).values(
                 event_id=str(envelope.event_id),
                 event_type=envelope.type,
                 envelope=envelope.model_dump_json(),
-                created_at=datetime.now(timezone.utc),
+                created_at=self.clock.now(),
             )
         )
         self.events.append(envelope)

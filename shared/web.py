@@ -1,13 +1,15 @@
-"""HTTP apps: each service is a sub-application under /<service> with its own OpenAPI.
+"""HTTP apps: each service is a sub-application under /<service>/v1 with its own OpenAPI.
 
-Embedded mode mounts all four in one process with the home page and the in-process bus;
-`prb serve budget` mounts one. /healthz and /readyz are on the root app.
+Embedded mode mounts every service in one process with the in-process bus; `prb serve <service>`
+mounts one. /healthz and /readyz are on the root app. The API follows the NL API Design Rules:
+the major version in the path, the full version in an `API-Version` header on every answer,
+problem+json for errors, HEAD wherever GET is, no redirects on a trailing slash.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -19,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.config import Settings
 from shared.logging import correlation_id_var, new_correlation_id
-from shared.problems import Problem, install_problem_handlers, problem_response
+from shared.problems import Problem, document_problem_responses, install_problem_handlers, problem_response
 from shared.runtime import EmbeddedBackground, Runtime, ServiceSpec
 
 log = structlog.get_logger("http")
@@ -143,18 +145,68 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+API_VERSION = "1.0.0"
+API_MAJOR = "v" + API_VERSION.split(".", 1)[0]
+
+
+class ApiVersionMiddleware:
+    """Every answer of a service API says its full version (NL API Design Rules, API-57)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_version(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"].append((b"api-version", API_VERSION.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_version)
+
+
+class HeadAsGetMiddleware:
+    """HEAD wherever GET is: the GET route answers, the body is dropped (headers stay)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
 def create_service_app(spec: ServiceSpec, runtime: Runtime) -> FastAPI:
     app = FastAPI(
         title=f"Eigen Regie: {spec.title}",
         description=spec.description,
-        version="0.1.0",
-        openapi_url="/openapi.json",
-        docs_url="/docs",
+        version=API_VERSION,
+        openapi_url=f"/{API_MAJOR}/openapi.json",
+        docs_url=f"/{API_MAJOR}/docs",
         redoc_url=None,
+        servers=[{"url": f"/{spec.name}", "description": "this host"}],
+        root_path_in_servers=False,
+        redirect_slashes=False,
+        swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.runtime = runtime
-    app.include_router(spec.router)
+    app.include_router(spec.router, prefix=f"/{API_MAJOR}")
     install_problem_handlers(app)
+    document_problem_responses(app)
+    app.add_middleware(HeadAsGetMiddleware)
+    app.add_middleware(ApiVersionMiddleware)
     return app
 
 
@@ -201,7 +253,9 @@ def _outbox_check(runtime: Runtime, services: list[str]) -> str:
     return "ok"
 
 
-def create_app(specs: list[ServiceSpec], runtime: Runtime, *, embedded: bool) -> FastAPI:
+def create_app(specs: Sequence[ServiceSpec], runtime: Runtime, *, embedded: bool,
+               home_page: Callable[[], str] | None = None) -> FastAPI:
+    """The root app: health and readiness, each service mounted at /<name>, and an optional home page."""
     background: EmbeddedBackground | None = EmbeddedBackground(runtime, specs) if embedded else None
 
     @asynccontextmanager
@@ -213,8 +267,8 @@ def create_app(specs: list[ServiceSpec], runtime: Runtime, *, embedded: bool) ->
         if background:
             background.stop()
 
-    app = FastAPI(title="Eigen Regie", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(title="Eigen Regie", version=API_VERSION, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None, redirect_slashes=False)
     app.state.runtime = runtime
     install_problem_handlers(app)
 
@@ -229,33 +283,11 @@ def create_app(specs: list[ServiceSpec], runtime: Runtime, *, embedded: bool) ->
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
                             status_code=200 if ready else 503)
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def home() -> str:
-        return _home_page(specs, embedded)
+    if home_page is not None:
+        app.add_api_route("/", home_page, include_in_schema=False, response_class=HTMLResponse)
 
     for spec in specs:
         app.mount(f"/{spec.name}", create_service_app(spec, runtime))
     app.add_middleware(BodySizeLimitMiddleware, settings=runtime.settings)
     app.add_middleware(CorrelationIdMiddleware)  # outermost: the 413 carries the correlation id too
     return app
-
-
-def _home_page(specs: list[ServiceSpec], embedded: bool) -> str:
-    links = "\n".join(
-        f'<li><a href="/{s.name}/docs">{s.title}</a>: {s.description}</li>' for s in specs
-    )
-    mode = "embedded (SQLite, events in-process)" if embedded else "distributed"
-    return f"""<!doctype html>
-<html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Eigen Regie</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}</style>
-</head><body><main>
-<h1>Eigen Regie</h1>
-<p>Persoonlijk re-integratiebudget: u maakt zelf een plan naar werk, de gemeente beheert het budget.</p>
-<p lang="en">Personal reintegration budgets: you write your own plan back to work; the municipality keeps the budget.</p>
-<h2>API</h2>
-<ul>
-{links}
-</ul>
-<p>Mode: {mode}. Health: <a href="/healthz">/healthz</a>, readiness: <a href="/readyz">/readyz</a>.</p>
-</main></body></html>"""

@@ -171,7 +171,7 @@ def _json_submissions(who: Principal, raw: bytes) -> list[tuple[str | None, Any]
 def _batch_response(batch_id: str, results: list[ItemResult]) -> dict[str, Any]:
     accepted = sum(1 for r in results if r.status == "accepted")
     return BatchResult(batch_id=batch_id, accepted=accepted, rejected=len(results) - accepted, results=results,
-                       results_file=f"/budget/invoice-batches/{batch_id}/results.csv").model_dump(mode="json")
+                       results_file=f"/budget/v1/invoice-batches/{batch_id}/results.csv").model_dump(mode="json")
 
 
 # The body is read raw (one bad invoice must not refuse the others), so FastAPI cannot derive its

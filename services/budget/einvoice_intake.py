@@ -70,7 +70,7 @@ def submission_from_ubl(who: Principal, content: bytes, filename: str, flow: str
     filename = _checked_filename(filename)
     parsed = _parsed(content)
     if parsed.kind != DocumentKind.INVOICE:
-        raise InvoiceRejected("einvoice.credit_note", "Send a UBL credit note on its own to POST /budget/invoices/ubl; "
+        raise InvoiceRejected("einvoice.credit_note", "Send a UBL credit note on its own to POST /budget/v1/invoices/ubl; "
                               "finance books it against the invoice it corrects.", "file")
     return _invoice_submission(who, parsed, content, filename, flow)
 

@@ -75,14 +75,13 @@ from services.budget.models import (
 )
 from shared.access import ensure_visible
 from shared.auth import STAFF_ROLES, Principal, Role, require_role
-from shared.bus.consumer import EventHandler
+from shared.bus.consumer import EventHandlers
 from shared.db import bulk_insert
 from shared.errors import ConflictError, DomainError, ForbiddenError
-from shared.events import (
+from contracts.events import (
     BudgetClosedV1,
     BudgetOpenedV1,
     BudgetThresholdReachedV1,
-    Envelope,
     GrantedLine,
     InvoiceApprovedV1,
     InvoicePaidV1,
@@ -96,9 +95,11 @@ from shared.events import (
     PlanChangeRefusedV1,
     TrajectoryClosedV1,
 )
+from shared.events import Envelope
 from shared.money import Money
 from shared.contention import retry_on_contention
-from shared.problems import Problem, not_found
+from shared.errors import NotFound
+from shared.problems import Problem
 from shared.uow import UnitOfWork
 
 # In a fixed order: a 403 names them (a frozenset's order changes from one process to the next).
@@ -206,7 +207,7 @@ def _lock_budget(session: Session, budget_id: str) -> Budget:
         query = query.with_for_update()
     budget = session.exec(query.execution_options(**_FRESH)).first()
     if budget is None:
-        raise not_found("budget")
+        raise NotFound("budget")
     return budget
 
 
@@ -269,7 +270,7 @@ def _check_thresholds(uow: UnitOfWork, budget: Budget, used_before: Money) -> No
         if pct in reached:
             continue
         reached.add(pct)
-        uow.emit("BudgetThresholdReached", tenant=budget.municipality, subject=budget.plan_id,
+        uow.emit(tenant=budget.municipality, subject=budget.plan_id,
                  payload=BudgetThresholdReachedV1(budget_id=budget.id, plan_id=budget.plan_id,
                                                   client_id=budget.client_id, percent=pct,
                                                   used_cents=used_after.cents, granted_cents=granted.cents))
@@ -311,18 +312,16 @@ def _open_budget(uow: UnitOfWork, event: Envelope, *, trajectory_id: str, client
         uow.session.add(line)
         if amount.cents > 0:
             _move(uow, line, "grant", amount)
-    uow.emit("BudgetOpened", tenant=budget.municipality, subject=trajectory_id, payload=BudgetOpenedV1(
+    uow.emit(tenant=budget.municipality, subject=trajectory_id, payload=BudgetOpenedV1(
         budget_id=budget.id, plan_id=trajectory_id, client_id=client_id, granted_cents=budget.granted_cents))
 
 
-def open_budget_on_plan_approved(event: Envelope, uow: UnitOfWork) -> None:
-    plan = PlanApprovedV1.model_validate(event.payload)
+def open_budget_on_plan_approved(uow: UnitOfWork, plan: PlanApprovedV1, event: Envelope) -> None:
     _open_budget(uow, event, trajectory_id=plan.plan_id, client_id=plan.client_id, kind="plan", scheme=plan.scheme,
                  lines=plan.lines, deadline=plan.execution_deadline)
 
 
-def open_orientation_budget_on_orientation_started(event: Envelope, uow: UnitOfWork) -> None:
-    started = OrientationStartedV1.model_validate(event.payload)
+def open_orientation_budget_on_orientation_started(uow: UnitOfWork, started: OrientationStartedV1, event: Envelope) -> None:
     if started.budget_cents <= 0:
         return  # the policy has no orientation budget
     line = GrantedLine(plan_line_id=started.orientation_id, category="orientation",
@@ -340,8 +339,7 @@ def _budget_for_plan(session: Session, plan_id: str, *, lock: bool = False) -> B
     return budget
 
 
-def change_budget_on_plan_changed(event: Envelope, uow: UnitOfWork) -> None:
-    change = PlanChangedV1.model_validate(event.payload)
+def change_budget_on_plan_changed(uow: UnitOfWork, change: PlanChangedV1, event: Envelope) -> None:
     budget = _budget_for_plan(uow.session, change.plan_id, lock=True)
     current = {line.plan_line_id: _locked_line(uow.session, line.id) for line in _lines(uow.session, budget.id)}
     wanted = {line.plan_line_id: line for line in change.lines}
@@ -354,7 +352,7 @@ def change_budget_on_plan_changed(event: Envelope, uow: UnitOfWork) -> None:
         refusal = "change_below_spent"  # a line cannot go below what is already ordered or approved
     if refusal:
         # Not a failure to retry: the budget stays as it is and intake restores the grants.
-        uow.emit("PlanChangeRefused", tenant=budget.municipality, subject=change.plan_id, payload=PlanChangeRefusedV1(
+        uow.emit(tenant=budget.municipality, subject=change.plan_id, payload=PlanChangeRefusedV1(
             plan_id=change.plan_id, client_id=change.client_id, change_id=change.change_id, reason_code=refusal))
         return
     # Release first, so money moved between lines is free before it is granted again.
@@ -381,8 +379,7 @@ def change_budget_on_plan_changed(event: Envelope, uow: UnitOfWork) -> None:
     uow.session.add(budget)
 
 
-def close_budget_on_trajectory_closed(event: Envelope, uow: UnitOfWork) -> None:
-    closed = TrajectoryClosedV1.model_validate(event.payload)
+def close_budget_on_trajectory_closed(uow: UnitOfWork, closed: TrajectoryClosedV1, event: Envelope) -> None:
     budget = _budget_for_plan(uow.session, closed.plan_id, lock=True)
     if budget.status == "closed":
         return
@@ -403,7 +400,7 @@ def close_budget_on_trajectory_closed(event: Envelope, uow: UnitOfWork) -> None:
         uow.session.add(line)
     budget.status, budget.closed_on, budget.close_reason = "closed", closed.closed_on, closed.reason
     uow.session.add(budget)
-    uow.emit("BudgetClosed", tenant=budget.municipality, subject=budget.plan_id, payload=BudgetClosedV1(
+    uow.emit(tenant=budget.municipality, subject=budget.plan_id, payload=BudgetClosedV1(
         budget_id=budget.id, plan_id=budget.plan_id, client_id=budget.client_id, released_cents=released.cents))
 
 
@@ -418,8 +415,7 @@ def _settle_holdbacks(uow: UnitOfWork, budget: Budget, operation: str, status: s
         uow.session.add(invoice)
 
 
-def release_holdback_on_outcome_registered(event: Envelope, uow: UnitOfWork) -> None:
-    outcome = OutcomeRegisteredV1.model_validate(event.payload)
+def release_holdback_on_outcome_registered(uow: UnitOfWork, outcome: OutcomeRegisteredV1, event: Envelope) -> None:
     if outcome.outcome not in WORK_FOUND:
         return
     budget = uow.session.exec(select(Budget).where(Budget.plan_id == outcome.plan_id).with_for_update()
@@ -431,12 +427,12 @@ def release_holdback_on_outcome_registered(event: Envelope, uow: UnitOfWork) -> 
     _settle_holdbacks(uow, budget, "release_holdback", "released")
 
 
-EVENT_HANDLERS: dict[str, EventHandler] = {
-    "PlanApproved": open_budget_on_plan_approved,
-    "OrientationStarted": open_orientation_budget_on_orientation_started,
-    "PlanChanged": change_budget_on_plan_changed,
-    "TrajectoryClosed": close_budget_on_trajectory_closed,
-    "OutcomeRegistered": release_holdback_on_outcome_registered,
+EVENT_HANDLERS: EventHandlers = {
+    PlanApprovedV1: open_budget_on_plan_approved,
+    OrientationStartedV1: open_orientation_budget_on_orientation_started,
+    PlanChangedV1: change_budget_on_plan_changed,
+    TrajectoryClosedV1: close_budget_on_trajectory_closed,
+    OutcomeRegisteredV1: release_holdback_on_outcome_registered,
 }
 
 
@@ -487,7 +483,7 @@ def _budget_public(session: Session, budget: Budget) -> BudgetPublic:
 def _budget_for(session: Session, who: Principal, budget_id: str) -> Budget:
     budget = session.get(Budget, budget_id)
     if budget is None:
-        raise not_found("budget")
+        raise NotFound("budget")
     ensure_visible(who, municipality=budget.municipality, client_id=budget.client_id, what="budget")
     return budget
 
@@ -527,11 +523,11 @@ def _invoice_for(session: Session, who: Principal, invoice_id: str, *, lock: boo
     query = select(Invoice).where(Invoice.id == invoice_id)
     invoice = session.exec(query.with_for_update().execution_options(**_FRESH) if lock else query).first()
     if invoice is None:
-        raise not_found("invoice")
+        raise NotFound("invoice")
     ensure_visible(who, municipality=invoice.municipality, client_id=invoice.client_id, what="invoice",
                    provider_id=invoice.provider_id)
     if who.role == Role.PROVIDER and invoice.provider_id != who.provider_id:
-        raise not_found("invoice")
+        raise NotFound("invoice")
     return invoice
 
 
@@ -710,7 +706,7 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
             uow.session.flush()
     except IntegrityError as exc:
         raise DuplicateInvoice("invoice.duplicate", "This invoice was already received.", "invoice_number") from exc
-    uow.emit("InvoiceReceived", tenant=invoice.municipality, subject=invoice.plan_id, payload=InvoiceReceivedV1(
+    uow.emit(tenant=invoice.municipality, subject=invoice.plan_id, payload=InvoiceReceivedV1(
         invoice_id=invoice.id, budget_id=budget.id, budget_line_id=line.id, amount_cents=amount.cents))
     return invoice
 
@@ -813,7 +809,7 @@ def batch_results(session: Session, who: Principal, batch_id: str) -> InvoiceBat
     batch = session.get(InvoiceBatch, batch_id)
     if batch is None or batch.municipality != who.municipality or (
             who.role == Role.PROVIDER and batch.provider_id != who.provider_id):
-        raise not_found("batch")
+        raise NotFound("batch")
     return batch
 
 
@@ -851,7 +847,7 @@ def document_of(session: Session, who: Principal, invoice_id: str) -> InvoiceDoc
     _invoice_for(session, who, invoice_id)
     document = session.exec(select(InvoiceDocument).where(InvoiceDocument.invoice_id == invoice_id)).first()
     if document is None:
-        raise not_found("document")
+        raise NotFound("document")
     return document
 
 
@@ -917,7 +913,7 @@ def _approve(uow: UnitOfWork, who: Principal, invoice_id: str) -> Invoice:
         invoice.held_pay_cents = holdback_share(total, line.holdback_percent).cents
     invoice.status, invoice.approved_at, invoice.approved_by = "approved", _now(), who.subject
     uow.session.add(invoice)
-    uow.emit("InvoiceApproved", tenant=invoice.municipality, subject=invoice.plan_id, payload=InvoiceApprovedV1(
+    uow.emit(tenant=invoice.municipality, subject=invoice.plan_id, payload=InvoiceApprovedV1(
         invoice_id=invoice.id, budget_id=invoice.budget_id, budget_line_id=line.id,
         amount_cents=invoice.amount_cents, remaining_cents=line.available_cents))
     _check_thresholds(uow, budget, used_before)
@@ -958,7 +954,7 @@ def reject_invoice(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: Reject
         raise ConflictError("invoice.wrong_state", f"An invoice that is {invoice.status} cannot be rejected.", "status")
     invoice.status, invoice.rejection_code, invoice.rejection_reason = "rejected", "invoice.rejected", cmd.reason
     uow.session.add(invoice)
-    uow.emit("InvoiceRejected", tenant=invoice.municipality, subject=invoice.plan_id, payload=InvoiceRejectedV1(
+    uow.emit(tenant=invoice.municipality, subject=invoice.plan_id, payload=InvoiceRejectedV1(
         invoice_id=invoice.id, budget_id=invoice.budget_id, client_id=invoice.client_id,
         reason_code="invoice.rejected"))
     uow.commit()
@@ -1006,7 +1002,7 @@ def payable_items(session: Session, municipality: str) -> list[PayableItem]:
 def _run_public(run: PaymentRun) -> PaymentRunPublic:
     return PaymentRunPublic(**run.model_dump(exclude={"xml", "total_cents", "municipality"}),
                             total=Money(run.total_cents).decimal,
-                            download=f"/budget/payment-runs/{run.id}/pain001.xml")
+                            download=f"/budget/v1/payment-runs/{run.id}/pain001.xml")
 
 
 def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -> PaymentRunPublic:
@@ -1051,7 +1047,7 @@ def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -
     uow.session.execute(sa.update(Invoice).where(
         Invoice.id == PaymentItem.invoice_id, PaymentItem.run_id == run_id, PaymentItem.part == "main",
         Invoice.status == "approved").values(status="scheduled").execution_options(synchronize_session=False))
-    uow.emit("PaymentScheduled", tenant=who.municipality, subject=run.id, payload=PaymentScheduledV1(
+    uow.emit(tenant=who.municipality, subject=run.id, payload=PaymentScheduledV1(
         payment_run_id=run.id, invoice_count=len(rows), total_cents=run.total_cents,
         execution_date=cmd.execution_date))
     uow.commit()
@@ -1063,7 +1059,7 @@ def _run_for(session: Session, who: Principal, run_id: str, *, lock: bool = Fals
     query = select(PaymentRun).where(PaymentRun.id == run_id)
     run = session.exec(query.with_for_update().execution_options(**_FRESH) if lock else query).first()
     if run is None or run.municipality != who.municipality:
-        raise not_found("payment run")
+        raise NotFound("payment run")
     return run
 
 
@@ -1110,7 +1106,7 @@ def _pay(uow: UnitOfWork, line: BudgetLine, invoice: Invoice, ledger: Money, amo
     else:
         invoice.holdback_status = "paid"
     uow.session.add(invoice)
-    uow.emit("InvoicePaid", tenant=invoice.municipality, subject=invoice.plan_id, payload=InvoicePaidV1(
+    uow.emit(tenant=invoice.municipality, subject=invoice.plan_id, payload=InvoicePaidV1(
         invoice_id=invoice.id, budget_id=invoice.budget_id, plan_id=invoice.plan_id, client_id=invoice.client_id,
         amount_cents=amount.cents, paid_on=paid_on))
 
@@ -1151,7 +1147,7 @@ def get_budget_reference(session: Session, who: Principal, budget_id: str, budge
     budget = session.get(Budget, budget_id)
     if budget is None or budget.municipality != who.municipality or (
             who.is_client_side() and budget.client_id != who.client_id):
-        raise not_found("budget")
+        raise NotFound("budget")
     line = session.get(BudgetLine, budget_line_id)
     if line is None or line.budget_id != budget.id:
         raise InvoiceRejected("invoice.unknown_line", "This budget has no such line.", "budget_line_id")

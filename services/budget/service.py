@@ -1,16 +1,16 @@
-"""How the runtime sees the budget service."""
+"""How the composition root sees the budget service."""
 
-from datetime import date
+from pathlib import Path
 
 from services.budget.api import router
 from services.budget.handlers import EVENT_HANDLERS, create_due_periodic_invoices
 from shared.bus.maintenance import prune_job
-from shared.runtime import PeriodicJob, Runtime, ServiceSpec
+from shared.runtime import Daily, PeriodicJob, ServiceSpec
+from shared.uow import UnitOfWork
 
 
-def _create_due_periodic_invoices(runtime: Runtime) -> int:
-    with runtime.uow("budget") as uow:
-        return create_due_periodic_invoices(uow, date.today())
+def _create_due_periodic_invoices(uow: UnitOfWork) -> int:
+    return create_due_periodic_invoices(uow, uow.clock.today())
 
 
 SERVICE = ServiceSpec(
@@ -19,5 +19,9 @@ SERVICE = ServiceSpec(
     description="The virtual budget ledger, invoices and payments.",
     router=router,
     event_handlers=EVENT_HANDLERS,
-    periodic_jobs=(PeriodicJob("budget.prune_bus_tables", 86400.0, prune_job("budget")), PeriodicJob("budget.create_due_periodic_invoices", 3600.0, _create_due_periodic_invoices),),
+    migrations=Path(__file__).parent / "migrations",
+    periodic_jobs=(
+        PeriodicJob("budget.create_due_periodic_invoices", Daily(), _create_due_periodic_invoices),
+        PeriodicJob("budget.prune_bus_tables", Daily(), prune_job),
+    ),
 )

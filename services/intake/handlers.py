@@ -107,10 +107,9 @@ from services.intake.models import (
 )
 from shared.access import ensure_visible
 from shared.auth import Principal, Role, require_role
-from shared.bus.consumer import EventHandler
+from shared.bus.consumer import EventHandlers
 from shared.errors import ConflictError
-from shared.events import (
-    Envelope,
+from contracts.events import (
     ClientRegisteredV1,
     DecisionDueSoonV1,
     GrantedLine,
@@ -123,10 +122,11 @@ from shared.events import (
     PlanSubmittedV1,
     TrajectoryClosedV1,
 )
+from shared.events import Envelope
 from shared.identifiers import IdentifierError, validate_kvk
 from shared.money import Money
-from shared.problems import Problem, not_found
-from shared.runtime import Runtime
+from shared.errors import NotFound
+from shared.problems import Problem
 from shared.uow import UnitOfWork
 
 # Who works in intake: case managers decide; team leads give the second approval.
@@ -259,7 +259,7 @@ def register_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> Clie
     )
     _insert_unique(uow.session, client, ConflictError(
         "client.exists", "This municipality already has a client with this BSN or client number.", "bsn"))
-    uow.emit("ClientRegistered", tenant=client.municipality, subject=client.id,
+    uow.emit(tenant=client.municipality, subject=client.id,
              payload=ClientRegisteredV1(client_id=client.id))
     uow.commit()
     return _client_public(client)
@@ -269,7 +269,7 @@ def _client_for(session: Session, who: Principal, client_id: str) -> Client:
     _require_reader(session, who)
     client = session.get(Client, client_id)
     if client is None:
-        raise not_found("client")
+        raise NotFound("client")
     ensure_visible(who, municipality=client.municipality, client_id=client.id, what="client")
     return client
 
@@ -344,7 +344,7 @@ def end_representation(uow: UnitOfWork, who: Principal, client_id: str, represen
     client = _client_for(uow.session, who, client_id)
     rep = uow.session.get(Representative, representative_id)
     if rep is None or rep.client_id != client.id:
-        raise not_found("representative")
+        raise NotFound("representative")
     rep.active = False
     uow.session.add(rep)
     uow.commit()
@@ -465,7 +465,7 @@ def start_orientation(uow: UnitOfWork, who: Principal, client_id: str, data: Ori
                               budget_cents=policy.orientation.budget.cents, started_by=who.subject)
     uow.session.add(orientation)
     uow.session.flush()
-    uow.emit("OrientationStarted", tenant=client.municipality, subject=orientation.id, payload=OrientationStartedV1(
+    uow.emit(tenant=client.municipality, subject=orientation.id, payload=OrientationStartedV1(
         orientation_id=orientation.id, client_id=client.id, scheme=scheme, ends_on=orientation.ends_on,
         budget_cents=orientation.budget_cents))
     uow.commit()
@@ -495,7 +495,7 @@ def _plan_for(session: Session, who: Principal, plan_id: str, *, lock: bool = Fa
         query = query.with_for_update()
     plan = session.exec(query).first()
     if plan is None:
-        raise not_found("plan")
+        raise NotFound("plan")
     ensure_visible(who, municipality=plan.municipality, client_id=plan.client_id, what="plan")
     return plan
 
@@ -616,7 +616,7 @@ def get_version(session: Session, who: Principal, plan_id: str, number: int) -> 
     version = session.exec(select(PlanVersion).where(PlanVersion.plan_id == plan.id,
                                                      PlanVersion.number == number)).first()
     if version is None:
-        raise not_found("plan version")
+        raise NotFound("plan version")
     return PlanVersionPublic.model_validate(version, from_attributes=True)
 
 
@@ -680,7 +680,7 @@ def submit_plan(uow: UnitOfWork, who: Principal, plan_id: str, ref: PlanVersionR
     uow.session.add(Review(municipality=plan.municipality, plan_id=plan.id, case_manager=client.case_manager,
                            plan_version_number=plan.latest_version_number, policy=policy_to_dict(policy),
                            submitted_on=today, due_on=deadline.due_on, warn_on=deadline.warn_on))
-    uow.emit("PlanSubmitted", tenant=plan.municipality, subject=plan.id, payload=PlanSubmittedV1(
+    uow.emit(tenant=plan.municipality, subject=plan.id, payload=PlanSubmittedV1(
         plan_id=plan.id, client_id=plan.client_id, plan_version=plan.version, requested_cents=plan.requested_cents))
     uow.commit()
     return _plan_public(plan)
@@ -721,7 +721,7 @@ def get_attachment(session: Session, who: Principal, plan_id: str, attachment_id
     plan = _plan_for(session, who, plan_id)
     attachment = session.get(Attachment, attachment_id)
     if attachment is None or attachment.plan_id != plan.id:
-        raise not_found("attachment")
+        raise NotFound("attachment")
     return attachment
 
 
@@ -780,7 +780,7 @@ def _decided_review(session: Session, plan: Plan) -> Review:
     review = session.exec(select(Review).where(Review.plan_id == plan.id, col(Review.status).not_in(UNDER_REVIEW))
                           .order_by(col(Review.created_at).desc())).first()
     if review is None:
-        raise not_found("decision")
+        raise NotFound("decision")
     return review
 
 
@@ -829,15 +829,15 @@ def decide(uow: UnitOfWork, who: Principal, plan_id: str, cmd: DecisionIn) -> Pl
         plan.status, plan.granted = "approved", grants
         plan.granted_cents = new_state.granted_total.cents
         plan.execution_deadline = new_state.execution_deadline
-        uow.emit("PlanApproved", tenant=plan.municipality, subject=plan.id, payload=PlanApprovedV1(
+        uow.emit(tenant=plan.municipality, subject=plan.id, payload=PlanApprovedV1(
             **common, scheme=plan.scheme, granted_cents=plan.granted_cents,
             execution_deadline=plan.execution_deadline, lines=_granted_payload(grants)))
     elif new_state.status is ReviewStatus.RETURNED:
         plan.status = "returned"
-        uow.emit("PlanReturned", tenant=plan.municipality, subject=plan.id, payload=PlanReturnedV1(**common))
+        uow.emit(tenant=plan.municipality, subject=plan.id, payload=PlanReturnedV1(**common))
     elif new_state.status is ReviewStatus.REJECTED:
         plan.status = "rejected"
-        uow.emit("PlanRejected", tenant=plan.municipality, subject=plan.id, payload=PlanRejectedV1(**common))
+        uow.emit(tenant=plan.municipality, subject=plan.id, payload=PlanRejectedV1(**common))
     uow.session.add(review)
     uow.session.add(plan)
     uow.commit()
@@ -997,7 +997,7 @@ def decide_change(uow: UnitOfWork, who: Principal, plan_id: str, change_id: str,
     _ensure_version(plan, cmd.plan_version)
     change = uow.session.get(ChangeRequest, change_id)
     if change is None or change.plan_id != plan.id:
-        raise not_found("change request")
+        raise NotFound("change request")
     if change.status != "submitted":
         raise ConflictError("change.already_decided", f"This change request is already {change.status}.", "status")
     if change.requested_by == who.subject:
@@ -1024,7 +1024,7 @@ def decide_change(uow: UnitOfWork, who: Principal, plan_id: str, change_id: str,
                          "ends_on": line["ends_on"], "holdback_percent": line["holdback_percent"]}
                         for line in change.lines]
         plan.granted_cents = sum(g["granted_cents"] for g in plan.granted)
-        uow.emit("PlanChanged", tenant=plan.municipality, subject=plan.id, payload=PlanChangedV1(
+        uow.emit(tenant=plan.municipality, subject=plan.id, payload=PlanChangedV1(
             plan_id=plan.id, client_id=plan.client_id, plan_version=plan.version, change_id=change.id,
             granted_cents=plan.granted_cents, lines=_granted_payload(plan.granted),
             execution_deadline=plan.execution_deadline))
@@ -1041,7 +1041,7 @@ def _close(uow: UnitOfWork, plan: Plan, reason: str, closed_on: date, note: str)
     plan.status, plan.closed_on, plan.closure_reason, plan.closure_note = "closed", closed_on, reason, note
     plan.version, plan.updated_at = plan.version + 1, _now()
     uow.session.add(plan)
-    uow.emit("TrajectoryClosed", tenant=plan.municipality, subject=plan.id, payload=TrajectoryClosedV1(
+    uow.emit(tenant=plan.municipality, subject=plan.id, payload=TrajectoryClosedV1(
         plan_id=plan.id, client_id=plan.client_id, reason=reason, closed_on=closed_on))
 
 
@@ -1061,46 +1061,43 @@ def close_trajectory(uow: UnitOfWork, who: Principal, plan_id: str, cmd: CloseTr
     return _plan_public(plan)
 
 
-def close_expired_trajectories(runtime: Runtime) -> int:
+def close_expired_trajectories(uow: UnitOfWork) -> int:
     """Daily: approved plans past their execution deadline close as expired; orientations end."""
-    today, closed = _today(), 0
-    with runtime.uow("intake") as uow:
-        expired = uow.session.exec(select(Plan).where(Plan.status == "approved",
-                                                      col(Plan.execution_deadline) < today).with_for_update()).all()
-        for plan in expired:
-            assert plan.execution_deadline is not None
-            _close(uow, plan, "expired", plan.execution_deadline, "")
-            closed += 1
-        for orientation in uow.session.exec(select(Orientation).where(Orientation.status == "running",
-                                                                      col(Orientation.ends_on) < today)).all():
-            orientation.status = "ended"
-            uow.session.add(orientation)
-        uow.commit()
+    today, closed = uow.clock.today(), 0
+    expired = uow.session.exec(select(Plan).where(Plan.status == "approved",
+                                                  col(Plan.execution_deadline) < today).with_for_update()).all()
+    for plan in expired:
+        assert plan.execution_deadline is not None
+        _close(uow, plan, "expired", plan.execution_deadline, "")
+        closed += 1
+    for orientation in uow.session.exec(select(Orientation).where(Orientation.status == "running",
+                                                                  col(Orientation.ends_on) < today)).all():
+        orientation.status = "ended"
+        uow.session.add(orientation)
+    uow.commit()
     return closed
 
 
-def warn_decision_deadlines(runtime: Runtime) -> int:
+def warn_decision_deadlines(uow: UnitOfWork) -> int:
     """Hourly: tell the case team once when a review reaches its warning date (Awb decision term)."""
-    today, warned = _today(), 0
-    with runtime.uow("intake") as uow:
-        due = uow.session.exec(select(Review).where(col(Review.status).in_(UNDER_REVIEW), Review.warned_at == None,  # noqa: E711
-                                                    col(Review.warn_on) <= today).with_for_update()).all()
-        for review in due:
-            plan = uow.session.get(Plan, review.plan_id)
-            assert plan is not None
-            review.warned_at = _now()
-            uow.session.add(review)
-            uow.emit("DecisionDueSoon", tenant=review.municipality, subject=review.plan_id,
-                     payload=DecisionDueSoonV1(review_id=review.id, plan_id=review.plan_id, client_id=plan.client_id,
-                                               due_on=review.due_on, case_manager=review.case_manager))
-            warned += 1
-        uow.commit()
+    today, warned = uow.clock.today(), 0
+    due = uow.session.exec(select(Review).where(col(Review.status).in_(UNDER_REVIEW), Review.warned_at == None,  # noqa: E711
+                                                col(Review.warn_on) <= today).with_for_update()).all()
+    for review in due:
+        plan = uow.session.get(Plan, review.plan_id)
+        assert plan is not None
+        review.warned_at = uow.clock.now()
+        uow.session.add(review)
+        uow.emit(tenant=review.municipality, subject=review.plan_id,
+                 payload=DecisionDueSoonV1(review_id=review.id, plan_id=review.plan_id, client_id=plan.client_id,
+                                           due_on=review.due_on, case_manager=review.case_manager))
+        warned += 1
+    uow.commit()
     return warned
 
 
-def restore_grants_on_plan_change_refused(event: Envelope, uow: UnitOfWork) -> None:
+def restore_grants_on_plan_change_refused(uow: UnitOfWork, refused: PlanChangeRefusedV1, event: Envelope) -> None:
     """The budget could not carry out an approved change: the plan's grants go back to what they were."""
-    refused = PlanChangeRefusedV1.model_validate(event.payload)
     change = uow.session.get(ChangeRequest, refused.change_id)
     plan = uow.session.exec(select(Plan).where(Plan.id == refused.plan_id).with_for_update()).first()
     if change is None or plan is None or change.status != "approved":
@@ -1115,4 +1112,4 @@ def restore_grants_on_plan_change_refused(event: Envelope, uow: UnitOfWork) -> N
 
 
 # Intake is where the trajectory starts; it hears back only when the budget refuses a change.
-EVENT_HANDLERS: dict[str, EventHandler] = {"PlanChangeRefused": restore_grants_on_plan_change_refused}
+EVENT_HANDLERS: EventHandlers = {PlanChangeRefusedV1: restore_grants_on_plan_change_refused}

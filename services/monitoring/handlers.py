@@ -19,11 +19,10 @@ from services.monitoring.models import (
 )
 from shared.access import ensure_visible
 from shared.auth import Principal, Role, require_role
-from shared.bus.consumer import EventHandler
+from shared.bus.consumer import EventHandlers
 from shared.errors import DomainError
-from shared.events import (
+from contracts.events import (
     BudgetOpenedV1,
-    Envelope,
     InvoicePaidV1,
     OrientationStartedV1,
     OutcomeRegisteredV1,
@@ -31,8 +30,9 @@ from shared.events import (
     ProgressReportedV1,
     TrajectoryClosedV1,
 )
+from shared.events import Envelope
 from shared.money import Money
-from shared.problems import not_found
+from shared.errors import NotFound
 from shared.uow import UnitOfWork
 
 # A trajectory with no progress report for this long gets flagged for the case manager.
@@ -51,8 +51,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def start_trajectory_on_plan_approved(event: Envelope, uow: UnitOfWork) -> None:
-    plan = PlanApprovedV1.model_validate(event.payload)
+def start_trajectory_on_plan_approved(uow: UnitOfWork, plan: PlanApprovedV1, event: Envelope) -> None:
     if uow.session.get(Trajectory, plan.plan_id):
         return
     uow.session.add(Trajectory(plan_id=plan.plan_id, municipality=event.tenant, client_id=plan.client_id,
@@ -60,7 +59,7 @@ def start_trajectory_on_plan_approved(event: Envelope, uow: UnitOfWork) -> None:
                                started_on=event.occurred_at.date(), execution_deadline=plan.execution_deadline))
 
 
-def start_orientation_trajectory_on_orientation_started(event: Envelope, uow: UnitOfWork) -> None:
+def start_orientation_trajectory_on_orientation_started(uow: UnitOfWork, started: OrientationStartedV1, event: Envelope) -> None:
     """The orientation phase (DOMAIN.md: about three months in which the client drafts the plan) may
     have an orientation budget; budget opens it under the orientation id and says `BudgetOpened`,
     and its invoices are `InvoicePaid` like a plan's. That money is part of what the route to work
@@ -68,7 +67,6 @@ def start_orientation_trajectory_on_orientation_started(event: Envelope, uow: Un
     trajectory of kind "orientation" rather than ignored. Without it the `BudgetOpened` could not
     tell an orientation from a plan whose `PlanApproved` has not arrived yet, and would be retried
     into a dead letter. No progress reports are due in this phase (see `flag_overdue_reports`)."""
-    started = OrientationStartedV1.model_validate(event.payload)
     if uow.session.get(Trajectory, started.orientation_id):
         return
     uow.session.add(Trajectory(plan_id=started.orientation_id, kind="orientation", municipality=event.tenant,
@@ -77,8 +75,7 @@ def start_orientation_trajectory_on_orientation_started(event: Envelope, uow: Un
                                execution_deadline=started.ends_on))
 
 
-def link_budget_on_budget_opened(event: Envelope, uow: UnitOfWork) -> None:
-    opened = BudgetOpenedV1.model_validate(event.payload)
+def link_budget_on_budget_opened(uow: UnitOfWork, opened: BudgetOpenedV1, event: Envelope) -> None:
     trajectory = uow.session.get(Trajectory, opened.plan_id)
     if trajectory is None:
         # PlanApproved (or OrientationStarted) not handled yet (queues are independent): fail so
@@ -88,8 +85,7 @@ def link_budget_on_budget_opened(event: Envelope, uow: UnitOfWork) -> None:
     uow.session.add(trajectory)
 
 
-def record_spending_on_invoice_paid(event: Envelope, uow: UnitOfWork) -> None:
-    paid = InvoicePaidV1.model_validate(event.payload)
+def record_spending_on_invoice_paid(uow: UnitOfWork, paid: InvoicePaidV1, event: Envelope) -> None:
     trajectory = uow.session.exec(select(Trajectory).where(Trajectory.plan_id == paid.plan_id).with_for_update()).first()
     if trajectory is None:
         raise LookupError(f"trajectory {paid.plan_id} not known yet")
@@ -97,8 +93,7 @@ def record_spending_on_invoice_paid(event: Envelope, uow: UnitOfWork) -> None:
     uow.session.add(trajectory)
 
 
-def close_trajectory_on_trajectory_closed(event: Envelope, uow: UnitOfWork) -> None:
-    closed = TrajectoryClosedV1.model_validate(event.payload)
+def close_trajectory_on_trajectory_closed(uow: UnitOfWork, closed: TrajectoryClosedV1, event: Envelope) -> None:
     trajectory = uow.session.get(Trajectory, closed.plan_id)
     if trajectory is None:
         raise LookupError(f"trajectory {closed.plan_id} not known yet")
@@ -107,12 +102,12 @@ def close_trajectory_on_trajectory_closed(event: Envelope, uow: UnitOfWork) -> N
     uow.session.add(trajectory)
 
 
-EVENT_HANDLERS: dict[str, EventHandler] = {
-    "PlanApproved": start_trajectory_on_plan_approved,
-    "OrientationStarted": start_orientation_trajectory_on_orientation_started,
-    "BudgetOpened": link_budget_on_budget_opened,
-    "InvoicePaid": record_spending_on_invoice_paid,
-    "TrajectoryClosed": close_trajectory_on_trajectory_closed,
+EVENT_HANDLERS: EventHandlers = {
+    PlanApprovedV1: start_trajectory_on_plan_approved,
+    OrientationStartedV1: start_orientation_trajectory_on_orientation_started,
+    BudgetOpenedV1: link_budget_on_budget_opened,
+    InvoicePaidV1: record_spending_on_invoice_paid,
+    TrajectoryClosedV1: close_trajectory_on_trajectory_closed,
 }
 
 
@@ -120,7 +115,7 @@ def _trajectory_for(session: Session, who: Principal, plan_id: str, roles: tuple
     require_role(who, *roles)
     trajectory = session.get(Trajectory, plan_id)
     if trajectory is None:
-        raise not_found("trajectory")
+        raise NotFound("trajectory")
     ensure_visible(who, municipality=trajectory.municipality, client_id=trajectory.client_id, what="trajectory")
     return trajectory
 
@@ -153,7 +148,7 @@ def file_progress_report(uow: UnitOfWork, who: Principal, plan_id: str, data: Pr
     trajectory.last_report_at = report.created_at
     trajectory.report_overdue = False
     uow.session.add(trajectory)
-    uow.emit("ProgressReported", tenant=trajectory.municipality, subject=plan_id, payload=ProgressReportedV1(
+    uow.emit(tenant=trajectory.municipality, subject=plan_id, payload=ProgressReportedV1(
         report_id=report.id, plan_id=plan_id, client_id=trajectory.client_id,
         reported_by_role=who.role.value, on_track=data.on_track))
     uow.commit()
@@ -201,7 +196,7 @@ def register_outcome(uow: UnitOfWork, who: Principal, plan_id: str, data: Outcom
                       hours_per_week=data.hours_per_week, registered_by=who.subject,
                       durable=is_durable(data.outcome, data.working_since, today))
     uow.session.add(outcome)
-    uow.emit("OutcomeRegistered", tenant=trajectory.municipality, subject=plan_id, payload=OutcomeRegisteredV1(
+    uow.emit(tenant=trajectory.municipality, subject=plan_id, payload=OutcomeRegisteredV1(
         outcome_id=outcome.id, plan_id=plan_id, client_id=trajectory.client_id, outcome=data.outcome,
         durable=outcome.durable))
     uow.commit()

@@ -1,14 +1,16 @@
-"""How the runtime sees the monitoring service."""
+"""How the composition root sees the monitoring service."""
+
+from pathlib import Path
 
 from services.monitoring.api import router
 from services.monitoring.handlers import EVENT_HANDLERS, flag_overdue_reports
 from shared.bus.maintenance import prune_job
-from shared.runtime import PeriodicJob, Runtime, ServiceSpec
+from shared.runtime import Daily, PeriodicJob, ServiceSpec
+from shared.uow import UnitOfWork
 
 
-def _flag_overdue_reports(runtime: Runtime) -> int:
-    with runtime.uow("monitoring") as uow:
-        return flag_overdue_reports(uow)
+def _flag_overdue_reports(uow: UnitOfWork) -> int:
+    return flag_overdue_reports(uow, uow.clock.now())
 
 
 SERVICE = ServiceSpec(
@@ -17,5 +19,9 @@ SERVICE = ServiceSpec(
     description="Progress, outcomes, benchmark and evidence.",
     router=router,
     event_handlers=EVENT_HANDLERS,
-    periodic_jobs=(PeriodicJob("monitoring.prune_bus_tables", 86400.0, prune_job("monitoring")), PeriodicJob("monitoring.flag_overdue_reports", 3600.0, _flag_overdue_reports),),
+    migrations=Path(__file__).parent / "migrations",
+    periodic_jobs=(
+        PeriodicJob("monitoring.flag_overdue_reports", Daily(), _flag_overdue_reports),
+        PeriodicJob("monitoring.prune_bus_tables", Daily(), prune_job),
+    ),
 )

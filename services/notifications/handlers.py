@@ -9,8 +9,18 @@ from sqlmodel import Session, select
 from services.notifications.domain.templates import render
 from services.notifications.models import Message, MessagePublic
 from shared.auth import Principal, Role, require_role
-from shared.bus.consumer import EventHandler
-from shared.events import Envelope
+from shared.bus.consumer import EventHandlers
+from contracts.events import (
+    BudgetThresholdReachedV1,
+    DecisionDueSoonV1,
+    InvoicePaidV1,
+    InvoiceRejectedV1,
+    PlanApprovedV1,
+    PlanRejectedV1,
+    PlanReturnedV1,
+    ProgressReportedV1,
+)
+from shared.events import Envelope, Payload
 from shared.uow import UnitOfWork
 
 
@@ -20,59 +30,57 @@ def _record(uow: UnitOfWork, event: Envelope, template: str, *, client_id: str |
                             template=template, params=params or {}, cause_event_id=str(event.event_id)))
 
 
-def message_client_on_plan_approved(event: Envelope, uow: UnitOfWork) -> None:
-    p = event.payload
-    _record(uow, event, "plan_approved", client_id=p["client_id"],
-            params={"granted_cents": p["granted_cents"], "execution_deadline": p["execution_deadline"]})
+def _params(payload: Payload, *names: str) -> dict[str, Any]:
+    data = payload.model_dump(mode="json")
+    return {name: data[name] for name in names}
 
 
-def message_client_on_plan_rejected(event: Envelope, uow: UnitOfWork) -> None:
-    _record(uow, event, "plan_rejected", client_id=event.payload["client_id"])
+def message_client_on_plan_approved(uow: UnitOfWork, plan: PlanApprovedV1, event: Envelope) -> None:
+    _record(uow, event, "plan_approved", client_id=plan.client_id,
+            params=_params(plan, "granted_cents", "execution_deadline"))
 
 
-def message_client_on_invoice_paid(event: Envelope, uow: UnitOfWork) -> None:
-    p = event.payload
-    _record(uow, event, "invoice_paid", client_id=p["client_id"],
-            params={"amount_cents": p["amount_cents"], "paid_on": p["paid_on"]})
+def message_client_on_plan_rejected(uow: UnitOfWork, plan: PlanRejectedV1, event: Envelope) -> None:
+    _record(uow, event, "plan_rejected", client_id=plan.client_id)
 
 
-def message_case_team_on_progress_reported(event: Envelope, uow: UnitOfWork) -> None:
-    p = event.payload
-    _record(uow, event, "progress_reported", client_id=p["client_id"], recipient_kind="case_team",
-            params={"on_track": p["on_track"], "plan_id": p["plan_id"]})
+def message_client_on_invoice_paid(uow: UnitOfWork, paid: InvoicePaidV1, event: Envelope) -> None:
+    _record(uow, event, "invoice_paid", client_id=paid.client_id, params=_params(paid, "amount_cents", "paid_on"))
 
 
-def message_client_on_plan_returned(event: Envelope, uow: UnitOfWork) -> None:
-    _record(uow, event, "plan_returned", client_id=event.payload["client_id"])
+def message_case_team_on_progress_reported(uow: UnitOfWork, report: ProgressReportedV1, event: Envelope) -> None:
+    _record(uow, event, "progress_reported", client_id=report.client_id, recipient_kind="case_team",
+            params=_params(report, "on_track", "plan_id"))
 
 
-def message_client_on_invoice_rejected(event: Envelope, uow: UnitOfWork) -> None:
-    p = event.payload
-    if p.get("client_id"):  # an invoice that matched no budget has no client to tell
-        _record(uow, event, "invoice_rejected", client_id=p["client_id"], params={"reason_code": p["reason_code"]})
+def message_client_on_plan_returned(uow: UnitOfWork, plan: PlanReturnedV1, event: Envelope) -> None:
+    _record(uow, event, "plan_returned", client_id=plan.client_id)
 
 
-def message_client_on_budget_threshold(event: Envelope, uow: UnitOfWork) -> None:
-    p = event.payload
-    _record(uow, event, "budget_threshold", client_id=p["client_id"], params={
-        "percent": p["percent"], "used_cents": p["used_cents"], "granted_cents": p["granted_cents"]})
+def message_client_on_invoice_rejected(uow: UnitOfWork, rejected: InvoiceRejectedV1, event: Envelope) -> None:
+    if rejected.client_id:  # an invoice that matched no budget has no client to tell
+        _record(uow, event, "invoice_rejected", client_id=rejected.client_id, params=_params(rejected, "reason_code"))
 
 
-def message_case_team_on_decision_due_soon(event: Envelope, uow: UnitOfWork) -> None:
-    p = event.payload
-    _record(uow, event, "decision_due_soon", client_id=p["client_id"], recipient_kind="case_team",
-            params={"plan_id": p["plan_id"], "due_on": p["due_on"], "case_manager": p["case_manager"]})
+def message_client_on_budget_threshold(uow: UnitOfWork, reached: BudgetThresholdReachedV1, event: Envelope) -> None:
+    _record(uow, event, "budget_threshold", client_id=reached.client_id,
+            params=_params(reached, "percent", "used_cents", "granted_cents"))
 
 
-EVENT_HANDLERS: dict[str, EventHandler] = {
-    "DecisionDueSoon": message_case_team_on_decision_due_soon,
-    "PlanReturned": message_client_on_plan_returned,
-    "InvoiceRejected": message_client_on_invoice_rejected,
-    "BudgetThresholdReached": message_client_on_budget_threshold,
-    "PlanApproved": message_client_on_plan_approved,
-    "PlanRejected": message_client_on_plan_rejected,
-    "InvoicePaid": message_client_on_invoice_paid,
-    "ProgressReported": message_case_team_on_progress_reported,
+def message_case_team_on_decision_due_soon(uow: UnitOfWork, due: DecisionDueSoonV1, event: Envelope) -> None:
+    _record(uow, event, "decision_due_soon", client_id=due.client_id, recipient_kind="case_team",
+            params=_params(due, "plan_id", "due_on", "case_manager"))
+
+
+EVENT_HANDLERS: EventHandlers = {
+    DecisionDueSoonV1: message_case_team_on_decision_due_soon,
+    PlanReturnedV1: message_client_on_plan_returned,
+    InvoiceRejectedV1: message_client_on_invoice_rejected,
+    BudgetThresholdReachedV1: message_client_on_budget_threshold,
+    PlanApprovedV1: message_client_on_plan_approved,
+    PlanRejectedV1: message_client_on_plan_rejected,
+    InvoicePaidV1: message_client_on_invoice_paid,
+    ProgressReportedV1: message_case_team_on_progress_reported,
 }
 
 

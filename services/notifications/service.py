@@ -1,15 +1,18 @@
-"""How the runtime sees the notifications service."""
+"""How the composition root sees the notifications service."""
+
+from pathlib import Path
 
 from services.notifications.api import router
 from services.notifications.handlers import EVENT_HANDLERS
 from shared.bus.maintenance import prune_job
-from shared.runtime import PeriodicJob, ServiceSpec
+from shared.runtime import Daily, PeriodicJob, ServiceSpec
 
 SERVICE = ServiceSpec(
     name="notifications",
     title="Notifications",
-    description="Messages and reminders to people, webhooks to partners.",
+    description="Messages and reminders to people.",
     router=router,
     event_handlers=EVENT_HANDLERS,
-    periodic_jobs=(PeriodicJob("notifications.prune_bus_tables", 86400.0, prune_job("notifications")),),
+    migrations=Path(__file__).parent / "migrations",
+    periodic_jobs=(PeriodicJob("notifications.prune_bus_tables", Daily(), prune_job),),
 )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 from sqlalchemy.engine import Engine
 
-from shared.bus.consumer import EventHandler, HandlerFailed, consume
-from shared.bus.routing import SERVICES, batch_task_name, task_name
+from shared.bus.consumer import EventHandlers, HandlerFailed, consume
+from shared.bus.routing import batch_task_name, task_name
 from shared.config import MAX_RETRY_DELAY_SECONDS, Settings
+from shared.events import event_type_of
+from shared.runtime import Daily, PeriodicJob, Runtime, ServiceSpec
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -38,10 +42,15 @@ def make_celery(settings: Settings) -> Celery:
         # Keep trying to reach Redis after it went away, for ever, instead of exiting.
         broker_connection_retry=True,
         broker_connection_max_retries=None,
-        task_routes={f"{s}.*": {"queue": s} for s in SERVICES},
+        # Every task name starts with its service, and each service has its own queue.
+        task_routes=(_queue_of_task,),
         timezone="Europe/Amsterdam",
     )
     return app
+
+
+def _queue_of_task(name: str, *_args: Any, **_kwargs: Any) -> dict[str, str]:
+    return {"queue": name.split(".", 1)[0]}
 
 
 def retry_delay(attempt: int, base_seconds: float) -> float:
@@ -52,18 +61,18 @@ def retry_delay(attempt: int, base_seconds: float) -> float:
 def register_event_tasks(
     app: Celery,
     service: str,
-    handlers: Mapping[str, EventHandler],
+    handlers: EventHandlers,
     get_engine: Callable[[], Engine],
     settings: Settings,
 ) -> None:
     """One named task per consumed event type (`budget.on_plan_approved`, ...), and
     `budget.on_events` for a batch of them from the relay."""
-    for event_type in handlers:
-        _register_one(app, service, event_type, handlers, get_engine, settings)
+    for payload_type in handlers:
+        _register_one(app, service, event_type_of(payload_type), handlers, get_engine, settings)
     _register_batch(app, service, handlers, get_engine, settings)
 
 
-def _register_one(app: Celery, service: str, event_type: str, handlers: Mapping[str, EventHandler],
+def _register_one(app: Celery, service: str, event_type: str, handlers: EventHandlers,
                   get_engine: Callable[[], Engine], settings: Settings) -> None:
     @app.task(
         name=task_name(service, event_type),
@@ -82,7 +91,7 @@ def _register_one(app: Celery, service: str, event_type: str, handlers: Mapping[
             raise self.retry(exc=exc, countdown=retry_delay(attempt, settings.event_retry_base_seconds))
 
 
-def _register_batch(app: Celery, service: str, handlers: Mapping[str, EventHandler],
+def _register_batch(app: Celery, service: str, handlers: EventHandlers,
                     get_engine: Callable[[], Engine], settings: Settings) -> None:
     @app.task(name=batch_task_name(service), shared=False, acks_late=True, reject_on_worker_lost=True)
     def handle_events(items: list[list[str]]) -> int:
@@ -111,3 +120,31 @@ class CeleryPublisher:
         """Many events for one consumer in one message: the broker and worker overhead is per message."""
         self.app.send_task(batch_task_name(service), args=[[list(item) for item in items]], queue=service,
                            retry=False)
+
+
+def register_service_tasks(app: Celery, spec: ServiceSpec, get_runtime: Callable[[], Runtime]) -> None:
+    """A service's event tasks and its scheduled jobs, each a named task on the service's queue."""
+    register_event_tasks(app, spec.name, spec.event_handlers, lambda: get_runtime().engine, get_runtime().settings)
+    for job in spec.periodic_jobs:
+        _register_job(app, spec.name, job, get_runtime)
+
+
+def _register_job(app: Celery, service: str, job: PeriodicJob, get_runtime: Callable[[], Runtime]) -> None:
+    @app.task(name=job.name, shared=False, acks_late=True, reject_on_worker_lost=True)
+    def run_job() -> int:
+        return get_runtime().run_job(service, job)
+
+
+def beat_schedule(specs: Iterable[ServiceSpec], settings: Settings) -> dict[str, dict[str, Any]]:
+    """Celery beat's table: daily jobs on a crontab at the configured hour (Dutch time, the app's
+    timezone), the rest every so many seconds."""
+    schedule = {}
+    for spec in specs:
+        for job in spec.periodic_jobs:
+            if isinstance(job.schedule, Daily):
+                hour = settings.daily_jobs_hour if job.schedule.hour is None else job.schedule.hour
+                when: Any = crontab(minute=0, hour=hour)
+            else:
+                when = job.schedule.seconds
+            schedule[job.name] = {"task": job.name, "schedule": when, "options": {"queue": spec.name}}
+    return schedule

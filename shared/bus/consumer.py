@@ -21,14 +21,18 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from shared.bus.tables import BUS_TABLES
-from shared.events import Envelope, UnknownEventError, parse_envelope
+from shared.bus.tables import bus_tables
+from shared.clock import SYSTEM_CLOCK, Clock
+from shared.events import Envelope, Payload, UnknownEventError, parse_event
 from shared.logging import correlation_id_var
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("bus.consumer")
 
-EventHandler = Callable[[Envelope, UnitOfWork], None]
+# A handler gets the unit of work, the typed payload (validated once, here) and its envelope.
+EventHandler = Callable[[UnitOfWork, Any, Envelope], None]
+# A service's handler table: keyed by the payload class it handles (one class per type and version).
+EventHandlers = Mapping[type[Payload], EventHandler]
 
 
 class Outcome(StrEnum):
@@ -60,7 +64,7 @@ def dead_letter(engine: Engine, service: str, raw: str | bytes | dict[str, Any],
     except (ValueError, AttributeError):
         pass
     letter_id = str(uuid.uuid4())
-    table = BUS_TABLES[service].dead_letter
+    table = bus_tables(service).dead_letter
     with engine.begin() as conn:
         if event_id is not None:
             # The same event delivered twice (at-least-once) and failing twice: one letter for ops.
@@ -75,7 +79,7 @@ def dead_letter(engine: Engine, service: str, raw: str | bytes | dict[str, Any],
                             event_id=event_id, event_type=event_type)
                 return open_letter
         conn.execute(
-            sa.insert(BUS_TABLES[service].dead_letter).values(
+            sa.insert(bus_tables(service).dead_letter).values(
                 id=letter_id,
                 event_id=event_id,
                 event_type=event_type,
@@ -94,13 +98,14 @@ def consume(
     engine: Engine,
     service: str,
     raw: str | bytes | dict[str, Any],
-    handlers: Mapping[str, EventHandler],
+    handlers: EventHandlers,
     *,
     attempt: int = 1,
     max_attempts: int = 5,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Outcome:
     try:
-        envelope = parse_envelope(raw)
+        envelope, payload = parse_event(raw)
     except UnknownEventError as exc:
         dead_letter(engine, service, raw, f"unknown event: {exc}", attempt)
         return Outcome.DEAD_LETTERED
@@ -108,15 +113,16 @@ def consume(
         dead_letter(engine, service, raw, f"invalid event: {exc}", attempt)
         return Outcome.DEAD_LETTERED
 
-    handler = handlers.get(envelope.type)
+    handler = handlers.get(type(payload))
     if handler is None:
-        dead_letter(engine, service, raw, f"{service} has no handler for {envelope.type}", attempt)
+        dead_letter(engine, service, raw, f"{service} has no handler for {envelope.type} version {envelope.version}",
+                    attempt)
         return Outcome.DEAD_LETTERED
 
     token = correlation_id_var.set(envelope.correlation_id)
     structlog.contextvars.bind_contextvars(event_id=str(envelope.event_id), event_type=envelope.type)
     try:
-        return _handle_once(engine, service, envelope, handler)
+        return _handle_once(engine, service, envelope, payload, handler, clock)
     except HandlerFailed as exc:
         if attempt >= max_attempts:
             dead_letter(engine, service, raw, f"handler failed after {attempt} tries: {exc.reason}", attempt)
@@ -128,10 +134,11 @@ def consume(
         correlation_id_var.reset(token)
 
 
-def _handle_once(engine: Engine, service: str, envelope: Envelope, handler: EventHandler) -> Outcome:
-    inbox = BUS_TABLES[service].inbox
+def _handle_once(engine: Engine, service: str, envelope: Envelope, payload: Payload, handler: EventHandler,
+                 clock: Clock) -> Outcome:
+    inbox = bus_tables(service).inbox
     with UnitOfWork(engine, service, correlation_id=envelope.correlation_id,
-                    causation_id=str(envelope.event_id)) as uow:
+                    causation_id=str(envelope.event_id), clock=clock) as uow:
         try:
             # Claim the event first: a concurrent duplicate blocks here, then fails the key.
             uow.session.execute(
@@ -150,7 +157,7 @@ def _handle_once(engine: Engine, service: str, envelope: Envelope, handler: Even
             uow.rollback()
             raise HandlerFailed(f"{type(exc).__name__}: {str(exc.orig).strip()[:300]}") from exc
         try:
-            handler(envelope, uow)
+            handler(uow, payload, envelope)
             uow.commit()
         except IntegrityError as exc:
             uow.rollback()
@@ -165,6 +172,6 @@ def _handle_once(engine: Engine, service: str, envelope: Envelope, handler: Even
 
 
 def _already_handled(engine: Engine, service: str, event_id: str) -> bool:
-    inbox = BUS_TABLES[service].inbox
+    inbox = bus_tables(service).inbox
     with engine.connect() as conn:
         return conn.execute(sa.select(inbox.c.event_id).where(inbox.c.event_id == event_id)).first() is not None

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shared.bus.relay import Publisher
-from shared.bus.routing import ROUTES, SERVICES
-from shared.bus.tables import BUS_TABLES
+from shared.bus.routing import routing, services
+from shared.bus.tables import bus_tables
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ class DeadLetterNotFound(LookupError):
 def list_dead_letters(engine: Engine, *, service: str | None = None, include_replayed: bool = False) -> list[DeadLetter]:
     letters: list[DeadLetter] = []
     with engine.connect() as conn:
-        for name in (service,) if service else SERVICES:
-            table = BUS_TABLES[name].dead_letter
+        for name in (service,) if service else services():
+            table = bus_tables(name).dead_letter
             query = sa.select(table).order_by(table.c.created_at)
             if not include_replayed:
                 query = query.where(table.c.replayed_at.is_(None))
@@ -45,8 +45,8 @@ def list_dead_letters(engine: Engine, *, service: str | None = None, include_rep
 
 def find_dead_letter(engine: Engine, letter_id: str) -> DeadLetter:
     with engine.connect() as conn:
-        for name in SERVICES:
-            table = BUS_TABLES[name].dead_letter
+        for name in services():
+            table = bus_tables(name).dead_letter
             row = conn.execute(sa.select(table).where(table.c.id == letter_id)).first()
             if row:
                 return DeadLetter(service=name, **row._mapping)
@@ -62,19 +62,19 @@ def replay_dead_letter(engine: Engine, letter_id: str, publisher: Publisher, *,
     letter = find_dead_letter(engine, letter_id)
     if letter.replayed_at is not None:
         raise DeadLetterNotFound(f"dead letter {letter_id} was already replayed at {letter.replayed_at}")
-    if letter.event_type not in ROUTES:
+    if letter.event_type not in routing().routes:
         raise DeadLetterNotFound(f"dead letter {letter_id} has no known event type ({letter.event_type!r}); "
                                  "it cannot be handled as it is")
     # Publish first: if the broker is down the letter stays visible and can be replayed later.
     # A crash between publish and mark means a second replay, which the inbox makes harmless.
     publisher.publish(letter.service, letter.event_type, letter.envelope)
-    table = BUS_TABLES[letter.service].dead_letter
+    table = bus_tables(letter.service).dead_letter
     now = datetime.now(timezone.utc)
     with engine.begin() as conn:
         conn.execute(sa.update(table).where(table.c.id == letter_id).values(replayed_at=now))
         producer = _producer_of(letter.envelope)
-        if producer in BUS_TABLES and letter.event_id:
-            outbox = BUS_TABLES[producer].outbox
+        if producer in services() and letter.event_id:
+            outbox = bus_tables(producer).outbox
             conn.execute(sa.update(outbox).where(outbox.c.event_id == letter.event_id).values(
                 delivered_at=None, redeliveries=0, next_check_at=now + timedelta(seconds=recheck_after_seconds)))
     return letter

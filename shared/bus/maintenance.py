@@ -9,13 +9,13 @@ below `keep_days`, so it never looks for an inbox id that was already pruned.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shared.bus.tables import BUS_TABLES
+from shared.bus.tables import bus_tables
+from shared.uow import UnitOfWork
 
 KEEP_DAYS = 30
 
@@ -23,7 +23,7 @@ KEEP_DAYS = 30
 def prune_bus_tables(engine: Engine, service: str, *, keep_days: int = KEEP_DAYS,
                      now: datetime | None = None) -> tuple[int, int]:
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=keep_days)
-    tables = BUS_TABLES[service]
+    tables = bus_tables(service)
     with engine.begin() as conn:
         # Only delivered rows: an undelivered one is still watched by the sweeper, however old.
         outbox = conn.execute(sa.delete(tables.outbox).where(tables.outbox.c.delivered_at.is_not(None),
@@ -32,8 +32,7 @@ def prune_bus_tables(engine: Engine, service: str, *, keep_days: int = KEEP_DAYS
     return outbox, inbox
 
 
-def prune_job(service: str) -> Callable[..., tuple[int, int]]:
-    def run(runtime) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-        return prune_bus_tables(runtime.engine, service)
-
-    return run
+def prune_job(uow: UnitOfWork) -> int:
+    """The daily job every service runs on its own bus tables."""
+    outbox, inbox = prune_bus_tables(uow.engine, uow.service, now=uow.clock.now())
+    return outbox + inbox

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from shared.bus.routing import ROUTES, subscribers
-from shared.bus.tables import BUS_TABLES
+from shared.bus.routing import routing, subscribers
+from shared.bus.tables import bus_tables
 from shared.db import is_sqlite
 from shared.uow import NOTIFY_CHANNEL, outbox_written
 
@@ -48,7 +48,6 @@ DELIVERY_BATCH = 50
 
 
 # Event types that go to at least one service; any other event is delivered once it is published.
-ROUTED_TYPES: tuple[str, ...] = tuple(t for t, targets in ROUTES.items() if targets)
 
 
 class BrokerUnavailable(Exception):
@@ -63,7 +62,7 @@ def _settles_on_publish(publisher: Publisher) -> bool:
 def _published_values(outbox: sa.Table, publisher: Publisher, now: datetime, redeliver_after: float) -> dict:
     """What one UPDATE sets on the rows that went out: still one statement for the whole batch."""
     delivered = now if _settles_on_publish(publisher) else sa.case(
-        (outbox.c.event_type.in_(ROUTED_TYPES), sa.null()), else_=sa.literal(now, outbox.c.delivered_at.type))
+        (outbox.c.event_type.in_(routing().routed_types()), sa.null()), else_=sa.literal(now, outbox.c.delivered_at.type))
     return {"published_at": now, "delivered_at": delivered,
             "next_check_at": now + timedelta(seconds=redeliver_after)}
 
@@ -71,7 +70,7 @@ def _published_values(outbox: sa.Table, publisher: Publisher, now: datetime, red
 def relay_batch(engine: Engine, service: str, publisher: Publisher, batch_size: int = 500,
                 redeliver_after: float = 60.0) -> int:
     """Publish up to `batch_size` unpublished events of one service. Returns how many moved."""
-    outbox = BUS_TABLES[service].outbox
+    outbox = bus_tables(service).outbox
     query = (
         sa.select(outbox.c.id, outbox.c.event_type, outbox.c.envelope)
         .where(outbox.c.published_at.is_(None))
@@ -151,7 +150,7 @@ def _mark_published(engine: Engine, outbox: sa.Table, ids: list[int], publisher:
 
 
 def pending_count(engine: Engine, service: str) -> int:
-    outbox = BUS_TABLES[service].outbox
+    outbox = bus_tables(service).outbox
     with engine.connect() as conn:
         return conn.execute(
             sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
@@ -160,7 +159,7 @@ def pending_count(engine: Engine, service: str) -> int:
 
 def undelivered_count(engine: Engine, service: str) -> int:
     """Events of this service that some subscriber has not recorded yet (published or not)."""
-    outbox = BUS_TABLES[service].outbox
+    outbox = bus_tables(service).outbox
     with engine.connect() as conn:
         return conn.execute(
             sa.select(sa.func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
@@ -169,7 +168,7 @@ def undelivered_count(engine: Engine, service: str) -> int:
 
 def oldest_unpublished(engine: Engine, service: str) -> datetime | None:
     """When the oldest event still waiting for the relay was written (the rows of the unpublished index)."""
-    outbox = BUS_TABLES[service].outbox
+    outbox = bus_tables(service).outbox
     with engine.connect() as conn:
         created = conn.execute(sa.select(sa.func.min(outbox.c.created_at))
                                .where(outbox.c.published_at.is_(None))).scalar()

@@ -1,42 +1,54 @@
-"""The one routing table: which services receive which event type.
+"""Which services receive which event type, as the composition root declared it.
 
-Every consumer has its own Celery queue named after the service; the task for an event is
-`<service>.on_<event_in_snake_case>`, e.g. `budget.on_plan_approved`. Change routing here and
-nowhere else; tests/unit/test_routing.py checks that every route has a handler.
+The composition root declares the services and the table (`configure(...)`) at start-up; the relay,
+the sweeper, the workers and the dead-letter tools ask here. Every consumer has its own
+Celery queue named after the service; the task for an event is
+`<service>.on_<event_in_snake_case>`, e.g. `budget.on_plan_approved`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-SERVICES: tuple[str, ...] = ("intake", "budget", "monitoring", "notifications")
 
-ROUTES: dict[str, tuple[str, ...]] = {
-    "ClientRegistered": (),
-    "PlanSubmitted": (),
-    "PlanApproved": ("budget", "monitoring", "notifications"),
-    "PlanRejected": ("notifications",),
-    "PlanReturned": ("notifications",),
-    "PlanChanged": ("budget",),
-    "PlanChangeRefused": ("intake",),
-    "OrientationStarted": ("budget", "monitoring"),
-    "TrajectoryClosed": ("budget", "monitoring"),
-    "DecisionDueSoon": ("notifications",),
-    "BudgetOpened": ("monitoring",),
-    "InvoiceReceived": (),
-    "InvoiceRejected": ("notifications",),
-    "InvoiceApproved": (),
-    "PaymentScheduled": (),
-    "BudgetThresholdReached": ("notifications",),
-    "BudgetClosed": (),
-    "InvoicePaid": ("monitoring", "notifications"),
-    "ProgressReported": ("notifications",),
-    "OutcomeRegistered": ("budget",),
-}
+@dataclass(frozen=True)
+class Routing:
+    services: tuple[str, ...]
+    routes: Mapping[str, tuple[str, ...]]  # event type -> the services that handle it
+
+    def subscribers(self, event_type: str) -> tuple[str, ...]:
+        return self.routes.get(event_type, ())
+
+    def subscriptions(self, service: str) -> tuple[str, ...]:
+        """The event types a service consumes."""
+        return tuple(t for t, targets in self.routes.items() if service in targets)
+
+    def routed_types(self) -> tuple[str, ...]:
+        return tuple(t for t, targets in self.routes.items() if targets)
+
+
+_current: Routing | None = None
+
+
+def configure(routing: Routing) -> None:
+    global _current
+    _current = routing
+
+
+def routing() -> Routing:
+    if _current is None:
+        raise RuntimeError("no services are configured: start through the composition root (eigenregie.bootstrap)")
+    return _current
+
+
+def services() -> tuple[str, ...]:
+    return routing().services
 
 
 def subscribers(event_type: str) -> tuple[str, ...]:
-    return ROUTES.get(event_type, ())
+    return routing().subscribers(event_type)
 
 
 def snake(event_type: str) -> str:
@@ -50,8 +62,3 @@ def task_name(service: str, event_type: str) -> str:
 def batch_task_name(service: str) -> str:
     """The task that takes a batch of events of any consumed type from the relay."""
     return f"{service}.on_events"
-
-
-def subscriptions(service: str) -> tuple[str, ...]:
-    """The event types a service consumes, in declaration order."""
-    return tuple(t for t, targets in ROUTES.items() if service in targets)

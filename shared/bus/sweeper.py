@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from shared.bus.relay import DELIVERY_BATCH, BrokerUnavailable, Publisher
 from shared.bus.routing import subscribers
-from shared.bus.tables import BUS_TABLES
+from shared.bus.tables import bus_tables
 from shared.db import is_sqlite
 
 log = structlog.get_logger("bus.sweeper")
@@ -68,7 +68,7 @@ def sweep_undelivered(engine: Engine, service: str, publisher: Publisher, *, aft
 
 def _sweep_batch(engine: Engine, service: str, publisher: Publisher, after: float, cap: float, now: datetime,
                  batch_size: int) -> tuple[SweepResult, bool]:
-    outbox = BUS_TABLES[service].outbox
+    outbox = bus_tables(service).outbox
     query = (
         sa.select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.envelope, outbox.c.redeliveries)
         .where(outbox.c.delivered_at.is_(None), outbox.c.published_at.is_not(None), outbox.c.next_check_at <= now)
@@ -122,7 +122,7 @@ def _settled(conn: Connection, rows: Sequence[sa.Row]) -> dict[str, set[str]]:
             wanted[target].append(row.event_id)
     settled: dict[str, set[str]] = {}
     for target, ids in wanted.items():
-        tables = BUS_TABLES[target]
+        tables = bus_tables(target)
         query = sa.union(
             sa.select(tables.inbox.c.event_id).where(tables.inbox.c.event_id.in_(ids)),
             # A replayed dead letter is not settled: the replay itself may be lost.

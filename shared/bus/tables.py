@@ -7,12 +7,12 @@ were never recorded (docs/architecture.md, "Delivery").
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from shared.bus.routing import SERVICES
 
 
 @dataclass(frozen=True)
@@ -80,4 +80,14 @@ def _tables_for(schema: str) -> BusTables:
     return BusTables(outbox=outbox, inbox=inbox, dead_letter=dead_letter)
 
 
-BUS_TABLES: dict[str, BusTables] = {schema: _tables_for(schema) for schema in SERVICES}
+_BY_SCHEMA: dict[str, BusTables] = {}
+_LOCK = threading.Lock()
+
+
+def bus_tables(schema: str) -> BusTables:
+    """The outbox, inbox and dead letters of one service's schema (declared once, on first use)."""
+    tables = _BY_SCHEMA.get(schema)
+    if tables is None:
+        with _LOCK:
+            tables = _BY_SCHEMA.get(schema) or _BY_SCHEMA.setdefault(schema, _tables_for(schema))
+    return tables

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.bus.routing import SERVICES
+from eigenregie.bootstrap import SERVICES
 from tests.conftest import free_port
 from tests.support.processes import Processes
 

@@ -26,10 +26,11 @@ from services.notifications.models import Message
 from shared.bus.consumer import consume
 from shared.bus.dead_letters import list_dead_letters
 from shared.bus.relay import pending_count
-from shared.bus.tables import BUS_TABLES
+from shared.bus.tables import bus_tables
 from shared.config import Settings
-from shared.events import new_event
-from shared.runtime import Runtime, load_service
+from tests.support.events import event_of
+from shared.runtime import Runtime
+from eigenregie.bootstrap import build_runtime, load_service
 from tests.support.journey import eventually
 from tests.support.processes import Processes
 
@@ -72,7 +73,7 @@ class BusWorld:
                                 .where(Message.template == "invoice_paid")).scalar_one()
 
     def handled(self, service: str) -> int:
-        inbox = BUS_TABLES[service].inbox
+        inbox = bus_tables(service).inbox
         with self.runtime.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(inbox)
                                 .where(inbox.c.event_type == "InvoicePaid")).scalar_one()
@@ -108,10 +109,10 @@ def world(fresh_pg_url, private_redis, tmp_path: Path):
     procs.run("migrate")
     url = sa.engine.make_url(fresh_pg_url).update_query_dict({"application_name": TEST_APP})
     engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5)
-    runtime = Runtime(Settings(database_url=fresh_pg_url, broker_url=private_redis.url, environment="test"),
+    runtime = build_runtime(Settings(database_url=fresh_pg_url, broker_url=private_redis.url, environment="test"),
                       engine_override=engine)
     plan_id = str(uuid.uuid4())
-    approved = new_event("PlanApproved", tenant=TENANT, subject=plan_id, producer="intake", correlation_id="c-bus",
+    approved = event_of("PlanApproved", tenant=TENANT, subject=plan_id, producer="intake", correlation_id="c-bus",
                          payload={"plan_id": plan_id, "client_id": "client-1", "plan_version": 2, "scheme": "prb",
                                   "granted_cents": 1_000_000, "execution_deadline": "2027-06-30",
                                   "lines": [{"plan_line_id": "l1", "category": "coaching",

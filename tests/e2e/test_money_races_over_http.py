@@ -60,7 +60,7 @@ def test_orders_invoices_and_approvals_from_16_threads_on_two_processes_never_ov
     with httpx.Client(timeout=30) as client:
         waiting = []
         for i in range(8):  # 8 x 55.00 waiting for approval: 440.00
-            response = client.post(f"{next(base)}/budget/invoices", headers=provider,
+            response = client.post(f"{next(base)}/budget/v1/invoices", headers=provider,
                                    json=invoice_body(line_id, f"H-{i}", "55.00"))
             assert response.status_code == 201, response.text
             waiting.append(response.json()["id"])
@@ -69,14 +69,14 @@ def test_orders_invoices_and_approvals_from_16_threads_on_two_processes_never_ov
             kind, i = job
             url = urls[i % 2]
             if kind == "order":
-                response = client.post(f"{url}/budget/budgets/{budget_id}/orders", headers=finance[i % 2], json={
+                response = client.post(f"{url}/budget/v1/budgets/{budget_id}/orders", headers=finance[i % 2], json={
                     "budget_line_id": line_id, "order_reference": f"O-{uuid.uuid4().hex[:8]}",
                     "provider_name": "Coach BV", "amount": "55.00"})
             elif kind == "invoice":
-                response = client.post(f"{url}/budget/invoices", headers=provider,
+                response = client.post(f"{url}/budget/v1/invoices", headers=provider,
                                        json=invoice_body(line_id, f"N-{i}", "55.00"))
             else:
-                response = client.post(f"{url}/budget/invoices/{waiting[i % len(waiting)]}/approve",
+                response = client.post(f"{url}/budget/v1/invoices/{waiting[i % len(waiting)]}/approve",
                                        headers=finance[i % 2])
             if response.status_code >= 400:
                 assert response.headers["content-type"].startswith("application/problem+json"), response.text

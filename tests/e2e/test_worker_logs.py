@@ -7,7 +7,7 @@ from pathlib import Path
 
 from shared.bus.celery_app import CeleryPublisher, make_celery
 from shared.config import Settings
-from shared.events import new_event
+from tests.support.events import event_of
 from tests.support.journey import eventually
 from tests.support.processes import Processes
 from tests.support.runtime import migrated_runtime
@@ -31,7 +31,7 @@ def test_a_worker_logs_each_event_it_handles_as_one_json_line(fresh_pg_url, redi
                        "PRB_DATA_DIR": str(tmp_path / "data")}, tmp_path)
     procs.start("worker", "worker", "notifications", "--concurrency", "1")
     try:
-        event = new_event("PlanRejected", tenant="0014", subject="plan-1", producer="intake", correlation_id="c-log",
+        event = event_of("PlanRejected", tenant="0014", subject="plan-1", producer="intake", correlation_id="c-log",
                           payload={"plan_id": "plan-1", "client_id": "client-1", "plan_version": 2})
         CeleryPublisher(make_celery(settings)).publish("notifications", "PlanRejected", event.model_dump_json())
         handled = eventually(lambda: [e for e in _log_events(tmp_path / "worker.log")

@@ -16,17 +16,17 @@ from shared.bus.consumer import Outcome, consume
 from shared.bus.dead_letters import list_dead_letters
 from shared.bus.embedded import InProcessPublisher
 from shared.bus.relay import pending_count
-from shared.bus.tables import BUS_TABLES
+from shared.bus.tables import bus_tables
 from shared.config import Settings
-from shared.events import new_event
-from shared.runtime import load_service
+from tests.support.events import emit_of, event_of
+from eigenregie.bootstrap import load_service
 from tests.conftest import REPO, auth
 from tests.support.runtime import drain, migrated_runtime
 from tests.support.world import api_client
 
 
 def _plan_approved(plan_id: str):
-    return new_event("PlanApproved", tenant="0014", subject=plan_id, producer="intake", correlation_id="c",
+    return event_of("PlanApproved", tenant="0014", subject=plan_id, producer="intake", correlation_id="c",
                      payload={"plan_id": plan_id, "client_id": "c-1", "plan_version": 2, "scheme": "prb",
                               "granted_cents": 500, "execution_deadline": "2027-01-01",
                               "lines": [{"plan_line_id": "l", "category": "coaching", "granted_cents": 500}]})
@@ -37,7 +37,7 @@ def test_redelivered_event_has_one_effect_on_sqlite(tmp_path):
     handlers = load_service("monitoring").event_handlers
     plan_id = str(uuid.uuid4())
     consume(runtime.engine, "monitoring", _plan_approved(plan_id).model_dump_json(), handlers)
-    paid = new_event("InvoicePaid", tenant="0014", subject=plan_id, producer="budget", correlation_id="c",
+    paid = event_of("InvoicePaid", tenant="0014", subject=plan_id, producer="budget", correlation_id="c",
                      payload={"invoice_id": "i", "budget_id": "b", "plan_id": plan_id, "client_id": "c-1",
                               "amount_cents": 120, "paid_on": "2026-01-01"}).model_dump_json()
     outcomes = [consume(runtime.engine, "monitoring", paid, handlers) for _ in range(3)]
@@ -50,7 +50,7 @@ def test_failing_handler_is_dead_lettered_then_replayed_with_the_cli_in_embedded
     settings = Settings(data_dir=tmp_path, environment="test", event_max_attempts=2)
     runtime = migrated_runtime(settings)
     plan_id = str(uuid.uuid4())
-    opened = new_event("BudgetOpened", tenant="0014", subject=plan_id, producer="budget", correlation_id="c",
+    opened = event_of("BudgetOpened", tenant="0014", subject=plan_id, producer="budget", correlation_id="c",
                        payload={"budget_id": "b-1", "plan_id": plan_id, "client_id": "c-1", "granted_cents": 5})
     publisher = InProcessPublisher(runtime.engine, {"monitoring": load_service("monitoring").event_handlers},
                                    max_attempts=2, retry_base_seconds=0.01)
@@ -62,16 +62,16 @@ def test_failing_handler_is_dead_lettered_then_replayed_with_the_cli_in_embedded
             load_service("monitoring").event_handlers)
     env = {**os.environ, "PRB_DATA_DIR": str(tmp_path), "PRB_ENVIRONMENT": "test"}
     env.pop("DATABASE_URL", None), env.pop("BROKER_URL", None)
-    listed = subprocess.run([sys.executable, "-m", "shared.cli", "events", "dead-letters"], cwd=REPO, env=env,
+    listed = subprocess.run([sys.executable, "-m", "eigenregie.entrypoints.cli", "events", "dead-letters"], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=60)
     assert letter.id in listed.stdout, listed.stderr
-    replay = subprocess.run([sys.executable, "-m", "shared.cli", "events", "replay", letter.id], cwd=REPO, env=env,
+    replay = subprocess.run([sys.executable, "-m", "eigenregie.entrypoints.cli", "events", "replay", letter.id], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=60)
     assert replay.returncode == 0, replay.stderr
     assert list_dead_letters(runtime.engine) == []
     with runtime.engine.connect() as conn:
         assert conn.execute(sa.select(Trajectory.budget_id).where(Trajectory.plan_id == plan_id)).scalar() == "b-1"
-    again = subprocess.run([sys.executable, "-m", "shared.cli", "events", "replay", letter.id], cwd=REPO, env=env,
+    again = subprocess.run([sys.executable, "-m", "eigenregie.entrypoints.cli", "events", "replay", letter.id], cwd=REPO, env=env,
                            capture_output=True, text=True, timeout=60)
     assert again.returncode != 0 and "already replayed" in again.stderr
 
@@ -79,7 +79,7 @@ def test_failing_handler_is_dead_lettered_then_replayed_with_the_cli_in_embedded
 def test_state_change_and_its_event_commit_together_or_not_at_all(tmp_path):
     runtime = migrated_runtime(Settings(data_dir=tmp_path, environment="test"))
     with runtime.uow("intake") as uow:
-        uow.emit("PlanRejected", tenant="0014", subject="p", payload={"plan_id": "p", "client_id": "c",
+        emit_of(uow, "PlanRejected", tenant="0014", subject="p", payload={"plan_id": "p", "client_id": "c",
                                                                       "plan_version": 2})
         # leaving without commit: the event must not exist
     assert pending_count(runtime.engine, "intake") == 0
@@ -93,20 +93,20 @@ def test_correlation_id_travels_from_the_request_through_events_to_handler_logs(
     http = api_client(runtime)
     km = auth("case_manager", "0014")
     cid = "req-" + uuid.uuid4().hex
-    from services.demo import ELIGIBLE_FACTS, example_plan, test_bsn
+    from eigenregie.initial_data import ELIGIBLE_FACTS, example_plan, test_bsn
 
-    r = http.post("/intake/clients", headers={**km, "X-Correlation-ID": cid},
+    r = http.post("/intake/v1/clients", headers={**km, "X-Correlation-ID": cid},
                   json={"bsn": test_bsn(5), "client_number": "K", "name": "N", "facts": ELIGIBLE_FACTS})
     assert r.headers["x-correlation-id"] == cid
     client_id = r.json()["id"]
-    plan = http.post("/intake/plans", headers={**km, "X-Correlation-ID": cid}, json={
+    plan = http.post("/intake/v1/plans", headers={**km, "X-Correlation-ID": cid}, json={
         "client_id": client_id, **example_plan("Kok", [("Coaching", "coaching", "Coach BV", "5.00")])}).json()
-    v = http.post(f"/intake/plans/{plan['id']}/submit", headers={**km, "X-Correlation-ID": cid},
+    v = http.post(f"/intake/v1/plans/{plan['id']}/submit", headers={**km, "X-Correlation-ID": cid},
                   json={"plan_version": 1}).json()["version"]
-    http.post(f"/intake/plans/{plan['id']}/decisions", headers={**km, "X-Correlation-ID": cid},
+    http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers={**km, "X-Correlation-ID": cid},
               json={"plan_version": v, "kind": "approve"})
     with runtime.engine.connect() as conn:
-        outbox = BUS_TABLES["intake"].outbox
+        outbox = bus_tables("intake").outbox
         envelopes = [json.loads(e) for e in conn.execute(sa.select(outbox.c.envelope)).scalars()]
     assert envelopes and all(e["correlation_id"] == cid for e in envelopes)
     capsys.readouterr()
@@ -115,7 +115,7 @@ def test_correlation_id_travels_from_the_request_through_events_to_handler_logs(
     assert handled and all(h["correlation_id"] == cid for h in handled)
     # BudgetOpened, caused by PlanApproved, carries the same correlation id and names its cause.
     with runtime.engine.connect() as conn:
-        budget_events = [json.loads(e) for e in conn.execute(sa.select(BUS_TABLES["budget"].outbox.c.envelope)).scalars()]
+        budget_events = [json.loads(e) for e in conn.execute(sa.select(bus_tables("budget").outbox.c.envelope)).scalars()]
     assert budget_events[0]["correlation_id"] == cid and budget_events[0]["causation_id"]
     structlog.reset_defaults()
 
@@ -128,12 +128,12 @@ def test_old_published_events_and_inbox_ids_are_pruned_but_pending_ones_are_kept
     runtime = migrated_runtime(Settings(data_dir=tmp_path, environment="test"))
     for _ in range(2):
         with runtime.uow("intake") as uow:
-            uow.emit("PlanRejected", tenant="0014", subject="p", payload={"plan_id": "p", "client_id": "c",
+            emit_of(uow, "PlanRejected", tenant="0014", subject="p", payload={"plan_id": "p", "client_id": "c",
                                                                           "plan_version": 2})
             uow.commit()
     drain(runtime)
     with runtime.uow("intake") as uow:
-        uow.emit("PlanRejected", tenant="0014", subject="q", payload={"plan_id": "q", "client_id": "c",
+        emit_of(uow, "PlanRejected", tenant="0014", subject="q", payload={"plan_id": "q", "client_id": "c",
                                                                       "plan_version": 2})
         uow.commit()
     later = datetime.now(timezone.utc) + timedelta(days=31)

@@ -18,10 +18,10 @@ from shared.bus.celery_app import CeleryPublisher, make_celery, register_event_t
 from shared.bus.consumer import consume
 from shared.bus.dead_letters import list_dead_letters
 from shared.bus.relay import BrokerUnavailable, OutboxRelay, pending_count
-from shared.bus.tables import BUS_TABLES
+from shared.bus.tables import bus_tables
 from shared.config import Settings
-from shared.events import new_event
-from shared.runtime import load_service
+from tests.support.events import emit_of, event_of
+from eigenregie.bootstrap import load_service
 from tests.conftest import REPO
 from tests.support.journey import eventually
 from tests.support.runtime import migrated_runtime
@@ -42,14 +42,14 @@ def _worker_app(settings: Settings, runtime, *services: str):
 
 
 def _plan_approved(plan_id: str, client_id: str = "client-1"):
-    return new_event("PlanApproved", tenant=TENANT, subject=plan_id, producer="intake", correlation_id="c-test",
+    return event_of("PlanApproved", tenant=TENANT, subject=plan_id, producer="intake", correlation_id="c-test",
                      payload={"plan_id": plan_id, "client_id": client_id, "plan_version": 2, "scheme": "prb",
                               "granted_cents": 100_00, "execution_deadline": "2027-06-30",
                               "lines": [{"plan_line_id": "l1", "category": "coaching", "granted_cents": 100_00}]})
 
 
 def _invoice_paid(plan_id: str, cents: int = 25_00):
-    return new_event("InvoicePaid", tenant=TENANT, subject=plan_id, producer="budget", correlation_id="c-test",
+    return event_of("InvoicePaid", tenant=TENANT, subject=plan_id, producer="budget", correlation_id="c-test",
                      payload={"invoice_id": str(uuid.uuid4()), "budget_id": "b-1", "plan_id": plan_id,
                               "client_id": "client-1", "amount_cents": cents, "paid_on": date.today().isoformat()})
 
@@ -68,7 +68,7 @@ def test_outbox_rows_wait_through_a_broker_outage_and_are_delivered_when_redis_i
     private_redis.stop()
     plan_id = str(uuid.uuid4())
     with runtime.uow("intake") as uow:
-        uow.emit("PlanRejected", tenant=TENANT, subject=plan_id,
+        emit_of(uow, "PlanRejected", tenant=TENANT, subject=plan_id,
                  payload={"plan_id": plan_id, "client_id": "client-1", "plan_version": 2})
         uow.commit()
 
@@ -107,7 +107,7 @@ def test_the_same_event_delivered_twice_has_one_effect(fresh_pg_url, redis_url):
                       loglevel="WARNING"):
         for _ in range(5):  # at-least-once delivery, as after a lost ack or a relay crash
             publisher.publish("monitoring", "InvoicePaid", paid)
-        inbox = BUS_TABLES["monitoring"].inbox
+        inbox = bus_tables("monitoring").inbox
         broker = redis.Redis.from_url(redis_url)
 
         def every_delivery_handled() -> bool:
@@ -126,7 +126,7 @@ def test_a_handler_that_keeps_failing_ends_in_the_dead_letters_and_replays_after
     settings = _settings(fresh_pg_url, redis_url)
     runtime = migrated_runtime(settings)
     plan_id = str(uuid.uuid4())
-    opened = new_event("BudgetOpened", tenant=TENANT, subject=plan_id, producer="budget", correlation_id="c-test",
+    opened = event_of("BudgetOpened", tenant=TENANT, subject=plan_id, producer="budget", correlation_id="c-test",
                        payload={"budget_id": "b-9", "plan_id": plan_id, "client_id": "client-1", "granted_cents": 1})
     publisher = CeleryPublisher(make_celery(settings))
     app = _worker_app(settings, runtime, "monitoring")
@@ -158,7 +158,7 @@ def _budget_linked(runtime, plan_id: str) -> bool:
 def _prb(env: dict[str, str], *args: str) -> str:
     import os
 
-    done = subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=REPO, env={**os.environ, **env},
+    done = subprocess.run([sys.executable, "-m", "eigenregie.entrypoints.cli", *args], cwd=REPO, env={**os.environ, **env},
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -189,7 +189,7 @@ def test_several_relays_publish_each_event_once(fresh_pg_url, redis_url):
     with runtime.uow("intake") as uow:
         for _ in range(300):
             pid = str(uuid.uuid4())
-            uow.emit("PlanRejected", tenant=TENANT, subject=pid,
+            emit_of(uow, "PlanRejected", tenant=TENANT, subject=pid,
                      payload={"plan_id": pid, "client_id": "c", "plan_version": 2})
         uow.commit()
 
@@ -219,7 +219,7 @@ def test_the_relay_wakes_for_the_outbox_a_commit_named_and_sweeps_all_after_a_qu
     try:
         plan_id = str(uuid.uuid4())
         with runtime.uow("budget") as uow:
-            uow.emit("BudgetClosed", tenant=TENANT, subject=plan_id,
+            emit_of(uow, "BudgetClosed", tenant=TENANT, subject=plan_id,
                      payload={"budget_id": "b", "plan_id": plan_id, "client_id": "c", "released_cents": 0})
             uow.commit()
         assert waiter.wait(5.0) == {"budget"}
@@ -236,7 +236,7 @@ def test_a_batch_from_the_relay_handles_each_event_once_and_retries_only_the_fai
             load_service("monitoring").event_handlers)
     paid = _invoice_paid(known, 25_00).model_dump_json()
     # Monitoring never saw PlanApproved for `unknown`: this one fails every try.
-    failing = new_event("BudgetOpened", tenant=TENANT, subject=unknown, producer="budget", correlation_id="c-test",
+    failing = event_of("BudgetOpened", tenant=TENANT, subject=unknown, producer="budget", correlation_id="c-test",
                         payload={"budget_id": "b-x", "plan_id": unknown, "client_id": "c", "granted_cents": 1})
     batch = [("InvoicePaid", paid), ("BudgetOpened", failing.model_dump_json())]
 
@@ -257,7 +257,7 @@ def test_the_relay_sends_one_message_per_consumer_per_batch_and_all_or_nothing(f
     with runtime.uow("budget") as uow:
         for _ in range(120):
             pid = str(uuid.uuid4())
-            uow.emit("InvoicePaid", tenant=TENANT, subject=pid,
+            emit_of(uow, "InvoicePaid", tenant=TENANT, subject=pid,
                      payload={"invoice_id": pid, "budget_id": "b", "plan_id": pid, "client_id": "c",
                               "amount_cents": 1, "paid_on": "2026-11-01"})
         uow.commit()

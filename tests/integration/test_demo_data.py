@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from services.budget.models import Budget, Invoice
-from services.demo import load_demo_data
+from eigenregie.initial_data import load_demo_data
 from services.intake.models import Client, Plan
 from services.monitoring.models import ProgressReport
 from services.notifications.models import Message

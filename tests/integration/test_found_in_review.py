@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from services.demo import ELIGIBLE_FACTS
-from services.demo import test_bsn as bsn_for
+from eigenregie.initial_data import ELIGIBLE_FACTS
+from eigenregie.initial_data import test_bsn as bsn_for
 from shared.bus.dead_letters import list_dead_letters
 from shared.config import Settings
 from tests.conftest import auth
@@ -29,7 +29,7 @@ def env(tmp_path_factory):
 
 
 def _client(http, seed: int) -> str:
-    r = http.post("/intake/clients", headers=KM, json={"bsn": bsn_for(seed), "client_number": f"R-{seed}",
+    r = http.post("/intake/v1/clients", headers=KM, json={"bsn": bsn_for(seed), "client_number": f"R-{seed}",
                                                        "name": f"Review {seed}", "facts": ELIGIBLE_FACTS})
     assert r.status_code == 201, r.text
     return r.json()["id"]
@@ -46,19 +46,19 @@ def _problem(r, status: int) -> dict:
 
 def test_an_orientation_budget_gives_an_orientation_trajectory_and_no_dead_letter(env):
     runtime, http, _case = env
-    policy = http.get("/intake/policy", headers=POLICY).json()
+    policy = http.get("/intake/v1/policy", headers=POLICY).json()
     policy["orientation"] = {"enabled": True, "months": 3, "budget": "500.00"}
-    assert http.put("/intake/policy", headers=POLICY, json=policy).status_code == 200
+    assert http.put("/intake/v1/policy", headers=POLICY, json=policy).status_code == 200
     client_id = _client(http, 301)
-    r = http.post(f"/intake/clients/{client_id}/orientation", headers=KM, json={})
+    r = http.post(f"/intake/v1/clients/{client_id}/orientation", headers=KM, json={})
     assert r.status_code == 201, r.text
     orientation_id = r.json()["id"]
     drain(runtime)
 
     assert [d for d in list_dead_letters(runtime.engine) if d.event_type == "BudgetOpened"] == []
-    budget = http.get("/budget/budgets", headers=FIN, params={"plan_id": orientation_id}).json()
+    budget = http.get("/budget/v1/budgets", headers=FIN, params={"plan_id": orientation_id}).json()
     assert budget and budget[0]["granted"] == "500.00"
-    trajectory = http.get(f"/monitoring/trajectories/{orientation_id}", headers=KM)
+    trajectory = http.get(f"/monitoring/v1/trajectories/{orientation_id}", headers=KM)
     assert trajectory.status_code == 200, trajectory.text
     body = trajectory.json()
     assert body["kind"] == "orientation" and body["budget_id"] == budget[0]["id"]
@@ -71,11 +71,11 @@ def test_an_orientation_trajectory_is_not_flagged_for_missing_progress_reports(e
 
     from services.monitoring.handlers import flag_overdue_reports
 
-    orientations = [t for t in http.get("/monitoring/trajectories", headers=KM).json() if t["kind"] == "orientation"]
+    orientations = [t for t in http.get("/monitoring/v1/trajectories", headers=KM).json() if t["kind"] == "orientation"]
     assert orientations
     with runtime.uow("monitoring") as uow:
         flag_overdue_reports(uow, now=datetime.now(timezone.utc) + timedelta(days=61))
-    after = {t["plan_id"]: t for t in http.get("/monitoring/trajectories", headers=KM).json()}
+    after = {t["plan_id"]: t for t in http.get("/monitoring/v1/trajectories", headers=KM).json()}
     assert not any(after[t["plan_id"]]["report_overdue"] for t in orientations)
     assert any(t["report_overdue"] for t in after.values() if t["kind"] == "plan")
 
@@ -88,49 +88,49 @@ def test_an_orientation_trajectory_is_not_flagged_for_missing_progress_reports(e
 def test_a_control_character_in_a_client_field_is_a_422_naming_it(env, field, value):
     _runtime, http, _case = env
     body = {"bsn": bsn_for(310 + len(value)), "client_number": f"R-3{len(value)}", "name": "N", "facts": ELIGIBLE_FACTS, field: value}
-    problem = _problem(http.post("/intake/clients", headers=KM, json=body), 422)
+    problem = _problem(http.post("/intake/v1/clients", headers=KM, json=body), 422)
     assert [e["field"] for e in problem["errors"]] == [field]
     assert "control character" in problem["errors"][0]["message"] or "one line" in problem["errors"][0]["message"]
 
 
 def test_a_nul_in_plan_texts_decisions_and_reports_is_a_422_naming_the_field(env):
     _runtime, http, case = env
-    from services.demo import example_plan
+    from eigenregie.initial_data import example_plan
 
     body = {"client_id": _client(http, 303), **example_plan("Kok", [("Coaching", "coaching", "Coach BV", "10.00")])}
     body["foreword"]["situation"] = "Ik zoek werk\x00"
-    problem = _problem(http.post("/intake/plans", headers=KM, json=body), 422)
+    problem = _problem(http.post("/intake/v1/plans", headers=KM, json=body), 422)
     assert [e["field"] for e in problem["errors"]] == ["foreword.situation"]
     body["foreword"]["situation"] = "Regel een\nregel twee\tmet tab"  # free text keeps line breaks
     body["budget"]["lines"][0]["provider_name"] = "Coach\x00BV"
-    problem = _problem(http.post("/intake/plans", headers=KM, json=body), 422)
+    problem = _problem(http.post("/intake/v1/plans", headers=KM, json=body), 422)
     assert [e["field"] for e in problem["errors"]] == ["budget.lines.0.provider_name"]
 
-    r = http.post(f"/monitoring/trajectories/{case.plan_id}/progress-reports", headers=KM,
+    r = http.post(f"/monitoring/v1/trajectories/{case.plan_id}/progress-reports", headers=KM,
                   json={"on_track": True, "summary": "Goed\x00"})
     assert [e["field"] for e in _problem(r, 422)["errors"]] == ["summary"]
-    r = http.post(f"/intake/plans/{case.plan_id}/objections", headers=KM,
+    r = http.post(f"/intake/v1/plans/{case.plan_id}/objections", headers=KM,
                   json={"lodged_on": "2026-12-01", "grounds": "Bezwaar\x08"})
     assert [e["field"] for e in _problem(r, 422)["errors"]] == ["grounds"]
-    r = http.post(f"/intake/plans/{case.plan_id}/close", headers=KM,
+    r = http.post(f"/intake/v1/plans/{case.plan_id}/close", headers=KM,
                   json={"plan_version": 1, "reason": "stopped_early", "note": "Gestopt\x00"})
     assert [e["field"] for e in _problem(r, 422)["errors"]] == ["note"]
 
 
 def test_a_control_character_in_the_policy_or_a_file_name_is_refused_naming_the_field(env):
     _runtime, http, _case = env
-    policy = http.get("/intake/policy", headers=POLICY).json()
+    policy = http.get("/intake/v1/policy", headers=POLICY).json()
     policy["municipality_name"] = "Groningen\x00"
-    problem = _problem(http.put("/intake/policy", headers=POLICY, json=policy), 422)
+    problem = _problem(http.put("/intake/v1/policy", headers=POLICY, json=policy), 422)
     assert problem["errors"][0]["field"] == "municipality_name"
-    from services.demo import example_plan
+    from eigenregie.initial_data import example_plan
 
-    draft = http.post("/intake/plans", headers=KM, json={"client_id": _client(http, 304), **example_plan(
+    draft = http.post("/intake/v1/plans", headers=KM, json={"client_id": _client(http, 304), **example_plan(
         "Kok", [("Coaching", "coaching", "Coach BV", "10.00")])}).json()
     # Built by hand: httpx would percent-encode the control character in the file name.
     body = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="offerte\x01.pdf"\r\n'
             b"Content-Type: application/pdf\r\n\r\n%PDF-1.4 x\r\n--b--\r\n")
-    r = http.post(f"/intake/plans/{draft['id']}/attachments", content=body,
+    r = http.post(f"/intake/v1/plans/{draft['id']}/attachments", content=body,
                   headers={**KM, "content-type": "multipart/form-data; boundary=b"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "file.filename", r.text
 
@@ -140,7 +140,7 @@ def test_a_control_character_in_the_policy_or_a_file_name_is_refused_naming_the_
 
 def test_malformed_json_names_the_body_with_a_readable_message(env):
     _runtime, http, _case = env
-    r = http.post("/intake/clients", headers={**KM, "content-type": "application/json"}, content=b'{"bsn": ')
+    r = http.post("/intake/v1/clients", headers={**KM, "content-type": "application/json"}, content=b'{"bsn": ')
     problem = _problem(r, 400)
     assert problem["title"] == "Malformed JSON"
     [error] = problem["errors"]
@@ -155,11 +155,11 @@ POLICY_DELFT = auth("policy", "0503")
 
 def test_put_policy_with_part_of_a_document_replaces_it_and_the_rest_takes_the_defaults(env):
     _runtime, http, _case = env
-    before = http.get("/intake/policy", headers=POLICY_DELFT).json()
+    before = http.get("/intake/v1/policy", headers=POLICY_DELFT).json()
     assert before["decision_term_weeks"] != 5 and before["min_quotes_per_activity"] != 0
-    r = http.put("/intake/policy", headers=POLICY_DELFT, json={"decision_term_weeks": 5})
+    r = http.put("/intake/v1/policy", headers=POLICY_DELFT, json={"decision_term_weeks": 5})
     assert r.status_code == 200, r.text
-    stored = http.get("/intake/policy", headers=POLICY_DELFT).json()
+    stored = http.get("/intake/v1/policy", headers=POLICY_DELFT).json()
     assert stored == r.json()
     assert stored["decision_term_weeks"] == 5
     # Replaced, not merged: what was left out is the neutral default, not Delft's preset value.
@@ -174,26 +174,26 @@ def test_put_policy_with_part_of_a_document_replaces_it_and_the_rest_takes_the_d
 def test_patch_policy_is_a_json_merge_patch(env):
     _runtime, http, _case = env
     merge = {**POLICY, "content-type": "application/merge-patch+json"}
-    before = http.get("/intake/policy", headers=POLICY).json()
-    r = http.patch("/intake/policy", headers=merge,
+    before = http.get("/intake/v1/policy", headers=POLICY).json()
+    r = http.patch("/intake/v1/policy", headers=merge,
                    content=json.dumps({"decision_term_weeks": 4, "orientation": {"budget": "250.00"},
                                        "contracted_providers": None}))
     assert r.status_code == 200, r.text
-    after = http.get("/intake/policy", headers=POLICY).json()
+    after = http.get("/intake/v1/policy", headers=POLICY).json()
     assert after == r.json()
     assert after["decision_term_weeks"] == 4
     assert after["orientation"] == {**before["orientation"], "budget": "250.00"}  # objects merge
     assert after["schemes"] == before["schemes"] and after["review_model"] == before["review_model"]
     assert after["contracted_providers"] == []  # null removes: the default
     # Wrong values are a 422 naming the field, and change nothing.
-    r = http.patch("/intake/policy", headers=merge, content=json.dumps({"orientation": {"months": 99}}))
+    r = http.patch("/intake/v1/policy", headers=merge, content=json.dumps({"orientation": {"months": 99}}))
     assert _problem(r, 422)["errors"][0]["field"] == "orientation.months"
-    assert http.get("/intake/policy", headers=POLICY).json() == after
+    assert http.get("/intake/v1/policy", headers=POLICY).json() == after
     # A merge patch has its own media type; plain JSON is not taken for one.
-    r = http.patch("/intake/policy", headers=POLICY, json={"decision_term_weeks": 3})
+    r = http.patch("/intake/v1/policy", headers=POLICY, json={"decision_term_weeks": 3})
     assert _problem(r, 415)["detail"]
     # Only the policy role.
-    assert http.patch("/intake/policy", headers={**KM, "content-type": "application/merge-patch+json"},
+    assert http.patch("/intake/v1/policy", headers={**KM, "content-type": "application/merge-patch+json"},
                       content=b"{}").status_code == 403
 
 
@@ -219,19 +219,19 @@ def _documented_roles(route: str) -> set[str]:
 
 
 @pytest.mark.parametrize("method,route,path,body", [
-    ("POST", "/monitoring/trajectories/{plan_id}/progress-reports", "progress-reports",
+    ("POST", "/monitoring/v1/trajectories/{plan_id}/progress-reports", "progress-reports",
      {"on_track": True, "summary": "Gaat goed"}),
-    ("GET", "/monitoring/trajectories/{plan_id}", "", None),
-    ("GET", "/monitoring/trajectories/{plan_id}/progress-reports", "progress-reports", None),
-    ("GET", "/monitoring/trajectories/{plan_id}/outcomes", "outcomes", None),
-    ("POST", "/monitoring/trajectories/{plan_id}/outcomes", "outcomes", {"outcome": "unknown"}),
-    ("GET", "/notifications/messages?client_id=", None, None),
+    ("GET", "/monitoring/v1/trajectories/{plan_id}", "", None),
+    ("GET", "/monitoring/v1/trajectories/{plan_id}/progress-reports", "progress-reports", None),
+    ("GET", "/monitoring/v1/trajectories/{plan_id}/outcomes", "outcomes", None),
+    ("POST", "/monitoring/v1/trajectories/{plan_id}/outcomes", "outcomes", {"outcome": "unknown"}),
+    ("GET", "/notifications/v1/messages?client_id=", None, None),
 ])
 def test_the_roles_in_the_docs_are_let_in_and_the_others_get_a_403_naming_them(env, method, route, path, body):
     _runtime, http, case = env
     allowed = _documented_roles(f"{method} {route}")
-    url = "/notifications/messages" if path is None else \
-        f"/monitoring/trajectories/{case.plan_id}" + (f"/{path}" if path else "")
+    url = "/notifications/v1/messages" if path is None else \
+        f"/monitoring/v1/trajectories/{case.plan_id}" + (f"/{path}" if path else "")
     for role in sorted(ALL_ROLES):
         extra = {"representative": {"client_id": case.client_id}, "provider": {"provider_id": "coach-bv"}}
         headers = case.headers() if role == "client" else auth(role, "0014", **extra.get(role, {}))
@@ -248,12 +248,12 @@ def test_a_provider_cannot_file_a_progress_report_and_the_docs_do_not_say_it_can
     _runtime, http, case = env
     from tests.conftest import REPO
 
-    r = http.post(f"/monitoring/trajectories/{case.plan_id}/progress-reports", headers=auth("provider", "0014", provider_id="coach-bv"),
+    r = http.post(f"/monitoring/v1/trajectories/{case.plan_id}/progress-reports", headers=auth("provider", "0014", provider_id="coach-bv"),
                   json={"on_track": True, "summary": "Gaat goed"})
     assert _problem(r, 403)
     docs = (REPO / "docs" / "api.md").read_text()
     assert "staff, the provider, or the client" not in docs
-    assert "provider" not in _documented_roles("POST /monitoring/trajectories/{plan_id}/progress-reports")
+    assert "provider" not in _documented_roles("POST /monitoring/v1/trajectories/{plan_id}/progress-reports")
 
 
 # --- 3. request size limits -------------------------------------------------------------------
@@ -266,7 +266,7 @@ def _client_json(seed: int, padding: int = 0) -> bytes:
 
 def test_an_oversized_json_body_is_a_413_problem(env):
     _runtime, http, _case = env
-    r = http.post("/intake/clients", headers={**KM, "content-type": "application/json"},
+    r = http.post("/intake/v1/clients", headers={**KM, "content-type": "application/json"},
                   content=_client_json(320, padding=12 * 1024 * 1024))
     problem = _problem(r, 413)
     assert problem["code"] == "request.too_large" and "1 MiB" in problem["detail"]
@@ -280,7 +280,7 @@ def test_an_oversized_chunked_json_body_is_a_413_problem(env):
         yield b'{"bsn": "' + b"1" * (1024 * 1024) + b'"'
         yield b', "name": "' + b"x" * (512 * 1024) + b'"}'
 
-    r = http.post("/intake/clients", headers={**KM, "content-type": "application/json"}, content=chunks())
+    r = http.post("/intake/v1/clients", headers={**KM, "content-type": "application/json"}, content=chunks())
     assert r.request.headers.get("transfer-encoding") == "chunked" and "content-length" not in r.request.headers
     _problem(r, 413)
 
@@ -313,7 +313,7 @@ def test_a_chunked_body_is_refused_before_the_rest_is_read():
         answers.append(message)
 
     settings = Settings(environment="test", max_json_body_bytes=1_000_000)
-    scope = {"type": "http", "method": "POST", "path": "/intake/clients",
+    scope = {"type": "http", "method": "POST", "path": "/intake/v1/clients",
              "headers": [(b"content-type", b"application/json")]}
     asyncio.run(BodySizeLimitMiddleware(app, settings)(scope, receive, send))
     assert sent_chunks == 3  # the third chunk passes 1 000 000 bytes; the other 97 are never read
@@ -322,20 +322,20 @@ def test_a_chunked_body_is_refused_before_the_rest_is_read():
 
 def test_normal_requests_and_uploads_up_to_their_limits_still_pass(env):
     _runtime, http, case = env
-    from services.demo import example_plan
+    from eigenregie.initial_data import example_plan
     from services.intake.domain.plan_checks import MAX_ATTACHMENT_BYTES
 
-    r = http.post("/intake/clients", headers={**KM, "content-type": "application/json"}, content=_client_json(321))
+    r = http.post("/intake/v1/clients", headers={**KM, "content-type": "application/json"}, content=_client_json(321))
     assert r.status_code == 201, r.text
     # An attachment of the largest allowed size reaches intake (and is stored).
-    draft = http.post("/intake/plans", headers=KM, json={"client_id": r.json()["id"], **example_plan(
+    draft = http.post("/intake/v1/plans", headers=KM, json={"client_id": r.json()["id"], **example_plan(
         "Kok", [("Coaching", "coaching", "Coach BV", "10.00")])}).json()
     big = b"%PDF-1.4\n" + b"0" * (MAX_ATTACHMENT_BYTES - 9)
-    r = http.post(f"/intake/plans/{draft['id']}/attachments", headers=KM,
+    r = http.post(f"/intake/v1/plans/{draft['id']}/attachments", headers=KM,
                   files={"file": ("offerte.pdf", big, "application/pdf")})
     assert r.status_code == 201, r.text[:300]
     # One byte more is intake's own refusal naming the file, not the body limit.
-    r = http.post(f"/intake/plans/{draft['id']}/attachments", headers=KM,
+    r = http.post(f"/intake/v1/plans/{draft['id']}/attachments", headers=KM,
                   files={"file": ("offerte.pdf", big + b"0", "application/pdf")})
     assert _problem(r, 413)["code"] == "attachment.too_large"
     # A bulk invoice body larger than the JSON limit reaches budget's own count check.
@@ -345,9 +345,9 @@ def test_normal_requests_and_uploads_up_to_their_limits_still_pass(env):
                "provider_iban": "NL91ABNA0417164300", "amount": "1.00"}
     body = json.dumps([{**invoice, "invoice_number": f"B-{i:077d}"} for i in range(1001)]).encode()
     assert len(body) > 1024 * 1024
-    r = http.post("/budget/invoices/bulk", headers={**FIN, "content-type": "application/json"}, content=body)
+    r = http.post("/budget/v1/invoices/bulk", headers={**FIN, "content-type": "application/json"}, content=body)
     assert r.status_code == 422 and "1 to 1000" in r.json()["detail"], r.text[:300]
     # Above the bulk limit, the body limit answers.
-    r = http.post("/budget/invoices/bulk", headers={**FIN, "content-type": "application/json"},
+    r = http.post("/budget/v1/invoices/bulk", headers={**FIN, "content-type": "application/json"},
                   content=b"[" + b" " * (9 * 1024 * 1024) + b"]")
     _problem(r, 413)

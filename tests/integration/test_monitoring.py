@@ -34,23 +34,23 @@ def test_working_for_six_months_is_durable_and_less_is_not():
 def test_registering_work_found_emits_outcome_registered(env):
     runtime, http, case = env
     since = (datetime.now(timezone.utc).date() - timedelta(days=200)).isoformat()
-    r = http.post(f"/monitoring/trajectories/{case.plan_id}/outcomes", headers=KM, json={
+    r = http.post(f"/monitoring/v1/trajectories/{case.plan_id}/outcomes", headers=KM, json={
         "outcome": "work_during", "kind_of_work": "permanent_job", "working_since": since, "hours_per_week": 32})
     assert r.status_code == 201, r.text
     assert r.json()["durable"] is True
-    listed = http.get(f"/monitoring/trajectories/{case.plan_id}/outcomes", headers=case.headers()).json()
+    listed = http.get(f"/monitoring/v1/trajectories/{case.plan_id}/outcomes", headers=case.headers()).json()
     assert [o["outcome"] for o in listed] == ["work_during"]
 
 
 def test_work_found_without_a_start_date_is_refused(env):
     _runtime, http, case = env
-    r = http.post(f"/monitoring/trajectories/{case.plan_id}/outcomes", headers=KM, json={"outcome": "work_after"})
+    r = http.post(f"/monitoring/v1/trajectories/{case.plan_id}/outcomes", headers=KM, json={"outcome": "work_after"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "working_since"
 
 
 def test_a_client_cannot_register_their_own_outcome(env):
     _runtime, http, case = env
-    r = http.post(f"/monitoring/trajectories/{case.plan_id}/outcomes", headers=case.headers(),
+    r = http.post(f"/monitoring/v1/trajectories/{case.plan_id}/outcomes", headers=case.headers(),
                   json={"outcome": "unknown"})
     assert r.status_code == 403
 
@@ -61,6 +61,6 @@ def test_trajectories_without_a_recent_report_are_flagged(env):
         assert flag_overdue_reports(uow, now=datetime.now(timezone.utc) + timedelta(days=30)) == 0
     with runtime.uow("monitoring") as uow:
         assert flag_overdue_reports(uow, now=datetime.now(timezone.utc) + timedelta(days=61)) >= 1
-    overdue = http.get("/monitoring/trajectories", headers=KM, params={"overdue": True}).json()
+    overdue = http.get("/monitoring/v1/trajectories", headers=KM, params={"overdue": True}).json()
     assert case.plan_id in {t["plan_id"] for t in overdue}
     drain(runtime)

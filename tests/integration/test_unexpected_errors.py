@@ -13,8 +13,9 @@ from structlog.testing import capture_logs
 from shared.config import Settings
 from shared.identifiers import INT32_MAX
 from shared.problems import install_problem_handlers
-from shared.runtime import Runtime, load_all_services
-from shared.web import create_app
+from shared.runtime import Runtime
+from eigenregie.bootstrap import build_runtime, load_all_services
+from eigenregie.entrypoints.web import create_app
 from tests.conftest import auth, free_port
 from tests.support.runtime import migrated_runtime
 from tests.support.world import api_client
@@ -30,14 +31,14 @@ def http(tmp_path_factory):
 
 @pytest.mark.parametrize("number", ["99999999999999999999", str(INT32_MAX + 1), "3000000000", "0", "-1"])
 def test_a_version_number_out_of_range_is_a_422_not_a_500(http, number):
-    r = http.get(f"/intake/plans/some-plan/versions/{number}", headers=KM)
+    r = http.get(f"/intake/v1/plans/some-plan/versions/{number}", headers=KM)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["errors"][0]["field"] == "number"
 
 
 def test_a_version_number_in_range_that_does_not_exist_is_a_404(http):
-    assert http.get(f"/intake/plans/some-plan/versions/{INT32_MAX}", headers=KM).status_code == 404
+    assert http.get(f"/intake/v1/plans/some-plan/versions/{INT32_MAX}", headers=KM).status_code == 404
 
 
 def _integers_without_maximum(schema: dict[str, Any], components: dict[str, Any], where: str,
@@ -105,8 +106,8 @@ def test_an_unexpected_error_is_answered_as_a_problem_and_logged_exactly_once():
 
 
 def test_an_unexpected_error_in_a_mounted_service_is_logged_once(tmp_path):
-    runtime = Runtime(Settings(data_dir=tmp_path, environment="test"))
-    root = create_app(load_all_services(), runtime, embedded=False)
+    runtime = build_runtime(Settings(data_dir=tmp_path, environment="test"))
+    root = create_app(runtime, embedded=False)
     root.mount("/failing", _app_that_fails())
     client = TestClient(root, raise_server_exceptions=True)
     with capture_logs() as logs:
@@ -119,9 +120,9 @@ def test_an_unexpected_error_in_a_mounted_service_is_logged_once(tmp_path):
 def test_a_database_that_cannot_be_reached_answers_503_with_retry_after():
     settings = Settings(database_url=f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere",
                         environment="test")
-    client = TestClient(create_app(load_all_services(), Runtime(settings), embedded=False),
+    client = TestClient(create_app(build_runtime(settings), embedded=False),
                         raise_server_exceptions=True)
-    r = client.get("/budget/budgets", headers=auth("finance", "0014"))
+    r = client.get("/budget/v1/budgets", headers=auth("finance", "0014"))
     assert r.status_code == 503, r.text
     assert r.headers["retry-after"]
     assert r.headers["content-type"] == "application/problem+json"

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
-PRB = [sys.executable, "-m", "shared.cli"]
+PRB = [sys.executable, "-m", "eigenregie.entrypoints.cli"]
 
 
 class Processes:

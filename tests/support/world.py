@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from services.demo import ELIGIBLE_FACTS, example_plan, test_bsn
-from shared.runtime import Runtime, load_all_services
-from shared.web import create_app
+from eigenregie.initial_data import ELIGIBLE_FACTS, example_plan, test_bsn
+from shared.runtime import Runtime
+from eigenregie.bootstrap import build_runtime, load_all_services
+from eigenregie.entrypoints.web import create_app
 from tests.conftest import auth
 from tests.support.runtime import drain
 
@@ -35,35 +36,35 @@ class ClientCase:
 
 
 def api_client(runtime: Runtime) -> TestClient:
-    return TestClient(create_app(load_all_services(), runtime, embedded=False), raise_server_exceptions=False)
+    return TestClient(create_app(runtime, embedded=False), raise_server_exceptions=False)
 
 
 def make_case(http: TestClient, runtime: Runtime, municipality: str, seed: int, *, approve: bool = True) -> ClientCase:
     km, fin = auth("case_manager", municipality), auth("finance", municipality)
-    r = http.post("/intake/clients", headers=km, json={"bsn": test_bsn(seed), "client_number": f"K{seed}",
+    r = http.post("/intake/v1/clients", headers=km, json={"bsn": test_bsn(seed), "client_number": f"K{seed}",
                                                        "name": f"Client {seed}", "facts": ELIGIBLE_FACTS})
     assert r.status_code == 201, r.text
     client_id = r.json()["id"]
-    r = http.post("/intake/plans", headers=km, json={"client_id": client_id, **example_plan(
+    r = http.post("/intake/v1/plans", headers=km, json={"client_id": client_id, **example_plan(
         "Plan", [("Coaching", "coaching", "Coach BV", "1000.00")])})
     assert r.status_code == 201, r.text
     case = ClientCase(municipality, client_id, r.json()["id"])
     if not approve:
         return case
-    r = http.post(f"/intake/plans/{case.plan_id}/submit", headers=km, json={"plan_version": 1})
+    r = http.post(f"/intake/v1/plans/{case.plan_id}/submit", headers=km, json={"plan_version": 1})
     assert r.status_code == 200, r.text
-    r = http.post(f"/intake/plans/{case.plan_id}/decisions", headers=km, json={
+    r = http.post(f"/intake/v1/plans/{case.plan_id}/decisions", headers=km, json={
         "plan_version": r.json()["version"], "kind": "approve", "assessments": ASSESSMENTS})
     assert r.status_code == 200, r.text
     drain(runtime)
-    budget = http.get("/budget/budgets", headers=fin, params={"plan_id": case.plan_id}).json()[0]
+    budget = http.get("/budget/v1/budgets", headers=fin, params={"plan_id": case.plan_id}).json()[0]
     case.budget_id, case.budget_line_id = budget["id"], budget["lines"][0]["id"]
-    r = http.post(f"/budget/budgets/{case.budget_id}/invoices", headers=fin, json={
+    r = http.post(f"/budget/v1/budgets/{case.budget_id}/invoices", headers=fin, json={
         "budget_line_id": case.budget_line_id, "invoice_number": f"INV-{seed}", "provider_id": "coach-bv",
         "provider_name": "Coach BV", "provider_iban": "NL91ABNA0417164300", "amount": "100.00"})
     assert r.status_code == 201, r.text
     case.invoice_id = r.json()["id"]
-    r = http.post(f"/monitoring/trajectories/{case.plan_id}/progress-reports", headers=km,
+    r = http.post(f"/monitoring/v1/trajectories/{case.plan_id}/progress-reports", headers=km,
                   json={"on_track": True, "summary": "Gaat goed"})
     assert r.status_code == 201, r.text
     case.report_id = r.json()["id"]

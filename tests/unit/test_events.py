@@ -4,11 +4,13 @@ from datetime import datetime
 import pytest
 from pydantic import ValidationError
 
-from shared.events import EVENT_SCHEMAS, Envelope, UnknownEventError, new_event, parse_envelope
+from contracts.events import PlanRejectedV1
+from shared.events import EVENT_SCHEMAS, Envelope, Payload, UnknownEventError, new_event, parse_event
+from tests.support.events import event_of
 
 
 def _event(**overrides):
-    env = new_event("PlanRejected", tenant="0014", subject="plan-1", producer="intake", correlation_id="c-1",
+    env = event_of("PlanRejected", tenant="0014", subject="plan-1", producer="intake", correlation_id="c-1",
                     payload={"plan_id": "plan-1", "client_id": "client-1", "plan_version": 2})
     data = env.model_dump(mode="json")
     data.update(overrides)
@@ -27,7 +29,7 @@ def test_envelope_is_frozen():
 
 
 @pytest.mark.parametrize("field,value", [
-    ("tenant", "Groningen"), ("tenant", "14"), ("version", 0), ("producer", "somebody"), ("correlation_id", ""),
+    ("tenant", "Groningen"), ("tenant", "14"), ("version", 0), ("producer", "Some Body"), ("correlation_id", ""),
 ])
 def test_envelope_rejects_bad_fields(field, value):
     with pytest.raises(ValidationError):
@@ -46,28 +48,41 @@ def test_envelope_rejects_time_without_zone():
 
 def test_payload_with_personal_data_field_is_refused():
     with pytest.raises(ValidationError):
-        new_event("ClientRegistered", tenant="0014", subject="c", producer="intake", correlation_id="x",
+        event_of("ClientRegistered", tenant="0014", subject="c", producer="intake", correlation_id="x",
                   payload={"client_id": "c", "bsn": "999900017"})
 
 
 def test_unknown_version_is_reported_with_the_known_versions():
     with pytest.raises(UnknownEventError, match=r"PlanRejected version 9 is not supported \(known versions: \[1\]\)"):
-        parse_envelope(_event(version=9))
+        parse_event(_event(version=9))
 
 
 def test_unknown_type_is_reported():
     with pytest.raises(UnknownEventError, match="unknown event type"):
-        parse_envelope(_event(type="PlanEaten"))
+        parse_event(_event(type="PlanEaten"))
 
 
 def test_payload_is_checked_against_its_schema_on_parse():
     data = _event()
     data["payload"] = {"plan_id": "p"}
     with pytest.raises(ValidationError):
-        parse_envelope(data)
+        parse_event(data)
 
 
 def test_payload_schemas_carry_no_personal_data_fields():
     personal = {"bsn", "name", "email", "phone", "address", "date_of_birth", "iban"}
     for (event_type, _version), model in EVENT_SCHEMAS.items():
         assert not personal & set(model.model_fields), event_type
+
+
+def test_the_payload_class_names_the_event_type_and_version():
+    env = new_event(PlanRejectedV1(plan_id="p", client_id="c", plan_version=1), tenant="0014", subject="p",
+                    producer="intake", correlation_id="c-1")
+    assert (env.type, env.version) == ("PlanRejected", 1)
+    assert parse_event(env.model_dump(mode="json"))[1] == PlanRejectedV1(plan_id="p", client_id="c", plan_version=1)
+
+
+def test_an_event_type_and_version_cannot_be_declared_twice():
+    with pytest.raises(TypeError, match="declared twice"):
+        class Impostor(Payload, event_type="PlanRejected", version=1):
+            plan_id: str

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 
 from services.budget.models import Budget, BudgetLine, LedgerEntry
 from shared.bus.consumer import Outcome, consume
-from shared.bus.tables import BUS_TABLES
-from shared.events import new_event
-from shared.runtime import Runtime, load_service
+from shared.bus.tables import bus_tables
+from tests.support.events import event_of
+from shared.runtime import Runtime
+from eigenregie.bootstrap import build_runtime, load_service
 from tests.conftest import auth
 
 TODAY = date.today()
@@ -25,7 +26,7 @@ SIMPLER_PROVIDER_ID = f"kvk:{PROVIDER_KVK['SimplerInvoicing']}"
 
 
 def deliver(runtime: Runtime, event_type: str, tenant: str, subject: str, payload: dict[str, Any]) -> None:
-    event = new_event(event_type, tenant=tenant, subject=subject, producer="intake", correlation_id="test",
+    event = event_of(event_type, tenant=tenant, subject=subject, producer="intake", correlation_id="test",
                       payload=payload)
     outcome = consume(runtime.engine, "budget", event.model_dump_json(), load_service("budget").event_handlers,
                       max_attempts=1)
@@ -59,7 +60,7 @@ def invoice_body(line_id: str, number: str, amount: str = "100.00", **extra: Any
 
 
 def outbox_types(runtime: Runtime) -> list[str]:
-    outbox = BUS_TABLES["budget"].outbox
+    outbox = bus_tables("budget").outbox
     with runtime.engine.connect() as conn:
         return list(conn.execute(sa.select(outbox.c.event_type).order_by(outbox.c.id)).scalars())
 

@@ -46,7 +46,7 @@ def env(request, tmp_path):
 def _budget(runtime, http) -> dict:
     b = open_budget(runtime, lines=[{"category": "coaching", "granted_cents": 2000_00,
                                      "provider_name": "SimplerInvoicing", "starts_on": "2014-12-01"}])
-    order = http.post(f"/budget/budgets/{b['budget_id']}/orders", headers=FIN, json={
+    order = http.post(f"/budget/v1/budgets/{b['budget_id']}/orders", headers=FIN, json={
         "budget_line_id": b["line_ids"][0], "order_reference": "47806", "provider_name": "SimplerInvoicing",
         "provider_kvk": "69639087", "amount": "1000.00"})
     assert order.status_code == 201, order.text
@@ -54,7 +54,7 @@ def _budget(runtime, http) -> dict:
 
 
 def _post(http, raw: bytes, who=PROVIDER):
-    return http.post("/budget/invoices/ubl", headers={**who, **XML}, content=raw)
+    return http.post("/budget/v1/invoices/ubl", headers={**who, **XML}, content=raw)
 
 
 def _counts(runtime) -> dict[str, int]:
@@ -67,7 +67,7 @@ def _approved_invoice(runtime, http) -> dict:
     _budget(runtime, http)
     invoice = _post(http, xml(load()))
     assert invoice.status_code == 201, invoice.text
-    approved = http.post(f"/budget/invoices/{invoice.json()['id']}/approve", headers=FIN)
+    approved = http.post(f"/budget/v1/invoices/{invoice.json()['id']}/approve", headers=FIN)
     assert approved.status_code == 200, approved.text
     return approved.json()
 
@@ -110,11 +110,11 @@ def test_a_broken_recommendation_is_accepted_and_its_warning_kept_beside_the_inv
     assert body["document_kind"] == "invoice" and body["source"] == "ubl"
     assert [w["rule"] for w in body["einvoice_warnings"]] == ["BR-NL-29", "BR-NL-30"]
     assert body["einvoice_warnings"][0]["path"] == "/Invoice/cac:PaymentMeans/cbc:PaymentMeansCode"
-    kept = http.get(f"/budget/invoices/{body['id']}/einvoice-warnings", headers=FIN)
+    kept = http.get(f"/budget/v1/invoices/{body['id']}/einvoice-warnings", headers=FIN)
     assert kept.status_code == 200 and kept.json() == body["einvoice_warnings"]
-    document = http.get(f"/budget/invoices/{body['id']}/document", headers=FIN)
+    document = http.get(f"/budget/v1/invoices/{body['id']}/document", headers=FIN)
     assert document.content == raw and document.headers["x-content-sha256"] == hashlib.sha256(raw).hexdigest()
-    assert http.get(f"/budget/invoices/{body['id']}/einvoice-warnings",
+    assert http.get(f"/budget/v1/invoices/{body['id']}/einvoice-warnings",
                     headers=FIN_ELSEWHERE).status_code == 404  # another municipality sees nothing
 
 
@@ -128,7 +128,7 @@ def test_the_real_examples_are_still_accepted_without_warnings(env, name):
 
     assert r.status_code == 201, r.text
     assert r.json()["einvoice_warnings"] == []
-    assert http.get(f"/budget/invoices/{r.json()['id']}/einvoice-warnings", headers=FIN).json() == []
+    assert http.get(f"/budget/v1/invoices/{r.json()['id']}/einvoice-warnings", headers=FIN).json() == []
 
 
 # --- credit notes ---------------------------------------------------------------------------------
@@ -146,26 +146,26 @@ def test_a_credit_note_before_payment_lowers_what_will_be_paid(env):
     assert (body["document_kind"], body["kind"], body["amount"]) == ("credit_note", "credit", "50.00")
     assert body["invoice_id"] == invoice["id"] and body["credit_note_number"] == "CN-12115118-1"
     assert "CN-12115118-1" in body["reason"] and body["einvoice_warnings"] == []
-    after = http.get(f"/budget/invoices/{invoice['id']}", headers=FIN).json()
+    after = http.get(f"/budget/v1/invoices/{invoice['id']}", headers=FIN).json()
     assert after["credited"] == "50.00" and after["status"] == "approved"
-    budget = http.get(f"/budget/budgets/{invoice['budget_id']}", headers=FIN).json()
+    budget = http.get(f"/budget/v1/budgets/{invoice['budget_id']}", headers=FIN).json()
     assert budget["approved"] == "150.00"
     ledger_consistent(runtime)
     # The original invoice document is still the one served.
-    assert http.get(f"/budget/invoices/{invoice['id']}/document", headers=FIN).content == xml(load())
+    assert http.get(f"/budget/v1/invoices/{invoice['id']}/document", headers=FIN).content == xml(load())
 
 
 def test_a_credit_note_after_payment_records_a_refund(env):
     runtime, http = env
     invoice = _approved_invoice(runtime, http)
-    paid = http.post(f"/budget/invoices/{invoice['id']}/mark-paid", headers=FIN, json={"paid_on": TODAY.isoformat()})
+    paid = http.post(f"/budget/v1/invoices/{invoice['id']}/mark-paid", headers=FIN, json={"paid_on": TODAY.isoformat()})
     assert paid.status_code == 200, paid.text
 
     r = _post(http, xml(as_credit_note(load())), who=FIN)
 
     assert r.status_code == 201, r.text
     assert (r.json()["kind"], r.json()["amount"]) == ("refund", "200.00")  # the budget counts excl. VAT
-    assert http.get(f"/budget/invoices/{invoice['id']}", headers=FIN).json()["credited"] == "200.00"
+    assert http.get(f"/budget/v1/invoices/{invoice['id']}", headers=FIN).json()["credited"] == "200.00"
     ledger_consistent(runtime)
 
 
@@ -233,7 +233,7 @@ def test_a_credit_note_that_cannot_be_booked_is_refused_and_leaves_nothing_writt
     assert (r.status_code, r.json().get("code")) == (status, code), r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert _counts(runtime) == before
-    assert http.get(f"/budget/invoices/{invoice['id']}", headers=FIN).json()["credited"] == "0.00"
+    assert http.get(f"/budget/v1/invoices/{invoice['id']}", headers=FIN).json()["credited"] == "0.00"
 
 
 def test_a_credit_note_on_an_invoice_not_yet_approved_is_a_conflict(env):
@@ -253,7 +253,7 @@ def test_credit_notes_in_a_bulk_upload_are_sent_on_their_own(env):
     _approved_invoice(runtime, http)
     files = [("files", ("cn.xml", xml(as_credit_note(load())), "application/xml"))]
 
-    result = http.post("/budget/invoices/ubl/bulk", headers=FIN, files=files).json()
+    result = http.post("/budget/v1/invoices/ubl/bulk", headers=FIN, files=files).json()
 
     assert [(r["status"], r["code"]) for r in result["results"]] == [("rejected", "einvoice.credit_note")]
 
@@ -263,7 +263,7 @@ def test_a_full_credit_note_leaves_nothing_to_pay(env):
     _approved_invoice(runtime, http)
     assert _post(http, xml(as_credit_note(load())), who=FIN).status_code == 201
 
-    run = http.post("/budget/payment-runs", headers=FIN, json={"execution_date": TODAY.isoformat()})
+    run = http.post("/budget/v1/payment-runs", headers=FIN, json={"execution_date": TODAY.isoformat()})
 
     assert run.status_code == 422 and run.json()["code"] == "payment_run.empty"
 

@@ -29,9 +29,10 @@ from shared.auth import Principal, Role
 from shared.bus.consumer import HandlerFailed, consume
 from shared.config import Settings
 from shared.errors import DomainError, TemporarilyUnavailable
-from shared.events import new_event
+from tests.support.events import event_of
 from shared.problems import Problem
-from shared.runtime import Runtime, load_service
+from shared.runtime import Runtime
+from eigenregie.bootstrap import build_runtime, load_service
 from tests.integration.budget.support import COACH_PROVIDER_ID, TODAY, invoice_body, ledger_consistent, open_budget
 
 TENANT = "0344"
@@ -108,7 +109,7 @@ def plan_change(line: Line, i: int) -> None:
     b = line.budget
     granted = 420_00 if i % 2 else LINE_CENTS
     lines = [{**b["plan_lines"][0], "granted_cents": granted}]
-    event = new_event("PlanChanged", tenant=TENANT, subject=b["plan_id"], producer="intake", correlation_id="race",
+    event = event_of("PlanChanged", tenant=TENANT, subject=b["plan_id"], producer="intake", correlation_id="race",
                       payload={"plan_id": b["plan_id"], "client_id": b["client_id"], "plan_version": 3,
                                "change_id": str(uuid.uuid4()), "granted_cents": granted, "lines": lines,
                                "execution_deadline": (TODAY + timedelta(days=365)).isoformat()})
@@ -319,7 +320,7 @@ def test_a_grant_above_21_million_euro_fits_the_money_columns(race_runtime):
 def _runtime_with_lock_timeout(runtime: Runtime, milliseconds: int) -> Runtime:
     url = runtime.engine.url.render_as_string(hide_password=False)
     engine = sa.create_engine(url, connect_args={"options": f"-c lock_timeout={milliseconds}"})
-    return Runtime(Settings(database_url=url, environment="test"), engine_override=engine)
+    return build_runtime(Settings(database_url=url, environment="test"), engine_override=engine)
 
 
 def test_a_budget_held_by_another_transaction_is_retried_and_then_answered_503(race_runtime):

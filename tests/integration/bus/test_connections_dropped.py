@@ -14,9 +14,9 @@ from shared.bus.consumer import HandlerFailed, Outcome, consume
 from shared.bus.relay import OutboxRelay, pending_count
 from shared.config import Settings
 from shared.db import create_db_engine
-from shared.events import new_event
+from tests.support.events import emit_of, event_of
 from shared.health import Heartbeat, check_heartbeat
-from shared.runtime import load_service
+from eigenregie.bootstrap import load_service
 from tests.support.journey import eventually
 from tests.support.runtime import migrated_runtime
 
@@ -35,7 +35,7 @@ def _terminate(admin: sa.Engine, application_name: str) -> int:
 def _reject(runtime) -> None:
     plan_id = str(uuid.uuid4())
     with runtime.uow("intake") as uow:
-        uow.emit("PlanRejected", tenant=TENANT, subject=plan_id,
+        emit_of(uow, "PlanRejected", tenant=TENANT, subject=plan_id,
                  payload={"plan_id": plan_id, "client_id": "c", "plan_version": 2})
         uow.commit()
 
@@ -98,12 +98,12 @@ def test_a_terminated_connection_fails_one_try_and_the_retry_succeeds(fresh_pg_u
     runtime = migrated_runtime(Settings(database_url=fresh_pg_url, environment="test"))
     monitoring = load_service("monitoring").event_handlers
     plan_id = str(uuid.uuid4())
-    approved = new_event("PlanApproved", tenant=TENANT, subject=plan_id, producer="intake", correlation_id="c",
+    approved = event_of("PlanApproved", tenant=TENANT, subject=plan_id, producer="intake", correlation_id="c",
                          payload={"plan_id": plan_id, "client_id": "c-1", "plan_version": 2, "scheme": "prb",
                                   "granted_cents": 100, "execution_deadline": "2027-06-30",
                                   "lines": [{"plan_line_id": "l1", "category": "coaching", "granted_cents": 100}]})
     consume(runtime.engine, "monitoring", approved.model_dump_json(), monitoring)
-    paid = new_event("InvoicePaid", tenant=TENANT, subject=plan_id, producer="budget", correlation_id="c",
+    paid = event_of("InvoicePaid", tenant=TENANT, subject=plan_id, producer="budget", correlation_id="c",
                      payload={"invoice_id": "i-1", "budget_id": "b-1", "plan_id": plan_id, "client_id": "c-1",
                               "amount_cents": 40, "paid_on": "2026-11-01"}).model_dump_json()
     admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from shared.bus.tables import BUS_TABLES
+from shared.bus.tables import bus_tables
 from shared.config import Settings
-from shared.runtime import Runtime, load_all_services
-from shared.web import create_app
+from shared.runtime import Runtime
+from eigenregie.bootstrap import build_runtime, load_all_services
+from eigenregie.entrypoints.web import create_app
 from tests.conftest import REPO, free_port
 from tests.support.journey import eventually
 from tests.support.processes import Processes
@@ -23,13 +24,13 @@ from tests.support.runtime import migrated_runtime
 
 def _old_unpublished_event(runtime, seconds: float) -> None:
     with runtime.engine.begin() as conn:
-        conn.execute(sa.insert(BUS_TABLES["intake"].outbox).values(
+        conn.execute(sa.insert(bus_tables("intake").outbox).values(
             event_id=str(uuid.uuid4()), event_type="PlanRejected", envelope="{}",
             created_at=datetime.now(timezone.utc) - timedelta(seconds=seconds)))
 
 
 def _readyz(runtime) -> tuple[int, dict]:
-    with TestClient(create_app(load_all_services(), runtime, embedded=False)) as http:
+    with TestClient(create_app(runtime, embedded=False)) as http:
         response = http.get("/readyz")
     return response.status_code, response.json()
 
@@ -49,7 +50,7 @@ def test_readyz_is_not_ready_while_the_broker_or_the_database_is_unreachable(fre
     status, body = _readyz(migrated_runtime(dead_broker))
     assert status == 503 and body["checks"]["broker"].startswith("failing") and body["checks"]["database"] == "ok"
 
-    dead_db = Runtime(Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/x",
+    dead_db = build_runtime(Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/x",
                                broker_url="redis://127.0.0.1:1/0", environment="test"))
     status, body = _readyz(dead_db)
     assert status == 503 and body["checks"]["database"].startswith("failing")
@@ -58,7 +59,7 @@ def test_readyz_is_not_ready_while_the_broker_or_the_database_is_unreachable(fre
 def _health(env: dict[str, str], *args: str) -> tuple[int, str]:
     import os
 
-    done = subprocess.run([sys.executable, "-m", "shared.cli", "health", *args], cwd=REPO,
+    done = subprocess.run([sys.executable, "-m", "eigenregie.entrypoints.cli", "health", *args], cwd=REPO,
                           env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
     return done.returncode, done.stdout.strip()
 

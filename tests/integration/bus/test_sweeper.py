@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from shared.bus.maintenance import prune_bus_tables
 from shared.bus.relay import BrokerUnavailable, OutboxRelay, undelivered_count
 from shared.bus.sweeper import next_check_delay
-from shared.bus.tables import BUS_TABLES
+from shared.bus.tables import bus_tables
 from shared.config import Settings
 from tests.support.runtime import drain, migrated_runtime
+from tests.support.events import emit_of
 
 TENANT = "0014"
 
@@ -51,7 +52,7 @@ def runtime(request, tmp_path):
 def _approve(runtime) -> str:
     plan_id = str(uuid.uuid4())
     with runtime.uow("intake") as uow:
-        env = uow.emit("PlanApproved", tenant=TENANT, subject=plan_id, payload={
+        env = emit_of(uow, "PlanApproved", tenant=TENANT, subject=plan_id, payload={
             "plan_id": plan_id, "client_id": "c-1", "plan_version": 2, "scheme": "prb", "granted_cents": 100,
             "execution_deadline": "2027-06-30",
             "lines": [{"plan_line_id": "l1", "category": "coaching", "granted_cents": 100}]})
@@ -61,19 +62,19 @@ def _approve(runtime) -> str:
 
 def _record_inbox(runtime, service: str, event_id: str) -> None:
     with runtime.engine.begin() as conn:
-        conn.execute(sa.insert(BUS_TABLES[service].inbox).values(
+        conn.execute(sa.insert(bus_tables(service).inbox).values(
             event_id=event_id, event_type="PlanApproved", handled_at=datetime.now(timezone.utc)))
 
 
 def _record_dead_letter(runtime, service: str, event_id: str) -> None:
     with runtime.engine.begin() as conn:
-        conn.execute(sa.insert(BUS_TABLES[service].dead_letter).values(
+        conn.execute(sa.insert(bus_tables(service).dead_letter).values(
             id=str(uuid.uuid4()), event_id=event_id, event_type="PlanApproved", envelope="{}", reason="test",
             attempts=5, created_at=datetime.now(timezone.utc)))
 
 
 def _row(runtime, event_id: str):
-    outbox = BUS_TABLES["intake"].outbox
+    outbox = bus_tables("intake").outbox
     with runtime.engine.connect() as conn:
         return conn.execute(sa.select(outbox).where(outbox.c.event_id == event_id)).one()
 
@@ -135,7 +136,7 @@ def test_a_failed_redelivery_keeps_the_event_due_and_the_delivered_marks_of_the_
 
 def test_events_without_subscribers_and_in_process_deliveries_are_delivered_at_publish(runtime):
     with runtime.uow("intake") as uow:
-        uow.emit("ClientRegistered", tenant=TENANT, subject="c-1", payload={"client_id": "c-1"})
+        emit_of(uow, "ClientRegistered", tenant=TENANT, subject="c-1", payload={"client_id": "c-1"})
         uow.commit()
     recorder = Recorder()
     OutboxRelay(runtime.engine, ["intake"], recorder).run_once()
@@ -187,10 +188,10 @@ def test_a_replayed_dead_letter_that_the_broker_loses_is_published_again(runtime
 
     letter = list_dead_letters(runtime.engine, service="monitoring")[0]
     with runtime.engine.begin() as conn:  # the letter needs the real envelope to be replayed
-        outbox = BUS_TABLES["intake"].outbox
+        outbox = bus_tables("intake").outbox
         envelope = conn.execute(sa.select(outbox.c.envelope).where(outbox.c.event_id == event_id)).scalar_one()
-        conn.execute(sa.update(BUS_TABLES["monitoring"].dead_letter).where(
-            BUS_TABLES["monitoring"].dead_letter.c.id == letter.id).values(envelope=envelope))
+        conn.execute(sa.update(bus_tables("monitoring").dead_letter).where(
+            bus_tables("monitoring").dead_letter.c.id == letter.id).values(envelope=envelope))
     broker = LosingPublisher()
     replay_dead_letter(runtime.engine, letter.id, broker, recheck_after_seconds=60)
     assert broker.lost == 1 and _row(runtime, event_id).delivered_at is None

@@ -11,9 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from services.demo import example_plan
-from services.demo import test_bsn as bsn_for
-from shared.bus.tables import BUS_TABLES
+from eigenregie.initial_data import example_plan
+from eigenregie.initial_data import test_bsn as bsn_for
+from shared.bus.tables import bus_tables
 from shared.runtime import Runtime
 from tests.conftest import auth
 
@@ -73,7 +73,7 @@ def register(http: TestClient, municipality: str, *, seed_base: int = 0, **extra
     body = {"bsn": bsn_for(seed), "client_number": f"K-{seed}", "name": f"Klant {seed}",
             **PRESETS.get(municipality, {"client": {"facts": {"other_running_trajectory": False}}})["client"],
             **extra}
-    r = http.post("/intake/clients", headers=auth("case_manager", municipality, subject=case_manager), json=body)
+    r = http.post("/intake/v1/clients", headers=auth("case_manager", municipality, subject=case_manager), json=body)
     assert r.status_code == 201, r.text
     return Person(municipality, r.json()["id"], seed, case_manager)
 
@@ -83,13 +83,13 @@ def plan_body(lines: tuple[tuple[str, str, str, str], ...] = LINES, **extra: Any
 
 
 def create_plan(http: TestClient, person: Person, lines: tuple[tuple[str, str, str, str], ...] = LINES) -> dict:
-    r = http.post("/intake/plans", headers=person.me, json={"client_id": person.client_id, **plan_body(lines)})
+    r = http.post("/intake/v1/plans", headers=person.me, json={"client_id": person.client_id, **plan_body(lines)})
     assert r.status_code == 201, r.text
     return r.json()
 
 
 def submit(http: TestClient, person: Person, plan: dict) -> dict:
-    r = http.post(f"/intake/plans/{plan['id']}/submit", headers=person.me, json={"plan_version": plan["version"]})
+    r = http.post(f"/intake/v1/plans/{plan['id']}/submit", headers=person.me, json={"plan_version": plan["version"]})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "submitted"
     return r.json()
@@ -101,7 +101,7 @@ def submitted_plan(http: TestClient, person: Person, lines: tuple[tuple[str, str
 
 def decide(http: TestClient, headers: dict[str, str], plan: dict, kind: str, **body: Any):
     """The raw response: tests look at refusals as much as at successes."""
-    return http.post(f"/intake/plans/{plan['id']}/decisions", headers=headers,
+    return http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=headers,
                      json={"plan_version": plan["version"], "kind": kind, **body})
 
 
@@ -120,7 +120,7 @@ def refused(response, status: int, code: str) -> dict:
 
 def events(runtime: Runtime, event_type: str, subject: str | None = None) -> list[dict[str, Any]]:
     """The intake outbox's envelopes of one type (for one subject), oldest first."""
-    outbox = BUS_TABLES["intake"].outbox
+    outbox = bus_tables("intake").outbox
     with runtime.engine.connect() as conn:
         rows = conn.execute(sa.select(outbox.c.envelope).where(outbox.c.event_type == event_type)
                             .order_by(outbox.c.id)).scalars().all()
@@ -129,7 +129,7 @@ def events(runtime: Runtime, event_type: str, subject: str | None = None) -> lis
 
 
 def budget_of(http: TestClient, person: Person, plan_id: str) -> dict[str, Any] | None:
-    r = http.get("/budget/budgets", headers=person.fin, params={"plan_id": plan_id})
+    r = http.get("/budget/v1/budgets", headers=person.fin, params={"plan_id": plan_id})
     assert r.status_code == 200, r.text
     found = r.json()
     assert len(found) <= 1, found

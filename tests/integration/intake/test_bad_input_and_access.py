@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from fastapi.routing import APIRoute
 from sqlmodel import SQLModel
 
-from services.demo import ELIGIBLE_FACTS, example_plan
-from services.demo import test_bsn as bsn_for
+from eigenregie.initial_data import ELIGIBLE_FACTS, example_plan
+from eigenregie.initial_data import test_bsn as bsn_for
 from services.intake.api import router
 from services.intake.domain.plan_checks import MAX_ATTACHMENT_BYTES
-from shared.bus.tables import BUS_TABLES
+from shared.bus.tables import bus_tables
 from shared.config import Settings
 from tests.conftest import auth
 from tests.support.runtime import migrated_runtime
@@ -33,7 +33,7 @@ GRONINGEN, UTRECHT, DELFT = "0014", "0344", "0503"
 KM = auth("case_manager", GRONINGEN)  # subject "case_manager-0014"
 TL = auth("team_lead", GRONINGEN)  # subject "team_lead-0014"
 KM_UTRECHT = auth("case_manager", UTRECHT)
-OUTBOX = BUS_TABLES["intake"].outbox
+OUTBOX = bus_tables("intake").outbox
 INTAKE_TABLES = [t for t in SQLModel.metadata.sorted_tables if t.schema == "intake"]
 _seeds = itertools.count(2000)
 
@@ -98,7 +98,7 @@ def _client_body(**fields: Any) -> dict[str, Any]:
 
 
 def _register(http, headers=KM, **fields: Any) -> dict:
-    r = http.post("/intake/clients", headers=headers, json=_client_body(**fields))
+    r = http.post("/intake/v1/clients", headers=headers, json=_client_body(**fields))
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -109,7 +109,7 @@ def _plan_body(client_id: str, amount: str = "1000.00", category: str = "coachin
 
 def _draft(http, amount: str = "1000.00", headers=KM, **client_fields: Any) -> dict:
     client = _register(http, **client_fields)
-    r = http.post("/intake/plans", headers=headers, json=_plan_body(client["id"], amount))
+    r = http.post("/intake/v1/plans", headers=headers, json=_plan_body(client["id"], amount))
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -122,13 +122,13 @@ def _save_body(plan: dict, **content: Any) -> dict[str, Any]:
 
 
 def _submit(http, plan: dict, headers=KM) -> dict:
-    r = http.post(f"/intake/plans/{plan['id']}/submit", headers=headers, json={"plan_version": plan["version"]})
+    r = http.post(f"/intake/v1/plans/{plan['id']}/submit", headers=headers, json={"plan_version": plan["version"]})
     assert r.status_code == 200, r.text
     return r.json()
 
 
 def _upload(http, plan_id: str, name: str, data: bytes, content_type: str, headers=KM):
-    return http.post(f"/intake/plans/{plan_id}/attachments", headers=headers,
+    return http.post(f"/intake/v1/plans/{plan_id}/attachments", headers=headers,
                      files={"file": (name, data, content_type)})
 
 
@@ -138,7 +138,7 @@ def _upload(http, plan_id: str, name: str, data: bytes, content_type: str, heade
 def test_an_invalid_bsn_is_refused_naming_the_field_and_nothing_is_written(env):
     runtime, http = env
     before = _snapshot(runtime)
-    r = http.post("/intake/clients", headers=KM, json=_client_body(bsn="111222334"))
+    r = http.post("/intake/v1/clients", headers=KM, json=_client_body(bsn="111222334"))
     body = _problem(r, 422)
     assert [e["field"] for e in body["errors"]] == ["bsn"]
     assert "111222334" not in r.text
@@ -149,11 +149,11 @@ def test_an_unknown_scheme_is_refused_naming_the_field(env):
     runtime, http = env
     client = _register(http)
     before = _snapshot(runtime)
-    r = http.post("/intake/clients", headers=KM, json=_client_body(scheme="prb_plus"))
+    r = http.post("/intake/v1/clients", headers=KM, json=_client_body(scheme="prb_plus"))
     assert [e["field"] for e in _problem(r, 422)["errors"]] == ["scheme"]
-    r = http.patch(f"/intake/clients/{client['id']}", headers=KM, json={"scheme": "prb_plus"})
+    r = http.patch(f"/intake/v1/clients/{client['id']}", headers=KM, json={"scheme": "prb_plus"})
     assert [e["field"] for e in _problem(r, 422)["errors"]] == ["scheme"]
-    r = http.post("/intake/plans", headers=KM, json={**_plan_body(client["id"]), "scheme": "prb_plus"})
+    r = http.post("/intake/v1/plans", headers=KM, json={**_plan_body(client["id"]), "scheme": "prb_plus"})
     assert [e["field"] for e in _problem(r, 422)["errors"]] == ["scheme"]
     assert _snapshot(runtime) == before
 
@@ -162,7 +162,7 @@ def test_a_scheme_the_municipality_does_not_offer_is_refused(env):
     runtime, http = env
     # Utrecht offers only prb; Groningen also offers pgb bw.
     before = _snapshot(runtime)
-    r = http.post("/intake/clients", headers=KM_UTRECHT, json=_client_body(scheme="pgb_bw"))
+    r = http.post("/intake/v1/clients", headers=KM_UTRECHT, json=_client_body(scheme="pgb_bw"))
     body = _problem(r, 422)
     assert body["code"] == "client.scheme_not_offered" and body["errors"][0]["field"] == "scheme"
     assert "prb" in body["detail"]
@@ -170,33 +170,33 @@ def test_a_scheme_the_municipality_does_not_offer_is_refused(env):
 
     client = _register(http, headers=KM_UTRECHT, scheme="prb")
     before = _snapshot(runtime)
-    r = http.patch(f"/intake/clients/{client['id']}", headers=KM_UTRECHT, json={"scheme": "pgb_bw"})
+    r = http.patch(f"/intake/v1/clients/{client['id']}", headers=KM_UTRECHT, json={"scheme": "pgb_bw"})
     assert _problem(r, 422)["code"] == "client.scheme_not_offered"
-    r = http.post("/intake/plans", headers=KM_UTRECHT, json={**_plan_body(client["id"]), "scheme": "pgb_bw"})
+    r = http.post("/intake/v1/plans", headers=KM_UTRECHT, json={**_plan_body(client["id"]), "scheme": "pgb_bw"})
     assert _problem(r, 422)["code"] == "client.scheme_not_offered"
-    r = http.post(f"/intake/clients/{client['id']}/orientation", headers=KM_UTRECHT, json={"scheme": "pgb_bw"})
+    r = http.post(f"/intake/v1/clients/{client['id']}/orientation", headers=KM_UTRECHT, json={"scheme": "pgb_bw"})
     assert _problem(r, 422)["code"] == "client.scheme_not_offered"
     assert _snapshot(runtime) == before
-    assert http.get(f"/intake/clients/{client['id']}", headers=KM_UTRECHT).json()["scheme"] == "prb"
+    assert http.get(f"/intake/v1/clients/{client['id']}", headers=KM_UTRECHT).json()["scheme"] == "prb"
 
     # The same request is fine where the scheme is offered.
-    assert http.post("/intake/clients", headers=KM, json=_client_body(scheme="pgb_bw")).status_code == 201
+    assert http.post("/intake/v1/clients", headers=KM, json=_client_body(scheme="pgb_bw")).status_code == 201
 
 
 def test_unknown_fields_are_refused_and_named(env):
     runtime, http = env
     client = _register(http)
     before = _snapshot(runtime)
-    r = http.post("/intake/clients", headers=KM, json=_client_body(favourite_colour="blue"))
+    r = http.post("/intake/v1/clients", headers=KM, json=_client_body(favourite_colour="blue"))
     assert {"field": "favourite_colour", "message": "unknown field", "type": "extra_forbidden"} in \
         _problem(r, 422)["errors"]
-    r = http.post("/intake/clients", headers=KM, json=_client_body(facts={**ELIGIBLE_FACTS, "shoe_size": 44}))
+    r = http.post("/intake/v1/clients", headers=KM, json=_client_body(facts={**ELIGIBLE_FACTS, "shoe_size": 44}))
     assert "facts.shoe_size" in [e["field"] for e in _problem(r, 422)["errors"]]
-    r = http.patch(f"/intake/clients/{client['id']}", headers=KM, json={"nickname": "Bo"})
+    r = http.patch(f"/intake/v1/clients/{client['id']}", headers=KM, json={"nickname": "Bo"})
     assert [e["field"] for e in _problem(r, 422)["errors"]] == ["nickname"]
     body = _plan_body(client["id"])
     body["budget"]["lines"][0]["discount"] = "10.00"
-    r = http.post("/intake/plans", headers=KM, json=body)
+    r = http.post("/intake/v1/plans", headers=KM, json=body)
     assert [e["field"] for e in _problem(r, 422)["errors"]] == ["budget.lines.0.discount"]
     assert _snapshot(runtime) == before
 
@@ -206,10 +206,10 @@ def test_a_malformed_resident_municipality_code_is_refused(env, code):
     runtime, http = env
     client = _register(http)
     before = _snapshot(runtime)
-    r = http.post("/intake/clients", headers=KM,
+    r = http.post("/intake/v1/clients", headers=KM,
                   json=_client_body(facts={**ELIGIBLE_FACTS, "resident_municipality_code": code}))
     assert [e["field"] for e in _problem(r, 422)["errors"]] == ["facts.resident_municipality_code"]
-    r = http.patch(f"/intake/clients/{client['id']}", headers=KM,
+    r = http.patch(f"/intake/v1/clients/{client['id']}", headers=KM,
                    json={"facts": {**ELIGIBLE_FACTS, "resident_municipality_code": code}})
     assert [e["field"] for e in _problem(r, 422)["errors"]] == ["facts.resident_municipality_code"]
     assert _snapshot(runtime) == before
@@ -222,10 +222,10 @@ POLICY_DELFT = auth("policy", DELFT)
 
 def _store_valid_delft_policy(http) -> dict:
     """Delft's own policy, stored (decision term 7 weeks), so "unchanged" means the stored one."""
-    document = http.get("/intake/policy", headers=POLICY_DELFT).json()
-    r = http.put("/intake/policy", headers=POLICY_DELFT, json={**document, "decision_term_weeks": 7})
+    document = http.get("/intake/v1/policy", headers=POLICY_DELFT).json()
+    r = http.put("/intake/v1/policy", headers=POLICY_DELFT, json={**document, "decision_term_weeks": 7})
     assert r.status_code == 200, r.text
-    stored = http.get("/intake/policy", headers=POLICY_DELFT).json()
+    stored = http.get("/intake/v1/policy", headers=POLICY_DELFT).json()
     assert stored["decision_term_weeks"] == 7 and stored["municipality_code"] == DELFT
     return stored
 
@@ -245,22 +245,22 @@ def test_an_invalid_policy_is_refused_naming_the_field_and_the_stored_policy_sta
     stored = _store_valid_delft_policy(http)
     assert len(stored["admission_rules"]) == 4  # Delft: the three general rules and max distance
     before = _snapshot(runtime)
-    r = http.put("/intake/policy", headers=POLICY_DELFT, json=change(stored))
+    r = http.put("/intake/v1/policy", headers=POLICY_DELFT, json=change(stored))
     body = _problem(r, 422)
     assert body["code"] == "policy.invalid" and body["errors"][0]["field"] == field, body
-    assert http.get("/intake/policy", headers=POLICY_DELFT).json() == stored
+    assert http.get("/intake/v1/policy", headers=POLICY_DELFT).json() == stored
     assert _snapshot(runtime) == before
 
 
 def test_a_policy_for_another_municipality_is_refused(env):
     runtime, http = env
     _store_valid_delft_policy(http)
-    groningen = http.get("/intake/policy", headers=KM).json()
+    groningen = http.get("/intake/v1/policy", headers=KM).json()
     before = _snapshot(runtime)
-    r = http.put("/intake/policy", headers=POLICY_DELFT, json={**groningen, "four_eyes_threshold": "0.00"})
+    r = http.put("/intake/v1/policy", headers=POLICY_DELFT, json={**groningen, "four_eyes_threshold": "0.00"})
     body = _problem(r, 422)
     assert body["code"] == "policy.other_municipality" and body["errors"][0]["field"] == "municipality_code"
-    assert http.get("/intake/policy", headers=KM).json() == groningen
+    assert http.get("/intake/v1/policy", headers=KM).json() == groningen
     assert _snapshot(runtime) == before
 
 
@@ -269,9 +269,9 @@ def test_only_the_policy_role_changes_the_policy(env, role):
     runtime, http = env
     stored = _store_valid_delft_policy(http)
     before = _snapshot(runtime)
-    r = http.put("/intake/policy", headers=auth(role, DELFT), json={**stored, "decision_term_weeks": 10})
+    r = http.put("/intake/v1/policy", headers=auth(role, DELFT), json={**stored, "decision_term_weeks": 10})
     _problem(r, 403)
-    assert http.get("/intake/policy", headers=POLICY_DELFT).json() == stored
+    assert http.get("/intake/v1/policy", headers=POLICY_DELFT).json() == stored
     assert _snapshot(runtime) == before
 
 
@@ -281,23 +281,23 @@ def test_only_the_policy_role_changes_the_policy(env, role):
 def test_a_plan_over_the_maximum_cannot_be_submitted(env):
     runtime, http = env
     plan = _draft(http, "6000.00")  # Groningen: prb up to EUR 5,000
-    checks = http.get(f"/intake/plans/{plan['id']}/checks", headers=KM).json()
+    checks = http.get(f"/intake/v1/plans/{plan['id']}/checks", headers=KM).json()
     assert checks["submittable"] is False and "budget.over_maximum" in [f["code"] for f in checks["findings"]]
     before = _snapshot(runtime)
-    r = http.post(f"/intake/plans/{plan['id']}/submit", headers=KM, json={"plan_version": plan["version"]})
+    r = http.post(f"/intake/v1/plans/{plan['id']}/submit", headers=KM, json={"plan_version": plan["version"]})
     body = _problem(r, 422)
     assert body["code"] == "plan.checks_failed"
     assert {"budget.over_maximum"} == {e["code"] for e in body["errors"]}
     assert [e["field"] for e in body["errors"]] == ["budget.total"]
     assert _snapshot(runtime) == before
-    assert http.get(f"/intake/plans/{plan['id']}", headers=KM).json()["status"] == "draft"
+    assert http.get(f"/intake/v1/plans/{plan['id']}", headers=KM).json()["status"] == "draft"
     assert "PlanSubmitted" not in _events(runtime, plan["id"])
-    assert len(http.get(f"/intake/plans/{plan['id']}/versions", headers=KM).json()) == 1
+    assert len(http.get(f"/intake/v1/plans/{plan['id']}/versions", headers=KM).json()) == 1
 
     # At the maximum it goes through: it was the amount that blocked.
     save = _save_body(plan)
     save["budget"]["lines"][0]["amount"] = "5000.00"
-    r = http.put(f"/intake/plans/{plan['id']}", headers=KM, json=save)
+    r = http.put(f"/intake/v1/plans/{plan['id']}", headers=KM, json=save)
     assert r.status_code == 200, r.text
     assert _submit(http, r.json())["status"] == "submitted"
     assert _events(runtime, plan["id"]).count("PlanSubmitted") == 1
@@ -310,16 +310,16 @@ def test_an_activity_that_ends_before_it_starts_is_refused(env):
     activity = body["structure"]["activities"][0]
     activity["start"], activity["end"] = activity["end"], activity["start"]
     before = _snapshot(runtime)
-    r = http.post("/intake/plans", headers=KM, json=body)
+    r = http.post("/intake/v1/plans", headers=KM, json=body)
     error = _problem(r, 422)["errors"][0]
     assert error["field"] == "structure.activities.0" and "end" in error["message"]
     assert _snapshot(runtime) == before
 
-    plan = http.post("/intake/plans", headers=KM, json=_plan_body(client["id"])).json()
+    plan = http.post("/intake/v1/plans", headers=KM, json=_plan_body(client["id"])).json()
     save = _save_body(plan)
     save["structure"]["activities"][0].update(start=activity["start"], end=activity["end"])
     before = _snapshot(runtime)
-    r = http.put(f"/intake/plans/{plan['id']}", headers=KM, json=save)
+    r = http.put(f"/intake/v1/plans/{plan['id']}", headers=KM, json=save)
     assert _problem(r, 422)["errors"][0]["field"] == "structure.activities.0"
     assert _snapshot(runtime) == before
 
@@ -331,14 +331,14 @@ def test_an_unknown_budget_line_id_on_save_is_refused(env):
     save = _save_body(plan)
     save["budget"]["lines"][0]["id"] = "not-a-line-of-this-plan"
     before = _snapshot(runtime)
-    r = http.put(f"/intake/plans/{plan['id']}", headers=KM, json=save)
+    r = http.put(f"/intake/v1/plans/{plan['id']}", headers=KM, json=save)
     body = _problem(r, 422)
     assert body["code"] == "plan.unknown_line_id" and body["errors"][0]["field"] == "budget.lines[0].id"
     assert _snapshot(runtime) == before
 
     # The plan's own id is kept; leaving it out makes a new line.
     save["budget"]["lines"][0]["id"] = real_id
-    r = http.put(f"/intake/plans/{plan['id']}", headers=KM, json=save)
+    r = http.put(f"/intake/v1/plans/{plan['id']}", headers=KM, json=save)
     assert r.status_code == 200, r.text
     assert r.json()["content"]["budget"]["lines"][0]["id"] == real_id
 
@@ -348,9 +348,9 @@ def test_a_business_investment_blocks_submission_with_the_bbz_reason(env):
     plan = _draft(http)
     save = _save_body(plan)
     save["budget"]["lines"][0].update(category="business_start_support", business_investment=True)
-    plan = http.put(f"/intake/plans/{plan['id']}", headers=KM, json=save).json()
+    plan = http.put(f"/intake/v1/plans/{plan['id']}", headers=KM, json=save).json()
     before = _snapshot(runtime)
-    r = http.post(f"/intake/plans/{plan['id']}/submit", headers=KM, json={"plan_version": plan["version"]})
+    r = http.post(f"/intake/v1/plans/{plan['id']}/submit", headers=KM, json={"plan_version": plan["version"]})
     body = _problem(r, 422)
     assert body["code"] == "plan.checks_failed"
     found = [e for e in body["errors"] if e["code"] == "budget.business_investment"]
@@ -360,7 +360,7 @@ def test_a_business_investment_blocks_submission_with_the_bbz_reason(env):
 
     save = _save_body(plan)
     save["budget"]["lines"][0]["business_investment"] = False
-    plan = http.put(f"/intake/plans/{plan['id']}", headers=KM, json=save).json()
+    plan = http.put(f"/intake/v1/plans/{plan['id']}", headers=KM, json=save).json()
     assert _submit(http, plan)["status"] == "submitted"
 
 
@@ -369,13 +369,13 @@ def test_a_client_who_fails_a_hard_criterion_cannot_submit(env):
     facts = {**ELIGIBLE_FACTS, "months_unemployed": 3}  # Groningen asks at least 6
     plan = _draft(http, facts=facts)
     before = _snapshot(runtime)
-    r = http.post(f"/intake/plans/{plan['id']}/submit", headers=KM, json={"plan_version": plan["version"]})
+    r = http.post(f"/intake/v1/plans/{plan['id']}/submit", headers=KM, json={"plan_version": plan["version"]})
     body = _problem(r, 422)
     assert body["code"] == "plan.checks_failed"
     assert [e["code"] for e in body["errors"]] == ["eligibility.min_months_unemployed"]
     assert _snapshot(runtime) == before
 
-    r = http.patch(f"/intake/clients/{plan['client_id']}", headers=KM,
+    r = http.patch(f"/intake/v1/clients/{plan['client_id']}", headers=KM,
                    json={"facts": {**ELIGIBLE_FACTS, "months_unemployed": 6}})
     assert r.status_code == 200, r.text
     assert _submit(http, plan)["status"] == "submitted"
@@ -409,7 +409,7 @@ def test_an_attachment_of_a_forbidden_type_is_refused_with_415(env):
     r = _upload(http, plan["id"], "setup.exe", b"MZ\x90\x00\x03 not a quote", "application/pdf")
     assert _problem(r, 415)["code"] == "attachment.extension_mismatch"
     assert _snapshot(runtime) == before
-    assert http.get(f"/intake/plans/{plan['id']}/attachments", headers=KM).json() == []
+    assert http.get(f"/intake/v1/plans/{plan['id']}/attachments", headers=KM).json() == []
 
 
 def test_the_same_file_twice_is_a_conflict(env):
@@ -421,7 +421,7 @@ def test_the_same_file_twice_is_a_conflict(env):
         r = _upload(http, plan["id"], name, b"%PDF-1.4 offerte 1", "application/pdf")
         assert _problem(r, 409)["code"] == "attachment.duplicate"
     assert _snapshot(runtime) == before
-    assert len(http.get(f"/intake/plans/{plan['id']}/attachments", headers=KM).json()) == 1
+    assert len(http.get(f"/intake/v1/plans/{plan['id']}/attachments", headers=KM).json()) == 1
 
 
 # --- bad input: decisions --------------------------------------------------------------------
@@ -435,12 +435,12 @@ def test_only_case_managers_and_team_leads_decide(env):
     for headers in (own_client, auth("finance", GRONINGEN), auth("provider", GRONINGEN, provider_id="coach-bv"),
                     auth("partner", GRONINGEN), auth("policy", GRONINGEN), auth("ops", GRONINGEN)):
         for kind in ("approve", "reject"):
-            r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=headers, json={
+            r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=headers, json={
                 "plan_version": plan["version"], "kind": kind, "reasons": ["x"], "contra_indications": ["y"]})
             _problem(r, 403)
     assert _snapshot(runtime) == before
-    assert http.get(f"/intake/plans/{plan['id']}/decisions", headers=KM).json() == []
-    r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=KM,
+    assert http.get(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM).json() == []
+    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
                   json={"plan_version": plan["version"], "kind": "approve"})
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text
 
@@ -448,7 +448,7 @@ def test_only_case_managers_and_team_leads_decide(env):
 def test_the_first_reviewer_cannot_give_the_second_approval(env):
     runtime, http = env
     plan = _submit(http, _draft(http, "3000.00"))  # above Groningen's four-eyes threshold of EUR 2,900
-    r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=KM,
+    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
                   json={"plan_version": plan["version"], "kind": "approve"})
     assert r.status_code == 200, r.text
     plan = r.json()
@@ -458,16 +458,16 @@ def test_the_first_reviewer_cannot_give_the_second_approval(env):
     before = _snapshot(runtime)
     same_person_as_team_lead = auth("team_lead", GRONINGEN, subject="case_manager-0014")
     for kind in ("confirm", "approve"):
-        r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=same_person_as_team_lead,
+        r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=same_person_as_team_lead,
                       json={"plan_version": plan["version"], "kind": kind})
         body = _problem(r, 403)
         assert body["code"] == "review.same_reviewer", body
-    r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=auth("case_manager", GRONINGEN, subject="km-2"),
+    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=auth("case_manager", GRONINGEN, subject="km-2"),
                   json={"plan_version": plan["version"], "kind": "confirm"})
     assert _problem(r, 403)["code"] == "review.second_reviewer_role"
     assert _snapshot(runtime) == before
 
-    r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=TL,
+    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=TL,
                   json={"plan_version": plan["version"], "kind": "confirm"})
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text
     assert _events(runtime, plan["id"]) == ["PlanSubmitted", "PlanApproved"]
@@ -478,12 +478,12 @@ def test_a_decision_on_a_plan_that_changed_meanwhile_is_a_conflict(env):
     plan = _submit(http, _draft(http))
     before = _snapshot(runtime)
     for stale in (plan["version"] - 1, plan["version"] + 1):
-        r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=KM,
+        r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
                       json={"plan_version": stale, "kind": "approve"})
         body = _problem(r, 409)
         assert body["code"] == "plan.changed_meanwhile" and body["errors"][0]["field"] == "plan_version"
     assert _snapshot(runtime) == before
-    r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=KM,
+    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
                   json={"plan_version": plan["version"], "kind": "approve"})
     assert r.status_code == 200, r.text
 
@@ -493,11 +493,11 @@ def test_a_decision_on_a_draft_is_a_conflict(env):
     plan = _draft(http)
     before = _snapshot(runtime)
     for kind in ("approve", "reject", "confirm"):
-        r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=KM, json={
+        r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM, json={
             "plan_version": plan["version"], "kind": kind, "reasons": ["x"], "contra_indications": ["y"]})
         assert _problem(r, 409)["code"] == "plan.not_under_review"
     assert _snapshot(runtime) == before
-    assert http.get(f"/intake/plans/{plan['id']}", headers=KM).json()["status"] == "draft"
+    assert http.get(f"/intake/v1/plans/{plan['id']}", headers=KM).json()["status"] == "draft"
 
 
 def test_a_second_plan_for_a_client_with_an_open_plan_is_a_conflict(env):
@@ -505,31 +505,31 @@ def test_a_second_plan_for_a_client_with_an_open_plan_is_a_conflict(env):
     plan = _draft(http)
     for state in ("draft", "submitted"):
         before = _snapshot(runtime)
-        r = http.post("/intake/plans", headers=KM, json=_plan_body(plan["client_id"]))
+        r = http.post("/intake/v1/plans", headers=KM, json=_plan_body(plan["client_id"]))
         body = _problem(r, 409)
         assert body["code"] == "plan.already_open" and body["errors"][0]["field"] == "client_id", state
         assert _snapshot(runtime) == before
         if state == "draft":
             plan = _submit(http, plan)
     # Once the plan is decided against, a new one may start.
-    r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=KM, json={
+    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM, json={
         "plan_version": plan["version"], "kind": "reject", "reasons": ["Geen kans op werk."],
         "contra_indications": ["Passend regulier aanbod."]})
     assert r.status_code == 200, r.text
-    assert http.post("/intake/plans", headers=KM, json=_plan_body(plan["client_id"])).status_code == 201
+    assert http.post("/intake/v1/plans", headers=KM, json=_plan_body(plan["client_id"])).status_code == 201
 
 
 def test_an_orientation_cannot_be_started_twice(env):
     runtime, http = env
     client = _register(http)
-    r = http.post(f"/intake/clients/{client['id']}/orientation", headers=KM, json={})
+    r = http.post(f"/intake/v1/clients/{client['id']}/orientation", headers=KM, json={})
     assert r.status_code == 201, r.text
     before = _snapshot(runtime)
-    r = http.post(f"/intake/clients/{client['id']}/orientation", headers=KM, json={})
+    r = http.post(f"/intake/v1/clients/{client['id']}/orientation", headers=KM, json={})
     body = _problem(r, 409)
     assert body["code"] == "orientation.already_running" and body["errors"][0]["field"] == "client_id"
     assert _snapshot(runtime) == before
-    assert len(http.get(f"/intake/clients/{client['id']}/orientation", headers=KM).json()) == 1
+    assert len(http.get(f"/intake/v1/clients/{client['id']}/orientation", headers=KM).json()) == 1
 
 
 def test_each_decision_emits_exactly_one_event_of_its_type(env):
@@ -543,16 +543,16 @@ def test_each_decision_emits_exactly_one_event_of_its_type(env):
     for name, (body, status, event) in decisions.items():
         plan = _submit(http, _draft(http))
         assert _events(runtime, plan["id"]) == ["PlanSubmitted"]
-        r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=KM,
+        r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
                       json={"plan_version": plan["version"], **body})
         assert r.status_code == 200 and r.json()["status"] == status, (name, r.text)
         assert _events(runtime, plan["id"]) == ["PlanSubmitted", event], name
     # Four eyes: the first approval emits nothing; the confirmation emits the one PlanApproved.
     plan = _submit(http, _draft(http, "3000.00"))
-    plan = http.post(f"/intake/plans/{plan['id']}/decisions", headers=KM,
+    plan = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
                      json={"plan_version": plan["version"], "kind": "approve"}).json()
     assert _events(runtime, plan["id"]) == ["PlanSubmitted"]
-    r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=TL,
+    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=TL,
                   json={"plan_version": plan["version"], "kind": "confirm"})
     assert r.status_code == 200, r.text
     assert _events(runtime, plan["id"]) == ["PlanSubmitted", "PlanApproved"]
@@ -592,29 +592,29 @@ def _victim(http, name: str, rep_subject: str) -> Victim:
     today = date.today().isoformat()
     client = _register(http, name=name)
     cid = client["id"]
-    r = http.post(f"/intake/clients/{cid}/representatives", headers=KM,
+    r = http.post(f"/intake/v1/clients/{cid}/representatives", headers=KM,
                   json={"subject": rep_subject, "name": "Voogd", "relation": "guardian"})
     assert r.status_code == 201, r.text
     rep_id = r.json()["id"]
-    r = http.post(f"/intake/clients/{cid}/contacts", headers=KM,
+    r = http.post(f"/intake/v1/clients/{cid}/contacts", headers=KM,
                   json={"contacted_on": today, "channel": "personal_talk", "interest": "interested"})
     assert r.status_code == 201, r.text
-    assert http.post(f"/intake/clients/{cid}/orientation", headers=KM, json={}).status_code == 201
-    plan = http.post("/intake/plans", headers=KM, json=_plan_body(cid)).json()
+    assert http.post(f"/intake/v1/clients/{cid}/orientation", headers=KM, json={}).status_code == 201
+    plan = http.post("/intake/v1/plans", headers=KM, json=_plan_body(cid)).json()
     r = _upload(http, plan["id"], "offerte.pdf", f"%PDF-1.4 offerte {cid}".encode(), "application/pdf")
     assert r.status_code == 201, r.text
     attachment_id = r.json()["id"]
-    plan = _submit(http, http.get(f"/intake/plans/{plan['id']}", headers=KM).json())
-    r = http.post(f"/intake/plans/{plan['id']}/decisions", headers=KM,
+    plan = _submit(http, http.get(f"/intake/v1/plans/{plan['id']}", headers=KM).json())
+    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
                   json={"plan_version": plan["version"], "kind": "approve", "note": "Intern: prima."})
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text
     plan = r.json()
     own = auth("client", GRONINGEN, subject=f"client-{cid[:8]}", client_id=cid)
-    r = http.post(f"/intake/plans/{plan['id']}/objections", headers=own,
+    r = http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=own,
                   json={"lodged_on": today, "grounds": "Ik wil een andere coach."})
     assert r.status_code == 201, r.text
     line = plan["granted_lines"][0]
-    r = http.post(f"/intake/plans/{plan['id']}/changes", headers=own, json={
+    r = http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=own, json={
         "plan_version": plan["version"], "reason": "Andere coach", "lines": [{
             "id": line["line_id"], "category": "coaching", "provider_name": "Andere Coach BV",
             "starts_on": line["starts_on"], "ends_on": line["ends_on"], "amount": "1000.00"}]})
@@ -628,7 +628,7 @@ def world(env) -> World:
     a = _victim(http, "Wilhelmina Veldkamp", "rep-wilhelmina")
     b = _victim(http, "Hendrikus Oosterhout", "rep-hendrikus")
     utrecht = _register(http, headers=KM_UTRECHT, name="Utrechtse Klant")
-    assert http.post("/intake/plans", headers=KM_UTRECHT, json=_plan_body(utrecht["id"])).status_code == 201
+    assert http.post("/intake/v1/plans", headers=KM_UTRECHT, json=_plan_body(utrecht["id"])).status_code == 201
     return World(runtime, http, a, b, utrecht["id"])
 
 
@@ -647,11 +647,11 @@ def _url(path: str, v: Victim) -> str:
 
 def _request(w: World, method: str, path: str, v: Victim, headers: dict[str, str]):
     """The route called with valid input aimed at the victim's records: only access can stop it."""
-    plan = w.http.get(f"/intake/plans/{v.plan_id}", headers=KM).json()
+    plan = w.http.get(f"/intake/v1/plans/{v.plan_id}", headers=KM).json()
     today = date.today().isoformat()
     line = plan["granted_lines"][0]
     samples: dict[tuple[str, str], dict[str, Any]] = {
-        ("PUT", "/policy"): {"json": w.http.get("/intake/policy", headers=KM).json()},
+        ("PUT", "/policy"): {"json": w.http.get("/intake/v1/policy", headers=KM).json()},
         ("PATCH", "/policy"): {"content": b'{"municipality_code": "0014", "decision_term_weeks": 6}',
                                "headers": {"content-type": "application/merge-patch+json"}},
         ("POST", "/clients"): {"json": _client_body()},
@@ -701,7 +701,7 @@ def _refused(r, where: str, statuses=(403, 404)) -> None:
 
 
 def test_the_routes_iterated_are_the_routes_served_and_each_path_id_has_a_record(world):
-    served = world.http.get("/intake/openapi.json").json()["paths"]
+    served = world.http.get("/intake/v1/openapi.json").json()["paths"]
     assert set(ROUTES) == {(method.upper(), path) for path, ops in served.items() for method in ops}
     for _method, path in ROUTES:
         _url(path, world.a)
@@ -720,9 +720,9 @@ def test_the_owners_reach_every_read_route_of_the_world(world):
                 assert r.status_code == 403, (who, path)  # staff and policy tools
             else:
                 assert r.status_code == 200, (who, path, r.text[:300])
-    r = w.http.get(f"/intake/plans/{w.a.plan_id}", headers=w.a.representative_headers())
+    r = w.http.get(f"/intake/v1/plans/{w.a.plan_id}", headers=w.a.representative_headers())
     assert r.json()["client_id"] == w.a.client_id
-    r = w.http.get(f"/intake/clients/{w.a.client_id}", headers=w.a.representative_headers())
+    r = w.http.get(f"/intake/v1/clients/{w.a.client_id}", headers=w.a.representative_headers())
     assert r.json()["bsn"] == w.a.bsn
 
 
@@ -775,7 +775,7 @@ def test_staff_of_another_municipality_reach_nothing_of_the_victim(world, role):
             assert r.json() and {item["municipality"] for item in r.json()} == {UTRECHT}
     # Also when the victim is named in a filter.
     if role != "policy":
-        r = w.http.get("/intake/plans", headers=attacker, params={"client_id": w.a.client_id})
+        r = w.http.get("/intake/v1/plans", headers=attacker, params={"client_id": w.a.client_id})
         assert r.status_code == 200 and r.json() == []
     assert _snapshot(w.runtime, GRONINGEN) == before
 
@@ -811,7 +811,7 @@ def test_a_client_reaches_nothing_of_another_client(world):
         assert r.status_code == CLIENT_UNSCOPED[(method, path)], f"{where}: {r.status_code} {r.text[:300]}"
         if (method, path) in (("GET", "/clients"), ("GET", "/plans")):
             assert [item.get("client_id", item["id"]) for item in r.json()] == [w.a.client_id], where
-    r = w.http.get("/intake/plans", headers=w.a.client_headers(), params={"client_id": w.b.client_id})
+    r = w.http.get("/intake/v1/plans", headers=w.a.client_headers(), params={"client_id": w.b.client_id})
     assert r.status_code == 200 and r.json() == []
     assert _snapshot(w.runtime) == before
 
@@ -832,11 +832,11 @@ def test_roles_without_business_in_intake_reach_no_intake_route(world, role):
 def test_a_registered_representative_reads_only_their_clients_records(world):
     w = world
     rep = w.a.representative_headers()
-    assert w.http.get(f"/intake/plans/{w.a.plan_id}", headers=rep).status_code == 200
+    assert w.http.get(f"/intake/v1/plans/{w.a.plan_id}", headers=rep).status_code == 200
     # Notes for staff stay internal for the client side.
-    decisions = w.http.get(f"/intake/plans/{w.a.plan_id}/decisions", headers=rep).json()
+    decisions = w.http.get(f"/intake/v1/plans/{w.a.plan_id}/decisions", headers=rep).json()
     assert decisions and all("note" not in d["details"] for d in decisions)
-    assert any("note" in d["details"] for d in w.http.get(f"/intake/plans/{w.a.plan_id}/decisions",
+    assert any("note" in d["details"] for d in w.http.get(f"/intake/v1/plans/{w.a.plan_id}/decisions",
                                                           headers=KM).json())
     before = _snapshot(w.runtime)
     for method, path in ROUTES:
@@ -876,19 +876,19 @@ def test_an_unregistered_representative_reaches_nothing(world):
 
 def test_access_ends_when_the_representation_ends(world):
     w = world
-    r = w.http.post(f"/intake/clients/{w.a.client_id}/representatives", headers=KM,
+    r = w.http.post(f"/intake/v1/clients/{w.a.client_id}/representatives", headers=KM,
                     json={"subject": "rep-temporary", "name": "Tijdelijke hulp", "relation": "helper"})
     assert r.status_code == 201, r.text
     rep_id = r.json()["id"]
     rep = auth("representative", GRONINGEN, subject="rep-temporary", client_id=w.a.client_id)
-    assert w.http.get(f"/intake/plans/{w.a.plan_id}", headers=rep).status_code == 200
-    assert w.http.get(f"/intake/clients/{w.a.client_id}", headers=rep).status_code == 200
+    assert w.http.get(f"/intake/v1/plans/{w.a.plan_id}", headers=rep).status_code == 200
+    assert w.http.get(f"/intake/v1/clients/{w.a.client_id}", headers=rep).status_code == 200
 
     # The representative cannot end (or extend) representation themself.
-    r = w.http.delete(f"/intake/clients/{w.a.client_id}/representatives/{rep_id}", headers=rep)
+    r = w.http.delete(f"/intake/v1/clients/{w.a.client_id}/representatives/{rep_id}", headers=rep)
     _refused(r, "representative ends own representation", (403,))
 
-    r = w.http.delete(f"/intake/clients/{w.a.client_id}/representatives/{rep_id}", headers=KM)
+    r = w.http.delete(f"/intake/v1/clients/{w.a.client_id}/representatives/{rep_id}", headers=KM)
     assert r.status_code == 200 and r.json()["active"] is False, r.text
     for method, path in ROUTES:
         if (method, path) == ("GET", "/policy"):
@@ -897,19 +897,19 @@ def test_access_ends_when_the_representation_ends(world):
         _refused(r, f"ended representative {method} {path}", (403,))
         _sees_none_of(r, "ended representative", method, path, w.a)
     # The registered representative of A still has access: only the ended one lost it.
-    assert w.http.get(f"/intake/plans/{w.a.plan_id}", headers=w.a.representative_headers()).status_code == 200
+    assert w.http.get(f"/intake/v1/plans/{w.a.plan_id}", headers=w.a.representative_headers()).status_code == 200
 
 
 def test_an_ended_representation_can_start_again_for_the_same_login_but_not_twice(world):
     w = world
     body = {"subject": "rep-returning", "name": "Mentor", "relation": "mentor"}
-    first = w.http.post(f"/intake/clients/{w.a.client_id}/representatives", headers=KM, json=body)
+    first = w.http.post(f"/intake/v1/clients/{w.a.client_id}/representatives", headers=KM, json=body)
     assert first.status_code == 201, first.text
     rep = auth("representative", GRONINGEN, subject="rep-returning", client_id=w.a.client_id)
-    assert w.http.post(f"/intake/clients/{w.a.client_id}/representatives", headers=KM, json=body).status_code == 409
-    w.http.delete(f"/intake/clients/{w.a.client_id}/representatives/{first.json()['id']}", headers=KM)
-    assert w.http.get(f"/intake/plans/{w.a.plan_id}", headers=rep).status_code == 403
-    again = w.http.post(f"/intake/clients/{w.a.client_id}/representatives", headers=KM,
+    assert w.http.post(f"/intake/v1/clients/{w.a.client_id}/representatives", headers=KM, json=body).status_code == 409
+    w.http.delete(f"/intake/v1/clients/{w.a.client_id}/representatives/{first.json()['id']}", headers=KM)
+    assert w.http.get(f"/intake/v1/plans/{w.a.plan_id}", headers=rep).status_code == 403
+    again = w.http.post(f"/intake/v1/clients/{w.a.client_id}/representatives", headers=KM,
                         json={**body, "relation": "guardian"})
     assert again.status_code == 201 and again.json()["active"] and again.json()["relation"] == "guardian", again.text
-    assert w.http.get(f"/intake/plans/{w.a.plan_id}", headers=rep).status_code == 200
+    assert w.http.get(f"/intake/v1/plans/{w.a.plan_id}", headers=rep).status_code == 200

@@ -48,26 +48,26 @@ def env(tmp_path_factory):
 def test_case_manager_and_client_go_from_registration_to_an_approved_plan_and_an_open_budget(env, municipality):
     runtime, http = env
     preset = PRESETS[municipality]
-    policy = http.get("/intake/policy", headers=auth("case_manager", municipality)).json()
+    policy = http.get("/intake/v1/policy", headers=auth("case_manager", municipality)).json()
     assert policy["municipality_name"] == preset["name"] and policy["review_model"] == preset["review_model"]
 
     # --- registration, recruitment, eligibility ------------------------------------------------
     person = register(http, municipality, seed_base=100)
-    contact = http.post(f"/intake/clients/{person.client_id}/contacts", headers=person.km, json={
+    contact = http.post(f"/intake/v1/clients/{person.client_id}/contacts", headers=person.km, json={
         "contacted_on": TODAY.isoformat(), "channel": "information_meeting", "interest": "interested",
         "note": "Kwam naar de voorlichting."})
     assert contact.status_code == 201, contact.text
 
-    caseload = {c["client_id"]: c for c in http.get("/intake/candidates", headers=person.km).json()}
+    caseload = {c["client_id"]: c for c in http.get("/intake/v1/candidates", headers=person.km).json()}
     candidate = caseload[person.client_id]
     assert candidate["eligible"] and candidate["failed"] == [] and candidate["unknown"] == []
     assert candidate["last_contact"]["id"] == contact.json()["id"]
     assert candidate["last_contact"]["interest"] == "interested"
     # The caseload is the case manager's own: a colleague does not see this client there.
     colleague = auth("case_manager", municipality, subject=f"km-colleague-{municipality}")
-    assert person.client_id not in {c["client_id"] for c in http.get("/intake/candidates", headers=colleague).json()}
+    assert person.client_id not in {c["client_id"] for c in http.get("/intake/v1/candidates", headers=colleague).json()}
 
-    report = http.get(f"/intake/clients/{person.client_id}/eligibility", headers=person.km).json()
+    report = http.get(f"/intake/v1/clients/{person.client_id}/eligibility", headers=person.km).json()
     assert report["eligible"] is True
     assert {c["kind"] for c in report["criteria"]} == preset["criteria"]
     for criterion in report["criteria"]:
@@ -75,7 +75,7 @@ def test_case_manager_and_client_go_from_registration_to_an_approved_plan_and_an
         assert criterion["reason_nl"].strip() and criterion["reason_en"].strip(), criterion
 
     # --- orientation ---------------------------------------------------------------------------
-    orientation = http.post(f"/intake/clients/{person.client_id}/orientation", headers=person.km, json={})
+    orientation = http.post(f"/intake/v1/clients/{person.client_id}/orientation", headers=person.km, json={})
     assert orientation.status_code == 201, orientation.text
     assert orientation.json()["status"] == "running"
     assert orientation.json()["ends_on"] == add_months(TODAY, policy["orientation"]["months"]).isoformat()
@@ -89,11 +89,11 @@ def test_case_manager_and_client_go_from_registration_to_an_approved_plan_and_an
 
     quotes = []
     for name, data in (("offerte-roc-1.pdf", PDF), ("offerte-roc-2.pdf", SECOND_QUOTE)):
-        upload = http.post(f"/intake/plans/{plan['id']}/attachments", headers=person.me,
+        upload = http.post(f"/intake/v1/plans/{plan['id']}/attachments", headers=person.me,
                            files={"file": (name, data, "application/pdf")})
         assert upload.status_code == 201, upload.text
         assert upload.json()["sha256"] == hashlib.sha256(data).hexdigest() and upload.json()["size"] == len(data)
-        download = http.get(f"/intake/plans/{plan['id']}/attachments/{upload.json()['id']}", headers=person.km)
+        download = http.get(f"/intake/v1/plans/{plan['id']}/attachments/{upload.json()['id']}", headers=person.km)
         assert download.status_code == 200 and download.content == data
         assert download.headers["content-type"] == "application/pdf"
         assert download.headers["x-content-sha256"] == hashlib.sha256(data).hexdigest()
@@ -103,33 +103,33 @@ def test_case_manager_and_client_go_from_registration_to_an_approved_plan_and_an
     second["preconditions"]["obstacles"] = "Geen; de kinderopvang is geregeld."
     second["budget"]["lines"][0].update(id=roc["id"], quote_attachment_ids=quotes)
     second["budget"]["lines"][1]["id"] = coach["id"]
-    saved = http.put(f"/intake/plans/{plan['id']}", headers=person.me,
+    saved = http.put(f"/intake/v1/plans/{plan['id']}", headers=person.me,
                      json={"plan_version": plan["version"], **second})
     assert saved.status_code == 200, saved.text
     plan = saved.json()
     assert [line["id"] for line in plan["content"]["budget"]["lines"]] == [roc["id"], coach["id"]]
-    versions = http.get(f"/intake/plans/{plan['id']}/versions", headers=person.me).json()
+    versions = http.get(f"/intake/v1/plans/{plan['id']}/versions", headers=person.me).json()
     assert [(v["number"], v["kind"], v["created_by"]) for v in versions] == [
         (1, "draft", f"client-{person.seed}"), (2, "draft", f"client-{person.seed}")]
 
-    checks = http.get(f"/intake/plans/{plan['id']}/checks", headers=person.me).json()
+    checks = http.get(f"/intake/v1/plans/{plan['id']}/checks", headers=person.me).json()
     assert checks["submittable"] is True and checks["total"] == "2400.00" and checks["maximum"] == "5000.00"
     assert not [f for f in checks["findings"] if f["severity"] == "block"]
     # Two quotes for the course; the coaching has none, which the preset only warns about.
     assert [f["field"] for f in checks["findings"] if f["code"] == "budget.too_few_quotes"] == [
         "budget.lines[1].quote_attachment_ids"]
 
-    submitted = http.post(f"/intake/plans/{plan['id']}/submit", headers=person.me,
+    submitted = http.post(f"/intake/v1/plans/{plan['id']}/submit", headers=person.me,
                           json={"plan_version": plan["version"]})
     assert submitted.status_code == 200, submitted.text
     plan = submitted.json()
     assert plan["status"] == "submitted" and plan["submitted_version_number"] == 3
-    version_url = f"/intake/plans/{plan['id']}/versions/{plan['submitted_version_number']}"
+    version_url = f"/intake/v1/plans/{plan['id']}/versions/{plan['submitted_version_number']}"
     at_submission = http.get(version_url, headers=person.me).json()
     assert at_submission["kind"] == "submitted" and at_submission["content"] == plan["content"]
 
     # --- the case manager reviews and approves -------------------------------------------------
-    queue = {q["plan_id"]: q for q in http.get("/intake/reviews", headers=person.km).json()}
+    queue = {q["plan_id"]: q for q in http.get("/intake/v1/reviews", headers=person.km).json()}
     review = queue[plan["id"]]
     due_on = TODAY + timedelta(weeks=policy["decision_term_weeks"])
     assert review["submitted_on"] == TODAY.isoformat() and review["due_on"] == due_on.isoformat()
@@ -144,7 +144,7 @@ def test_case_manager_and_client_go_from_registration_to_an_approved_plan_and_an
     assert approved["decided_by"] == person.km_subject
     execution_deadline = add_months(TODAY, policy["execution_months"]).isoformat()
     assert approved["execution_deadline"] == execution_deadline
-    assert plan["id"] not in {q["plan_id"] for q in http.get("/intake/reviews", headers=person.km).json()}
+    assert plan["id"] not in {q["plan_id"] for q in http.get("/intake/v1/reviews", headers=person.km).json()}
 
     [event] = events(runtime, "PlanApproved", plan["id"])
     payload = event["payload"]
@@ -165,7 +165,7 @@ def test_case_manager_and_client_go_from_registration_to_an_approved_plan_and_an
 
     # --- the budget opens on the event ---------------------------------------------------------
     drain(runtime)
-    budgets = http.get("/budget/budgets", headers=person.fin, params={"plan_id": plan["id"]}).json()
+    budgets = http.get("/budget/v1/budgets", headers=person.fin, params={"plan_id": plan["id"]}).json()
     [budget] = budgets
     assert budget["status"] == "open" and budget["client_id"] == person.client_id
     assert budget["granted"] == "2400.00" and budget["remaining"] == "2400.00"
@@ -176,7 +176,7 @@ def test_case_manager_and_client_go_from_registration_to_an_approved_plan_and_an
                        want["ends_on"]) for plan_line_id, want in expected_lines.items()}
     # Exactly once: delivering again opens no second budget.
     drain(runtime)
-    assert len(http.get("/budget/budgets", headers=person.fin, params={"plan_id": plan["id"]}).json()) == 1
+    assert len(http.get("/budget/v1/budgets", headers=person.fin, params={"plan_id": plan["id"]}).json()) == 1
 
     # --- what was submitted stays as it was ----------------------------------------------------
     after = http.get(version_url, headers=person.me).json()
@@ -215,16 +215,16 @@ def test_the_preset_criteria_decide_who_is_a_candidate(env):
     ]
     for municipality, client, failing in cases:
         person = register(http, municipality, seed_base=300, **client)
-        report = http.get(f"/intake/clients/{person.client_id}/eligibility", headers=person.km).json()
+        report = http.get(f"/intake/v1/clients/{person.client_id}/eligibility", headers=person.km).json()
         assert report["eligible"] is False, (municipality, client)
         assert [c["kind"] for c in report["criteria"] if not c["passed"]] == [failing], report
-        caseload = http.get("/intake/candidates", headers=person.km).json()
+        caseload = http.get("/intake/v1/candidates", headers=person.km).json()
         assert person.client_id not in {c["client_id"] for c in caseload}
-        everyone = http.get("/intake/candidates", headers=person.km, params={"eligible_only": False}).json()
+        everyone = http.get("/intake/v1/candidates", headers=person.km, params={"eligible_only": False}).json()
         assert {c["client_id"]: c["failed"] for c in everyone}[person.client_id] == [failing]
         # And the plan cannot be submitted: the failed criterion blocks it.
         plan = create_plan(http, person)
-        r = http.post(f"/intake/plans/{plan['id']}/submit", headers=person.me, json={"plan_version": plan["version"]})
+        r = http.post(f"/intake/v1/plans/{plan['id']}/submit", headers=person.me, json={"plan_version": plan["version"]})
         assert r.status_code == 422 and r.json()["code"] == "plan.checks_failed", r.text
         assert f"client.{failing}" in {e["field"] for e in r.json()["errors"]}
 
@@ -238,7 +238,7 @@ def test_zoetermeer_admits_each_of_its_target_groups(env, facts):
     client = {"benefit_type": "WWB", "date_of_birth": facts["date_of_birth"],
               "facts": {"months_on_benefit": 12, "other_running_trajectory": False, **facts["facts"]}}
     person = register(http, "0637", seed_base=500, **client)
-    report = http.get(f"/intake/clients/{person.client_id}/eligibility", headers=person.km).json()
+    report = http.get(f"/intake/v1/clients/{person.client_id}/eligibility", headers=person.km).json()
     assert report["eligible"] is True, report
     [target] = [c for c in report["criteria"] if c["kind"] == "target_group"]
     assert target["passed"] and target["reason_en"].startswith("You belong to the target group")

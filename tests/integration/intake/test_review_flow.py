@@ -79,7 +79,7 @@ def _pdf_text(content: bytes) -> str | None:
 
 def _letter(http, person, plan: dict, language: str | None = None, fmt: str = "html"):
     params = {"format": fmt, **({"language": language} if language else {})}
-    r = http.get(f"/intake/plans/{plan['id']}/letter", headers=person.me, params=params)
+    r = http.get(f"/intake/v1/plans/{plan['id']}/letter", headers=person.me, params=params)
     assert r.status_code == 200, r.text
     if fmt == "pdf":
         assert r.headers["content-type"] == "application/pdf"
@@ -100,15 +100,15 @@ def test_under_marginal_review_a_rejection_must_name_a_contra_indication(env):
         body = refused(decide(http, person.km, plan, "reject", reasons=["Er is een passend regulier aanbod."],
                               contra_indications=contra), 422, "review.contra_indication_required")
         assert body["errors"][0]["field"] == "contra_indications"
-    assert http.get(f"/intake/plans/{plan['id']}", headers=person.km).json()["status"] == "submitted"
-    assert http.get(f"/intake/plans/{plan['id']}/decisions", headers=person.km).json() == []
+    assert http.get(f"/intake/v1/plans/{plan['id']}", headers=person.km).json()["status"] == "submitted"
+    assert http.get(f"/intake/v1/plans/{plan['id']}/decisions", headers=person.km).json() == []
     assert events(runtime, "PlanRejected", plan["id"]) == []
 
     rejected = decided(http, person.km, plan, "reject", reasons=["Er is een passend regulier aanbod."],
                        contra_indications=["De klant kan direct aan de slag bij een werkgever."])
     assert rejected["status"] == "rejected" and rejected["granted"] is None
     assert len(events(runtime, "PlanRejected", plan["id"])) == 1
-    [decision] = http.get(f"/intake/plans/{plan['id']}/decisions", headers=person.km).json()
+    [decision] = http.get(f"/intake/v1/plans/{plan['id']}/decisions", headers=person.km).json()
     assert decision["kind"] == "reject"
     assert decision["details"]["contra_indications"] == ["De klant kan direct aan de slag bij een werkgever."]
 
@@ -131,13 +131,13 @@ def test_under_reciprocal_review_every_decision_needs_an_assessment_of_each_sect
             "review.assessment_missing")
     refused(decide(http, person.km, plan, "return", comments={"budget": "Tweede offerte graag."}), 422,
             "review.assessment_missing")
-    assert http.get(f"/intake/plans/{plan['id']}", headers=person.km).json()["status"] == "submitted"
+    assert http.get(f"/intake/v1/plans/{plan['id']}", headers=person.km).json()["status"] == "submitted"
     for event_type in ("PlanApproved", "PlanRejected", "PlanReturned"):
         assert events(runtime, event_type, plan["id"]) == []
 
     approved = decided(http, person.km, plan, "approve", assessments=ASSESSMENTS)
     assert approved["status"] == "approved"
-    [decision] = http.get(f"/intake/plans/{plan['id']}/decisions", headers=person.km).json()
+    [decision] = http.get(f"/intake/v1/plans/{plan['id']}/decisions", headers=person.km).json()
     assert decision["details"]["assessments"] == ASSESSMENTS
     assert len(events(runtime, "PlanApproved", plan["id"])) == 1
 
@@ -155,14 +155,14 @@ def test_under_reciprocal_review_a_rejection_needs_reasons_but_no_contra_indicat
 def _demand_oriented(http, municipality: str, providers: list[str]) -> None:
     """Set a demand-oriented policy through the API, as the municipality's policy officer."""
     policy_officer = auth("policy", municipality, subject=f"beleid-{municipality}")
-    document = http.get("/intake/policy", headers=policy_officer).json()
+    document = http.get("/intake/v1/policy", headers=policy_officer).json()
     document.update(review_model="demand_oriented",
                     contracted_providers=[{"name": name, "kvk": None} for name in providers])
     # Only the policy officer sets the policy.
-    assert http.put("/intake/policy", headers=auth("case_manager", municipality), json=document).status_code == 403
-    stored = http.put("/intake/policy", headers=policy_officer, json=document)
+    assert http.put("/intake/v1/policy", headers=auth("case_manager", municipality), json=document).status_code == 403
+    stored = http.put("/intake/v1/policy", headers=policy_officer, json=document)
     assert stored.status_code == 200, stored.text
-    seen = http.get("/intake/policy", headers=auth("case_manager", municipality)).json()
+    seen = http.get("/intake/v1/policy", headers=auth("case_manager", municipality)).json()
     assert seen["review_model"] == "demand_oriented"
     assert [p["name"] for p in seen["contracted_providers"]] == providers
 
@@ -170,24 +170,24 @@ def _demand_oriented(http, municipality: str, providers: list[str]) -> None:
 def test_demand_oriented_policy_keeps_the_money_with_contracted_providers(env):
     runtime, http = env
     municipality = "0363"  # no preset: the neutral default until the policy officer sets it
-    assert http.get("/intake/policy", headers=auth("policy", municipality)).json()["review_model"] == "reciprocal"
+    assert http.get("/intake/v1/policy", headers=auth("policy", municipality)).json()["review_model"] == "reciprocal"
     _demand_oriented(http, municipality, ["ROC Noord", "Coachpraktijk Werkwijzer"])
     person = _person(http, municipality, benefit_type="WWB", facts={"other_running_trajectory": False})
 
     # A plan that buys from a provider without a contract cannot be submitted.
-    plan = http.post("/intake/plans", headers=person.me, json={"client_id": person.client_id, **plan_body()}).json()
-    checks = http.get(f"/intake/plans/{plan['id']}/checks", headers=person.me).json()
+    plan = http.post("/intake/v1/plans", headers=person.me, json={"client_id": person.client_id, **plan_body()}).json()
+    checks = http.get(f"/intake/v1/plans/{plan['id']}/checks", headers=person.me).json()
     assert checks["submittable"] is False
     assert [(f["code"], f["field"]) for f in checks["findings"] if f["severity"] == "block"] == [
         ("budget.provider_not_contracted", "budget.lines[1].provider_name")]
-    body = refused(http.post(f"/intake/plans/{plan['id']}/submit", headers=person.me,
+    body = refused(http.post(f"/intake/v1/plans/{plan['id']}/submit", headers=person.me,
                              json={"plan_version": plan["version"]}), 422, "plan.checks_failed")
     assert [e["code"] for e in body["errors"]] == ["budget.provider_not_contracted"]
 
     # With a contracted coach it goes through; the review is a content review.
     content = {**plan["content"]}
     content["budget"]["lines"][1]["provider_name"] = "Coachpraktijk Werkwijzer"
-    saved = http.put(f"/intake/plans/{plan['id']}", headers=person.me,
+    saved = http.put(f"/intake/v1/plans/{plan['id']}", headers=person.me,
                      json={"plan_version": plan["version"], **content})
     assert saved.status_code == 200, saved.text
     plan = submit(http, person, saved.json())
@@ -197,14 +197,14 @@ def test_demand_oriented_policy_keeps_the_money_with_contracted_providers(env):
 
     # Nor can a change request move the money to a provider without a contract afterwards.
     coach = _change_lines(approved, **{"Coachpraktijk Werkwijzer": {"provider_name": "Coach BV"}})
-    body = refused(http.post(f"/intake/plans/{plan['id']}/changes", headers=person.me, json={
+    body = refused(http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=person.me, json={
         "plan_version": approved["version"], "reason": "Andere coach", "lines": coach}), 422,
         "change.provider_not_contracted")
     assert body["errors"][0]["field"] == "lines[1].provider_name"
     # Leaving nothing on that line is fine: no money goes to the provider.
     nothing = _change_lines(approved, **{"Coachpraktijk Werkwijzer": {"provider_name": "Coach BV", "amount": "0.00"},
                                          "ROC Noord": {"amount": "2400.00"}})
-    r = http.post(f"/intake/plans/{plan['id']}/changes", headers=person.me, json={
+    r = http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=person.me, json={
         "plan_version": approved["version"], "reason": "Geen coaching meer nodig", "lines": nothing})
     assert r.status_code == 201, r.text
 
@@ -248,31 +248,31 @@ def test_a_demand_oriented_review_refuses_to_grant_to_a_provider_its_policy_does
 def test_above_the_four_eyes_threshold_only_a_different_team_lead_completes_the_approval(env):
     runtime, http = env
     person = _person(http, "0014")
-    threshold = http.get("/intake/policy", headers=person.km).json()["four_eyes_threshold"]
+    threshold = http.get("/intake/v1/policy", headers=person.km).json()["four_eyes_threshold"]
     assert threshold == "2900.00"  # Groningen keeps the default
     plan = submitted_plan(http, person, ABOVE_THRESHOLD)
 
     lead = auth("team_lead", "0014", subject="tl-0014")
     # The team lead's queue holds what waits for a second approval, not what waits for a first.
-    assert plan["id"] not in {q["plan_id"] for q in http.get("/intake/reviews", headers=lead).json()}
+    assert plan["id"] not in {q["plan_id"] for q in http.get("/intake/v1/reviews", headers=lead).json()}
     waiting = decided(http, person.km, plan, "approve")
     assert waiting["status"] == "awaiting_second_approval" and waiting["granted"] is None
     assert events(runtime, "PlanApproved", plan["id"]) == []
     drain(runtime)
     assert budget_of(http, person, plan["id"]) is None
-    [queued] = [q for q in http.get("/intake/reviews", headers=lead).json() if q["plan_id"] == plan["id"]]
+    [queued] = [q for q in http.get("/intake/v1/reviews", headers=lead).json() if q["plan_id"] == plan["id"]]
     assert queued["status"] == "pending_second_approval" and queued["first_reviewer"] == person.km_subject
 
     refused(decide(http, person.km, waiting, "confirm"), 403, "review.same_reviewer")
     colleague = auth("case_manager", "0014", subject="km-0014-colleague")
     refused(decide(http, colleague, waiting, "confirm"), 403, "review.second_reviewer_role")
-    assert http.get(f"/intake/plans/{plan['id']}", headers=person.km).json()["status"] == "awaiting_second_approval"
+    assert http.get(f"/intake/v1/plans/{plan['id']}", headers=person.km).json()["status"] == "awaiting_second_approval"
     assert events(runtime, "PlanApproved", plan["id"]) == []
 
     done = decided(http, lead, waiting, "confirm", note="Akkoord.")
     assert done["status"] == "approved" and done["granted"] == "3500.00" and done["decided_by"] == "tl-0014"
     assert [(d["kind"], d["reviewer_id"]) for d in
-            http.get(f"/intake/plans/{plan['id']}/decisions", headers=person.km).json()] == [
+            http.get(f"/intake/v1/plans/{plan['id']}/decisions", headers=person.km).json()] == [
         ("approve", person.km_subject), ("confirm", "tl-0014")]
     [event] = events(runtime, "PlanApproved", plan["id"])
     assert event["payload"]["granted_cents"] == 350000
@@ -309,7 +309,7 @@ def test_a_returned_plan_is_changed_resubmitted_and_approved_with_conditions_tha
     runtime, http = env
     person = _person(http, "0344", language="en")
     plan = submitted_plan(http, person)
-    [first_review] = [q for q in http.get("/intake/reviews", headers=person.km).json() if q["plan_id"] == plan["id"]]
+    [first_review] = [q for q in http.get("/intake/v1/reviews", headers=person.km).json() if q["plan_id"] == plan["id"]]
 
     refused(decide(http, person.km, plan, "return", assessments=ASSESSMENTS, comments={"budget": "  "}), 422,
             "review.comments_required")
@@ -319,24 +319,24 @@ def test_a_returned_plan_is_changed_resubmitted_and_approved_with_conditions_tha
     assert returned["status"] == "returned" and returned["granted"] is None
     assert len(events(runtime, "PlanReturned", plan["id"])) == 1
     assert events(runtime, "PlanApproved", plan["id"]) == []
-    assert plan["id"] not in {q["plan_id"] for q in http.get("/intake/reviews", headers=person.km).json()}
+    assert plan["id"] not in {q["plan_id"] for q in http.get("/intake/v1/reviews", headers=person.km).json()}
 
     # The letter asks for the changes per section; it decides nothing, so there is no objection.
     letter = _letter(http, person, returned, "nl")
     assert all(text in letter for text in comments.values())
     assert "bezwaar" not in letter.lower()
-    refused(http.post(f"/intake/plans/{plan['id']}/objections", headers=person.me,
+    refused(http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.me,
                       json={"lodged_on": TODAY.isoformat(), "grounds": "Oneens."}), 409, "objection.nothing_decided")
 
     # The client changes the returned plan and submits it again: a new review.
     body = {"plan_version": returned["version"], **returned["content"]}
     body["labour_market"]["regional_demand"] = "Hotel De Wereld en Brasserie Noord zoeken koks."
-    saved = http.put(f"/intake/plans/{plan['id']}", headers=person.me, json=body)
+    saved = http.put(f"/intake/v1/plans/{plan['id']}", headers=person.me, json=body)
     assert saved.status_code == 200, saved.text
     again = submit(http, person, saved.json())
     assert again["submitted_version_number"] > plan["submitted_version_number"]
     assert len(events(runtime, "PlanSubmitted", plan["id"])) == 2
-    [second_review] = [q for q in http.get("/intake/reviews", headers=person.km).json() if q["plan_id"] == plan["id"]]
+    [second_review] = [q for q in http.get("/intake/v1/reviews", headers=person.km).json() if q["plan_id"] == plan["id"]]
     assert second_review["id"] != first_review["id"]
     assert second_review["plan_version_number"] == again["submitted_version_number"]
 
@@ -344,7 +344,7 @@ def test_a_returned_plan_is_changed_resubmitted_and_approved_with_conditions_tha
                   "Het diploma wordt binnen een week na het examen ingeleverd."]
     approved = decided(http, person.km, again, "approve", assessments=ASSESSMENTS, conditions=conditions)
     assert approved["status"] == "approved" and approved["granted"] == "2400.00"
-    assert [d["kind"] for d in http.get(f"/intake/plans/{plan['id']}/decisions", headers=person.km).json()] == [
+    assert [d["kind"] for d in http.get(f"/intake/v1/plans/{plan['id']}/decisions", headers=person.km).json()] == [
         "return", "approve_with_conditions"]
     assert len(events(runtime, "PlanApproved", plan["id"])) == 1
 
@@ -422,19 +422,19 @@ def test_an_objection_is_recorded_against_a_decision_and_one_after_six_weeks_is_
     plan = submitted_plan(http, person)
     grounds = {"lodged_on": TODAY.isoformat(), "grounds": "Ik ben het er niet mee eens."}
     # Nothing decided yet: nothing to object to.
-    assert http.post(f"/intake/plans/{plan['id']}/objections", headers=person.me, json=grounds).status_code == 404
+    assert http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.me, json=grounds).status_code == 404
 
     rejected = decided(http, person.km, plan, "reject", reasons=["Passend regulier aanbod."],
                        contra_indications=["Regulier aanbod beschikbaar."])
     assert rejected["status"] == "rejected"
-    on_time = http.post(f"/intake/plans/{plan['id']}/objections", headers=person.me, json=grounds)
+    on_time = http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.me, json=grounds)
     assert on_time.status_code == 201, on_time.text
     assert on_time.json()["late"] is False and on_time.json()["status"] == "lodged"
     assert on_time.json()["recorded_by"] == f"client-{person.seed}"
-    refused(http.post(f"/intake/plans/{plan['id']}/objections", headers=person.me,
+    refused(http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.me,
                       json={**grounds, "lodged_on": (TODAY + timedelta(days=1)).isoformat()}), 422,
             "objection.lodged_on")
-    refused(http.post(f"/intake/plans/{plan['id']}/objections", headers=person.me,
+    refused(http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.me,
                       json={**grounds, "lodged_on": (TODAY - timedelta(days=1)).isoformat()}), 422,
             "objection.lodged_on")
 
@@ -444,13 +444,13 @@ def test_an_objection_is_recorded_against_a_decision_and_one_after_six_weeks_is_
         conn.execute(sa.update(DecisionRecord).where(DecisionRecord.plan_id == plan["id"])
                      .values(decided_on=decided_on))
     deadline = next_working_day(decided_on + timedelta(weeks=6))
-    last_day = http.post(f"/intake/plans/{plan['id']}/objections", headers=person.km,
+    last_day = http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.km,
                          json={**grounds, "lodged_on": deadline.isoformat()})
     assert last_day.status_code == 201 and last_day.json()["late"] is False, last_day.text
-    late = http.post(f"/intake/plans/{plan['id']}/objections", headers=person.km,
+    late = http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.km,
                      json={**grounds, "lodged_on": (deadline + timedelta(days=1)).isoformat()})
     assert late.status_code == 201 and late.json()["late"] is True, late.text
-    listed = http.get(f"/intake/plans/{plan['id']}/objections", headers=person.me).json()
+    listed = http.get(f"/intake/v1/plans/{plan['id']}/objections", headers=person.me).json()
     assert [o["late"] for o in listed] == [False, False, True]
 
 
@@ -476,21 +476,21 @@ def test_a_change_request_moves_money_within_the_granted_total_and_the_budget_fo
              "Coach BV": {"amount": "900.00"}}
 
     too_much = _change_lines(plan, **{**moved, "Coach BV": {"amount": "901.00"}})
-    body = refused(http.post(f"/intake/plans/{plan['id']}/changes", headers=person.me, json={
+    body = refused(http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=person.me, json={
         "plan_version": plan["version"], "reason": "Andere school", "lines": too_much}), 422, "change.above_total")
     assert body["errors"][0]["field"] == "lines"
-    assert http.get(f"/intake/plans/{plan['id']}/changes", headers=person.me).json() == []
+    assert http.get(f"/intake/v1/plans/{plan['id']}/changes", headers=person.me).json() == []
 
-    change = http.post(f"/intake/plans/{plan['id']}/changes", headers=person.me, json={
+    change = http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=person.me, json={
         "plan_version": plan["version"], "reason": "De opleiding is bij ROC Zuid goedkoper; meer coaching.",
         "lines": _change_lines(plan, **moved)})
     assert change.status_code == 201, change.text
     assert change.json()["status"] == "submitted" and change.json()["requested_by"] == f"client-{person.seed}"
-    version = http.get(f"/intake/plans/{plan['id']}", headers=person.km).json()["version"]
-    refused(http.post(f"/intake/plans/{plan['id']}/changes", headers=person.me, json={
+    version = http.get(f"/intake/v1/plans/{plan['id']}", headers=person.km).json()["version"]
+    refused(http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=person.me, json={
         "plan_version": version, "reason": "Nog een", "lines": _change_lines(plan)}), 409, "change.pending")
 
-    decision_url = f"/intake/plans/{plan['id']}/changes/{change.json()['id']}/decision"
+    decision_url = f"/intake/v1/plans/{plan['id']}/changes/{change.json()['id']}/decision"
     # The client who asked does not decide on it.
     assert http.post(decision_url, headers=person.me, json={"plan_version": version, "approve": True}
                      ).status_code == 403
@@ -499,7 +499,7 @@ def test_a_change_request_moves_money_within_the_granted_total_and_the_budget_fo
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved" and approved.json()["decided_by"] == person.km_subject
 
-    after = http.get(f"/intake/plans/{plan['id']}", headers=person.km).json()
+    after = http.get(f"/intake/v1/plans/{plan['id']}", headers=person.km).json()
     assert after["granted"] == "2400.00"
     assert {g["provider_name"]: (g["granted"], g["starts_on"], g["ends_on"]) for g in after["granted_lines"]} == {
         "ROC Zuid": ("1500.00", later, end), "Coach BV": ("900.00", plan["granted_lines"][1]["starts_on"],
@@ -518,19 +518,19 @@ def test_a_change_request_moves_money_within_the_granted_total_and_the_budget_fo
         ids["ROC Noord"]: ("ROC Zuid", "1500.00", later, end),
         ids["Coach BV"]: ("Coach BV", "900.00", plan["granted_lines"][1]["starts_on"],
                           plan["granted_lines"][1]["ends_on"])}
-    assert [c["status"] for c in http.get(f"/intake/plans/{plan['id']}/changes", headers=person.km).json()] == [
+    assert [c["status"] for c in http.get(f"/intake/v1/plans/{plan['id']}/changes", headers=person.km).json()] == [
         "approved"]
 
 
 def test_a_case_manager_who_asks_for_a_change_does_not_decide_on_it(env):
     runtime, http = env
     plan, person = _approved(env)
-    change = http.post(f"/intake/plans/{plan['id']}/changes", headers=person.km, json={
+    change = http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=person.km, json={
         "plan_version": plan["version"], "reason": "Op verzoek van de klant",
         "lines": _change_lines(plan, **{"ROC Noord": {"amount": "1700.00"}, "Coach BV": {"amount": "700.00"}})})
     assert change.status_code == 201, change.text
-    url = f"/intake/plans/{plan['id']}/changes/{change.json()['id']}/decision"
-    version = http.get(f"/intake/plans/{plan['id']}", headers=person.km).json()["version"]
+    url = f"/intake/v1/plans/{plan['id']}/changes/{change.json()['id']}/decision"
+    version = http.get(f"/intake/v1/plans/{plan['id']}", headers=person.km).json()["version"]
     refused(http.post(url, headers=person.km, json={"plan_version": version, "approve": True}), 403,
             "review.same_reviewer")
     colleague = auth("case_manager", "0014", subject="km-0014-colleague")
@@ -538,7 +538,7 @@ def test_a_case_manager_who_asks_for_a_change_does_not_decide_on_it(env):
                                                        "note": "Niet nodig."})
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected", rejected.text
     assert events(runtime, "PlanChanged", plan["id"]) == []
-    after = http.get(f"/intake/plans/{plan['id']}", headers=person.km).json()
+    after = http.get(f"/intake/v1/plans/{plan['id']}", headers=person.km).json()
     assert after["granted_lines"] == plan["granted_lines"]
 
 
@@ -549,7 +549,7 @@ def test_a_case_manager_who_asks_for_a_change_does_not_decide_on_it(env):
 def test_closing_a_trajectory_emits_one_event_and_closes_the_budget(env, reason, note):
     runtime, http = env
     plan, person = _approved(env)
-    close_url = f"/intake/plans/{plan['id']}/close"
+    close_url = f"/intake/v1/plans/{plan['id']}/close"
     r = http.post(close_url, headers=person.km, json={"plan_version": plan["version"], "reason": "stopped_early"})
     assert r.status_code == 422 and "note" in r.json()["errors"][0]["message"], r.text
     refused(http.post(close_url, headers=person.km, json={"plan_version": plan["version"], "reason": "expired"}),
@@ -582,13 +582,13 @@ def test_the_daily_job_closes_plans_past_their_execution_deadline_as_expired(env
         conn.execute(sa.update(Plan).where(Plan.id == running["id"]).values(execution_deadline=TODAY))
 
     assert close_expired_trajectories(runtime) >= 1
-    after = http.get(f"/intake/plans/{expired['id']}", headers=person.km).json()
+    after = http.get(f"/intake/v1/plans/{expired['id']}", headers=person.km).json()
     assert after["status"] == "closed" and after["closure_reason"] == "expired"
     assert after["closed_on"] == yesterday.isoformat()
     [event] = events(runtime, "TrajectoryClosed", expired["id"])
     assert event["payload"]["reason"] == "expired"
     # A plan whose last day is today still runs.
-    assert http.get(f"/intake/plans/{running['id']}", headers=person.km).json()["status"] == "approved"
+    assert http.get(f"/intake/v1/plans/{running['id']}", headers=person.km).json()["status"] == "approved"
     assert events(runtime, "TrajectoryClosed", running["id"]) == []
 
     assert close_expired_trajectories(runtime) == 0

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from services.demo import example_plan
+from eigenregie.initial_data import example_plan
 from services.intake.domain.errors import DomainError
 from services.intake.domain.plan_content import (
     assign_line_ids,

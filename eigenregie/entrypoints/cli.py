@@ -9,7 +9,7 @@ import signal
 import sys
 from datetime import timedelta
 
-from shared.bus.routing import SERVICES
+from eigenregie.bootstrap import SERVICES, build_runtime
 from shared.config import Settings, get_settings
 from shared.logging import configure_logging
 
@@ -24,66 +24,62 @@ def _services(names: list[str] | None) -> list[str]:
 
 def cmd_migrate(args: argparse.Namespace) -> None:
     from shared.migrations import upgrade
-    from shared.runtime import Runtime
 
-    runtime = Runtime(get_settings())
+    runtime = build_runtime(get_settings())
     for service in _services(args.services):
-        upgrade(runtime.engine, service)
+        upgrade(runtime.engine, service, runtime.spec(service).migrations)
         print(f"migrated {service}")
 
 
 def cmd_revision(args: argparse.Namespace) -> None:
     from shared.migrations import revision, upgrade
-    from shared.runtime import Runtime
 
-    runtime = Runtime(get_settings())
-    upgrade(runtime.engine, args.service)
-    revision(runtime.engine, args.service, args.message)
+    runtime = build_runtime(get_settings())
+    migrations = runtime.spec(args.service).migrations
+    upgrade(runtime.engine, args.service, migrations)
+    revision(runtime.engine, args.service, migrations, args.message)
 
 
 def cmd_demo(_args: argparse.Namespace) -> None:
-    from services.demo import load_demo_data
-    from shared.runtime import Runtime
+    from eigenregie.initial_data import load_demo_data
 
     settings = get_settings()
     if not settings.embedded or settings.environment not in ("dev", "test"):
         raise SystemExit("prb: demo data loads only in embedded dev mode")
-    print(load_demo_data(Runtime(settings)))
+    print(load_demo_data(build_runtime(settings)))
 
 
 def cmd_run(args: argparse.Namespace) -> None:
     """Embedded: migrate, load demo data once, serve everything on one port."""
     import uvicorn
 
+    from eigenregie.entrypoints.web import create_app
     from shared.migrations import upgrade
-    from shared.runtime import Runtime, load_all_services
-    from shared.web import create_app
 
     settings = get_settings()
     if not settings.embedded:
         raise SystemExit("prb run is the embedded mode; unset BROKER_URL, or use prb serve/worker/relay/beat")
     configure_logging(settings.log_level, settings.log_json)
-    runtime = Runtime(settings)
+    runtime = build_runtime(settings)
     for service in SERVICES:
-        upgrade(runtime.engine, service)
+        upgrade(runtime.engine, service, runtime.spec(service).migrations)
     if not args.no_demo:
-        from services.demo import load_demo_data
+        from eigenregie.initial_data import load_demo_data
 
         print(load_demo_data(runtime), flush=True)
-    app = create_app(load_all_services(), runtime, embedded=True)
+    app = create_app(runtime, embedded=True)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from shared.runtime import Runtime, load_service
-    from shared.web import create_app
+        from eigenregie.entrypoints.web import create_app
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json, service=args.service)
-    runtime = Runtime(settings)
-    app = create_app([load_service(args.service)], runtime, embedded=False)
+    runtime = build_runtime(settings, services=[args.service])
+    app = create_app(runtime, embedded=False)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, workers=None)
 
 
@@ -100,7 +96,7 @@ def _freeze_startup_objects() -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    from shared.bus.worker import build_celery
+    from eigenregie.entrypoints.worker import build_celery
 
     settings = get_settings()
     _require_broker(settings, "worker")
@@ -117,7 +113,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 def cmd_beat(_args: argparse.Namespace) -> None:
     from celery.beat import PersistentScheduler
 
-    from shared.bus.worker import build_celery
+    from eigenregie.entrypoints.worker import build_celery
     from shared.health import Heartbeat, heartbeat_path
 
     settings = get_settings()
@@ -206,12 +202,11 @@ def cmd_relay(args: argparse.Namespace) -> None:
     from shared.bus.celery_app import CeleryPublisher, make_celery
     from shared.bus.relay import OutboxRelay
     from shared.health import Heartbeat, heartbeat_path
-    from shared.runtime import Runtime
 
     settings = get_settings()
     _require_broker(settings, "relay")
     configure_logging(settings.log_level, settings.log_json, service="relay")
-    runtime = Runtime(settings)
+    runtime = build_runtime(settings)
     relay = OutboxRelay(runtime.engine, _services(args.services), CeleryPublisher(make_celery(settings)),
                         poll_seconds=settings.relay_poll_seconds, batch_size=settings.relay_batch_size,
                         redeliver_after_seconds=settings.redeliver_after_seconds,
@@ -243,24 +238,22 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 
 def _publisher_for_replay(settings: Settings):  # type: ignore[no-untyped-def]
-    from shared.runtime import Runtime
 
     if settings.embedded:
         from shared.bus.embedded import InProcessPublisher
 
-        runtime = Runtime(settings)
+        runtime = build_runtime(settings)
         return runtime, InProcessPublisher(runtime.engine, runtime.handlers_by_service(),
-                                           max_attempts=settings.event_max_attempts)
+                                           max_attempts=settings.event_max_attempts, clock=runtime.clock)
     from shared.bus.celery_app import CeleryPublisher, make_celery
 
-    return Runtime(settings), CeleryPublisher(make_celery(settings))
+    return build_runtime(settings), CeleryPublisher(make_celery(settings))
 
 
 def cmd_dead_letters(args: argparse.Namespace) -> None:
     from shared.bus.dead_letters import list_dead_letters
-    from shared.runtime import Runtime
 
-    letters = list_dead_letters(Runtime(get_settings()).engine, service=args.service, include_replayed=args.all)
+    letters = list_dead_letters(build_runtime(get_settings()).engine, service=args.service, include_replayed=args.all)
     if not letters:
         print("no dead letters")
         return
@@ -366,4 +359,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    importlib.import_module("shared.cli").main()
+    importlib.import_module("eigenregie.entrypoints.cli").main()

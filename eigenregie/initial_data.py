@@ -20,7 +20,7 @@ from services.monitoring import handlers as monitoring
 from services.monitoring.models import ProgressReportCreate
 from shared.auth import Principal, Role
 from shared.identifiers import is_valid_bsn
-from shared.runtime import Runtime, load_all_services
+from shared.runtime import Runtime
 
 GRONINGEN, UTRECHT = "0014", "0344"
 
@@ -71,9 +71,8 @@ def _drain(runtime: Runtime) -> None:
     from shared.bus.embedded import InProcessPublisher
     from shared.bus.relay import OutboxRelay
 
-    specs = load_all_services()
-    publisher = InProcessPublisher(runtime.engine, {s.name: s.event_handlers for s in specs})
-    relay = OutboxRelay(runtime.engine, [s.name for s in specs], publisher)
+    publisher = InProcessPublisher(runtime.engine, runtime.handlers_by_service(), clock=runtime.clock)
+    relay = OutboxRelay(runtime.engine, runtime.service_names, publisher)
     while relay.run_once():
         pass
 

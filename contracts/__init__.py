@@ -1,0 +1,1 @@
+"""Contracts between the services: the events they publish (no behaviour)."""

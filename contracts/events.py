@@ -1,0 +1,190 @@
+"""The events services publish to each other: the published language between them.
+
+Each payload names its event type and version; `uow.emit(payload, ...)` takes both from it.
+Events carry ids and amounts (in cents), never a BSN, a name or free text about a person.
+A consumer that needs more asks the owning service under its own authorisation.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from shared.events import Payload, ValuePart
+
+# Amounts are integer cents.
+
+
+class ClientRegisteredV1(Payload, event_type="ClientRegistered", version=1):
+    client_id: str
+
+
+class GrantedLine(ValuePart):
+    plan_line_id: str
+    category: str
+    granted_cents: int = Field(ge=0)
+    # The provider chosen in the plan (a company: KvK number and trade name), for matching invoices.
+    provider_name: str | None = None
+    provider_kvk: str | None = None
+    # Service dates of the activity; invoices must fall inside them.
+    starts_on: date | None = None
+    ends_on: date | None = None
+    # No cure, less pay: the share (0-100 %) held back until an outcome or a date.
+    holdback_percent: int = Field(default=0, ge=0, le=100)
+
+
+class PlanSubmittedV1(Payload, event_type="PlanSubmitted", version=1):
+    plan_id: str
+    client_id: str
+    plan_version: int = Field(ge=1)
+    requested_cents: int = Field(ge=0)
+
+
+class PlanApprovedV1(Payload, event_type="PlanApproved", version=1):
+    plan_id: str
+    client_id: str
+    plan_version: int = Field(ge=1)
+    scheme: str
+    granted_cents: int = Field(ge=0)
+    lines: tuple[GrantedLine, ...]
+    execution_deadline: date
+
+
+class PlanRejectedV1(Payload, event_type="PlanRejected", version=1):
+    plan_id: str
+    client_id: str
+    plan_version: int = Field(ge=1)
+
+
+class PlanReturnedV1(Payload, event_type="PlanReturned", version=1):
+    """Sent back to the client for changes; comments stay in intake (they are free text)."""
+
+    plan_id: str
+    client_id: str
+    plan_version: int = Field(ge=1)
+
+
+class PlanChangedV1(Payload, event_type="PlanChanged", version=1):
+    """An approved change request: the full new set of granted lines; the total may not grow."""
+
+    plan_id: str
+    client_id: str
+    plan_version: int = Field(ge=1)
+    change_id: str
+    granted_cents: int = Field(ge=0)
+    lines: tuple[GrantedLine, ...]
+    execution_deadline: date
+
+
+class PlanChangeRefusedV1(Payload, event_type="PlanChangeRefused", version=1):
+    """The budget cannot carry out an approved change (a line below what is already spent, or more than
+    the total); the budget stays as it was and intake restores the grants."""
+
+    plan_id: str
+    client_id: str
+    change_id: str
+    reason_code: Literal["change_below_spent", "change_above_total"]
+
+
+class OrientationStartedV1(Payload, event_type="OrientationStarted", version=1):
+    orientation_id: str
+    client_id: str
+    scheme: str
+    ends_on: date
+    budget_cents: int = Field(ge=0)
+
+
+class TrajectoryClosedV1(Payload, event_type="TrajectoryClosed", version=1):
+    plan_id: str
+    client_id: str
+    reason: Literal["completed", "stopped_early", "expired"]
+    closed_on: date
+
+
+class BudgetOpenedV1(Payload, event_type="BudgetOpened", version=1):
+    budget_id: str
+    plan_id: str
+    client_id: str
+    granted_cents: int = Field(ge=0)
+
+
+class InvoiceReceivedV1(Payload, event_type="InvoiceReceived", version=1):
+    invoice_id: str
+    budget_id: str
+    budget_line_id: str
+    amount_cents: int = Field(gt=0)
+
+
+class InvoiceRejectedV1(Payload, event_type="InvoiceRejected", version=1):
+    invoice_id: str
+    budget_id: str | None
+    client_id: str | None
+    reason_code: str
+
+
+class InvoiceApprovedV1(Payload, event_type="InvoiceApproved", version=1):
+    invoice_id: str
+    budget_id: str
+    budget_line_id: str
+    amount_cents: int = Field(gt=0)
+    remaining_cents: int = Field(ge=0)
+
+
+class InvoicePaidV1(Payload, event_type="InvoicePaid", version=1):
+    invoice_id: str
+    budget_id: str
+    plan_id: str
+    client_id: str
+    amount_cents: int = Field(gt=0)
+    paid_on: date
+
+
+class PaymentScheduledV1(Payload, event_type="PaymentScheduled", version=1):
+    payment_run_id: str
+    invoice_count: int = Field(ge=1)
+    total_cents: int = Field(gt=0)
+    execution_date: date
+
+
+class BudgetThresholdReachedV1(Payload, event_type="BudgetThresholdReached", version=1):
+    budget_id: str
+    plan_id: str
+    client_id: str
+    percent: int = Field(ge=1, le=100)
+    used_cents: int = Field(ge=0)
+    granted_cents: int = Field(ge=0)
+
+
+class BudgetClosedV1(Payload, event_type="BudgetClosed", version=1):
+    budget_id: str
+    plan_id: str
+    client_id: str
+    released_cents: int = Field(ge=0)
+
+
+class DecisionDueSoonV1(Payload, event_type="DecisionDueSoon", version=1):
+    """A submitted plan's decision term ends soon (the policy's warning weeks before it)."""
+
+    review_id: str
+    plan_id: str
+    client_id: str
+    due_on: date
+    case_manager: str
+
+
+class ProgressReportedV1(Payload, event_type="ProgressReported", version=1):
+    report_id: str
+    plan_id: str
+    client_id: str
+    reported_by_role: str
+    on_track: bool
+
+
+class OutcomeRegisteredV1(Payload, event_type="OutcomeRegistered", version=1):
+    outcome_id: str
+    plan_id: str
+    client_id: str
+    outcome: str
+    durable: bool
