@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from shared.clock import Clock
 from shared.uow import UnitOfWork
 
 
@@ -25,3 +26,12 @@ def uow_dependency(service: str) -> Callable[[Request], Iterator[UnitOfWork]]:
             yield uow
 
     return _uow
+
+
+def _clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.runtime.clock
+    return clock
+
+
+# The runtime's clock, for reads that need today (writes use `uow.clock`).
+ClockDep = Annotated[Clock, Depends(_clock)]
