@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     heartbeat_max_age_seconds: float = 60.0
     # Request bodies larger than this answer 413 before the rest is read (shared/web.py
     # BodySizeLimitMiddleware). JSON and other small bodies; uploads (multipart, XML, PDF: the
-    # 10 MiB document limit of intake attachments and budget documents, plus 1 MiB for the form
+    # 10 MiB document limit of uploaded attachments and documents, plus 1 MiB for the form
     # fields and multipart framing); and batch routes (paths ending in /bulk: up to 1000
     # invoices as JSON, or 1000 UBL files).
     max_json_body_bytes: int = Field(default=1024 * 1024, gt=0)

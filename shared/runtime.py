@@ -44,7 +44,7 @@ class PeriodicJob:
     """Scheduled work. Every job has one signature: it gets a unit of work of its service
     (with the clock) and answers how many things it handled."""
 
-    name: str  # task name, e.g. "monitoring.flag_overdue_reports"
+    name: str  # task name, "<service>.<job>"
     schedule: Daily | Every
     run: Callable[[UnitOfWork], int]
 

@@ -74,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-        from eigenregie.entrypoints.web import create_app
+    from eigenregie.entrypoints.web import create_app
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json, service=args.service)

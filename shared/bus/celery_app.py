@@ -65,8 +65,8 @@ def register_event_tasks(
     get_engine: Callable[[], Engine],
     settings: Settings,
 ) -> None:
-    """One named task per consumed event type (`budget.on_plan_approved`, ...), and
-    `budget.on_events` for a batch of them from the relay."""
+    """One named task per consumed event type (`<service>.on_plan_approved`, ...), and
+    `<service>.on_events` for a batch of them from the relay."""
     for payload_type in handlers:
         _register_one(app, service, event_type_of(payload_type), handlers, get_engine, settings)
     _register_batch(app, service, handlers, get_engine, settings)

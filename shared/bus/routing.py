@@ -3,7 +3,7 @@
 The composition root declares the services and the table (`configure(...)`) at start-up; the relay,
 the sweeper, the workers and the dead-letter tools ask here. Every consumer has its own
 Celery queue named after the service; the task for an event is
-`<service>.on_<event_in_snake_case>`, e.g. `budget.on_plan_approved`.
+`<service>.on_<event_in_snake_case>`, e.g. `<service>.on_plan_approved`.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from shared.config import Settings
 from shared.db import create_db_engine
 from tests.support.events import emit_of, event_of
 from shared.health import Heartbeat, check_heartbeat
+from contracts.events import InvoicePaidV1
 from eigenregie.bootstrap import load_service
 from tests.support.journey import eventually
 from tests.support.runtime import migrated_runtime
@@ -109,15 +110,15 @@ def test_a_terminated_connection_fails_one_try_and_the_retry_succeeds(fresh_pg_u
     admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
     tries = []
 
-    def killed_mid_transaction(envelope, uow):
+    def killed_mid_transaction(uow, payload, envelope):
         tries.append(1)
         if len(tries) == 1:
             pid = uow.session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
             with admin.connect() as conn:
                 conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        monitoring["InvoicePaid"](envelope, uow)
+        monitoring[InvoicePaidV1](uow, payload, envelope)
 
-    handlers = {**monitoring, "InvoicePaid": killed_mid_transaction}
+    handlers = {**monitoring, InvoicePaidV1: killed_mid_transaction}
     # The first try loses its connection mid-transaction; the second checks out a fresh one (pool_pre_ping).
     try:
         with pytest.raises(HandlerFailed, match="OperationalError"):
