@@ -5,8 +5,9 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 # Pinned with hashes (pip-tools); `make lock` writes them again from pyproject.toml.
 LOCK    = requirements/test.txt
+CODE    = shared services contracts eigenregie
 
-.PHONY: lock run test test-unit test-integration test-e2e test-browser install browser-deps bench bench-invoices clean
+.PHONY: lock lint run test test-unit test-integration test-e2e test-browser install browser-deps bench bench-invoices clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,10 +22,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/prb run --host 127.0.0.1 --port 8000
 
-## make test: the whole suite. PostgreSQL/Redis tests skip with a reason when those are absent,
-## unless PRB_REQUIRE_SERVICES=1 (as in CI), which turns such a skip into a failure.
-test: $(STAMP) browser-deps
+## make test: lint and types, then the whole suite. PostgreSQL/Redis tests skip with a reason when
+## those are absent, unless PRB_REQUIRE_SERVICES=1 (as in CI), which turns such a skip into a failure.
+test: lint $(STAMP) browser-deps
 	$(BIN)/pytest -q -p no:cacheprovider tests
+
+## make lint: ruff (lint and format) and mypy on the code that ships.
+lint: $(STAMP)
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

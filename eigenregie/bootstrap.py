@@ -66,10 +66,14 @@ def check_routes(specs: Iterable[ServiceSpec], routes: Mapping[str, tuple[str, .
     problems += [f"{t}: an event type missing from ROUTES" for t in known - set(routes)]
     for spec in specs:
         handled = {event_type_of(payload_type) for payload_type in spec.event_handlers}
-        problems += [f"{t} is routed to {spec.name}, which has no handler for it"
-                     for t, targets in routes.items() if spec.name in targets and t not in handled]
-        problems += [f"{spec.name} handles {t} but ROUTES never sends it" for t in handled
-                     if spec.name not in routes.get(t, ())]
+        problems += [
+            f"{t} is routed to {spec.name}, which has no handler for it"
+            for t, targets in routes.items()
+            if spec.name in targets and t not in handled
+        ]
+        problems += [
+            f"{spec.name} handles {t} but ROUTES never sends it" for t in handled if spec.name not in routes.get(t, ())
+        ]
     if problems:
         raise RuntimeError("routing table and handlers disagree: " + "; ".join(sorted(problems)))
 
@@ -80,8 +84,13 @@ def routing() -> Routing:
     return Routing(SERVICES, ROUTES)
 
 
-def build_runtime(settings: Settings | None = None, *, services: Iterable[str] | None = None,
-                  engine_override: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Runtime:
+def build_runtime(
+    settings: Settings | None = None,
+    *,
+    services: Iterable[str] | None = None,
+    engine_override: Engine | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Runtime:
     """A runtime for some (default: all) services; the routing always covers every service,
     since events go to subscribers whichever process published them."""
     configure(routing())

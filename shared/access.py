@@ -6,8 +6,9 @@ from shared.auth import Principal, Role
 from shared.errors import NotFound
 
 
-def ensure_visible(who: Principal, *, municipality: str, client_id: str | None, what: str,
-                   provider_id: str | None = None) -> None:
+def ensure_visible(
+    who: Principal, *, municipality: str, client_id: str | None, what: str, provider_id: str | None = None
+) -> None:
     """404 (never 403) when a record is outside the caller's reach, so ids leak nothing."""
     if municipality != who.municipality:
         raise NotFound(what)

@@ -8,7 +8,7 @@ rules stay the same.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
@@ -51,7 +51,7 @@ class Principal(BaseModel):
 
 
 def issue_token(principal: Principal, settings: Settings, ttl: timedelta | None = None) -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = {
         "sub": principal.subject,
         "role": principal.role.value,
@@ -71,7 +71,10 @@ def issue_token(principal: Principal, settings: Settings, ttl: timedelta | None 
 def decode_token(token: str, settings: Settings) -> Principal:
     try:
         claims = jwt.decode(
-            token, settings.jwt_secret, algorithms=["HS256"], issuer=settings.jwt_issuer,
+            token,
+            settings.jwt_secret,
+            algorithms=["HS256"],
+            issuer=settings.jwt_issuer,
             options={"require": ["exp", "sub", "iss"]},
         )
     except jwt.ExpiredSignatureError as exc:
@@ -80,8 +83,11 @@ def decode_token(token: str, settings: Settings) -> Principal:
         raise Problem(401, "Invalid token", "The bearer token is not valid.") from exc
     try:
         principal = Principal(
-            subject=claims["sub"], role=claims.get("role"), municipality=claims.get("municipality"),
-            client_id=claims.get("client_id"), provider_id=claims.get("provider_id"),
+            subject=claims["sub"],
+            role=claims.get("role"),
+            municipality=claims.get("municipality"),
+            client_id=claims.get("client_id"),
+            provider_id=claims.get("provider_id"),
         )
     except ValidationError as exc:
         raise Problem(401, "Invalid token", "The token lacks a valid role or municipality.") from exc
@@ -93,15 +99,23 @@ def decode_token(token: str, settings: Settings) -> Principal:
 
 
 # Declared in OpenAPI as the HTTP bearer scheme, so /docs can send a token; we answer the 401 ourselves.
-_bearer = HTTPBearer(auto_error=False, bearerFormat="JWT",
-                     description="A bearer token (JWT). In development: `prb token --role ... --municipality ...`.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="A bearer token (JWT). In development: `prb token --role ... --municipality ...`.",
+)
 
 
-def current_principal(request: Request,
-                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials.strip():
-        raise Problem(401, "Not signed in", "Send a bearer token in the Authorization header.",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            "Not signed in",
+            "Send a bearer token in the Authorization header.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return decode_token(credentials.credentials.strip(), request.app.state.runtime.settings)
 
 

@@ -7,7 +7,7 @@ municipality's calendar day is the day in the Netherlands, whatever the host's t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def today(self) -> date:
         return self.now().astimezone(NETHERLANDS).date()
@@ -38,7 +38,7 @@ class SystemClock:
 class FrozenClock:
     """A clock that stands still until a test moves it."""
 
-    instant: datetime = field(default_factory=lambda: datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
+    instant: datetime = field(default_factory=lambda: datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
 
     def __post_init__(self) -> None:
         if self.instant.tzinfo is None:
@@ -46,7 +46,7 @@ class FrozenClock:
 
     @classmethod
     def on(cls, day: date, hour: int = 9) -> FrozenClock:
-        return cls(datetime(day.year, day.month, day.day, hour, tzinfo=NETHERLANDS).astimezone(timezone.utc))
+        return cls(datetime(day.year, day.month, day.day, hour, tzinfo=NETHERLANDS).astimezone(UTC))
 
     def now(self) -> datetime:
         return self.instant

@@ -22,12 +22,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PRB_", extra="ignore", env_file=None)
 
     environment: Literal["dev", "test", "acceptance", "production"] = "dev"
-    database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("DATABASE_URL", "PRB_DATABASE_URL")
-    )
-    broker_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("BROKER_URL", "PRB_BROKER_URL")
-    )
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "PRB_DATABASE_URL"))
+    broker_url: str | None = Field(default=None, validation_alias=AliasChoices("BROKER_URL", "PRB_BROKER_URL"))
     data_dir: Path = Path("data")
     jwt_secret: str = DEV_SECRET
     jwt_issuer: str = "eigen-regie"
@@ -62,11 +58,6 @@ class Settings(BaseSettings):
     max_upload_body_bytes: int = Field(default=11 * 1024 * 1024, gt=0)
     max_bulk_json_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_bulk_upload_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
-    # Where the embedded home page links to and where services find each other.
-    public_base_url: str = "http://127.0.0.1:8000"
-    smtp_host: str | None = None
-    smtp_port: int = 25
-    mail_from: str = "noreply@eigenregie.example"
 
     @property
     def embedded(self) -> bool:
@@ -83,15 +74,15 @@ class Settings(BaseSettings):
         if self.environment in ("acceptance", "production"):
             if self.jwt_secret == DEV_SECRET or len(self.jwt_secret) < 32:
                 raise ValueError(
-                    "PRB_JWT_SECRET must be set to a secret of at least 32 characters "
-                    f"in {self.environment}"
+                    f"PRB_JWT_SECRET must be set to a secret of at least 32 characters in {self.environment}"
                 )
             if self.database_url is None or self.broker_url is None:
                 raise ValueError(f"{self.environment} runs distributed: set DATABASE_URL and BROKER_URL")
         if self.broker_visibility_timeout_seconds <= MAX_RETRY_DELAY_SECONDS:
             raise ValueError(
                 f"PRB_BROKER_VISIBILITY_TIMEOUT_SECONDS must exceed the longest retry delay "
-                f"({MAX_RETRY_DELAY_SECONDS:.0f} s), or waiting retries are delivered twice")
+                f"({MAX_RETRY_DELAY_SECONDS:.0f} s), or waiting retries are delivered twice"
+            )
         if self.redeliver_after_seconds <= 0 or self.redeliver_max_seconds < self.redeliver_after_seconds:
             raise ValueError("PRB_REDELIVER_AFTER_SECONDS must be > 0 and at most PRB_REDELIVER_MAX_SECONDS")
         if not self.embedded and not self.database_url:

@@ -63,9 +63,11 @@ def retry_on_contention(command: Callable[P, R]) -> Callable[P, R]:
                 if attempt == MAX_ATTEMPTS:
                     log.warning("command.gave_up", command=command.__name__, attempts=attempt, sqlstate=sqlstate)
                     raise TemporarilyUnavailable(
-                        "service.busy", "Too many requests changed the same records at once; try again shortly.",
+                        "service.busy",
+                        "Too many requests changed the same records at once; try again shortly.",
                         retry_after=RETRY_AFTER_SECONDS,
-                        message_nl="Er kwamen te veel wijzigingen tegelijk binnen; probeer het zo opnieuw.") from exc
+                        message_nl="Er kwamen te veel wijzigingen tegelijk binnen; probeer het zo opnieuw.",
+                    ) from exc
                 log.info("command.retried", command=command.__name__, attempt=attempt, sqlstate=sqlstate)
                 time.sleep(random.uniform(0.005, 0.03) * attempt)
             finally:

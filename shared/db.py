@@ -31,14 +31,19 @@ def _normalise_pg_url(url: str) -> str:
     return url
 
 
-def create_db_engine(url: str, *, schemas: Iterable[str] | None = None, pool_size: int = 10,
-                     echo: bool = False) -> Engine:
+def create_db_engine(
+    url: str, *, schemas: Iterable[str] | None = None, pool_size: int = 10, echo: bool = False
+) -> Engine:
     """`schemas`: the services whose SQLite files are attached (default: the configured services)."""
     url = _normalise_pg_url(url)
     if is_sqlite(url):
         return _sqlite_engine(url, echo=echo, schemas=None if schemas is None else tuple(schemas))
     return sa.create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo,
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        echo=echo,
         connect_args={"connect_timeout": 5},
     )
 
@@ -50,7 +55,9 @@ def _sqlite_engine(url: str, *, echo: bool, schemas: tuple[str, ...] | None) -> 
     main = Path(db_path)
     main.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
-        url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
+        url,
+        echo=echo,
+        connect_args={"check_same_thread": False, "timeout": 30},
     )
 
     @event.listens_for(engine, "connect")
@@ -82,8 +89,6 @@ def ensure_schemas(engine: Engine, schemas: Iterable[str]) -> None:
     with engine.begin() as conn:
         for schema in schemas:
             conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-
-
 
 
 def bulk_insert(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -36,8 +36,11 @@ class NotFound(DomainError):
     status = 404
 
     def __init__(self, what: str, what_nl: str | None = None, *, code: str | None = None) -> None:
-        super().__init__(code or f"{what.replace(' ', '_')}.not_found", f"No {what} with this id that you may see.",
-                         message_nl=f"Er is geen {what_nl or what} met dit id dat u mag zien.")
+        super().__init__(
+            code or f"{what.replace(' ', '_')}.not_found",
+            f"No {what} with this id that you may see.",
+            message_nl=f"Er is geen {what_nl or what} met dit id dat u mag zien.",
+        )
 
 
 class Forbidden(DomainError):

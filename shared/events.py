@@ -7,7 +7,7 @@ each registers its type and version here when it is defined.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -28,7 +28,7 @@ class ValuePart(BaseModel):
 class Payload(ValuePart):
     """An event's payload. A subclass names its type and version and is registered by them:
 
-        class PlanApprovedV1(Payload, event_type="PlanApproved", version=1): ...
+    class PlanApprovedV1(Payload, event_type="PlanApproved", version=1): ...
     """
 
     event_type: ClassVar[str]
@@ -51,7 +51,7 @@ class Envelope(BaseModel):
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     type: str = Field(min_length=1, max_length=80)
     version: int = Field(ge=1)
-    occurred_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     tenant: str = Field(pattern=MUNICIPALITY_CODE)
     subject: str = Field(min_length=1, max_length=80)
     correlation_id: str = Field(min_length=1, max_length=80)
@@ -93,9 +93,7 @@ def payload_model(event_type: str, version: int) -> type[Payload]:
         known = sorted(v for (t, v) in EVENT_SCHEMAS if t == event_type)
         if not known:
             raise UnknownEventError(f"unknown event type {event_type!r}") from None
-        raise UnknownEventError(
-            f"{event_type} version {version} is not supported (known versions: {known})"
-        ) from None
+        raise UnknownEventError(f"{event_type} version {version} is not supported (known versions: {known})") from None
 
 
 def new_event(

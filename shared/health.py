@@ -46,8 +46,13 @@ class Heartbeat:
         self._write(now)
 
     def _write(self, now: float) -> None:
-        data = {"pid": os.getpid(), "at": now, "ok_at": self.ok_at, "error": self.error,
-                "error_since": self.error_since}
+        data = {
+            "pid": os.getpid(),
+            "at": now,
+            "ok_at": self.ok_at,
+            "error": self.error,
+            "error_since": self.error_since,
+        }
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         try:
             tmp.write_text(json.dumps(data))

@@ -45,8 +45,12 @@ def run_idempotent(
     if key is None:
         return work()
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise Problem(400, "Bad Idempotency-Key", f"The key must be 1 to {MAX_KEY_LENGTH} characters.",
-                      errors=[{"field": "Idempotency-Key", "message": "invalid length"}])
+        raise Problem(
+            400,
+            "Bad Idempotency-Key",
+            f"The key must be 1 to {MAX_KEY_LENGTH} characters.",
+            errors=[{"field": "Idempotency-Key", "message": "invalid length"}],
+        )
     fingerprint = request_fingerprint(body)
     ident = {"municipality": who.municipality, "subject": who.subject, "key": key}
     with Session(engine) as session:
@@ -91,16 +95,30 @@ def _document_of(exc: Problem | DomainError) -> dict[str, Any]:
 
 def _replay(record: Any, fingerprint: str) -> tuple[int, Any]:
     if record.request_hash != fingerprint:
-        raise Problem(422, "Idempotency-Key reused", "This Idempotency-Key was used with a different request body.",
-                      code="idempotency.key_reused", errors=[{"field": "Idempotency-Key", "message": "reused"}])
+        raise Problem(
+            422,
+            "Idempotency-Key reused",
+            "This Idempotency-Key was used with a different request body.",
+            code="idempotency.key_reused",
+            errors=[{"field": "Idempotency-Key", "message": "reused"}],
+        )
     if record.status_code is None:
-        raise Problem(409, "Request in progress", "A request with this Idempotency-Key is still being processed.",
-                      code="idempotency.in_progress")
+        raise Problem(
+            409,
+            "Request in progress",
+            "A request with this Idempotency-Key is still being processed.",
+            code="idempotency.in_progress",
+        )
     response = record.response
     if isinstance(response, dict) and "problem" in response:
         doc = response["problem"]
-        raise Problem(record.status_code, doc.get("title", "Error"), doc.get("detail", ""), code=doc.get("code"),
-                      errors=doc.get("errors"))
+        raise Problem(
+            record.status_code,
+            doc.get("title", "Error"),
+            doc.get("detail", ""),
+            code=doc.get("code"),
+            errors=doc.get("errors"),
+        )
     return record.status_code, response
 
 

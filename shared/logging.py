@@ -66,8 +66,10 @@ def configure_logging(level: str = "INFO", json: bool = True, service: str | Non
     # Route stdlib loggers (uvicorn, celery, alembic) through the same redaction and format.
     handler = _CurrentStderrHandler()
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
-                                            foreign_pre_chain=shared_processors)
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=shared_processors,
+        )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -78,10 +80,10 @@ def configure_logging(level: str = "INFO", json: bool = True, service: str | Non
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _CurrentStderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is now."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
@@ -11,6 +12,7 @@ from sqlmodel import SQLModel
 
 from shared.bus.tables import bus_tables
 from shared.db import ensure_schemas
+
 
 def alembic_config(service: str, script_location: Path, engine: Engine | None = None) -> Config:
     cfg = Config()
@@ -33,8 +35,12 @@ def downgrade(engine: Engine, service: str, script_location: Path, revision: str
 def revision(engine: Engine, service: str, script_location: Path, message: str, autogenerate: bool = True) -> None:
     ensure_schemas(engine, [service])
     number = len(list((script_location / "versions").glob("*.py"))) + 1
-    command.revision(alembic_config(service, script_location, engine), message=message, autogenerate=autogenerate,
-                     rev_id=f"{service}_{number:04d}")
+    command.revision(
+        alembic_config(service, script_location, engine),
+        message=message,
+        autogenerate=autogenerate,
+        rev_id=f"{service}_{number:04d}",
+    )
 
 
 def run_migrations_env(service: str) -> None:
@@ -42,7 +48,7 @@ def run_migrations_env(service: str) -> None:
     bus_tables(service)  # outbox, inbox and dead letters of this schema
     engine: Engine = context.config.attributes["engine"]
 
-    def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    def include_name(name: str | None, type_: Any, parent_names: Any) -> bool:
         if type_ == "schema":
             return name == service
         return True

@@ -20,7 +20,7 @@ class MoneyError(ValueError):
 
 
 def _to_decimal(value: Any) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise MoneyError("amounts must be given as a string or integer, never as a float")
     if isinstance(value, Decimal):
         amount = value

@@ -52,10 +52,11 @@ class Page(Generic[T]):
         return max(1, -(-self.total // self.request.page_size))
 
 
-def page_request(request: Request,
-                 page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
-                 page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")] = 100,
-                 ) -> PageRequest:
+def page_request(
+    request: Request,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")] = 100,
+) -> PageRequest:
     others = tuple((k, v) for k, v in request.query_params.multi_items() if k not in ("page", "page_size"))
     return PageRequest(page, page_size, request.url.path, others)
 
@@ -65,14 +66,14 @@ PageDep = Annotated[PageRequest, Depends(page_request)]
 
 def page_of(session: Session, statement: Any, request: PageRequest) -> Page[Any]:
     """One page of a select (with its ORDER BY) and the total count of all its rows."""
-    total = session.exec(sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())).one()
+    total = session.execute(sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
     rows = session.exec(statement.limit(request.page_size).offset(request.offset)).all()
-    return Page(list(rows), int(total[0] if isinstance(total, tuple) else total), request)
+    return Page(list(rows), int(total), request)
 
 
 def page_of_list(items: Sequence[T], request: PageRequest) -> Page[T]:
     """For lists that are small by nature and built in Python (a few per trajectory)."""
-    return Page(list(items[request.offset:request.offset + request.page_size]), len(items), request)
+    return Page(list(items[request.offset : request.offset + request.page_size]), len(items), request)
 
 
 def page_answer(page: Page[T], response: Response) -> list[T]:
@@ -96,7 +97,11 @@ def _links(page: Page[Any]) -> str:
 
 
 # For `responses=` on a list route: the pagination headers in OpenAPI.
-PAGED: dict[int | str, dict[str, Any]] = {200: {"headers": {
-    "X-Total-Count": {"description": "All items over all pages.", "schema": {"type": "integer"}},
-    "Link": {"description": "RFC 8288 links: first, prev, next, last.", "schema": {"type": "string"}},
-}}}
+PAGED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "X-Total-Count": {"description": "All items over all pages.", "schema": {"type": "integer"}},
+            "Link": {"description": "RFC 8288 links: first, prev, next, last.", "schema": {"type": "string"}},
+        }
+    }
+}

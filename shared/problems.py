@@ -23,9 +23,17 @@ log = structlog.get_logger("http")
 class Problem(Exception):
     """Raise anywhere in a request to answer with a problem document."""
 
-    def __init__(self, status: int, title: str, detail: str, *, type_: str | None = None,
-                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
-                 code: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        type_: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
@@ -56,8 +64,13 @@ def problem_response(problem: Problem, request: Request | None = None, *, path: 
     )
 
 
-_DOMAIN_TITLES = {404: "Not found", 403: "Not allowed", 409: "Conflict", 422: "Rule not met",
-                  503: "Temporarily unavailable"}
+_DOMAIN_TITLES = {
+    404: "Not found",
+    403: "Not allowed",
+    409: "Conflict",
+    422: "Rule not met",
+    503: "Temporarily unavailable",
+}
 
 
 def problem_of_domain_error(exc: DomainError, language: str = "en") -> Problem:
@@ -67,8 +80,14 @@ def problem_of_domain_error(exc: DomainError, language: str = "en") -> Problem:
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
     headers["Content-Language"] = "nl" if language == "nl" else "en"
-    return Problem(exc.status, _DOMAIN_TITLES.get(exc.status, "Rule not met"), message, errors=errors,
-                   code=exc.code, headers=headers)
+    return Problem(
+        exc.status,
+        _DOMAIN_TITLES.get(exc.status, "Rule not met"),
+        message,
+        errors=errors,
+        code=exc.code,
+        headers=headers,
+    )
 
 
 def preferred_language(request: Request) -> str:
@@ -108,13 +127,14 @@ def install_problem_handlers(app: FastAPI) -> None:
                 position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
                 reason = str((err.get("ctx") or {}).get("error") or "JSON decode error")
                 where = f" at character {position}" if position is not None else ""
-                errors.append({"field": "body", "message": f"not valid JSON: {reason}{where}",
-                               "type": "json_invalid"})
+                errors.append({"field": "body", "message": f"not valid JSON: {reason}{where}", "type": "json_invalid"})
                 continue
             message = err.get("msg", "invalid")
             if err.get("type") == "extra_forbidden":
                 message = "unknown field"
-            errors.append({"field": _field_path(tuple(err.get("loc", ()))), "message": message, "type": err.get("type")})
+            errors.append(
+                {"field": _field_path(tuple(err.get("loc", ()))), "message": message, "type": err.get("type")}
+            )
         if malformed:
             problem = Problem(400, "Malformed JSON", "The request body is not valid JSON.", errors=errors)
         else:
@@ -125,8 +145,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 401: "Not signed in", 403: "Not allowed"}
-        problem = Problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
-                          headers=dict(exc.headers or {}))
+        problem = Problem(
+            exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), headers=dict(exc.headers or {})
+        )
         return problem_response(problem, request)
 
     # Not an exception handler: Starlette re-raises after those, and the server would log the
@@ -136,10 +157,18 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 def problem_of_unexpected(exc: Exception) -> Problem:
     """A database that is down or busy is a 503 the caller may retry; anything else is our 500."""
-    if is_transient(exc) or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) or (
-            isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated):
-        return Problem(503, "Temporarily unavailable", "The database is busy or unreachable; try again shortly.",
-                       headers={"Retry-After": "2"}, code="service.unavailable")
+    if (
+        is_transient(exc)
+        or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
+        or (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
+    ):
+        return Problem(
+            503,
+            "Temporarily unavailable",
+            "The database is busy or unreachable; try again shortly.",
+            headers={"Retry-After": "2"},
+            code="service.unavailable",
+        )
     return Problem(500, "Internal error", "Something went wrong on our side; it has been logged.")
 
 
@@ -162,14 +191,13 @@ class UnexpectedErrorMiddleware:
 
         try:
             await self.app(scope, receive, send_tracking)
-        except Exception as exc:  # noqa: BLE001 - the last place an error can become an answer
+        except Exception as exc:
             problem = problem_of_unexpected(exc)
             path = scope.get("path", "")  # the full path, also in a mounted service (Starlette keeps it)
             if problem.status == 500:
                 log.exception("http.unhandled_error", path=path, error=type(exc).__name__)
             else:
-                log.warning("http.dependency_unavailable", path=path, error=type(exc).__name__,
-                            detail=str(exc)[:200])
+                log.warning("http.dependency_unavailable", path=path, error=type(exc).__name__, detail=str(exc)[:200])
             if started:
                 return  # the answer was already on its way; the log line is all we can add
             await problem_response(problem, path=path)(scope, receive, send)
@@ -187,9 +215,18 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
         "detail": {"type": "string"},
         "instance": {"type": "string"},
         "code": {"type": "string", "description": "Stable machine-readable reason, e.g. plan.over_budget."},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "field": {"type": "string"}, "message": {"type": "string"}, "code": {"type": "string"},
-            "type": {"type": "string"}}}},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "code": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
     },
 }
 _PROBLEM_DESCRIPTIONS = {
@@ -226,8 +263,9 @@ def document_problem_responses(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                             routes=app.routes, servers=app.servers)
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes, servers=app.servers
+        )
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)

@@ -69,8 +69,9 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
-        return self.engine_override or create_db_engine(self.settings.effective_database_url,
-                                                        schemas=self.service_names)
+        return self.engine_override or create_db_engine(
+            self.settings.effective_database_url, schemas=self.service_names
+        )
 
     @property
     def service_names(self) -> tuple[str, ...]:
@@ -118,11 +119,17 @@ class EmbeddedBackground:
         from shared.bus.relay import OutboxRelay
 
         publisher = InProcessPublisher(
-            self.runtime.engine, {s.name: s.event_handlers for s in self.specs},
-            max_attempts=self.runtime.settings.event_max_attempts, clock=self.runtime.clock,
+            self.runtime.engine,
+            {s.name: s.event_handlers for s in self.specs},
+            max_attempts=self.runtime.settings.event_max_attempts,
+            clock=self.runtime.clock,
         )
-        self.relay = OutboxRelay(self.runtime.engine, [s.name for s in self.specs], publisher,
-                                 poll_seconds=self.runtime.settings.relay_poll_seconds)
+        self.relay = OutboxRelay(
+            self.runtime.engine,
+            [s.name for s in self.specs],
+            publisher,
+            poll_seconds=self.runtime.settings.relay_poll_seconds,
+        )
         self.threads = [
             threading.Thread(target=self.relay.run_forever, name="relay", daemon=True),
             threading.Thread(target=self._run_schedule, name="scheduler", daemon=True),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -58,8 +59,13 @@ class CorrelationIdMiddleware:
 
 
 # Bodies that are documents, not JSON: they get the upload limit.
-_UPLOAD_TYPES = {b"multipart/form-data", b"application/xml", b"text/xml", b"application/pdf",
-                 b"application/octet-stream"}
+_UPLOAD_TYPES = {
+    b"multipart/form-data",
+    b"application/xml",
+    b"text/xml",
+    b"application/pdf",
+    b"application/octet-stream",
+}
 
 
 def body_limit(scope: Scope, settings: Settings) -> int:
@@ -123,9 +129,13 @@ class BodySizeLimitMiddleware:
     async def _too_large(scope: Scope, send: Send, limit: int) -> None:
         path = scope.get("path", "")
         log.warning("http.body_too_large", path=path, limit=limit)
-        problem = Problem(413, "Request body too large",
-                          f"This route takes a request body of at most {_size(limit)}.",
-                          headers={"Connection": "close"}, code="request.too_large")
+        problem = Problem(
+            413,
+            "Request body too large",
+            f"This route takes a request body of at most {_size(limit)}.",
+            headers={"Connection": "close"},
+            code="request.too_large",
+        )
         await problem_response(problem, path=path)({"type": "http"}, _no_body, send)
 
 
@@ -224,7 +234,7 @@ def _readiness(runtime: Runtime, services: list[str] | None = None) -> dict[str,
         try:
             import redis
 
-            redis.Redis.from_url(runtime.settings.broker_url, socket_timeout=2, socket_connect_timeout=2).ping()
+            redis.Redis.from_url(str(runtime.settings.broker_url), socket_timeout=2, socket_connect_timeout=2).ping()
             checks["broker"] = "ok"
         except Exception as exc:  # noqa: BLE001
             checks["broker"] = f"failing: {type(exc).__name__}"
@@ -234,12 +244,12 @@ def _readiness(runtime: Runtime, services: list[str] | None = None) -> dict[str,
 def _outbox_check(runtime: Runtime, services: list[str]) -> str:
     """Events this process's services committed must reach the relay: not ready while the oldest
     waiting one is older than `ready_outbox_max_age_seconds` (no relay runs, or it cannot publish)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from shared.bus.relay import oldest_unpublished
 
     limit = runtime.settings.ready_outbox_max_age_seconds
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         late = []
         for service in services:
@@ -253,8 +263,9 @@ def _outbox_check(runtime: Runtime, services: list[str]) -> str:
     return "ok"
 
 
-def create_app(specs: Sequence[ServiceSpec], runtime: Runtime, *, embedded: bool,
-               home_page: Callable[[], str] | None = None) -> FastAPI:
+def create_app(
+    specs: Sequence[ServiceSpec], runtime: Runtime, *, embedded: bool, home_page: Callable[[], str] | None = None
+) -> FastAPI:
     """The root app: health and readiness, each service mounted at /<name>, and an optional home page."""
     background: EmbeddedBackground | None = EmbeddedBackground(runtime, specs) if embedded else None
 
@@ -267,8 +278,15 @@ def create_app(specs: Sequence[ServiceSpec], runtime: Runtime, *, embedded: bool
         if background:
             background.stop()
 
-    app = FastAPI(title="Eigen Regie", version=API_VERSION, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None, redirect_slashes=False)
+    app = FastAPI(
+        title="Eigen Regie",
+        version=API_VERSION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,
+    )
     app.state.runtime = runtime
     install_problem_handlers(app)
 
@@ -280,8 +298,9 @@ def create_app(specs: Sequence[ServiceSpec], runtime: Runtime, *, embedded: bool
     def readyz() -> JSONResponse:
         checks = _readiness(runtime, [s.name for s in specs])
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+        )
 
     if home_page is not None:
         app.add_api_route("/", home_page, include_in_schema=False, response_class=HTMLResponse)

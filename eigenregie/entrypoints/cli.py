@@ -103,11 +103,23 @@ def cmd_worker(args: argparse.Namespace) -> None:
     configure_logging(settings.log_level, settings.log_json, service=args.service)
     app = build_celery((args.service,))
     _freeze_startup_objects()
-    app.worker_main([
-        "worker", "--queues", args.service, "--hostname", f"{args.service}@%h",
-        "--pool", args.pool, "--concurrency", str(args.concurrency), "--loglevel", settings.log_level,
-        "--without-gossip", "--without-mingle",
-    ])
+    app.worker_main(
+        [
+            "worker",
+            "--queues",
+            args.service,
+            "--hostname",
+            f"{args.service}@%h",
+            "--pool",
+            args.pool,
+            "--concurrency",
+            str(args.concurrency),
+            "--loglevel",
+            settings.log_level,
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
 
 
 def cmd_beat(_args: argparse.Namespace) -> None:
@@ -127,13 +139,16 @@ def cmd_beat(_args: argparse.Namespace) -> None:
     class HeartbeatScheduler(PersistentScheduler):
         """Celery's scheduler; each tick also rewrites the heartbeat that `prb health beat` reads."""
 
-        def tick(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def tick(self, *args, **kwargs):
             interval = super().tick(*args, **kwargs)
             heartbeat(None)
             return interval
 
-    app.Beat(loglevel=settings.log_level, schedule=str(settings.data_dir / "celerybeat-schedule"),
-             scheduler=HeartbeatScheduler).run()
+    app.Beat(
+        loglevel=settings.log_level,
+        schedule=str(settings.data_dir / "celerybeat-schedule"),
+        scheduler=HeartbeatScheduler,
+    ).run()
 
 
 def cmd_health(args: argparse.Namespace) -> None:
@@ -147,8 +162,9 @@ def _health(args: argparse.Namespace, settings: Settings) -> tuple[bool, str]:
     if args.component in ("relay", "beat"):
         from shared.health import check_heartbeat, heartbeat_path
 
-        return check_heartbeat(heartbeat_path(settings.data_dir, args.component), args.component,
-                               settings.heartbeat_max_age_seconds)
+        return check_heartbeat(
+            heartbeat_path(settings.data_dir, args.component), args.component, settings.heartbeat_max_age_seconds
+        )
     if args.component == "worker":
         if not args.service:
             return False, "worker: name the service, e.g. prb health worker budget"
@@ -181,7 +197,7 @@ def _api_health(url: str) -> tuple[bool, str]:
 
     # The standard library, so a probe in a slim image needs no HTTP client package.
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/readyz", timeout=5) as response:  # noqa: S310 - our own URL
+        with urllib.request.urlopen(f"{url.rstrip('/')}/readyz", timeout=5) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:  # 503 "not ready" arrives as an HTTPError with a body
         status, raw = exc.code, exc.read()
@@ -207,12 +223,17 @@ def cmd_relay(args: argparse.Namespace) -> None:
     _require_broker(settings, "relay")
     configure_logging(settings.log_level, settings.log_json, service="relay")
     runtime = build_runtime(settings)
-    relay = OutboxRelay(runtime.engine, _services(args.services), CeleryPublisher(make_celery(settings)),
-                        poll_seconds=settings.relay_poll_seconds, batch_size=settings.relay_batch_size,
-                        redeliver_after_seconds=settings.redeliver_after_seconds,
-                        redeliver_max_seconds=settings.redeliver_max_seconds,
-                        sweep_seconds=settings.relay_sweep_seconds,
-                        heartbeat=Heartbeat(heartbeat_path(settings.data_dir, "relay")))
+    relay = OutboxRelay(
+        runtime.engine,
+        _services(args.services),
+        CeleryPublisher(make_celery(settings)),
+        poll_seconds=settings.relay_poll_seconds,
+        batch_size=settings.relay_batch_size,
+        redeliver_after_seconds=settings.redeliver_after_seconds,
+        redeliver_max_seconds=settings.redeliver_max_seconds,
+        sweep_seconds=settings.relay_sweep_seconds,
+        heartbeat=Heartbeat(heartbeat_path(settings.data_dir, "relay")),
+    )
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())
     _freeze_startup_objects()
@@ -226,8 +247,13 @@ def cmd_token(args: argparse.Namespace) -> None:
     if settings.environment not in ("dev", "test"):
         raise SystemExit("prb token issues development tokens only (PRB_ENVIRONMENT=dev or test)")
     try:
-        principal = Principal(subject=args.subject or f"{args.role}-{args.municipality}", role=args.role,
-                              municipality=args.municipality, client_id=args.client_id, provider_id=args.provider_id)
+        principal = Principal(
+            subject=args.subject or f"{args.role}-{args.municipality}",
+            role=args.role,
+            municipality=args.municipality,
+            client_id=args.client_id,
+            provider_id=args.provider_id,
+        )
     except ValueError as exc:
         raise SystemExit(f"prb token: {exc}") from None
     if principal.is_client_side() and not principal.client_id:
@@ -237,14 +263,15 @@ def cmd_token(args: argparse.Namespace) -> None:
     print(issue_token(principal, settings, timedelta(minutes=args.ttl_minutes or settings.token_ttl_minutes)))
 
 
-def _publisher_for_replay(settings: Settings):  # type: ignore[no-untyped-def]
+def _publisher_for_replay(settings: Settings):
 
     if settings.embedded:
         from shared.bus.embedded import InProcessPublisher
 
         runtime = build_runtime(settings)
-        return runtime, InProcessPublisher(runtime.engine, runtime.handlers_by_service(),
-                                           max_attempts=settings.event_max_attempts, clock=runtime.clock)
+        return runtime, InProcessPublisher(
+            runtime.engine, runtime.handlers_by_service(), max_attempts=settings.event_max_attempts, clock=runtime.clock
+        )
     from shared.bus.celery_app import CeleryPublisher, make_celery
 
     return build_runtime(settings), CeleryPublisher(make_celery(settings))
@@ -260,8 +287,10 @@ def cmd_dead_letters(args: argparse.Namespace) -> None:
     print(f"{'id':36}  {'service':13}  {'event type':18}  {'tries':5}  {'created':19}  reason")
     for letter in letters:
         replayed = " (replayed)" if letter.replayed_at else ""
-        print(f"{letter.id:36}  {letter.service:13}  {(letter.event_type or '?'):18}  {letter.attempts:5}  "
-              f"{letter.created_at:%Y-%m-%d %H:%M:%S}  {letter.reason[:120]}{replayed}")
+        print(
+            f"{letter.id:36}  {letter.service:13}  {(letter.event_type or '?'):18}  {letter.attempts:5}  "
+            f"{letter.created_at:%Y-%m-%d %H:%M:%S}  {letter.reason[:120]}{replayed}"
+        )
 
 
 def cmd_replay(args: argparse.Namespace) -> None:
@@ -269,8 +298,9 @@ def cmd_replay(args: argparse.Namespace) -> None:
 
     runtime, publisher = _publisher_for_replay(get_settings())
     try:
-        letter = replay_dead_letter(runtime.engine, args.id, publisher,
-                                    recheck_after_seconds=runtime.settings.redeliver_after_seconds)
+        letter = replay_dead_letter(
+            runtime.engine, args.id, publisher, recheck_after_seconds=runtime.settings.redeliver_after_seconds
+        )
     except DeadLetterNotFound as exc:
         raise SystemExit(f"prb events replay: {exc}") from None
     print(f"replayed {letter.id}: {letter.event_type} to {letter.service}")
@@ -328,9 +358,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("token", help="issue a development bearer token")
-    p.add_argument("--role", required=True,
-                   choices=["client", "representative", "case_manager", "team_lead", "finance", "provider",
-                            "partner", "policy", "ops"])
+    p.add_argument(
+        "--role",
+        required=True,
+        choices=[
+            "client",
+            "representative",
+            "case_manager",
+            "team_lead",
+            "finance",
+            "provider",
+            "partner",
+            "policy",
+            "ops",
+        ],
+    )
     p.add_argument("--municipality", required=True, help="CBS code, e.g. 0014")
     p.add_argument("--subject", help="who (a staff id); defaults to role-municipality")
     p.add_argument("--client-id")

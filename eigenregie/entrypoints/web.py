@@ -13,14 +13,14 @@ from shared.web import create_app as create_root_app
 
 
 def create_app(runtime: Runtime, *, embedded: bool) -> FastAPI:
-    return create_root_app(runtime.specs, runtime, embedded=embedded,
-                           home_page=lambda: home_page(runtime.specs, embedded))
+    return create_root_app(
+        runtime.specs, runtime, embedded=embedded, home_page=lambda: home_page(runtime.specs, embedded)
+    )
 
 
 def home_page(specs: Sequence[ServiceSpec], embedded: bool) -> str:
     links = "\n".join(
-        f'<li><a href="/{s.name}/{API_MAJOR}/docs">{escape(s.title)}</a>: {escape(s.description)}</li>'
-        for s in specs
+        f'<li><a href="/{s.name}/{API_MAJOR}/docs">{escape(s.title)}</a>: {escape(s.description)}</li>' for s in specs
     )
     mode = "embedded (SQLite, events in-process)" if embedded else "distributed"
     return f"""<!doctype html>
@@ -30,7 +30,8 @@ def home_page(specs: Sequence[ServiceSpec], embedded: bool) -> str:
 </head><body><main>
 <h1>Eigen Regie</h1>
 <p>Persoonlijk re-integratiebudget: u maakt zelf een plan naar werk, de gemeente beheert het budget.</p>
-<p lang="en">Personal reintegration budgets: you write your own plan back to work; the municipality keeps the budget.</p>
+<p lang="en">Personal reintegration budgets: you write your own plan back to work;
+the municipality keeps the budget.</p>
 <h2>API</h2>
 <ul>
 {links}

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from functools import lru_cache
-
-import importlib
 
 from celery import Celery
 

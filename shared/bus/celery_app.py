@@ -72,8 +72,14 @@ def register_event_tasks(
     _register_batch(app, service, handlers, get_engine, settings)
 
 
-def _register_one(app: Celery, service: str, event_type: str, handlers: EventHandlers,
-                  get_engine: Callable[[], Engine], settings: Settings) -> None:
+def _register_one(
+    app: Celery,
+    service: str,
+    event_type: str,
+    handlers: EventHandlers,
+    get_engine: Callable[[], Engine],
+    settings: Settings,
+) -> None:
     @app.task(
         name=task_name(service, event_type),
         shared=False,  # each app keeps its own tasks (tests build several apps)
@@ -82,17 +88,24 @@ def _register_one(app: Celery, service: str, event_type: str, handlers: EventHan
         reject_on_worker_lost=True,
         max_retries=settings.event_max_attempts - 1,
     )
-    def handle_event(self, envelope_json: str) -> str:  # type: ignore[no-untyped-def]
+    def handle_event(self, envelope_json: str) -> str:
         attempt = self.request.retries + 1
         try:
-            return consume(get_engine(), service, envelope_json, handlers,
-                           attempt=attempt, max_attempts=settings.event_max_attempts).value
+            return consume(
+                get_engine(),
+                service,
+                envelope_json,
+                handlers,
+                attempt=attempt,
+                max_attempts=settings.event_max_attempts,
+            ).value
         except HandlerFailed as exc:
-            raise self.retry(exc=exc, countdown=retry_delay(attempt, settings.event_retry_base_seconds))
+            raise self.retry(exc=exc, countdown=retry_delay(attempt, settings.event_retry_base_seconds)) from exc
 
 
-def _register_batch(app: Celery, service: str, handlers: EventHandlers,
-                    get_engine: Callable[[], Engine], settings: Settings) -> None:
+def _register_batch(
+    app: Celery, service: str, handlers: EventHandlers, get_engine: Callable[[], Engine], settings: Settings
+) -> None:
     @app.task(name=batch_task_name(service), shared=False, acks_late=True, reject_on_worker_lost=True)
     def handle_events(items: list[list[str]]) -> int:
         """First try of each event, one inbox transaction per event as in the single task. An event
@@ -100,11 +113,17 @@ def _register_batch(app: Celery, service: str, handlers: EventHandlers,
         for any other. A redelivered batch (lost worker) finds the handled events in the inbox."""
         for event_type, envelope_json in items:
             try:
-                consume(get_engine(), service, envelope_json, handlers, attempt=1,
-                        max_attempts=settings.event_max_attempts)
+                consume(
+                    get_engine(), service, envelope_json, handlers, attempt=1, max_attempts=settings.event_max_attempts
+                )
             except Exception:  # noqa: BLE001 - HandlerFailed, or the database gone while dead-lettering
-                app.send_task(task_name(service, event_type), args=[envelope_json], queue=service, retries=1,
-                              countdown=retry_delay(1, settings.event_retry_base_seconds))
+                app.send_task(
+                    task_name(service, event_type),
+                    args=[envelope_json],
+                    queue=service,
+                    retries=1,
+                    countdown=retry_delay(1, settings.event_retry_base_seconds),
+                )
         return len(items)
 
 
@@ -118,8 +137,7 @@ class CeleryPublisher:
 
     def publish_batch(self, service: str, items: list[tuple[str, str]]) -> None:
         """Many events for one consumer in one message: the broker and worker overhead is per message."""
-        self.app.send_task(batch_task_name(service), args=[[list(item) for item in items]], queue=service,
-                           retry=False)
+        self.app.send_task(batch_task_name(service), args=[[list(item) for item in items]], queue=service, retry=False)
 
 
 def register_service_tasks(app: Celery, spec: ServiceSpec, get_runtime: Callable[[], Runtime]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -70,13 +70,22 @@ def dead_letter(engine: Engine, service: str, raw: str | bytes | dict[str, Any],
             # The same event delivered twice (at-least-once) and failing twice: one letter for ops.
             # Two deliveries failing at the same moment take turns here (SQLite: BEGIN IMMEDIATE).
             if conn.dialect.name == "postgresql":
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(
-                    sa.func.hashtextextended(f"dead_letter:{service}:{event_id}", 0))))
-            open_letter = conn.execute(sa.select(table.c.id).where(
-                table.c.event_id == event_id, table.c.replayed_at.is_(None))).scalar()
+                conn.execute(
+                    sa.select(
+                        sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(f"dead_letter:{service}:{event_id}", 0))
+                    )
+                )
+            open_letter = conn.execute(
+                sa.select(table.c.id).where(table.c.event_id == event_id, table.c.replayed_at.is_(None))
+            ).scalar()
             if open_letter is not None:
-                log.warning("event.already_dead_lettered", service=service, dead_letter_id=open_letter,
-                            event_id=event_id, event_type=event_type)
+                log.warning(
+                    "event.already_dead_lettered",
+                    service=service,
+                    dead_letter_id=open_letter,
+                    event_id=event_id,
+                    event_type=event_type,
+                )
                 return open_letter
         conn.execute(
             sa.insert(bus_tables(service).dead_letter).values(
@@ -86,11 +95,18 @@ def dead_letter(engine: Engine, service: str, raw: str | bytes | dict[str, Any],
                 envelope=text,
                 reason=reason[:2000],
                 attempts=attempts,
-                created_at=datetime.now(timezone.utc),
+                created_at=datetime.now(UTC),
             )
         )
-    log.error("event.dead_lettered", service=service, dead_letter_id=letter_id, event_id=event_id,
-              event_type=event_type, reason=reason[:300], attempts=attempts)
+    log.error(
+        "event.dead_lettered",
+        service=service,
+        dead_letter_id=letter_id,
+        event_id=event_id,
+        event_type=event_type,
+        reason=reason[:300],
+        attempts=attempts,
+    )
     return letter_id
 
 
@@ -115,8 +131,9 @@ def consume(
 
     handler = handlers.get(type(payload))
     if handler is None:
-        dead_letter(engine, service, raw, f"{service} has no handler for {envelope.type} version {envelope.version}",
-                    attempt)
+        dead_letter(
+            engine, service, raw, f"{service} has no handler for {envelope.type} version {envelope.version}", attempt
+        )
         return Outcome.DEAD_LETTERED
 
     token = correlation_id_var.set(envelope.correlation_id)
@@ -134,18 +151,20 @@ def consume(
         correlation_id_var.reset(token)
 
 
-def _handle_once(engine: Engine, service: str, envelope: Envelope, payload: Payload, handler: EventHandler,
-                 clock: Clock) -> Outcome:
+def _handle_once(
+    engine: Engine, service: str, envelope: Envelope, payload: Payload, handler: EventHandler, clock: Clock
+) -> Outcome:
     inbox = bus_tables(service).inbox
-    with UnitOfWork(engine, service, correlation_id=envelope.correlation_id,
-                    causation_id=str(envelope.event_id), clock=clock) as uow:
+    with UnitOfWork(
+        engine, service, correlation_id=envelope.correlation_id, causation_id=str(envelope.event_id), clock=clock
+    ) as uow:
         try:
             # Claim the event first: a concurrent duplicate blocks here, then fails the key.
             uow.session.execute(
                 sa.insert(inbox).values(
                     event_id=str(envelope.event_id),
                     event_type=envelope.type,
-                    handled_at=datetime.now(timezone.utc),
+                    handled_at=datetime.now(UTC),
                 )
             )
         except IntegrityError:
@@ -164,7 +183,7 @@ def _handle_once(engine: Engine, service: str, envelope: Envelope, payload: Payl
             if _already_handled(engine, service, str(envelope.event_id)):
                 return Outcome.DUPLICATE
             raise HandlerFailed(f"{type(exc).__name__}: {exc.orig}") from exc
-        except Exception as exc:  # noqa: BLE001 - any handler error is retried, then dead-lettered
+        except Exception as exc:
             uow.rollback()
             raise HandlerFailed(f"{type(exc).__name__}: {exc}") from exc
     log.info("event.handled", service=service)

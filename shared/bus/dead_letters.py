@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -31,7 +31,9 @@ class DeadLetterNotFound(LookupError):
     pass
 
 
-def list_dead_letters(engine: Engine, *, service: str | None = None, include_replayed: bool = False) -> list[DeadLetter]:
+def list_dead_letters(
+    engine: Engine, *, service: str | None = None, include_replayed: bool = False
+) -> list[DeadLetter]:
     letters: list[DeadLetter] = []
     with engine.connect() as conn:
         for name in (service,) if service else services():
@@ -53,8 +55,9 @@ def find_dead_letter(engine: Engine, letter_id: str) -> DeadLetter:
     raise DeadLetterNotFound(f"no dead letter with id {letter_id}")
 
 
-def replay_dead_letter(engine: Engine, letter_id: str, publisher: Publisher, *,
-                       recheck_after_seconds: float = 60.0) -> DeadLetter:
+def replay_dead_letter(
+    engine: Engine, letter_id: str, publisher: Publisher, *, recheck_after_seconds: float = 60.0
+) -> DeadLetter:
     """Send the event to its service again; a second failure makes a new dead letter.
 
     The producer's outbox row is watched again by the delivery sweeper, so a replay that the
@@ -62,21 +65,25 @@ def replay_dead_letter(engine: Engine, letter_id: str, publisher: Publisher, *,
     letter = find_dead_letter(engine, letter_id)
     if letter.replayed_at is not None:
         raise DeadLetterNotFound(f"dead letter {letter_id} was already replayed at {letter.replayed_at}")
-    if letter.event_type not in routing().routes:
-        raise DeadLetterNotFound(f"dead letter {letter_id} has no known event type ({letter.event_type!r}); "
-                                 "it cannot be handled as it is")
+    if letter.event_type is None or letter.event_type not in routing().routes:
+        raise DeadLetterNotFound(
+            f"dead letter {letter_id} has no known event type ({letter.event_type!r}); it cannot be handled as it is"
+        )
     # Publish first: if the broker is down the letter stays visible and can be replayed later.
     # A crash between publish and mark means a second replay, which the inbox makes harmless.
     publisher.publish(letter.service, letter.event_type, letter.envelope)
     table = bus_tables(letter.service).dead_letter
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(sa.update(table).where(table.c.id == letter_id).values(replayed_at=now))
         producer = _producer_of(letter.envelope)
         if producer in services() and letter.event_id:
             outbox = bus_tables(producer).outbox
-            conn.execute(sa.update(outbox).where(outbox.c.event_id == letter.event_id).values(
-                delivered_at=None, redeliveries=0, next_check_at=now + timedelta(seconds=recheck_after_seconds)))
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.event_id == letter.event_id)
+                .values(delivered_at=None, redeliveries=0, next_check_at=now + timedelta(seconds=recheck_after_seconds))
+            )
     return letter
 
 

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 
 from sqlalchemy.engine import Engine
 
+from shared.bus.celery_app import retry_delay
 from shared.bus.consumer import EventHandlers, HandlerFailed, consume
 from shared.clock import SYSTEM_CLOCK, Clock
-from shared.bus.celery_app import retry_delay
 
 
 class InProcessPublisher:
@@ -23,8 +23,15 @@ class InProcessPublisher:
     # the row delivered at once and the sweeper has nothing to check.
     settles_on_publish = True
 
-    def __init__(self, engine: Engine, handlers: Mapping[str, EventHandlers],
-                 *, max_attempts: int = 5, retry_base_seconds: float = 0.2, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        handlers: Mapping[str, EventHandlers],
+        *,
+        max_attempts: int = 5,
+        retry_base_seconds: float = 0.2,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.handlers = handlers
@@ -35,8 +42,15 @@ class InProcessPublisher:
         handlers = self.handlers.get(service, {})
         for attempt in range(1, self.max_attempts + 1):
             try:
-                consume(self.engine, service, envelope_json, handlers,
-                        attempt=attempt, max_attempts=self.max_attempts, clock=self.clock)
+                consume(
+                    self.engine,
+                    service,
+                    envelope_json,
+                    handlers,
+                    attempt=attempt,
+                    max_attempts=self.max_attempts,
+                    clock=self.clock,
+                )
                 return
             except HandlerFailed:
                 time.sleep(retry_delay(attempt, self.retry_base_seconds))

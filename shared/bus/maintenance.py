@@ -9,7 +9,7 @@ below `keep_days`, so it never looks for an inbox id that was already pruned.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -20,14 +20,18 @@ from shared.uow import UnitOfWork
 KEEP_DAYS = 30
 
 
-def prune_bus_tables(engine: Engine, service: str, *, keep_days: int = KEEP_DAYS,
-                     now: datetime | None = None) -> tuple[int, int]:
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=keep_days)
+def prune_bus_tables(
+    engine: Engine, service: str, *, keep_days: int = KEEP_DAYS, now: datetime | None = None
+) -> tuple[int, int]:
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=keep_days)
     tables = bus_tables(service)
     with engine.begin() as conn:
         # Only delivered rows: an undelivered one is still watched by the sweeper, however old.
-        outbox = conn.execute(sa.delete(tables.outbox).where(tables.outbox.c.delivered_at.is_not(None),
-                                                             tables.outbox.c.published_at < cutoff)).rowcount
+        outbox = conn.execute(
+            sa.delete(tables.outbox).where(
+                tables.outbox.c.delivered_at.is_not(None), tables.outbox.c.published_at < cutoff
+            )
+        ).rowcount
         inbox = conn.execute(sa.delete(tables.inbox).where(tables.inbox.c.handled_at < cutoff)).rowcount
     return outbox, inbox
 

@@ -26,8 +26,13 @@ def add_delivery_tracking(schema: str) -> None:
     outbox = sa.table("outbox", sa.column("delivered_at"), sa.column("published_at"), schema=schema)
     op.execute(outbox.update().where(outbox.c.published_at.is_not(None)).values(delivered_at=outbox.c.published_at))
     with op.batch_alter_table("outbox", schema=schema) as batch_op:
-        batch_op.create_index(f"ix_{schema}_outbox_undelivered", ["next_check_at"], unique=False,
-                              postgresql_where=_UNDELIVERED, sqlite_where=_UNDELIVERED)
+        batch_op.create_index(
+            f"ix_{schema}_outbox_undelivered",
+            ["next_check_at"],
+            unique=False,
+            postgresql_where=_UNDELIVERED,
+            sqlite_where=_UNDELIVERED,
+        )
     with op.batch_alter_table("dead_letter", schema=schema) as batch_op:
         batch_op.create_index(f"ix_{schema}_dead_letter_event_id", ["event_id"], unique=False)
 
@@ -36,8 +41,7 @@ def drop_delivery_tracking(schema: str) -> None:
     with op.batch_alter_table("dead_letter", schema=schema) as batch_op:
         batch_op.drop_index(f"ix_{schema}_dead_letter_event_id")
     with op.batch_alter_table("outbox", schema=schema) as batch_op:
-        batch_op.drop_index(f"ix_{schema}_outbox_undelivered", postgresql_where=_UNDELIVERED,
-                            sqlite_where=_UNDELIVERED)
+        batch_op.drop_index(f"ix_{schema}_outbox_undelivered", postgresql_where=_UNDELIVERED, sqlite_where=_UNDELIVERED)
         batch_op.drop_column("next_check_at")
         batch_op.drop_column("redeliveries")
         batch_op.drop_column("delivered_at")

@@ -17,8 +17,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol, cast
 
 import sqlalchemy as sa
 import structlog
@@ -61,14 +61,20 @@ def _settles_on_publish(publisher: Publisher) -> bool:
 
 def _published_values(outbox: sa.Table, publisher: Publisher, now: datetime, redeliver_after: float) -> dict:
     """What one UPDATE sets on the rows that went out: still one statement for the whole batch."""
-    delivered = now if _settles_on_publish(publisher) else sa.case(
-        (outbox.c.event_type.in_(routing().routed_types()), sa.null()), else_=sa.literal(now, outbox.c.delivered_at.type))
-    return {"published_at": now, "delivered_at": delivered,
-            "next_check_at": now + timedelta(seconds=redeliver_after)}
+    delivered = (
+        now
+        if _settles_on_publish(publisher)
+        else sa.case(
+            (outbox.c.event_type.in_(routing().routed_types()), sa.null()),
+            else_=sa.literal(now, outbox.c.delivered_at.type),
+        )
+    )
+    return {"published_at": now, "delivered_at": delivered, "next_check_at": now + timedelta(seconds=redeliver_after)}
 
 
-def relay_batch(engine: Engine, service: str, publisher: Publisher, batch_size: int = 500,
-                redeliver_after: float = 60.0) -> int:
+def relay_batch(
+    engine: Engine, service: str, publisher: Publisher, batch_size: int = 500, redeliver_after: float = 60.0
+) -> int:
     """Publish up to `batch_size` unpublished events of one service. Returns how many moved."""
     outbox = bus_tables(service).outbox
     query = (
@@ -92,14 +98,18 @@ def relay_batch(engine: Engine, service: str, publisher: Publisher, batch_size: 
         if not rows:
             return 0
         done = _deliver_rows(rows, service, publisher)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if done:
-            conn.execute(sa.update(outbox).where(outbox.c.id.in_(done))
-                         .values(**_published_values(outbox, publisher, now, redeliver_after)))
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id.in_(done))
+                .values(**_published_values(outbox, publisher, now, redeliver_after))
+            )
         if len(done) < len(rows):
             failed = rows[len(done)].id
             conn.execute(
-                sa.update(outbox).where(outbox.c.id == failed)
+                sa.update(outbox)
+                .where(outbox.c.id == failed)
                 .values(publish_attempts=outbox.c.publish_attempts + 1, last_error="broker unavailable")
             )
             # Commit what went out, then tell the loop to back off.
@@ -110,7 +120,7 @@ def relay_batch(engine: Engine, service: str, publisher: Publisher, batch_size: 
 
 def _deliver_rows(rows: Sequence[sa.Row], service: str, publisher: Publisher) -> list[int]:
     if hasattr(publisher, "publish_batch"):
-        return _deliver_in_batches(rows, service, publisher)
+        return _deliver_in_batches(rows, service, cast(BatchPublisher, publisher))
     done: list[int] = []
     for row in rows:
         try:
@@ -133,20 +143,24 @@ def _deliver_in_batches(rows: Sequence[sa.Row], service: str, publisher: BatchPu
     try:
         for target, items in by_target.items():
             for start in range(0, len(items), DELIVERY_BATCH):
-                publisher.publish_batch(target, items[start:start + DELIVERY_BATCH])
+                publisher.publish_batch(target, items[start : start + DELIVERY_BATCH])
     except Exception as exc:  # noqa: BLE001 - any broker error: keep every row waiting
         log.warning("relay.publish_failed", service=service, error=type(exc).__name__, detail=str(exc)[:200])
         return []
     return [row.id for row in rows]
 
 
-def _mark_published(engine: Engine, outbox: sa.Table, ids: list[int], publisher: Publisher,
-                    redeliver_after: float) -> None:
+def _mark_published(
+    engine: Engine, outbox: sa.Table, ids: list[int], publisher: Publisher, redeliver_after: float
+) -> None:
     if not ids:
         return
     with engine.begin() as conn:
-        conn.execute(sa.update(outbox).where(outbox.c.id.in_(ids))
-                     .values(**_published_values(outbox, publisher, datetime.now(timezone.utc), redeliver_after)))
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id.in_(ids))
+            .values(**_published_values(outbox, publisher, datetime.now(UTC), redeliver_after))
+        )
 
 
 def pending_count(engine: Engine, service: str) -> int:
@@ -170,10 +184,11 @@ def oldest_unpublished(engine: Engine, service: str) -> datetime | None:
     """When the oldest event still waiting for the relay was written (the rows of the unpublished index)."""
     outbox = bus_tables(service).outbox
     with engine.connect() as conn:
-        created = conn.execute(sa.select(sa.func.min(outbox.c.created_at))
-                               .where(outbox.c.published_at.is_(None))).scalar()
+        created = conn.execute(
+            sa.select(sa.func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+        ).scalar()
     if created is not None and created.tzinfo is None:  # SQLite returns naive UTC
-        created = created.replace(tzinfo=timezone.utc)
+        created = created.replace(tzinfo=UTC)
     return created
 
 
@@ -225,8 +240,9 @@ class OutboxRelay:
 
         total = SweepResult()
         for service in self.services:
-            total += sweep_undelivered(self.engine, service, self.publisher, after=self.redeliver_after,
-                                       cap=self.redeliver_max, now=now)
+            total += sweep_undelivered(
+                self.engine, service, self.publisher, after=self.redeliver_after, cap=self.redeliver_max, now=now
+            )
         return total
 
     def run_forever(self) -> None:
@@ -284,10 +300,12 @@ class OutboxRelay:
     def _make_waiter(self) -> Callable[[float], set[str] | None]:
         """A wait for new outbox rows; it returns the services that wrote, or None for "look everywhere"."""
         if is_sqlite(self.engine):
+
             def wait_in_process(timeout: float) -> set[str] | None:
                 outbox_written.wait(timeout)
                 outbox_written.clear()
                 return None
+
             return wait_in_process
         return _PgNotifyWaiter(self.engine).wait
 

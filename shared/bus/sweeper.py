@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import structlog
@@ -51,23 +51,31 @@ class SweepResult:
 
 def next_check_delay(redeliveries: int, after: float, cap: float) -> float:
     """Seconds until the check after the `redeliveries`-th republication: after, 2*after, 4*after, ... <= cap."""
-    return min(after * (2 ** redeliveries), cap)
+    return min(after * (2**redeliveries), cap)
 
 
-def sweep_undelivered(engine: Engine, service: str, publisher: Publisher, *, after: float = 60.0,
-                      cap: float = 3600.0, now: datetime | None = None, batch_size: int = SWEEP_BATCH) -> SweepResult:
+def sweep_undelivered(
+    engine: Engine,
+    service: str,
+    publisher: Publisher,
+    *,
+    after: float = 60.0,
+    cap: float = 3600.0,
+    now: datetime | None = None,
+    batch_size: int = SWEEP_BATCH,
+) -> SweepResult:
     """One sweep of one producer's outbox, in batches until nothing due is left."""
     total = SweepResult()
     while True:
-        result, full = _sweep_batch(engine, service, publisher, after, cap, now or datetime.now(timezone.utc),
-                                    batch_size)
+        result, full = _sweep_batch(engine, service, publisher, after, cap, now or datetime.now(UTC), batch_size)
         total += result
         if not full:
             return total
 
 
-def _sweep_batch(engine: Engine, service: str, publisher: Publisher, after: float, cap: float, now: datetime,
-                 batch_size: int) -> tuple[SweepResult, bool]:
+def _sweep_batch(
+    engine: Engine, service: str, publisher: Publisher, after: float, cap: float, now: datetime, batch_size: int
+) -> tuple[SweepResult, bool]:
     outbox = bus_tables(service).outbox
     query = (
         sa.select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.envelope, outbox.c.redeliveries)
@@ -97,7 +105,7 @@ def _sweep_batch(engine: Engine, service: str, publisher: Publisher, after: floa
             for target, target_rows in missing.items():
                 _publish(publisher, target, target_rows)
                 republished += len(target_rows)
-        except Exception as exc:  # noqa: BLE001 - any broker error: keep the marks, check again next sweep
+        except Exception as exc:
             log.warning("sweeper.publish_failed", service=service, error=type(exc).__name__, detail=str(exc)[:200])
             conn.commit()
             raise BrokerUnavailable(f"{service}: redelivery failed") from exc
@@ -106,11 +114,21 @@ def _sweep_batch(engine: Engine, service: str, publisher: Publisher, after: floa
         for row_id, count in again.items():
             by_count[count].append(row_id)
         for count, ids in by_count.items():
-            conn.execute(sa.update(outbox).where(outbox.c.id.in_(ids)).values(
-                redeliveries=count + 1, next_check_at=now + timedelta(seconds=next_check_delay(count + 1, after, cap))))
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(
+                    redeliveries=count + 1,
+                    next_check_at=now + timedelta(seconds=next_check_delay(count + 1, after, cap)),
+                )
+            )
     if missing:
-        log.warning("sweeper.redelivered", service=service, events=len(again),
-                    to={target: len(target_rows) for target, target_rows in missing.items()})
+        log.warning(
+            "sweeper.redelivered",
+            service=service,
+            events=len(again),
+            to={target: len(target_rows) for target, target_rows in missing.items()},
+        )
     return SweepResult(len(delivered), republished), len(rows) == batch_size
 
 
@@ -126,8 +144,9 @@ def _settled(conn: Connection, rows: Sequence[sa.Row]) -> dict[str, set[str]]:
         query = sa.union(
             sa.select(tables.inbox.c.event_id).where(tables.inbox.c.event_id.in_(ids)),
             # A replayed dead letter is not settled: the replay itself may be lost.
-            sa.select(tables.dead_letter.c.event_id).where(tables.dead_letter.c.event_id.in_(ids),
-                                                           tables.dead_letter.c.replayed_at.is_(None)),
+            sa.select(tables.dead_letter.c.event_id).where(
+                tables.dead_letter.c.event_id.in_(ids), tables.dead_letter.c.replayed_at.is_(None)
+            ),
         )
         settled[target] = set(conn.execute(query).scalars())
     return settled
@@ -137,7 +156,7 @@ def _publish(publisher: Publisher, target: str, rows: Sequence[sa.Row]) -> None:
     if hasattr(publisher, "publish_batch"):
         items = [(row.event_type, row.envelope) for row in rows]
         for start in range(0, len(items), DELIVERY_BATCH):
-            publisher.publish_batch(target, items[start:start + DELIVERY_BATCH])  # type: ignore[attr-defined]
+            publisher.publish_batch(target, items[start : start + DELIVERY_BATCH])
         return
     for row in rows:
         publisher.publish(target, row.event_type, row.envelope)

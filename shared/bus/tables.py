@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 
-
 @dataclass(frozen=True)
 class BusTables:
     outbox: sa.Table
