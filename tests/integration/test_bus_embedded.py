@@ -140,3 +140,20 @@ def test_old_published_events_and_inbox_ids_are_pruned_but_pending_ones_are_kept
     assert prune_bus_tables(runtime.engine, "intake", now=later) == (2, 0)
     assert prune_bus_tables(runtime.engine, "notifications", now=later) == (0, 2)
     assert pending_count(runtime.engine, "intake") == 1
+
+
+def test_a_handler_gets_the_typed_payload_validated_once_and_an_unhandled_version_is_dead_lettered(tmp_path):
+    from contracts.events import PlanApprovedV1
+
+    runtime = migrated_runtime(Settings(data_dir=tmp_path, environment="test"))
+    seen = []
+    handlers = {PlanApprovedV1: lambda uow, payload, envelope: seen.append((payload, envelope.type))}
+    plan_id = str(uuid.uuid4())
+    assert consume(runtime.engine, "monitoring", _plan_approved(plan_id).model_dump_json(), handlers) == Outcome.HANDLED
+    [(payload, event_type)] = seen
+    assert isinstance(payload, PlanApprovedV1) and payload.plan_id == plan_id and event_type == "PlanApproved"
+    # A known type that this service has no handler for is a dead letter that says which type and version.
+    other = json.loads(_plan_approved(str(uuid.uuid4())).model_dump_json())
+    assert consume(runtime.engine, "monitoring", other, {}) == Outcome.DEAD_LETTERED
+    [letter] = list_dead_letters(runtime.engine)
+    assert "has no handler for PlanApproved version 1" in letter.reason
