@@ -67,11 +67,12 @@ def _payload() -> dict[str, Any]:
 
 
 def _emit_one(engine: Any) -> tuple[str, float]:
+    from contracts.events import ProgressReportedV1
     from shared.uow import UnitOfWork
 
     with UnitOfWork(engine, PRODUCER) as uow:
         payload = _payload()
-        env = uow.emit(EVENT_TYPE, tenant=TENANT, subject=payload["plan_id"], payload=payload)
+        env = uow.emit(payload=ProgressReportedV1(**payload), tenant=TENANT, subject=payload["plan_id"])
         uow.commit()
         committed = time.time()  # wall clock, comparable with handled_at written by the worker
     return str(env.event_id), committed

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from contracts.events import ProgressReportedV1  # noqa: E402
 from shared.bus.relay import OutboxRelay  # noqa: E402
 from shared.bus.tables import bus_tables  # noqa: E402
 from shared.config import Settings  # noqa: E402
@@ -49,9 +50,9 @@ def main() -> None:
         runtime = migrated_runtime(Settings(database_url=url, environment="test"))
         with runtime.uow("monitoring") as uow:
             for _ in range(n):
-                uow.emit("ProgressReported", tenant="0014", subject="p", payload={
-                    "report_id": str(uuid.uuid4()), "plan_id": "p", "client_id": "c",
-                    "reported_by_role": "case_manager", "on_track": True})
+                uow.emit(payload=ProgressReportedV1(report_id=str(uuid.uuid4()), plan_id="p", client_id="c",
+                                                    reported_by_role="case_manager", on_track=True),
+                         tenant="0014", subject="p")
             uow.commit()
         relay = OutboxRelay(runtime.engine, ["monitoring"], Dropping(), batch_size=n)
         relay.run_once()

@@ -28,7 +28,7 @@ from shared.bus.dead_letters import list_dead_letters
 from shared.bus.relay import pending_count
 from shared.bus.tables import bus_tables
 from shared.config import Settings
-from tests.support.events import event_of
+from tests.support.events import emit_of, event_of
 from shared.runtime import Runtime
 from eigenregie.bootstrap import build_runtime, load_service
 from tests.support.journey import eventually
@@ -57,7 +57,7 @@ class BusWorld:
                     time.sleep(delay)
             invoice_id = str(uuid.uuid4())
             with self.runtime.uow("budget") as uow:
-                env = uow.emit("InvoicePaid", tenant=TENANT, subject=self.plan_id, payload={
+                env = emit_of(uow, "InvoicePaid", tenant=TENANT, subject=self.plan_id, payload={
                     "invoice_id": invoice_id, "budget_id": "b-1", "plan_id": self.plan_id, "client_id": "client-1",
                     "amount_cents": 1, "paid_on": date.today().isoformat()})
                 uow.commit()
