@@ -57,8 +57,8 @@ def test_home_page_links_to_each_services_api(server, browser):
     page.goto(server)
     hrefs = page.locator("main a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     for service in SERVICES:
-        assert f"/{service}/docs" in hrefs
-        response = page.request.get(f"{server}/{service}/openapi.json")
+        assert f"/{service}/v1/docs" in hrefs
+        response = page.request.get(f"{server}/{service}/v1/openapi.json")
         assert response.ok and response.json()["info"]["title"].startswith("Eigen Regie")
 
 
