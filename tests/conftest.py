@@ -6,8 +6,6 @@ PRB_REQUIRE_SERVICES=1 (CI) that skip becomes a failure.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,39 +14,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from shared.auth import Principal, Role, issue_token
 from shared.config import Settings
+from tests.support.auth import auth, token_for  # noqa: F401 - old import path, until every test moved
 from tests.support.databases import scratch_database
+from tests.support.environment import PG_ADMIN_URL, REDIS_URL, REPO, free_port, unavailable  # noqa: F401
 
-REPO = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get("PRB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("PRB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-REQUIRE_SERVICES = os.environ.get("PRB_REQUIRE_SERVICES") == "1"
-
-
-def unavailable(reason: str) -> None:
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (PRB_REQUIRE_SERVICES=1 makes this a failure, not a skip)")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def token_for(role: Role | str, municipality: str = "0014", *, subject: str | None = None,
-              client_id: str | None = None, provider_id: str | None = None, settings: Settings | None = None) -> str:
-    role = Role(role)
-    principal = Principal(subject=subject or f"{role.value}-{municipality}", role=role, municipality=municipality,
-                          client_id=client_id, provider_id=provider_id)
-    return issue_token(principal, settings or Settings())
-
-
-def auth(role: Role | str, municipality: str = "0014", **kwargs: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token_for(role, municipality, **kwargs)}"}
-
+# Fixtures only; helpers live in tests/support/ and tests import them from there.
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> str:
