@@ -142,3 +142,16 @@ def test_every_list_operation_is_paged(world, service):
             if not {"page", "page_size"} <= names or "X-Total-Count" not in headers:
                 unpaged.append(f"GET {path}")
     assert not unpaged, unpaged
+
+
+def test_a_refusal_replayed_under_its_idempotency_key_answers_exactly_as_the_first_time(world):
+    _, http, cases = world
+    case = cases[0]
+    duplicate = {"budget_line_id": case.budget_line_id, "invoice_number": "INV-40", "provider_id": "coach-bv",
+                 "provider_name": "Coach BV", "provider_iban": "NL91ABNA0417164300", "amount": "100.00"}
+    headers = {**FIN, "Idempotency-Key": "duplicate-invoice-1"}
+    first = http.post(f"/budget/v1/budgets/{case.budget_id}/invoices", headers=headers, json=duplicate)
+    again = http.post(f"/budget/v1/budgets/{case.budget_id}/invoices", headers=headers, json=duplicate)
+    assert first.status_code == 409, first.text
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert again.headers["content-type"].startswith(PROBLEM_JSON)
