@@ -1,62 +1,61 @@
-"""Tables owned by the monitoring service (schema "monitoring")."""
+"""Tables owned by the monitoring service (schema "monitoring"), and its API shapes.
+
+Times are set by the commands from the unit of work's clock, never by a default here.
+"""
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime, timezone
-from typing import Literal
+from datetime import date, datetime
 
-from pydantic import ConfigDict
-from sqlmodel import Field, SQLModel
+from sqlalchemy import BigInteger
+from sqlmodel import AutoString, Field, SQLModel
+from sqlmodel._compat import SQLModelConfig
 
+from services.monitoring.domain.outcomes import KindOfWork, OutcomeKind
+from services.monitoring.domain.trajectory import CloseReason, TrajectoryKind, TrajectoryStatus
 from shared.money import EuroAmount
 from shared.text import FreeText
 
 SCHEMA = "monitoring"
 
-
-def _uuid() -> str:
-    return str(uuid.uuid4())
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-# "plan": an approved plan being carried out; "orientation": the orientation phase before the
-# plan, followed because its orientation budget is spent (and counts in the cost of the route).
-TrajectoryKind = Literal["plan", "orientation"]
+PAID_INCL_VAT = (
+    "What was paid out for this trajectory, incl. VAT: the sum of the transfers to its providers and "
+    "its client (each InvoicePaid `amount_cents`; a held-back part counts when it is paid out). The "
+    "budget service's `paid` is what was charged to the budget instead: excl. VAT unless the "
+    "municipality's budgets include VAT. Refunds are not subtracted."
+)
 
 
 class Trajectory(SQLModel, table=True):
-    """One approved plan being carried out, as monitoring sees it (ids and amounts only)."""
+    """One approved plan (or orientation phase) being carried out, as monitoring sees it (ids and amounts only)."""
 
     __tablename__ = "trajectory"
     __table_args__ = {"schema": SCHEMA}
 
     # The plan id, or the orientation id for an orientation phase (kind "orientation").
     plan_id: str = Field(primary_key=True, max_length=36)
-    kind: str = Field(default="plan", max_length=20)  # TrajectoryKind
+    kind: TrajectoryKind = Field(default=TrajectoryKind.PLAN, sa_type=AutoString(length=20))
     municipality: str = Field(index=True, max_length=4)
     client_id: str = Field(index=True, max_length=36)
     scheme: str = Field(max_length=20)
     budget_id: str | None = Field(default=None, max_length=36)
-    granted_cents: int = 0
-    spent_cents: int = 0
+    granted_cents: int = Field(default=0, sa_type=BigInteger)
+    # Paid out incl. VAT (PAID_INCL_VAT); the column keeps its first name.
+    spent_cents: int = Field(default=0, sa_type=BigInteger)
     started_on: date
     execution_deadline: date
     last_report_at: datetime | None = None
     report_overdue: bool = False
-    status: str = Field(default="running", max_length=20)
+    status: TrajectoryStatus = Field(default=TrajectoryStatus.RUNNING, sa_type=AutoString(length=20))
     closed_on: date | None = None
-    close_reason: str | None = Field(default=None, max_length=20)
+    close_reason: CloseReason | None = Field(default=None, sa_type=AutoString(length=20))
 
 
 class ProgressReport(SQLModel, table=True):
     __tablename__ = "progress_report"
     __table_args__ = {"schema": SCHEMA}
 
-    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    id: str = Field(primary_key=True, max_length=36)
     municipality: str = Field(index=True, max_length=4)
     plan_id: str = Field(index=True, max_length=36)
     client_id: str = Field(max_length=36)
@@ -64,7 +63,7 @@ class ProgressReport(SQLModel, table=True):
     reported_by_role: str = Field(max_length=20)
     on_track: bool
     summary: str = Field(max_length=8000)
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime
 
 
 class Outcome(SQLModel, table=True):
@@ -73,39 +72,46 @@ class Outcome(SQLModel, table=True):
     __tablename__ = "outcome"
     __table_args__ = {"schema": SCHEMA}
 
-    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    id: str = Field(primary_key=True, max_length=36)
     municipality: str = Field(index=True, max_length=4)
     plan_id: str = Field(index=True, max_length=36)
     client_id: str = Field(max_length=36)
-    outcome: str = Field(max_length=30)
-    kind_of_work: str | None = Field(default=None, max_length=30)
+    outcome: OutcomeKind = Field(sa_type=AutoString(length=30))
+    kind_of_work: KindOfWork | None = Field(default=None, sa_type=AutoString(length=30))
     working_since: date | None = None
     hours_per_week: int | None = None
     durable: bool = False
     registered_by: str = Field(max_length=80)
-    registered_at: datetime = Field(default_factory=_now)
+    registered_at: datetime
+
+
+# --- API shapes -------------------------------------------------------------------------------
 
 
 class TrajectoryPublic(SQLModel):
-    plan_id: str
-    kind: str
+    plan_id: str = Field(description="The plan id, or the orientation id for a trajectory of kind orientation.")
+    kind: TrajectoryKind
     municipality: str
     client_id: str
     scheme: str
     budget_id: str | None
     granted: EuroAmount
-    spent: EuroAmount
+    paid_incl_vat: EuroAmount = Field(description=PAID_INCL_VAT)
+    spent: EuroAmount = Field(
+        description="Deprecated: the first name of `paid_incl_vat` (the same amount); it goes in v2.",
+        schema_extra={"json_schema_extra": {"deprecated": True}},
+    )
     started_on: date
     execution_deadline: date
     last_report_at: datetime | None
     report_overdue: bool
-    status: str
+    status: TrajectoryStatus
     closed_on: date | None
-    close_reason: str | None
+    close_reason: CloseReason | None
 
 
 class ProgressReportCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = SQLModelConfig(extra="forbid")
 
     on_track: bool
     summary: FreeText = Field(min_length=1, max_length=8000)
@@ -121,18 +127,14 @@ class ProgressReportPublic(SQLModel):
     created_at: datetime
 
 
-# Table 4.7 of the benchmark: the first three count as outflow to work.
-OutcomeKind = Literal["work_during", "work_after", "work_ended", "no_work_running", "no_work_ended", "unknown"]
-KindOfWork = Literal["work_experience", "secondment", "trial_placement", "permanent_job", "temporary_job",
-                     "temp_agency", "own_business"]
-
-
 class OutcomeCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = SQLModelConfig(extra="forbid")
 
     outcome: OutcomeKind
     kind_of_work: KindOfWork | None = None
-    working_since: date | None = None
+    working_since: date | None = Field(
+        default=None, description="The day the work started: not in the future and not before the trajectory started."
+    )
     hours_per_week: int | None = Field(default=None, ge=1, le=60)
 
 
@@ -140,8 +142,8 @@ class OutcomePublic(SQLModel):
     id: str
     plan_id: str
     client_id: str
-    outcome: str
-    kind_of_work: str | None
+    outcome: OutcomeKind
+    kind_of_work: KindOfWork | None
     working_since: date | None
     hours_per_week: int | None
     durable: bool

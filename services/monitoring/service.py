@@ -3,15 +3,10 @@
 from pathlib import Path
 
 from services.monitoring.api import router
-from services.monitoring.handlers import EVENT_HANDLERS, flag_overdue_reports
+from services.monitoring.handlers import EVENT_HANDLERS
+from services.monitoring.jobs import flag_overdue_reports
 from shared.bus.maintenance import prune_job
 from shared.runtime import Daily, PeriodicJob, ServiceSpec
-from shared.uow import UnitOfWork
-
-
-def _flag_overdue_reports(uow: UnitOfWork) -> int:
-    return flag_overdue_reports(uow, uow.clock.now())
-
 
 SERVICE = ServiceSpec(
     name="monitoring",
@@ -21,7 +16,7 @@ SERVICE = ServiceSpec(
     event_handlers=EVENT_HANDLERS,
     migrations=Path(__file__).parent / "migrations",
     periodic_jobs=(
-        PeriodicJob("monitoring.flag_overdue_reports", Daily(), _flag_overdue_reports),
+        PeriodicJob("monitoring.flag_overdue_reports", Daily(), flag_overdue_reports),
         PeriodicJob("monitoring.prune_bus_tables", Daily(), prune_job),
     ),
 )

@@ -1,0 +1,105 @@
+"""Monitoring's reads, shaped for their callers: trajectories, progress reports, outcomes. Every
+list is paged in SQL (shared.pagination)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from services.monitoring import repository
+from services.monitoring.domain.outcomes import OutcomeKind
+from services.monitoring.domain.trajectory import Trajectory as TrajectoryAggregate
+from services.monitoring.domain.trajectory import TrajectoryKind, TrajectoryStatus
+from services.monitoring.models import (
+    Outcome,
+    OutcomePublic,
+    ProgressReport,
+    ProgressReportPublic,
+    Trajectory,
+    TrajectoryPublic,
+)
+from services.monitoring.permissions import Action, authorize
+from shared.auth import Principal
+from shared.money import Money
+from shared.pagination import Page, PageRequest, page_of
+
+
+def trajectory_public(t: TrajectoryAggregate | Trajectory) -> TrajectoryPublic:
+    paid = t.paid_incl_vat_cents if isinstance(t, TrajectoryAggregate) else t.spent_cents
+    return TrajectoryPublic(
+        plan_id=t.plan_id,
+        kind=t.kind,
+        municipality=t.municipality,
+        client_id=t.client_id,
+        scheme=t.scheme,
+        budget_id=t.budget_id,
+        granted=Money(t.granted_cents).decimal,
+        paid_incl_vat=Money(paid).decimal,
+        spent=Money(paid).decimal,
+        started_on=t.started_on,
+        execution_deadline=t.execution_deadline,
+        last_report_at=t.last_report_at,
+        report_overdue=t.report_overdue,
+        status=t.status,
+        closed_on=t.closed_on,
+        close_reason=t.close_reason,
+    )
+
+
+def get_trajectory(session: Session, who: Principal, plan_id: str) -> TrajectoryPublic:
+    authorize(who, Action.READ_TRAJECTORY)
+    return trajectory_public(repository.visible_trajectory(session, who, plan_id))
+
+
+def list_trajectories(
+    session: Session,
+    who: Principal,
+    page: PageRequest,
+    *,
+    overdue: bool | None = None,
+    kind: TrajectoryKind | None = None,
+    status: TrajectoryStatus | None = None,
+) -> Page[TrajectoryPublic]:
+    authorize(who, Action.READ_TRAJECTORY)
+    query = select(Trajectory).where(Trajectory.municipality == who.municipality)
+    if who.is_client_side():
+        query = query.where(Trajectory.client_id == who.client_id)
+    if overdue is not None:
+        query = query.where(Trajectory.report_overdue == overdue)
+    if kind is not None:
+        query = query.where(Trajectory.kind == kind)
+    if status is not None:
+        query = query.where(Trajectory.status == status)
+    query = query.order_by(col(Trajectory.started_on), col(Trajectory.plan_id))
+    return page_of(session, query, page).map(trajectory_public)
+
+
+def list_progress_reports(
+    session: Session, who: Principal, plan_id: str, page: PageRequest, *, on_track: bool | None = None
+) -> Page[ProgressReportPublic]:
+    authorize(who, Action.READ_TRAJECTORY)
+    repository.visible_trajectory(session, who, plan_id)
+    query = select(ProgressReport).where(ProgressReport.plan_id == plan_id)
+    if on_track is not None:
+        query = query.where(ProgressReport.on_track == on_track)
+    query = query.order_by(col(ProgressReport.created_at), col(ProgressReport.id))
+    return page_of(session, query, page).map(lambda r: ProgressReportPublic.model_validate(r, from_attributes=True))
+
+
+def list_outcomes(
+    session: Session,
+    who: Principal,
+    plan_id: str,
+    page: PageRequest,
+    *,
+    outcome: OutcomeKind | None = None,
+    durable: bool | None = None,
+) -> Page[OutcomePublic]:
+    authorize(who, Action.READ_TRAJECTORY)
+    repository.visible_trajectory(session, who, plan_id)
+    query = select(Outcome).where(Outcome.plan_id == plan_id)
+    if outcome is not None:
+        query = query.where(Outcome.outcome == outcome)
+    if durable is not None:
+        query = query.where(Outcome.durable == durable)
+    query = query.order_by(col(Outcome.registered_at), col(Outcome.id))
+    return page_of(session, query, page).map(lambda o: OutcomePublic.model_validate(o, from_attributes=True))

@@ -1,0 +1,149 @@
+"""Rows <-> domain objects: trajectories, their progress reports and outcomes.
+
+`get`/`lock` return the aggregate (or None), `save` writes it back to its row; a trajectory
+that another delivery changes at the same moment (two InvoicePaid for one plan) is read under
+a row lock. `visible_trajectory` is the read a caller's request makes: a 404 for a trajectory
+outside the caller's reach (shared.access), so ids leak nothing. Nothing here decides who may
+do something (permissions.py) or what may be recorded (domain/).
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from services.monitoring.domain import trajectory as domain
+from services.monitoring.models import Outcome as OutcomeRow
+from services.monitoring.models import ProgressReport as ProgressReportRow
+from services.monitoring.models import Trajectory as TrajectoryRow
+from shared.access import ensure_visible
+from shared.auth import Principal
+from shared.errors import NotFound
+
+FRESH = {"populate_existing": True}
+
+
+def _to_domain(row: TrajectoryRow) -> domain.Trajectory:
+    return domain.Trajectory(
+        plan_id=row.plan_id,
+        kind=domain.TrajectoryKind(row.kind),
+        municipality=row.municipality,
+        client_id=row.client_id,
+        scheme=row.scheme,
+        started_on=row.started_on,
+        execution_deadline=row.execution_deadline,
+        granted_cents=row.granted_cents,
+        paid_incl_vat_cents=row.spent_cents,
+        budget_id=row.budget_id,
+        last_report_at=row.last_report_at,
+        report_overdue=row.report_overdue,
+        status=domain.TrajectoryStatus(row.status),
+        closed_on=row.closed_on,
+        close_reason=domain.CloseReason(row.close_reason) if row.close_reason else None,
+    )
+
+
+def _fill(row: TrajectoryRow, trajectory: domain.Trajectory) -> TrajectoryRow:
+    row.kind, row.municipality, row.client_id, row.scheme = (
+        trajectory.kind,
+        trajectory.municipality,
+        trajectory.client_id,
+        trajectory.scheme,
+    )
+    row.started_on, row.execution_deadline = trajectory.started_on, trajectory.execution_deadline
+    row.granted_cents, row.spent_cents = trajectory.granted_cents, trajectory.paid_incl_vat_cents
+    row.budget_id, row.last_report_at, row.report_overdue = (
+        trajectory.budget_id,
+        trajectory.last_report_at,
+        trajectory.report_overdue,
+    )
+    row.status, row.closed_on, row.close_reason = trajectory.status, trajectory.closed_on, trajectory.close_reason
+    return row
+
+
+def exists(session: Session, plan_id: str) -> bool:
+    return session.get(TrajectoryRow, plan_id) is not None
+
+
+def get(session: Session, plan_id: str, *, lock: bool = False) -> domain.Trajectory | None:
+    """The trajectory; with `lock`, its row locked for this transaction and read afresh."""
+    if not lock:
+        row = session.get(TrajectoryRow, plan_id)
+    else:
+        query = select(TrajectoryRow).where(TrajectoryRow.plan_id == plan_id).with_for_update()
+        row = session.exec(query.execution_options(**FRESH)).first()
+    return _to_domain(row) if row is not None else None
+
+
+def add(session: Session, trajectory: domain.Trajectory) -> None:
+    session.add(
+        _fill(
+            TrajectoryRow(
+                plan_id=trajectory.plan_id,
+                municipality=trajectory.municipality,
+                client_id=trajectory.client_id,
+                scheme=trajectory.scheme,
+                started_on=trajectory.started_on,
+                execution_deadline=trajectory.execution_deadline,
+            ),
+            trajectory,
+        )
+    )
+
+
+def save(session: Session, trajectory: domain.Trajectory) -> None:
+    row = session.get(TrajectoryRow, trajectory.plan_id)
+    if row is None:
+        raise NotFound("trajectory", "traject")
+    session.add(_fill(row, trajectory))
+
+
+def visible_trajectory(session: Session, who: Principal, plan_id: str, *, lock: bool = False) -> domain.Trajectory:
+    trajectory = get(session, plan_id, lock=lock)
+    if trajectory is None:
+        raise NotFound("trajectory", "traject")
+    ensure_visible(who, municipality=trajectory.municipality, client_id=trajectory.client_id, what="trajectory")
+    return trajectory
+
+
+def running_plans(session: Session) -> list[domain.Trajectory]:
+    """Plan trajectories still running and not yet flagged: the overdue job's candidates."""
+    query = select(TrajectoryRow).where(
+        TrajectoryRow.report_overdue.is_(False),  # type: ignore[attr-defined]
+        TrajectoryRow.status == domain.TrajectoryStatus.RUNNING,
+        TrajectoryRow.kind == domain.TrajectoryKind.PLAN,
+    )
+    return [_to_domain(row) for row in session.exec(query)]
+
+
+def add_progress_report(session: Session, report: domain.ProgressReport) -> ProgressReportRow:
+    row = ProgressReportRow(
+        id=report.id,
+        municipality=report.municipality,
+        plan_id=report.plan_id,
+        client_id=report.client_id,
+        reported_by=report.reported_by,
+        reported_by_role=report.reported_by_role,
+        on_track=report.on_track,
+        summary=report.summary,
+        created_at=report.created_at,
+    )
+    session.add(row)
+    return row
+
+
+def add_outcome(session: Session, outcome: domain.Outcome) -> OutcomeRow:
+    row = OutcomeRow(
+        id=outcome.id,
+        municipality=outcome.municipality,
+        plan_id=outcome.plan_id,
+        client_id=outcome.client_id,
+        outcome=outcome.outcome,
+        kind_of_work=outcome.kind_of_work,
+        working_since=outcome.working_since,
+        hours_per_week=outcome.hours_per_week,
+        durable=outcome.durable,
+        registered_by=outcome.registered_by,
+        registered_at=outcome.registered_at,
+    )
+    session.add(row)
+    return row
