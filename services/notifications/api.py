@@ -1,19 +1,49 @@
-"""Notifications HTTP routes: parse, authorise, call a handler. No rules here."""
+"""Notifications HTTP routes: parse, authorise, call a command or a query. No rules here."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header
+from typing import Annotated
 
-from services.notifications import handlers
-from services.notifications.models import MessagePublic
+from fastapi import APIRouter, Header, Query, Response
+
+from services.notifications import queries
+from services.notifications.domain.messages import RecipientKind
+from services.notifications.models import Language, MessagePublic
 from shared.auth import CurrentPrincipal
 from shared.deps import SessionDep
+from shared.pagination import PAGED, PageDep, page_answer
 
 router = APIRouter()
 
 
-@router.get("/messages", response_model=list[MessagePublic], tags=["messages"])
-def list_messages(who: CurrentPrincipal, session: SessionDep, client_id: str | None = None,
-                  accept_language: str = Header(default="nl")) -> list[MessagePublic]:
-    language = "en" if accept_language.lower().startswith("en") else "nl"
-    return handlers.list_messages(session, who, language, client_id)
+def _language(lang: Language | None, accept_language: str | None) -> Language:
+    """`?lang=` wins; otherwise English when Accept-Language starts with en, else Dutch."""
+    if lang is not None:
+        return lang
+    return "en" if (accept_language or "").strip().lower().startswith("en") else "nl"
+
+
+@router.get(
+    "/messages", response_model=list[MessagePublic], responses=PAGED, tags=["messages"], summary="List messages"
+)
+def list_messages(
+    who: CurrentPrincipal,
+    session: SessionDep,
+    page: PageDep,
+    response: Response,
+    client_id: Annotated[str | None, Query(max_length=36, description="Staff: only this client's messages.")] = None,
+    recipient_kind: Annotated[RecipientKind | None, Query(description="client or case_team.")] = None,
+    lang: Annotated[
+        Language | None,
+        Query(description="nl or en; without it, Accept-Language decides (en when it starts with en, else nl)."),
+    ] = None,
+    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> list[MessagePublic]:
+    """Messages to people, oldest first, rendered in Dutch or English (`lang`). Staff see the
+    municipality's messages (filter by `client_id`); the client side sees only its own messages
+    addressed to the client."""
+    language = _language(lang, accept_language)
+    return page_answer(
+        queries.list_messages(session, who, language, page, client_id=client_id, recipient_kind=recipient_kind),
+        response,
+    )

@@ -1,15 +1,13 @@
-"""Notifications: turn events into messages for people; show them in their language."""
+"""Notifications' reactions to other services' events: each becomes a message for a person (ids
+and amounts only; the text is rendered in the reader's language when read), and the table that
+routes them here. The consumer's unit of work commits each with the event's inbox row; the
+unique (event, template) pair keeps a redelivered event from making a second message."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from sqlmodel import Session, select
-
-from services.notifications.domain.templates import render
-from services.notifications.models import Message, MessagePublic
-from shared.auth import Principal, Role, require_role
-from shared.bus.consumer import EventHandlers
 from contracts.events import (
     BudgetThresholdReachedV1,
     DecisionDueSoonV1,
@@ -20,14 +18,35 @@ from contracts.events import (
     PlanReturnedV1,
     ProgressReportedV1,
 )
+from services.notifications import repository
+from services.notifications.domain.messages import Message, RecipientKind
+from shared.bus.consumer import EventHandlers
 from shared.events import Envelope, Payload
 from shared.uow import UnitOfWork
 
 
-def _record(uow: UnitOfWork, event: Envelope, template: str, *, client_id: str | None,
-            recipient_kind: str = "client", params: dict[str, Any] | None = None) -> None:
-    uow.session.add(Message(municipality=event.tenant, recipient_kind=recipient_kind, client_id=client_id,
-                            template=template, params=params or {}, cause_event_id=str(event.event_id)))
+def _record(
+    uow: UnitOfWork,
+    event: Envelope,
+    template: str,
+    *,
+    client_id: str | None,
+    recipient_kind: RecipientKind = RecipientKind.CLIENT,
+    params: dict[str, Any] | None = None,
+) -> None:
+    repository.add(
+        uow.session,
+        Message.about(
+            message_id=str(uuid.uuid4()),
+            municipality=event.tenant,
+            template=template,
+            client_id=client_id,
+            recipient_kind=recipient_kind,
+            params=params or {},
+            cause_event_id=str(event.event_id),
+            at=uow.clock.now(),
+        ),
+    )
 
 
 def _params(payload: Payload, *names: str) -> dict[str, Any]:
@@ -36,8 +55,13 @@ def _params(payload: Payload, *names: str) -> dict[str, Any]:
 
 
 def message_client_on_plan_approved(uow: UnitOfWork, plan: PlanApprovedV1, event: Envelope) -> None:
-    _record(uow, event, "plan_approved", client_id=plan.client_id,
-            params=_params(plan, "granted_cents", "execution_deadline"))
+    _record(
+        uow,
+        event,
+        "plan_approved",
+        client_id=plan.client_id,
+        params=_params(plan, "granted_cents", "execution_deadline"),
+    )
 
 
 def message_client_on_plan_rejected(uow: UnitOfWork, plan: PlanRejectedV1, event: Envelope) -> None:
@@ -49,8 +73,14 @@ def message_client_on_invoice_paid(uow: UnitOfWork, paid: InvoicePaidV1, event: 
 
 
 def message_case_team_on_progress_reported(uow: UnitOfWork, report: ProgressReportedV1, event: Envelope) -> None:
-    _record(uow, event, "progress_reported", client_id=report.client_id, recipient_kind="case_team",
-            params=_params(report, "on_track", "plan_id"))
+    _record(
+        uow,
+        event,
+        "progress_reported",
+        client_id=report.client_id,
+        recipient_kind=RecipientKind.CASE_TEAM,
+        params=_params(report, "on_track", "plan_id"),
+    )
 
 
 def message_client_on_plan_returned(uow: UnitOfWork, plan: PlanReturnedV1, event: Envelope) -> None:
@@ -63,13 +93,24 @@ def message_client_on_invoice_rejected(uow: UnitOfWork, rejected: InvoiceRejecte
 
 
 def message_client_on_budget_threshold(uow: UnitOfWork, reached: BudgetThresholdReachedV1, event: Envelope) -> None:
-    _record(uow, event, "budget_threshold", client_id=reached.client_id,
-            params=_params(reached, "percent", "used_cents", "granted_cents"))
+    _record(
+        uow,
+        event,
+        "budget_threshold",
+        client_id=reached.client_id,
+        params=_params(reached, "percent", "used_cents", "granted_cents"),
+    )
 
 
 def message_case_team_on_decision_due_soon(uow: UnitOfWork, due: DecisionDueSoonV1, event: Envelope) -> None:
-    _record(uow, event, "decision_due_soon", client_id=due.client_id, recipient_kind="case_team",
-            params=_params(due, "plan_id", "due_on", "case_manager"))
+    _record(
+        uow,
+        event,
+        "decision_due_soon",
+        client_id=due.client_id,
+        recipient_kind=RecipientKind.CASE_TEAM,
+        params=_params(due, "plan_id", "due_on", "case_manager"),
+    )
 
 
 EVENT_HANDLERS: EventHandlers = {
@@ -82,21 +123,3 @@ EVENT_HANDLERS: EventHandlers = {
     InvoicePaidV1: message_client_on_invoice_paid,
     ProgressReportedV1: message_case_team_on_progress_reported,
 }
-
-
-def list_messages(session: Session, who: Principal, language: str, client_id: str | None = None) -> list[MessagePublic]:
-    # In a fixed order: the 403 names them, as docs/api.md does.
-    require_role(who, Role.CASE_MANAGER, Role.TEAM_LEAD, Role.CLIENT, Role.REPRESENTATIVE)
-    query = select(Message).where(Message.municipality == who.municipality).order_by(Message.created_at)
-    if who.is_client_side():
-        query = query.where(Message.client_id == who.client_id, Message.recipient_kind == "client")
-    else:
-        if client_id:
-            query = query.where(Message.client_id == client_id)
-    result = []
-    for message in session.exec(query):
-        text = render(message.template, message.params, language)
-        result.append(MessagePublic(id=message.id, recipient_kind=message.recipient_kind, client_id=message.client_id,
-                                    template=message.template, language=text.language, subject=text.subject,
-                                    body=text.body, status=message.status, created_at=message.created_at))
-    return result

@@ -1,19 +1,22 @@
-"""Tables owned by the notifications service (schema "notifications")."""
+"""Tables owned by the notifications service (schema "notifications"), and its API shapes.
+
+Times are set from the unit of work's clock, never by a default here.
+"""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
+
+from services.notifications.domain.messages import MessageStatus, RecipientKind
 
 SCHEMA = "notifications"
 
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+# The one name for a language across the services: `lang`.
+Language = Literal["nl", "en"]
 
 
 class Message(SQLModel, table=True):
@@ -25,25 +28,25 @@ class Message(SQLModel, table=True):
         {"schema": SCHEMA},
     )
 
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    id: str = Field(primary_key=True, max_length=36)
     municipality: str = Field(index=True, max_length=4)
-    recipient_kind: str = Field(max_length=20)  # client | case_team
+    recipient_kind: RecipientKind = Field(sa_type=AutoString(length=20))
     client_id: str | None = Field(default=None, index=True, max_length=36)
     template: str = Field(max_length=60)
     params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     cause_event_id: str = Field(max_length=36)
-    status: str = Field(default="pending", max_length=20)
-    created_at: datetime = Field(default_factory=_now)
+    status: MessageStatus = Field(default=MessageStatus.PENDING, sa_type=AutoString(length=20))
+    created_at: datetime
     sent_at: datetime | None = None
 
 
 class MessagePublic(SQLModel):
     id: str
-    recipient_kind: str
+    recipient_kind: RecipientKind
     client_id: str | None
     template: str
-    language: str
+    language: Language = Field(description="The language the subject and body are in.")
     subject: str
     body: str
-    status: str
+    status: MessageStatus
     created_at: datetime

@@ -17,64 +17,95 @@ LANGUAGES = ("nl", "en")
 
 TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "plan_approved": {
-        "nl": ("Uw plan is goedgekeurd",
-               "Goed nieuws: uw re-integratieplan is goedgekeurd. U krijgt een budget van {{ granted_cents | euro_nl }}."
-               " U kunt het plan uitvoeren tot {{ execution_deadline }}. De gemeente betaalt de rekeningen van"
-               " uw aanbieders uit dit budget."),
-        "en": ("Your plan has been approved",
-               "Good news: your reintegration plan has been approved. Your budget is {{ granted_cents | euro_en }}."
-               " You can carry out the plan until {{ execution_deadline }}. The municipality pays your providers'"
-               " invoices from this budget."),
+        "nl": (
+            "Uw plan is goedgekeurd",
+            "Goed nieuws: uw re-integratieplan is goedgekeurd. U krijgt een budget van {{ granted_cents | euro_nl }}."
+            " U kunt het plan uitvoeren tot {{ execution_deadline }}. De gemeente betaalt de rekeningen van"
+            " uw aanbieders uit dit budget.",
+        ),
+        "en": (
+            "Your plan has been approved",
+            "Good news: your reintegration plan has been approved. Your budget is {{ granted_cents | euro_en }}."
+            " You can carry out the plan until {{ execution_deadline }}. The municipality pays your providers'"
+            " invoices from this budget.",
+        ),
     },
     "plan_rejected": {
-        "nl": ("Uw plan is niet goedgekeurd",
-               "Uw re-integratieplan is niet goedgekeurd. In de brief (beschikking) leest u waarom en hoe u"
-               " bezwaar kunt maken. Dat kan binnen 6 weken."),
-        "en": ("Your plan has not been approved",
-               "Your reintegration plan has not been approved. The decision letter explains why and how to"
-               " object. You can object within six weeks."),
+        "nl": (
+            "Uw plan is niet goedgekeurd",
+            "Uw re-integratieplan is niet goedgekeurd. In de brief (beschikking) leest u waarom en hoe u"
+            " bezwaar kunt maken. Dat kan binnen 6 weken.",
+        ),
+        "en": (
+            "Your plan has not been approved",
+            "Your reintegration plan has not been approved. The decision letter explains why and how to"
+            " object. You can object within six weeks.",
+        ),
     },
     "plan_returned": {
-        "nl": ("Uw plan is teruggestuurd",
-               "Uw plan is teruggestuurd om aan te passen. Bij het plan staat wat er anders moet."
-               " Pas het aan en dien het opnieuw in."),
-        "en": ("Your plan has been sent back",
-               "Your plan has been sent back for changes. The comments on the plan say what to change."
-               " Change it and submit it again."),
+        "nl": (
+            "Uw plan is teruggestuurd",
+            "Uw plan is teruggestuurd om aan te passen. Bij het plan staat wat er anders moet."
+            " Pas het aan en dien het opnieuw in.",
+        ),
+        "en": (
+            "Your plan has been sent back",
+            "Your plan has been sent back for changes. The comments on the plan say what to change."
+            " Change it and submit it again.",
+        ),
     },
     "invoice_rejected": {
-        "nl": ("Rekening niet betaald",
-               "Een rekening voor uw budget is niet goedgekeurd (reden: {{ reason_code }})."
-               " Uw klantmanager kan u meer vertellen."),
-        "en": ("Invoice not paid",
-               "An invoice for your budget was not approved (reason: {{ reason_code }})."
-               " Your case manager can tell you more."),
+        "nl": (
+            "Rekening niet betaald",
+            "Een rekening voor uw budget is niet goedgekeurd (reden: {{ reason_code }})."
+            " Uw klantmanager kan u meer vertellen.",
+        ),
+        "en": (
+            "Invoice not paid",
+            "An invoice for your budget was not approved (reason: {{ reason_code }})."
+            " Your case manager can tell you more.",
+        ),
     },
     "budget_threshold": {
-        "nl": ("U heeft {{ percent }}% van uw budget gebruikt",
-               "U heeft {{ used_cents | euro_nl }} van {{ granted_cents | euro_nl }} gebruikt ({{ percent }}%)."),
-        "en": ("You have used {{ percent }}% of your budget",
-               "You have used {{ used_cents | euro_en }} of {{ granted_cents | euro_en }} ({{ percent }}%)."),
+        "nl": (
+            "U heeft {{ percent }}% van uw budget gebruikt",
+            "U heeft {{ used_cents | euro_nl }} van {{ granted_cents | euro_nl }} gebruikt ({{ percent }}%).",
+        ),
+        "en": (
+            "You have used {{ percent }}% of your budget",
+            "You have used {{ used_cents | euro_en }} of {{ granted_cents | euro_en }} ({{ percent }}%).",
+        ),
     },
     "invoice_paid": {
-        "nl": ("Rekening betaald uit uw budget",
-               "De gemeente heeft een rekening van {{ amount_cents | euro_nl }} betaald uit uw budget"
-               " (op {{ paid_on }})."),
-        "en": ("Invoice paid from your budget",
-               "The municipality paid an invoice of {{ amount_cents | euro_en }} from your budget (on {{ paid_on }})."),
+        "nl": (
+            "Rekening betaald uit uw budget",
+            "De gemeente heeft een rekening van {{ amount_cents | euro_nl }} betaald uit uw budget (op {{ paid_on }}).",
+        ),
+        "en": (
+            "Invoice paid from your budget",
+            "The municipality paid an invoice of {{ amount_cents | euro_en }} from your budget (on {{ paid_on }}).",
+        ),
     },
     "decision_due_soon": {
-        "nl": ("Besluit over een plan moet bijna genomen zijn",
-               "Over een ingediend plan moet uiterlijk {{ due_on }} een besluit genomen zijn. Neem het besluit op tijd."),
-        "en": ("Decision on a plan due soon",
-               "A decision on a submitted plan is due by {{ due_on }}. Please decide in time."),
+        "nl": (
+            "Besluit over een plan moet bijna genomen zijn",
+            "Over een ingediend plan moet uiterlijk {{ due_on }} een besluit genomen zijn. Neem het besluit op tijd.",
+        ),
+        "en": (
+            "Decision on a plan due soon",
+            "A decision on a submitted plan is due by {{ due_on }}. Please decide in time.",
+        ),
     },
     "progress_reported": {
-        "nl": ("Nieuwe voortgangsrapportage",
-               "Er is een voortgangsrapportage binnengekomen.{% if not on_track %} Let op: het traject loopt"
-               " niet volgens plan.{% endif %}"),
-        "en": ("New progress report",
-               "A progress report has come in.{% if not on_track %} Note: the trajectory is not on track.{% endif %}"),
+        "nl": (
+            "Nieuwe voortgangsrapportage",
+            "Er is een voortgangsrapportage binnengekomen.{% if not on_track %} Let op: het traject loopt"
+            " niet volgens plan.{% endif %}",
+        ),
+        "en": (
+            "New progress report",
+            "A progress report has come in.{% if not on_track %} Note: the trajectory is not on track.{% endif %}",
+        ),
     },
 }
 

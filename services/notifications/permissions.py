@@ -1,0 +1,43 @@
+"""Who may do what in the notifications service: one table, one check.
+
+`authorize(who, action)` answers 403 naming the allowed roles (docs/api.md lists the same). Which
+messages a caller sees (their municipality; the client side only its own, addressed to the
+client) is decided by the query.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from shared.auth import STAFF_ROLES, Principal, Role
+from shared.errors import Forbidden
+
+# In a fixed order: a 403 names them (a frozenset's order changes from one process to the next).
+STAFF = tuple(sorted(STAFF_ROLES))
+CLIENT_SIDE = (Role.CLIENT, Role.REPRESENTATIVE)
+
+
+class Action(StrEnum):
+    READ_MESSAGES = "message.read"
+
+
+PERMISSIONS: dict[Action, tuple[Role, ...]] = {
+    Action.READ_MESSAGES: (*STAFF, *CLIENT_SIDE),
+}
+
+
+def allowed_roles(action: Action) -> tuple[Role, ...]:
+    return PERMISSIONS[action]
+
+
+def authorize(who: Principal, action: Action) -> None:
+    """403 unless `who`'s role may do `action`."""
+    roles = PERMISSIONS[action]
+    if who.role in roles:
+        return
+    allowed = ", ".join(role.value for role in roles)
+    raise Forbidden(
+        "auth.role_not_allowed",
+        f"This needs one of the roles: {allowed}.",
+        message_nl=f"Hiervoor is een van deze rollen nodig: {allowed}.",
+    )

@@ -1,0 +1,50 @@
+"""Notifications' reads: messages, rendered in the reader's language, paged in SQL."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from services.notifications import repository
+from services.notifications.domain.messages import RecipientKind
+from services.notifications.models import Language, Message, MessagePublic
+from services.notifications.permissions import Action, authorize
+from shared.auth import Principal
+from shared.pagination import Page, PageRequest, page_of
+
+
+def _public(row: Message, language: Language) -> MessagePublic:
+    message = repository.to_domain(row)
+    text = message.rendered(language)
+    return MessagePublic(
+        id=message.id,
+        recipient_kind=message.recipient_kind,
+        client_id=message.client_id,
+        template=message.template,
+        language="en" if text.language == "en" else "nl",
+        subject=text.subject,
+        body=text.body,
+        status=message.status,
+        created_at=message.created_at,
+    )
+
+
+def list_messages(
+    session: Session,
+    who: Principal,
+    language: Language,
+    page: PageRequest,
+    *,
+    client_id: str | None = None,
+    recipient_kind: RecipientKind | None = None,
+) -> Page[MessagePublic]:
+    authorize(who, Action.READ_MESSAGES)
+    query = select(Message).where(Message.municipality == who.municipality)
+    if who.is_client_side():
+        # Their own messages addressed to the client: the case team's are not theirs to read.
+        query = query.where(Message.client_id == who.client_id, Message.recipient_kind == RecipientKind.CLIENT)
+    elif client_id:
+        query = query.where(Message.client_id == client_id)
+    if recipient_kind is not None:
+        query = query.where(Message.recipient_kind == recipient_kind)
+    query = query.order_by(col(Message.created_at), col(Message.id))
+    return page_of(session, query, page).map(lambda row: _public(row, language))
