@@ -16,7 +16,7 @@ from services.budget import handlers as budget
 from services.budget.models import Budget, InvoiceIn, MarkPaid
 from services.intake import handlers as intake
 from services.intake.models import Client, ClientCreate, DecisionIn, PlanCreate, PlanVersionRef
-from services.monitoring import handlers as monitoring
+from services.monitoring import commands as monitoring
 from services.monitoring.models import ProgressReportCreate
 from shared.auth import Principal, Role
 from shared.identifiers import is_valid_bsn
