@@ -12,6 +12,8 @@ names ends as a dead letter with that reason, for ops to look at and replay.
 
 from __future__ import annotations
 
+from datetime import date
+
 from contracts.events import (
     BudgetOpenedV1,
     InvoicePaidV1,
@@ -22,6 +24,7 @@ from contracts.events import (
 from services.monitoring import repository
 from services.monitoring.domain.trajectory import CloseReason, Trajectory, TrajectoryKind
 from shared.bus.consumer import EventHandlers
+from shared.clock import NETHERLANDS
 from shared.events import Envelope
 from shared.uow import UnitOfWork
 
@@ -31,6 +34,11 @@ class TrajectoryNotKnownYet(LookupError):
 
     def __init__(self, plan_id: str) -> None:
         super().__init__(f"trajectory {plan_id} not known yet")
+
+
+def _dutch_day(event: Envelope) -> date:
+    """The municipality's calendar day the event happened on (the trajectory's start)."""
+    return event.occurred_at.astimezone(NETHERLANDS).date()
 
 
 def _known(uow: UnitOfWork, plan_id: str) -> Trajectory:
@@ -52,7 +60,7 @@ def start_trajectory_on_plan_approved(uow: UnitOfWork, plan: PlanApprovedV1, eve
             client_id=plan.client_id,
             scheme=plan.scheme,
             granted_cents=plan.granted_cents,
-            started_on=event.occurred_at.date(),
+            started_on=_dutch_day(event),
             execution_deadline=plan.execution_deadline,
         ),
     )
@@ -77,7 +85,7 @@ def start_orientation_trajectory_on_orientation_started(
             client_id=started.client_id,
             scheme=started.scheme,
             granted_cents=started.budget_cents,
-            started_on=event.occurred_at.date(),
+            started_on=_dutch_day(event),
             execution_deadline=started.ends_on,
         ),
     )
