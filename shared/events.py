@@ -104,9 +104,11 @@ def new_event(
     producer: str,
     correlation_id: str,
     causation_id: str | None = None,
+    occurred_at: datetime | None = None,
 ) -> Envelope:
     """The envelope of a payload; its class says the type and version (validated when it was built)."""
     return Envelope(
+        occurred_at=occurred_at or datetime.now(UTC),
         type=payload.event_type,
         version=payload.event_version,
         tenant=tenant,

@@ -63,6 +63,7 @@ class UnitOfWork:
             producer=self.service,
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
+            occurred_at=self.clock.now(),
         )
         outbox = bus_tables(self.service).outbox
         self.session.execute(

@@ -164,7 +164,7 @@ def _handle_once(
                 sa.insert(inbox).values(
                     event_id=str(envelope.event_id),
                     event_type=envelope.type,
-                    handled_at=datetime.now(UTC),
+                    handled_at=clock.now(),
                 )
             )
         except IntegrityError:
