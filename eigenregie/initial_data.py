@@ -14,8 +14,10 @@ import sqlalchemy as sa
 
 from services.budget import handlers as budget
 from services.budget.models import Budget, InvoiceIn, MarkPaid
-from services.intake import handlers as intake
-from services.intake.models import Client, ClientCreate, DecisionIn, PlanCreate, PlanVersionRef
+from services.intake import commands as intake
+from services.intake import decisions as intake_decisions
+from services.intake.models import Client
+from services.intake.schemas import ClientCreate, DecisionIn, PlanCreate, PlanVersionRef
 from services.monitoring import commands as monitoring
 from services.monitoring.models import ProgressReportCreate
 from shared.auth import Principal, Role
@@ -118,12 +120,12 @@ def load_demo_data(runtime: Runtime) -> str:
             plan = intake.submit_plan(uow, km, plan.id, PlanVersionRef(plan_version=plan.version))
         if index in (1, 3):
             with runtime.uow("intake") as uow:
-                intake.decide(uow, km, plan.id, DecisionIn(
+                intake_decisions.decide(uow, km, plan.id, DecisionIn(
                     plan_version=plan.version, kind="approve", note="Goed onderbouwd plan.",
                     assessments=_ASSESSMENTS))
         elif index == 4:
             with runtime.uow("intake") as uow:
-                intake.decide(uow, km, plan.id, DecisionIn(
+                intake_decisions.decide(uow, km, plan.id, DecisionIn(
                     plan_version=plan.version, kind="reject", reasons=["Er is een passend regulier aanbod."],
                     assessments=_ASSESSMENTS))
     _drain(runtime)

@@ -3,9 +3,10 @@
 from pathlib import Path
 
 from services.intake.api import router
-from services.intake.handlers import EVENT_HANDLERS, close_expired_trajectories, warn_decision_deadlines
+from services.intake.handlers import EVENT_HANDLERS
+from services.intake.jobs import close_expired_trajectories, warn_decision_deadlines
 from shared.bus.maintenance import prune_job
-from shared.runtime import Daily, Every, PeriodicJob, ServiceSpec
+from shared.runtime import Daily, PeriodicJob, ServiceSpec
 
 SERVICE = ServiceSpec(
     name="intake",
@@ -16,7 +17,8 @@ SERVICE = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     periodic_jobs=(
         PeriodicJob("intake.close_expired_trajectories", Daily(), close_expired_trajectories),
-        PeriodicJob("intake.warn_decision_deadlines", Every(3600.0), warn_decision_deadlines),
+        # An Awb decision term and its warning date are days: once a day is enough (see jobs.py).
+        PeriodicJob("intake.warn_decision_deadlines", Daily(), warn_decision_deadlines),
         PeriodicJob("intake.prune_bus_tables", Daily(), prune_job),
     ),
 )

@@ -18,7 +18,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from services.intake.domain.errors import DomainError, PolicyError
+from services.intake.domain.errors import PolicyError, RuleBroken
 
 if TYPE_CHECKING:  # policy.py imports this module; the type is only needed for annotations
     from services.intake.domain.policy import MunicipalPolicy
@@ -79,12 +79,13 @@ class ClientFacts:
             try:
                 object.__setattr__(self, "benefit_type", BenefitType(self.benefit_type))
             except ValueError as exc:
-                raise DomainError("facts.benefit_type", f"Unknown benefit type: {self.benefit_type!r}.",
-                                  "benefit_type") from exc
+                raise RuleBroken(
+                    "facts.benefit_type", f"Unknown benefit type: {self.benefit_type!r}.", "benefit_type"
+                ) from exc
         for name in ("months_unemployed", "months_on_benefit", "distance_to_labour_market_months"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise DomainError(f"facts.{name}", f"{name} must be a whole number of months, 0 or more.", name)
+                raise RuleBroken(f"facts.{name}", f"{name} must be a whole number of months, 0 or more.", name)
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,9 @@ def _join(items: list[str], last_word: str) -> str:
 
 
 def _unknown(kind: str, question_nl: str, question_en: str, *, ask_case_manager: bool = False) -> CriterionResult:
-    prefix_nl, prefix_en = (ASK_CASE_MANAGER_NL, ASK_CASE_MANAGER_EN) if ask_case_manager else (ASK_CLIENT_NL,
-                                                                                                ASK_CLIENT_EN)
+    prefix_nl, prefix_en = (
+        (ASK_CASE_MANAGER_NL, ASK_CASE_MANAGER_EN) if ask_case_manager else (ASK_CLIENT_NL, ASK_CLIENT_EN)
+    )
     return CriterionResult(kind, False, f"{prefix_nl}: {question_nl}", f"{prefix_en}: {question_en}", unknown=True)
 
 
@@ -148,8 +150,11 @@ def _whole_number(d: Mapping[str, Any], key: str, path: str, *, low: int = 0, hi
         raise PolicyError("policy.invalid", f"{path}.{key}: this rule needs '{key}'.", f"{path}.{key}")
     value = d[key]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise PolicyError("policy.invalid", f"{path}.{key}: must be a whole number from {low} to {high}, "
-                                            f"got {value!r}.", f"{path}.{key}")
+        raise PolicyError(
+            "policy.invalid",
+            f"{path}.{key}: must be a whole number from {low} to {high}, got {value!r}.",
+            f"{path}.{key}",
+        )
     return value
 
 
@@ -163,16 +168,18 @@ def _enum_tuple(d: Mapping[str, Any], key: str, path: str, enum: type[StrEnum]) 
             out.append(enum(item))
         except ValueError as exc:
             allowed = ", ".join(m.value for m in enum)
-            raise PolicyError("policy.invalid", f"{path}.{key}[{i}]: {item!r} is not one of: {allowed}.",
-                              f"{path}.{key}[{i}]") from exc
+            raise PolicyError(
+                "policy.invalid", f"{path}.{key}[{i}]: {item!r} is not one of: {allowed}.", f"{path}.{key}[{i}]"
+            ) from exc
     return tuple(out)
 
 
 def _check_keys(d: Mapping[str, Any], allowed: Iterable[str], path: str) -> None:
     unknown = sorted(set(d) - set(allowed) - {"kind"})
     if unknown:
-        raise PolicyError("policy.invalid", f"{path}.{unknown[0]}: unknown setting for this rule.",
-                          f"{path}.{unknown[0]}")
+        raise PolicyError(
+            "policy.invalid", f"{path}.{unknown[0]}: unknown setting for this rule.", f"{path}.{unknown[0]}"
+        )
 
 
 # --- the rules ----------------------------------------------------------------------------
@@ -211,12 +218,20 @@ class BenefitTypeRule(AdmissionRule):
             return _unknown(self.kind, "heeft u een uitkering, en welke?", "do you receive a benefit, and which one?")
         nl, en = _BENEFIT_GROUP[facts.benefit_type]
         if facts.benefit_type in self.allowed:
-            return CriterionResult(self.kind, True, f"U hoort bij de groep {nl}. Dit budget is ook voor u.",
-                                   f"You belong to the group of {en}. This budget is open to you.")
+            return CriterionResult(
+                self.kind,
+                True,
+                f"U hoort bij de groep {nl}. Dit budget is ook voor u.",
+                f"You belong to the group of {en}. This budget is open to you.",
+            )
         allowed_nl = " of ".join(_BENEFIT_GROUP[b][0] for b in self.allowed)
         allowed_en = " or ".join(_BENEFIT_GROUP[b][1] for b in self.allowed)
-        return CriterionResult(self.kind, False, f"Dit budget is alleen voor {allowed_nl}. U hoort bij de groep {nl}.",
-                               f"This budget is only for {allowed_en}. You belong to the group of {en}.")
+        return CriterionResult(
+            self.kind,
+            False,
+            f"Dit budget is alleen voor {allowed_nl}. U hoort bij de groep {nl}.",
+            f"This budget is only for {allowed_en}. You belong to the group of {en}.",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "allowed": [b.value for b in self.allowed]}
@@ -237,8 +252,11 @@ class ResidentRule(AdmissionRule):
     def __post_init__(self) -> None:
         codes = tuple(self.municipality_codes)
         if not codes or not all(isinstance(c, str) and len(c) == 4 and c.isdigit() for c in codes):
-            raise PolicyError("policy.invalid", "municipality_codes: give one or more 4-digit CBS codes, "
-                                                f"got {self.municipality_codes!r}.", "municipality_codes")
+            raise PolicyError(
+                "policy.invalid",
+                f"municipality_codes: give one or more 4-digit CBS codes, got {self.municipality_codes!r}.",
+                "municipality_codes",
+            )
         object.__setattr__(self, "municipality_codes", codes)
 
     def evaluate(self, facts: ClientFacts, on: date) -> CriterionResult:
@@ -246,8 +264,12 @@ class ResidentRule(AdmissionRule):
             return _unknown(self.kind, "in welke gemeente woont u?", "which municipality do you live in?")
         if facts.resident_municipality_code in self.municipality_codes:
             return CriterionResult(self.kind, True, "U woont in deze gemeente.", "You live in this municipality.")
-        return CriterionResult(self.kind, False, "U woont niet in deze gemeente. Het budget is alleen voor inwoners.",
-                               "You do not live in this municipality. The budget is only for residents.")
+        return CriterionResult(
+            self.kind,
+            False,
+            "U woont niet in deze gemeente. Het budget is alleen voor inwoners.",
+            "You do not live in this municipality. The budget is only for residents.",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "municipality_codes": list(self.municipality_codes)}
@@ -257,8 +279,11 @@ class ResidentRule(AdmissionRule):
         _check_keys(d, ["municipality_codes"], path)
         codes = d.get("municipality_codes")
         if not isinstance(codes, list | tuple):
-            raise PolicyError("policy.invalid", f"{path}.municipality_codes: must be a list of 4-digit CBS codes.",
-                              f"{path}.municipality_codes")
+            raise PolicyError(
+                "policy.invalid",
+                f"{path}.municipality_codes: must be a list of 4-digit CBS codes.",
+                f"{path}.municipality_codes",
+            )
         try:
             return cls(tuple(codes))
         except PolicyError as exc:
@@ -273,14 +298,24 @@ class NoRunningTrajectoryRule(AdmissionRule):
 
     def evaluate(self, facts: ClientFacts, on: date) -> CriterionResult:
         if facts.has_running_trajectory is None:
-            return _unknown(self.kind, "volgt u nu al een ander traject naar werk?",
-                            "are you already in another route back to work?")
+            return _unknown(
+                self.kind,
+                "volgt u nu al een ander traject naar werk?",
+                "are you already in another route back to work?",
+            )
         if not facts.has_running_trajectory:
-            return CriterionResult(self.kind, True, "U volgt nu geen ander traject naar werk.",
-                                   "You are not in another route back to work.")
-        return CriterionResult(self.kind, False,
-                               "U volgt al een ander traject naar werk. U kunt niet twee trajecten tegelijk volgen.",
-                               "You are already in another route back to work. You cannot follow two at once.")
+            return CriterionResult(
+                self.kind,
+                True,
+                "U volgt nu geen ander traject naar werk.",
+                "You are not in another route back to work.",
+            )
+        return CriterionResult(
+            self.kind,
+            False,
+            "U volgt al een ander traject naar werk. U kunt niet twee trajecten tegelijk volgen.",
+            "You are already in another route back to work. You cannot follow two at once.",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind}
@@ -303,14 +338,18 @@ class MinMonthsUnemployedRule(AdmissionRule):
         if n is None:
             return _unknown(self.kind, "hoe lang bent u al zonder werk?", "how long have you been out of work?")
         if n >= self.months:
-            return CriterionResult(self.kind, True,
-                                   f"U bent {_months_nl(n)} zonder werk. Dat is minstens {_months_nl(self.months)}.",
-                                   f"You have been out of work for {_months_en(n)}. That is at least "
-                                   f"{_months_en(self.months)}.")
-        return CriterionResult(self.kind, False,
-                               f"U bent {_months_nl(n)} zonder werk. Dat moet minstens {_months_nl(self.months)} zijn.",
-                               f"You have been out of work for {_months_en(n)}. It must be at least "
-                               f"{_months_en(self.months)}.")
+            return CriterionResult(
+                self.kind,
+                True,
+                f"U bent {_months_nl(n)} zonder werk. Dat is minstens {_months_nl(self.months)}.",
+                f"You have been out of work for {_months_en(n)}. That is at least {_months_en(self.months)}.",
+            )
+        return CriterionResult(
+            self.kind,
+            False,
+            f"U bent {_months_nl(n)} zonder werk. Dat moet minstens {_months_nl(self.months)} zijn.",
+            f"You have been out of work for {_months_en(n)}. It must be at least {_months_en(self.months)}.",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "months": self.months}
@@ -333,15 +372,18 @@ class MinMonthsOnBenefitRule(AdmissionRule):
         if n is None:
             return _unknown(self.kind, "hoe lang heeft u al een uitkering?", "how long have you been on benefit?")
         if n >= self.months:
-            return CriterionResult(self.kind, True,
-                                   f"U heeft {_months_nl(n)} een uitkering. Dat is minstens {_months_nl(self.months)}.",
-                                   f"You have been on benefit for {_months_en(n)}. That is at least "
-                                   f"{_months_en(self.months)}.")
-        return CriterionResult(self.kind, False,
-                               f"U heeft {_months_nl(n)} een uitkering. Dat moet minstens {_months_nl(self.months)} "
-                               "zijn.",
-                               f"You have been on benefit for {_months_en(n)}. It must be at least "
-                               f"{_months_en(self.months)}.")
+            return CriterionResult(
+                self.kind,
+                True,
+                f"U heeft {_months_nl(n)} een uitkering. Dat is minstens {_months_nl(self.months)}.",
+                f"You have been on benefit for {_months_en(n)}. That is at least {_months_en(self.months)}.",
+            )
+        return CriterionResult(
+            self.kind,
+            False,
+            f"U heeft {_months_nl(n)} een uitkering. Dat moet minstens {_months_nl(self.months)} zijn.",
+            f"You have been on benefit for {_months_en(n)}. It must be at least {_months_en(self.months)}.",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "months": self.months}
@@ -362,19 +404,29 @@ class MaxDistanceToLabourMarketRule(AdmissionRule):
     def evaluate(self, facts: ClientFacts, on: date) -> CriterionResult:
         n = facts.distance_to_labour_market_months
         if n is None:
-            return _unknown(self.kind, "hoe lang duurt het naar verwachting voordat u kunt werken?",
-                            "how long will it take, as expected, before you can work?", ask_case_manager=True)
+            return _unknown(
+                self.kind,
+                "hoe lang duurt het naar verwachting voordat u kunt werken?",
+                "how long will it take, as expected, before you can work?",
+                ask_case_manager=True,
+            )
         if n <= self.months:
-            return CriterionResult(self.kind, True,
-                                   f"Naar verwachting kunt u binnen {_months_nl(n)} werken. Dat is niet meer dan "
-                                   f"{_months_nl(self.months)}.",
-                                   f"You are expected to be able to work within {_months_en(n)}. That is not more "
-                                   f"than {_months_en(self.months)}.")
-        return CriterionResult(self.kind, False,
-                               f"Naar verwachting duurt het {_months_nl(n)} voordat u kunt werken. Dat mag niet meer "
-                               f"zijn dan {_months_nl(self.months)}.",
-                               f"It is expected to take {_months_en(n)} before you can work. That may not be more "
-                               f"than {_months_en(self.months)}.")
+            return CriterionResult(
+                self.kind,
+                True,
+                f"Naar verwachting kunt u binnen {_months_nl(n)} werken. Dat is niet meer dan "
+                f"{_months_nl(self.months)}.",
+                f"You are expected to be able to work within {_months_en(n)}. That is not more "
+                f"than {_months_en(self.months)}.",
+            )
+        return CriterionResult(
+            self.kind,
+            False,
+            f"Naar verwachting duurt het {_months_nl(n)} voordat u kunt werken. Dat mag niet meer "
+            f"zijn dan {_months_nl(self.months)}.",
+            f"It is expected to take {_months_en(n)} before you can work. That may not be more "
+            f"than {_months_en(self.months)}.",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "months": self.months}
@@ -393,20 +445,26 @@ class NoSuitableRegularOfferRule(AdmissionRule):
 
     def evaluate(self, facts: ClientFacts, on: date) -> CriterionResult:
         if facts.no_suitable_regular_offer is None:
-            return _unknown(self.kind, "is er een passend gewoon traject van de gemeente voor u?",
-                            "is there a suitable regular programme of the municipality for you?",
-                            ask_case_manager=True)
+            return _unknown(
+                self.kind,
+                "is er een passend gewoon traject van de gemeente voor u?",
+                "is there a suitable regular programme of the municipality for you?",
+                ask_case_manager=True,
+            )
         if facts.no_suitable_regular_offer:
-            return CriterionResult(self.kind, True,
-                                   "Er is geen passend gewoon traject van de gemeente voor u. "
-                                   "Uw klantmanager heeft dat vastgelegd.",
-                                   "There is no suitable regular programme of the municipality for you. "
-                                   "Your case manager has recorded this.")
-        return CriterionResult(self.kind, False,
-                               "Er is een passend gewoon traject van de gemeente voor u. "
-                               "Dan is dit budget niet voor u bedoeld.",
-                               "There is a suitable regular programme of the municipality for you. "
-                               "This budget is then not meant for you.")
+            return CriterionResult(
+                self.kind,
+                True,
+                "Er is geen passend gewoon traject van de gemeente voor u. Uw klantmanager heeft dat vastgelegd.",
+                "There is no suitable regular programme of the municipality for you. "
+                "Your case manager has recorded this.",
+            )
+        return CriterionResult(
+            self.kind,
+            False,
+            "Er is een passend gewoon traject van de gemeente voor u. Dan is dit budget niet voor u bedoeld.",
+            "There is a suitable regular programme of the municipality for you. This budget is then not meant for you.",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind}
@@ -425,14 +483,25 @@ class FairChanceOfOutflowRule(AdmissionRule):
 
     def evaluate(self, facts: ClientFacts, on: date) -> CriterionResult:
         if facts.fair_chance_of_outflow is None:
-            return _unknown(self.kind, "heeft u met dit budget een goede kans op werk?",
-                            "does this budget give you a fair chance of finding work?", ask_case_manager=True)
+            return _unknown(
+                self.kind,
+                "heeft u met dit budget een goede kans op werk?",
+                "does this budget give you a fair chance of finding work?",
+                ask_case_manager=True,
+            )
         if facts.fair_chance_of_outflow:
-            return CriterionResult(self.kind, True, "Uw klantmanager verwacht dat u een goede kans op werk heeft.",
-                                   "Your case manager expects that you have a fair chance of finding work.")
-        return CriterionResult(self.kind, False,
-                               "Uw klantmanager verwacht niet dat u met dit budget een goede kans op werk heeft.",
-                               "Your case manager does not expect this budget to give you a fair chance of work.")
+            return CriterionResult(
+                self.kind,
+                True,
+                "Uw klantmanager verwacht dat u een goede kans op werk heeft.",
+                "Your case manager expects that you have a fair chance of finding work.",
+            )
+        return CriterionResult(
+            self.kind,
+            False,
+            "Uw klantmanager verwacht niet dat u met dit budget een goede kans op werk heeft.",
+            "Your case manager does not expect this budget to give you a fair chance of work.",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind}
@@ -454,8 +523,9 @@ class AvailableForWorkRule(AdmissionRule):
             return _unknown(self.kind, "kunt u beginnen met werk als dat er is?", "can you start work when it comes?")
         if facts.available_for_work:
             return CriterionResult(self.kind, True, "U kunt beginnen met werk.", "You are available for work.")
-        return CriterionResult(self.kind, False, "U kunt nu niet beginnen met werk.",
-                               "You are not available for work at the moment.")
+        return CriterionResult(
+            self.kind, False, "U kunt nu niet beginnen met werk.", "You are not available for work at the moment."
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind}
@@ -485,9 +555,12 @@ class TargetGroupRule(AdmissionRule):
             TargetGroup.AGE_45_PLUS: (f"{self.min_age} jaar of ouder", f"aged {self.min_age} or over"),
             TargetGroup.SINGLE_PARENT_YOUNG_CHILD: (
                 f"alleenstaande ouder met een kind jonger dan {self.child_under_age} jaar",
-                f"single parent with a child under {self.child_under_age}"),
-            TargetGroup.LONG_TERM_PARTIALLY_DISABLED: ("langdurig gedeeltelijk arbeidsongeschikt",
-                                                       "long-term partially unable to work"),
+                f"single parent with a child under {self.child_under_age}",
+            ),
+            TargetGroup.LONG_TERM_PARTIALLY_DISABLED: (
+                "langdurig gedeeltelijk arbeidsongeschikt",
+                "long-term partially unable to work",
+            ),
         }[group]
 
     def _member(self, group: TargetGroup, facts: ClientFacts, on: date) -> tuple[bool | None, str, str]:
@@ -505,36 +578,54 @@ class TargetGroupRule(AdmissionRule):
             if facts.youngest_child_birth_date is None:
                 return None, "de geboortedatum van uw jongste kind", "the date of birth of your youngest child"
             child_age = age_on(facts.youngest_child_birth_date, on)
-            return (child_age < self.child_under_age, f"uw jongste kind is {child_age} jaar",
-                    f"your youngest child is {child_age}")
+            return (
+                child_age < self.child_under_age,
+                f"uw jongste kind is {child_age} jaar",
+                f"your youngest child is {child_age}",
+            )
         if facts.long_term_partially_disabled is None:
-            return None, "of u langdurig gedeeltelijk arbeidsongeschikt bent", \
-                "whether you are long-term partially unable to work"
+            return (
+                None,
+                "of u langdurig gedeeltelijk arbeidsongeschikt bent",
+                "whether you are long-term partially unable to work",
+            )
         if facts.long_term_partially_disabled:
             return True, "u bent langdurig gedeeltelijk arbeidsongeschikt", "you are long-term partially unable to work"
-        return False, "u bent niet langdurig gedeeltelijk arbeidsongeschikt", \
-            "you are not long-term partially unable to work"
+        return (
+            False,
+            "u bent niet langdurig gedeeltelijk arbeidsongeschikt",
+            "you are not long-term partially unable to work",
+        )
 
     def evaluate(self, facts: ClientFacts, on: date) -> CriterionResult:
         answers = [(g, *self._member(g, facts, on)) for g in self.groups]
         for group, member, _, _ in answers:
             if member:
                 nl, en = self._label(group)
-                return CriterionResult(self.kind, True, f"U hoort bij de doelgroep: {nl}.",
-                                       f"You belong to the target group: {en}.")
+                return CriterionResult(
+                    self.kind, True, f"U hoort bij de doelgroep: {nl}.", f"You belong to the target group: {en}."
+                )
         missing = [(nl, en) for _, member, nl, en in answers if member is None]
         if missing:
-            return _unknown(self.kind, _join([nl for nl, _ in missing], "en") + ".",
-                            _join([en for _, en in missing], "and") + ".")
+            return _unknown(
+                self.kind, _join([nl for nl, _ in missing], "en") + ".", _join([en for _, en in missing], "and") + "."
+            )
         groups_nl = "; ".join(self._label(g)[0] for g in self.groups)
         groups_en = "; ".join(self._label(g)[1] for g in self.groups)
-        return CriterionResult(self.kind, False, f"Dit budget is voor deze groepen: {groups_nl}. "
-                                                 "U hoort bij geen van deze groepen.",
-                               f"This budget is for these groups: {groups_en}. You do not belong to any of them.")
+        return CriterionResult(
+            self.kind,
+            False,
+            f"Dit budget is voor deze groepen: {groups_nl}. U hoort bij geen van deze groepen.",
+            f"This budget is for these groups: {groups_en}. You do not belong to any of them.",
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "groups": [g.value for g in self.groups], "min_age": self.min_age,
-                "child_under_age": self.child_under_age}
+        return {
+            "kind": self.kind,
+            "groups": [g.value for g in self.groups],
+            "min_age": self.min_age,
+            "child_under_age": self.child_under_age,
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], path: str) -> TargetGroupRule:
@@ -548,9 +639,18 @@ class TargetGroupRule(AdmissionRule):
 
 RULE_KINDS: dict[str, type[AdmissionRule]] = {
     rule.kind: rule
-    for rule in (BenefitTypeRule, ResidentRule, NoRunningTrajectoryRule, MinMonthsUnemployedRule,
-                 MinMonthsOnBenefitRule, MaxDistanceToLabourMarketRule, NoSuitableRegularOfferRule,
-                 FairChanceOfOutflowRule, AvailableForWorkRule, TargetGroupRule)
+    for rule in (
+        BenefitTypeRule,
+        ResidentRule,
+        NoRunningTrajectoryRule,
+        MinMonthsUnemployedRule,
+        MinMonthsOnBenefitRule,
+        MaxDistanceToLabourMarketRule,
+        NoSuitableRegularOfferRule,
+        FairChanceOfOutflowRule,
+        AvailableForWorkRule,
+        TargetGroupRule,
+    )
 }
 
 
@@ -559,8 +659,11 @@ def rule_from_dict(d: Any, path: str = "rule") -> AdmissionRule:
         raise PolicyError("policy.invalid", f"{path}: a rule must be an object with a 'kind'.", path)
     kind = d.get("kind")
     if kind not in RULE_KINDS:
-        raise PolicyError("policy.invalid", f"{path}.kind: {kind!r} is not a known rule; known: "
-                                            f"{', '.join(sorted(RULE_KINDS))}.", f"{path}.kind")
+        raise PolicyError(
+            "policy.invalid",
+            f"{path}.kind: {kind!r} is not a known rule; known: {', '.join(sorted(RULE_KINDS))}.",
+            f"{path}.kind",
+        )
     return RULE_KINDS[kind].from_dict(d, path)
 
 
@@ -568,8 +671,7 @@ def rule_to_dict(rule: AdmissionRule) -> dict[str, Any]:
     return rule.to_dict()
 
 
-def check_eligibility(policy: MunicipalPolicy, facts: ClientFacts, on: date,
-                      scheme: str = "prb") -> EligibilityReport:
+def check_eligibility(policy: MunicipalPolicy, facts: ClientFacts, on: date, scheme: str = "prb") -> EligibilityReport:
     """Every criterion's result for this client under this policy on this date.
 
     Eligible only when every criterion passed; an unknown fact makes the client not (yet)
@@ -577,9 +679,13 @@ def check_eligibility(policy: MunicipalPolicy, facts: ClientFacts, on: date,
     """
     results: list[CriterionResult] = []
     if not policy.offers(scheme):
-        results.append(CriterionResult(
-            "scheme_offered", False,
-            "Deze gemeente biedt deze regeling niet aan.",
-            "This municipality does not offer this scheme."))
+        results.append(
+            CriterionResult(
+                "scheme_offered",
+                False,
+                "Deze gemeente biedt deze regeling niet aan.",
+                "This municipality does not offer this scheme.",
+            )
+        )
     results.extend(rule.evaluate(facts, on) for rule in policy.admission_rules_for(scheme))
     return EligibilityReport(eligible=all(r.passed for r in results), results=tuple(results))

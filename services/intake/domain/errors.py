@@ -1,44 +1,44 @@
-"""Errors the intake domain raises.
+"""Errors the intake domain raises: the shared family (shared.errors), with intake's own kinds.
 
-`DomainError` extends the project-wide `shared.errors.DomainError`, so the HTTP layer that
-already turns that one into problem+json handles these too. `code` is stable and meant for
-programs ("review.same_reviewer"); `message` is for people; `field` names the input.
+`RuleBroken` (422), `Forbidden` (403), `Conflict` (409) and `NotFound` (404) come from
+shared.errors, so the one mapper there turns every one of them into problem+json. The classes
+below only name intake's cases more precisely; `DomainError` is re-exported so callers can
+catch any of them. `code` is stable and meant for programs ("review.same_reviewer"); the
+message is for people; `field` names the input.
 """
 
 from __future__ import annotations
 
-from shared.errors import DomainError as _SharedDomainError
+from shared.errors import Conflict, DomainError, Forbidden, RuleBroken
+
+__all__ = [
+    "AttachmentRejected",
+    "Conflict",
+    "DomainError",
+    "FourEyesError",
+    "Forbidden",
+    "PolicyError",
+    "ReviewConflict",
+    "ReviewForbidden",
+    "RuleBroken",
+]
 
 
-class DomainError(_SharedDomainError):
-    """A rule of the intake domain said no."""
-
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(code, message, field)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code!r}, field={self.field!r}, message={self.message!r})"
-
-
-class PolicyError(DomainError, ValueError):
+class PolicyError(RuleBroken, ValueError):
     """A municipal policy that cannot be right. Also a ValueError, so parsers can catch it as one."""
 
 
-class ReviewForbidden(DomainError):
+class ReviewForbidden(Forbidden):
     """This person may not take this review step (wrong role, or the same person twice)."""
-
-    status = 403
 
 
 class FourEyesError(ReviewForbidden):
     """The second approval must come from a different person than the first."""
 
 
-class ReviewConflict(DomainError):
+class ReviewConflict(Conflict):
     """The review is not in a state where this step fits (for example: already decided)."""
 
-    status = 409
 
-
-class AttachmentRejected(DomainError, ValueError):
+class AttachmentRejected(RuleBroken, ValueError):
     """An uploaded file that is too big, empty, or of a type we do not accept."""

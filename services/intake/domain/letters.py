@@ -15,14 +15,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from services.intake.domain.errors import DomainError
+from services.intake.domain.errors import RuleBroken
 from services.intake.domain.plan_checks import SECTION_LABELS, PlanSection, SpendingCategory
 from services.intake.domain.policy import Scheme, format_date_en, format_date_nl
 from services.intake.domain.review import (
@@ -37,13 +37,18 @@ from shared.money import Money
 OBJECTION_TERM = timedelta(weeks=6)  # Awb 6:7: six weeks
 LANGUAGES = ("nl", "en")
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-UNICODE_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
-                     Path("/usr/local/share/fonts"))
+UNICODE_FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/local/share/fonts"),
+)
 
 _SCHEME_NAMES = {
     Scheme.PRB: ("persoonsgebonden re-integratiebudget (prb)", "personal reintegration budget (prb)"),
-    Scheme.PGB_BW: ("persoonsgebonden budget begeleid werken (pgb bw)",
-                    "personal budget for supported employment (pgb bw)"),
+    Scheme.PGB_BW: (
+        "persoonsgebonden budget begeleid werken (pgb bw)",
+        "personal budget for supported employment (pgb bw)",
+    ),
     Scheme.PIB: ("persoonlijk inburgeringsbudget (pib)", "personal civic integration budget (pib)"),
     Scheme.RIO_IRO: ("individuele re-integratieovereenkomst (rio)", "individual reintegration agreement (rio)"),
 }
@@ -73,9 +78,18 @@ def public_holidays(year: int) -> frozenset[date]:
     """The holidays of the Algemene termijnenwet (art. 3): a term ending on one runs on to the next working day."""
     easter = easter_sunday(year)
     kings_day = date(year, 4, 27) if date(year, 4, 27).weekday() != 6 else date(year, 4, 26)
-    return frozenset({date(year, 1, 1), easter + timedelta(days=1), easter + timedelta(days=39),
-                      easter + timedelta(days=50), kings_day, date(year, 5, 5), date(year, 12, 25),
-                      date(year, 12, 26)})
+    return frozenset(
+        {
+            date(year, 1, 1),
+            easter + timedelta(days=1),
+            easter + timedelta(days=39),
+            easter + timedelta(days=50),
+            kings_day,
+            date(year, 5, 5),
+            date(year, 12, 25),
+            date(year, 12, 26),
+        }
+    )
 
 
 def next_working_day(day: date) -> date:
@@ -125,15 +139,17 @@ class DecisionLetterData:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         approving = self.decision in (DecisionKind.APPROVE, DecisionKind.APPROVE_WITH_CONDITIONS)
         if approving and (not self.lines or self.execution_deadline is None):
-            raise DomainError("letter.incomplete", "An approval letter needs the granted lines and the execution "
-                                                   "deadline.", "lines")
+            raise RuleBroken(
+                "letter.incomplete", "An approval letter needs the granted lines and the execution deadline.", "lines"
+            )
         if self.decision is DecisionKind.APPROVE_WITH_CONDITIONS and not self.conditions:
-            raise DomainError("letter.incomplete", "An approval with conditions needs the conditions.", "conditions")
+            raise RuleBroken("letter.incomplete", "An approval with conditions needs the conditions.", "conditions")
         if self.decision is DecisionKind.REJECT and not self.reasons:
-            raise DomainError("letter.incomplete", "A rejection letter needs its reasons.", "reasons")
+            raise RuleBroken("letter.incomplete", "A rejection letter needs its reasons.", "reasons")
         if self.decision is DecisionKind.RETURN_FOR_CHANGES and not self.comments:
-            raise DomainError("letter.incomplete", "A letter returning the plan needs the comments per section.",
-                              "comments")
+            raise RuleBroken(
+                "letter.incomplete", "A letter returning the plan needs the comments per section.", "comments"
+            )
 
     @property
     def total_asked(self) -> Money:
@@ -154,44 +170,79 @@ class DecisionLetterData:
         return self.decision is not DecisionKind.RETURN_FOR_CHANGES
 
 
-def letter_data_from_review(state: ReviewState, *, client_display_name: str, client_number: str,
-                            letter_date: date, reference: str = "", signed_by: str = "") -> DecisionLetterData:
+def letter_data_from_review(
+    state: ReviewState,
+    *,
+    client_display_name: str,
+    client_number: str,
+    letter_date: date,
+    reference: str = "",
+    signed_by: str = "",
+) -> DecisionLetterData:
     """The letter for a review that reached its outcome (approved, rejected or returned)."""
     kind = state.decision_kind
     final = state.final_decision
     if kind is None or final is None:
-        raise DomainError("letter.no_decision", "There is no decision to write a letter about yet.", "status")
-    common: dict[str, Any] = dict(
-        municipality_name=state.policy.municipality_name, client_display_name=client_display_name,
-        client_number=client_number, letter_date=letter_date, decision=kind, plan_submitted_on=state.submitted_on,
-        scheme=state.scheme, reference=reference, amounts_excl_vat=state.policy.amounts_excl_vat, signed_by=signed_by)
+        raise RuleBroken("letter.no_decision", "There is no decision to write a letter about yet.", "status")
+    common: dict[str, Any] = {
+        "municipality_name": state.policy.municipality_name,
+        "client_display_name": client_display_name,
+        "client_number": client_number,
+        "letter_date": letter_date,
+        "decision": kind,
+        "plan_submitted_on": state.submitted_on,
+        "scheme": state.scheme,
+        "reference": reference,
+        "amounts_excl_vat": state.policy.amounts_excl_vat,
+        "signed_by": signed_by,
+    }
     if kind in (DecisionKind.APPROVE, DecisionKind.APPROVE_WITH_CONDITIONS):
         approval = state.approval
         assert isinstance(approval, Approve)
         by_id = {line.line_id: line for line in state.lines}
-        lines = tuple(LetterLine(by_id[g.line_id].description or by_id[g.line_id].provider_name,
-                                 by_id[g.line_id].provider_name, g.asked, g.granted, by_id[g.line_id].category)
-                      for g in state.grants)
-        return DecisionLetterData(**common, reasons=approval.reasons, lines=lines, conditions=approval.conditions,
-                                  execution_deadline=state.execution_deadline)
+        lines = tuple(
+            LetterLine(
+                by_id[g.line_id].description or by_id[g.line_id].provider_name,
+                by_id[g.line_id].provider_name,
+                g.asked,
+                g.granted,
+                by_id[g.line_id].category,
+            )
+            for g in state.grants
+        )
+        return DecisionLetterData(
+            **common,
+            reasons=approval.reasons,
+            lines=lines,
+            conditions=approval.conditions,
+            execution_deadline=state.execution_deadline,
+        )
     if isinstance(final, Reject):
         return DecisionLetterData(**common, reasons=final.reasons)
     assert isinstance(final, ReturnForChanges)
-    comments = tuple(SectionComment(section, text) for section in PlanSection
-                     if (text := final.comments.get(section, "")).strip())
+    comments = tuple(
+        SectionComment(section, text) for section in PlanSection if (text := final.comments.get(section, "")).strip()
+    )
     return DecisionLetterData(**common, comments=comments)
 
 
 # --- rendering -------------------------------------------------------------------------------
 
-_environment = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=StrictUndefined,
-                           trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+_environment = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 def _check_language(language: str) -> str:
     if language not in LANGUAGES:
-        raise DomainError("letter.language", f"Letters are written in {' or '.join(LANGUAGES)}, not {language!r}.",
-                          "language")
+        raise RuleBroken(
+            "letter.language", f"Letters are written in {' or '.join(LANGUAGES)}, not {language!r}.", "language"
+        )
     return language
 
 
@@ -217,8 +268,15 @@ def _context(data: DecisionLetterData, language: str) -> dict[str, Any]:
         "decision": data.decision.value,
         "partial": data.total_granted < data.total_asked,
         "reasons": [r for r in data.reasons if r.strip()],
-        "lines": [{"description": line.description, "provider": line.provider_name, "asked": money(line.asked),
-                   "granted": money(line.granted)} for line in data.lines],
+        "lines": [
+            {
+                "description": line.description,
+                "provider": line.provider_name,
+                "asked": money(line.asked),
+                "granted": money(line.granted),
+            }
+            for line in data.lines
+        ],
         "total_asked": money(data.total_asked),
         "total_granted": money(data.total_granted),
         "vat_note": vat_note,
@@ -250,10 +308,28 @@ def _unicode_font_files() -> dict[str, Path] | None:
     return None
 
 
-_LATIN1_REPLACEMENTS = {"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-",
-                        "…": "...", "\u00a0": " ", "•": "-",
-                        # letters that do not decompose into a Latin-1 letter plus an accent
-                        "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i", "Œ": "OE", "œ": "oe", "ŉ": "'n"}
+_LATIN1_REPLACEMENTS = {
+    "‘": "'",
+    "’": "'",
+    "‚": "'",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "\u00a0": " ",
+    "•": "-",
+    # letters that do not decompose into a Latin-1 letter plus an accent
+    "Ł": "L",
+    "ł": "l",
+    "Đ": "D",
+    "đ": "d",
+    "ı": "i",
+    "Œ": "OE",
+    "œ": "oe",
+    "ŉ": "'n",
+}
 
 
 def to_latin1(text: str) -> str:
@@ -271,8 +347,9 @@ def to_latin1(text: str) -> str:
     return "".join(out)
 
 
-def render_decision_letter_pdf(letter_data: DecisionLetterData, language: str, *,
-                               use_unicode_font: bool = True) -> bytes:
+def render_decision_letter_pdf(
+    letter_data: DecisionLetterData, language: str, *, use_unicode_font: bool = True
+) -> bytes:
     """The same letter as a PDF (A4). Pass `use_unicode_font=False` to force the core fonts."""
     html = _render(letter_data, language, "_letter_pdf.html.j2")
     pdf = FPDF(format="A4")
@@ -282,7 +359,7 @@ def render_decision_letter_pdf(letter_data: DecisionLetterData, language: str, *
     pdf.set_author(to_latin1(f"{letter_data.municipality_name}"))
     pdf.set_lang(language)
     # A fixed creation date makes the same letter give the same bytes.
-    pdf.set_creation_date(datetime.combine(letter_data.letter_date, time(), tzinfo=timezone.utc))
+    pdf.set_creation_date(datetime.combine(letter_data.letter_date, time(), tzinfo=UTC))
     fonts = _unicode_font_files() if use_unicode_font else None
     if fonts:
         for style, path in fonts.items():

@@ -12,7 +12,6 @@ threshold, orientation budget) they use the neutral defaults below, marked as su
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +34,8 @@ from services.intake.domain.eligibility import (
     TargetGroupRule,
     rule_from_dict,
 )
-from services.intake.domain.errors import DomainError, PolicyError
+from services.intake.domain.errors import PolicyError, RuleBroken
+from shared.clock import add_months  # relativedelta: 31 Jan + 1 month = 28/29 Feb
 from shared.identifiers import IdentifierError, validate_kvk
 from shared.money import Money, MoneyError
 
@@ -78,17 +78,34 @@ class QuoteShortfall(StrEnum):
     BLOCK = "block"
 
 
-def add_months(start: date, months: int) -> date:
-    """The same day `months` later, clamped to the month's end (31 Jan + 1 month = 28/29 Feb)."""
-    index = start.month - 1 + months
-    year, month = start.year + index // 12, index % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
-
-
-_MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-              "november", "december")
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-              "November", "December")
+_MONTHS_NL = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def format_date_nl(d: date) -> str:
@@ -130,12 +147,16 @@ class SchemeOffer:
         object.__setattr__(self, "indication_maximums", tuple(self.indication_maximums))
         names = [i.indication for i in self.indication_maximums]
         if len(set(names)) != len(names):
-            raise PolicyError("policy.invalid", "indication_maximums: an indication is listed twice.",
-                              "indication_maximums")
+            raise PolicyError(
+                "policy.invalid", "indication_maximums: an indication is listed twice.", "indication_maximums"
+            )
         for item in self.indication_maximums:
             if not item.indication or not isinstance(item.maximum, Money) or item.maximum.cents <= 0:
-                raise PolicyError("policy.invalid", f"indication_maximums.{item.indication}: needs a name and an "
-                                                    "amount above zero.", "indication_maximums")
+                raise PolicyError(
+                    "policy.invalid",
+                    f"indication_maximums.{item.indication}: needs a name and an amount above zero.",
+                    "indication_maximums",
+                )
 
     def maximum_for(self, indication: str | None = None) -> Money:
         if indication is None:
@@ -143,9 +164,11 @@ class SchemeOffer:
         for item in self.indication_maximums:
             if item.indication == indication:
                 return item.maximum
-        raise DomainError("plan.unknown_indication",
-                          f"The policy has no budget for indication {indication!r} under {self.scheme.value}.",
-                          "indication")
+        raise RuleBroken(
+            "plan.unknown_indication",
+            f"The policy has no budget for indication {indication!r} under {self.scheme.value}.",
+            "indication",
+        )
 
 
 @dataclass(frozen=True)
@@ -158,11 +181,13 @@ class OrientationPhase:
 
     def __post_init__(self) -> None:
         if isinstance(self.months, bool) or not isinstance(self.months, int) or not 0 <= self.months <= 24:
-            raise PolicyError("policy.invalid", "orientation.months: must be a whole number from 0 to 24.",
-                              "orientation.months")
+            raise PolicyError(
+                "policy.invalid", "orientation.months: must be a whole number from 0 to 24.", "orientation.months"
+            )
         if not isinstance(self.budget, Money) or self.budget.cents < 0:
-            raise PolicyError("policy.invalid", "orientation.budget: must be an amount of 0 or more.",
-                              "orientation.budget")
+            raise PolicyError(
+                "policy.invalid", "orientation.budget: must be an amount of 0 or more.", "orientation.budget"
+            )
 
 
 @dataclass(frozen=True)
@@ -174,8 +199,9 @@ class ContractedProvider:
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.strip():
-            raise PolicyError("policy.invalid", "contracted_providers.name: a provider needs a name.",
-                              "contracted_providers")
+            raise PolicyError(
+                "policy.invalid", "contracted_providers.name: a provider needs a name.", "contracted_providers"
+            )
         if self.kvk is not None:
             try:
                 object.__setattr__(self, "kvk", validate_kvk(self.kvk))
@@ -195,8 +221,11 @@ def _normalise_name(name: str) -> str:
 
 def general_rules(municipality_code: str) -> tuple[AdmissionRule, ...]:
     """The criteria every municipality uses (3.4): WWB or NUG, resident, no other trajectory."""
-    return (BenefitTypeRule((BenefitType.WWB, BenefitType.NUG)), ResidentRule((municipality_code,)),
-            NoRunningTrajectoryRule())
+    return (
+        BenefitTypeRule((BenefitType.WWB, BenefitType.NUG)),
+        ResidentRule((municipality_code,)),
+        NoRunningTrajectoryRule(),
+    )
 
 
 # Neutral defaults where the report gives no number.
@@ -230,8 +259,9 @@ class MunicipalPolicy:
     def __post_init__(self) -> None:
         code = self.municipality_code
         if not isinstance(code, str) or len(code) != 4 or not code.isdigit():
-            raise PolicyError("policy.invalid", f"municipality_code: must be a 4-digit CBS code, got {code!r}.",
-                              "municipality_code")
+            raise PolicyError(
+                "policy.invalid", f"municipality_code: must be a 4-digit CBS code, got {code!r}.", "municipality_code"
+            )
         if not isinstance(self.municipality_name, str) or not self.municipality_name.strip():
             raise PolicyError("policy.invalid", "municipality_name: must not be empty.", "municipality_name")
         for name in ("schemes", "admission_rules", "contracted_providers", "required_plan_elements"):
@@ -243,13 +273,15 @@ class MunicipalPolicy:
             raise PolicyError("policy.invalid", "schemes: a scheme is listed twice.", "schemes")
         for i, rule in enumerate(self.admission_rules):
             if not isinstance(rule, AdmissionRule):
-                raise PolicyError("policy.invalid", f"admission_rules[{i}]: not an admission rule.",
-                                  f"admission_rules[{i}]")
+                raise PolicyError(
+                    "policy.invalid", f"admission_rules[{i}]: not an admission rule.", f"admission_rules[{i}]"
+                )
         self._set_enum("review_model", ReviewModel)
         self._set_enum("too_few_quotes", QuoteShortfall)
         try:
-            object.__setattr__(self, "required_plan_elements",
-                               tuple(PlanElement(e) for e in self.required_plan_elements))
+            object.__setattr__(
+                self, "required_plan_elements", tuple(PlanElement(e) for e in self.required_plan_elements)
+            )
         except ValueError as exc:
             raise PolicyError("policy.invalid", f"required_plan_elements: {exc}.", "required_plan_elements") from exc
         self._check_whole("execution_months", 1, 60)
@@ -257,12 +289,16 @@ class MunicipalPolicy:
         self._check_whole("decision_warning_weeks", 0, 52)
         self._check_whole("min_quotes_per_activity", 0, 5)
         if self.decision_warning_weeks >= self.decision_term_weeks:
-            raise PolicyError("policy.invalid", "decision_warning_weeks: the warning must come before the decision "
-                                                "term ends, so it must be smaller than decision_term_weeks.",
-                              "decision_warning_weeks")
+            raise PolicyError(
+                "policy.invalid",
+                "decision_warning_weeks: the warning must come before the decision "
+                "term ends, so it must be smaller than decision_term_weeks.",
+                "decision_warning_weeks",
+            )
         if not isinstance(self.four_eyes_threshold, Money) or self.four_eyes_threshold.cents < 0:
-            raise PolicyError("policy.invalid", "four_eyes_threshold: must be an amount of 0 or more.",
-                              "four_eyes_threshold")
+            raise PolicyError(
+                "policy.invalid", "four_eyes_threshold: must be an amount of 0 or more.", "four_eyes_threshold"
+            )
         for name in ("client_confirms_invoices", "amounts_excl_vat"):
             if not isinstance(getattr(self, name), bool):
                 raise PolicyError("policy.invalid", f"{name}: must be true or false.", name)
@@ -278,8 +314,9 @@ class MunicipalPolicy:
     def _check_whole(self, name: str, low: int, high: int) -> None:
         value = getattr(self, name)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise PolicyError("policy.invalid", f"{name}: must be a whole number from {low} to {high}, got {value!r}.",
-                              name)
+            raise PolicyError(
+                "policy.invalid", f"{name}: must be a whole number from {low} to {high}, got {value!r}.", name
+            )
 
     # --- questions the rest of the domain asks -------------------------------------------
 
@@ -290,8 +327,9 @@ class MunicipalPolicy:
         for offer in self.schemes:
             if offer.scheme == scheme:
                 return offer
-        raise DomainError("plan.scheme_not_offered", f"{self.municipality_name} does not offer the scheme {scheme}.",
-                          "scheme")
+        raise RuleBroken(
+            "plan.scheme_not_offered", f"{self.municipality_name} does not offer the scheme {scheme}.", "scheme"
+        )
 
     def maximum_for(self, scheme: str, indication: str | None = None) -> Money:
         return self.offer_for(scheme).maximum_for(indication)
@@ -301,7 +339,8 @@ class MunicipalPolicy:
         if scheme in SCHEMES_WITH_MUNICIPAL_SELECTION:
             return self.admission_rules
         residence = tuple(r for r in self.admission_rules if isinstance(r, ResidentRule)) or (
-            ResidentRule((self.municipality_code,)),)
+            ResidentRule((self.municipality_code,)),
+        )
         if scheme == Scheme.PGB_BW:
             return (BenefitTypeRule((BenefitType.WSW,)), *residence)
         return residence
@@ -324,8 +363,12 @@ def default_policy(code: str, name: str) -> MunicipalPolicy:
 _PRB = SchemeOffer(Scheme.PRB, DEFAULT_PRB_MAXIMUM)
 # pgb bw: "circa € 27.080 of € 33.850 per jaar, afhankelijk van de indicatie" (2.2). We take
 # the higher amount to belong to the severe indication.
-_PGB_BW = SchemeOffer(Scheme.PGB_BW, _euros("27080"), per_year=True, indication_maximums=(
-    IndicationBudget("moderate", _euros("27080")), IndicationBudget("severe", _euros("33850"))))
+_PGB_BW = SchemeOffer(
+    Scheme.PGB_BW,
+    _euros("27080"),
+    per_year=True,
+    indication_maximums=(IndicationBudget("moderate", _euros("27080")), IndicationBudget("severe", _euros("33850"))),
+)
 # rio: "Ook de iro gaat in principe uit van een maximum van € 5.000 per traject" (3.2).
 _RIO = SchemeOffer(Scheme.RIO_IRO, _euros("5000"))
 
@@ -333,7 +376,8 @@ _RIO = SchemeOffer(Scheme.RIO_IRO, _euros("5000"))
 def _groningen() -> MunicipalPolicy:
     code = "0014"
     return MunicipalPolicy(
-        municipality_code=code, municipality_name="Groningen",
+        municipality_code=code,
+        municipality_name="Groningen",
         # Groningen also took part in the pgb bw project (Bijlage).
         schemes=(_PRB, _PGB_BW),
         # Table 3.2: "minimaal 6 maanden werkloos".
@@ -348,7 +392,8 @@ def _groningen() -> MunicipalPolicy:
 def _utrecht() -> MunicipalPolicy:
     code = "0344"
     return MunicipalPolicy(
-        municipality_code=code, municipality_name="Utrecht",
+        municipality_code=code,
+        municipality_name="Utrecht",
         # 4.2: the maximum was EUR 10,000 and was lowered to EUR 5,000 at the end of 2008.
         schemes=(_PRB,),
         # Table 3.2: "geen passend regulier aanbod beschikbaar", "gerede kans op uitstroom".
@@ -365,13 +410,19 @@ def _utrecht() -> MunicipalPolicy:
 def _zoetermeer() -> MunicipalPolicy:
     code = "0637"
     return MunicipalPolicy(
-        municipality_code=code, municipality_name="Zoetermeer",
+        municipality_code=code,
+        municipality_name="Zoetermeer",
         schemes=(_PRB, _PGB_BW),
         # Table 3.2: "minimaal 1 jaar WWB-uitkering en deel uitmakend van de volgende specifieke
         # doelgroepen: 45+, alleenstaande ouder met kinderen onder 12 jaar, langdurig gedeeltelijk
         # arbeidsongeschikt". A WWB benefit, so job seekers without benefit (NUG) are out.
-        admission_rules=(BenefitTypeRule((BenefitType.WWB,)), ResidentRule((code,)), NoRunningTrajectoryRule(),
-                         MinMonthsOnBenefitRule(12), TargetGroupRule(tuple(TargetGroup), 45, 12)),
+        admission_rules=(
+            BenefitTypeRule((BenefitType.WWB,)),
+            ResidentRule((code,)),
+            NoRunningTrajectoryRule(),
+            MinMonthsOnBenefitRule(12),
+            TargetGroupRule(tuple(TargetGroup), 45, 12),
+        ),
         # Table 3.3: client and case manager agree on regular progress talks in the plan.
         review_model=ReviewModel.RECIPROCAL,
         # Table 3.3: "Rib stuurt facturen rechtstreeks naar de klantmanager".
@@ -382,7 +433,8 @@ def _zoetermeer() -> MunicipalPolicy:
 def _rotterdam() -> MunicipalPolicy:
     code = "0599"
     return MunicipalPolicy(
-        municipality_code=code, municipality_name="Rotterdam",
+        municipality_code=code,
+        municipality_name="Rotterdam",
         # 3.3: Rotterdam replaced prb by the rio: WWB and NUG clients choose from the
         # reintegration companies UWV contracted for the iro; SoZaWe contracts them.
         schemes=(_RIO,),
@@ -400,7 +452,8 @@ def _rotterdam() -> MunicipalPolicy:
 def _delft() -> MunicipalPolicy:
     code = "0503"
     return MunicipalPolicy(
-        municipality_code=code, municipality_name="Delft",
+        municipality_code=code,
+        municipality_name="Delft",
         # Table 3.2: "maximaal 1 jaar afstand tot de arbeidsmarkt".
         admission_rules=(*general_rules(code), MaxDistanceToLabourMarketRule(12)),
         # 3.4: "Deze fase biedt klanten drie maanden de tijd om ... een trajectplan op te stellen."
@@ -413,7 +466,8 @@ def _delft() -> MunicipalPolicy:
 def _breda() -> MunicipalPolicy:
     code = "0758"
     return MunicipalPolicy(
-        municipality_code=code, municipality_name="Breda",
+        municipality_code=code,
+        municipality_name="Breda",
         # Table 3.2: no special criteria ("geen").
         admission_rules=general_rules(code),
         # The Breda interview: "In het plan moeten wel een paar elementen zitten:
@@ -442,12 +496,19 @@ def policy_to_dict(policy: MunicipalPolicy) -> dict[str, Any]:
         "municipality_code": policy.municipality_code,
         "municipality_name": policy.municipality_name,
         "schemes": [
-            {"scheme": s.scheme.value, "maximum_budget": _money_to_str(s.maximum_budget), "per_year": s.per_year,
-             "indication_maximums": {i.indication: _money_to_str(i.maximum) for i in s.indication_maximums}}
+            {
+                "scheme": s.scheme.value,
+                "maximum_budget": _money_to_str(s.maximum_budget),
+                "per_year": s.per_year,
+                "indication_maximums": {i.indication: _money_to_str(i.maximum) for i in s.indication_maximums},
+            }
             for s in policy.schemes
         ],
-        "orientation": {"enabled": policy.orientation.enabled, "months": policy.orientation.months,
-                        "budget": _money_to_str(policy.orientation.budget)},
+        "orientation": {
+            "enabled": policy.orientation.enabled,
+            "months": policy.orientation.months,
+            "budget": _money_to_str(policy.orientation.budget),
+        },
         "admission_rules": [rule.to_dict() for rule in policy.admission_rules],
         "review_model": policy.review_model.value,
         "contracted_providers": [{"name": p.name, "kvk": p.kvk} for p in policy.contracted_providers],
@@ -474,7 +535,7 @@ def _money(value: Any, path: str) -> Money:
     try:
         return Money.euros(value)
     except MoneyError as exc:
-        raise _fail(path, f"{exc} (write euros as a string, e.g. \"5000.00\")") from exc
+        raise _fail(path, f'{exc} (write euros as a string, e.g. "5000.00")') from exc
 
 
 def _bool(value: Any, path: str) -> bool:
@@ -527,9 +588,10 @@ def _scheme_from(d: Any, path: str) -> SchemeOffer:
     raw_indications = d.get("indication_maximums", {})
     if not isinstance(raw_indications, Mapping):
         raise _fail(f"{path}.indication_maximums", "must be an object of indication -> amount")
-    indications = tuple(IndicationBudget(_str(k, f"{path}.indication_maximums"),
-                                         _money(v, f"{path}.indication_maximums.{k}"))
-                        for k, v in raw_indications.items())
+    indications = tuple(
+        IndicationBudget(_str(k, f"{path}.indication_maximums"), _money(v, f"{path}.indication_maximums.{k}"))
+        for k, v in raw_indications.items()
+    )
     raw_scheme = _str(d["scheme"], f"{path}.scheme")
     if raw_scheme not in {s.value for s in Scheme}:
         raise _fail(f"{path}.scheme", f"{raw_scheme!r} is not one of: {', '.join(s.value for s in Scheme)}")
@@ -569,20 +631,26 @@ def policy_from_dict(d: Mapping[str, Any]) -> MunicipalPolicy:
         if key not in d:
             raise _fail(key, "is required")
     code = _str(d["municipality_code"], "municipality_code")
-    kwargs: dict[str, Any] = {"municipality_code": code,
-                              "municipality_name": _str(d["municipality_name"], "municipality_name")}
+    kwargs: dict[str, Any] = {
+        "municipality_code": code,
+        "municipality_name": _str(d["municipality_name"], "municipality_name"),
+    }
     if "schemes" in d:
-        kwargs["schemes"] = tuple(_scheme_from(s, f"schemes[{i}]") for i, s in enumerate(_list(d["schemes"],
-                                                                                              "schemes")))
+        kwargs["schemes"] = tuple(
+            _scheme_from(s, f"schemes[{i}]") for i, s in enumerate(_list(d["schemes"], "schemes"))
+        )
     if "orientation" in d:
         o = _obj(d["orientation"], "orientation", ["enabled", "months", "budget"])
         kwargs["orientation"] = OrientationPhase(
             enabled=_bool(o.get("enabled", True), "orientation.enabled"),
             months=_int(o.get("months", 3), "orientation.months"),
-            budget=_money(o.get("budget", "0"), "orientation.budget"))
+            budget=_money(o.get("budget", "0"), "orientation.budget"),
+        )
     if "admission_rules" in d:
-        kwargs["admission_rules"] = tuple(rule_from_dict(r, f"admission_rules[{i}]")
-                                          for i, r in enumerate(_list(d["admission_rules"], "admission_rules")))
+        kwargs["admission_rules"] = tuple(
+            rule_from_dict(r, f"admission_rules[{i}]")
+            for i, r in enumerate(_list(d["admission_rules"], "admission_rules"))
+        )
     else:
         kwargs["admission_rules"] = general_rules(code) if len(code) == 4 and code.isdigit() else ()
     if "contracted_providers" in d:
@@ -591,9 +659,12 @@ def policy_from_dict(d: Mapping[str, Any]) -> MunicipalPolicy:
             p = _obj(p, f"contracted_providers[{i}]", ["name", "kvk"])
             kvk = p.get("kvk")
             try:
-                providers.append(ContractedProvider(_str(p.get("name"), f"contracted_providers[{i}].name"),
-                                                    None if kvk is None else _str(kvk,
-                                                                                  f"contracted_providers[{i}].kvk")))
+                providers.append(
+                    ContractedProvider(
+                        _str(p.get("name"), f"contracted_providers[{i}].name"),
+                        None if kvk is None else _str(kvk, f"contracted_providers[{i}].kvk"),
+                    )
+                )
             except PolicyError as exc:
                 raise _fail(f"contracted_providers[{i}]", exc.message.split(": ", 1)[-1]) from exc
         kwargs["contracted_providers"] = tuple(providers)
@@ -603,8 +674,9 @@ def policy_from_dict(d: Mapping[str, Any]) -> MunicipalPolicy:
             try:
                 elements.append(PlanElement(e))
             except ValueError as exc:
-                raise _fail(f"required_plan_elements[{i}]", f"{e!r} is not one of: "
-                                                            f"{', '.join(p.value for p in PlanElement)}") from exc
+                raise _fail(
+                    f"required_plan_elements[{i}]", f"{e!r} is not one of: {', '.join(p.value for p in PlanElement)}"
+                ) from exc
         kwargs["required_plan_elements"] = tuple(elements)
     for key in ("execution_months", "decision_term_weeks", "decision_warning_weeks", "min_quotes_per_activity"):
         if key in d:

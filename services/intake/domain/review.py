@@ -1,8 +1,8 @@
 """Reviewing a submitted plan: decisions, four eyes, the review model, the decision term.
 
 `ReviewState` is immutable: `state.decide(decision)` returns the next state or raises a
-`DomainError` with a stable code. The same decisions in the same order always give the same
-outcome, so it can be rebuilt from the stored decisions at any time.
+`RuleBroken` (or a Forbidden/Conflict kind) with a stable code. The same decisions in the same
+order always give the same outcome, so it can be rebuilt from the stored decisions at any time.
 
 Who may decide (a choice, written down here because the report leaves it open):
 - only case managers and team leads decide;
@@ -33,9 +33,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Union
 
-from services.intake.domain.errors import DomainError, FourEyesError, ReviewConflict, ReviewForbidden
+from services.intake.domain.errors import FourEyesError, ReviewConflict, ReviewForbidden, RuleBroken
 from services.intake.domain.plan_checks import (
     PlanSection,
     ReintegrationPlan,
@@ -70,8 +69,14 @@ class ReviewStatus(StrEnum):
 
 FINAL_STATUSES = frozenset({ReviewStatus.APPROVED, ReviewStatus.REJECTED, ReviewStatus.RETURNED})
 # The sections a content review assesses; attachments are evidence, not content.
-ASSESSED_SECTIONS = (PlanSection.FOREWORD, PlanSection.INTRODUCTION, PlanSection.LABOUR_MARKET,
-                     PlanSection.PRECONDITIONS, PlanSection.STRUCTURE, PlanSection.BUDGET)
+ASSESSED_SECTIONS = (
+    PlanSection.FOREWORD,
+    PlanSection.INTRODUCTION,
+    PlanSection.LABOUR_MARKET,
+    PlanSection.PRECONDITIONS,
+    PlanSection.STRUCTURE,
+    PlanSection.BUDGET,
+)
 
 
 @dataclass(frozen=True)
@@ -90,8 +95,9 @@ def _section_mapping(value: Mapping[str, str] | None, what: str) -> Mapping[Plan
         try:
             section = PlanSection(key)
         except ValueError as exc:
-            raise DomainError("review.unknown_section", f"{what}: {key!r} is not a plan section.",
-                              f"{what}.{key}") from exc
+            raise RuleBroken(
+                "review.unknown_section", f"{what}: {key!r} is not a plan section.", f"{what}.{key}"
+            ) from exc
         out[section] = text
     return MappingProxyType(out)
 
@@ -168,7 +174,7 @@ class ConfirmApproval:
     note: str = ""
 
 
-Decision = Union[Approve, ReturnForChanges, Reject, ConfirmApproval]
+Decision = Approve | ReturnForChanges | Reject | ConfirmApproval
 
 
 @dataclass(frozen=True)
@@ -240,23 +246,35 @@ class ReviewState:
         object.__setattr__(self, "lines", tuple(self.lines))
         ids = [line.line_id for line in self.lines]
         if not ids:
-            raise DomainError("review.no_lines", "A plan without budget lines cannot be reviewed.", "lines")
+            raise RuleBroken("review.no_lines", "A plan without budget lines cannot be reviewed.", "lines")
         if len(set(ids)) != len(ids):
-            raise DomainError("review.duplicate_line", "Two budget lines have the same id.", "lines")
+            raise RuleBroken("review.duplicate_line", "Two budget lines have the same id.", "lines")
 
     @classmethod
-    def start(cls, policy: MunicipalPolicy, lines: tuple[LineRequest, ...] | list[LineRequest], submitted_on: date,
-              scheme: str = Scheme.PRB, indication: str | None = None) -> ReviewState:
+    def start(
+        cls,
+        policy: MunicipalPolicy,
+        lines: tuple[LineRequest, ...] | list[LineRequest],
+        submitted_on: date,
+        scheme: str = Scheme.PRB,
+        indication: str | None = None,
+    ) -> ReviewState:
         return cls(policy, tuple(lines), policy.maximum_for(scheme, indication), submitted_on, Scheme(scheme))
 
     @classmethod
     def for_plan(cls, policy: MunicipalPolicy, plan: ReintegrationPlan, submitted_on: date) -> ReviewState:
         """Line ids are the stored ids when present, else the line's position ("0", "1", ...)."""
         lines = tuple(
-            LineRequest(line_id=line.line_id or str(i), asked=line.counted_amount(policy.amounts_excl_vat),
-                        provider_name=line.provider_name, provider_kvk=line.provider_kvk, category=line.category,
-                        description=line.description)
-            for i, line in enumerate(plan.budget_lines))
+            LineRequest(
+                line_id=line.line_id or str(i),
+                asked=line.counted_amount(policy.amounts_excl_vat),
+                provider_name=line.provider_name,
+                provider_kvk=line.provider_kvk,
+                category=line.category,
+                description=line.description,
+            )
+            for i, line in enumerate(plan.budget_lines)
+        )
         return cls(policy, lines, maximum_for_plan(policy, plan), submitted_on, plan.scheme)
 
     # --- what the state says ------------------------------------------------------------------
@@ -317,80 +335,100 @@ class ReviewState:
     def decide(self, decision: Decision) -> ReviewState:
         _ensure_may_decide(decision.reviewer)
         if self.status in FINAL_STATUSES:
-            raise ReviewConflict("review.already_decided",
-                                 f"This review is already {self.status.value}; a new submission starts a new review.",
-                                 "status")
+            raise ReviewConflict(
+                "review.already_decided",
+                f"This review is already {self.status.value}; a new submission starts a new review.",
+                "status",
+            )
         if self.status is ReviewStatus.PENDING_SECOND_APPROVAL:
             return self._second_look(decision)
         if isinstance(decision, ConfirmApproval):
-            raise ReviewConflict("review.nothing_to_confirm", "There is no approval waiting for a second reviewer.",
-                                 "status")
+            raise ReviewConflict(
+                "review.nothing_to_confirm", "There is no approval waiting for a second reviewer.", "status"
+            )
         if isinstance(decision, Approve):
             return self._approve(decision)
         if isinstance(decision, ReturnForChanges):
             return self._return(decision)
         if isinstance(decision, Reject):
             return self._reject(decision)
-        raise DomainError("review.unknown_decision", f"Not a review decision: {type(decision).__name__}.")
+        raise RuleBroken("review.unknown_decision", f"Not a review decision: {type(decision).__name__}.")
 
     def _second_look(self, decision: Decision) -> ReviewState:
         first = self.approval
         assert first is not None
         if decision.reviewer.id == first.reviewer.id:
-            raise FourEyesError("review.same_reviewer",
-                                "The second approval must come from someone else than the first reviewer.",
-                                "reviewer")
+            raise FourEyesError(
+                "review.same_reviewer",
+                "The second approval must come from someone else than the first reviewer.",
+                "reviewer",
+            )
         if decision.reviewer.role != ReviewerRole.TEAM_LEAD:
-            raise ReviewForbidden("review.second_reviewer_role",
-                                  "Only a team lead may give the second approval.", "reviewer")
+            raise ReviewForbidden(
+                "review.second_reviewer_role", "Only a team lead may give the second approval.", "reviewer"
+            )
         if isinstance(decision, ConfirmApproval):
             return replace(self, status=ReviewStatus.APPROVED, history=(*self.history, decision))
         if isinstance(decision, ReturnForChanges):
             return self._return(decision)
         if isinstance(decision, Reject):
             return self._reject(decision)
-        raise ReviewConflict("review.awaiting_second_approval",
-                             "An approval is waiting for a second reviewer: confirm it, return the plan or reject it.",
-                             "status")
+        raise ReviewConflict(
+            "review.awaiting_second_approval",
+            "An approval is waiting for a second reviewer: confirm it, return the plan or reject it.",
+            "status",
+        )
 
     def _approve(self, decision: Approve) -> ReviewState:
         self._require_assessments(decision.assessments)
         for i, condition in enumerate(decision.conditions):
             if not _has_text(condition):
-                raise DomainError("review.empty_condition", "A condition must say something.", f"conditions[{i}]")
+                raise RuleBroken("review.empty_condition", "A condition must say something.", f"conditions[{i}]")
         grants = self._grants(decision.granted)
         total = Money.total(g.granted for g in grants)
         if total > self.maximum:
-            raise DomainError("review.over_maximum",
-                              f"The granted total {total.format_en()} is above the maximum {self.maximum.format_en()};"
-                              " grant less on one or more lines.", "granted")
+            raise RuleBroken(
+                "review.over_maximum",
+                f"The granted total {total.format_en()} is above the maximum {self.maximum.format_en()};"
+                " grant less on one or more lines.",
+                "granted",
+            )
         if total < self.asked_total and not any(_has_text(r) for r in decision.reasons):
-            raise DomainError("review.reasons_required",
-                              "Granting less than asked needs a reason the client can read in the letter.",
-                              "reasons")
+            raise RuleBroken(
+                "review.reasons_required",
+                "Granting less than asked needs a reason the client can read in the letter.",
+                "reasons",
+            )
         if self.policy.review_model is ReviewModel.DEMAND_ORIENTED:
             self._require_contracted(grants)
-        status = (ReviewStatus.PENDING_SECOND_APPROVAL if self.needs_four_eyes(total) else ReviewStatus.APPROVED)
+        status = ReviewStatus.PENDING_SECOND_APPROVAL if self.needs_four_eyes(total) else ReviewStatus.APPROVED
         return replace(self, status=status, history=(*self.history, decision), grants=grants)
 
     def _return(self, decision: ReturnForChanges) -> ReviewState:
         self._require_assessments(decision.assessments)
         if not any(_has_text(text) for text in decision.comments.values()):
-            raise DomainError("review.comments_required",
-                              "Say per section what the client should change before returning the plan.",
-                              "comments")
+            raise RuleBroken(
+                "review.comments_required",
+                "Say per section what the client should change before returning the plan.",
+                "comments",
+            )
         return replace(self, status=ReviewStatus.RETURNED, history=(*self.history, decision), grants=())
 
     def _reject(self, decision: Reject) -> ReviewState:
         self._require_assessments(decision.assessments)
         if not any(_has_text(r) for r in decision.reasons):
-            raise DomainError("review.reasons_required", "A rejection needs at least one reason for the letter.",
-                              "reasons")
+            raise RuleBroken(
+                "review.reasons_required", "A rejection needs at least one reason for the letter.", "reasons"
+            )
         if self.policy.review_model is ReviewModel.MARGINAL and not any(
-                _has_text(c) for c in decision.contra_indications):
-            raise DomainError("review.contra_indication_required",
-                              "Under 'ja, tenzij' a plan is approved unless there is a clear contra-indication; "
-                              "record at least one to reject.", "contra_indications")
+            _has_text(c) for c in decision.contra_indications
+        ):
+            raise RuleBroken(
+                "review.contra_indication_required",
+                "Under 'ja, tenzij' a plan is approved unless there is a clear contra-indication; "
+                "record at least one to reject.",
+                "contra_indications",
+            )
         return replace(self, status=ReviewStatus.REJECTED, history=(*self.history, decision), grants=())
 
     # --- rules behind the decisions ----------------------------------------------------------
@@ -402,25 +440,29 @@ class ReviewState:
         known = {line.line_id for line in self.lines}
         unknown = sorted(set(granted) - known)
         if unknown:
-            raise DomainError("review.unknown_line", f"There is no budget line {unknown[0]!r} in this plan.",
-                              f"granted.{unknown[0]}")
+            raise RuleBroken(
+                "review.unknown_line", f"There is no budget line {unknown[0]!r} in this plan.", f"granted.{unknown[0]}"
+            )
         grants = []
         for line in self.lines:
             amount = granted.get(line.line_id, Money.zero())
             if not isinstance(amount, Money):
-                raise DomainError("review.grant_not_money", "A granted amount must be Money.",
-                                  f"granted.{line.line_id}")
+                raise RuleBroken("review.grant_not_money", "A granted amount must be Money.", f"granted.{line.line_id}")
             if amount.cents < 0:
-                raise DomainError("review.negative_grant", "A granted amount cannot be negative.",
-                                  f"granted.{line.line_id}")
+                raise RuleBroken(
+                    "review.negative_grant", "A granted amount cannot be negative.", f"granted.{line.line_id}"
+                )
             if amount > line.asked:
-                raise DomainError("review.grant_above_asked",
-                                  f"Line {line.line_id} asks {line.asked.format_en()}; it cannot be granted more.",
-                                  f"granted.{line.line_id}")
+                raise RuleBroken(
+                    "review.grant_above_asked",
+                    f"Line {line.line_id} asks {line.asked.format_en()}; it cannot be granted more.",
+                    f"granted.{line.line_id}",
+                )
             grants.append(LineGrant(line.line_id, line.asked, amount))
         if not any(g.granted for g in grants):
-            raise DomainError("review.nothing_granted",
-                              "An approval grants at least one line; reject the plan instead.", "granted")
+            raise RuleBroken(
+                "review.nothing_granted", "An approval grants at least one line; reject the plan instead.", "granted"
+            )
         return tuple(grants)
 
     def _require_assessments(self, assessments: Mapping[PlanSection, str]) -> None:
@@ -428,27 +470,35 @@ class ReviewState:
             return
         for section in ASSESSED_SECTIONS:
             if not _has_text(assessments.get(section, "")):
-                raise DomainError("review.assessment_missing",
-                                  f"A content review records an assessment of every section; {section.value} has none.",
-                                  f"assessments.{section.value}")
+                raise RuleBroken(
+                    "review.assessment_missing",
+                    f"A content review records an assessment of every section; {section.value} has none.",
+                    f"assessments.{section.value}",
+                )
 
     def _require_contracted(self, grants: tuple[LineGrant, ...]) -> None:
         if not self.policy.contracted_providers:
-            raise DomainError("review.no_contracted_providers",
-                              "This policy works with contracted providers only, but lists none; add them to the "
-                              "policy first.", "policy.contracted_providers")
+            raise RuleBroken(
+                "review.no_contracted_providers",
+                "This policy works with contracted providers only, but lists none; add them to the policy first.",
+                "policy.contracted_providers",
+            )
         by_id = {line.line_id: line for line in self.lines}
         for grant in grants:
             line = by_id[grant.line_id]
             if grant.granted and not self.policy.is_contracted(line.provider_name, line.provider_kvk):
-                raise DomainError("review.provider_not_contracted",
-                                  f"{line.provider_name or 'This provider'} has no contract with the municipality; "
-                                  "grant nothing on this line or return the plan.", f"granted.{line.line_id}")
+                raise RuleBroken(
+                    "review.provider_not_contracted",
+                    f"{line.provider_name or 'This provider'} has no contract with the municipality; "
+                    "grant nothing on this line or return the plan.",
+                    f"granted.{line.line_id}",
+                )
 
 
 def _ensure_may_decide(reviewer: Reviewer) -> None:
     if reviewer.role not in {r.value for r in ReviewerRole}:
-        raise ReviewForbidden("review.role_not_allowed", "Only a case manager or a team lead may decide on a plan.",
-                              "reviewer")
+        raise ReviewForbidden(
+            "review.role_not_allowed", "Only a case manager or a team lead may decide on a plan.", "reviewer"
+        )
     if not _has_text(reviewer.id):
         raise ReviewForbidden("review.reviewer_unknown", "A decision needs the reviewer's id.", "reviewer")

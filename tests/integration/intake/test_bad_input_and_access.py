@@ -11,7 +11,6 @@ import itertools
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pytest
@@ -26,6 +25,7 @@ from services.intake.domain.plan_checks import MAX_ATTACHMENT_BYTES
 from shared.bus.tables import bus_tables
 from shared.config import Settings
 from tests.conftest import auth
+from tests.integration.intake.support import STARTS_ON, TODAY, frozen_clock
 from tests.support.runtime import migrated_runtime
 from tests.support.world import api_client
 
@@ -40,7 +40,9 @@ _seeds = itertools.count(2000)
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    runtime = migrated_runtime(Settings(data_dir=tmp_path_factory.mktemp("intake-bad"), environment="test"))
+    runtime = migrated_runtime(
+        Settings(data_dir=tmp_path_factory.mktemp("intake-bad"), environment="test"), clock=frozen_clock()
+    )
     return runtime, api_client(runtime)
 
 
@@ -59,8 +61,11 @@ def _snapshot(runtime, municipality: str | None = None) -> dict[str, list[str]]:
     """Every row of every intake table and of the intake outbox; with a municipality, only its rows."""
     with runtime.engine.connect() as conn:
         plan_table = next(t for t in INTAKE_TABLES if t.name == "plan")
-        plans = {row.id for row in conn.execute(sa.select(plan_table.c.id, plan_table.c.municipality))
-                 if row.municipality == municipality}
+        plans = {
+            row.id
+            for row in conn.execute(sa.select(plan_table.c.id, plan_table.c.municipality))
+            if row.municipality == municipality
+        }
         out: dict[str, list[str]] = {}
         for table in INTAKE_TABLES:
             rows = []
@@ -93,8 +98,13 @@ def _client_body(**fields: Any) -> dict[str, Any]:
     while bsn_for(seed) in _used_bsns:
         seed = next(_seeds)
     _used_bsns.add(bsn_for(seed))
-    return {"bsn": bsn_for(seed), "client_number": f"K-{seed}", "name": f"Client {seed}", "facts": ELIGIBLE_FACTS,
-            **fields}
+    return {
+        "bsn": bsn_for(seed),
+        "client_number": f"K-{seed}",
+        "name": f"Client {seed}",
+        "facts": ELIGIBLE_FACTS,
+        **fields,
+    }
 
 
 def _register(http, headers=KM, **fields: Any) -> dict:
@@ -104,7 +114,10 @@ def _register(http, headers=KM, **fields: Any) -> dict:
 
 
 def _plan_body(client_id: str, amount: str = "1000.00", category: str = "coaching") -> dict[str, Any]:
-    return {"client_id": client_id, **example_plan("Kok", [("Coaching", category, "Coach BV", amount)])}
+    return {
+        "client_id": client_id,
+        **example_plan("Kok", [("Coaching", category, "Coach BV", amount)], starts_on=STARTS_ON),
+    }
 
 
 def _draft(http, amount: str = "1000.00", headers=KM, **client_fields: Any) -> dict:
@@ -116,7 +129,7 @@ def _draft(http, amount: str = "1000.00", headers=KM, **client_fields: Any) -> d
 
 def _save_body(plan: dict, **content: Any) -> dict[str, Any]:
     """The plan's content as a PUT body, with the version it was read at."""
-    body = {k: v for k, v in plan["content"].items()}
+    body = dict(plan["content"].items())
     body.update(content)
     return {**body, "plan_version": plan["version"]}
 
@@ -128,8 +141,9 @@ def _submit(http, plan: dict, headers=KM) -> dict:
 
 
 def _upload(http, plan_id: str, name: str, data: bytes, content_type: str, headers=KM):
-    return http.post(f"/intake/v1/plans/{plan_id}/attachments", headers=headers,
-                     files={"file": (name, data, content_type)})
+    return http.post(
+        f"/intake/v1/plans/{plan_id}/attachments", headers=headers, files={"file": (name, data, content_type)}
+    )
 
 
 # --- bad input: clients ----------------------------------------------------------------------
@@ -188,8 +202,9 @@ def test_unknown_fields_are_refused_and_named(env):
     client = _register(http)
     before = _snapshot(runtime)
     r = http.post("/intake/v1/clients", headers=KM, json=_client_body(favourite_colour="blue"))
-    assert {"field": "favourite_colour", "message": "unknown field", "type": "extra_forbidden"} in \
-        _problem(r, 422)["errors"]
+    assert {"field": "favourite_colour", "message": "unknown field", "type": "extra_forbidden"} in _problem(r, 422)[
+        "errors"
+    ]
     r = http.post("/intake/v1/clients", headers=KM, json=_client_body(facts={**ELIGIBLE_FACTS, "shoe_size": 44}))
     assert "facts.shoe_size" in [e["field"] for e in _problem(r, 422)["errors"]]
     r = http.patch(f"/intake/v1/clients/{client['id']}", headers=KM, json={"nickname": "Bo"})
@@ -206,11 +221,17 @@ def test_a_malformed_resident_municipality_code_is_refused(env, code):
     runtime, http = env
     client = _register(http)
     before = _snapshot(runtime)
-    r = http.post("/intake/v1/clients", headers=KM,
-                  json=_client_body(facts={**ELIGIBLE_FACTS, "resident_municipality_code": code}))
+    r = http.post(
+        "/intake/v1/clients",
+        headers=KM,
+        json=_client_body(facts={**ELIGIBLE_FACTS, "resident_municipality_code": code}),
+    )
     assert [e["field"] for e in _problem(r, 422)["errors"]] == ["facts.resident_municipality_code"]
-    r = http.patch(f"/intake/v1/clients/{client['id']}", headers=KM,
-                   json={"facts": {**ELIGIBLE_FACTS, "resident_municipality_code": code}})
+    r = http.patch(
+        f"/intake/v1/clients/{client['id']}",
+        headers=KM,
+        json={"facts": {**ELIGIBLE_FACTS, "resident_municipality_code": code}},
+    )
     assert [e["field"] for e in _problem(r, 422)["errors"]] == ["facts.resident_municipality_code"]
     assert _snapshot(runtime) == before
 
@@ -230,16 +251,27 @@ def _store_valid_delft_policy(http) -> dict:
     return stored
 
 
-@pytest.mark.parametrize("change, field", [
-    (lambda d: {**d, "decision_warning_weeks": d["decision_term_weeks"]}, "decision_warning_weeks"),
-    (lambda d: {**d, "decision_warning_weeks": d["decision_term_weeks"] + 1}, "decision_warning_weeks"),
-    (lambda d: {**d, "admission_rules": [*d["admission_rules"], {"kind": "horoscope"}]}, "admission_rules[4].kind"),
-    (lambda d: {**d, "schemes": [{"scheme": "prb", "maximum_budget": "0"}]}, "schemes[0].maximum_budget"),
-    (lambda d: {**d, "schemes": [{"scheme": "prb_plus", "maximum_budget": "5000"}]}, "schemes[0].scheme"),
-    (lambda d: {**d, "review_model": "whatever"}, "review_model"),
-    (lambda d: {**d, "colour": "orange"}, "colour"),
-], ids=["warning_equals_term", "warning_after_term", "unknown_rule_kind", "zero_maximum", "unknown_scheme",
-        "unknown_review_model", "unknown_setting"])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda d: {**d, "decision_warning_weeks": d["decision_term_weeks"]}, "decision_warning_weeks"),
+        (lambda d: {**d, "decision_warning_weeks": d["decision_term_weeks"] + 1}, "decision_warning_weeks"),
+        (lambda d: {**d, "admission_rules": [*d["admission_rules"], {"kind": "horoscope"}]}, "admission_rules[4].kind"),
+        (lambda d: {**d, "schemes": [{"scheme": "prb", "maximum_budget": "0"}]}, "schemes[0].maximum_budget"),
+        (lambda d: {**d, "schemes": [{"scheme": "prb_plus", "maximum_budget": "5000"}]}, "schemes[0].scheme"),
+        (lambda d: {**d, "review_model": "whatever"}, "review_model"),
+        (lambda d: {**d, "colour": "orange"}, "colour"),
+    ],
+    ids=[
+        "warning_equals_term",
+        "warning_after_term",
+        "unknown_rule_kind",
+        "zero_maximum",
+        "unknown_scheme",
+        "unknown_review_model",
+        "unknown_setting",
+    ],
+)
 def test_an_invalid_policy_is_refused_naming_the_field_and_the_stored_policy_stays(env, change, field):
     runtime, http = env
     stored = _store_valid_delft_policy(http)
@@ -375,8 +407,11 @@ def test_a_client_who_fails_a_hard_criterion_cannot_submit(env):
     assert [e["code"] for e in body["errors"]] == ["eligibility.min_months_unemployed"]
     assert _snapshot(runtime) == before
 
-    r = http.patch(f"/intake/v1/clients/{plan['client_id']}", headers=KM,
-                   json={"facts": {**ELIGIBLE_FACTS, "months_unemployed": 6}})
+    r = http.patch(
+        f"/intake/v1/clients/{plan['client_id']}",
+        headers=KM,
+        json={"facts": {**ELIGIBLE_FACTS, "months_unemployed": 6}},
+    )
     assert r.status_code == 200, r.text
     assert _submit(http, plan)["status"] == "submitted"
 
@@ -432,24 +467,39 @@ def test_only_case_managers_and_team_leads_decide(env):
     plan = _submit(http, _draft(http))
     own_client = auth("client", GRONINGEN, subject="client-own", client_id=plan["client_id"])
     before = _snapshot(runtime)
-    for headers in (own_client, auth("finance", GRONINGEN), auth("provider", GRONINGEN, provider_id="coach-bv"),
-                    auth("partner", GRONINGEN), auth("policy", GRONINGEN), auth("ops", GRONINGEN)):
+    for headers in (
+        own_client,
+        auth("finance", GRONINGEN),
+        auth("provider", GRONINGEN, provider_id="coach-bv"),
+        auth("partner", GRONINGEN),
+        auth("policy", GRONINGEN),
+        auth("ops", GRONINGEN),
+    ):
         for kind in ("approve", "reject"):
-            r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=headers, json={
-                "plan_version": plan["version"], "kind": kind, "reasons": ["x"], "contra_indications": ["y"]})
+            r = http.post(
+                f"/intake/v1/plans/{plan['id']}/decisions",
+                headers=headers,
+                json={"plan_version": plan["version"], "kind": kind, "reasons": ["x"], "contra_indications": ["y"]},
+            )
             _problem(r, 403)
     assert _snapshot(runtime) == before
     assert http.get(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM).json() == []
-    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
-                  json={"plan_version": plan["version"], "kind": "approve"})
+    r = http.post(
+        f"/intake/v1/plans/{plan['id']}/decisions",
+        headers=KM,
+        json={"plan_version": plan["version"], "kind": "approve"},
+    )
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text
 
 
 def test_the_first_reviewer_cannot_give_the_second_approval(env):
     runtime, http = env
     plan = _submit(http, _draft(http, "3000.00"))  # above Groningen's four-eyes threshold of EUR 2,900
-    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
-                  json={"plan_version": plan["version"], "kind": "approve"})
+    r = http.post(
+        f"/intake/v1/plans/{plan['id']}/decisions",
+        headers=KM,
+        json={"plan_version": plan["version"], "kind": "approve"},
+    )
     assert r.status_code == 200, r.text
     plan = r.json()
     assert plan["status"] == "awaiting_second_approval"
@@ -458,17 +508,26 @@ def test_the_first_reviewer_cannot_give_the_second_approval(env):
     before = _snapshot(runtime)
     same_person_as_team_lead = auth("team_lead", GRONINGEN, subject="case_manager-0014")
     for kind in ("confirm", "approve"):
-        r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=same_person_as_team_lead,
-                      json={"plan_version": plan["version"], "kind": kind})
+        r = http.post(
+            f"/intake/v1/plans/{plan['id']}/decisions",
+            headers=same_person_as_team_lead,
+            json={"plan_version": plan["version"], "kind": kind},
+        )
         body = _problem(r, 403)
         assert body["code"] == "review.same_reviewer", body
-    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=auth("case_manager", GRONINGEN, subject="km-2"),
-                  json={"plan_version": plan["version"], "kind": "confirm"})
+    r = http.post(
+        f"/intake/v1/plans/{plan['id']}/decisions",
+        headers=auth("case_manager", GRONINGEN, subject="km-2"),
+        json={"plan_version": plan["version"], "kind": "confirm"},
+    )
     assert _problem(r, 403)["code"] == "review.second_reviewer_role"
     assert _snapshot(runtime) == before
 
-    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=TL,
-                  json={"plan_version": plan["version"], "kind": "confirm"})
+    r = http.post(
+        f"/intake/v1/plans/{plan['id']}/decisions",
+        headers=TL,
+        json={"plan_version": plan["version"], "kind": "confirm"},
+    )
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text
     assert _events(runtime, plan["id"]) == ["PlanSubmitted", "PlanApproved"]
 
@@ -478,13 +537,17 @@ def test_a_decision_on_a_plan_that_changed_meanwhile_is_a_conflict(env):
     plan = _submit(http, _draft(http))
     before = _snapshot(runtime)
     for stale in (plan["version"] - 1, plan["version"] + 1):
-        r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
-                      json={"plan_version": stale, "kind": "approve"})
+        r = http.post(
+            f"/intake/v1/plans/{plan['id']}/decisions", headers=KM, json={"plan_version": stale, "kind": "approve"}
+        )
         body = _problem(r, 409)
         assert body["code"] == "plan.changed_meanwhile" and body["errors"][0]["field"] == "plan_version"
     assert _snapshot(runtime) == before
-    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
-                  json={"plan_version": plan["version"], "kind": "approve"})
+    r = http.post(
+        f"/intake/v1/plans/{plan['id']}/decisions",
+        headers=KM,
+        json={"plan_version": plan["version"], "kind": "approve"},
+    )
     assert r.status_code == 200, r.text
 
 
@@ -493,8 +556,11 @@ def test_a_decision_on_a_draft_is_a_conflict(env):
     plan = _draft(http)
     before = _snapshot(runtime)
     for kind in ("approve", "reject", "confirm"):
-        r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM, json={
-            "plan_version": plan["version"], "kind": kind, "reasons": ["x"], "contra_indications": ["y"]})
+        r = http.post(
+            f"/intake/v1/plans/{plan['id']}/decisions",
+            headers=KM,
+            json={"plan_version": plan["version"], "kind": kind, "reasons": ["x"], "contra_indications": ["y"]},
+        )
         assert _problem(r, 409)["code"] == "plan.not_under_review"
     assert _snapshot(runtime) == before
     assert http.get(f"/intake/v1/plans/{plan['id']}", headers=KM).json()["status"] == "draft"
@@ -512,9 +578,16 @@ def test_a_second_plan_for_a_client_with_an_open_plan_is_a_conflict(env):
         if state == "draft":
             plan = _submit(http, plan)
     # Once the plan is decided against, a new one may start.
-    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM, json={
-        "plan_version": plan["version"], "kind": "reject", "reasons": ["Geen kans op werk."],
-        "contra_indications": ["Passend regulier aanbod."]})
+    r = http.post(
+        f"/intake/v1/plans/{plan['id']}/decisions",
+        headers=KM,
+        json={
+            "plan_version": plan["version"],
+            "kind": "reject",
+            "reasons": ["Geen kans op werk."],
+            "contra_indications": ["Passend regulier aanbod."],
+        },
+    )
     assert r.status_code == 200, r.text
     assert http.post("/intake/v1/plans", headers=KM, json=_plan_body(plan["client_id"])).status_code == 201
 
@@ -537,23 +610,33 @@ def test_each_decision_emits_exactly_one_event_of_its_type(env):
     decisions = {
         "approve": ({"kind": "approve"}, "approved", "PlanApproved"),
         "return": ({"kind": "return", "comments": {"budget": "Twee offertes graag."}}, "returned", "PlanReturned"),
-        "reject": ({"kind": "reject", "reasons": ["Geen kans op werk."], "contra_indications": ["Regulier aanbod."]},
-                   "rejected", "PlanRejected"),
+        "reject": (
+            {"kind": "reject", "reasons": ["Geen kans op werk."], "contra_indications": ["Regulier aanbod."]},
+            "rejected",
+            "PlanRejected",
+        ),
     }
     for name, (body, status, event) in decisions.items():
         plan = _submit(http, _draft(http))
         assert _events(runtime, plan["id"]) == ["PlanSubmitted"]
-        r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
-                      json={"plan_version": plan["version"], **body})
+        r = http.post(
+            f"/intake/v1/plans/{plan['id']}/decisions", headers=KM, json={"plan_version": plan["version"], **body}
+        )
         assert r.status_code == 200 and r.json()["status"] == status, (name, r.text)
         assert _events(runtime, plan["id"]) == ["PlanSubmitted", event], name
     # Four eyes: the first approval emits nothing; the confirmation emits the one PlanApproved.
     plan = _submit(http, _draft(http, "3000.00"))
-    plan = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
-                     json={"plan_version": plan["version"], "kind": "approve"}).json()
+    plan = http.post(
+        f"/intake/v1/plans/{plan['id']}/decisions",
+        headers=KM,
+        json={"plan_version": plan["version"], "kind": "approve"},
+    ).json()
     assert _events(runtime, plan["id"]) == ["PlanSubmitted"]
-    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=TL,
-                  json={"plan_version": plan["version"], "kind": "confirm"})
+    r = http.post(
+        f"/intake/v1/plans/{plan['id']}/decisions",
+        headers=TL,
+        json={"plan_version": plan["version"], "kind": "confirm"},
+    )
     assert r.status_code == 200, r.text
     assert _events(runtime, plan["id"]) == ["PlanSubmitted", "PlanApproved"]
 
@@ -589,15 +672,21 @@ class World:
 
 
 def _victim(http, name: str, rep_subject: str) -> Victim:
-    today = date.today().isoformat()
+    today = TODAY.isoformat()
     client = _register(http, name=name)
     cid = client["id"]
-    r = http.post(f"/intake/v1/clients/{cid}/representatives", headers=KM,
-                  json={"subject": rep_subject, "name": "Voogd", "relation": "guardian"})
+    r = http.post(
+        f"/intake/v1/clients/{cid}/representatives",
+        headers=KM,
+        json={"subject": rep_subject, "name": "Voogd", "relation": "guardian"},
+    )
     assert r.status_code == 201, r.text
     rep_id = r.json()["id"]
-    r = http.post(f"/intake/v1/clients/{cid}/contacts", headers=KM,
-                  json={"contacted_on": today, "channel": "personal_talk", "interest": "interested"})
+    r = http.post(
+        f"/intake/v1/clients/{cid}/contacts",
+        headers=KM,
+        json={"contacted_on": today, "channel": "personal_talk", "interest": "interested"},
+    )
     assert r.status_code == 201, r.text
     assert http.post(f"/intake/v1/clients/{cid}/orientation", headers=KM, json={}).status_code == 201
     plan = http.post("/intake/v1/plans", headers=KM, json=_plan_body(cid)).json()
@@ -605,19 +694,39 @@ def _victim(http, name: str, rep_subject: str) -> Victim:
     assert r.status_code == 201, r.text
     attachment_id = r.json()["id"]
     plan = _submit(http, http.get(f"/intake/v1/plans/{plan['id']}", headers=KM).json())
-    r = http.post(f"/intake/v1/plans/{plan['id']}/decisions", headers=KM,
-                  json={"plan_version": plan["version"], "kind": "approve", "note": "Intern: prima."})
+    r = http.post(
+        f"/intake/v1/plans/{plan['id']}/decisions",
+        headers=KM,
+        json={"plan_version": plan["version"], "kind": "approve", "note": "Intern: prima."},
+    )
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text
     plan = r.json()
     own = auth("client", GRONINGEN, subject=f"client-{cid[:8]}", client_id=cid)
-    r = http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=own,
-                  json={"lodged_on": today, "grounds": "Ik wil een andere coach."})
+    r = http.post(
+        f"/intake/v1/plans/{plan['id']}/objections",
+        headers=own,
+        json={"lodged_on": today, "grounds": "Ik wil een andere coach."},
+    )
     assert r.status_code == 201, r.text
     line = plan["granted_lines"][0]
-    r = http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=own, json={
-        "plan_version": plan["version"], "reason": "Andere coach", "lines": [{
-            "id": line["line_id"], "category": "coaching", "provider_name": "Andere Coach BV",
-            "starts_on": line["starts_on"], "ends_on": line["ends_on"], "amount": "1000.00"}]})
+    r = http.post(
+        f"/intake/v1/plans/{plan['id']}/changes",
+        headers=own,
+        json={
+            "plan_version": plan["version"],
+            "reason": "Andere coach",
+            "lines": [
+                {
+                    "id": line["line_id"],
+                    "category": "coaching",
+                    "provider_name": "Andere Coach BV",
+                    "starts_on": line["starts_on"],
+                    "ends_on": line["ends_on"],
+                    "amount": "1000.00",
+                }
+            ],
+        },
+    )
     assert r.status_code == 201, r.text
     return Victim(cid, client["bsn"], name, plan["id"], rep_id, rep_subject, attachment_id, r.json()["id"])
 
@@ -632,49 +741,77 @@ def world(env) -> World:
     return World(runtime, http, a, b, utrecht["id"])
 
 
-ROUTES = sorted((method, route.path) for route in router.routes if isinstance(route, APIRoute)
-                for method in route.methods)
+# The router's own paths; the app serves them under /intake/v1 (its OpenAPI lists them as /v1/...).
+API = "/v1"
+ROUTES = sorted(
+    (method, route.path) for route in router.routes if isinstance(route, APIRoute) for method in route.methods
+)
 READS = [(m, p) for m, p in ROUTES if m == "GET"]
 
 
 def _url(path: str, v: Victim) -> str:
-    ids = {"client_id": v.client_id, "plan_id": v.plan_id, "representative_id": v.representative_id,
-           "attachment_id": v.attachment_id, "change_id": v.change_id, "number": "1"}
+    ids = {
+        "client_id": v.client_id,
+        "plan_id": v.plan_id,
+        "representative_id": v.representative_id,
+        "attachment_id": v.attachment_id,
+        "change_id": v.change_id,
+        "number": "1",
+    }
     missing = [name for name in re.findall(r"{(\w+)}", path) if name not in ids]
     assert not missing, f"{path}: the access world has no record for {missing}; add one"
-    return "/intake" + re.sub(r"{(\w+)}", lambda m: ids[m.group(1)], path)
+    return "/intake" + API + re.sub(r"{(\w+)}", lambda m: ids[m.group(1)], path)
 
 
 def _request(w: World, method: str, path: str, v: Victim, headers: dict[str, str]):
     """The route called with valid input aimed at the victim's records: only access can stop it."""
     plan = w.http.get(f"/intake/v1/plans/{v.plan_id}", headers=KM).json()
-    today = date.today().isoformat()
+    today = TODAY.isoformat()
     line = plan["granted_lines"][0]
     samples: dict[tuple[str, str], dict[str, Any]] = {
         ("PUT", "/policy"): {"json": w.http.get("/intake/v1/policy", headers=KM).json()},
-        ("PATCH", "/policy"): {"content": b'{"municipality_code": "0014", "decision_term_weeks": 6}',
-                               "headers": {"content-type": "application/merge-patch+json"}},
+        ("PATCH", "/policy"): {
+            "content": b'{"municipality_code": "0014", "decision_term_weeks": 6}',
+            "headers": {"content-type": "application/merge-patch+json"},
+        },
         ("POST", "/clients"): {"json": _client_body()},
         ("PATCH", "/clients/{client_id}"): {"json": {"phone": "0612345678"}},
         ("POST", "/clients/{client_id}/representatives"): {
-            "json": {"subject": "intruder", "name": "Indringer", "relation": "helper"}},
+            "json": {"subject": "intruder", "name": "Indringer", "relation": "helper"}
+        },
         ("POST", "/clients/{client_id}/contacts"): {
-            "json": {"contacted_on": today, "channel": "phone", "interest": "not_interested"}},
+            "json": {"contacted_on": today, "channel": "phone", "interest": "not_interested"}
+        },
         ("POST", "/clients/{client_id}/orientation"): {"json": {}},
         ("POST", "/plans"): {"json": _plan_body(v.client_id)},
         ("PUT", "/plans/{plan_id}"): {"json": _save_body(plan)},
         ("POST", "/plans/{plan_id}/submit"): {"json": {"plan_version": plan["version"]}},
         ("POST", "/plans/{plan_id}/attachments"): {
-            "files": {"file": ("extra.pdf", b"%PDF-1.4 intruder", "application/pdf")}},
-        ("POST", "/plans/{plan_id}/decisions"): {"json": {
-            "plan_version": plan["version"], "kind": "reject", "reasons": ["x"], "contra_indications": ["y"]}},
+            "files": {"file": ("extra.pdf", b"%PDF-1.4 intruder", "application/pdf")}
+        },
+        ("POST", "/plans/{plan_id}/decisions"): {
+            "json": {"plan_version": plan["version"], "kind": "reject", "reasons": ["x"], "contra_indications": ["y"]}
+        },
         ("POST", "/plans/{plan_id}/objections"): {"json": {"lodged_on": today, "grounds": "Ingetrokken."}},
-        ("POST", "/plans/{plan_id}/changes"): {"json": {
-            "plan_version": plan["version"], "reason": "x", "lines": [{
-                "id": line["line_id"], "category": "coaching", "provider_name": "Elders BV",
-                "starts_on": line["starts_on"], "ends_on": line["ends_on"], "amount": "1.00"}]}},
+        ("POST", "/plans/{plan_id}/changes"): {
+            "json": {
+                "plan_version": plan["version"],
+                "reason": "x",
+                "lines": [
+                    {
+                        "id": line["line_id"],
+                        "category": "coaching",
+                        "provider_name": "Elders BV",
+                        "starts_on": line["starts_on"],
+                        "ends_on": line["ends_on"],
+                        "amount": "1.00",
+                    }
+                ],
+            }
+        },
         ("POST", "/plans/{plan_id}/changes/{change_id}/decision"): {
-            "json": {"plan_version": plan["version"], "approve": True}},
+            "json": {"plan_version": plan["version"], "approve": True}
+        },
         ("POST", "/plans/{plan_id}/close"): {"json": {"plan_version": plan["version"], "reason": "completed"}},
     }
     if method in ("GET", "DELETE"):
@@ -702,7 +839,9 @@ def _refused(r, where: str, statuses=(403, 404)) -> None:
 
 def test_the_routes_iterated_are_the_routes_served_and_each_path_id_has_a_record(world):
     served = world.http.get("/intake/v1/openapi.json").json()["paths"]
-    assert set(ROUTES) == {(method.upper(), path) for path, ops in served.items() for method in ops}
+    assert {(method, API + path) for method, path in ROUTES} == {
+        (method.upper(), path) for path, ops in served.items() for method in ops
+    }
     for _method, path in ROUTES:
         _url(path, world.a)
 
@@ -836,8 +975,9 @@ def test_a_registered_representative_reads_only_their_clients_records(world):
     # Notes for staff stay internal for the client side.
     decisions = w.http.get(f"/intake/v1/plans/{w.a.plan_id}/decisions", headers=rep).json()
     assert decisions and all("note" not in d["details"] for d in decisions)
-    assert any("note" in d["details"] for d in w.http.get(f"/intake/v1/plans/{w.a.plan_id}/decisions",
-                                                          headers=KM).json())
+    assert any(
+        "note" in d["details"] for d in w.http.get(f"/intake/v1/plans/{w.a.plan_id}/decisions", headers=KM).json()
+    )
     before = _snapshot(w.runtime)
     for method, path in ROUTES:
         if "{" not in path:
@@ -853,11 +993,12 @@ def test_an_unregistered_representative_reaches_nothing(world):
     w = world
     strangers = {
         "an unknown login": auth("representative", GRONINGEN, subject="rep-stranger", client_id=w.a.client_id),
-        "B's representative claiming A": auth("representative", GRONINGEN, subject=w.b.representative_subject,
-                                              client_id=w.a.client_id),
-        "A's representative in another municipality": auth("representative", UTRECHT,
-                                                           subject=w.a.representative_subject,
-                                                           client_id=w.a.client_id),
+        "B's representative claiming A": auth(
+            "representative", GRONINGEN, subject=w.b.representative_subject, client_id=w.a.client_id
+        ),
+        "A's representative in another municipality": auth(
+            "representative", UTRECHT, subject=w.a.representative_subject, client_id=w.a.client_id
+        ),
     }
     before = _snapshot(w.runtime)
     for who, headers in strangers.items():
@@ -876,8 +1017,11 @@ def test_an_unregistered_representative_reaches_nothing(world):
 
 def test_access_ends_when_the_representation_ends(world):
     w = world
-    r = w.http.post(f"/intake/v1/clients/{w.a.client_id}/representatives", headers=KM,
-                    json={"subject": "rep-temporary", "name": "Tijdelijke hulp", "relation": "helper"})
+    r = w.http.post(
+        f"/intake/v1/clients/{w.a.client_id}/representatives",
+        headers=KM,
+        json={"subject": "rep-temporary", "name": "Tijdelijke hulp", "relation": "helper"},
+    )
     assert r.status_code == 201, r.text
     rep_id = r.json()["id"]
     rep = auth("representative", GRONINGEN, subject="rep-temporary", client_id=w.a.client_id)
@@ -909,7 +1053,8 @@ def test_an_ended_representation_can_start_again_for_the_same_login_but_not_twic
     assert w.http.post(f"/intake/v1/clients/{w.a.client_id}/representatives", headers=KM, json=body).status_code == 409
     w.http.delete(f"/intake/v1/clients/{w.a.client_id}/representatives/{first.json()['id']}", headers=KM)
     assert w.http.get(f"/intake/v1/plans/{w.a.plan_id}", headers=rep).status_code == 403
-    again = w.http.post(f"/intake/v1/clients/{w.a.client_id}/representatives", headers=KM,
-                        json={**body, "relation": "guardian"})
+    again = w.http.post(
+        f"/intake/v1/clients/{w.a.client_id}/representatives", headers=KM, json={**body, "relation": "guardian"}
+    )
     assert again.status_code == 201 and again.json()["active"] and again.json()["relation"] == "guardian", again.text
     assert w.http.get(f"/intake/v1/plans/{w.a.plan_id}", headers=rep).status_code == 200

@@ -29,6 +29,7 @@ from tests.integration.intake.support import (
     create_plan,
     decided,
     events,
+    frozen_clock,
     plan_body,
     register,
 )
@@ -40,7 +41,9 @@ SECOND_QUOTE = PDF.replace(b"1 0 obj", b"2 0 obj")
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    runtime = migrated_runtime(Settings(data_dir=tmp_path_factory.mktemp("intake-journeys"), environment="test"))
+    runtime = migrated_runtime(
+        Settings(data_dir=tmp_path_factory.mktemp("intake-journeys"), environment="test"), clock=frozen_clock()
+    )
     return runtime, api_client(runtime)
 
 
@@ -53,9 +56,16 @@ def test_case_manager_and_client_go_from_registration_to_an_approved_plan_and_an
 
     # --- registration, recruitment, eligibility ------------------------------------------------
     person = register(http, municipality, seed_base=100)
-    contact = http.post(f"/intake/v1/clients/{person.client_id}/contacts", headers=person.km, json={
-        "contacted_on": TODAY.isoformat(), "channel": "information_meeting", "interest": "interested",
-        "note": "Kwam naar de voorlichting."})
+    contact = http.post(
+        f"/intake/v1/clients/{person.client_id}/contacts",
+        headers=person.km,
+        json={
+            "contacted_on": TODAY.isoformat(),
+            "channel": "information_meeting",
+            "interest": "interested",
+            "note": "Kwam naar de voorlichting.",
+        },
+    )
     assert contact.status_code == 201, contact.text
 
     caseload = {c["client_id"]: c for c in http.get("/intake/v1/candidates", headers=person.km).json()}
@@ -89,8 +99,11 @@ def test_case_manager_and_client_go_from_registration_to_an_approved_plan_and_an
 
     quotes = []
     for name, data in (("offerte-roc-1.pdf", PDF), ("offerte-roc-2.pdf", SECOND_QUOTE)):
-        upload = http.post(f"/intake/v1/plans/{plan['id']}/attachments", headers=person.me,
-                           files={"file": (name, data, "application/pdf")})
+        upload = http.post(
+            f"/intake/v1/plans/{plan['id']}/attachments",
+            headers=person.me,
+            files={"file": (name, data, "application/pdf")},
+        )
         assert upload.status_code == 201, upload.text
         assert upload.json()["sha256"] == hashlib.sha256(data).hexdigest() and upload.json()["size"] == len(data)
         download = http.get(f"/intake/v1/plans/{plan['id']}/attachments/{upload.json()['id']}", headers=person.km)
@@ -103,24 +116,29 @@ def test_case_manager_and_client_go_from_registration_to_an_approved_plan_and_an
     second["preconditions"]["obstacles"] = "Geen; de kinderopvang is geregeld."
     second["budget"]["lines"][0].update(id=roc["id"], quote_attachment_ids=quotes)
     second["budget"]["lines"][1]["id"] = coach["id"]
-    saved = http.put(f"/intake/v1/plans/{plan['id']}", headers=person.me,
-                     json={"plan_version": plan["version"], **second})
+    saved = http.put(
+        f"/intake/v1/plans/{plan['id']}", headers=person.me, json={"plan_version": plan["version"], **second}
+    )
     assert saved.status_code == 200, saved.text
     plan = saved.json()
     assert [line["id"] for line in plan["content"]["budget"]["lines"]] == [roc["id"], coach["id"]]
     versions = http.get(f"/intake/v1/plans/{plan['id']}/versions", headers=person.me).json()
     assert [(v["number"], v["kind"], v["created_by"]) for v in versions] == [
-        (1, "draft", f"client-{person.seed}"), (2, "draft", f"client-{person.seed}")]
+        (1, "draft", f"client-{person.seed}"),
+        (2, "draft", f"client-{person.seed}"),
+    ]
 
     checks = http.get(f"/intake/v1/plans/{plan['id']}/checks", headers=person.me).json()
     assert checks["submittable"] is True and checks["total"] == "2400.00" and checks["maximum"] == "5000.00"
     assert not [f for f in checks["findings"] if f["severity"] == "block"]
     # Two quotes for the course; the coaching has none, which the preset only warns about.
     assert [f["field"] for f in checks["findings"] if f["code"] == "budget.too_few_quotes"] == [
-        "budget.lines[1].quote_attachment_ids"]
+        "budget.lines[1].quote_attachment_ids"
+    ]
 
-    submitted = http.post(f"/intake/v1/plans/{plan['id']}/submit", headers=person.me,
-                          json={"plan_version": plan["version"]})
+    submitted = http.post(
+        f"/intake/v1/plans/{plan['id']}/submit", headers=person.me, json={"plan_version": plan["version"]}
+    )
     assert submitted.status_code == 200, submitted.text
     plan = submitted.json()
     assert plan["status"] == "submitted" and plan["submitted_version_number"] == 3
@@ -153,15 +171,21 @@ def test_case_manager_and_client_go_from_registration_to_an_approved_plan_and_an
     assert payload["execution_deadline"] == execution_deadline
     activities = {a["ref"]: a for a in plan["content"]["structure"]["activities"]}
     expected_lines = {}
-    for line, (_description, category, provider, amount) in zip(plan["content"]["budget"]["lines"], LINES,
-                                                                strict=True):
+    for line, (_description, category, provider, amount) in zip(plan["content"]["budget"]["lines"], LINES, strict=True):
         activity = activities[line["activity_ref"]]
-        expected_lines[line["id"]] = {"provider_name": provider, "category": category,
-                                      "granted_cents": int(amount.replace(".", "")),
-                                      "starts_on": activity["start"], "ends_on": activity["end"]}
-    assert {line["plan_line_id"]: {k: line[k] for k in ("provider_name", "category", "granted_cents", "starts_on",
-                                                         "ends_on")}
-            for line in payload["lines"]} == expected_lines
+        expected_lines[line["id"]] = {
+            "provider_name": provider,
+            "category": category,
+            "granted_cents": int(amount.replace(".", "")),
+            "starts_on": activity["start"],
+            "ends_on": activity["end"],
+        }
+    assert {
+        line["plan_line_id"]: {
+            k: line[k] for k in ("provider_name", "category", "granted_cents", "starts_on", "ends_on")
+        }
+        for line in payload["lines"]
+    } == expected_lines
 
     # --- the budget opens on the event ---------------------------------------------------------
     drain(runtime)
@@ -170,10 +194,13 @@ def test_case_manager_and_client_go_from_registration_to_an_approved_plan_and_an
     assert budget["status"] == "open" and budget["client_id"] == person.client_id
     assert budget["granted"] == "2400.00" and budget["remaining"] == "2400.00"
     assert budget["execution_deadline"] == execution_deadline
-    assert {line["plan_line_id"]: (line["provider_name"], line["granted"], line["starts_on"], line["ends_on"])
-            for line in budget["lines"]} == {
-        plan_line_id: (want["provider_name"], f"{want['granted_cents'] / 100:.2f}", want["starts_on"],
-                       want["ends_on"]) for plan_line_id, want in expected_lines.items()}
+    assert {
+        line["plan_line_id"]: (line["provider_name"], line["granted"], line["starts_on"], line["ends_on"])
+        for line in budget["lines"]
+    } == {
+        plan_line_id: (want["provider_name"], f"{want['granted_cents'] / 100:.2f}", want["starts_on"], want["ends_on"])
+        for plan_line_id, want in expected_lines.items()
+    }
     # Exactly once: delivering again opens no second budget.
     drain(runtime)
     assert len(http.get("/budget/v1/budgets", headers=person.fin, params={"plan_id": plan["id"]}).json()) == 1
@@ -191,27 +218,75 @@ def test_the_preset_criteria_decide_who_is_a_candidate(env):
     born_1995 = date(TODAY.year - 31, 1, 15).isoformat()
     cases = [
         # Groningen: five months unemployed is not six.
-        ("0014", {"benefit_type": "WWB", "facts": {"months_unemployed": 5, "other_running_trajectory": False}},
-         "min_months_unemployed"),
+        (
+            "0014",
+            {"benefit_type": "WWB", "facts": {"months_unemployed": 5, "other_running_trajectory": False}},
+            "min_months_unemployed",
+        ),
         # Utrecht: a suitable regular offer exists.
-        ("0344", {"benefit_type": "WWB", "facts": {"no_suitable_regular_offer": False, "fair_chance_of_outflow": True,
-                                                   "other_running_trajectory": False}},
-         "no_suitable_regular_offer"),
+        (
+            "0344",
+            {
+                "benefit_type": "WWB",
+                "facts": {
+                    "no_suitable_regular_offer": False,
+                    "fair_chance_of_outflow": True,
+                    "other_running_trajectory": False,
+                },
+            },
+            "no_suitable_regular_offer",
+        ),
         # Zoetermeer: NUG is not WWB.
-        ("0637", {"benefit_type": "NUG", "date_of_birth": "1970-01-01",
-                  "facts": {"months_on_benefit": 24, "other_running_trajectory": False}}, "benefit_type"),
+        (
+            "0637",
+            {
+                "benefit_type": "NUG",
+                "date_of_birth": "1970-01-01",
+                "facts": {"months_on_benefit": 24, "other_running_trajectory": False},
+            },
+            "benefit_type",
+        ),
         # Zoetermeer: eleven months on benefit is less than a year.
-        ("0637", {"benefit_type": "WWB", "date_of_birth": "1970-01-01",
-                  "facts": {"months_on_benefit": 11, "other_running_trajectory": False}}, "min_months_on_benefit"),
+        (
+            "0637",
+            {
+                "benefit_type": "WWB",
+                "date_of_birth": "1970-01-01",
+                "facts": {"months_on_benefit": 11, "other_running_trajectory": False},
+            },
+            "min_months_on_benefit",
+        ),
         # Zoetermeer: 31, not a single parent, not disabled: no target group.
-        ("0637", {"benefit_type": "WWB", "date_of_birth": born_1995,
-                  "facts": {"months_on_benefit": 24, "single_parent": False, "long_term_partially_disabled": False,
-                            "other_running_trajectory": False}}, "target_group"),
+        (
+            "0637",
+            {
+                "benefit_type": "WWB",
+                "date_of_birth": born_1995,
+                "facts": {
+                    "months_on_benefit": 24,
+                    "single_parent": False,
+                    "long_term_partially_disabled": False,
+                    "other_running_trajectory": False,
+                },
+            },
+            "target_group",
+        ),
         # Zoetermeer: a single parent whose youngest child is 12 is no longer in the group.
-        ("0637", {"benefit_type": "WWB", "date_of_birth": born_1995,
-                  "facts": {"months_on_benefit": 24, "single_parent": True, "long_term_partially_disabled": False,
-                            "youngest_child_birth_date": date(TODAY.year - 12, 1, 1).isoformat(),
-                            "other_running_trajectory": False}}, "target_group"),
+        (
+            "0637",
+            {
+                "benefit_type": "WWB",
+                "date_of_birth": born_1995,
+                "facts": {
+                    "months_on_benefit": 24,
+                    "single_parent": True,
+                    "long_term_partially_disabled": False,
+                    "youngest_child_birth_date": date(TODAY.year - 12, 1, 1).isoformat(),
+                    "other_running_trajectory": False,
+                },
+            },
+            "target_group",
+        ),
     ]
     for municipality, client, failing in cases:
         person = register(http, municipality, seed_base=300, **client)
@@ -224,19 +299,28 @@ def test_the_preset_criteria_decide_who_is_a_candidate(env):
         assert {c["client_id"]: c["failed"] for c in everyone}[person.client_id] == [failing]
         # And the plan cannot be submitted: the failed criterion blocks it.
         plan = create_plan(http, person)
-        r = http.post(f"/intake/v1/plans/{plan['id']}/submit", headers=person.me, json={"plan_version": plan["version"]})
+        r = http.post(
+            f"/intake/v1/plans/{plan['id']}/submit", headers=person.me, json={"plan_version": plan["version"]}
+        )
         assert r.status_code == 422 and r.json()["code"] == "plan.checks_failed", r.text
         assert f"client.{failing}" in {e["field"] for e in r.json()["errors"]}
 
 
-@pytest.mark.parametrize("facts", [
-    {"date_of_birth": "1970-06-01", "facts": {"long_term_partially_disabled": False}},
-    {"date_of_birth": date(TODAY.year - 31, 1, 15).isoformat(), "facts": {"long_term_partially_disabled": True}},
-], ids=["age_45_plus", "long_term_partially_disabled"])
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {"date_of_birth": "1970-06-01", "facts": {"long_term_partially_disabled": False}},
+        {"date_of_birth": date(TODAY.year - 31, 1, 15).isoformat(), "facts": {"long_term_partially_disabled": True}},
+    ],
+    ids=["age_45_plus", "long_term_partially_disabled"],
+)
 def test_zoetermeer_admits_each_of_its_target_groups(env, facts):
     _runtime, http = env
-    client = {"benefit_type": "WWB", "date_of_birth": facts["date_of_birth"],
-              "facts": {"months_on_benefit": 12, "other_running_trajectory": False, **facts["facts"]}}
+    client = {
+        "benefit_type": "WWB",
+        "date_of_birth": facts["date_of_birth"],
+        "facts": {"months_on_benefit": 12, "other_running_trajectory": False, **facts["facts"]},
+    }
     person = register(http, "0637", seed_base=500, **client)
     report = http.get(f"/intake/v1/clients/{person.client_id}/eligibility", headers=person.km).json()
     assert report["eligible"] is True, report

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from services.intake.domain.letters import next_working_day
 from services.intake.domain.policy import format_date_en, format_date_nl
-from services.intake.handlers import close_expired_trajectories
+from services.intake.jobs import close_expired_trajectories
 from services.intake.models import DecisionRecord, Plan, Review
 from shared.config import Settings
 from tests.conftest import auth
@@ -27,9 +27,11 @@ from tests.integration.intake.support import (
     decide,
     decided,
     events,
+    frozen_clock,
     plan_body,
     refused,
     register,
+    run_job,
     submit,
     submitted_plan,
 )
@@ -47,7 +49,9 @@ ABOVE_THRESHOLD = (("Opleiding vrachtwagenchauffeur", "training_skills", "Rijsch
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    runtime = migrated_runtime(Settings(data_dir=tmp_path_factory.mktemp("intake-review"), environment="test"))
+    runtime = migrated_runtime(
+        Settings(data_dir=tmp_path_factory.mktemp("intake-review"), environment="test"), clock=frozen_clock()
+    )
     return runtime, api_client(runtime)
 
 
@@ -78,8 +82,8 @@ def _pdf_text(content: bytes) -> str | None:
 
 
 def _letter(http, person, plan: dict, language: str | None = None, fmt: str = "html"):
-    params = {"format": fmt, **({"language": language} if language else {})}
-    r = http.get(f"/intake/v1/plans/{plan['id']}/letter", headers=person.me, params=params)
+    params = {"format": fmt, **({"lang": language} if language else {})}
+    r = http.get(f"/intake/v1/plans/{plan['id']}/decision-letter", headers=person.me, params=params)
     assert r.status_code == 200, r.text
     if fmt == "pdf":
         assert r.headers["content-type"] == "application/pdf"
@@ -97,15 +101,31 @@ def test_under_marginal_review_a_rejection_must_name_a_contra_indication(env):
     plan = submitted_plan(http, person)
 
     for contra in ([], ["   "]):
-        body = refused(decide(http, person.km, plan, "reject", reasons=["Er is een passend regulier aanbod."],
-                              contra_indications=contra), 422, "review.contra_indication_required")
+        body = refused(
+            decide(
+                http,
+                person.km,
+                plan,
+                "reject",
+                reasons=["Er is een passend regulier aanbod."],
+                contra_indications=contra,
+            ),
+            422,
+            "review.contra_indication_required",
+        )
         assert body["errors"][0]["field"] == "contra_indications"
     assert http.get(f"/intake/v1/plans/{plan['id']}", headers=person.km).json()["status"] == "submitted"
     assert http.get(f"/intake/v1/plans/{plan['id']}/decisions", headers=person.km).json() == []
     assert events(runtime, "PlanRejected", plan["id"]) == []
 
-    rejected = decided(http, person.km, plan, "reject", reasons=["Er is een passend regulier aanbod."],
-                       contra_indications=["De klant kan direct aan de slag bij een werkgever."])
+    rejected = decided(
+        http,
+        person.km,
+        plan,
+        "reject",
+        reasons=["Er is een passend regulier aanbod."],
+        contra_indications=["De klant kan direct aan de slag bij een werkgever."],
+    )
     assert rejected["status"] == "rejected" and rejected["granted"] is None
     assert len(events(runtime, "PlanRejected", plan["id"])) == 1
     [decision] = http.get(f"/intake/v1/plans/{plan['id']}/decisions", headers=person.km).json()
@@ -122,15 +142,23 @@ def test_under_reciprocal_review_every_decision_needs_an_assessment_of_each_sect
     assert body["errors"][0]["field"] == "assessments.foreword"
     for missing in SECTIONS:
         partial = {s: text for s, text in ASSESSMENTS.items() if s != missing}
-        body = refused(decide(http, person.km, plan, "approve", assessments=partial), 422,
-                       "review.assessment_missing")
+        body = refused(decide(http, person.km, plan, "approve", assessments=partial), 422, "review.assessment_missing")
         assert body["errors"][0]["field"] == f"assessments.{missing}"
-    refused(decide(http, person.km, plan, "approve", assessments={**ASSESSMENTS, "structure": " "}), 422,
-            "review.assessment_missing")
-    refused(decide(http, person.km, plan, "reject", reasons=["Geen gerede kans op uitstroom."]), 422,
-            "review.assessment_missing")
-    refused(decide(http, person.km, plan, "return", comments={"budget": "Tweede offerte graag."}), 422,
-            "review.assessment_missing")
+    refused(
+        decide(http, person.km, plan, "approve", assessments={**ASSESSMENTS, "structure": " "}),
+        422,
+        "review.assessment_missing",
+    )
+    refused(
+        decide(http, person.km, plan, "reject", reasons=["Geen gerede kans op uitstroom."]),
+        422,
+        "review.assessment_missing",
+    )
+    refused(
+        decide(http, person.km, plan, "return", comments={"budget": "Tweede offerte graag."}),
+        422,
+        "review.assessment_missing",
+    )
     assert http.get(f"/intake/v1/plans/{plan['id']}", headers=person.km).json()["status"] == "submitted"
     for event_type in ("PlanApproved", "PlanRejected", "PlanReturned"):
         assert events(runtime, event_type, plan["id"]) == []
@@ -147,8 +175,9 @@ def test_under_reciprocal_review_a_rejection_needs_reasons_but_no_contra_indicat
     person = _person(http, "0344")
     plan = submitted_plan(http, person)
     refused(decide(http, person.km, plan, "reject", assessments=ASSESSMENTS), 422, "review.reasons_required")
-    rejected = decided(http, person.km, plan, "reject", assessments=ASSESSMENTS,
-                       reasons=["Er is een passend regulier aanbod."])
+    rejected = decided(
+        http, person.km, plan, "reject", assessments=ASSESSMENTS, reasons=["Er is een passend regulier aanbod."]
+    )
     assert rejected["status"] == "rejected" and len(events(runtime, "PlanRejected", plan["id"])) == 1
 
 
@@ -156,8 +185,9 @@ def _demand_oriented(http, municipality: str, providers: list[str]) -> None:
     """Set a demand-oriented policy through the API, as the municipality's policy officer."""
     policy_officer = auth("policy", municipality, subject=f"beleid-{municipality}")
     document = http.get("/intake/v1/policy", headers=policy_officer).json()
-    document.update(review_model="demand_oriented",
-                    contracted_providers=[{"name": name, "kvk": None} for name in providers])
+    document.update(
+        review_model="demand_oriented", contracted_providers=[{"name": name, "kvk": None} for name in providers]
+    )
     # Only the policy officer sets the policy.
     assert http.put("/intake/v1/policy", headers=auth("case_manager", municipality), json=document).status_code == 403
     stored = http.put("/intake/v1/policy", headers=policy_officer, json=document)
@@ -179,16 +209,21 @@ def test_demand_oriented_policy_keeps_the_money_with_contracted_providers(env):
     checks = http.get(f"/intake/v1/plans/{plan['id']}/checks", headers=person.me).json()
     assert checks["submittable"] is False
     assert [(f["code"], f["field"]) for f in checks["findings"] if f["severity"] == "block"] == [
-        ("budget.provider_not_contracted", "budget.lines[1].provider_name")]
-    body = refused(http.post(f"/intake/v1/plans/{plan['id']}/submit", headers=person.me,
-                             json={"plan_version": plan["version"]}), 422, "plan.checks_failed")
+        ("budget.provider_not_contracted", "budget.lines[1].provider_name")
+    ]
+    body = refused(
+        http.post(f"/intake/v1/plans/{plan['id']}/submit", headers=person.me, json={"plan_version": plan["version"]}),
+        422,
+        "plan.checks_failed",
+    )
     assert [e["code"] for e in body["errors"]] == ["budget.provider_not_contracted"]
 
     # With a contracted coach it goes through; the review is a content review.
     content = {**plan["content"]}
     content["budget"]["lines"][1]["provider_name"] = "Coachpraktijk Werkwijzer"
-    saved = http.put(f"/intake/v1/plans/{plan['id']}", headers=person.me,
-                     json={"plan_version": plan["version"], **content})
+    saved = http.put(
+        f"/intake/v1/plans/{plan['id']}", headers=person.me, json={"plan_version": plan["version"], **content}
+    )
     assert saved.status_code == 200, saved.text
     plan = submit(http, person, saved.json())
     refused(decide(http, person.km, plan, "approve"), 422, "review.assessment_missing")
@@ -197,15 +232,29 @@ def test_demand_oriented_policy_keeps_the_money_with_contracted_providers(env):
 
     # Nor can a change request move the money to a provider without a contract afterwards.
     coach = _change_lines(approved, **{"Coachpraktijk Werkwijzer": {"provider_name": "Coach BV"}})
-    body = refused(http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=person.me, json={
-        "plan_version": approved["version"], "reason": "Andere coach", "lines": coach}), 422,
-        "change.provider_not_contracted")
+    body = refused(
+        http.post(
+            f"/intake/v1/plans/{plan['id']}/changes",
+            headers=person.me,
+            json={"plan_version": approved["version"], "reason": "Andere coach", "lines": coach},
+        ),
+        422,
+        "change.provider_not_contracted",
+    )
     assert body["errors"][0]["field"] == "lines[1].provider_name"
     # Leaving nothing on that line is fine: no money goes to the provider.
-    nothing = _change_lines(approved, **{"Coachpraktijk Werkwijzer": {"provider_name": "Coach BV", "amount": "0.00"},
-                                         "ROC Noord": {"amount": "2400.00"}})
-    r = http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=person.me, json={
-        "plan_version": approved["version"], "reason": "Geen coaching meer nodig", "lines": nothing})
+    nothing = _change_lines(
+        approved,
+        **{
+            "Coachpraktijk Werkwijzer": {"provider_name": "Coach BV", "amount": "0.00"},
+            "ROC Noord": {"amount": "2400.00"},
+        },
+    )
+    r = http.post(
+        f"/intake/v1/plans/{plan['id']}/changes",
+        headers=person.me,
+        json={"plan_version": approved["version"], "reason": "Geen coaching meer nodig", "lines": nothing},
+    )
     assert r.status_code == 201, r.text
 
 
@@ -223,23 +272,35 @@ def test_a_demand_oriented_review_refuses_to_grant_to_a_provider_its_policy_does
     plan = submitted_plan(http, person)
     lines = _lines_by_provider(plan)
     with runtime.engine.begin() as conn:
-        [(review_id, recorded)] = conn.execute(sa.select(Review.id, Review.policy)
-                                               .where(Review.plan_id == plan["id"])).all()
-        conn.execute(sa.update(Review).where(Review.id == review_id).values(
-            policy={**recorded, "contracted_providers": [{"name": "ROC Noord", "kvk": None}]}))
+        [(review_id, recorded)] = conn.execute(
+            sa.select(Review.id, Review.policy).where(Review.plan_id == plan["id"])
+        ).all()
+        conn.execute(
+            sa.update(Review)
+            .where(Review.id == review_id)
+            .values(policy={**recorded, "contracted_providers": [{"name": "ROC Noord", "kvk": None}]})
+        )
 
-    body = refused(decide(http, person.km, plan, "approve", assessments=ASSESSMENTS), 422,
-                   "review.provider_not_contracted")
+    body = refused(
+        decide(http, person.km, plan, "approve", assessments=ASSESSMENTS), 422, "review.provider_not_contracted"
+    )
     assert body["errors"][0]["field"] == f"granted.{lines['Coach BV']}"
     assert events(runtime, "PlanApproved", plan["id"]) == []
 
-    approved = decided(http, person.km, plan, "approve", assessments=ASSESSMENTS,
-                       granted={lines["ROC Noord"]: "1800.00", lines["Coach BV"]: "0.00"},
-                       reasons=["Coach BV heeft geen contract met de gemeente."])
+    approved = decided(
+        http,
+        person.km,
+        plan,
+        "approve",
+        assessments=ASSESSMENTS,
+        granted={lines["ROC Noord"]: "1800.00", lines["Coach BV"]: "0.00"},
+        reasons=["Coach BV heeft geen contract met de gemeente."],
+    )
     assert approved["status"] == "approved" and approved["granted"] == "1800.00"
     [event] = events(runtime, "PlanApproved", plan["id"])
     assert [(line["provider_name"], line["granted_cents"]) for line in event["payload"]["lines"]] == [
-        ("ROC Noord", 180000)]
+        ("ROC Noord", 180000)
+    ]
 
 
 # --- four eyes --------------------------------------------------------------------------------
@@ -271,9 +332,10 @@ def test_above_the_four_eyes_threshold_only_a_different_team_lead_completes_the_
 
     done = decided(http, lead, waiting, "confirm", note="Akkoord.")
     assert done["status"] == "approved" and done["granted"] == "3500.00" and done["decided_by"] == "tl-0014"
-    assert [(d["kind"], d["reviewer_id"]) for d in
-            http.get(f"/intake/v1/plans/{plan['id']}/decisions", headers=person.km).json()] == [
-        ("approve", person.km_subject), ("confirm", "tl-0014")]
+    assert [
+        (d["kind"], d["reviewer_id"])
+        for d in http.get(f"/intake/v1/plans/{plan['id']}/decisions", headers=person.km).json()
+    ] == [("approve", person.km_subject), ("confirm", "tl-0014")]
     [event] = events(runtime, "PlanApproved", plan["id"])
     assert event["payload"]["granted_cents"] == 350000
     refused(decide(http, lead, done, "confirm"), 409, "plan.not_under_review")
@@ -311,10 +373,15 @@ def test_a_returned_plan_is_changed_resubmitted_and_approved_with_conditions_tha
     plan = submitted_plan(http, person)
     [first_review] = [q for q in http.get("/intake/v1/reviews", headers=person.km).json() if q["plan_id"] == plan["id"]]
 
-    refused(decide(http, person.km, plan, "return", assessments=ASSESSMENTS, comments={"budget": "  "}), 422,
-            "review.comments_required")
-    comments = {"budget": "Voeg een tweede offerte voor de opleiding toe.",
-                "labour_market": "Noem twee werkgevers in de regio die koks zoeken."}
+    refused(
+        decide(http, person.km, plan, "return", assessments=ASSESSMENTS, comments={"budget": "  "}),
+        422,
+        "review.comments_required",
+    )
+    comments = {
+        "budget": "Voeg een tweede offerte voor de opleiding toe.",
+        "labour_market": "Noem twee werkgevers in de regio die koks zoeken.",
+    }
     returned = decided(http, person.km, plan, "return", assessments=ASSESSMENTS, comments=comments)
     assert returned["status"] == "returned" and returned["granted"] is None
     assert len(events(runtime, "PlanReturned", plan["id"])) == 1
@@ -325,8 +392,15 @@ def test_a_returned_plan_is_changed_resubmitted_and_approved_with_conditions_tha
     letter = _letter(http, person, returned, "nl")
     assert all(text in letter for text in comments.values())
     assert "bezwaar" not in letter.lower()
-    refused(http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.me,
-                      json={"lodged_on": TODAY.isoformat(), "grounds": "Oneens."}), 409, "objection.nothing_decided")
+    refused(
+        http.post(
+            f"/intake/v1/plans/{plan['id']}/objections",
+            headers=person.me,
+            json={"lodged_on": TODAY.isoformat(), "grounds": "Oneens."},
+        ),
+        409,
+        "objection.nothing_decided",
+    )
 
     # The client changes the returned plan and submits it again: a new review.
     body = {"plan_version": returned["version"], **returned["content"]}
@@ -336,16 +410,22 @@ def test_a_returned_plan_is_changed_resubmitted_and_approved_with_conditions_tha
     again = submit(http, person, saved.json())
     assert again["submitted_version_number"] > plan["submitted_version_number"]
     assert len(events(runtime, "PlanSubmitted", plan["id"])) == 2
-    [second_review] = [q for q in http.get("/intake/v1/reviews", headers=person.km).json() if q["plan_id"] == plan["id"]]
+    [second_review] = [
+        q for q in http.get("/intake/v1/reviews", headers=person.km).json() if q["plan_id"] == plan["id"]
+    ]
     assert second_review["id"] != first_review["id"]
     assert second_review["plan_version_number"] == again["submitted_version_number"]
 
-    conditions = ["Elke drie maanden een voortgangsgesprek met de klantmanager.",
-                  "Het diploma wordt binnen een week na het examen ingeleverd."]
+    conditions = [
+        "Elke drie maanden een voortgangsgesprek met de klantmanager.",
+        "Het diploma wordt binnen een week na het examen ingeleverd.",
+    ]
     approved = decided(http, person.km, again, "approve", assessments=ASSESSMENTS, conditions=conditions)
     assert approved["status"] == "approved" and approved["granted"] == "2400.00"
     assert [d["kind"] for d in http.get(f"/intake/v1/plans/{plan['id']}/decisions", headers=person.km).json()] == [
-        "return", "approve_with_conditions"]
+        "return",
+        "approve_with_conditions",
+    ]
     assert len(events(runtime, "PlanApproved", plan["id"])) == 1
 
     deadline = next_working_day(TODAY + timedelta(weeks=6))
@@ -354,7 +434,7 @@ def test_a_returned_plan_is_changed_resubmitted_and_approved_with_conditions_tha
     assert "€ 2.400,00" in dutch and "bezwaar maken" in dutch and "binnen 6 weken" in dutch
     assert format_date_nl(deadline) in dutch
     english = _letter(http, person, approved)  # the client's own language
-    assert "<html lang=\"en\">" in english
+    assert '<html lang="en">' in english
     assert all(c in english for c in conditions) and "Conditions" in english
     assert "€2,400.00" in english and "lodge an objection" in english and "within six weeks" in english
     assert format_date_en(deadline) in english
@@ -371,8 +451,9 @@ def test_a_rejection_letter_states_the_reasons_and_how_to_object(env):
     person = _person(http, "0014")
     plan = submitted_plan(http, person)
     reasons = ["Er is een passend regulier aanbod via het werkbedrijf.", "De opleiding sluit niet aan op uw doel."]
-    rejected = decided(http, person.km, plan, "reject", reasons=reasons,
-                       contra_indications=["Passend regulier aanbod."])
+    rejected = decided(
+        http, person.km, plan, "reject", reasons=reasons, contra_indications=["Passend regulier aanbod."]
+    )
     dutch = _letter(http, person, rejected, "nl")
     assert all(r in dutch for r in reasons) and "Wij keuren uw plan niet goed" in dutch and "bezwaar" in dutch
     assert "Wat u krijgt" not in dutch
@@ -389,8 +470,9 @@ def test_granting_less_than_asked_needs_reasons_and_the_budget_gets_the_lower_am
     lines = _lines_by_provider(plan)
     less = {lines["ROC Noord"]: "1800.00", lines["Coach BV"]: "400.00"}
     for reasons in ([], [" "]):
-        body = refused(decide(http, person.km, plan, "approve", granted=less, reasons=reasons), 422,
-                       "review.reasons_required")
+        body = refused(
+            decide(http, person.km, plan, "approve", granted=less, reasons=reasons), 422, "review.reasons_required"
+        )
         assert body["errors"][0]["field"] == "reasons"
     assert events(runtime, "PlanApproved", plan["id"]) == []
 
@@ -398,19 +480,25 @@ def test_granting_less_than_asked_needs_reasons_and_the_budget_gets_the_lower_am
     approved = decided(http, person.km, plan, "approve", granted=less, reasons=[reason])
     assert approved["granted"] == "2200.00"
     assert {g["provider_name"]: (g["asked"], g["granted"]) for g in approved["granted_lines"]} == {
-        "ROC Noord": ("1800.00", "1800.00"), "Coach BV": ("600.00", "400.00")}
+        "ROC Noord": ("1800.00", "1800.00"),
+        "Coach BV": ("600.00", "400.00"),
+    }
     [event] = events(runtime, "PlanApproved", plan["id"])
     assert event["payload"]["granted_cents"] == 220000
     assert {line["provider_name"]: line["granted_cents"] for line in event["payload"]["lines"]} == {
-        "ROC Noord": 180000, "Coach BV": 40000}
+        "ROC Noord": 180000,
+        "Coach BV": 40000,
+    }
     letter = _letter(http, person, approved, "nl")
     assert "U krijgt € 2.200,00. U vroeg € 2.400,00." in letter and reason in letter
 
     drain(runtime)
     budget = budget_of(http, person, plan["id"])
     assert budget["granted"] == "2200.00"
-    assert {line["provider_name"]: line["granted"] for line in budget["lines"]} == {"ROC Noord": "1800.00",
-                                                                                  "Coach BV": "400.00"}
+    assert {line["provider_name"]: line["granted"] for line in budget["lines"]} == {
+        "ROC Noord": "1800.00",
+        "Coach BV": "400.00",
+    }
 
 
 # --- objections -------------------------------------------------------------------------------
@@ -424,31 +512,56 @@ def test_an_objection_is_recorded_against_a_decision_and_one_after_six_weeks_is_
     # Nothing decided yet: nothing to object to.
     assert http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.me, json=grounds).status_code == 404
 
-    rejected = decided(http, person.km, plan, "reject", reasons=["Passend regulier aanbod."],
-                       contra_indications=["Regulier aanbod beschikbaar."])
+    rejected = decided(
+        http,
+        person.km,
+        plan,
+        "reject",
+        reasons=["Passend regulier aanbod."],
+        contra_indications=["Regulier aanbod beschikbaar."],
+    )
     assert rejected["status"] == "rejected"
     on_time = http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.me, json=grounds)
     assert on_time.status_code == 201, on_time.text
     assert on_time.json()["late"] is False and on_time.json()["status"] == "lodged"
     assert on_time.json()["recorded_by"] == f"client-{person.seed}"
-    refused(http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.me,
-                      json={**grounds, "lodged_on": (TODAY + timedelta(days=1)).isoformat()}), 422,
-            "objection.lodged_on")
-    refused(http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.me,
-                      json={**grounds, "lodged_on": (TODAY - timedelta(days=1)).isoformat()}), 422,
-            "objection.lodged_on")
+    refused(
+        http.post(
+            f"/intake/v1/plans/{plan['id']}/objections",
+            headers=person.me,
+            json={**grounds, "lodged_on": (TODAY + timedelta(days=1)).isoformat()},
+        ),
+        422,
+        "objection.lodged_on",
+    )
+    refused(
+        http.post(
+            f"/intake/v1/plans/{plan['id']}/objections",
+            headers=person.me,
+            json={**grounds, "lodged_on": (TODAY - timedelta(days=1)).isoformat()},
+        ),
+        422,
+        "objection.lodged_on",
+    )
 
     # The decision was taken ten weeks ago: the term ended six weeks (and a weekend or holiday) later.
     decided_on = TODAY - timedelta(weeks=10)
     with runtime.engine.begin() as conn:
-        conn.execute(sa.update(DecisionRecord).where(DecisionRecord.plan_id == plan["id"])
-                     .values(decided_on=decided_on))
+        conn.execute(
+            sa.update(DecisionRecord).where(DecisionRecord.plan_id == plan["id"]).values(decided_on=decided_on)
+        )
     deadline = next_working_day(decided_on + timedelta(weeks=6))
-    last_day = http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.km,
-                         json={**grounds, "lodged_on": deadline.isoformat()})
+    last_day = http.post(
+        f"/intake/v1/plans/{plan['id']}/objections",
+        headers=person.km,
+        json={**grounds, "lodged_on": deadline.isoformat()},
+    )
     assert last_day.status_code == 201 and last_day.json()["late"] is False, last_day.text
-    late = http.post(f"/intake/v1/plans/{plan['id']}/objections", headers=person.km,
-                     json={**grounds, "lodged_on": (deadline + timedelta(days=1)).isoformat()})
+    late = http.post(
+        f"/intake/v1/plans/{plan['id']}/objections",
+        headers=person.km,
+        json={**grounds, "lodged_on": (deadline + timedelta(days=1)).isoformat()},
+    )
     assert late.status_code == 201 and late.json()["late"] is True, late.text
     listed = http.get(f"/intake/v1/plans/{plan['id']}/objections", headers=person.me).json()
     assert [o["late"] for o in listed] == [False, False, True]
@@ -460,8 +573,14 @@ def test_an_objection_is_recorded_against_a_decision_and_one_after_six_weeks_is_
 def _change_lines(plan: dict, **per_provider: dict) -> list[dict]:
     out = []
     for grant in plan["granted_lines"]:
-        line = {"id": grant["line_id"], "category": grant["category"], "provider_name": grant["provider_name"],
-                "starts_on": grant["starts_on"], "ends_on": grant["ends_on"], "amount": grant["granted"]}
+        line = {
+            "id": grant["line_id"],
+            "category": grant["category"],
+            "provider_name": grant["provider_name"],
+            "starts_on": grant["starts_on"],
+            "ends_on": grant["ends_on"],
+            "amount": grant["granted"],
+        }
         out.append({**line, **per_provider.get(grant["provider_name"], {})})
     return out
 
@@ -472,28 +591,51 @@ def test_a_change_request_moves_money_within_the_granted_total_and_the_budget_fo
     assert budget_of(http, person, plan["id"])["granted"] == "2400.00"
     later = (TODAY + timedelta(days=60)).isoformat()
     end = (TODAY + timedelta(days=250)).isoformat()
-    moved = {"ROC Noord": {"provider_name": "ROC Zuid", "starts_on": later, "ends_on": end, "amount": "1500.00"},
-             "Coach BV": {"amount": "900.00"}}
+    moved = {
+        "ROC Noord": {"provider_name": "ROC Zuid", "starts_on": later, "ends_on": end, "amount": "1500.00"},
+        "Coach BV": {"amount": "900.00"},
+    }
 
     too_much = _change_lines(plan, **{**moved, "Coach BV": {"amount": "901.00"}})
-    body = refused(http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=person.me, json={
-        "plan_version": plan["version"], "reason": "Andere school", "lines": too_much}), 422, "change.above_total")
+    body = refused(
+        http.post(
+            f"/intake/v1/plans/{plan['id']}/changes",
+            headers=person.me,
+            json={"plan_version": plan["version"], "reason": "Andere school", "lines": too_much},
+        ),
+        422,
+        "change.above_total",
+    )
     assert body["errors"][0]["field"] == "lines"
     assert http.get(f"/intake/v1/plans/{plan['id']}/changes", headers=person.me).json() == []
 
-    change = http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=person.me, json={
-        "plan_version": plan["version"], "reason": "De opleiding is bij ROC Zuid goedkoper; meer coaching.",
-        "lines": _change_lines(plan, **moved)})
+    change = http.post(
+        f"/intake/v1/plans/{plan['id']}/changes",
+        headers=person.me,
+        json={
+            "plan_version": plan["version"],
+            "reason": "De opleiding is bij ROC Zuid goedkoper; meer coaching.",
+            "lines": _change_lines(plan, **moved),
+        },
+    )
     assert change.status_code == 201, change.text
     assert change.json()["status"] == "submitted" and change.json()["requested_by"] == f"client-{person.seed}"
     version = http.get(f"/intake/v1/plans/{plan['id']}", headers=person.km).json()["version"]
-    refused(http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=person.me, json={
-        "plan_version": version, "reason": "Nog een", "lines": _change_lines(plan)}), 409, "change.pending")
+    refused(
+        http.post(
+            f"/intake/v1/plans/{plan['id']}/changes",
+            headers=person.me,
+            json={"plan_version": version, "reason": "Nog een", "lines": _change_lines(plan)},
+        ),
+        409,
+        "change.pending",
+    )
 
     decision_url = f"/intake/v1/plans/{plan['id']}/changes/{change.json()['id']}/decision"
     # The client who asked does not decide on it.
-    assert http.post(decision_url, headers=person.me, json={"plan_version": version, "approve": True}
-                     ).status_code == 403
+    assert (
+        http.post(decision_url, headers=person.me, json={"plan_version": version, "approve": True}).status_code == 403
+    )
     assert events(runtime, "PlanChanged", plan["id"]) == []
     approved = http.post(decision_url, headers=person.km, json={"plan_version": version, "approve": True})
     assert approved.status_code == 200, approved.text
@@ -502,40 +644,59 @@ def test_a_change_request_moves_money_within_the_granted_total_and_the_budget_fo
     after = http.get(f"/intake/v1/plans/{plan['id']}", headers=person.km).json()
     assert after["granted"] == "2400.00"
     assert {g["provider_name"]: (g["granted"], g["starts_on"], g["ends_on"]) for g in after["granted_lines"]} == {
-        "ROC Zuid": ("1500.00", later, end), "Coach BV": ("900.00", plan["granted_lines"][1]["starts_on"],
-                                                          plan["granted_lines"][1]["ends_on"])}
+        "ROC Zuid": ("1500.00", later, end),
+        "Coach BV": ("900.00", plan["granted_lines"][1]["starts_on"], plan["granted_lines"][1]["ends_on"]),
+    }
     [event] = events(runtime, "PlanChanged", plan["id"])
     assert event["payload"]["granted_cents"] == 240000 and event["payload"]["change_id"] == change.json()["id"]
     assert {line["provider_name"]: line["granted_cents"] for line in event["payload"]["lines"]} == {
-        "ROC Zuid": 150000, "Coach BV": 90000}
+        "ROC Zuid": 150000,
+        "Coach BV": 90000,
+    }
 
     drain(runtime)
     budget = budget_of(http, person, plan["id"])
     ids = {g["provider_name"]: g["line_id"] for g in plan["granted_lines"]}
     assert budget["granted"] == "2400.00" and budget["remaining"] == "2400.00"
-    assert {line["plan_line_id"]: (line["provider_name"], line["granted"], line["starts_on"], line["ends_on"])
-            for line in budget["lines"]} == {
+    assert {
+        line["plan_line_id"]: (line["provider_name"], line["granted"], line["starts_on"], line["ends_on"])
+        for line in budget["lines"]
+    } == {
         ids["ROC Noord"]: ("ROC Zuid", "1500.00", later, end),
-        ids["Coach BV"]: ("Coach BV", "900.00", plan["granted_lines"][1]["starts_on"],
-                          plan["granted_lines"][1]["ends_on"])}
+        ids["Coach BV"]: (
+            "Coach BV",
+            "900.00",
+            plan["granted_lines"][1]["starts_on"],
+            plan["granted_lines"][1]["ends_on"],
+        ),
+    }
     assert [c["status"] for c in http.get(f"/intake/v1/plans/{plan['id']}/changes", headers=person.km).json()] == [
-        "approved"]
+        "approved"
+    ]
 
 
 def test_a_case_manager_who_asks_for_a_change_does_not_decide_on_it(env):
     runtime, http = env
     plan, person = _approved(env)
-    change = http.post(f"/intake/v1/plans/{plan['id']}/changes", headers=person.km, json={
-        "plan_version": plan["version"], "reason": "Op verzoek van de klant",
-        "lines": _change_lines(plan, **{"ROC Noord": {"amount": "1700.00"}, "Coach BV": {"amount": "700.00"}})})
+    change = http.post(
+        f"/intake/v1/plans/{plan['id']}/changes",
+        headers=person.km,
+        json={
+            "plan_version": plan["version"],
+            "reason": "Op verzoek van de klant",
+            "lines": _change_lines(plan, **{"ROC Noord": {"amount": "1700.00"}, "Coach BV": {"amount": "700.00"}}),
+        },
+    )
     assert change.status_code == 201, change.text
     url = f"/intake/v1/plans/{plan['id']}/changes/{change.json()['id']}/decision"
     version = http.get(f"/intake/v1/plans/{plan['id']}", headers=person.km).json()["version"]
-    refused(http.post(url, headers=person.km, json={"plan_version": version, "approve": True}), 403,
-            "review.same_reviewer")
+    refused(
+        http.post(url, headers=person.km, json={"plan_version": version, "approve": True}), 403, "review.same_reviewer"
+    )
     colleague = auth("case_manager", "0014", subject="km-0014-colleague")
-    rejected = http.post(url, headers=colleague, json={"plan_version": version, "approve": False,
-                                                       "note": "Niet nodig."})
+    rejected = http.post(
+        url, headers=colleague, json={"plan_version": version, "approve": False, "note": "Niet nodig."}
+    )
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected", rejected.text
     assert events(runtime, "PlanChanged", plan["id"]) == []
     after = http.get(f"/intake/v1/plans/{plan['id']}", headers=person.km).json()
@@ -552,17 +713,24 @@ def test_closing_a_trajectory_emits_one_event_and_closes_the_budget(env, reason,
     close_url = f"/intake/v1/plans/{plan['id']}/close"
     r = http.post(close_url, headers=person.km, json={"plan_version": plan["version"], "reason": "stopped_early"})
     assert r.status_code == 422 and "note" in r.json()["errors"][0]["message"], r.text
-    refused(http.post(close_url, headers=person.km, json={"plan_version": plan["version"], "reason": "expired"}),
-            422, "close.not_expired")
+    refused(
+        http.post(close_url, headers=person.km, json={"plan_version": plan["version"], "reason": "expired"}),
+        422,
+        "close.not_expired",
+    )
     assert events(runtime, "TrajectoryClosed", plan["id"]) == []
 
-    closed = http.post(close_url, headers=person.km, json={"plan_version": plan["version"], "reason": reason,
-                                                           "note": note})
+    closed = http.post(
+        close_url, headers=person.km, json={"plan_version": plan["version"], "reason": reason, "note": note}
+    )
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed" and closed.json()["closure_reason"] == reason
     assert closed.json()["closed_on"] == TODAY.isoformat()
-    refused(http.post(close_url, headers=person.km, json={"plan_version": closed.json()["version"],
-                                                          "reason": "completed"}), 409, "plan.wrong_state")
+    refused(
+        http.post(close_url, headers=person.km, json={"plan_version": closed.json()["version"], "reason": "completed"}),
+        409,
+        "plan.wrong_state",
+    )
     [event] = events(runtime, "TrajectoryClosed", plan["id"])
     assert event["payload"]["reason"] == reason and event["payload"]["closed_on"] == TODAY.isoformat()
 
@@ -581,7 +749,7 @@ def test_the_daily_job_closes_plans_past_their_execution_deadline_as_expired(env
         conn.execute(sa.update(Plan).where(Plan.id == expired["id"]).values(execution_deadline=yesterday))
         conn.execute(sa.update(Plan).where(Plan.id == running["id"]).values(execution_deadline=TODAY))
 
-    assert close_expired_trajectories(runtime) >= 1
+    assert run_job(runtime, close_expired_trajectories) >= 1
     after = http.get(f"/intake/v1/plans/{expired['id']}", headers=person.km).json()
     assert after["status"] == "closed" and after["closure_reason"] == "expired"
     assert after["closed_on"] == yesterday.isoformat()
@@ -591,9 +759,8 @@ def test_the_daily_job_closes_plans_past_their_execution_deadline_as_expired(env
     assert http.get(f"/intake/v1/plans/{running['id']}", headers=person.km).json()["status"] == "approved"
     assert events(runtime, "TrajectoryClosed", running["id"]) == []
 
-    assert close_expired_trajectories(runtime) == 0
+    assert run_job(runtime, close_expired_trajectories) == 0
     assert len(events(runtime, "TrajectoryClosed", expired["id"])) == 1
     drain(runtime)
     budget = budget_of(http, person, expired["id"])
     assert budget["status"] == "closed" and budget["closed_on"] == yesterday.isoformat()
-

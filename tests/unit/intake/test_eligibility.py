@@ -31,10 +31,19 @@ ON = date(2025, 6, 1)
 
 # Someone who meets every rule in every preset.
 EVERYTHING_KNOWN = ClientFacts(
-    benefit_type=BenefitType.WWB, months_unemployed=30, months_on_benefit=24, date_of_birth=date(1970, 1, 1),
-    single_parent=False, youngest_child_birth_date=None, long_term_partially_disabled=False,
-    resident_municipality_code="0014", has_running_trajectory=False, no_suitable_regular_offer=True,
-    fair_chance_of_outflow=True, distance_to_labour_market_months=6, available_for_work=True,
+    benefit_type=BenefitType.WWB,
+    months_unemployed=30,
+    months_on_benefit=24,
+    date_of_birth=date(1970, 1, 1),
+    single_parent=False,
+    youngest_child_birth_date=None,
+    long_term_partially_disabled=False,
+    resident_municipality_code="0014",
+    has_running_trajectory=False,
+    no_suitable_regular_offer=True,
+    fair_chance_of_outflow=True,
+    distance_to_labour_market_months=6,
+    available_for_work=True,
 )
 
 
@@ -43,6 +52,7 @@ def facts(**changes):
 
 
 # --- entitled to assistance (WWB) or registered job seeker (NUG) ------------------------------
+
 
 def test_client_on_assistance_passes_the_benefit_rule():
     result = BenefitTypeRule().evaluate(facts(benefit_type=BenefitType.WWB), ON)
@@ -60,13 +70,17 @@ def test_client_on_unemployment_benefit_fails_the_prb_benefit_rule():
 
 
 def test_zoetermeer_rejects_a_job_seeker_without_benefit():
-    report = check_eligibility(PRESETS["0637"], facts(benefit_type="NUG", resident_municipality_code="0637",
-                                                      date_of_birth=date(1975, 1, 1)), ON)
+    report = check_eligibility(
+        PRESETS["0637"],
+        facts(benefit_type="NUG", resident_municipality_code="0637", date_of_birth=date(1975, 1, 1)),
+        ON,
+    )
     assert not report.eligible
     assert [r.kind for r in report.failed] == ["benefit_type"]
 
 
 # --- resident of the municipality ---------------------------------------------------------
+
 
 def test_resident_of_the_municipality_passes():
     assert ResidentRule(("0014",)).evaluate(facts(resident_municipality_code="0014"), ON).passed
@@ -84,6 +98,7 @@ def test_a_shared_social_service_accepts_residents_of_each_member_municipality()
 
 # --- no other running trajectory ------------------------------------------------------------
 
+
 def test_client_without_a_running_trajectory_passes():
     assert NoRunningTrajectoryRule().evaluate(facts(has_running_trajectory=False), ON).passed
 
@@ -94,6 +109,7 @@ def test_client_already_in_another_trajectory_fails():
 
 
 # --- minimum months unemployed (Groningen, Rotterdam: 6) ----------------------------------------
+
 
 def test_groningen_admits_a_client_unemployed_exactly_six_months():
     assert MinMonthsUnemployedRule(6).evaluate(facts(months_unemployed=6), ON).passed
@@ -108,18 +124,23 @@ def test_groningen_rejects_a_client_unemployed_five_months():
 
 # --- minimum months on assistance (Zoetermeer: 1 year) -----------------------------------------
 
+
 def test_zoetermeer_admits_a_client_exactly_one_year_on_assistance():
     assert MinMonthsOnBenefitRule(12).evaluate(facts(months_on_benefit=12), ON).passed
 
 
 def test_zoetermeer_rejects_client_under_one_year_on_assistance():
-    report = check_eligibility(PRESETS["0637"], facts(months_on_benefit=11, resident_municipality_code="0637",
-                                                      date_of_birth=date(1975, 1, 1)), ON)
+    report = check_eligibility(
+        PRESETS["0637"],
+        facts(months_on_benefit=11, resident_municipality_code="0637", date_of_birth=date(1975, 1, 1)),
+        ON,
+    )
     assert not report.eligible
     assert [r.kind for r in report.failed] == ["min_months_on_benefit"]
 
 
 # --- maximum distance to the labour market (Delft: 1 year) -----------------------------------
+
 
 def test_delft_admits_a_client_a_year_from_the_labour_market():
     assert MaxDistanceToLabourMarketRule(12).evaluate(facts(distance_to_labour_market_months=12), ON).passed
@@ -132,6 +153,7 @@ def test_delft_rejects_a_client_more_than_a_year_from_the_labour_market():
 
 # --- no suitable regular offer (Rotterdam, Utrecht, Wageningen) ---------------------------------
 
+
 def test_client_without_a_suitable_regular_offer_passes():
     assert NoSuitableRegularOfferRule().evaluate(facts(no_suitable_regular_offer=True), ON).passed
 
@@ -143,13 +165,15 @@ def test_client_with_a_suitable_regular_offer_fails():
 
 # --- fair chance of outflow (Utrecht) ---------------------------------------------------------
 
+
 def test_client_with_a_fair_chance_of_outflow_passes():
     assert FairChanceOfOutflowRule().evaluate(facts(fair_chance_of_outflow=True), ON).passed
 
 
 def test_utrecht_rejects_a_client_without_a_fair_chance_of_outflow():
-    report = check_eligibility(PRESETS["0344"], facts(fair_chance_of_outflow=False,
-                                                      resident_municipality_code="0344"), ON)
+    report = check_eligibility(
+        PRESETS["0344"], facts(fair_chance_of_outflow=False, resident_municipality_code="0344"), ON
+    )
     assert not report.eligible and [r.kind for r in report.failed] == ["fair_chance_of_outflow"]
 
 
@@ -170,18 +194,19 @@ def test_client_turning_45_the_day_after_the_reference_date_is_not_45_plus():
 
 
 def test_single_parent_with_a_child_of_eleven_is_in_the_target_group():
-    assert ONLY_SINGLE_PARENT.evaluate(facts(single_parent=True, youngest_child_birth_date=date(2014, 1, 1)),
-                                       ON).passed
+    assert ONLY_SINGLE_PARENT.evaluate(facts(single_parent=True, youngest_child_birth_date=date(2014, 1, 1)), ON).passed
 
 
 def test_single_parent_whose_youngest_child_turned_twelve_is_not_in_the_target_group():
-    assert not ONLY_SINGLE_PARENT.evaluate(facts(single_parent=True, youngest_child_birth_date=date(2013, 6, 1)),
-                                           ON).passed
+    assert not ONLY_SINGLE_PARENT.evaluate(
+        facts(single_parent=True, youngest_child_birth_date=date(2013, 6, 1)), ON
+    ).passed
 
 
 def test_a_parent_with_a_partner_is_not_a_single_parent():
-    assert not ONLY_SINGLE_PARENT.evaluate(facts(single_parent=False, youngest_child_birth_date=date(2020, 1, 1)),
-                                           ON).passed
+    assert not ONLY_SINGLE_PARENT.evaluate(
+        facts(single_parent=False, youngest_child_birth_date=date(2020, 1, 1)), ON
+    ).passed
 
 
 def test_long_term_partially_disabled_client_is_in_the_target_group():
@@ -193,14 +218,22 @@ def test_client_not_partially_disabled_is_not_in_that_target_group():
 
 
 def test_zoetermeer_admits_a_single_parent_of_thirty_with_a_young_child():
-    client = facts(resident_municipality_code="0637", date_of_birth=date(1995, 1, 1), single_parent=True,
-                   youngest_child_birth_date=date(2020, 1, 1))
+    client = facts(
+        resident_municipality_code="0637",
+        date_of_birth=date(1995, 1, 1),
+        single_parent=True,
+        youngest_child_birth_date=date(2020, 1, 1),
+    )
     assert check_eligibility(PRESETS["0637"], client, ON).eligible
 
 
 def test_zoetermeer_rejects_a_client_in_none_of_the_target_groups():
-    client = facts(resident_municipality_code="0637", date_of_birth=date(1995, 1, 1), single_parent=False,
-                   long_term_partially_disabled=False)
+    client = facts(
+        resident_municipality_code="0637",
+        date_of_birth=date(1995, 1, 1),
+        single_parent=False,
+        long_term_partially_disabled=False,
+    )
     report = check_eligibility(PRESETS["0637"], client, ON)
     assert not report.eligible
     (failed,) = report.failed
@@ -221,6 +254,7 @@ def test_target_group_is_unknown_when_no_group_matches_and_some_are_unknown():
 
 # --- available for work (Table B1) ------------------------------------------------------------
 
+
 def test_client_available_for_work_passes():
     assert AvailableForWorkRule().evaluate(facts(available_for_work=True), ON).passed
 
@@ -231,9 +265,18 @@ def test_client_not_available_for_work_fails():
 
 # --- unknown facts never pass ------------------------------------------------------------------
 
-EVERY_RULE = [BenefitTypeRule(), ResidentRule(("0014",)), NoRunningTrajectoryRule(), MinMonthsUnemployedRule(6),
-              MinMonthsOnBenefitRule(12), MaxDistanceToLabourMarketRule(12), NoSuitableRegularOfferRule(),
-              FairChanceOfOutflowRule(), AvailableForWorkRule(), TargetGroupRule()]
+EVERY_RULE = [
+    BenefitTypeRule(),
+    ResidentRule(("0014",)),
+    NoRunningTrajectoryRule(),
+    MinMonthsUnemployedRule(6),
+    MinMonthsOnBenefitRule(12),
+    MaxDistanceToLabourMarketRule(12),
+    NoSuitableRegularOfferRule(),
+    FairChanceOfOutflowRule(),
+    AvailableForWorkRule(),
+    TargetGroupRule(),
+]
 
 
 def test_every_rule_kind_is_covered_here():
@@ -263,11 +306,16 @@ def test_every_rule_survives_a_dict_round_trip(rule):
 
 # --- the whole check ---------------------------------------------------------------------------
 
+
 def test_groningen_client_meeting_every_criterion_is_eligible_and_sees_every_result():
     report = check_eligibility(PRESETS["0014"], EVERYTHING_KNOWN, ON)
     assert report.eligible
-    assert [r.kind for r in report.results] == ["benefit_type", "resident", "no_running_trajectory",
-                                                "min_months_unemployed"]
+    assert [r.kind for r in report.results] == [
+        "benefit_type",
+        "resident",
+        "no_running_trajectory",
+        "min_months_unemployed",
+    ]
 
 
 def test_an_unknown_fact_makes_the_client_not_yet_eligible_and_lists_what_to_ask():
@@ -289,8 +337,9 @@ def test_pgb_bw_is_a_legal_right_so_municipal_selection_rules_do_not_apply():
 
 
 def test_a_municipality_with_no_special_criteria_still_checks_the_general_ones():
-    report = check_eligibility(default_policy("0034", "Almere"), facts(resident_municipality_code="0034",
-                                                                       has_running_trajectory=True), ON)
+    report = check_eligibility(
+        default_policy("0034", "Almere"), facts(resident_municipality_code="0034", has_running_trajectory=True), ON
+    )
     assert not report.eligible and [r.kind for r in report.failed] == ["no_running_trajectory"]
 
 

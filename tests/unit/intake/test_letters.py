@@ -33,21 +33,40 @@ from shared.money import Money
 LETTER_DATE = date(2025, 3, 10)
 
 APPROVAL = DecisionLetterData(
-    municipality_name="Groningen", client_display_name="Anna de Vries", client_number="SOZAWE-1234",
-    letter_date=LETTER_DATE, decision=DecisionKind.APPROVE_WITH_CONDITIONS, plan_submitted_on=date(2025, 3, 3),
+    municipality_name="Groningen",
+    client_display_name="Anna de Vries",
+    client_number="SOZAWE-1234",
+    letter_date=LETTER_DATE,
+    decision=DecisionKind.APPROVE_WITH_CONDITIONS,
+    plan_submitted_on=date(2025, 3, 3),
     reasons=("Een goedkopere opleiding geeft hetzelfde diploma.",),
-    lines=(LetterLine("Opleiding kok", "ROC Noorderpoort", Money.euros("4200"), Money.euros("3950.50")),
-           LetterLine("Messenset", "Kookwinkel", Money.euros("250"), Money.euros("250"))),
-    conditions=("U stuurt elke 3 maanden een kort verslag.",), execution_deadline=date(2026, 3, 10),
-    reference="PLAN-42", signed_by="J. Jansen, klantmanager")
+    lines=(
+        LetterLine("Opleiding kok", "ROC Noorderpoort", Money.euros("4200"), Money.euros("3950.50")),
+        LetterLine("Messenset", "Kookwinkel", Money.euros("250"), Money.euros("250")),
+    ),
+    conditions=("U stuurt elke 3 maanden een kort verslag.",),
+    execution_deadline=date(2026, 3, 10),
+    reference="PLAN-42",
+    signed_by="J. Jansen, klantmanager",
+)
 REJECTION = DecisionLetterData(
-    municipality_name="Groningen", client_display_name="Anna de Vries", client_number="SOZAWE-1234",
-    letter_date=LETTER_DATE, decision=DecisionKind.REJECT, plan_submitted_on=date(2025, 3, 3),
-    reasons=("Het plan leidt niet tot betaald werk.",))
+    municipality_name="Groningen",
+    client_display_name="Anna de Vries",
+    client_number="SOZAWE-1234",
+    letter_date=LETTER_DATE,
+    decision=DecisionKind.REJECT,
+    plan_submitted_on=date(2025, 3, 3),
+    reasons=("Het plan leidt niet tot betaald werk.",),
+)
 RETURNED = DecisionLetterData(
-    municipality_name="Groningen", client_display_name="Anna de Vries", client_number="SOZAWE-1234",
-    letter_date=LETTER_DATE, decision=DecisionKind.RETURN_FOR_CHANGES, plan_submitted_on=date(2025, 3, 3),
-    comments=(SectionComment(PlanSection.BUDGET, "Voeg een tweede offerte toe."),))
+    municipality_name="Groningen",
+    client_display_name="Anna de Vries",
+    client_number="SOZAWE-1234",
+    letter_date=LETTER_DATE,
+    decision=DecisionKind.RETURN_FOR_CHANGES,
+    plan_submitted_on=date(2025, 3, 3),
+    comments=(SectionComment(PlanSection.BUDGET, "Voeg een tweede offerte toe."),),
+)
 
 
 def test_the_dutch_approval_letter_says_how_to_object_within_six_weeks():
@@ -81,21 +100,28 @@ def test_the_objection_term_is_six_weeks_from_the_date_of_the_letter():
     assert replace(REJECTION, letter_date=date(2025, 6, 3)).objection_deadline == date(2025, 7, 15)
 
 
-@pytest.mark.parametrize(("last_day", "moved_to"), [
-    (date(2025, 4, 21), date(2025, 4, 22)),  # Easter Monday
-    (date(2025, 4, 26), date(2025, 4, 28)),  # King's Day on Saturday (27 April is a Sunday), then Sunday
-    (date(2025, 5, 5), date(2025, 5, 6)),  # Liberation Day
-    (date(2025, 5, 29), date(2025, 5, 30)),  # Ascension Day
-    (date(2025, 12, 25), date(2025, 12, 29)),  # Christmas, Boxing Day, weekend
-    (date(2025, 7, 15), date(2025, 7, 15)),  # an ordinary Tuesday
-])
+@pytest.mark.parametrize(
+    ("last_day", "moved_to"),
+    [
+        (date(2025, 4, 21), date(2025, 4, 22)),  # Easter Monday
+        (date(2025, 4, 26), date(2025, 4, 28)),  # King's Day on Saturday (27 April is a Sunday), then Sunday
+        (date(2025, 5, 5), date(2025, 5, 6)),  # Liberation Day
+        (date(2025, 5, 29), date(2025, 5, 30)),  # Ascension Day
+        (date(2025, 12, 25), date(2025, 12, 29)),  # Christmas, Boxing Day, weekend
+        (date(2025, 7, 15), date(2025, 7, 15)),  # an ordinary Tuesday
+    ],
+)
 def test_an_objection_term_ending_on_a_weekend_or_holiday_runs_on_to_the_next_working_day(last_day, moved_to):
     assert next_working_day(last_day) == moved_to
 
 
 def test_easter_is_computed_for_any_year():
     assert [easter_sunday(y) for y in (2024, 2025, 2026, 2038)] == [
-        date(2024, 3, 31), date(2025, 4, 20), date(2026, 4, 5), date(2038, 4, 25)]
+        date(2024, 3, 31),
+        date(2025, 4, 20),
+        date(2026, 4, 5),
+        date(2038, 4, 25),
+    ]
 
 
 def test_a_rejection_letter_gives_its_reasons_and_the_way_to_object():
@@ -161,12 +187,16 @@ def test_a_letter_in_another_language_is_refused():
     assert err.value.code == "letter.language"
 
 
-@pytest.mark.parametrize(("letter", "changes", "field"), [
-    (REJECTION, {"reasons": ()}, "reasons"),
-    (RETURNED, {"comments": ()}, "comments"),
-    (APPROVAL, {"conditions": ()}, "conditions"),
-    (APPROVAL, {"execution_deadline": None}, "lines"),
-], ids=["rejection_without_reasons", "return_without_comments", "conditions_missing", "deadline_missing"])
+@pytest.mark.parametrize(
+    ("letter", "changes", "field"),
+    [
+        (REJECTION, {"reasons": ()}, "reasons"),
+        (RETURNED, {"comments": ()}, "comments"),
+        (APPROVAL, {"conditions": ()}, "conditions"),
+        (APPROVAL, {"execution_deadline": None}, "lines"),
+    ],
+    ids=["rejection_without_reasons", "return_without_comments", "conditions_missing", "deadline_missing"],
+)
 def test_an_incomplete_letter_is_refused(letter, changes, field):
     with pytest.raises(DomainError) as err:
         replace(letter, **changes)
@@ -180,31 +210,51 @@ ANNA = Reviewer("anna", "case_manager")
 
 
 def started():
-    lines = [LineRequest("l0", Money.euros("1500"), "Coach & Co", description="Coaching"),
-             LineRequest("l1", Money.euros("1000"), "ROC", description="Cursus Excel")]
+    lines = [
+        LineRequest("l0", Money.euros("1500"), "Coach & Co", description="Coaching"),
+        LineRequest("l1", Money.euros("1000"), "ROC", description="Cursus Excel"),
+    ]
     return ReviewState.start(POLICY, lines, date(2025, 3, 3))
 
 
 def test_an_approved_review_becomes_an_approval_letter():
-    state = started().decide(Approve(ANNA, date(2025, 3, 10), granted={"l0": Money.euros("1200"),
-                                                                        "l1": Money.euros("1000")},
-                                     reasons=("Twaalf uur coaching is genoeg.",), conditions=("Maandelijks contact.",),
-                                     assessments={s: "ok" for s in PlanSection}))
+    state = started().decide(
+        Approve(
+            ANNA,
+            date(2025, 3, 10),
+            granted={"l0": Money.euros("1200"), "l1": Money.euros("1000")},
+            reasons=("Twaalf uur coaching is genoeg.",),
+            conditions=("Maandelijks contact.",),
+            assessments=dict.fromkeys(PlanSection, "ok"),
+        )
+    )
     letter = letter_data_from_review(state, client_display_name="Anna", client_number="1", letter_date=LETTER_DATE)
     assert letter.decision is DecisionKind.APPROVE_WITH_CONDITIONS
     assert [(line.description, line.granted) for line in letter.lines] == [
-        ("Coaching", Money.euros("1200")), ("Cursus Excel", Money.euros("1000"))]
+        ("Coaching", Money.euros("1200")),
+        ("Cursus Excel", Money.euros("1000")),
+    ]
     assert letter.execution_deadline == date(2026, 3, 10)
     assert "Twaalf uur coaching is genoeg." in render_decision_letter_html(letter, "nl")
 
 
 def test_a_rejected_and_a_returned_review_become_their_letters():
-    rejected = started().decide(Reject(ANNA, date(2025, 3, 10), reasons=("Geen werk in dit beroep.",),
-                                       assessments={s: "ok" for s in PlanSection}))
-    assert letter_data_from_review(rejected, client_display_name="A", client_number="1",
-                                   letter_date=LETTER_DATE).reasons == ("Geen werk in dit beroep.",)
-    returned = started().decide(ReturnForChanges(ANNA, date(2025, 3, 10), comments={"budget": "Tweede offerte."},
-                                                 assessments={s: "ok" for s in PlanSection}))
+    rejected = started().decide(
+        Reject(
+            ANNA, date(2025, 3, 10), reasons=("Geen werk in dit beroep.",), assessments=dict.fromkeys(PlanSection, "ok")
+        )
+    )
+    assert letter_data_from_review(
+        rejected, client_display_name="A", client_number="1", letter_date=LETTER_DATE
+    ).reasons == ("Geen werk in dit beroep.",)
+    returned = started().decide(
+        ReturnForChanges(
+            ANNA,
+            date(2025, 3, 10),
+            comments={"budget": "Tweede offerte."},
+            assessments=dict.fromkeys(PlanSection, "ok"),
+        )
+    )
     letter = letter_data_from_review(returned, client_display_name="A", client_number="1", letter_date=LETTER_DATE)
     assert letter.comments == (SectionComment(PlanSection.BUDGET, "Tweede offerte."),)
 

@@ -59,8 +59,13 @@ def test_amounts_are_stored_as_strings_never_as_floats():
 
 def test_presets_are_keyed_by_cbs_code():
     assert {code: p.municipality_name for code, p in PRESETS.items()} == {
-        "0014": "Groningen", "0344": "Utrecht", "0637": "Zoetermeer", "0599": "Rotterdam", "0503": "Delft",
-        "0758": "Breda"}
+        "0014": "Groningen",
+        "0344": "Utrecht",
+        "0637": "Zoetermeer",
+        "0599": "Rotterdam",
+        "0503": "Delft",
+        "0758": "Breda",
+    }
 
 
 def test_groningen_preset_asks_six_months_unemployed_and_reviews_ja_tenzij():
@@ -101,7 +106,10 @@ def test_delft_preset_asks_at_most_a_year_from_the_labour_market_with_a_three_mo
 
 def test_breda_preset_requires_self_awareness_mediation_and_aftercare():
     assert PRESETS["0758"].required_plan_elements == (
-        PlanElement.SELF_AWARENESS, PlanElement.JOB_MEDIATION, PlanElement.AFTERCARE)
+        PlanElement.SELF_AWARENESS,
+        PlanElement.JOB_MEDIATION,
+        PlanElement.AFTERCARE,
+    )
 
 
 def test_pgb_bw_maximum_depends_on_the_indication():
@@ -127,8 +135,7 @@ def test_missing_settings_take_the_neutral_defaults():
 
 
 def test_an_explicit_empty_rule_list_means_no_admission_rules():
-    policy = policy_from_dict({"municipality_code": "0289", "municipality_name": "Wageningen",
-                               "admission_rules": []})
+    policy = policy_from_dict({"municipality_code": "0289", "municipality_name": "Wageningen", "admission_rules": []})
     assert policy.admission_rules == ()
 
 
@@ -149,28 +156,33 @@ def _data(**changes):
     return data
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"excution_months": 12}, "excution_months"),
-    ({"execution_months": "12"}, "execution_months"),
-    ({"execution_months": 0}, "execution_months"),
-    ({"four_eyes_threshold": 2900.0}, "four_eyes_threshold"),
-    ({"review_model": "strict"}, "review_model"),
-    ({"too_few_quotes": "never"}, "too_few_quotes"),
-    ({"municipality_code": "14"}, "municipality_code"),
-    ({"decision_warning_weeks": 8}, "decision_warning_weeks"),
-    ({"schemes": [{"scheme": "prb", "maximum_budget": 5000.5}]}, "schemes[0].maximum_budget"),
-    ({"schemes": [{"scheme": "bijstand", "maximum_budget": "5000"}]}, "schemes[0].scheme"),
-    ({"schemes": [{"scheme": "prb", "maximum_budget": "0"}]}, "schemes[0].maximum_budget"),
-    ({"admission_rules": [{"kind": "min_months_unemployed", "months": "six"}]}, "admission_rules[0].months"),
-    ({"admission_rules": [{"kind": "resident", "municipality_codes": ["14"]}]},
-     "admission_rules[0].municipality_codes"),
-    ({"admission_rules": [{"kind": "no_running_trajectory"}, {"kind": "astrology"}]}, "admission_rules[1].kind"),
-    ({"admission_rules": [{"kind": "target_group", "groups": ["students"]}]}, "admission_rules[0].groups[0]"),
-    ({"admission_rules": [{"kind": "benefit_type", "allowed": ["WWB"], "extra": 1}]}, "admission_rules[0].extra"),
-    ({"required_plan_elements": ["singing"]}, "required_plan_elements[0]"),
-    ({"contracted_providers": [{"name": "Werkt BV", "kvk": "123"}]}, "contracted_providers[0]"),
-    ({"orientation": {"enabled": True, "months": 3, "budgett": "0"}}, "orientation.budgett"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"excution_months": 12}, "excution_months"),
+        ({"execution_months": "12"}, "execution_months"),
+        ({"execution_months": 0}, "execution_months"),
+        ({"four_eyes_threshold": 2900.0}, "four_eyes_threshold"),
+        ({"review_model": "strict"}, "review_model"),
+        ({"too_few_quotes": "never"}, "too_few_quotes"),
+        ({"municipality_code": "14"}, "municipality_code"),
+        ({"decision_warning_weeks": 8}, "decision_warning_weeks"),
+        ({"schemes": [{"scheme": "prb", "maximum_budget": 5000.5}]}, "schemes[0].maximum_budget"),
+        ({"schemes": [{"scheme": "bijstand", "maximum_budget": "5000"}]}, "schemes[0].scheme"),
+        ({"schemes": [{"scheme": "prb", "maximum_budget": "0"}]}, "schemes[0].maximum_budget"),
+        ({"admission_rules": [{"kind": "min_months_unemployed", "months": "six"}]}, "admission_rules[0].months"),
+        (
+            {"admission_rules": [{"kind": "resident", "municipality_codes": ["14"]}]},
+            "admission_rules[0].municipality_codes",
+        ),
+        ({"admission_rules": [{"kind": "no_running_trajectory"}, {"kind": "astrology"}]}, "admission_rules[1].kind"),
+        ({"admission_rules": [{"kind": "target_group", "groups": ["students"]}]}, "admission_rules[0].groups[0]"),
+        ({"admission_rules": [{"kind": "benefit_type", "allowed": ["WWB"], "extra": 1}]}, "admission_rules[0].extra"),
+        ({"required_plan_elements": ["singing"]}, "required_plan_elements[0]"),
+        ({"contracted_providers": [{"name": "Werkt BV", "kvk": "123"}]}, "contracted_providers[0]"),
+        ({"orientation": {"enabled": True, "months": 3, "budgett": "0"}}, "orientation.budgett"),
+    ],
+)
 def test_a_bad_setting_is_refused_with_a_message_naming_the_field(changes, field):
     with pytest.raises(ValueError) as err:
         policy_from_dict(_data(**changes))
@@ -199,12 +211,15 @@ def test_contracted_providers_match_on_kvk_or_on_name_ignoring_case_and_spaces()
     assert not policy.is_contracted("Werkt BV", "87654321")
 
 
-@pytest.mark.parametrize(("start", "months", "expected"), [
-    (date(2025, 1, 31), 1, date(2025, 2, 28)),
-    (date(2024, 1, 31), 1, date(2024, 2, 29)),
-    (date(2025, 3, 10), 12, date(2026, 3, 10)),
-    (date(2025, 11, 30), 3, date(2026, 2, 28)),
-])
+@pytest.mark.parametrize(
+    ("start", "months", "expected"),
+    [
+        (date(2025, 1, 31), 1, date(2025, 2, 28)),
+        (date(2024, 1, 31), 1, date(2024, 2, 29)),
+        (date(2025, 3, 10), 12, date(2026, 3, 10)),
+        (date(2025, 11, 30), 3, date(2026, 2, 28)),
+    ],
+)
 def test_add_months_keeps_the_day_or_clamps_to_the_end_of_the_month(start, months, expected):
     assert add_months(start, months) == expected
 

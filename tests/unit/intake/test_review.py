@@ -35,17 +35,28 @@ SUBMITTED = date(2025, 3, 3)
 DECIDED = date(2025, 3, 10)
 MARGINAL = replace(default_policy("0014", "Groningen"), review_model=ReviewModel.MARGINAL)
 RECIPROCAL = replace(MARGINAL, review_model=ReviewModel.RECIPROCAL)
-DEMAND = replace(MARGINAL, review_model=ReviewModel.DEMAND_ORIENTED,
-                 contracted_providers=(ContractedProvider("Werkt BV", "12345678"),))
+DEMAND = replace(
+    MARGINAL,
+    review_model=ReviewModel.DEMAND_ORIENTED,
+    contracted_providers=(ContractedProvider("Werkt BV", "12345678"),),
+)
 
 ANNA = Reviewer("anna", "case_manager")
 BEN = Reviewer("ben", "case_manager")
 TESSA = Reviewer("tessa", "team_lead")
 THEO = Reviewer("theo", "team_lead")
 
-ALL_ASSESSED = {section: f"{section.value}: helder en haalbaar" for section in (
-    PlanSection.FOREWORD, PlanSection.INTRODUCTION, PlanSection.LABOUR_MARKET, PlanSection.PRECONDITIONS,
-    PlanSection.STRUCTURE, PlanSection.BUDGET)}
+ALL_ASSESSED = {
+    section: f"{section.value}: helder en haalbaar"
+    for section in (
+        PlanSection.FOREWORD,
+        PlanSection.INTRODUCTION,
+        PlanSection.LABOUR_MARKET,
+        PlanSection.PRECONDITIONS,
+        PlanSection.STRUCTURE,
+        PlanSection.BUDGET,
+    )
+}
 
 
 def euros(text):
@@ -55,12 +66,15 @@ def euros(text):
 def review(policy=MARGINAL, *amounts, providers=None):
     amounts = amounts or ("1500", "1000")  # 2,500: below the four-eyes threshold of 2,900
     providers = providers or ["Werkt BV"] * len(amounts)
-    lines = [LineRequest(f"l{i}", euros(a), provider_name=p, provider_kvk=None, description=f"Activiteit {i}")
-             for i, (a, p) in enumerate(zip(amounts, providers, strict=True))]
+    lines = [
+        LineRequest(f"l{i}", euros(a), provider_name=p, provider_kvk=None, description=f"Activiteit {i}")
+        for i, (a, p) in enumerate(zip(amounts, providers, strict=True))
+    ]
     return ReviewState.start(policy, lines, SUBMITTED)
 
 
 # --- approve -----------------------------------------------------------------------------------
+
 
 def test_approving_as_asked_below_the_threshold_approves_at_once():
     state = review().decide(Approve(ANNA, DECIDED))
@@ -70,8 +84,14 @@ def test_approving_as_asked_below_the_threshold_approves_at_once():
 
 
 def test_a_line_may_be_granted_less_than_asked_with_a_reason():
-    state = review().decide(Approve(ANNA, DECIDED, granted={"l0": euros("1200"), "l1": euros("1000")},
-                                    reasons=("Een goedkopere cursus is even goed.",)))
+    state = review().decide(
+        Approve(
+            ANNA,
+            DECIDED,
+            granted={"l0": euros("1200"), "l1": euros("1000")},
+            reasons=("Een goedkopere cursus is even goed.",),
+        )
+    )
     assert [g.granted for g in state.grants] == [euros("1200"), euros("1000")]
 
 
@@ -86,12 +106,15 @@ def test_a_line_left_out_of_the_grant_gets_nothing():
     assert [g.granted for g in state.grants] == [euros("1500"), Money.zero()]
 
 
-@pytest.mark.parametrize(("granted", "code"), [
-    ({"l0": euros("1500.01"), "l1": euros("1000")}, "review.grant_above_asked"),
-    ({"l0": euros("-1"), "l1": euros("1000")}, "review.negative_grant"),
-    ({"l9": euros("100")}, "review.unknown_line"),
-    ({"l0": Money.zero(), "l1": Money.zero()}, "review.nothing_granted"),
-])
+@pytest.mark.parametrize(
+    ("granted", "code"),
+    [
+        ({"l0": euros("1500.01"), "l1": euros("1000")}, "review.grant_above_asked"),
+        ({"l0": euros("-1"), "l1": euros("1000")}, "review.negative_grant"),
+        ({"l9": euros("100")}, "review.unknown_line"),
+        ({"l0": Money.zero(), "l1": Money.zero()}, "review.nothing_granted"),
+    ],
+)
 def test_an_impossible_grant_is_refused_with_a_stable_code(granted, code):
     with pytest.raises(DomainError) as err:
         review().decide(Approve(ANNA, DECIDED, granted=granted, reasons=("reden",)))
@@ -103,8 +126,11 @@ def test_approving_above_the_maximum_is_refused_even_as_asked():
     with pytest.raises(DomainError) as err:
         state.decide(Approve(TESSA, DECIDED))
     assert err.value.code == "review.over_maximum"
-    lowered = state.decide(Approve(TESSA, DECIDED, granted={"l0": euros("2500"), "l1": euros("2500")},
-                                   reasons=("Het maximum is € 5.000.",)))
+    lowered = state.decide(
+        Approve(
+            TESSA, DECIDED, granted={"l0": euros("2500"), "l1": euros("2500")}, reasons=("Het maximum is € 5.000.",)
+        )
+    )
     assert lowered.granted_total == euros("5000")
 
 
@@ -121,6 +147,7 @@ def test_an_empty_condition_is_refused():
 
 
 # --- four eyes ---------------------------------------------------------------------------------
+
 
 def above_threshold():
     return review(MARGINAL, "2000", "1500")  # 3,500 > 2,900
@@ -168,8 +195,11 @@ def test_a_team_lead_approving_first_needs_another_team_lead():
 
 def test_the_second_reviewer_may_reject_instead_of_confirming():
     pending = above_threshold().decide(Approve(ANNA, DECIDED))
-    state = pending.decide(Reject(TESSA, DECIDED, reasons=("Te duur voor dit doel.",),
-                                  contra_indications=("Geen arbeidsmarktperspectief.",)))
+    state = pending.decide(
+        Reject(
+            TESSA, DECIDED, reasons=("Te duur voor dit doel.",), contra_indications=("Geen arbeidsmarktperspectief.",)
+        )
+    )
     assert state.outcome is ReviewStatus.REJECTED and state.grants == ()
 
 
@@ -188,6 +218,7 @@ def test_there_is_nothing_to_confirm_before_a_first_approval():
 
 # --- who may decide ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("role", ["client", "finance", "provider", "policy", "ops"])
 def test_only_case_managers_and_team_leads_may_decide(role):
     with pytest.raises(ReviewForbidden) as err:
@@ -203,6 +234,7 @@ def test_a_decided_review_takes_no_further_decisions():
 
 
 # --- reject and return ------------------------------------------------------------------------
+
 
 def test_a_rejection_needs_reasons():
     with pytest.raises(DomainError) as err:
@@ -227,6 +259,7 @@ def test_a_comment_on_a_section_that_does_not_exist_is_refused():
 
 # --- the three review models (Doe-boek table B1) --------------------------------------------------
 
+
 def test_marginal_review_refuses_a_rejection_without_a_contra_indication():
     with pytest.raises(DomainError) as err:
         review(MARGINAL).decide(Reject(ANNA, DECIDED, reasons=("Ik geloof er niet in.",)))
@@ -234,8 +267,14 @@ def test_marginal_review_refuses_a_rejection_without_a_contra_indication():
 
 
 def test_marginal_review_rejects_when_a_contra_indication_is_recorded():
-    state = review(MARGINAL).decide(Reject(ANNA, DECIDED, reasons=("Het plan leidt niet tot werk.",),
-                                           contra_indications=("Het beroep bestaat niet meer in de regio.",)))
+    state = review(MARGINAL).decide(
+        Reject(
+            ANNA,
+            DECIDED,
+            reasons=("Het plan leidt niet tot werk.",),
+            contra_indications=("Het beroep bestaat niet meer in de regio.",),
+        )
+    )
     assert state.outcome is ReviewStatus.REJECTED
 
 
@@ -273,8 +312,15 @@ def test_demand_oriented_review_refuses_money_for_a_provider_without_contract():
 
 def test_demand_oriented_review_approves_the_contracted_provider_and_nothing_for_the_other():
     state = review(DEMAND, "1500", "1000", providers=["Werkt BV", "Eigen Coach"])
-    approved = state.decide(Approve(ANNA, DECIDED, granted={"l0": euros("1500")}, assessments=ALL_ASSESSED,
-                                    reasons=("Eigen Coach heeft geen contract met de gemeente.",)))
+    approved = state.decide(
+        Approve(
+            ANNA,
+            DECIDED,
+            granted={"l0": euros("1500")},
+            assessments=ALL_ASSESSED,
+            reasons=("Eigen Coach heeft geen contract met de gemeente.",),
+        )
+    )
     assert approved.outcome is ReviewStatus.APPROVED and approved.granted_total == euros("1500")
 
 
@@ -286,6 +332,7 @@ def test_demand_oriented_review_without_a_provider_list_cannot_approve():
 
 
 # --- the decision term ---------------------------------------------------------------------------
+
 
 def test_the_decision_is_due_eight_weeks_after_submission_with_a_warning_two_weeks_before():
     deadline = decision_deadline(MARGINAL, date(2025, 3, 3))
@@ -307,12 +354,15 @@ def test_the_decision_term_follows_the_policy():
 
 # --- building and replaying ----------------------------------------------------------------------
 
+
 def test_a_review_can_start_from_a_plan_with_its_counted_amounts():
     plan = ReintegrationPlan(
         activities=(Activity("a", "Cursus", date(2025, 4, 1), date(2025, 6, 1), "Certificaat in juni 2025"),),
-        budget_lines=(BudgetLine("a", "School", SpendingCategory.TRAINING_SKILLS, euros("1000"), "21",
-                                 line_id="line-1"),
-                      BudgetLine("a", "Boekhandel", SpendingCategory.STUDY_MATERIAL, euros("100"), "9")))
+        budget_lines=(
+            BudgetLine("a", "School", SpendingCategory.TRAINING_SKILLS, euros("1000"), "21", line_id="line-1"),
+            BudgetLine("a", "Boekhandel", SpendingCategory.STUDY_MATERIAL, euros("100"), "9"),
+        ),
+    )
     state = ReviewState.for_plan(MARGINAL, plan, SUBMITTED)
     assert [(line.line_id, line.asked) for line in state.lines] == [("line-1", euros("1000")), ("1", euros("100"))]
     incl_vat = ReviewState.for_plan(replace(MARGINAL, amounts_excl_vat=False), plan, SUBMITTED)
@@ -356,8 +406,9 @@ amounts = st.lists(st.integers(min_value=1, max_value=300_000), min_size=1, max_
 def test_an_approval_never_grants_more_than_asked_nor_more_than_the_maximum(asked, data):
     lines = [LineRequest(f"l{i}", Money(cents)) for i, cents in enumerate(asked)]
     state = ReviewState.start(MARGINAL, lines, SUBMITTED)
-    granted = {f"l{i}": Money(data.draw(st.integers(min_value=-10, max_value=cents + 10)))
-               for i, cents in enumerate(asked)}
+    granted = {
+        f"l{i}": Money(data.draw(st.integers(min_value=-10, max_value=cents + 10))) for i, cents in enumerate(asked)
+    }
     try:
         result = state.decide(Approve(TESSA, DECIDED, granted=granted, reasons=("reden",)))
     except DomainError:
@@ -366,7 +417,8 @@ def test_an_approval_never_grants_more_than_asked_nor_more_than_the_maximum(aske
     assert result.granted_total <= state.asked_total
     assert result.granted_total <= state.maximum
     assert (result.outcome is ReviewStatus.PENDING_SECOND_APPROVAL) == (
-        result.granted_total > MARGINAL.four_eyes_threshold)
+        result.granted_total > MARGINAL.four_eyes_threshold
+    )
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,0 +1,77 @@
+"""Who may do what in the intake service: one table, one check.
+
+`authorize(who, action)` answers 403 naming the allowed roles (docs/api.md lists the same roles
+per route). Which record a caller may see is checked where the record is read
+(repository.client_for / plan_for): the same municipality (shared.access.ensure_visible, a
+404), and for a representative a registration with that client that is still active (a 403).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from shared.auth import Principal, Role
+from shared.errors import Forbidden
+
+# In a fixed order: a 403 names them in this order.
+STAFF = (Role.CASE_MANAGER, Role.TEAM_LEAD)  # case managers decide; team leads give the second approval
+CLIENT_SIDE = (Role.CLIENT, Role.REPRESENTATIVE)
+
+
+class Action(StrEnum):
+    READ_POLICY = "policy.read"
+    READ_PRESETS = "policy.presets"
+    CHANGE_POLICY = "policy.change"  # replace or merge-patch
+    REGISTER_CLIENT = "client.register"
+    UPDATE_CLIENT = "client.update"
+    READ_CLIENT = "client.read"  # clients, eligibility, representatives, contacts, orientations
+    MANAGE_REPRESENTATIVES = "representative.manage"  # add, end
+    RECORD_CONTACT = "contact.record"
+    LIST_CANDIDATES = "candidate.list"
+    START_ORIENTATION = "orientation.start"
+    WRITE_PLAN = "plan.write"  # create, save a draft, attach, submit, ask for a change
+    READ_PLAN = "plan.read"  # plans, versions, checks, attachments, decisions, the letter, objections, changes
+    REVIEW_QUEUE = "review.queue"
+    DECIDE = "plan.decide"
+    LODGE_OBJECTION = "objection.lodge"
+    DECIDE_CHANGE = "change.decide"
+    CLOSE_TRAJECTORY = "trajectory.close"
+
+
+PERMISSIONS: dict[Action, tuple[Role, ...]] = {
+    Action.READ_POLICY: (*STAFF, Role.POLICY, *CLIENT_SIDE),
+    Action.READ_PRESETS: (Role.POLICY, *STAFF),
+    Action.CHANGE_POLICY: (Role.POLICY,),
+    Action.REGISTER_CLIENT: STAFF,
+    Action.UPDATE_CLIENT: STAFF,
+    Action.READ_CLIENT: (*STAFF, *CLIENT_SIDE),
+    Action.MANAGE_REPRESENTATIVES: STAFF,
+    Action.RECORD_CONTACT: STAFF,
+    Action.LIST_CANDIDATES: STAFF,
+    Action.START_ORIENTATION: STAFF,
+    # The client writes the plan (or their representative); a case manager may help.
+    Action.WRITE_PLAN: (*CLIENT_SIDE, *STAFF),
+    Action.READ_PLAN: (*STAFF, *CLIENT_SIDE),
+    Action.REVIEW_QUEUE: STAFF,
+    Action.DECIDE: STAFF,
+    Action.LODGE_OBJECTION: (*STAFF, *CLIENT_SIDE),
+    Action.DECIDE_CHANGE: STAFF,
+    Action.CLOSE_TRAJECTORY: STAFF,
+}
+
+
+def allowed_roles(action: Action) -> tuple[Role, ...]:
+    return PERMISSIONS[action]
+
+
+def authorize(who: Principal, action: Action) -> None:
+    """403 unless `who`'s role may do `action`; the answer names the roles that may."""
+    roles = PERMISSIONS[action]
+    if who.role in roles:
+        return
+    allowed = ", ".join(role.value for role in roles)
+    raise Forbidden(
+        "auth.role_not_allowed",
+        f"This needs one of the roles: {allowed}.",
+        message_nl=f"Hiervoor is een van deze rollen nodig: {allowed}.",
+    )
