@@ -144,7 +144,7 @@ def _payment_run_child(db_url: str, out: Any) -> None:
     import sqlalchemy as sa
 
     import services.budget.domain.payment_file as payment_file
-    from services.budget import handlers
+    from services.budget import payments, repository
     from services.budget.models import PaymentRunCreate
     from shared.auth import Principal, Role
     from shared.config import Settings
@@ -164,9 +164,9 @@ def _payment_run_child(db_url: str, out: Any) -> None:
                 steps[name] += time.perf_counter() - t
         return wrapper
 
-    # The handler looks these up at call time (module globals and a local import).
-    handlers.payable_items = timed("select payable invoices", handlers.payable_items)
-    handlers.bulk_insert = timed("COPY of the payment items", handlers.bulk_insert)
+    # The command looks these up at call time (module attributes).
+    repository.payable_invoices = timed("select payable invoices", repository.payable_invoices)
+    payments.bulk_insert = timed("COPY of the payment items", payments.bulk_insert)
     payment_file.build_pain001 = timed("build_pain001 (sepaxml + XSD + totals)", payment_file.build_pain001)
     update_started: list[float] = []
 
@@ -186,7 +186,7 @@ def _payment_run_child(db_url: str, out: Any) -> None:
     rss_before = _rss_mb()
     started = time.perf_counter()
     with runtime.uow("budget") as uow:
-        run = handlers.create_payment_run(uow, finance, PaymentRunCreate(execution_date=date.today() + timedelta(days=2)))
+        run = payments.create_payment_run(uow, finance, PaymentRunCreate(execution_date=date.today() + timedelta(days=2)))
     seconds = time.perf_counter() - started
     out.put({"seconds": seconds, "run_id": run.id, "items": run.item_count, "rss_before_mb": rss_before,
              "max_rss_mb": _max_rss_mb(), "steps": dict(steps), "cpu_seconds": _own_cpu(),

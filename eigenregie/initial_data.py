@@ -12,7 +12,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.budget import handlers as budget
+from services.budget import commands as budget
+from services.budget import invoices_in as budget_invoices
+from services.budget import payments as budget_payments
+from services.budget import queries as budget_queries
+from services.budget.submissions import submission_from_json
 from services.budget.models import Budget, InvoiceIn, MarkPaid
 from services.intake import commands as intake
 from services.intake import decisions as intake_decisions
@@ -137,9 +141,9 @@ def load_demo_data(runtime: Runtime) -> str:
         budget_row = conn.execute(sa.select(Budget).where(Budget.plan_id == plan.id)).first()
     if budget_row is not None:
         with runtime.uow("budget") as uow:
-            view = budget.get_budget(uow.session, finance, budget_row.id)
+            view = budget_queries.get_budget(uow.session, finance, budget_row.id)
         with runtime.uow("budget") as uow:
-            invoice = budget.submit_invoice(uow, finance, budget.submission_from_json(finance, InvoiceIn(
+            invoice = budget_invoices.submit_invoice(uow, finance, submission_from_json(finance, InvoiceIn(
                 budget_line_id=next(line.id for line in view.lines if line.provider_name == "Opleidingscentrum Noord"),
                 invoice_number="2026-0042", provider_id="opleidingscentrum-noord",
                 provider_name="Opleidingscentrum Noord", provider_iban="NL91ABNA0417164300",
@@ -152,7 +156,7 @@ def load_demo_data(runtime: Runtime) -> str:
         with runtime.uow("budget") as uow:
             budget.approve_invoice(uow, finance, invoice.id)
         with runtime.uow("budget") as uow:
-            budget.mark_invoice_paid(uow, finance, invoice.id, MarkPaid(paid_on=date.today() - timedelta(days=1)))
+            budget_payments.mark_invoice_paid(uow, finance, invoice.id, MarkPaid(paid_on=runtime.clock.today() - timedelta(days=1)))
         _drain(runtime)
         with runtime.uow("monitoring") as uow:
             monitoring.file_progress_report(uow, km, plan.id, ProgressReportCreate(

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, StringConstraints, model_validator
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from services.budget.domain.invoice import CreditKind, HoldbackStatus, InvoiceStatus
+from services.budget.domain.payment_run import PaymentRunStatus
+from services.budget.domain.states import BudgetKind, BudgetStatus, LineStatus, OrderStatus
+from shared.clock import SYSTEM_CLOCK
 from shared.identifiers import IBANStr
 from shared.money import EuroAmount
 from shared.text import FreeText, Line
@@ -21,8 +25,8 @@ def _uuid() -> str:
     return str(uuid.uuid4())
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+# Status columns hold the values of domain/'s enums. Timestamps come from the unit of work's
+# clock (the commands set them), except the idempotency record's (shared.idempotency writes it).
 
 
 class FinancePolicyRecord(SQLModel, table=True):
@@ -32,7 +36,7 @@ class FinancePolicyRecord(SQLModel, table=True):
     municipality: str = Field(primary_key=True, max_length=4)
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     updated_by: str = Field(max_length=80)
-    updated_at: datetime = Field(default_factory=_now)
+    updated_at: datetime
 
 
 class Budget(SQLModel, table=True):
@@ -44,13 +48,13 @@ class Budget(SQLModel, table=True):
     # The trajectory this budget serves: the plan id, or the orientation id.
     plan_id: str = Field(unique=True, max_length=36)
     client_id: str = Field(index=True, max_length=36)
-    kind: str = Field(default="plan", max_length=20)  # plan | orientation
+    kind: str = Field(default=BudgetKind.PLAN, max_length=20)
     scheme: str = Field(max_length=20)
-    status: str = Field(default="open", max_length=20)  # open | closed
+    status: str = Field(default=BudgetStatus.OPEN, max_length=20)
     granted_cents: int = Field(sa_type=BigInteger)
     execution_cost_cents: int = Field(default=0, sa_type=BigInteger)
     execution_deadline: date
-    opened_at: datetime = Field(default_factory=_now)
+    opened_at: datetime
     closed_on: date | None = None
     close_reason: str | None = Field(default=None, max_length=20)
     outcome_reached: bool = False
@@ -78,7 +82,7 @@ class BudgetLine(SQLModel, table=True):
     starts_on: date | None = None
     ends_on: date | None = None
     holdback_percent: int = 0
-    status: str = Field(default="open", max_length=20)
+    status: str = Field(default=LineStatus.OPEN, max_length=20)
     # Cached balances: the database derives them from each ledger entry inserted (trigger in
     # budget_0003) and its checks refuse any account below zero. Code reads them, never writes them.
     granted_cents: int = Field(default=0, sa_type=BigInteger)
@@ -93,8 +97,10 @@ class LedgerEntry(SQLModel, table=True):
     __tablename__ = "ledger_entry"
     __table_args__ = {"schema": SCHEMA}
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"),
-                                                           primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    )
     transaction_id: str = Field(index=True, max_length=36)
     budget_id: str = Field(index=True, max_length=36)
     budget_line_id: str = Field(index=True, max_length=36)
@@ -102,7 +108,7 @@ class LedgerEntry(SQLModel, table=True):
     account: str = Field(max_length=20)
     amount_cents: int = Field(sa_type=BigInteger)
     invoice_id: str | None = Field(default=None, max_length=36)
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime
 
 
 class Order(SQLModel, table=True):
@@ -123,9 +129,9 @@ class Order(SQLModel, table=True):
     provider_kvk: str | None = Field(default=None, max_length=8)
     amount_cents: int = Field(sa_type=BigInteger)
     used_cents: int = Field(default=0, sa_type=BigInteger)
-    status: str = Field(default="open", max_length=20)
+    status: str = Field(default=OrderStatus.OPEN, max_length=20)
     created_by: str = Field(max_length=80)
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime
 
 
 class PeriodicPayment(SQLModel, table=True):
@@ -188,21 +194,20 @@ class Invoice(SQLModel, table=True):
     # Held back until an outcome (no cure, less pay): of the budget charge, and of the transfer.
     held_cents: int = Field(default=0, sa_type=BigInteger)
     held_pay_cents: int = Field(default=0, sa_type=BigInteger)
-    # Credit notes on this invoice: taken off what is still to pay, or refunded after payment; of the
-    # budget charge (ledger) and of the transfer (incl. VAT), as held_cents and held_pay_cents are.
+    # Credited (before payment: less to pay; after: refunded), of the charge and of the transfer.
     credited_cents: int = Field(default=0, sa_type=BigInteger)
     credited_pay_cents: int = Field(default=0, sa_type=BigInteger)
     # What the Dutch e-invoicing rules (SI-UBL 2.0 BR-NL) advise against in the UBL it came in as.
     einvoice_warnings: list[dict[str, str]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    holdback_status: str | None = Field(default=None, max_length=20)  # held | released | cancelled
+    holdback_status: str | None = Field(default=None, max_length=20)  # a HoldbackStatus
     content_hash: str = Field(max_length=64)
     # Set when the document itself says "do not pay as usual" (e.g. an SI-UBL G-account split):
     # such an invoice stays out of payment runs; finance pays it by hand and marks it paid.
     payment_hold: str | None = Field(default=None, max_length=200)
-    status: str = Field(default="received", max_length=30)
+    status: str = Field(default=InvoiceStatus.RECEIVED, max_length=30)
     rejection_code: str | None = Field(default=None, max_length=60)
     rejection_reason: str | None = Field(default=None, max_length=1000)
-    received_at: datetime = Field(default_factory=_now)
+    received_at: datetime
     client_confirmed_at: datetime | None = None
     first_approved_by: str | None = Field(default=None, max_length=80)
     approved_at: datetime | None = None
@@ -224,7 +229,7 @@ class CreditNote(SQLModel, table=True):
     id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
     municipality: str = Field(index=True, max_length=4)
     invoice_id: str = Field(index=True, max_length=36)
-    kind: str = Field(max_length=10)  # credit (before payment) | refund (money came back)
+    kind: str = Field(max_length=10)  # a CreditKind: credit (before payment) | refund (money came back)
     amount_cents: int = Field(sa_type=BigInteger)
     pay_cents: int = Field(default=0, sa_type=BigInteger)  # of the transfer, incl. VAT
     reason: str = Field(max_length=1000)
@@ -232,7 +237,7 @@ class CreditNote(SQLModel, table=True):
     document_number: str | None = Field(default=None, max_length=80)
     document: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_by: str = Field(max_length=80)
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime
 
 
 class InvoiceDocument(SQLModel, table=True):
@@ -254,7 +259,7 @@ class PaymentRun(SQLModel, table=True):
 
     id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
     municipality: str = Field(index=True, max_length=4)
-    status: str = Field(default="scheduled", max_length=20)  # scheduled | paid
+    status: str = Field(default=PaymentRunStatus.SCHEDULED, max_length=20)
     pain_schema: str = Field(max_length=20)
     message_id: str = Field(max_length=35)
     execution_date: date
@@ -262,7 +267,7 @@ class PaymentRun(SQLModel, table=True):
     total_cents: int = Field(sa_type=BigInteger)
     xml: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_by: str = Field(max_length=80)
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime
     paid_on: date | None = None
 
 
@@ -278,7 +283,7 @@ class PaymentItem(SQLModel, table=True):
     id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
     run_id: str = Field(index=True, max_length=36)
     invoice_id: str = Field(max_length=36)
-    part: str = Field(max_length=10)  # main | holdback
+    part: str = Field(max_length=10)  # a PaymentPart: main | holdback
     end_to_end_id: str = Field(max_length=35)
     amount_cents: int = Field(sa_type=BigInteger)
     ledger_cents: int = Field(sa_type=BigInteger)
@@ -292,7 +297,7 @@ class InvoiceBatch(SQLModel, table=True):
     municipality: str = Field(index=True, max_length=4)
     submitted_by: str = Field(max_length=80)
     provider_id: str | None = Field(default=None, max_length=80)
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime
     results: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
 
 
@@ -306,11 +311,10 @@ class IdempotencyRecord(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     status_code: int | None = None
     response: dict[str, Any] | list[Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=SYSTEM_CLOCK.now)
 
 
 # --- API shapes ---------------------------------------------------------------------------
-#
 # Input models take text as `Line` (names, references, numbers: one line) or `FreeText`
 # (reasons), never a bare `str`: a NUL or another control character is a 422 naming the field.
 
@@ -323,7 +327,7 @@ class BudgetLinePublic(SQLModel):
     starts_on: date | None
     ends_on: date | None
     holdback_percent: int
-    status: str
+    status: LineStatus
     granted: EuroAmount
     committed: EuroAmount
     invoiced: EuroAmount
@@ -338,9 +342,9 @@ class BudgetPublic(SQLModel):
     municipality: str
     plan_id: str
     client_id: str
-    kind: str
+    kind: BudgetKind
     scheme: str
-    status: str
+    status: BudgetStatus
     execution_deadline: date
     closed_on: date | None
     execution_costs: EuroAmount
@@ -362,8 +366,9 @@ class InvoiceIn(SQLModel):
     budget_line_id: Line = Field(min_length=1, max_length=36, description="The order reference on the invoice.")
     invoice_number: Line = Field(min_length=1, max_length=80)
     issue_date: date | None = None
-    provider_id: Line | None = Field(default=None, max_length=80,
-                                    description="Finance enters it; a provider's own token sets it.")
+    provider_id: Line | None = Field(
+        default=None, max_length=80, description="Finance enters it; a provider's own token sets it."
+    )
     provider_name: Line = Field(min_length=1, max_length=200)
     provider_kvk: Line | None = Field(default=None, max_length=20)
     provider_vat: Line | None = Field(default=None, max_length=20)
@@ -384,16 +389,15 @@ class InvoiceIn(SQLModel):
         return self
 
 
-# The spine's name for the same shape.
-InvoiceCreate = InvoiceIn
-
-
 class OrderIn(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
     budget_line_id: Line = Field(min_length=1, max_length=36)
-    order_reference: Line = Field(min_length=1, max_length=80, description="The number the provider puts on its "
-                                 "invoices (OrderReference or BuyerReference on an e-invoice).")
+    order_reference: Line = Field(
+        min_length=1,
+        max_length=80,
+        description="The number the provider puts on its invoices (OrderReference or BuyerReference on an e-invoice).",
+    )
     provider_name: Line = Field(min_length=1, max_length=200)
     provider_kvk: Line | None = Field(default=None, max_length=20)
     amount: EuroAmount
@@ -408,7 +412,7 @@ class OrderPublic(SQLModel):
     provider_kvk: str | None
     amount: EuroAmount
     used: EuroAmount
-    status: str
+    status: OrderStatus
     created_at: datetime
 
 
@@ -457,9 +461,9 @@ class InvoicePublic(SQLModel):
     total: EuroAmount
     held: EuroAmount
     credited: EuroAmount
-    holdback_status: str | None
+    holdback_status: HoldbackStatus | None
     payment_hold: str | None
-    status: str
+    status: InvoiceStatus
     rejection_code: str | None
     rejection_reason: str | None
     received_at: datetime
@@ -498,7 +502,7 @@ class CreditNoteIn(SQLModel):
 class CreditNotePublic(SQLModel):
     id: str
     invoice_id: str
-    kind: str
+    kind: CreditKind
     amount: EuroAmount  # in budget terms, as the invoice's `amount`
     transfer: EuroAmount  # taken off (or paid back from) the transfer, incl. VAT
     reason: str
@@ -534,7 +538,7 @@ class PaymentRunCreate(SQLModel):
 
 class PaymentRunPublic(SQLModel):
     id: str
-    status: str
+    status: PaymentRunStatus
     pain_schema: str
     message_id: str
     execution_date: date

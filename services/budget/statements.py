@@ -11,8 +11,13 @@ from fpdf import FPDF
 from services.budget.models import BudgetPublic, InvoicePublic
 
 _STATUS_NL = {
-    "received": "ontvangen", "awaiting_client": "wacht op uw akkoord", "awaiting_second_approval": "tweede akkoord",
-    "approved": "goedgekeurd", "scheduled": "in betaalrun", "paid": "betaald", "rejected": "afgewezen",
+    "received": "ontvangen",
+    "awaiting_client": "wacht op uw akkoord",
+    "awaiting_second_approval": "tweede akkoord",
+    "approved": "goedgekeurd",
+    "scheduled": "in betaalrun",
+    "paid": "betaald",
+    "rejected": "afgewezen",
     "review": "te laat, wordt beoordeeld",
 }
 
@@ -20,26 +25,95 @@ _STATUS_NL = {
 def statement_csv(budget: BudgetPublic, invoices: list[InvoicePublic]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
-    writer.writerow(["section", "id", "category", "provider", "granted", "invoiced", "approved", "held", "paid",
-                     "remaining", "status"])
+    writer.writerow(
+        [
+            "section",
+            "id",
+            "category",
+            "provider",
+            "granted",
+            "invoiced",
+            "approved",
+            "held",
+            "paid",
+            "remaining",
+            "status",
+        ]
+    )
     for line in budget.lines:
-        writer.writerow(["line", line.id, line.category, line.provider_name or "", line.granted, line.invoiced,
-                         line.approved, line.held, line.paid, line.remaining, line.status])
-    writer.writerow(["total", budget.id, "", "", budget.granted, budget.invoiced, budget.approved, budget.held,
-                     budget.paid, budget.remaining, budget.status])
+        writer.writerow(
+            [
+                "line",
+                line.id,
+                line.category,
+                line.provider_name or "",
+                line.granted,
+                line.invoiced,
+                line.approved,
+                line.held,
+                line.paid,
+                line.remaining,
+                line.status,
+            ]
+        )
+    writer.writerow(
+        [
+            "total",
+            budget.id,
+            "",
+            "",
+            budget.granted,
+            budget.invoiced,
+            budget.approved,
+            budget.held,
+            budget.paid,
+            budget.remaining,
+            budget.status,
+        ]
+    )
     writer.writerow([])
-    writer.writerow(["section", "invoice id", "line", "provider", "invoice number", "amount excl. VAT", "VAT",
-                     "charged to budget", "held back", "status", "paid on"])
+    writer.writerow(
+        [
+            "section",
+            "invoice id",
+            "line",
+            "provider",
+            "invoice number",
+            "amount excl. VAT",
+            "VAT",
+            "charged to budget",
+            "held back",
+            "status",
+            "paid on",
+        ]
+    )
     for inv in invoices:
-        writer.writerow(["invoice", inv.id, inv.budget_line_id, inv.provider_name, inv.invoice_number,
-                         inv.amount_excl_vat, inv.vat, inv.amount, inv.held, inv.status, inv.paid_on or ""])
+        writer.writerow(
+            [
+                "invoice",
+                inv.id,
+                inv.budget_line_id,
+                inv.provider_name,
+                inv.invoice_number,
+                inv.amount_excl_vat,
+                inv.vat,
+                inv.amount,
+                inv.held,
+                inv.status,
+                inv.paid_on or "",
+            ]
+        )
     return out.getvalue()
 
 
 def batch_results_csv(results: list[dict[str, Any]]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=["index", "reference", "status", "invoice_id", "code", "field", "message"],
-                            delimiter=";", extrasaction="ignore")
+    writer = csv.DictWriter(
+        out,
+        fieldnames=["index", "reference", "status", "invoice_id", "code", "field", "message"],
+        delimiter=";",
+        extrasaction="ignore",
+    )
     writer.writeheader()
     writer.writerows(results)
     return out.getvalue()
@@ -58,8 +132,10 @@ def statement_pdf(budget: BudgetPublic, invoices: list[InvoicePublic], language:
     pdf.cell(0, 10, "Overzicht van uw budget" if nl else "Your budget statement", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=10)
     rows = [
-        ("Toegekend" if nl else "Granted", budget.granted), ("Goedgekeurd" if nl else "Approved", budget.approved),
-        ("Ingehouden" if nl else "Held back", budget.held), ("Betaald" if nl else "Paid", budget.paid),
+        ("Toegekend" if nl else "Granted", budget.granted),
+        ("Goedgekeurd" if nl else "Approved", budget.approved),
+        ("Ingehouden" if nl else "Held back", budget.held),
+        ("Betaald" if nl else "Paid", budget.paid),
         ("Nog te besteden" if nl else "Remaining", budget.remaining),
     ]
     for label, value in rows:

@@ -43,12 +43,30 @@ DEFAULT = FinancePolicy(municipality="0000", name="Neutrale standaard")
 
 PRESETS: dict[str, FinancePolicy] = {
     # Groningen: the client contracts the provider and receives the invoice (Table 3.3).
-    "0014": replace(DEFAULT, municipality="0014", name="Groningen", client_confirms_provider_invoices=True,
-                    debtor_name="Gemeente Groningen", debtor_iban="NL02ABNA0123456789"),
-    "0344": replace(DEFAULT, municipality="0344", name="Utrecht", debtor_name="Gemeente Utrecht",
-                    debtor_iban="NL39RABO0300065264", debtor_bic="RABONL2U"),
-    "0637": replace(DEFAULT, municipality="0637", name="Zoetermeer", debtor_name="Gemeente Zoetermeer",
-                    invoice_four_eyes_threshold=Money.euros("1000.00"), pgb_bw_execution_cost_percent=10),
+    "0014": replace(
+        DEFAULT,
+        municipality="0014",
+        name="Groningen",
+        client_confirms_provider_invoices=True,
+        debtor_name="Gemeente Groningen",
+        debtor_iban="NL02ABNA0123456789",
+    ),
+    "0344": replace(
+        DEFAULT,
+        municipality="0344",
+        name="Utrecht",
+        debtor_name="Gemeente Utrecht",
+        debtor_iban="NL39RABO0300065264",
+        debtor_bic="RABONL2U",
+    ),
+    "0637": replace(
+        DEFAULT,
+        municipality="0637",
+        name="Zoetermeer",
+        debtor_name="Gemeente Zoetermeer",
+        invoice_four_eyes_threshold=Money.euros("1000.00"),
+        pgb_bw_execution_cost_percent=10,
+    ),
 }
 
 
@@ -84,8 +102,9 @@ def policy_from_dict(data: dict[str, Any]) -> FinancePolicy:
     values["thresholds"] = thresholds
     pct = values.get("pgb_bw_execution_cost_percent", 0)
     if not isinstance(pct, int) or not 0 <= pct <= 50:
-        raise DomainError("finance_policy.execution_costs", "Execution costs are 0 to 50 percent.",
-                          "pgb_bw_execution_cost_percent")
+        raise DomainError(
+            "finance_policy.execution_costs", "Execution costs are 0 to 50 percent.", "pgb_bw_execution_cost_percent"
+        )
     if values.get("pain_schema", DEFAULT.pain_schema) not in PAIN_SCHEMAS:
         raise DomainError("finance_policy.pain_schema", f"Choose one of {', '.join(PAIN_SCHEMAS)}.", "pain_schema")
     if "debtor_iban" in values:

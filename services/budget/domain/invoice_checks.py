@@ -50,7 +50,7 @@ def kvk_of_provider_id(provider_id: str | None) -> str | None:
     value = (provider_id or "").strip()
     for prefix in ("kvk:", "kvk-"):
         if value.lower().startswith(prefix):
-            value = value[len(prefix):]
+            value = value[len(prefix) :]
             break
     try:
         return validate_kvk(value)
@@ -90,8 +90,9 @@ def normalise_name(name: str) -> str:
     return " ".join(w for w in words if w not in {"bv", "b", "v", "nv", "vof", "stichting", "the"})
 
 
-def check_invoice(line: LineSnapshot, invoice: IncomingInvoice, *, budgets_include_vat: bool,
-                  today: date | None = None) -> Money:
+def check_invoice(
+    line: LineSnapshot, invoice: IncomingInvoice, *, budgets_include_vat: bool, today: date | None = None
+) -> Money:
     """Raise InvoiceRejected for the first failing check; return the amount to charge.
 
     `today` is the latest date a declaration may have been paid on (the caller's clock; None: not
@@ -121,10 +122,14 @@ def check_invoice(line: LineSnapshot, invoice: IncomingInvoice, *, budgets_inclu
         _check_provider(line, invoice)
     amount = charge(invoice, budgets_include_vat)
     if amount > line.remaining:
-        message = (f"The invoice charges {amount.format_en()}; once orders and invoices waiting for approval are "
-                   "counted, ")
-        message += (f"{line.remaining.format_en()} is left on this budget line." if line.reveal_amounts
-                    else "less than that is left on this budget line.")
+        message = (
+            f"The invoice charges {amount.format_en()}; once orders and invoices waiting for approval are counted, "
+        )
+        message += (
+            f"{line.remaining.format_en()} is left on this budget line."
+            if line.reveal_amounts
+            else "less than that is left on this budget line."
+        )
         raise InvoiceRejected("invoice.over_budget", message, "amount_excl_vat")
     return amount
 
@@ -136,8 +141,9 @@ class PendingClaims:
     by_order: Mapping[str | None, Money]
 
 
-def headroom(available: Money, order_reserves: Mapping[str, Money], pending: PendingClaims,
-             order_id: str | None) -> Money:
+def headroom(
+    available: Money, order_reserves: Mapping[str, Money], pending: PendingClaims, order_id: str | None
+) -> Money:
     """What a new invoice may still claim on a line at intake.
 
     Invoices waiting for approval claim money before it is approved; each draws on its order's
@@ -182,19 +188,26 @@ def _check_dates(line: LineSnapshot, invoice: IncomingInvoice, today: date | Non
         raise InvoiceRejected("invoice.dates_order", "The service period ends before it starts.", "service_to")
     if invoice.flow == "declaration" and today is not None and end and end > today:
         # The client declares what they already paid: a payment after today has not happened.
-        raise InvoiceRejected("declaration.paid_in_future", "A declaration is for what you already paid: the "
-                              "payment date cannot be after today.", "service_to")
+        raise InvoiceRejected(
+            "declaration.paid_in_future",
+            "A declaration is for what you already paid: the payment date cannot be after today.",
+            "service_to",
+        )
     earliest = line.starts_on or line.opened_on
     latest = min(d for d in (line.ends_on, line.execution_deadline) if d is not None)
     if start and start < earliest:
-        raise InvoiceRejected("invoice.before_plan", "The service started before the planned activity.",
-                              "service_from")
+        raise InvoiceRejected("invoice.before_plan", "The service started before the planned activity.", "service_from")
     if end and end > latest:
-        raise InvoiceRejected("invoice.after_plan", "The service ends after the planned activity or deadline.",
-                              "service_to")
+        raise InvoiceRejected(
+            "invoice.after_plan", "The service ends after the planned activity or deadline.", "service_to"
+        )
     if invoice.issue_date and invoice.issue_date < earliest_issue_date(line):
-        raise InvoiceRejected("invoice.issued_before_budget", "The invoice was issued before its budget line could "
-                              f"be used (earliest {earliest_issue_date(line).isoformat()}).", "issue_date")
+        raise InvoiceRejected(
+            "invoice.issued_before_budget",
+            "The invoice was issued before its budget line could "
+            f"be used (earliest {earliest_issue_date(line).isoformat()}).",
+            "issue_date",
+        )
 
 
 def _check_provider(line: LineSnapshot, invoice: IncomingInvoice) -> None:
@@ -203,12 +216,14 @@ def _check_provider(line: LineSnapshot, invoice: IncomingInvoice) -> None:
         return
     if line.provider_kvk and invoice.provider_kvk:
         if validate_kvk(line.provider_kvk) != validate_kvk(invoice.provider_kvk):
-            raise InvoiceRejected("invoice.provider_mismatch", "This provider is not the one in the approved plan.",
-                                  "provider_kvk")
+            raise InvoiceRejected(
+                "invoice.provider_mismatch", "This provider is not the one in the approved plan.", "provider_kvk"
+            )
         return
     if line.provider_name and normalise_name(line.provider_name) != normalise_name(invoice.provider_name):
-        raise InvoiceRejected("invoice.provider_mismatch", "This provider is not the one in the approved plan.",
-                              "provider_name")
+        raise InvoiceRejected(
+            "invoice.provider_mismatch", "This provider is not the one in the approved plan.", "provider_name"
+        )
 
 
 def _check_provider_token(line: LineSnapshot, invoice: IncomingInvoice, token: ProviderToken) -> None:
@@ -220,16 +235,21 @@ def _check_provider_token(line: LineSnapshot, invoice: IncomingInvoice, token: P
     invoice must be the token's; a token without one (a provider id that is no KvK number) proves
     none, so it invoices only lines without a KvK, through the client."""
     if invoice.provider_kvk and token.kvk and validate_kvk(invoice.provider_kvk) != token.kvk:
-        raise InvoiceRejected("invoice.provider_mismatch", "The KvK number on the invoice is not the one of the "
-                              "provider that sends it.", "provider_kvk")
+        raise InvoiceRejected(
+            "invoice.provider_mismatch",
+            "The KvK number on the invoice is not the one of the provider that sends it.",
+            "provider_kvk",
+        )
     if line.provider_kvk:
         if token.kvk is None or validate_kvk(line.provider_kvk) != token.kvk:
-            raise InvoiceRejected("invoice.provider_mismatch", "This provider is not the one in the approved plan.",
-                                  "provider_kvk")
+            raise InvoiceRejected(
+                "invoice.provider_mismatch", "This provider is not the one in the approved plan.", "provider_kvk"
+            )
         return
     if line.provider_name and normalise_name(line.provider_name) != normalise_name(invoice.provider_name):
-        raise InvoiceRejected("invoice.provider_mismatch", "This provider is not the one in the approved plan.",
-                              "provider_name")
+        raise InvoiceRejected(
+            "invoice.provider_mismatch", "This provider is not the one in the approved plan.", "provider_name"
+        )
 
 
 def needs_client_confirmation(line: LineSnapshot, invoice: IncomingInvoice, *, policy_asks: bool) -> bool:
@@ -243,9 +263,16 @@ def needs_client_confirmation(line: LineSnapshot, invoice: IncomingInvoice, *, p
 
 # A declaration's form names its fields differently from an invoice (docs/api.md): a check's
 # field is renamed to the one the client filled in.
-DECLARATION_FIELDS = {"service_from": "paid_on", "service_to": "paid_on", "issue_date": "paid_on",
-                      "provider_iban": "client_iban", "creditor_iban": "client_iban", "amount_excl_vat": "amount",
-                      "creditor_name": "account_holder", "invoice_number": "description"}
+DECLARATION_FIELDS = {
+    "service_from": "paid_on",
+    "service_to": "paid_on",
+    "issue_date": "paid_on",
+    "provider_iban": "client_iban",
+    "creditor_iban": "client_iban",
+    "amount_excl_vat": "amount",
+    "creditor_name": "account_holder",
+    "invoice_number": "description",
+}
 
 
 def as_sent(exc: DomainError, flow: str) -> DomainError:

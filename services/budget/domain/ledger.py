@@ -154,22 +154,28 @@ class LineBalance:
 
     def commit(self, amount: Money) -> Transaction:
         if amount > self.remaining:
-            raise DomainError("budget.insufficient", "The order is more than what is left on this budget line.",
-                              "amount")
+            raise DomainError(
+                "budget.insufficient", "The order is more than what is left on this budget line.", "amount"
+            )
         return self._apply(_moves(TransactionKind.COMMIT, (Account.AVAILABLE, Account.COMMITTED, amount)))
 
     def uncommit(self, amount: Money) -> Transaction:
         return self._apply(_moves(TransactionKind.UNCOMMIT, (Account.COMMITTED, Account.AVAILABLE, amount)))
 
-    def approve_invoice(self, amount: Money, holdback_percent: int = 0, from_committed: Money | None = None,
-                        ) -> Transaction:
+    def approve_invoice(
+        self,
+        amount: Money,
+        holdback_percent: int = 0,
+        from_committed: Money | None = None,
+    ) -> Transaction:
         """Approve an invoice: from its order's reservation first, the rest from what is left."""
         if amount.cents <= 0:
             raise DomainError("ledger.amount", "An invoice amount must be above zero.", "amount")
         reserved = min(from_committed or Money.zero(), amount, self.committed)
         if amount - reserved > self.remaining:
-            raise DomainError("budget.insufficient",
-                              "The invoice is more than what is left on this budget line.", "amount")
+            raise DomainError(
+                "budget.insufficient", "The invoice is more than what is left on this budget line.", "amount"
+            )
         held = holdback_share(amount, holdback_percent)
         from_reserved_to_payable = min(reserved, amount - held)
         from_reserved_to_held = reserved - from_reserved_to_payable
@@ -194,8 +200,9 @@ class LineBalance:
 
     def credit(self, amount: Money) -> Transaction:
         if amount > self.payable:
-            raise DomainError("budget.credit_too_large", "A credit note cannot exceed what is approved and unpaid.",
-                              "amount")
+            raise DomainError(
+                "budget.credit_too_large", "A credit note cannot exceed what is approved and unpaid.", "amount"
+            )
         return self._apply(_moves(TransactionKind.CREDIT_NOTE, (Account.PAYABLE, Account.AVAILABLE, amount)))
 
     def refund(self, amount: Money) -> Transaction:

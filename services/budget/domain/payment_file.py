@@ -58,8 +58,11 @@ def check_execution_date(execution_date: date, today: date) -> None:
     (for a date it does take, it pays on the next business day, which would be a different day
     than the run records)."""
     if execution_date < today:
-        raise PaymentFileError("payment_run.execution_date_past", f"The execution date {execution_date.isoformat()} "
-                               "is in the past; choose today or a later day.", "execution_date")
+        raise PaymentFileError(
+            "payment_run.execution_date_past",
+            f"The execution date {execution_date.isoformat()} is in the past; choose today or a later day.",
+            "execution_date",
+        )
 
 
 @dataclass(frozen=True)
@@ -90,17 +93,22 @@ class PaymentFile:
     message_id: str
 
 
-def build_pain001(debtor: Debtor, payments: Iterable[Payment], execution_date: date, message_id: str,
-                  schema: str = DEFAULT_SCHEMA) -> PaymentFile:
+def build_pain001(
+    debtor: Debtor, payments: Iterable[Payment], execution_date: date, message_id: str, schema: str = DEFAULT_SCHEMA
+) -> PaymentFile:
     """One batch of SEPA credit transfers, executed on `execution_date`, validated and totalled."""
     payments = list(payments)
     if schema not in SUPPORTED_SCHEMAS:
-        raise PaymentFileError("payment_file.schema", f"Unsupported schema {schema!r}; use one of "
-                               f"{', '.join(SUPPORTED_SCHEMAS)}.", "schema")
+        raise PaymentFileError(
+            "payment_file.schema",
+            f"Unsupported schema {schema!r}; use one of {', '.join(SUPPORTED_SCHEMAS)}.",
+            "schema",
+        )
     _check_reference(message_id, "message_id", "message_id")
     if isinstance(execution_date, datetime) or not isinstance(execution_date, date):
-        raise PaymentFileError("payment_file.execution_date", "The execution date must be a date (no time).",
-                               "execution_date")
+        raise PaymentFileError(
+            "payment_file.execution_date", "The execution date must be a date (no time).", "execution_date"
+        )
     if not payments:
         raise PaymentFileError("payment_file.empty", "A payment run needs at least one payment.", "payments")
     debtor_iban, debtor_bic = _checked_debtor(debtor)
@@ -108,11 +116,18 @@ def build_pain001(debtor: Debtor, payments: Iterable[Payment], execution_date: d
 
     transfer = _SepaTransfer(
         {"name": _name(debtor.name), "IBAN": debtor_iban, "BIC": debtor_bic, "batch": True, "currency": "EUR"},
-        schema=schema, message_id=message_id)
+        schema=schema,
+        message_id=message_id,
+    )
     for payment in checked:
-        entry = {"name": payment.creditor_name, "IBAN": payment.creditor_iban, "amount": payment.amount.cents,
-                 "execution_date": execution_date, "description": payment.remittance,
-                 "endtoend_id": payment.end_to_end_id}
+        entry = {
+            "name": payment.creditor_name,
+            "IBAN": payment.creditor_iban,
+            "amount": payment.amount.cents,
+            "execution_date": execution_date,
+            "description": payment.remittance,
+            "endtoend_id": payment.end_to_end_id,
+        }
         if payment.creditor_bic:
             entry["BIC"] = payment.creditor_bic
         transfer.add_payment(entry)
@@ -123,10 +138,14 @@ def build_pain001(debtor: Debtor, payments: Iterable[Payment], execution_date: d
     count, control_sum = _totals(root)
     expected_sum = Money.total(p.amount for p in payments)
     if count != len(payments) or control_sum != expected_sum:
-        raise PaymentFileError("payment_file.totals_mismatch", f"The file holds {count} payments for {control_sum}, "
-                               f"the run has {len(payments)} for {expected_sum}.", "payments")
-    return PaymentFile(xml_bytes=xml_bytes, schema=schema, number_of_transactions=count,
-                       control_sum=control_sum, message_id=message_id)
+        raise PaymentFileError(
+            "payment_file.totals_mismatch",
+            f"The file holds {count} payments for {control_sum}, the run has {len(payments)} for {expected_sum}.",
+            "payments",
+        )
+    return PaymentFile(
+        xml_bytes=xml_bytes, schema=schema, number_of_transactions=count, control_sum=control_sum, message_id=message_id
+    )
 
 
 def validate_pain001(xml_bytes: bytes) -> str:
@@ -147,11 +166,21 @@ def parse_pain001_totals(xml_bytes: bytes) -> tuple[int, Money]:
 
 # --- Checks before anything is written ----------------------------------------------------------
 
+
 def _check_reference(value: str, what: str, field: str) -> None:
-    if not isinstance(value, str) or not _SEPA_REFERENCE.fullmatch(value) \
-            or value.startswith("/") or value.endswith("/") or "//" in value:
-        raise PaymentFileError(f"payment_file.{what}", f"The {what} {value!r} must be 1-35 characters of A-Z, a-z, "
-                               "0-9 and /-?:().,'+ or space, without a leading or trailing '/' or '//'.", field)
+    if (
+        not isinstance(value, str)
+        or not _SEPA_REFERENCE.fullmatch(value)
+        or value.startswith("/")
+        or value.endswith("/")
+        or "//" in value
+    ):
+        raise PaymentFileError(
+            f"payment_file.{what}",
+            f"The {what} {value!r} must be 1-35 characters of A-Z, a-z, "
+            "0-9 and /-?:().,'+ or space, without a leading or trailing '/' or '//'.",
+            field,
+        )
 
 
 def _iban(value: str, field: str) -> str:
@@ -195,31 +224,40 @@ def _checked_payments(payments: list[Payment]) -> list[Payment]:
         at = f"payments[{index}]"
         _check_reference(payment.end_to_end_id, "end_to_end_id", f"{at}.end_to_end_id")
         if payment.end_to_end_id in seen_ids:
-            raise PaymentFileError("payment_file.duplicate_end_to_end_id",
-                                   f"End-to-end id {payment.end_to_end_id!r} is used twice.", f"{at}.end_to_end_id")
+            raise PaymentFileError(
+                "payment_file.duplicate_end_to_end_id",
+                f"End-to-end id {payment.end_to_end_id!r} is used twice.",
+                f"{at}.end_to_end_id",
+            )
         seen_ids.add(payment.end_to_end_id)
         if not isinstance(payment.amount, Money) or payment.amount.cents <= 0:
-            raise PaymentFileError("payment_file.amount", "Each payment must be a positive amount of Money.",
-                                   f"{at}.amount")
+            raise PaymentFileError(
+                "payment_file.amount", "Each payment must be a positive amount of Money.", f"{at}.amount"
+            )
         if payment.amount > MAX_AMOUNT:
-            raise PaymentFileError("payment_file.amount", f"A SEPA transfer can be at most {MAX_AMOUNT}.",
-                                   f"{at}.amount")
+            raise PaymentFileError(
+                "payment_file.amount", f"A SEPA transfer can be at most {MAX_AMOUNT}.", f"{at}.amount"
+            )
         name = _name(payment.creditor_name or "")
         if not name:
             raise PaymentFileError("payment_file.creditor_name", "The creditor needs a name.", f"{at}.creditor_name")
         remittance = _latin(payment.remittance or "")
         if not remittance:
-            raise PaymentFileError("payment_file.remittance", "The remittance information is empty.",
-                                   f"{at}.remittance")
+            raise PaymentFileError(
+                "payment_file.remittance", "The remittance information is empty.", f"{at}.remittance"
+            )
         if len(remittance) > MAX_REMITTANCE_CHARS:
-            raise PaymentFileError("payment_file.remittance_too_long", f"The remittance information is "
-                                   f"{len(remittance)} characters; at most {MAX_REMITTANCE_CHARS} fit.",
-                                   f"{at}.remittance")
+            raise PaymentFileError(
+                "payment_file.remittance_too_long",
+                f"The remittance information is {len(remittance)} characters; at most {MAX_REMITTANCE_CHARS} fit.",
+                f"{at}.remittance",
+            )
         if payment.creditor_iban not in ibans:
             ibans[payment.creditor_iban] = _iban(payment.creditor_iban, f"{at}.creditor_iban")
         bic = _bic(payment.creditor_bic, f"{at}.creditor_bic") if payment.creditor_bic else None
-        checked.append(Payment(payment.end_to_end_id, name, ibans[payment.creditor_iban], bic, payment.amount,
-                               remittance))
+        checked.append(
+            Payment(payment.end_to_end_id, name, ibans[payment.creditor_iban], bic, payment.amount, remittance)
+        )
     return checked
 
 
@@ -239,6 +277,7 @@ class _SepaTransfer(SepaTransfer):
 
 
 # --- Reading and validating the file ------------------------------------------------------------
+
 
 def _parse(xml_bytes: bytes) -> etree._Element:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
@@ -295,8 +334,9 @@ def _totals(root: etree._Element) -> tuple[int, Money]:
         return int(text)
 
     def mismatch(what: str, stated: object, actual: object) -> PaymentFileError:
-        return PaymentFileError("payment_file.totals_mismatch", f"{what} says {stated}, the transactions add up "
-                                f"to {actual}.")
+        return PaymentFileError(
+            "payment_file.totals_mismatch", f"{what} says {stated}, the transactions add up to {actual}."
+        )
 
     initiation = root.find("p:CstmrCdtTrfInitn", ns)
     header = None if initiation is None else initiation.find("p:GrpHdr", ns)

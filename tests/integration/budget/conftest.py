@@ -8,14 +8,14 @@ import pytest
 
 from shared.config import Settings
 from shared.runtime import Runtime
+from tests.integration.budget.support import budget_runtime
 from tests.support.databases import scratch_database
-from tests.support.runtime import migrated_runtime
 
 
 @pytest.fixture(scope="module")
 def race_runtime(pg_admin_url: str) -> Iterator[Runtime]:
     """One migrated PostgreSQL database per test module, for tests that each open their own budgets."""
     with scratch_database(pg_admin_url, "prb_race") as url:
-        rt = migrated_runtime(Settings(database_url=url, environment="test"))
+        rt = budget_runtime(Settings(database_url=url, environment="test"))
         yield rt
         rt.engine.dispose()

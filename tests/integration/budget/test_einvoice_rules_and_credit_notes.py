@@ -16,10 +16,10 @@ from tests.conftest import auth
 from tests.integration.budget.support import (
     SIMPLER_PROVIDER_ID,
     TODAY,
+    budget_app,
     ledger_consistent,
     open_budget,
 )
-from tests.support.world import migrated_app
 from tests.unit.budget.einvoice_examples import (
     as_credit_note,
     find,
@@ -40,15 +40,32 @@ XML = {"content-type": "application/xml"}
 @pytest.fixture(params=["sqlite", "postgresql"])
 def env(request, tmp_path):
     require_examples()
-    return migrated_app(request, tmp_path, request.param)
+    return budget_app(request, tmp_path, request.param)
 
 
 def _budget(runtime, http) -> dict:
-    b = open_budget(runtime, lines=[{"category": "coaching", "granted_cents": 2000_00,
-                                     "provider_name": "SimplerInvoicing", "starts_on": "2014-12-01"}])
-    order = http.post(f"/budget/v1/budgets/{b['budget_id']}/orders", headers=FIN, json={
-        "budget_line_id": b["line_ids"][0], "order_reference": "47806", "provider_name": "SimplerInvoicing",
-        "provider_kvk": "69639087", "amount": "1000.00"})
+    b = open_budget(
+        runtime,
+        lines=[
+            {
+                "category": "coaching",
+                "granted_cents": 2000_00,
+                "provider_name": "SimplerInvoicing",
+                "starts_on": "2014-12-01",
+            }
+        ],
+    )
+    order = http.post(
+        f"/budget/v1/budgets/{b['budget_id']}/orders",
+        headers=FIN,
+        json={
+            "budget_line_id": b["line_ids"][0],
+            "order_reference": "47806",
+            "provider_name": "SimplerInvoicing",
+            "provider_kvk": "69639087",
+            "amount": "1000.00",
+        },
+    )
     assert order.status_code == 201, order.text
     return b
 
@@ -59,8 +76,10 @@ def _post(http, raw: bytes, who=PROVIDER):
 
 def _counts(runtime) -> dict[str, int]:
     with runtime.engine.connect() as conn:
-        return {table.__name__: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-                for table in (Invoice, InvoiceDocument, CreditNote, LedgerEntry)}
+        return {
+            table.__name__: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            for table in (Invoice, InvoiceDocument, CreditNote, LedgerEntry)
+        }
 
 
 def _approved_invoice(runtime, http) -> dict:
@@ -82,8 +101,11 @@ def test_an_order_line_reference_without_an_order_reference_is_refused_with_br_n
     root = load()
     insert_after(root, "cbc:DocumentCurrencyCode", "<cbc:BuyerReference>47806</cbc:BuyerReference>")
     remove(root, "cac:OrderReference")
-    insert_after(root, "cac:InvoiceLine/cbc:LineExtensionAmount",
-                 "<cac:OrderLineReference><cbc:LineID>1</cbc:LineID></cac:OrderLineReference>")
+    insert_after(
+        root,
+        "cac:InvoiceLine/cbc:LineExtensionAmount",
+        "<cac:OrderLineReference><cbc:LineID>1</cbc:LineID></cac:OrderLineReference>",
+    )
     before = _counts(runtime)
 
     r = _post(http, xml(root))
@@ -114,12 +136,14 @@ def test_a_broken_recommendation_is_accepted_and_its_warning_kept_beside_the_inv
     assert kept.status_code == 200 and kept.json() == body["einvoice_warnings"]
     document = http.get(f"/budget/v1/invoices/{body['id']}/document", headers=FIN)
     assert document.content == raw and document.headers["x-content-sha256"] == hashlib.sha256(raw).hexdigest()
-    assert http.get(f"/budget/v1/invoices/{body['id']}/einvoice-warnings",
-                    headers=FIN_ELSEWHERE).status_code == 404  # another municipality sees nothing
+    assert (
+        http.get(f"/budget/v1/invoices/{body['id']}/einvoice-warnings", headers=FIN_ELSEWHERE).status_code == 404
+    )  # another municipality sees nothing
 
 
-@pytest.mark.parametrize("name", ["SI-UBL-2.0_ok_minimal.xml", "SI-UBL-2.0_ok_tax_category_O.xml",
-                                  "si-ubl-2.0-ext-gaccount_ok_sample.xml"])
+@pytest.mark.parametrize(
+    "name", ["SI-UBL-2.0_ok_minimal.xml", "SI-UBL-2.0_ok_tax_category_O.xml", "si-ubl-2.0-ext-gaccount_ok_sample.xml"]
+)
 def test_the_real_examples_are_still_accepted_without_warnings(env, name):
     runtime, http = env
     _budget(runtime, http)
@@ -189,8 +213,12 @@ def _other_supplier(note):
 
 
 def _several_invoices(note):
-    insert_after(note, "cac:BillingReference", "<cac:BillingReference><cac:InvoiceDocumentReference>"
-                 "<cbc:ID>12115119</cbc:ID></cac:InvoiceDocumentReference></cac:BillingReference>")
+    insert_after(
+        note,
+        "cac:BillingReference",
+        "<cac:BillingReference><cac:InvoiceDocumentReference>"
+        "<cbc:ID>12115119</cbc:ID></cac:InvoiceDocumentReference></cac:BillingReference>",
+    )
     return note
 
 
@@ -201,23 +229,57 @@ def _bad_iban(note):
 
 REFUSED = [
     ("no invoice named", lambda: as_credit_note(load(), credits=None), FIN, 422, "einvoice.credit_note_no_invoice"),
-    ("unknown invoice", lambda: as_credit_note(load(), credits="99999"), FIN, 422,
-     "einvoice.credit_note_unknown_invoice"),
-    ("another provider's invoice", lambda: _other_supplier(as_credit_note(load())), FIN, 422,
-     "einvoice.credit_note_unknown_invoice"),
-    ("another municipality's invoice", lambda: as_credit_note(load()), FIN_ELSEWHERE, 422,
-     "einvoice.credit_note_unknown_invoice"),
-    ("several invoices", lambda: _several_invoices(as_credit_note(load())), FIN, 422,
-     "einvoice.credit_note_several_invoices"),
-    ("more than can be credited", lambda: set_amounts(as_credit_note(load()), net="200.01", vat="42.00"), FIN, 422,
-     "credit.too_large"),
-    ("a negative credit note", lambda: set_amounts(as_credit_note(load()), net="-200.00", vat="-42.00"), FIN, 422,
-     "einvoice.credit_note_amount"),
-    ("a zero credit note", lambda: set_amounts(as_credit_note(load()), net="0.00", vat="0.00"), FIN, 422,
-     "einvoice.credit_note_amount"),
+    (
+        "unknown invoice",
+        lambda: as_credit_note(load(), credits="99999"),
+        FIN,
+        422,
+        "einvoice.credit_note_unknown_invoice",
+    ),
+    (
+        "another provider's invoice",
+        lambda: _other_supplier(as_credit_note(load())),
+        FIN,
+        422,
+        "einvoice.credit_note_unknown_invoice",
+    ),
+    (
+        "another municipality's invoice",
+        lambda: as_credit_note(load()),
+        FIN_ELSEWHERE,
+        422,
+        "einvoice.credit_note_unknown_invoice",
+    ),
+    (
+        "several invoices",
+        lambda: _several_invoices(as_credit_note(load())),
+        FIN,
+        422,
+        "einvoice.credit_note_several_invoices",
+    ),
+    (
+        "more than can be credited",
+        lambda: set_amounts(as_credit_note(load()), net="200.01", vat="42.00"),
+        FIN,
+        422,
+        "credit.too_large",
+    ),
+    (
+        "a negative credit note",
+        lambda: set_amounts(as_credit_note(load()), net="-200.00", vat="-42.00"),
+        FIN,
+        422,
+        "einvoice.credit_note_amount",
+    ),
+    (
+        "a zero credit note",
+        lambda: set_amounts(as_credit_note(load()), net="0.00", vat="0.00"),
+        FIN,
+        422,
+        "einvoice.credit_note_amount",
+    ),
     ("an invalid IBAN", lambda: _bad_iban(as_credit_note(load())), FIN, 422, "einvoice.iban_invalid"),
-    ("a Dutch rule broken", lambda: remove(as_credit_note(load()), "cac:OrderReference"), FIN, 422,
-     "einvoice.BR-NL-2"),
+    ("a Dutch rule broken", lambda: remove(as_credit_note(load()), "cac:OrderReference"), FIN, 422, "einvoice.BR-NL-2"),
     ("sent by the provider", lambda: as_credit_note(load()), PROVIDER, 403, "einvoice.credit_note_by_finance"),
 ]
 
@@ -276,10 +338,14 @@ def _long_name(document):
     return document
 
 
-@pytest.mark.parametrize("change", [
-    lambda: _long_name(load()),
-    lambda: _set_number(load(), "7" * 500),
-], ids=["long supplier name", "long invoice number"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda: _long_name(load()),
+        lambda: _set_number(load(), "7" * 500),
+    ],
+    ids=["long supplier name", "long invoice number"],
+)
 def test_invoices_with_values_too_long_to_keep_are_refused_not_crashed(env, change):
     runtime, http = env
     _budget(runtime, http)
@@ -321,12 +387,16 @@ def test_hostile_documents_are_refused_with_a_problem_and_no_file_contents(env, 
         assert "root:" not in r.text
 
 
-@pytest.mark.parametrize("change", [
-    lambda: _huge_credit(as_credit_note(load())),
-    lambda: as_credit_note(load(), credits="9" * 5000),
-    lambda: as_credit_note(load(), number="x" * 5000),
-    lambda: _long_name(as_credit_note(load())),
-], ids=["huge amount", "huge invoice reference", "huge credit note number", "long supplier name"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda: _huge_credit(as_credit_note(load())),
+        lambda: as_credit_note(load(), credits="9" * 5000),
+        lambda: as_credit_note(load(), number="x" * 5000),
+        lambda: _long_name(as_credit_note(load())),
+    ],
+    ids=["huge amount", "huge invoice reference", "huge credit note number", "long supplier name"],
+)
 def test_credit_notes_with_absurd_values_are_refused_not_crashed(env, change):
     runtime, http = env
     _approved_invoice(runtime, http)

@@ -9,13 +9,23 @@ import pytest
 import sqlalchemy as sa
 from lxml import etree
 
-from services.budget.domain.payment_file import parse_pain001_totals, pain_schema
+from services.budget.domain.payment_file import pain_schema, parse_pain001_totals
 from services.budget.models import Invoice
 from shared.config import Settings
 from tests.conftest import auth, unavailable
-from tests.integration.budget.support import COACH_PROVIDER_ID, SIMPLER_PROVIDER_ID, TODAY, deliver, invoice_body, ledger_consistent, open_budget, outbox_types
-from tests.support.runtime import migrated_runtime
-from tests.support.world import api_client, migrated_app
+from tests.integration.budget.support import (
+    COACH_PROVIDER_ID,
+    SIMPLER_PROVIDER_ID,
+    TODAY,
+    budget_app,
+    budget_runtime,
+    deliver,
+    invoice_body,
+    ledger_consistent,
+    open_budget,
+    outbox_types,
+)
+from tests.support.world import api_client
 
 EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "testdata" / "einvoices"
 FIN = auth("finance", "0344", subject="fin-1")
@@ -25,14 +35,14 @@ GOOD_IBAN = "NL91ABNA0417164300"
 
 @pytest.fixture
 def env(tmp_path):
-    runtime = migrated_runtime(Settings(data_dir=tmp_path, environment="test"))
+    runtime = budget_runtime(Settings(data_dir=tmp_path, environment="test"))
     return runtime, api_client(runtime)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def env_on_both(request, tmp_path):
     """The payment run writes its items with COPY on PostgreSQL and a multi-row INSERT on SQLite."""
-    return migrated_app(request, tmp_path, request.param)
+    return budget_app(request, tmp_path, request.param)
 
 
 @pytest.fixture
@@ -55,25 +65,46 @@ def _example(name: str) -> bytes:
 
 
 def _budget_for_examples(runtime, http):
-    b = open_budget(runtime, lines=[{"category": "coaching", "granted_cents": 2000_00,
-                                     "provider_name": "SimplerInvoicing", "starts_on": "2014-12-01"}])
-    order = http.post(f"/budget/v1/budgets/{b['budget_id']}/orders", headers=FIN, json={
-        "budget_line_id": b["line_ids"][0], "order_reference": "47806", "provider_name": "SimplerInvoicing",
-        "provider_kvk": "69639087", "amount": "1000.00"})
+    b = open_budget(
+        runtime,
+        lines=[
+            {
+                "category": "coaching",
+                "granted_cents": 2000_00,
+                "provider_name": "SimplerInvoicing",
+                "starts_on": "2014-12-01",
+            }
+        ],
+    )
+    order = http.post(
+        f"/budget/v1/budgets/{b['budget_id']}/orders",
+        headers=FIN,
+        json={
+            "budget_line_id": b["line_ids"][0],
+            "order_reference": "47806",
+            "provider_name": "SimplerInvoicing",
+            "provider_kvk": "69639087",
+            "amount": "1000.00",
+        },
+    )
     assert order.status_code == 201, order.text
     return b
 
 
-@pytest.mark.parametrize("name,excl,vat", [
-    ("SI-UBL-2.0_ok_minimal.xml", "200.00", "42.00"),
-    ("SI-UBL-2.0_ok_tax_category_O.xml", "200.00", "0.00"),
-    ("si-ubl-2.0-ext-gaccount_ok_sample.xml", "638.00", "133.98"),
-])
+@pytest.mark.parametrize(
+    "name,excl,vat",
+    [
+        ("SI-UBL-2.0_ok_minimal.xml", "200.00", "42.00"),
+        ("SI-UBL-2.0_ok_tax_category_O.xml", "200.00", "0.00"),
+        ("si-ubl-2.0-ext-gaccount_ok_sample.xml", "638.00", "133.98"),
+    ],
+)
 def test_the_public_ok_examples_map_onto_the_budget_line_through_their_order_reference(env, name, excl, vat, examples):
     runtime, http = env
     b = _budget_for_examples(runtime, http)
-    r = http.post("/budget/v1/invoices/ubl", headers={**PROVIDER, "content-type": "application/xml"},
-                  content=_example(name))
+    r = http.post(
+        "/budget/v1/invoices/ubl", headers={**PROVIDER, "content-type": "application/xml"}, content=_example(name)
+    )
     assert r.status_code == 201, r.text
     invoice = r.json()
     assert (invoice["source"], invoice["amount_excl_vat"], invoice["vat"]) == ("ubl", excl, vat)
@@ -86,8 +117,11 @@ def test_the_public_ok_examples_map_onto_the_budget_line_through_their_order_ref
 def test_the_error_example_is_reported_with_its_rule(env, examples):
     runtime, http = env
     _budget_for_examples(runtime, http)
-    r = http.post("/budget/v1/invoices/ubl", headers={**PROVIDER, "content-type": "application/xml"},
-                  content=_example("SI-UBL-2.0_BR-NL-7_error_invoicetypecode_string.xml"))
+    r = http.post(
+        "/budget/v1/invoices/ubl",
+        headers={**PROVIDER, "content-type": "application/xml"},
+        content=_example("SI-UBL-2.0_BR-NL-7_error_invoicetypecode_string.xml"),
+    )
     assert r.status_code == 422
     assert r.json()["code"] == "einvoice.type_code" and "InvoiceTypeCode" in r.text
     with runtime.engine.connect() as conn:
@@ -103,16 +137,22 @@ def test_an_example_as_published_is_refused_for_its_placeholder_identifiers(env,
     only_iban_fixed = etree.fromstring(_example("SI-UBL-2.0_ok_minimal.xml"))
     for el in only_iban_fixed.iter("{*}PayeeFinancialAccount"):
         el.find("{*}ID").text = "NL11BANK1111111111"
-    r = http.post("/budget/v1/invoices/ubl", headers={**PROVIDER, "content-type": "application/xml"},
-                  content=etree.tostring(only_iban_fixed))
+    r = http.post(
+        "/budget/v1/invoices/ubl",
+        headers={**PROVIDER, "content-type": "application/xml"},
+        content=etree.tostring(only_iban_fixed),
+    )
     assert r.status_code == 422 and "IBAN" in r.json()["detail"]
 
 
-@pytest.mark.parametrize("raw,code", [
-    (b"<Invoice><unclosed></Invoice>", "einvoice.malformed"),
-    (b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><x>&e;</x>", None),
-    (b"<Order xmlns='urn:oasis:names:specification:ubl:schema:xsd:Order-2'/>", None),
-])
+@pytest.mark.parametrize(
+    "raw,code",
+    [
+        (b"<Invoice><unclosed></Invoice>", "einvoice.malformed"),
+        (b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><x>&e;</x>", None),
+        (b"<Order xmlns='urn:oasis:names:specification:ubl:schema:xsd:Order-2'/>", None),
+    ],
+)
 def test_malformed_or_foreign_xml_is_refused_cleanly(env, raw, code):
     runtime, http = env
     r = http.post("/budget/v1/invoices/ubl", headers={**PROVIDER, "content-type": "application/xml"}, content=raw)
@@ -125,8 +165,11 @@ def test_malformed_or_foreign_xml_is_refused_cleanly(env, raw, code):
 def test_a_non_euro_e_invoice_is_refused(env, examples):
     runtime, http = env
     _budget_for_examples(runtime, http)
-    raw = _example("SI-UBL-2.0_ok_minimal.xml").replace(b'currencyID="EUR"', b'currencyID="USD"').replace(
-        b"<cbc:DocumentCurrencyCode>EUR", b"<cbc:DocumentCurrencyCode>USD")
+    raw = (
+        _example("SI-UBL-2.0_ok_minimal.xml")
+        .replace(b'currencyID="EUR"', b'currencyID="USD"')
+        .replace(b"<cbc:DocumentCurrencyCode>EUR", b"<cbc:DocumentCurrencyCode>USD")
+    )
     r = http.post("/budget/v1/invoices/ubl", headers={**PROVIDER, "content-type": "application/xml"}, content=raw)
     assert r.status_code == 422 and r.json()["code"].endswith("currency")
 
@@ -134,9 +177,11 @@ def test_a_non_euro_e_invoice_is_refused(env, examples):
 def test_several_ubl_files_at_once_each_get_a_result(env, examples):
     runtime, http = env
     _budget_for_examples(runtime, http)
-    files = [("files", ("a.xml", _example("SI-UBL-2.0_ok_minimal.xml"), "application/xml")),
-             ("files", ("b.xml", _example("SI-UBL-2.0_BR-NL-7_error_invoicetypecode_string.xml"), "application/xml")),
-             ("files", ("c.xml", _example("SI-UBL-2.0_ok_minimal.xml"), "application/xml"))]
+    files = [
+        ("files", ("a.xml", _example("SI-UBL-2.0_ok_minimal.xml"), "application/xml")),
+        ("files", ("b.xml", _example("SI-UBL-2.0_BR-NL-7_error_invoicetypecode_string.xml"), "application/xml")),
+        ("files", ("c.xml", _example("SI-UBL-2.0_ok_minimal.xml"), "application/xml")),
+    ]
     result = http.post("/budget/v1/invoices/ubl/bulk", headers=PROVIDER, files=files).json()
     assert [r["status"] for r in result["results"]] == ["accepted", "rejected", "rejected"]
     assert [r["code"] for r in result["results"]][1:] == ["einvoice.type_code", "invoice.duplicate"]
@@ -147,8 +192,11 @@ def test_an_order_reserves_money_and_the_invoice_draws_on_it(env, examples):
     b = _budget_for_examples(runtime, http)
     budget = http.get(f"/budget/v1/budgets/{b['budget_id']}", headers=FIN).json()
     assert (budget["committed"], budget["remaining"]) == ("1000.00", "1000.00")
-    inv = http.post("/budget/v1/invoices/ubl", headers={**PROVIDER, "content-type": "application/xml"},
-                    content=_example("SI-UBL-2.0_ok_minimal.xml")).json()
+    inv = http.post(
+        "/budget/v1/invoices/ubl",
+        headers={**PROVIDER, "content-type": "application/xml"},
+        content=_example("SI-UBL-2.0_ok_minimal.xml"),
+    ).json()
     assert http.post(f"/budget/v1/invoices/{inv['id']}/approve", headers=FIN).status_code == 200
     budget = http.get(f"/budget/v1/budgets/{b['budget_id']}", headers=FIN).json()
     assert (budget["committed"], budget["approved"], budget["remaining"]) == ("800.00", "200.00", "1000.00")
@@ -160,8 +208,11 @@ def _approved_invoices(runtime, http, n: int):
     provider = auth("provider", "0344", provider_id=COACH_PROVIDER_ID)
     ids = []
     for i in range(n):
-        inv = http.post("/budget/v1/invoices", headers=provider, json=invoice_body(b["line_ids"][0], f"P-{i}",
-                                                                               f"{100 + i}.00", vat="21.00")).json()
+        inv = http.post(
+            "/budget/v1/invoices",
+            headers=provider,
+            json=invoice_body(b["line_ids"][0], f"P-{i}", f"{100 + i}.00", vat="21.00"),
+        ).json()
         assert http.post(f"/budget/v1/invoices/{inv['id']}/approve", headers=FIN).status_code == 200
         ids.append(inv["id"])
     return b, ids
@@ -171,8 +222,11 @@ def _approved_invoices(runtime, http, n: int):
 def test_a_payment_run_makes_a_valid_pain001_whose_totals_equal_the_approved_invoices(env_on_both, schema):
     runtime, http = env_on_both
     b, ids = _approved_invoices(runtime, http, 3)
-    run = http.post("/budget/v1/payment-runs", headers=FIN, json={
-        "execution_date": (TODAY + timedelta(days=1)).isoformat(), "pain_schema": schema})
+    run = http.post(
+        "/budget/v1/payment-runs",
+        headers=FIN,
+        json={"execution_date": (TODAY + timedelta(days=1)).isoformat(), "pain_schema": schema},
+    )
     assert run.status_code == 201, run.text
     run = run.json()
     xml = http.get(run["download"], headers=FIN).content
@@ -186,8 +240,12 @@ def test_a_payment_run_makes_a_valid_pain001_whose_totals_equal_the_approved_inv
     paid = http.post(f"/budget/v1/payment-runs/{run['id']}/confirm", headers=FIN, json={"paid_on": TODAY.isoformat()})
     assert paid.json()["status"] == "paid"
     assert outbox_types(runtime).count("InvoicePaid") == 3 and "PaymentScheduled" in outbox_types(runtime)
-    assert http.post(f"/budget/v1/payment-runs/{run['id']}/confirm", headers=FIN,
-                     json={"paid_on": TODAY.isoformat()}).status_code == 409
+    assert (
+        http.post(
+            f"/budget/v1/payment-runs/{run['id']}/confirm", headers=FIN, json={"paid_on": TODAY.isoformat()}
+        ).status_code
+        == 409
+    )
     budget = http.get(f"/budget/v1/budgets/{b['budget_id']}", headers=FIN).json()
     assert budget["paid"] == "303.00"  # the budget carries amounts excl. VAT
     ledger_consistent(runtime)
@@ -195,16 +253,32 @@ def test_a_payment_run_makes_a_valid_pain001_whose_totals_equal_the_approved_inv
 
 def test_released_holdback_is_paid_in_a_later_run(env):
     runtime, http = env
-    b = open_budget(runtime, lines=[{"category": "job_mediation", "granted_cents": 1000_00,
-                                     "provider_name": "Coach BV", "holdback_percent": 20}])
+    b = open_budget(
+        runtime,
+        lines=[
+            {"category": "job_mediation", "granted_cents": 1000_00, "provider_name": "Coach BV", "holdback_percent": 20}
+        ],
+    )
     provider = auth("provider", "0344", provider_id=COACH_PROVIDER_ID)
-    inv = http.post("/budget/v1/invoices", headers=provider, json=invoice_body(b["line_ids"][0], "H-1", "500.00")).json()
+    inv = http.post(
+        "/budget/v1/invoices", headers=provider, json=invoice_body(b["line_ids"][0], "H-1", "500.00")
+    ).json()
     http.post(f"/budget/v1/invoices/{inv['id']}/approve", headers=FIN)
     first = http.post("/budget/v1/payment-runs", headers=FIN, json={"execution_date": TODAY.isoformat()}).json()
     assert first["total"] == "400.00"
-    deliver(runtime, "OutcomeRegistered", "0344", b["plan_id"], {
-        "outcome_id": "o", "plan_id": b["plan_id"], "client_id": b["client_id"], "outcome": "work_after",
-        "durable": True})
+    deliver(
+        runtime,
+        "OutcomeRegistered",
+        "0344",
+        b["plan_id"],
+        {
+            "outcome_id": "o",
+            "plan_id": b["plan_id"],
+            "client_id": b["client_id"],
+            "outcome": "work_after",
+            "durable": True,
+        },
+    )
     second = http.post("/budget/v1/payment-runs", headers=FIN, json={"execution_date": TODAY.isoformat()}).json()
     assert second["total"] == "100.00"
     for run in (first, second):
@@ -216,7 +290,11 @@ def test_released_holdback_is_paid_in_a_later_run(env):
 def test_only_finance_makes_and_downloads_payment_runs(env):
     runtime, http = env
     _approved_invoices(runtime, http, 1)
-    assert http.post("/budget/v1/payment-runs", headers=auth("case_manager", "0344"),
-                     json={"execution_date": TODAY.isoformat()}).status_code == 403
+    assert (
+        http.post(
+            "/budget/v1/payment-runs", headers=auth("case_manager", "0344"), json={"execution_date": TODAY.isoformat()}
+        ).status_code
+        == 403
+    )
     run = http.post("/budget/v1/payment-runs", headers=FIN, json={"execution_date": TODAY.isoformat()}).json()
     assert http.get(run["download"], headers=auth("finance", "0014")).status_code == 404

@@ -10,13 +10,12 @@ import sqlalchemy as sa
 
 from services.budget.models import BudgetLine
 from shared.config import Settings
-from tests.integration.budget.support import ledger_consistent, open_budget
-from tests.support.runtime import migrated_runtime
+from tests.integration.budget.support import budget_runtime, ledger_consistent, open_budget
 
 
 @pytest.fixture
 def runtime(tmp_path):
-    rt = migrated_runtime(Settings(data_dir=tmp_path, environment="test"))
+    rt = budget_runtime(Settings(data_dir=tmp_path, environment="test"))
     yield rt
     rt.engine.dispose()
 
@@ -24,10 +23,13 @@ def runtime(tmp_path):
 def _insert(conn, budget_id: str, line_id: str, *postings: tuple[str, int]) -> None:
     tx = str(uuid.uuid4())
     for account, cents in postings:
-        conn.execute(sa.text(
-            "INSERT INTO budget.ledger_entry (transaction_id, budget_id, budget_line_id, kind, account, amount_cents, "
-            "created_at) VALUES (:tx, :b, :l, 'commit', :a, :c, CURRENT_TIMESTAMP)"),
-            {"tx": tx, "b": budget_id, "l": line_id, "a": account, "c": cents})
+        conn.execute(
+            sa.text(
+                "INSERT INTO budget.ledger_entry (transaction_id, budget_id, budget_line_id, kind, account, "
+                "amount_cents, created_at) VALUES (:tx, :b, :l, 'commit', :a, :c, CURRENT_TIMESTAMP)"
+            ),
+            {"tx": tx, "b": budget_id, "l": line_id, "a": account, "c": cents},
+        )
 
 
 def test_an_entry_inserted_by_hand_moves_the_cached_totals_on_sqlite(runtime):
@@ -47,8 +49,9 @@ def test_an_overdraft_is_refused_by_the_database_on_sqlite(runtime):
     ledger_consistent(runtime)
 
 
-@pytest.mark.parametrize("statement", ["UPDATE budget.ledger_entry SET amount_cents = 0",
-                                       "DELETE FROM budget.ledger_entry"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE budget.ledger_entry SET amount_cents = 0", "DELETE FROM budget.ledger_entry"]
+)
 def test_ledger_entries_are_append_only_on_sqlite(runtime, statement):
     open_budget(runtime)
     with pytest.raises(sa.exc.DBAPIError, match="never edited"), runtime.engine.begin() as conn:

@@ -7,31 +7,43 @@ from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
-from services.budget import handlers
+from services.budget import commands, invoices_in, submissions
 from services.budget.models import BudgetLine, Invoice, InvoiceIn, OrderIn
 from shared.auth import Principal, Role
 from shared.config import Settings
 from shared.errors import DomainError
-from tests.integration.budget.support import COACH_PROVIDER_ID, invoice_body, ledger_consistent, open_budget, outbox_types
-from tests.support.runtime import migrated_runtime
+from tests.integration.budget.support import (
+    COACH_PROVIDER_ID,
+    budget_runtime,
+    invoice_body,
+    ledger_consistent,
+    open_budget,
+    outbox_types,
+)
 
 FINANCE = [Principal(subject=f"fin-{i}", role=Role.FINANCE, municipality="0344") for i in range(2)]
 PROVIDER = Principal(subject="p", role=Role.PROVIDER, municipality="0344", provider_id=COACH_PROVIDER_ID)
 
 
 def test_many_simultaneous_approvals_on_one_small_budget_never_overspend(fresh_pg_url):
-    runtime = migrated_runtime(Settings(database_url=fresh_pg_url, environment="test"))
+    runtime = budget_runtime(Settings(database_url=fresh_pg_url, environment="test"))
     b = open_budget(runtime, lines=[{"category": "coaching", "granted_cents": 4000_00, "provider_name": "Coach BV"}])
     line_id = b["line_ids"][0]
     invoice_ids = []
     for i in range(40):
         with runtime.uow("budget") as uow:
-            submission = handlers.submission_from_json(PROVIDER, InvoiceIn(**invoice_body(line_id, f"C-{i}", "100.00")))
-            invoice_ids.append(handlers.submit_invoice(uow, PROVIDER, submission).id)
+            submission = submissions.submission_from_json(
+                PROVIDER, InvoiceIn(**invoice_body(line_id, f"C-{i}", "100.00"))
+            )
+            invoice_ids.append(invoices_in.submit_invoice(uow, PROVIDER, submission).id)
     # An order made after the invoices arrived leaves room for only ten of them.
     with runtime.uow("budget") as uow:
-        handlers.place_order(uow, FINANCE[0], b["budget_id"], OrderIn(
-            budget_line_id=line_id, order_reference="LATER-ORDER", provider_name="Other BV", amount="3000.00"))
+        commands.place_order(
+            uow,
+            FINANCE[0],
+            b["budget_id"],
+            OrderIn(budget_line_id=line_id, order_reference="LATER-ORDER", provider_name="Other BV", amount="3000.00"),
+        )
 
     start = threading.Barrier(16)
 
@@ -40,7 +52,7 @@ def test_many_simultaneous_approvals_on_one_small_budget_never_overspend(fresh_p
         start.wait() if index < 16 else None
         with runtime.uow("budget") as uow:
             try:
-                handlers.approve_invoice(uow, FINANCE[index % 2], invoice_id)
+                commands.approve_invoice(uow, FINANCE[index % 2], invoice_id)
                 return "approved"
             except DomainError as exc:
                 return exc.code
@@ -52,8 +64,9 @@ def test_many_simultaneous_approvals_on_one_small_budget_never_overspend(fresh_p
     assert set(outcomes) == {"approved", "budget.insufficient"}
     with runtime.engine.connect() as conn:
         line = conn.execute(sa.select(BudgetLine).where(BudgetLine.id == line_id)).one()
-        approved = conn.execute(sa.select(sa.func.count()).select_from(Invoice)
-                                .where(Invoice.status == "approved")).scalar_one()
+        approved = conn.execute(
+            sa.select(sa.func.count()).select_from(Invoice).where(Invoice.status == "approved")
+        ).scalar_one()
     assert line.available_cents == 0 and line.payable_cents == 1000_00 and approved == 10
     assert line.committed_cents == 3000_00
     assert outbox_types(runtime).count("InvoiceApproved") == 10
@@ -62,7 +75,7 @@ def test_many_simultaneous_approvals_on_one_small_budget_never_overspend(fresh_p
 
 def test_the_database_itself_refuses_a_negative_balance(fresh_pg_url):
     """The last line of defence if code ever skipped the lock: a CHECK constraint."""
-    runtime = migrated_runtime(Settings(database_url=fresh_pg_url, environment="test"))
+    runtime = budget_runtime(Settings(database_url=fresh_pg_url, environment="test"))
     b = open_budget(runtime)
     with runtime.engine.begin() as conn:
         try:

@@ -21,14 +21,20 @@ from tests.integration.budget import test_money_races as races
 from tests.integration.budget.support import ledger_consistent
 
 COMMANDS = {
-    "order": races.order, "invoice": races.invoice, "approval": races.approval, "plan_change": races.plan_change,
-    "credit": races.credit, "refund": races.refund, "payment": races.payment,
+    "order": races.order,
+    "invoice": races.invoice,
+    "approval": races.approval,
+    "plan_change": races.plan_change,
+    "credit": races.credit,
+    "refund": races.refund,
+    "payment": races.payment,
 }
 command_names = st.sampled_from(sorted(COMMANDS))
 
 
 def test_random_races_of_money_commands_keep_the_ledger_whole(race_runtime):
     runtime = race_runtime
+
     class LedgerUnderRaces(RuleBasedStateMachine):
         @initialize()
         def open_line(self) -> None:
@@ -45,9 +51,16 @@ def test_random_races_of_money_commands_keep_the_ledger_whole(race_runtime):
             threads = min(len(mix), races.THREADS)
             start = threading.Barrier(threads)
             with ThreadPoolExecutor(max_workers=threads) as pool:
-                futures = [pool.submit(races._outcome, COMMANDS[name], self.line, index,
-                                       races._Gate(start, n) if n < threads else _NoGate())
-                           for n, (name, index) in enumerate(mix)]
+                futures = [
+                    pool.submit(
+                        races._outcome,
+                        COMMANDS[name],
+                        self.line,
+                        index,
+                        races._Gate(start, n) if n < threads else _NoGate(),
+                    )
+                    for n, (name, index) in enumerate(mix)
+                ]
                 for future in futures:
                     self._record(future.result())
 
@@ -63,8 +76,12 @@ def test_random_races_of_money_commands_keep_the_ledger_whole(race_runtime):
                 ledger_consistent(runtime)
                 races._assert_within_line(runtime, self.line)
 
-    run_state_machine_as_test(LedgerUnderRaces, settings=settings(
-        max_examples=8, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck)))
+    run_state_machine_as_test(
+        LedgerUnderRaces,
+        settings=settings(
+            max_examples=8, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck)
+        ),
+    )
 
 
 class _NoGate:

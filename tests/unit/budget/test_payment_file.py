@@ -30,16 +30,26 @@ RUN_DAY = date(2026, 12, 1)
 
 
 def payment(n: int = 1, cents: int = 15000, **changes) -> Payment:
-    base = Payment(end_to_end_id=f"PRB-2026-12-{n:05d}", creditor_name="Coaching Van Dijk B.V.",
-                   creditor_iban="NL02ABNA0123456789", creditor_bic=None, amount=Money(cents),
-                   remittance=f"Factuur F-2026-{n:04d} budgetregel BL-2026-0042")
+    base = Payment(
+        end_to_end_id=f"PRB-2026-12-{n:05d}",
+        creditor_name="Coaching Van Dijk B.V.",
+        creditor_iban="NL02ABNA0123456789",
+        creditor_bic=None,
+        amount=Money(cents),
+        remittance=f"Factuur F-2026-{n:04d} budgetregel BL-2026-0042",
+    )
     return replace(base, **changes)
 
 
 def refusal(payments, **kwargs) -> PaymentFileError:
     with pytest.raises(PaymentFileError) as caught:
-        build_pain001(kwargs.pop("debtor", MUNICIPALITY), payments, kwargs.pop("execution_date", RUN_DAY),
-                      kwargs.pop("message_id", "RUN-2026-12-01"), **kwargs)
+        build_pain001(
+            kwargs.pop("debtor", MUNICIPALITY),
+            payments,
+            kwargs.pop("execution_date", RUN_DAY),
+            kwargs.pop("message_id", "RUN-2026-12-01"),
+            **kwargs,
+        )
     return caught.value
 
 
@@ -80,8 +90,9 @@ def test_control_sum_and_count_are_those_of_the_payments():
 
 
 def test_file_carries_our_message_id_execution_date_references_and_clean_accounts():
-    file = build_pain001(MUNICIPALITY, [payment(1, creditor_iban="nl02 abna 0123 4567 89")], RUN_DAY,
-                         "RUN-2026-12-01", "pain.001.001.09")
+    file = build_pain001(
+        MUNICIPALITY, [payment(1, creditor_iban="nl02 abna 0123 4567 89")], RUN_DAY, "RUN-2026-12-01", "pain.001.001.09"
+    )
 
     assert file.message_id == "RUN-2026-12-01"
     assert elements(file.xml_bytes, "MsgId") == ["RUN-2026-12-01"]
@@ -93,16 +104,16 @@ def test_file_carries_our_message_id_execution_date_references_and_clean_account
 
 
 def test_accented_names_and_texts_are_transliterated_for_the_bank():
-    file = build_pain001(MUNICIPALITY, [payment(creditor_name="Café Ørsted Coaching",
-                                                remittance="Factuur 12 – € 150")], RUN_DAY, "RUN-1")
+    file = build_pain001(
+        MUNICIPALITY, [payment(creditor_name="Café Ørsted Coaching", remittance="Factuur 12 – € 150")], RUN_DAY, "RUN-1"
+    )
 
     assert "Cafe Orsted Coaching" in elements(file.xml_bytes, "Nm")
     assert elements(file.xml_bytes, "Ustrd") == ["Factuur 12 - EUR 150"]
 
 
 def test_creditor_name_longer_than_seventy_characters_is_cut_to_seventy():
-    file = build_pain001(MUNICIPALITY, [payment(creditor_name="Stichting " + "Re-integratie " * 10)], RUN_DAY,
-                         "RUN-1")
+    file = build_pain001(MUNICIPALITY, [payment(creditor_name="Stichting " + "Re-integratie " * 10)], RUN_DAY, "RUN-1")
 
     creditor = elements(file.xml_bytes, "Nm")[-1]
     assert len(creditor) <= 70 and creditor.startswith("Stichting Re-integratie")
@@ -200,8 +211,14 @@ def test_tampered_file_fails_the_xsd():
     assert caught.value.code == "payment_file.schema_invalid" and "IBAN" in caught.value.message
 
 
-@pytest.mark.parametrize("raw", [b"<not-closed", b'<Document xmlns="urn:example"/>',
-                                 b'<!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]><d>&e;</d>'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"<not-closed",
+        b'<Document xmlns="urn:example"/>',
+        b'<!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]><d>&e;</d>',
+    ],
+)
 def test_reading_totals_refuses_what_is_not_a_pain001_file(raw):
     with pytest.raises(PaymentFileError) as caught:
         parse_pain001_totals(raw)
@@ -209,8 +226,10 @@ def test_reading_totals_refuses_what_is_not_a_pain001_file(raw):
 
 
 @settings(max_examples=60, deadline=None)
-@given(cents=st.lists(st.integers(min_value=1, max_value=999_999_999_99), min_size=1, max_size=40),
-       schema=st.sampled_from(SUPPORTED_SCHEMAS))
+@given(
+    cents=st.lists(st.integers(min_value=1, max_value=999_999_999_99), min_size=1, max_size=40),
+    schema=st.sampled_from(SUPPORTED_SCHEMAS),
+)
 def test_control_sum_is_always_the_exact_sum_of_the_payments(cents, schema):
     payments = [payment(n, c) for n, c in enumerate(cents, start=1)]
 

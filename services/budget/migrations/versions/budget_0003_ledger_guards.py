@@ -10,24 +10,22 @@ Revises: budget_0002
   zero: the insert fails and the whole transaction with it.
 - Ledger entries cannot be updated or deleted: corrections are new entries.
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = 'budget_0003'
-down_revision = 'budget_0002'
+revision = "budget_0003"
+down_revision = "budget_0002"
 branch_labels = None
 depends_on = None
 
 MONEY_COLUMNS = {
     "budget": ["granted_cents", "execution_cost_cents"],
-    "budget_line": ["granted_cents", "available_cents", "committed_cents", "held_cents", "payable_cents",
-                    "paid_cents"],
+    "budget_line": ["granted_cents", "available_cents", "committed_cents", "held_cents", "payable_cents", "paid_cents"],
     "ledger_entry": ["amount_cents"],
     "order": ["amount_cents", "used_cents"],
     "periodic_payment": ["monthly_cents"],
-    "invoice": ["amount_excl_vat_cents", "vat_cents", "amount_cents", "held_cents", "held_pay_cents",
-                "credited_cents"],
+    "invoice": ["amount_excl_vat_cents", "vat_cents", "amount_cents", "held_cents", "held_pay_cents", "credited_cents"],
     "credit_note": ["amount_cents"],
     "payment_run": ["total_cents"],
     "payment_item": ["amount_cents", "ledger_cents"],
@@ -48,14 +46,16 @@ def _set_clause(entry: str) -> str:
     return ", ".join(
         f"{column} = {column} {'+' if sign > 0 else '-'} CASE WHEN {entry}.account = '{account}' "
         f"THEN {entry}.amount_cents ELSE 0 END"
-        for account, (column, sign) in ACCOUNT_COLUMNS.items())
+        for account, (column, sign) in ACCOUNT_COLUMNS.items()
+    )
 
 
 def _recompute() -> str:
     sums = ", ".join(
         f"{column} = {'-' if sign < 0 else ''}COALESCE((SELECT SUM(e.amount_cents) FROM budget.ledger_entry e "
         f"WHERE e.budget_line_id = budget_line.id AND e.account = '{account}'), 0)"
-        for account, (column, sign) in ACCOUNT_COLUMNS.items())
+        for account, (column, sign) in ACCOUNT_COLUMNS.items()
+    )
     return f"UPDATE budget.budget_line SET {sums}"
 
 
@@ -76,7 +76,7 @@ def upgrade() -> None:
         op.execute(f"""
             CREATE FUNCTION budget.apply_ledger_entry() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                UPDATE budget.budget_line SET {_set_clause('NEW')} WHERE id = NEW.budget_line_id;
+                UPDATE budget.budget_line SET {_set_clause("NEW")} WHERE id = NEW.budget_line_id;
                 IF NOT FOUND THEN
                     RAISE EXCEPTION 'ledger entry for unknown budget line %', NEW.budget_line_id
                         USING ERRCODE = 'foreign_key_violation';
@@ -103,7 +103,7 @@ def upgrade() -> None:
             BEGIN
                 SELECT RAISE(ABORT, 'ledger entry for unknown budget line')
                     WHERE NOT EXISTS (SELECT 1 FROM budget_line WHERE id = NEW.budget_line_id);
-                UPDATE budget_line SET {_set_clause('NEW')} WHERE id = NEW.budget_line_id;
+                UPDATE budget_line SET {_set_clause("NEW")} WHERE id = NEW.budget_line_id;
             END""")
         op.execute("""
             CREATE TRIGGER budget.ledger_entry_no_update BEFORE UPDATE ON ledger_entry

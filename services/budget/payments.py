@@ -1,0 +1,170 @@
+"""Paying invoices: by hand (mark-paid) or in a payment run (a pain.001 file for the bank),
+and the bank's confirmation. The PaymentRun aggregate decides what a run takes; each invoice
+part paid is booked on its line (payable -> paid) and the Invoice aggregate records InvoicePaid.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from services.budget import repository
+from services.budget.commands import emit_events
+from services.budget.domain import invoice as invoice_domain
+from services.budget.domain.invoice import PaymentPart
+from services.budget.domain.payment_file import Debtor
+from services.budget.domain.payment_run import PaymentRun as PaymentRunAggregate
+from services.budget.models import (
+    BudgetLine,
+    Invoice,
+    InvoicePublic,
+    MarkPaid,
+    PaymentItem,
+    PaymentRun,
+    PaymentRunCreate,
+    PaymentRunPublic,
+)
+from services.budget.permissions import Action, authorize
+from services.budget.queries import invoice_public, run_public
+from shared.auth import Principal
+from shared.contention import retry_on_contention
+from shared.db import bulk_insert
+from shared.errors import Conflict
+from shared.money import Money
+from shared.uow import UnitOfWork
+
+# --- payments -----------------------------------------------------------------------------
+
+
+def _pay(
+    uow: UnitOfWork, line: BudgetLine, row: Invoice, ledger: Money, transfer: Money, paid_on: date, part: str
+) -> None:
+    if ledger.cents:
+        repository.move(uow.session, line, "pay", ledger, uow.clock.now(), row.id)
+    invoice = repository.invoice_of(row)
+    invoice.paid(part, transfer, paid_on)
+    repository.store_invoice(uow.session, row, invoice)
+    emit_events(uow, invoice.events, tenant=row.municipality, subject=row.plan_id)
+
+
+@retry_on_contention
+def mark_invoice_paid(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: MarkPaid) -> InvoicePublic:
+    """Manual "paid" (paid outside a payment run), for an approved invoice not in a run."""
+    authorize(who, Action.MARK_INVOICE_PAID)
+    _, line, row = repository.lock_for_invoice(uow.session, who, invoice_id)
+    invoice = repository.invoice_of(row)
+    invoice.ensure_payable_by_hand()
+    uow.session.add(
+        PaymentItem(
+            run_id="manual",
+            invoice_id=row.id,
+            part=PaymentPart.MAIN,
+            end_to_end_id="manual",
+            amount_cents=invoice.open_transfer.cents,
+            ledger_cents=invoice.open_charge.cents,
+        )
+    )
+    _pay(uow, line, row, invoice.open_charge, invoice.open_transfer, cmd.paid_on, PaymentPart.MAIN)
+    uow.commit()
+    return invoice_public(row)
+
+
+def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -> PaymentRunPublic:
+    """Every approved, unpaid invoice part into one pain.001 file for the bank."""
+    authorize(who, Action.PAYMENT_RUNS)
+    policy = repository.finance_policy(uow.session, who.municipality)
+    run = PaymentRunAggregate.plan(
+        run_id=str(uuid.uuid4()),
+        municipality=who.municipality,
+        execution_date=cmd.execution_date,
+        today=uow.clock.today(),
+        invoices=repository.payable_invoices(uow.session, who.municipality),
+        debtor=Debtor(name=policy.debtor_name[:70], iban=policy.debtor_iban, bic=policy.debtor_bic),
+        pain_schema=cmd.pain_schema or policy.pain_schema,
+    )
+    assert run.file is not None
+    row = PaymentRun(
+        id=run.id,
+        municipality=run.municipality,
+        pain_schema=run.pain_schema,
+        message_id=run.message_id,
+        execution_date=run.execution_date,
+        item_count=len(run.items),
+        total_cents=run.total.cents,
+        xml=run.file.xml_bytes,
+        created_by=who.subject,
+        created_at=uow.clock.now(),
+    )
+    uow.session.add(row)
+    items = [
+        {
+            "id": str(uuid.uuid4()),
+            "run_id": run.id,
+            "invoice_id": planned.item.invoice_id,
+            "part": planned.item.part.value,
+            "end_to_end_id": planned.end_to_end_id,
+            "amount_cents": planned.item.amount.cents,
+            "ledger_cents": planned.item.ledger.cents,
+        }
+        for planned in run.items
+    ]
+    try:
+        uow.session.flush()
+        # Set-based: one multi-row insert and one update, however many invoices the run holds.
+        bulk_insert(uow.session, PaymentItem.__table__, items)
+    except IntegrityError as exc:  # another run took one of these invoices meanwhile
+        raise Conflict(
+            "payment_run.concurrent",
+            "Another payment run took some of these invoices; try again.",
+            message_nl="Een andere betaalrun nam intussen een deel van deze rekeningen; probeer het opnieuw.",
+        ) from exc
+    uow.session.execute(
+        sa.update(Invoice)
+        .where(
+            col(Invoice.id) == col(PaymentItem.invoice_id),
+            PaymentItem.run_id == run.id,
+            PaymentItem.part == PaymentPart.MAIN,
+            Invoice.status == invoice_domain.InvoiceStatus.APPROVED,
+        )
+        .values(status=invoice_domain.InvoiceStatus.SCHEDULED)
+        .execution_options(synchronize_session=False)
+    )
+    emit_events(uow, run.events, tenant=who.municipality, subject=run.id)
+    uow.commit()
+    return run_public(row)
+
+
+@retry_on_contention
+def confirm_payment_run(uow: UnitOfWork, who: Principal, run_id: str, cmd: MarkPaid) -> PaymentRunPublic:
+    """The bank executed the run: every item is paid, once."""
+    authorize(who, Action.PAYMENT_RUNS)
+    row = repository.run_for(uow.session, who, run_id, lock=True)
+    run = repository.run_of(row)
+    run.confirm(cmd.paid_on)
+    repository.lock_budgets(
+        uow.session,
+        uow.session.exec(
+            select(Invoice.budget_id)
+            .join(PaymentItem, col(PaymentItem.invoice_id) == col(Invoice.id))
+            .where(PaymentItem.run_id == row.id)
+        ).all(),
+    )
+    for item, _budget_id, line_id in repository.invoices_of_run(uow.session, row.id):
+        line = repository.locked_line(uow.session, line_id)
+        _pay(
+            uow,
+            line,
+            repository.locked_invoice(uow.session, item.invoice_id),
+            Money(item.ledger_cents),
+            Money(item.amount_cents),
+            cmd.paid_on,
+            item.part,
+        )
+    row.status, row.paid_on = run.status, run.paid_on
+    uow.session.add(row)
+    uow.commit()
+    return run_public(row)
