@@ -22,7 +22,7 @@ BenefitName = Literal["WWB", "NUG", "WW", "WIA", "Wajong", "Wsw"]
 
 
 class Strict(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]  # SQLModel types it as its own dict
 
 
 class ClientFactsIn(Strict):

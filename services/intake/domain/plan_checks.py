@@ -124,7 +124,7 @@ SECTION_LABELS: dict[PlanSection, tuple[str, str]] = {
 
 def _enum(enum: type[StrEnum], value: object, field: str) -> StrEnum:
     try:
-        return enum(value)
+        return enum(str(value))
     except ValueError as exc:
         allowed = ", ".join(m.value for m in enum)
         raise RuleBroken(f"plan.invalid_{field}", f"{value!r} is not one of: {allowed}.", field) from exc

@@ -26,6 +26,7 @@ from services.intake.domain.plan_checks import (
     Preconditions,
     ReintegrationPlan,
 )
+from services.intake.domain.policy import Scheme
 from services.intake.domain.review import LineGrant
 from shared.money import Money
 
@@ -92,7 +93,7 @@ def to_domain_plan(
         for line in content.get("budget", {}).get("lines", [])
     )
     return ReintegrationPlan(
-        scheme=scheme,
+        scheme=Scheme(scheme),
         foreword=Foreword(**content.get("foreword", {})),
         introduction=Introduction(**content.get("introduction", {})),
         labour_market=LabourMarketPerspective(**content.get("labour_market", {})),

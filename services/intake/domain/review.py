@@ -89,7 +89,9 @@ def _frozen_mapping(value: Mapping[str, object] | None) -> Mapping[str, object]:
     return MappingProxyType(dict(value or {}))
 
 
-def _section_mapping(value: Mapping[str, str] | None, what: str) -> Mapping[PlanSection, str]:
+def _section_mapping(
+    value: Mapping[str, str] | Mapping[PlanSection, str] | None, what: str
+) -> Mapping[PlanSection, str]:
     out: dict[PlanSection, str] = {}
     for key, text in (value or {}).items():
         try:
