@@ -7,18 +7,31 @@ into problem+json, for the exception handlers and the idempotency replay alike.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 
 class DomainError(Exception):
     """A rule said no (422). The subclasses say why otherwise."""
 
     status = 422
 
-    def __init__(self, code: str, message: str, field: str | None = None, *, message_nl: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        field: str | None = None,
+        *,
+        message_nl: str | None = None,
+        errors: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.message_nl = message_nl or message
         self.field = field
+        # Several fields at once (a plan that fails more than one check): each {"field", "message", "code"}.
+        self.errors = [dict(error) for error in errors]
 
     def message_in(self, language: str) -> str:
         return self.message_nl if language == "nl" else self.message

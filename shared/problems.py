@@ -76,7 +76,7 @@ _DOMAIN_TITLES = {
 def problem_of_domain_error(exc: DomainError, language: str = "en") -> Problem:
     """The one mapper from a domain error to its problem document (exception handlers and replays)."""
     message = exc.message_in(language)
-    errors = [{"field": exc.field, "message": message, "code": exc.code}] if exc.field else None
+    errors = exc.errors or ([{"field": exc.field, "message": message, "code": exc.code}] if exc.field else None)
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
     headers["Content-Language"] = "nl" if language == "nl" else "en"

@@ -86,3 +86,4 @@ def test_an_event_type_and_version_cannot_be_declared_twice():
     with pytest.raises(TypeError, match="declared twice"):
         class Impostor(Payload, event_type="PlanRejected", version=1):
             plan_id: str
+
