@@ -171,10 +171,12 @@ def change_budget_on_plan_changed(uow: UnitOfWork, change: PlanChangedV1, event:
             line.status = "closed"
         current[plan_line_id] = line
     for plan_line_id, target in wanted.items():
-        line = current.get(plan_line_id)
-        if line is None:
+        existing = current.get(plan_line_id)
+        if existing is None:
             line = BudgetLine(budget_id=budget.id, plan_line_id=plan_line_id, category=target.category)
             uow.session.add(line)
+        else:
+            line = existing
         line.provider_name, line.provider_kvk = target.provider_name, target.provider_kvk
         line.starts_on, line.ends_on, line.holdback_percent = target.starts_on, target.ends_on, target.holdback_percent
         line.category, line.status = target.category, "open"

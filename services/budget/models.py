@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, StringConstraints, model_validator
+from pydantic import StringConstraints, model_validator
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -361,7 +361,7 @@ class BudgetPublic(SQLModel):
 class InvoiceIn(SQLModel):
     """An invoice as a provider or finance sends it through the API (JSON)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
 
     budget_line_id: Line = Field(min_length=1, max_length=36, description="The order reference on the invoice.")
     invoice_number: Line = Field(min_length=1, max_length=80)
@@ -390,7 +390,7 @@ class InvoiceIn(SQLModel):
 
 
 class OrderIn(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
 
     budget_line_id: Line = Field(min_length=1, max_length=36)
     order_reference: Line = Field(
@@ -417,7 +417,7 @@ class OrderPublic(SQLModel):
 
 
 class PeriodicPaymentIn(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
 
     budget_line_id: Line = Field(min_length=1, max_length=36)
     payee_kind: Literal["employer", "supervisor"]
@@ -493,7 +493,7 @@ class BatchResult(SQLModel):
 
 
 class CreditNoteIn(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
 
     amount: EuroAmount = Field(description="In budget terms (excl. VAT unless the policy says incl.).")
     reason: FreeText = Field(min_length=1, max_length=1000)
@@ -512,25 +512,25 @@ class CreditNotePublic(SQLModel):
 
 
 class MarkPaid(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
 
     paid_on: date
 
 
 class RejectInvoice(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
 
     reason: FreeText = Field(min_length=1, max_length=1000)
 
 
 class BulkApprove(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
 
     invoice_ids: list[Annotated[Line, StringConstraints(max_length=36)]] = Field(min_length=1, max_length=1000)
 
 
 class PaymentRunCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
 
     execution_date: date
     pain_schema: Literal["pain.001.001.09", "pain.001.001.03"] | None = None

@@ -115,7 +115,7 @@ def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -
     try:
         uow.session.flush()
         # Set-based: one multi-row insert and one update, however many invoices the run holds.
-        bulk_insert(uow.session, PaymentItem.__table__, items)
+        bulk_insert(uow.session, PaymentItem.__table__, items)  # type: ignore[attr-defined]
     except IntegrityError as exc:  # another run took one of these invoices meanwhile
         raise Conflict(
             "payment_run.concurrent",
@@ -126,9 +126,9 @@ def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -
         sa.update(Invoice)
         .where(
             col(Invoice.id) == col(PaymentItem.invoice_id),
-            PaymentItem.run_id == run.id,
-            PaymentItem.part == PaymentPart.MAIN,
-            Invoice.status == invoice_domain.InvoiceStatus.APPROVED,
+            col(PaymentItem.run_id) == run.id,
+            col(PaymentItem.part) == PaymentPart.MAIN,
+            col(Invoice.status) == invoice_domain.InvoiceStatus.APPROVED,
         )
         .values(status=invoice_domain.InvoiceStatus.SCHEDULED)
         .execution_options(synchronize_session=False)

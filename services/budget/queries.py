@@ -11,6 +11,7 @@ from services.budget import repository
 from services.budget.domain.finance_policy import policy_to_dict
 from services.budget.domain.invoice import APPROVABLE_STATES, OPEN_STATES, InvoiceStatus
 from services.budget.domain.invoice_checks import InvoiceRejected
+from services.budget.domain.states import BudgetKind, BudgetStatus, LineStatus
 from services.budget.models import (
     Budget,
     BudgetLine,
@@ -71,7 +72,7 @@ def budget_public(session: Session, budget: Budget) -> BudgetPublic:
             starts_on=line.starts_on,
             ends_on=line.ends_on,
             holdback_percent=line.holdback_percent,
-            status=line.status,
+            status=LineStatus(line.status),
             granted=_euros(line.granted_cents),
             committed=_euros(line.committed_cents),
             invoiced=_euros(invoiced.get(line.id, 0)),
@@ -87,9 +88,9 @@ def budget_public(session: Session, budget: Budget) -> BudgetPublic:
         municipality=budget.municipality,
         plan_id=budget.plan_id,
         client_id=budget.client_id,
-        kind=budget.kind,
+        kind=BudgetKind(budget.kind),
         scheme=budget.scheme,
-        status=budget.status,
+        status=BudgetStatus(budget.status),
         execution_deadline=budget.execution_deadline,
         closed_on=budget.closed_on,
         execution_costs=_euros(budget.execution_cost_cents),
@@ -116,7 +117,9 @@ def list_budgets(
     plan_id: str | None = None,
 ) -> Page[BudgetPublic]:
     authorize(who, Action.READ_BUDGET)
-    query = select(Budget).where(Budget.municipality == who.municipality).order_by(Budget.opened_at, Budget.id)
+    query = (
+        select(Budget).where(Budget.municipality == who.municipality).order_by(col(Budget.opened_at), col(Budget.id))
+    )
     if who.is_client_side():
         query = query.where(Budget.client_id == who.client_id)
     if plan_id:
@@ -128,7 +131,7 @@ def ledger_entries(session: Session, who: Principal, budget_id: str, page: PageR
     authorize(who, Action.READ_BUDGET)
     repository.budget_for(session, who, budget_id)
     return page_of(
-        session, select(LedgerEntry).where(LedgerEntry.budget_id == budget_id).order_by(LedgerEntry.id), page
+        session, select(LedgerEntry).where(LedgerEntry.budget_id == budget_id).order_by(col(LedgerEntry.id)), page
     )
 
 
@@ -137,7 +140,7 @@ def budget_statement(session: Session, who: Principal, budget_id: str) -> tuple[
     invoices = [
         invoice_public(i)
         for i in session.exec(
-            select(Invoice).where(Invoice.budget_id == budget_id).order_by(Invoice.received_at, Invoice.id)
+            select(Invoice).where(Invoice.budget_id == budget_id).order_by(col(Invoice.received_at), col(Invoice.id))
         )
     ]
     return budget, invoices
@@ -173,7 +176,7 @@ def order_public(order: Order) -> OrderPublic:
 def list_orders(session: Session, who: Principal, budget_id: str, page: PageRequest) -> Page[OrderPublic]:
     authorize(who, Action.READ_BUDGET)
     repository.budget_for(session, who, budget_id)
-    query = select(Order).where(Order.budget_id == budget_id).order_by(Order.created_at, Order.id)
+    query = select(Order).where(Order.budget_id == budget_id).order_by(col(Order.created_at), col(Order.id))
     return page_of(session, query, page).map(order_public)
 
 
@@ -192,7 +195,7 @@ def list_periodic_payments(
     query = (
         select(PeriodicPayment)
         .where(PeriodicPayment.budget_id == budget_id)
-        .order_by(PeriodicPayment.first_due, PeriodicPayment.id)
+        .order_by(col(PeriodicPayment.first_due), col(PeriodicPayment.id))
     )
     return page_of(session, query, page).map(periodic_public)
 
@@ -239,7 +242,11 @@ def list_invoices(
     status: InvoiceStatus | None = None,
 ) -> Page[InvoicePublic]:
     authorize(who, Action.READ_INVOICE)
-    query = select(Invoice).where(Invoice.municipality == who.municipality).order_by(Invoice.received_at, Invoice.id)
+    query = (
+        select(Invoice)
+        .where(Invoice.municipality == who.municipality)
+        .order_by(col(Invoice.received_at), col(Invoice.id))
+    )
     if who.is_client_side():
         query = query.where(Invoice.client_id == who.client_id)
     elif who.role == Role.PROVIDER:
@@ -254,7 +261,7 @@ def list_invoices(
 def approval_queue(session: Session, who: Principal, page: PageRequest) -> Page[InvoicePublic]:
     authorize(who, Action.DECIDE_INVOICE)
     query = select(Invoice).where(Invoice.municipality == who.municipality, col(Invoice.status).in_(APPROVABLE_STATES))
-    return page_of(session, query.order_by(Invoice.received_at, Invoice.id), page).map(invoice_public)
+    return page_of(session, query.order_by(col(Invoice.received_at), col(Invoice.id)), page).map(invoice_public)
 
 
 def document_of(session: Session, who: Principal, invoice_id: str) -> InvoiceDocument:
@@ -304,6 +311,6 @@ def list_payment_runs(session: Session, who: Principal, page: PageRequest) -> Pa
     query = (
         select(PaymentRun)
         .where(PaymentRun.municipality == who.municipality)
-        .order_by(PaymentRun.created_at, PaymentRun.id)
+        .order_by(col(PaymentRun.created_at), col(PaymentRun.id))
     )
     return page_of(session, query, page).map(run_public)

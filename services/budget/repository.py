@@ -383,19 +383,21 @@ def budgets_referenced(session: Session, who: Principal, references: set[str]) -
 def snapshot(session: Session, who: Principal, budget: Budget, line: BudgetLine, order: Order | None) -> LineSnapshot:
     """What the invoice checks see of a line, under its budget's lock."""
     # One statement: what open orders still reserve on the line, and the waiting invoices per order.
-    reserves_and_claims = sa.union_all(
+    reserves_and_claims: Any = sa.union_all(
         sa.select(
             sa.literal("order").label("kind"),
             col(Order.id).label("order_id"),
             (col(Order.amount_cents) - col(Order.used_cents)).label("cents"),
-        ).where(Order.budget_line_id == line.id, Order.status == "open"),
+        ).where(col(Order.budget_line_id) == line.id, col(Order.status) == "open"),
         sa.select(
             sa.literal("claim").label("kind"),
             col(Invoice.order_id).label("order_id"),
             sa.func.sum(Invoice.amount_cents).label("cents"),
         )
         .where(
-            Invoice.budget_id == budget.id, Invoice.budget_line_id == line.id, col(Invoice.status).in_(PENDING_STATES)
+            col(Invoice.budget_id) == budget.id,
+            col(Invoice.budget_line_id) == line.id,
+            col(Invoice.status).in_(PENDING_STATES),
         )
         .group_by(Invoice.order_id),
     )
@@ -421,7 +423,24 @@ def snapshot(session: Session, who: Principal, budget: Budget, line: BudgetLine,
 
 
 def _not_in_a_run(part: str) -> Any:
-    return ~sa.exists().where(PaymentItem.invoice_id == Invoice.id, PaymentItem.part == part)
+    return ~sa.exists().where(col(PaymentItem.invoice_id) == col(Invoice.id), col(PaymentItem.part) == part)
+
+
+_PAYABLE_COLUMNS = (
+    Invoice.id,
+    Invoice.invoice_number,
+    Invoice.creditor_name,
+    Invoice.creditor_iban,
+    Invoice.status,
+    Invoice.holdback_status,
+    Invoice.amount_excl_vat_cents,
+    Invoice.vat_cents,
+    Invoice.held_pay_cents,
+    Invoice.credited_cents,
+    Invoice.credited_pay_cents,
+    Invoice.amount_cents,
+    Invoice.held_cents,
+)
 
 
 def payable_invoices(session: Session, municipality: str) -> list[Any]:
@@ -429,29 +448,17 @@ def payable_invoices(session: Session, municipality: str) -> list[Any]:
     run may hold 100,000 invoices (docs/performance.md). The run decides which parts it pays."""
     query = (
         sa.select(
-            Invoice.id,
-            Invoice.invoice_number,
-            Invoice.creditor_name,
-            Invoice.creditor_iban,
-            Invoice.status,
-            Invoice.holdback_status,
-            Invoice.amount_excl_vat_cents,
-            Invoice.vat_cents,
-            Invoice.held_pay_cents,
-            Invoice.credited_cents,
-            Invoice.credited_pay_cents,
-            Invoice.amount_cents,
-            Invoice.held_cents,
+            *(col(column) for column in _PAYABLE_COLUMNS),
             _not_in_a_run(PaymentPart.MAIN).label("main_open"),
             _not_in_a_run(PaymentPart.HOLDBACK).label("holdback_open"),
         )
         .where(
-            Invoice.municipality == municipality,
+            col(Invoice.municipality) == municipality,
             col(Invoice.status).in_(("approved", "scheduled", "paid")),
             # An invoice on hold is paid by hand (mark-paid) once finance has dealt with the hold.
             col(Invoice.payment_hold).is_(None),
         )
-        .order_by(Invoice.approved_at)
+        .order_by(col(Invoice.approved_at))
     )
     return list(session.execute(query))
 

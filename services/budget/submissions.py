@@ -112,7 +112,7 @@ def submission_from_json(who: Principal, data: InvoiceIn) -> Submission:
         provider_kvk=data.provider_kvk,
         provider_vat=data.provider_vat,
         currency=data.currency,
-        amount_excl_vat=Money.euros(data.amount_excl_vat),
+        amount_excl_vat=Money.euros(data.amount_excl_vat or data.amount or 0),  # one_amount set the first
         vat=Money.euros(data.vat),
         service_from=data.service_from,
         service_to=data.service_to,

@@ -8,12 +8,13 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date
+from datetime import date as calendar_date  # `date` is also a method of UblDocument
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import cache
 from importlib import resources
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]  # lxml ships no stubs; not in pyproject's overrides
 
 from shared.errors import DomainError
 from shared.money import Money
@@ -307,7 +308,7 @@ class UblDocument:
         except ValueError as exc:
             raise EInvoiceError("einvoice.date", f"{value!r} is not a usable date.", self.path_of(el)) from exc
 
-    def required_date(self, path: str, what: str) -> date:
+    def required_date(self, path: str, what: str) -> calendar_date:
         value = self.date(path)
         if value is None:
             raise EInvoiceError("einvoice.missing_field", f"The {what} is missing.", f"/{self.root_name}/{path}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,8 +32,17 @@ COACH_PROVIDER_ID = f"kvk:{PROVIDER_KVK['Coach BV']}"
 SIMPLER_PROVIDER_ID = f"kvk:{PROVIDER_KVK['SimplerInvoicing']}"
 
 
+class TickingClock(FrozenClock):
+    """Frozen on TODAY, but every `now()` is a microsecond after the last: rows written one after
+    the other keep their order (lists are ordered by time), and the day never changes by itself."""
+
+    def now(self) -> datetime:
+        self.instant += timedelta(microseconds=1)
+        return self.instant
+
+
 def frozen_clock() -> FrozenClock:
-    return FrozenClock.on(TODAY)
+    return TickingClock.on(TODAY)
 
 
 def budget_runtime(settings: Settings, **kwargs: Any) -> Runtime:

@@ -12,7 +12,7 @@ from lxml import etree
 from services.budget.domain.payment_file import pain_schema, parse_pain001_totals
 from services.budget.models import Invoice
 from shared.config import Settings
-from tests.conftest import auth, unavailable
+from tests.conftest import auth
 from tests.integration.budget.support import (
     COACH_PROVIDER_ID,
     SIMPLER_PROVIDER_ID,
@@ -26,11 +26,10 @@ from tests.integration.budget.support import (
     outbox_types,
 )
 from tests.support.world import api_client
+from tests.unit.budget.einvoice_examples import load, require_examples, xml
 
-EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "testdata" / "einvoices"
 FIN = auth("finance", "0344", subject="fin-1")
 PROVIDER = auth("provider", "0344", provider_id=SIMPLER_PROVIDER_ID)
-GOOD_IBAN = "NL91ABNA0417164300"
 
 
 @pytest.fixture
@@ -47,21 +46,13 @@ def env_on_both(request, tmp_path):
 
 @pytest.fixture
 def examples() -> Path:
-    if not EXAMPLES.is_dir():
-        unavailable(f"the shared e-invoice examples are not at {EXAMPLES}")
-    return EXAMPLES
+    return require_examples()
 
 
 def _example(name: str) -> bytes:
     """The public example with its placeholders (bank account, KvK, VAT number) swapped for
     well-formed ones: as published they are refused for exactly those placeholders (below)."""
-    root = etree.fromstring((EXAMPLES / name).read_bytes())
-    for el in root.iter("{*}PayeeFinancialAccount"):
-        el.find("{*}ID").text = GOOD_IBAN
-    supplier = root.find("{*}AccountingSupplierParty")
-    for el in supplier.iter("{*}CompanyID"):
-        el.text = "69639087" if el.get("schemeID") == "0106" else "NL004495445B01"
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return xml(load(name))
 
 
 def _budget_for_examples(runtime, http):
@@ -131,7 +122,7 @@ def test_the_error_example_is_reported_with_its_rule(env, examples):
 def test_an_example_as_published_is_refused_for_its_placeholder_identifiers(env, examples):
     runtime, http = env
     _budget_for_examples(runtime, http)
-    raw = (EXAMPLES / "SI-UBL-2.0_ok_minimal.xml").read_bytes()
+    raw = (examples / "SI-UBL-2.0_ok_minimal.xml").read_bytes()
     r = http.post("/budget/v1/invoices/ubl", headers={**PROVIDER, "content-type": "application/xml"}, content=raw)
     assert r.status_code == 422 and r.json()["code"] in ("einvoice.iban_invalid", "invoice.kvk", "invoice.vat_number")
     only_iban_fixed = etree.fromstring(_example("SI-UBL-2.0_ok_minimal.xml"))

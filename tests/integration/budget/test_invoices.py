@@ -560,3 +560,43 @@ def test_credit_notes_are_new_entries_before_and_after_payment(env):
         == 403
     )
     ledger_consistent(runtime)
+
+
+def test_every_budget_list_is_paged_with_a_total_and_links(env):
+    runtime, http = env
+    b = open_budget(runtime)
+    for n in range(3):
+        runtime.clock.advance(timedelta(minutes=1))  # one after the other: the list is in arrival order
+        r = http.post("/budget/v1/invoices", headers=PROVIDER, json=invoice_body(b["line_ids"][0], f"P-{n}"))
+        assert r.status_code == 201, r.text
+    lists = {
+        "/budget/v1/invoices": 3,
+        "/budget/v1/approval-queue": 3,
+        "/budget/v1/budgets": 1,
+        f"/budget/v1/budgets/{b['budget_id']}/ledger": 2,  # the grant: funding and available
+        f"/budget/v1/budgets/{b['budget_id']}/orders": 0,
+        f"/budget/v1/budgets/{b['budget_id']}/periodic-payments": 0,
+        "/budget/v1/payment-runs": 0,
+    }
+    for path, total in lists.items():
+        r = http.get(path, headers=FIN, params={"page_size": 2})
+        assert r.status_code == 200, (path, r.text)
+        assert r.headers["X-Total-Count"] == str(total), path
+        assert len(r.json()) == min(total, 2) and 'rel="first"' in r.headers["Link"], path
+    second = http.get("/budget/v1/invoices", headers=FIN, params={"page_size": 2, "page": 2})
+    first = http.get("/budget/v1/invoices", headers=FIN, params={"page_size": 2})
+    assert [i["invoice_number"] for i in first.json() + second.json()] == ["P-0", "P-1", "P-2"]
+    assert 'rel="prev"' in second.headers["Link"] and 'rel="next"' in first.headers["Link"]
+    assert http.get("/budget/v1/invoices", headers=FIN, params={"page_size": 501}).status_code == 422
+
+
+def test_an_unknown_invoice_status_filter_is_a_422_not_an_empty_list(env):
+    runtime, http = env
+    b = open_budget(runtime)
+    http.post("/budget/v1/invoices", headers=PROVIDER, json=invoice_body(b["line_ids"][0], "F-1"))
+    assert [
+        i["status"] for i in http.get("/budget/v1/invoices", headers=FIN, params={"status": "received"}).json()
+    ] == ["received"]
+    assert http.get("/budget/v1/invoices", headers=FIN, params={"status": "approved"}).json() == []
+    r = http.get("/budget/v1/invoices", headers=FIN, params={"status": "betaald"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "status", r.text

@@ -15,9 +15,9 @@ from lxml import etree
 from services.budget.domain.einvoice import MAX_EINVOICE_BYTES, parse_einvoice
 from services.budget.domain.ubl import DocumentKind, EInvoiceError, ubl_schema
 from shared.money import Money
+from tests.unit.budget.einvoice_examples import EINVOICES, ok_example_names
 
 # The Simplerinvoicing examples live beside the repository, never inside it (see SOURCE.md there).
-EINVOICES = Path(__file__).resolve().parents[3].parent / "shared" / "testdata" / "einvoices"
 needs_shared_examples = pytest.mark.skipif(
     not EINVOICES.is_dir(), reason=f"the shared SI-UBL examples are not at {EINVOICES}"
 )
@@ -28,7 +28,7 @@ def example(name: str) -> bytes:
 
 
 def ok_examples() -> list[str]:
-    return sorted(p.name for p in EINVOICES.glob("*_ok_*.xml")) if EINVOICES.is_dir() else []
+    return ok_example_names()
 
 
 # --- Our own documents, written for these tests ---------------------------------------------
