@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from contracts.events import Payload
 from services.intake import repository
+from services.intake.domain.attachment_checks import check_attachment
 from services.intake.domain.client import (
     ClientRegistration,
     OrientationPhase,
@@ -20,12 +21,12 @@ from services.intake.domain.client import (
     ensure_contact_happened,
     ensure_scheme_offered,
 )
+from services.intake.domain.decision_term import decision_deadline
 from services.intake.domain.errors import Conflict, RuleBroken
 from services.intake.domain.plan import AttachmentRefused, PlanAggregate
-from services.intake.domain.plan_checks import check_attachment
 from services.intake.domain.plan_content import line_ids
-from services.intake.domain.policy import merge_patch, policy_from_dict, policy_to_dict
-from services.intake.domain.review import decision_deadline
+from services.intake.domain.policy import policy_to_dict
+from services.intake.domain.policy_parsing import merge_patch, policy_from_dict
 from services.intake.models import (
     Attachment,
     Client,

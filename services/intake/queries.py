@@ -10,15 +10,17 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services.intake import repository
+from services.intake.domain.budget_checks import maximum_for_plan
 from services.intake.domain.errors import DomainError
+from services.intake.domain.findings import Finding, has_blocks
 from services.intake.domain.letters import (
     letter_data_from_review,
     render_decision_letter_html,
     render_decision_letter_pdf,
 )
 from services.intake.domain.plan import UNDER_REVIEW, PlanStatus
-from services.intake.domain.plan_checks import Finding, has_blocks, maximum_for_plan
-from services.intake.domain.policy import PRESETS, policy_to_dict
+from services.intake.domain.policy import policy_to_dict
+from services.intake.domain.policy_presets import PRESETS
 from services.intake.domain.review import ReviewStatus
 from services.intake.models import (
     Attachment,

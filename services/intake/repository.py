@@ -17,11 +17,15 @@ from sqlmodel import Session, col, select
 
 from services.intake.domain.eligibility import ClientFacts, EligibilityReport, check_eligibility
 from services.intake.domain.errors import Conflict, Forbidden, RuleBroken
+from services.intake.domain.findings import Finding, Severity
 from services.intake.domain.plan import UNDER_REVIEW, PlanAggregate, PlanStatus, ReviewWatch
-from services.intake.domain.plan_checks import Attachment as AttachmentFacts
-from services.intake.domain.plan_checks import Finding, ReintegrationPlan, Severity, check_plan
+from services.intake.domain.plan_checks import check_plan
 from services.intake.domain.plan_content import assign_line_ids, content_sha256, to_domain_plan
-from services.intake.domain.policy import PRESETS, MunicipalPolicy, default_policy, policy_from_dict
+from services.intake.domain.policy import MunicipalPolicy, default_policy
+from services.intake.domain.policy_parsing import policy_from_dict
+from services.intake.domain.policy_presets import PRESETS
+from services.intake.domain.reintegration_plan import Attachment as AttachmentFacts
+from services.intake.domain.reintegration_plan import ReintegrationPlan
 from services.intake.domain.review import (
     Approve,
     ConfirmApproval,

@@ -23,8 +23,8 @@ from fpdf import FPDF
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from services.intake.domain.errors import RuleBroken
-from services.intake.domain.plan_checks import SECTION_LABELS, PlanSection, SpendingCategory
 from services.intake.domain.policy import Scheme, format_date_en, format_date_nl
+from services.intake.domain.reintegration_plan import SECTION_LABELS, PlanSection, SpendingCategory
 from services.intake.domain.review import (
     Approve,
     DecisionKind,

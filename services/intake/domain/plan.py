@@ -33,7 +33,7 @@ from contracts.events import (
     TrajectoryClosedV1,
 )
 from services.intake.domain.errors import Conflict, Forbidden, RuleBroken
-from services.intake.domain.plan_checks import Finding, Severity
+from services.intake.domain.findings import Finding, Severity
 from services.intake.domain.policy import MunicipalPolicy, ReviewModel
 from services.intake.domain.review import ReviewState, ReviewStatus
 from shared.identifiers import IdentifierError, validate_kvk

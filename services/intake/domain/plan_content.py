@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from services.intake.domain.errors import RuleBroken
-from services.intake.domain.plan_checks import (
+from services.intake.domain.policy import Scheme
+from services.intake.domain.reintegration_plan import (
     Activity,
     Attachment,
     BudgetLine,
@@ -26,7 +27,6 @@ from services.intake.domain.plan_checks import (
     Preconditions,
     ReintegrationPlan,
 )
-from services.intake.domain.policy import Scheme
 from services.intake.domain.review import LineGrant
 from shared.money import Money
 

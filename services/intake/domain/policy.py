@@ -4,40 +4,26 @@ Every municipality sets its own rules (Divosa, *In eigen hand*, chapter 3): whic
 offers and up to what amount, who may apply (Table 3.2), how plans are reviewed (Doe-boek
 Table B1), how long a plan may run. `MunicipalPolicy` holds those choices; the rest of the
 domain reads them and never hard-codes a municipality. A policy is stored as JSON through
-`policy_to_dict` / `policy_from_dict` and can be edited as data.
+`policy_to_dict` / `policy_from_dict` (policy_parsing.py) and can be edited as data.
 
-The presets follow the report. Where the report is silent (decision term, four-eyes
-threshold, orientation budget) they use the neutral defaults below, marked as such.
+The presets (policy_presets.py) follow the report. Where the report is silent (decision term,
+four-eyes threshold, orientation budget) they use the neutral defaults below, marked as such.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from services.intake.domain.eligibility import (
-    AdmissionRule,
-    BenefitType,
-    BenefitTypeRule,
-    FairChanceOfOutflowRule,
-    MaxDistanceToLabourMarketRule,
-    MinMonthsOnBenefitRule,
-    MinMonthsUnemployedRule,
-    NoRunningTrajectoryRule,
-    NoSuitableRegularOfferRule,
-    ResidentRule,
-    TargetGroup,
-    TargetGroupRule,
-    rule_from_dict,
-)
+from services.intake.domain.criteria import BenefitTypeRule, NoRunningTrajectoryRule, ResidentRule
+from services.intake.domain.eligibility import AdmissionRule, BenefitType
 from services.intake.domain.errors import PolicyError, RuleBroken
 from shared.clock import add_months  # relativedelta: 31 Jan + 1 month = 28/29 Feb
 from shared.identifiers import IdentifierError, validate_kvk
-from shared.money import Money, MoneyError
+from shared.money import Money
 
 POLICY_FORMAT = 1
 
@@ -358,130 +344,6 @@ def default_policy(code: str, name: str) -> MunicipalPolicy:
     return MunicipalPolicy(municipality_code=code, municipality_name=name, admission_rules=general_rules(code))
 
 
-# --- presets from the report ----------------------------------------------------------------
-
-_PRB = SchemeOffer(Scheme.PRB, DEFAULT_PRB_MAXIMUM)
-# pgb bw: "circa € 27.080 of € 33.850 per jaar, afhankelijk van de indicatie" (2.2). We take
-# the higher amount to belong to the severe indication.
-_PGB_BW = SchemeOffer(
-    Scheme.PGB_BW,
-    _euros("27080"),
-    per_year=True,
-    indication_maximums=(IndicationBudget("moderate", _euros("27080")), IndicationBudget("severe", _euros("33850"))),
-)
-# rio: "Ook de iro gaat in principe uit van een maximum van € 5.000 per traject" (3.2).
-_RIO = SchemeOffer(Scheme.RIO_IRO, _euros("5000"))
-
-
-def _groningen() -> MunicipalPolicy:
-    code = "0014"
-    return MunicipalPolicy(
-        municipality_code=code,
-        municipality_name="Groningen",
-        # Groningen also took part in the pgb bw project (Bijlage).
-        schemes=(_PRB, _PGB_BW),
-        # Table 3.2: "minimaal 6 maanden werkloos".
-        admission_rules=(*general_rules(code), MinMonthsUnemployedRule(6)),
-        # 3.4: "Groningen gaat uit van de ja-tenzij-redenering".
-        review_model=ReviewModel.MARGINAL,
-        # Table 3.3: the client is the contracting party, the municipality pays the provider.
-        client_confirms_invoices=True,
-    )
-
-
-def _utrecht() -> MunicipalPolicy:
-    code = "0344"
-    return MunicipalPolicy(
-        municipality_code=code,
-        municipality_name="Utrecht",
-        # 4.2: the maximum was EUR 10,000 and was lowered to EUR 5,000 at the end of 2008.
-        schemes=(_PRB,),
-        # Table 3.2: "geen passend regulier aanbod beschikbaar", "gerede kans op uitstroom".
-        admission_rules=(*general_rules(code), NoSuitableRegularOfferRule(), FairChanceOfOutflowRule()),
-        # The interview (deel 1): the prb-coach asks many questions and coaches, "meer coach dan controleur".
-        review_model=ReviewModel.RECIPROCAL,
-        # "Wanneer die het plan goedkeurt, is de klant gehouden dat binnen een jaar uit te voeren."
-        execution_months=12,
-        # Table 3.3: the budget is paid to the reintegration company ("aan rib").
-        client_confirms_invoices=False,
-    )
-
-
-def _zoetermeer() -> MunicipalPolicy:
-    code = "0637"
-    return MunicipalPolicy(
-        municipality_code=code,
-        municipality_name="Zoetermeer",
-        schemes=(_PRB, _PGB_BW),
-        # Table 3.2: "minimaal 1 jaar WWB-uitkering en deel uitmakend van de volgende specifieke
-        # doelgroepen: 45+, alleenstaande ouder met kinderen onder 12 jaar, langdurig gedeeltelijk
-        # arbeidsongeschikt". A WWB benefit, so job seekers without benefit (NUG) are out.
-        admission_rules=(
-            BenefitTypeRule((BenefitType.WWB,)),
-            ResidentRule((code,)),
-            NoRunningTrajectoryRule(),
-            MinMonthsOnBenefitRule(12),
-            TargetGroupRule(tuple(TargetGroup), 45, 12),
-        ),
-        # Table 3.3: client and case manager agree on regular progress talks in the plan.
-        review_model=ReviewModel.RECIPROCAL,
-        # Table 3.3: "Rib stuurt facturen rechtstreeks naar de klantmanager".
-        client_confirms_invoices=False,
-    )
-
-
-def _rotterdam() -> MunicipalPolicy:
-    code = "0599"
-    return MunicipalPolicy(
-        municipality_code=code,
-        municipality_name="Rotterdam",
-        # 3.3: Rotterdam replaced prb by the rio: WWB and NUG clients choose from the
-        # reintegration companies UWV contracted for the iro; SoZaWe contracts them.
-        schemes=(_RIO,),
-        # Table 3.2: "minimaal 6 maanden werkloos", "geen passend regulier aanbod beschikbaar".
-        admission_rules=(*general_rules(code), MinMonthsUnemployedRule(6), NoSuitableRegularOfferRule()),
-        review_model=ReviewModel.DEMAND_ORIENTED,
-        # The list of contracted companies (140 had signed up by the end of 2009) is not in the
-        # report; Rotterdam must fill it in before a plan can pass.
-        contracted_providers=(),
-        # Table 3.3: "gemeente betaalt rechtstreeks".
-        client_confirms_invoices=False,
-    )
-
-
-def _delft() -> MunicipalPolicy:
-    code = "0503"
-    return MunicipalPolicy(
-        municipality_code=code,
-        municipality_name="Delft",
-        # Table 3.2: "maximaal 1 jaar afstand tot de arbeidsmarkt".
-        admission_rules=(*general_rules(code), MaxDistanceToLabourMarketRule(12)),
-        # 3.4: "Deze fase biedt klanten drie maanden de tijd om ... een trajectplan op te stellen."
-        orientation=OrientationPhase(enabled=True, months=3),
-        # Table 2.3: "idee en initiatief van de klant staan centraal; klant krijgt maximale ruimte".
-        review_model=ReviewModel.MARGINAL,
-    )
-
-
-def _breda() -> MunicipalPolicy:
-    code = "0758"
-    return MunicipalPolicy(
-        municipality_code=code,
-        municipality_name="Breda",
-        # Table 3.2: no special criteria ("geen").
-        admission_rules=general_rules(code),
-        # The Breda interview: "In het plan moeten wel een paar elementen zitten:
-        # zelfbewustwording, bemiddeling en nazorg." The client must explain the choice well.
-        required_plan_elements=(PlanElement.SELF_AWARENESS, PlanElement.JOB_MEDIATION, PlanElement.AFTERCARE),
-        review_model=ReviewModel.RECIPROCAL,
-    )
-
-
-PRESETS: dict[str, MunicipalPolicy] = {
-    p.municipality_code: p for p in (_groningen(), _utrecht(), _zoetermeer(), _rotterdam(), _delft(), _breda())
-}
-
-
 # --- as data ---------------------------------------------------------------------------------
 
 
@@ -524,169 +386,9 @@ def policy_to_dict(policy: MunicipalPolicy) -> dict[str, Any]:
     }
 
 
-_TOP_LEVEL_KEYS = frozenset(policy_to_dict(default_policy("0000", "-")))
-
-
-def _fail(path: str, problem: str) -> PolicyError:
-    return PolicyError("policy.invalid", f"{path}: {problem}", path)
-
-
-def _money(value: Any, path: str) -> Money:
-    try:
-        return Money.euros(value)
-    except MoneyError as exc:
-        raise _fail(path, f'{exc} (write euros as a string, e.g. "5000.00")') from exc
-
-
-def _bool(value: Any, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(path, f"must be true or false, got {value!r}")
-    return value
-
-
-def _int(value: Any, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(path, f"must be a whole number, got {value!r}")
-    return value
-
-
 # As shared/text.py's `Line`: C0/C1 control characters (NUL included), DEL, tabs, line breaks.
 _CONTROL_OR_BREAK = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def has_control_characters(value: str) -> bool:
     return bool(_CONTROL_OR_BREAK.search(value))
-
-
-def _str(value: Any, path: str) -> str:
-    if not isinstance(value, str):
-        raise _fail(path, f"must be text, got {value!r}")
-    if has_control_characters(value):
-        raise _fail(path, "contains a control character (such as NUL) or a line break; remove it")
-    return value
-
-
-def _list(value: Any, path: str) -> list[Any]:
-    if not isinstance(value, list | tuple):
-        raise _fail(path, "must be a list")
-    return list(value)
-
-
-def _obj(value: Any, path: str, allowed: Iterable[str]) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _fail(path or "policy", "must be an object")
-    unknown = sorted(set(value) - set(allowed))
-    if unknown:
-        raise _fail(f"{path}.{unknown[0]}" if path else unknown[0], "unknown setting (a typo?)")
-    return value
-
-
-def _scheme_from(d: Any, path: str) -> SchemeOffer:
-    d = _obj(d, path, ["scheme", "maximum_budget", "per_year", "indication_maximums"])
-    if "scheme" not in d or "maximum_budget" not in d:
-        raise _fail(path, "a scheme needs 'scheme' and 'maximum_budget'")
-    raw_indications = d.get("indication_maximums", {})
-    if not isinstance(raw_indications, Mapping):
-        raise _fail(f"{path}.indication_maximums", "must be an object of indication -> amount")
-    indications = tuple(
-        IndicationBudget(_str(k, f"{path}.indication_maximums"), _money(v, f"{path}.indication_maximums.{k}"))
-        for k, v in raw_indications.items()
-    )
-    raw_scheme = _str(d["scheme"], f"{path}.scheme")
-    if raw_scheme not in {s.value for s in Scheme}:
-        raise _fail(f"{path}.scheme", f"{raw_scheme!r} is not one of: {', '.join(s.value for s in Scheme)}")
-    maximum = _money(d["maximum_budget"], f"{path}.maximum_budget")
-    per_year = _bool(d.get("per_year", False), f"{path}.per_year")
-    try:
-        return SchemeOffer(Scheme(raw_scheme), maximum, per_year, indications)
-    except PolicyError as exc:
-        raise _fail(f"{path}.{exc.field}", exc.message.split(": ", 1)[-1]) from exc
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396 JSON merge patch: objects merge key by key, `null` removes a key, anything else
-    (lists included) replaces what was there."""
-    if not isinstance(patch, Mapping):
-        return patch
-    result = dict(target) if isinstance(target, Mapping) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
-def policy_from_dict(d: Mapping[str, Any]) -> MunicipalPolicy:
-    """Build a policy from stored JSON. Missing settings take the neutral defaults; unknown
-    settings and wrong values raise a `PolicyError` (a ValueError) that names the field.
-
-    Leaving out `admission_rules` gives the general rules (WWB or NUG, resident, no other
-    trajectory); an explicit empty list means no rules at all.
-    """
-    d = _obj(d, "", _TOP_LEVEL_KEYS)
-    if d.get("format", POLICY_FORMAT) != POLICY_FORMAT:
-        raise _fail("format", f"this version reads policy format {POLICY_FORMAT}, got {d.get('format')!r}")
-    for key in ("municipality_code", "municipality_name"):
-        if key not in d:
-            raise _fail(key, "is required")
-    code = _str(d["municipality_code"], "municipality_code")
-    kwargs: dict[str, Any] = {
-        "municipality_code": code,
-        "municipality_name": _str(d["municipality_name"], "municipality_name"),
-    }
-    if "schemes" in d:
-        kwargs["schemes"] = tuple(
-            _scheme_from(s, f"schemes[{i}]") for i, s in enumerate(_list(d["schemes"], "schemes"))
-        )
-    if "orientation" in d:
-        o = _obj(d["orientation"], "orientation", ["enabled", "months", "budget"])
-        kwargs["orientation"] = OrientationPhase(
-            enabled=_bool(o.get("enabled", True), "orientation.enabled"),
-            months=_int(o.get("months", 3), "orientation.months"),
-            budget=_money(o.get("budget", "0"), "orientation.budget"),
-        )
-    if "admission_rules" in d:
-        kwargs["admission_rules"] = tuple(
-            rule_from_dict(r, f"admission_rules[{i}]")
-            for i, r in enumerate(_list(d["admission_rules"], "admission_rules"))
-        )
-    else:
-        kwargs["admission_rules"] = general_rules(code) if len(code) == 4 and code.isdigit() else ()
-    if "contracted_providers" in d:
-        providers = []
-        for i, p in enumerate(_list(d["contracted_providers"], "contracted_providers")):
-            p = _obj(p, f"contracted_providers[{i}]", ["name", "kvk"])
-            kvk = p.get("kvk")
-            try:
-                providers.append(
-                    ContractedProvider(
-                        _str(p.get("name"), f"contracted_providers[{i}].name"),
-                        None if kvk is None else _str(kvk, f"contracted_providers[{i}].kvk"),
-                    )
-                )
-            except PolicyError as exc:
-                raise _fail(f"contracted_providers[{i}]", exc.message.split(": ", 1)[-1]) from exc
-        kwargs["contracted_providers"] = tuple(providers)
-    if "required_plan_elements" in d:
-        elements = []
-        for i, e in enumerate(_list(d["required_plan_elements"], "required_plan_elements")):
-            try:
-                elements.append(PlanElement(e))
-            except ValueError as exc:
-                raise _fail(
-                    f"required_plan_elements[{i}]", f"{e!r} is not one of: {', '.join(p.value for p in PlanElement)}"
-                ) from exc
-        kwargs["required_plan_elements"] = tuple(elements)
-    for key in ("execution_months", "decision_term_weeks", "decision_warning_weeks", "min_quotes_per_activity"):
-        if key in d:
-            kwargs[key] = _int(d[key], key)
-    for key in ("client_confirms_invoices", "amounts_excl_vat"):
-        if key in d:
-            kwargs[key] = _bool(d[key], key)
-    if "four_eyes_threshold" in d:
-        kwargs["four_eyes_threshold"] = _money(d["four_eyes_threshold"], "four_eyes_threshold")
-    for key in ("review_model", "too_few_quotes"):
-        if key in d:
-            kwargs[key] = _str(d[key], key)  # the dataclass checks the value and names the field
-    return MunicipalPolicy(**kwargs)

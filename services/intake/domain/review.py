@@ -30,18 +30,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
 
+from services.intake.domain.budget_checks import maximum_for_plan
+from services.intake.domain.decision_term import DecisionDeadline, decision_deadline
 from services.intake.domain.errors import FourEyesError, ReviewConflict, ReviewForbidden, RuleBroken
-from services.intake.domain.plan_checks import (
-    PlanSection,
-    ReintegrationPlan,
-    SpendingCategory,
-    maximum_for_plan,
-)
 from services.intake.domain.policy import MunicipalPolicy, ReviewModel, Scheme
+from services.intake.domain.reintegration_plan import PlanSection, ReintegrationPlan, SpendingCategory
 from shared.money import Money
 
 
@@ -196,32 +193,6 @@ class LineGrant:
     line_id: str
     asked: Money
     granted: Money
-
-
-# --- the decision term -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DecisionDeadline:
-    submitted_on: date
-    due_on: date
-    warn_on: date
-
-    def is_overdue(self, today: date) -> bool:
-        """A decision on the due date itself is still on time."""
-        return today > self.due_on
-
-    def should_warn(self, today: date) -> bool:
-        return self.warn_on <= today <= self.due_on
-
-
-def decision_deadline(policy: MunicipalPolicy, submitted_on: date) -> DecisionDeadline:
-    due = submitted_on + timedelta(weeks=policy.decision_term_weeks)
-    return DecisionDeadline(submitted_on, due, due - timedelta(weeks=policy.decision_warning_weeks))
-
-
-def is_overdue(policy: MunicipalPolicy, submitted_on: date, today: date) -> bool:
-    return decision_deadline(policy, submitted_on).is_overdue(today)
 
 
 # --- the review ------------------------------------------------------------------------------

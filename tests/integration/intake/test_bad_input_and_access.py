@@ -21,7 +21,7 @@ from sqlmodel import SQLModel
 from eigenregie.initial_data import ELIGIBLE_FACTS, example_plan
 from eigenregie.initial_data import test_bsn as bsn_for
 from services.intake.api import router
-from services.intake.domain.plan_checks import MAX_ATTACHMENT_BYTES
+from services.intake.domain.attachment_checks import MAX_ATTACHMENT_BYTES
 from shared.bus.tables import bus_tables
 from shared.config import Settings
 from tests.conftest import auth
@@ -743,8 +743,11 @@ def world(env) -> World:
 
 # The router's own paths; the app serves them under /intake/v1 (its OpenAPI lists them as /v1/...).
 API = "/v1"
+# api.py includes api_decisions.py's router; FastAPI keeps an included router as one nested entry.
+_INCLUDED = [inc.original_router for inc in router.routes if hasattr(inc, "original_router")]
+_ALL_ROUTES = [*router.routes, *(route for included in _INCLUDED for route in included.routes)]
 ROUTES = sorted(
-    (method, route.path) for route in router.routes if isinstance(route, APIRoute) for method in route.methods
+    (method, route.path) for route in _ALL_ROUTES if isinstance(route, APIRoute) for method in route.methods
 )
 READS = [(m, p) for m, p in ROUTES if m == "GET"]
 

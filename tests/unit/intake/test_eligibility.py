@@ -5,12 +5,10 @@ from datetime import date
 
 import pytest
 
-from services.intake.domain.eligibility import (
+from services.intake.domain.criteria import (
     RULE_KINDS,
     AvailableForWorkRule,
-    BenefitType,
     BenefitTypeRule,
-    ClientFacts,
     FairChanceOfOutflowRule,
     MaxDistanceToLabourMarketRule,
     MinMonthsOnBenefitRule,
@@ -18,14 +16,13 @@ from services.intake.domain.eligibility import (
     NoRunningTrajectoryRule,
     NoSuitableRegularOfferRule,
     ResidentRule,
-    TargetGroup,
     TargetGroupRule,
-    age_on,
-    check_eligibility,
     rule_from_dict,
 )
+from services.intake.domain.eligibility import BenefitType, ClientFacts, TargetGroup, age_on, check_eligibility
 from services.intake.domain.errors import DomainError
-from services.intake.domain.policy import PRESETS, Scheme, default_policy
+from services.intake.domain.policy import Scheme, default_policy
+from services.intake.domain.policy_presets import PRESETS
 
 ON = date(2025, 6, 1)
 

@@ -17,8 +17,8 @@ from services.intake.domain.letters import (
     render_decision_letter_pdf,
     to_latin1,
 )
-from services.intake.domain.plan_checks import PlanSection
 from services.intake.domain.policy import default_policy
+from services.intake.domain.reintegration_plan import PlanSection
 from services.intake.domain.review import (
     Approve,
     DecisionKind,

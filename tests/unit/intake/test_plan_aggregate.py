@@ -21,8 +21,8 @@ from contracts.events import (
 )
 from services.intake.domain.client import ClientRegistration, OrientationPhase
 from services.intake.domain.errors import Conflict, Forbidden, RuleBroken
+from services.intake.domain.findings import Finding, Severity
 from services.intake.domain.plan import ChangeView, PlanAggregate, PlanChecksFailed, PlanStatus, ReviewWatch
-from services.intake.domain.plan_checks import Finding, Severity
 from services.intake.domain.policy import OrientationPhase as OrientationPolicy
 from services.intake.domain.policy import ReviewModel, default_policy
 from services.intake.domain.review import Approve, LineRequest, Reject, ReturnForChanges, Reviewer, ReviewState

@@ -8,9 +8,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.intake.domain.attachment_checks import MAX_ATTACHMENT_BYTES, check_attachment, ensure_attachment_allowed
+from services.intake.domain.budget_checks import maximum_for_plan
 from services.intake.domain.errors import AttachmentRejected, DomainError
-from services.intake.domain.plan_checks import (
-    MAX_ATTACHMENT_BYTES,
+from services.intake.domain.findings import Severity, has_blocks
+from services.intake.domain.plan_checks import check_plan, smart_gaps
+from services.intake.domain.policy import (
+    ContractedProvider,
+    PlanElement,
+    QuoteShortfall,
+    ReviewModel,
+    Scheme,
+    default_policy,
+)
+from services.intake.domain.policy_presets import PRESETS
+from services.intake.domain.reintegration_plan import (
     Activity,
     Attachment,
     BudgetLine,
@@ -19,23 +31,7 @@ from services.intake.domain.plan_checks import (
     LabourMarketPerspective,
     Preconditions,
     ReintegrationPlan,
-    Severity,
     SpendingCategory,
-    check_attachment,
-    check_plan,
-    ensure_attachment_allowed,
-    has_blocks,
-    maximum_for_plan,
-    smart_gaps,
-)
-from services.intake.domain.policy import (
-    PRESETS,
-    ContractedProvider,
-    PlanElement,
-    QuoteShortfall,
-    ReviewModel,
-    Scheme,
-    default_policy,
 )
 from shared.money import Money
 

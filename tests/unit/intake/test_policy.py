@@ -5,8 +5,7 @@ from datetime import date
 
 import pytest
 
-from services.intake.domain.eligibility import (
-    BenefitType,
+from services.intake.domain.criteria import (
     BenefitTypeRule,
     FairChanceOfOutflowRule,
     MaxDistanceToLabourMarketRule,
@@ -14,12 +13,11 @@ from services.intake.domain.eligibility import (
     MinMonthsUnemployedRule,
     NoSuitableRegularOfferRule,
     ResidentRule,
-    TargetGroup,
     TargetGroupRule,
 )
+from services.intake.domain.eligibility import BenefitType, TargetGroup
 from services.intake.domain.errors import DomainError, PolicyError
 from services.intake.domain.policy import (
-    PRESETS,
     MunicipalPolicy,
     PlanElement,
     QuoteShortfall,
@@ -29,9 +27,10 @@ from services.intake.domain.policy import (
     default_policy,
     format_date_en,
     format_date_nl,
-    policy_from_dict,
     policy_to_dict,
 )
+from services.intake.domain.policy_parsing import policy_from_dict
+from services.intake.domain.policy_presets import PRESETS
 from shared.money import Money
 
 

@@ -7,15 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.intake.domain.decision_term import decision_deadline, is_overdue
 from services.intake.domain.errors import DomainError, FourEyesError, ReviewConflict, ReviewForbidden
-from services.intake.domain.plan_checks import (
+from services.intake.domain.policy import ContractedProvider, ReviewModel, Scheme, default_policy
+from services.intake.domain.reintegration_plan import (
     Activity,
     BudgetLine,
     PlanSection,
     ReintegrationPlan,
     SpendingCategory,
 )
-from services.intake.domain.policy import ContractedProvider, ReviewModel, Scheme, default_policy
 from services.intake.domain.review import (
     Approve,
     ConfirmApproval,
@@ -26,8 +27,6 @@ from services.intake.domain.review import (
     Reviewer,
     ReviewState,
     ReviewStatus,
-    decision_deadline,
-    is_overdue,
 )
 from shared.money import Money
 
