@@ -36,19 +36,22 @@ class SystemClock:
 
 @dataclass
 class FrozenClock:
-    """A clock that stands still until a test moves it."""
+    """A clock that stands still until a test moves it. With a `tick`, every `now()` is that much
+    after the last, so rows written one after the other keep their order by time."""
 
     instant: datetime = field(default_factory=lambda: datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    tick: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
         if self.instant.tzinfo is None:
             raise ValueError("a frozen clock needs an aware instant")
 
     @classmethod
-    def on(cls, day: date, hour: int = 9) -> FrozenClock:
-        return cls(datetime(day.year, day.month, day.day, hour, tzinfo=NETHERLANDS).astimezone(UTC))
+    def on(cls, day: date, hour: int = 9, *, tick: timedelta = timedelta(0)) -> FrozenClock:
+        return cls(datetime(day.year, day.month, day.day, hour, tzinfo=NETHERLANDS).astimezone(UTC), tick)
 
     def now(self) -> datetime:
+        self.instant += self.tick
         return self.instant
 
     def today(self) -> date:

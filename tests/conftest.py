@@ -15,9 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from shared.config import Settings
-from tests.support.auth import auth, token_for  # noqa: F401 - old import path, until every test moved
 from tests.support.databases import scratch_database
-from tests.support.environment import PG_ADMIN_URL, REDIS_URL, REPO, free_port, unavailable  # noqa: F401
+from tests.support.environment import PG_ADMIN_URL, REDIS_URL, free_port, unavailable
 
 # Fixtures only; helpers live in tests/support/ and tests import them from there.
 

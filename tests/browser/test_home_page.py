@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from eigenregie.bootstrap import SERVICES
-from tests.conftest import free_port
+from tests.support.environment import free_port
 from tests.support.processes import Processes
 
 CHROMIUM = "/usr/bin/chromium"

@@ -21,6 +21,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from eigenregie.bootstrap import build_runtime, load_service
 from services.monitoring.models import Trajectory
 from services.notifications.models import Message
 from shared.bus.consumer import consume
@@ -28,9 +29,8 @@ from shared.bus.dead_letters import list_dead_letters
 from shared.bus.relay import pending_count
 from shared.bus.tables import bus_tables
 from shared.config import Settings
-from tests.support.events import emit_of, event_of
 from shared.runtime import Runtime
-from eigenregie.bootstrap import build_runtime, load_service
+from tests.support.events import emit_of, event_of
 from tests.support.journey import eventually
 from tests.support.processes import Processes
 

@@ -20,8 +20,9 @@ import sqlalchemy as sa
 
 from services.budget.models import BudgetLine
 from shared.config import Settings
-from tests.conftest import auth, free_port
 from tests.integration.budget.support import COACH_PROVIDER_ID, invoice_body, ledger_consistent, open_budget
+from tests.support.auth import auth
+from tests.support.environment import free_port
 from tests.support.processes import Processes
 from tests.support.runtime import migrated_runtime
 

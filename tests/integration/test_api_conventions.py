@@ -8,7 +8,7 @@ import pytest
 from eigenregie.bootstrap import SERVICES
 from shared.pagination import Page, PageRequest, _links
 from shared.problems import PROBLEM_JSON
-from tests.conftest import auth
+from tests.support.auth import auth
 from tests.support.world import make_case, migrated_app
 
 KM, FIN = auth("case_manager", "0014"), auth("finance", "0014")

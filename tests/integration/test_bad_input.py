@@ -7,17 +7,17 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from services.budget.models import Invoice, LedgerEntry
+from eigenregie.bootstrap import load_service
 from eigenregie.initial_data import ELIGIBLE_FACTS, example_plan
 from eigenregie.initial_data import test_bsn as bsn_for
+from services.budget.models import Invoice, LedgerEntry
 from services.intake.models import Client, Plan, PlanVersion
 from shared.bus.consumer import Outcome, consume
 from shared.bus.dead_letters import list_dead_letters
 from shared.bus.tables import bus_tables
 from shared.config import Settings
+from tests.support.auth import auth
 from tests.support.events import event_of
-from eigenregie.bootstrap import load_service
-from tests.conftest import auth
 from tests.support.runtime import migrated_runtime
 from tests.support.world import api_client, make_case
 

@@ -11,6 +11,7 @@ import uuid
 import sqlalchemy as sa
 import structlog
 
+from eigenregie.bootstrap import load_service
 from services.monitoring.models import Trajectory
 from shared.bus.consumer import Outcome, consume
 from shared.bus.dead_letters import list_dead_letters
@@ -18,9 +19,9 @@ from shared.bus.embedded import InProcessPublisher
 from shared.bus.relay import pending_count
 from shared.bus.tables import bus_tables
 from shared.config import Settings
+from tests.support.auth import auth
+from tests.support.environment import REPO
 from tests.support.events import emit_of, event_of
-from eigenregie.bootstrap import load_service
-from tests.conftest import REPO, auth
 from tests.support.runtime import drain, migrated_runtime
 from tests.support.world import api_client
 

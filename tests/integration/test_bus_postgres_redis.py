@@ -12,6 +12,7 @@ import redis
 import sqlalchemy as sa
 from celery.contrib.testing.worker import start_worker
 
+from eigenregie.bootstrap import load_service
 from services.monitoring.models import Trajectory
 from services.notifications.models import Message
 from shared.bus.celery_app import CeleryPublisher, make_celery, register_event_tasks
@@ -20,9 +21,8 @@ from shared.bus.dead_letters import list_dead_letters
 from shared.bus.relay import BrokerUnavailable, OutboxRelay, pending_count
 from shared.bus.tables import bus_tables
 from shared.config import Settings
+from tests.support.environment import REPO
 from tests.support.events import emit_of, event_of
-from eigenregie.bootstrap import load_service
-from tests.conftest import REPO
 from tests.support.journey import eventually
 from tests.support.runtime import migrated_runtime
 

@@ -2,8 +2,8 @@
 
 import sqlalchemy as sa
 
-from services.budget.models import Budget, Invoice
 from eigenregie.initial_data import load_demo_data
+from services.budget.models import Budget, Invoice
 from services.intake.models import Client, Plan
 from services.monitoring.models import ProgressReport
 from services.notifications.models import Message

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from eigenregie.initial_data import ELIGIBLE_FACTS
 from eigenregie.initial_data import test_bsn as bsn_for
 from shared.bus.dead_letters import list_dead_letters
+from shared.clock import FrozenClock
 from shared.config import Settings
-from tests.conftest import auth
+from tests.support.auth import auth
 from tests.support.runtime import drain, migrated_runtime
 from tests.support.world import api_client, make_case
 
@@ -22,7 +24,8 @@ POLICY = auth("policy", "0014")
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    runtime = migrated_runtime(Settings(data_dir=tmp_path_factory.mktemp("review"), environment="test"))
+    runtime = migrated_runtime(Settings(data_dir=tmp_path_factory.mktemp("review"), environment="test"),
+                               clock=FrozenClock(datetime.now(UTC)))
     http = api_client(runtime)
     case = make_case(http, runtime, "0014", 31)
     return runtime, http, case
@@ -67,14 +70,16 @@ def test_an_orientation_budget_gives_an_orientation_trajectory_and_no_dead_lette
 
 def test_an_orientation_trajectory_is_not_flagged_for_missing_progress_reports(env):
     runtime, http, _case = env
-    from datetime import datetime, timedelta, timezone
-
-    from services.monitoring.handlers import flag_overdue_reports
+    from services.monitoring.jobs import flag_overdue_reports
 
     orientations = [t for t in http.get("/monitoring/v1/trajectories", headers=KM).json() if t["kind"] == "orientation"]
     assert orientations
-    with runtime.uow("monitoring") as uow:
-        flag_overdue_reports(uow, now=datetime.now(timezone.utc) + timedelta(days=61))
+    runtime.clock.advance(timedelta(days=61))
+    try:
+        with runtime.uow("monitoring") as uow:
+            flag_overdue_reports(uow)
+    finally:
+        runtime.clock.advance(-timedelta(days=61))
     after = {t["plan_id"]: t for t in http.get("/monitoring/v1/trajectories", headers=KM).json()}
     assert not any(after[t["plan_id"]]["report_overdue"] for t in orientations)
     assert any(t["report_overdue"] for t in after.values() if t["kind"] == "plan")
@@ -204,7 +209,7 @@ ALL_ROLES = {"client", "representative", "case_manager", "team_lead", "finance",
 
 
 def _documented_roles(route: str) -> set[str]:
-    from tests.conftest import REPO
+    from tests.support.environment import REPO
 
     for row in (REPO / "docs" / "api.md").read_text().splitlines():
         if row.startswith(f"| `{route}` |"):
@@ -246,7 +251,7 @@ def test_the_roles_in_the_docs_are_let_in_and_the_others_get_a_403_naming_them(e
 
 def test_a_provider_cannot_file_a_progress_report_and_the_docs_do_not_say_it_can(env):
     _runtime, http, case = env
-    from tests.conftest import REPO
+    from tests.support.environment import REPO
 
     r = http.post(f"/monitoring/v1/trajectories/{case.plan_id}/progress-reports", headers=auth("provider", "0014", provider_id="coach-bv"),
                   json={"on_track": True, "summary": "Gaat goed"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import auth
+from tests.support.auth import auth
 from tests.support.runtime import migrated_runtime
 from tests.support.world import api_client, make_case
 

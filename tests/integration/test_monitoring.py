@@ -12,8 +12,8 @@ from services.monitoring.domain.outcomes import is_durable, months_between
 from services.monitoring.jobs import flag_overdue_reports
 from services.monitoring.service import SERVICE
 from shared.bus.tables import bus_tables
-from tests.conftest import auth
 from tests.integration.monitoring.support import days_after, frozen_world
+from tests.support.auth import auth
 from tests.support.runtime import drain
 from tests.support.world import make_case
 

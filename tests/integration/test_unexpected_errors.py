@@ -10,13 +10,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
+from eigenregie.bootstrap import build_runtime, load_all_services
+from eigenregie.entrypoints.web import create_app
 from shared.config import Settings
 from shared.identifiers import INT32_MAX
 from shared.problems import install_problem_handlers
-from shared.runtime import Runtime
-from eigenregie.bootstrap import build_runtime, load_all_services
-from eigenregie.entrypoints.web import create_app
-from tests.conftest import auth, free_port
+from tests.support.auth import auth
+from tests.support.environment import free_port
 from tests.support.runtime import migrated_runtime
 from tests.support.world import api_client
 

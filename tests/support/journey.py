@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from eigenregie.initial_data import ELIGIBLE_FACTS, example_plan, test_bsn
-from tests.conftest import auth
+from tests.support.auth import auth
 
 MUNICIPALITY = "0014"
 

@@ -7,13 +7,12 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from eigenregie.initial_data import ELIGIBLE_FACTS, example_plan, test_bsn
-from shared.runtime import Runtime
-from eigenregie.bootstrap import build_runtime, load_all_services
 from eigenregie.entrypoints.web import create_app
-from tests.conftest import auth
+from eigenregie.initial_data import ELIGIBLE_FACTS, example_plan, test_bsn
+from shared.clock import SYSTEM_CLOCK, Clock
+from shared.runtime import Runtime
+from tests.support.auth import auth
 from tests.support.runtime import drain
-
 
 # A content review (reciprocal policies such as Utrecht's) assesses every section.
 ASSESSMENTS = {s: "In orde." for s in ("foreword", "introduction", "labour_market", "preconditions", "structure",
@@ -72,7 +71,8 @@ def make_case(http: TestClient, runtime: Runtime, municipality: str, seed: int, 
     return case
 
 
-def migrated_app(request: Any, tmp_path: Any, database: str = "sqlite") -> tuple[Runtime, TestClient]:
+def migrated_app(request: Any, tmp_path: Any, database: str = "sqlite", *,
+                 clock: Clock = SYSTEM_CLOCK) -> tuple[Runtime, TestClient]:
     """A migrated runtime and its HTTP client on SQLite, or on a fresh PostgreSQL database (the
     `fresh_pg_url` fixture, so it skips or fails as every PostgreSQL test does)."""
     from shared.config import Settings
@@ -82,5 +82,5 @@ def migrated_app(request: Any, tmp_path: Any, database: str = "sqlite") -> tuple
         settings = Settings(data_dir=tmp_path, environment="test")
     else:
         settings = Settings(database_url=request.getfixturevalue("fresh_pg_url"), environment="test")
-    runtime = migrated_runtime(settings)
+    runtime = migrated_runtime(settings, clock=clock)
     return runtime, api_client(runtime)

@@ -1,6 +1,14 @@
 import pytest
 
-from shared.identifiers import IdentifierError, is_valid_bsn, mask_bsn, validate_bsn, validate_iban, validate_kvk, validate_vat
+from shared.identifiers import (
+    IdentifierError,
+    is_valid_bsn,
+    mask_bsn,
+    validate_bsn,
+    validate_iban,
+    validate_kvk,
+    validate_vat,
+)
 
 
 def test_a_bsn_that_passes_the_11_test_is_accepted_and_compacted():

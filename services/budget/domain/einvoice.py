@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal, InvalidOperation
 
-from lxml import etree  # type: ignore[import-untyped]  # lxml ships no stubs; not in pyproject's overrides
+from lxml import etree
 
 from services.budget.domain.einvoice_nl_rules import check_nl_rules
 from services.budget.domain.ubl import (

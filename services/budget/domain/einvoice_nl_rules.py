@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
-from lxml import etree  # type: ignore[import-untyped]  # lxml ships no stubs; not in pyproject's overrides
+from lxml import etree
 
 from services.budget.domain.ubl import (
     XPATH_NS,

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from functools import cache, lru_cache
 from importlib import resources
 
-from lxml import etree  # type: ignore[import-untyped]  # lxml ships no stubs; not in pyproject's overrides
+from lxml import etree
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from sepaxml import SepaTransfer

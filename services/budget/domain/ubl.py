@@ -14,7 +14,7 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
-from lxml import etree  # type: ignore[import-untyped]  # lxml ships no stubs; not in pyproject's overrides
+from lxml import etree
 
 from shared.errors import DomainError
 from shared.money import Money

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,10 +16,10 @@ from shared.bus.tables import bus_tables
 from shared.clock import FrozenClock
 from shared.config import Settings
 from shared.runtime import Runtime
-from tests.conftest import auth
+from tests.support.auth import auth
 from tests.support.events import event_of
 from tests.support.runtime import migrated_runtime
-from tests.support.world import api_client
+from tests.support.world import migrated_app
 
 # The budget tests' today: every runtime they build runs on a clock frozen on this day, so dates
 # relative to it (service periods, execution dates, due months) mean the same on any day they run.
@@ -32,17 +32,9 @@ COACH_PROVIDER_ID = f"kvk:{PROVIDER_KVK['Coach BV']}"
 SIMPLER_PROVIDER_ID = f"kvk:{PROVIDER_KVK['SimplerInvoicing']}"
 
 
-class TickingClock(FrozenClock):
-    """Frozen on TODAY, but every `now()` is a microsecond after the last: rows written one after
-    the other keep their order (lists are ordered by time), and the day never changes by itself."""
-
-    def now(self) -> datetime:
-        self.instant += timedelta(microseconds=1)
-        return self.instant
-
-
 def frozen_clock() -> FrozenClock:
-    return TickingClock.on(TODAY)
+    """Frozen on TODAY; each `now()` a microsecond after the last (lists are ordered by time)."""
+    return FrozenClock.on(TODAY, tick=timedelta(microseconds=1))
 
 
 def budget_runtime(settings: Settings, **kwargs: Any) -> Runtime:
@@ -51,13 +43,8 @@ def budget_runtime(settings: Settings, **kwargs: Any) -> Runtime:
 
 
 def budget_app(request: Any, tmp_path: Any, database: str = "sqlite") -> tuple[Runtime, TestClient]:
-    """As tests.support.world.migrated_app, on the frozen clock: SQLite, or a fresh PostgreSQL database."""
-    if database == "sqlite":
-        settings = Settings(data_dir=tmp_path, environment="test")
-    else:
-        settings = Settings(database_url=request.getfixturevalue("fresh_pg_url"), environment="test")
-    runtime = budget_runtime(settings)
-    return runtime, api_client(runtime)
+    """tests.support.world.migrated_app on the frozen clock: SQLite, or a fresh PostgreSQL database."""
+    return migrated_app(request, tmp_path, database, clock=frozen_clock())
 
 
 def deliver(runtime: Runtime, event_type: str, tenant: str, subject: str, payload: dict[str, Any]) -> None:

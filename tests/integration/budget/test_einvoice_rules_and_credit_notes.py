@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 
 from services.budget.models import CreditNote, Invoice, InvoiceDocument, LedgerEntry
-from tests.conftest import auth
 from tests.integration.budget.support import (
     SIMPLER_PROVIDER_ID,
     TODAY,
@@ -20,6 +19,7 @@ from tests.integration.budget.support import (
     ledger_consistent,
     open_budget,
 )
+from tests.support.auth import auth
 from tests.unit.budget.einvoice_examples import (
     as_credit_note,
     find,

@@ -12,7 +12,6 @@ from lxml import etree
 from services.budget.domain.payment_file import pain_schema, parse_pain001_totals
 from services.budget.models import Invoice
 from shared.config import Settings
-from tests.conftest import auth
 from tests.integration.budget.support import (
     COACH_PROVIDER_ID,
     SIMPLER_PROVIDER_ID,
@@ -25,6 +24,7 @@ from tests.integration.budget.support import (
     open_budget,
     outbox_types,
 )
+from tests.support.auth import auth
 from tests.support.world import api_client
 from tests.unit.budget.einvoice_examples import load, require_examples, xml
 

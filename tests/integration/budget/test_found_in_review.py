@@ -16,8 +16,8 @@ from services.budget.models import (
     PeriodicPayment,
 )
 from shared.config import Settings
-from tests.conftest import auth
 from tests.integration.budget.support import IBAN, TODAY, budget_app, budget_runtime, invoice_body, open_budget
+from tests.support.auth import auth
 from tests.support.world import api_client
 
 UTRECHT = "0344"

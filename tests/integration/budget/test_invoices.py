@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from services.budget.models import Invoice
 from shared.config import Settings
-from tests.conftest import auth
 from tests.integration.budget.support import (
     COACH_PROVIDER_ID,
     IBAN,
@@ -21,6 +20,7 @@ from tests.integration.budget.support import (
     open_budget,
     outbox_types,
 )
+from tests.support.auth import auth
 from tests.support.world import api_client
 
 UTRECHT, GRONINGEN = "0344", "0014"

@@ -9,15 +9,15 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from contracts.events import InvoicePaidV1
+from eigenregie.bootstrap import load_service
 from services.monitoring.models import Trajectory
 from shared.bus.consumer import HandlerFailed, Outcome, consume
 from shared.bus.relay import OutboxRelay, pending_count
 from shared.config import Settings
 from shared.db import create_db_engine
-from tests.support.events import emit_of, event_of
 from shared.health import Heartbeat, check_heartbeat
-from contracts.events import InvoicePaidV1
-from eigenregie.bootstrap import load_service
+from tests.support.events import emit_of, event_of
 from tests.support.journey import eventually
 from tests.support.runtime import migrated_runtime
 

@@ -11,12 +11,11 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from eigenregie.bootstrap import build_runtime
+from eigenregie.entrypoints.web import create_app
 from shared.bus.tables import bus_tables
 from shared.config import Settings
-from shared.runtime import Runtime
-from eigenregie.bootstrap import build_runtime, load_all_services
-from eigenregie.entrypoints.web import create_app
-from tests.conftest import REPO, free_port
+from tests.support.environment import REPO, free_port
 from tests.support.journey import eventually
 from tests.support.processes import Processes
 from tests.support.runtime import migrated_runtime

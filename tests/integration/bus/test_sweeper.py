@@ -14,8 +14,8 @@ from shared.bus.relay import BrokerUnavailable, OutboxRelay, undelivered_count
 from shared.bus.sweeper import next_check_delay
 from shared.bus.tables import bus_tables
 from shared.config import Settings
-from tests.support.runtime import drain, migrated_runtime
 from tests.support.events import emit_of
+from tests.support.runtime import drain, migrated_runtime
 
 TENANT = "0014"
 

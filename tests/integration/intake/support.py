@@ -6,8 +6,7 @@ import hashlib
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,26 +18,17 @@ from shared.bus.tables import bus_tables
 from shared.clock import FrozenClock
 from shared.runtime import Runtime
 from shared.uow import UnitOfWork
-from tests.conftest import auth
+from tests.support.auth import auth
 
 # The day every intake test runtime lives on (FrozenClock.on(TODAY)): dates in answers are exact.
 TODAY = date(2026, 3, 2)
 STARTS_ON = TODAY + timedelta(days=14)  # plans start two weeks after today, as example_plan's default does
 
 
-@dataclass
-class TickingClock(FrozenClock):
-    """Frozen on one day, but each `now()` is a millisecond after the last: rows written one after
-    the other keep that order by their timestamps (decisions are replayed in it), as in real time."""
-
-    def now(self) -> datetime:
-        self.instant += timedelta(milliseconds=1)
-        return self.instant
-
-
 def frozen_clock() -> FrozenClock:
-    """Today is TODAY in every intake test runtime; time of day moves on by itself."""
-    return TickingClock.on(TODAY)
+    """Today is TODAY in every intake test runtime; each `now()` a millisecond after the last, so rows
+    written one after the other keep that order by their timestamps (decisions are replayed in it)."""
+    return FrozenClock.on(TODAY, tick=timedelta(milliseconds=1))
 
 
 def run_job(runtime: Runtime, job: Callable[[UnitOfWork], int]) -> int:

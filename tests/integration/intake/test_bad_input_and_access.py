@@ -24,8 +24,8 @@ from services.intake.api import router
 from services.intake.domain.attachment_checks import MAX_ATTACHMENT_BYTES
 from shared.bus.tables import bus_tables
 from shared.config import Settings
-from tests.conftest import auth
 from tests.integration.intake.support import STARTS_ON, TODAY, frozen_clock
+from tests.support.auth import auth
 from tests.support.runtime import migrated_runtime
 from tests.support.world import api_client
 

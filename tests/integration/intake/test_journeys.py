@@ -18,7 +18,6 @@ import pytest
 
 from services.intake.domain.policy import add_months
 from shared.config import Settings
-from tests.conftest import auth
 from tests.integration.intake.support import (
     ASSESSMENTS,
     LINES,
@@ -33,6 +32,7 @@ from tests.integration.intake.support import (
     plan_body,
     register,
 )
+from tests.support.auth import auth
 from tests.support.runtime import drain, migrated_runtime
 from tests.support.world import api_client
 

@@ -18,7 +18,6 @@ from services.intake.domain.policy import format_date_en, format_date_nl
 from services.intake.jobs import close_expired_trajectories
 from services.intake.models import DecisionRecord, Plan, Review
 from shared.config import Settings
-from tests.conftest import auth
 from tests.integration.intake.support import (
     ASSESSMENTS,
     SECTIONS,
@@ -35,6 +34,7 @@ from tests.integration.intake.support import (
     submit,
     submitted_plan,
 )
+from tests.support.auth import auth
 from tests.support.runtime import drain, migrated_runtime
 from tests.support.world import api_client
 

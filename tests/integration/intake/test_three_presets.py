@@ -17,8 +17,8 @@ from services.intake.jobs import close_expired_trajectories
 from services.intake.models import Plan
 from shared.bus.tables import bus_tables
 from shared.config import Settings
-from tests.conftest import auth
 from tests.integration.intake.support import STARTS_ON, TODAY, frozen_clock, run_job
+from tests.support.auth import auth
 from tests.support.runtime import drain, migrated_runtime
 from tests.support.world import api_client
 

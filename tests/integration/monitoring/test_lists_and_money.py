@@ -9,8 +9,8 @@ import pytest
 
 from eigenregie.bootstrap import load_service
 from shared.bus.consumer import Outcome, consume
-from tests.conftest import auth
 from tests.integration.monitoring.support import frozen_world
+from tests.support.auth import auth
 from tests.support.events import event_of
 from tests.support.runtime import drain
 from tests.support.world import make_case

@@ -16,8 +16,8 @@ from eigenregie.initial_data import test_bsn as bsn_for
 from services.monitoring.jobs import flag_overdue_reports
 from shared.bus.consumer import HandlerFailed, Outcome, consume
 from shared.bus.dead_letters import list_dead_letters
-from tests.conftest import auth
 from tests.integration.monitoring.support import days_after, frozen_world
+from tests.support.auth import auth
 from tests.support.events import event_of
 from tests.support.runtime import drain
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import auth
 from tests.integration.monitoring.support import frozen_world
+from tests.support.auth import auth
 from tests.support.world import make_case
 
 KM = auth("case_manager", "0014")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from tests.conftest import unavailable
+from tests.support.environment import unavailable
 
 EINVOICES = Path(__file__).resolve().parents[3].parent / "shared" / "testdata" / "einvoices"
 MINIMAL = "SI-UBL-2.0_ok_minimal.xml"
