@@ -120,9 +120,3 @@ def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-
-
-def require_role(principal: Principal, *roles: Role) -> None:
-    if principal.role not in roles:
-        allowed = ", ".join(r.value for r in roles)
-        raise Problem(403, "Not allowed", f"This needs one of the roles: {allowed}.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shared.access import require_one_of
 from shared.auth import STAFF_ROLES, Principal, Role
 from shared.errors import Forbidden
 
@@ -89,9 +90,4 @@ def authorize(who: Principal, action: Action) -> None:
         return
     if rule.code and rule.message:
         raise Forbidden(rule.code, rule.message, message_nl=rule.message_nl)
-    allowed = ", ".join(role.value for role in rule.roles)
-    raise Forbidden(
-        "auth.role_not_allowed",
-        f"This needs one of the roles: {allowed}.",
-        message_nl=f"Hiervoor is een van deze rollen nodig: {allowed}.",
-    )
+    require_one_of(who, rule.roles)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from shared.access import require_one_of
 from shared.auth import STAFF_ROLES, Principal, Role
-from shared.errors import Forbidden
 
 # In a fixed order: a 403 names them (a frozenset's order changes from one process to the next).
 STAFF = tuple(sorted(STAFF_ROLES))
@@ -32,12 +32,4 @@ def allowed_roles(action: Action) -> tuple[Role, ...]:
 
 def authorize(who: Principal, action: Action) -> None:
     """403 unless `who`'s role may do `action`."""
-    roles = PERMISSIONS[action]
-    if who.role in roles:
-        return
-    allowed = ", ".join(role.value for role in roles)
-    raise Forbidden(
-        "auth.role_not_allowed",
-        f"This needs one of the roles: {allowed}.",
-        message_nl=f"Hiervoor is een van deze rollen nodig: {allowed}.",
-    )
+    require_one_of(who, PERMISSIONS[action])
