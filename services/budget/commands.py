@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -337,7 +338,7 @@ def approve_invoices(uow: UnitOfWork, who: Principal, invoice_ids: list[str]) ->
     results = []
     for index, invoice_id in enumerate(invoice_ids):
         try:
-            row = each_in_a_savepoint(uow, lambda i=invoice_id: _approve(uow, who, i))  # type: ignore[misc]
+            row = each_in_a_savepoint(uow, partial(_approve, uow, who, invoice_id))
             results.append(
                 ItemResult(
                     index=index, reference=invoice_id, status="accepted", invoice_id=invoice_id, message=row.status

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -180,7 +181,7 @@ def submit_invoices(
             results.append(rejected(index, reference, submission))
             continue
         try:
-            invoice = each_in_a_savepoint(uow, lambda s=submission: accept_invoice(uow, who, s))  # type: ignore[misc]
+            invoice = each_in_a_savepoint(uow, partial(accept_invoice, uow, who, submission))
             results.append(ItemResult(index=index, reference=reference, status="accepted", invoice_id=invoice.id))
         except DomainError as exc:
             results.append(rejected(index, reference, exc))

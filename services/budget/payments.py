@@ -115,7 +115,7 @@ def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -
     try:
         uow.session.flush()
         # Set-based: one multi-row insert and one update, however many invoices the run holds.
-        bulk_insert(uow.session, PaymentItem.__table__, items)  # type: ignore[attr-defined]
+        bulk_insert(uow.session, PaymentItem.__table__, items)  # type: ignore[attr-defined]  # set by SQLModel at runtime
     except IntegrityError as exc:  # another run took one of these invoices meanwhile
         raise Conflict(
             "payment_run.concurrent",

@@ -9,7 +9,7 @@ do something (permissions.py) or what may be recorded (domain/).
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.monitoring.domain import trajectory as domain
 from services.monitoring.models import Outcome as OutcomeRow
@@ -108,7 +108,7 @@ def visible_trajectory(session: Session, who: Principal, plan_id: str, *, lock: 
 def running_plans(session: Session) -> list[domain.Trajectory]:
     """Plan trajectories still running and not yet flagged: the overdue job's candidates."""
     query = select(TrajectoryRow).where(
-        TrajectoryRow.report_overdue.is_(False),  # type: ignore[attr-defined]
+        col(TrajectoryRow.report_overdue).is_(False),
         TrajectoryRow.status == domain.TrajectoryStatus.RUNNING,
         TrajectoryRow.kind == domain.TrajectoryKind.PLAN,
     )

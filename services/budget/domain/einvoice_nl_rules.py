@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
+from typing import Any
 
 from lxml import etree
 
@@ -89,14 +90,12 @@ class NLRule:
         return path_of(node, root_name)
 
 
-def _must_have(
-    rule: str, scope: Scope, context: str, requires: tuple[str, ...], message: str, **extra: object
-) -> NLRule:
-    return NLRule(rule, Severity.FATAL, scope, context, message, requires=requires, **extra)  # type: ignore[arg-type]
+def _must_have(rule: str, scope: Scope, context: str, requires: tuple[str, ...], message: str, **extra: Any) -> NLRule:
+    return NLRule(rule, Severity.FATAL, scope, context, message, requires=requires, **extra)
 
 
-def _must(rule: str, scope: Scope, context: str, test: str, message: str, **extra: object) -> NLRule:
-    return NLRule(rule, Severity.FATAL, scope, context, message, test=test, **extra)  # type: ignore[arg-type]
+def _must(rule: str, scope: Scope, context: str, test: str, message: str, **extra: Any) -> NLRule:
+    return NLRule(rule, Severity.FATAL, scope, context, message, test=test, **extra)
 
 
 def _not_recommended(rule: str, context: str, message: str, test: str = "false()") -> NLRule:
