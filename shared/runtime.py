@@ -33,6 +33,9 @@ class Daily:
 
     hour: int | None = None
 
+    def at(self, default_hour: int) -> int:
+        return default_hour if self.hour is None else self.hour
+
 
 @dataclass(frozen=True)
 class Every:
@@ -99,8 +102,7 @@ def seconds_until_next(schedule: Daily | Every, now: datetime, default_hour: int
     if isinstance(schedule, Every):
         return schedule.seconds
     local = now.astimezone(NETHERLANDS)
-    hour = default_hour if schedule.hour is None else schedule.hour
-    due = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    due = local.replace(hour=schedule.at(default_hour), minute=0, second=0, microsecond=0)
     if due <= local:
         due += timedelta(days=1)
     return (due - local).total_seconds()

@@ -160,8 +160,7 @@ def beat_schedule(specs: Iterable[ServiceSpec], settings: Settings) -> dict[str,
     for spec in specs:
         for job in spec.periodic_jobs:
             if isinstance(job.schedule, Daily):
-                hour = settings.daily_jobs_hour if job.schedule.hour is None else job.schedule.hour
-                when: Any = crontab(minute=0, hour=hour)
+                when: Any = crontab(minute=0, hour=job.schedule.at(settings.daily_jobs_hour))
             else:
                 when = job.schedule.seconds
             schedule[job.name] = {"task": job.name, "schedule": when, "options": {"queue": spec.name}}

@@ -44,8 +44,7 @@ def migrated_runtime(settings: Settings, **kwargs: Any) -> Runtime:
             target = settings.data_dir / path.name
             if not target.exists():
                 shutil.copyfile(path, target)
-        return migrate(build_runtime(settings, **kwargs))  # at head already: Alembic only checks
-    return migrate(build_runtime(settings, **kwargs))
+    return migrate(build_runtime(settings, **kwargs))  # a copied template is at head: Alembic only checks
 
 
 def drain(runtime: Runtime) -> int:
