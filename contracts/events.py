@@ -35,6 +35,21 @@ class GrantedLine(ValuePart):
     holdback_percent: int = Field(default=0, ge=0, le=100)
 
 
+class TrajectoryProfiledV1(Payload, event_type="TrajectoryProfiled", version=1):
+    """The coarse statistical profile of the client at the start of a trajectory (a plan, or an
+    orientation phase under its orientation id), for the benchmark's Table 4.1: categories only,
+    never a birth date or a number of months. Sent by intake beside PlanApproved and
+    OrientationStarted; monitoring keeps it on the trajectory."""
+
+    plan_id: str
+    client_id: str
+    benefit: Literal["wwb", "nug", "other", "unknown"]
+    gender: Literal["female", "male", "other", "unknown"]
+    age_band: Literal["under_35", "35_44", "45_plus", "unknown"]
+    benefit_duration: Literal["under_1y", "1_3y", "over_3y", "none", "unknown"]
+    education: Literal["low", "middle", "high", "unknown"]
+
+
 class PlanSubmittedV1(Payload, event_type="PlanSubmitted", version=1):
     plan_id: str
     client_id: str

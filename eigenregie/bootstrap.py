@@ -26,10 +26,11 @@ SERVICES: tuple[str, ...] = ("intake", "budget", "monitoring", "notifications")
 ROUTES: Mapping[str, tuple[str, ...]] = {
     "ClientRegistered": (),
     "PlanSubmitted": (),
+    "TrajectoryProfiled": ("monitoring",),
     "PlanApproved": ("budget", "monitoring", "notifications"),
     "PlanRejected": ("notifications",),
     "PlanReturned": ("notifications",),
-    "PlanChanged": ("budget",),
+    "PlanChanged": ("budget", "monitoring"),
     "PlanChangeRefused": ("intake",),
     "OrientationStarted": ("budget", "monitoring"),
     "TrajectoryClosed": ("budget", "monitoring"),

@@ -27,6 +27,7 @@ from services.intake.domain.plan import AttachmentRefused, PlanAggregate
 from services.intake.domain.plan_content import line_ids
 from services.intake.domain.policy import policy_to_dict
 from services.intake.domain.policy_parsing import merge_patch, policy_from_dict
+from services.intake.domain.profile import trajectory_profile
 from services.intake.models import (
     Attachment,
     Client,
@@ -66,6 +67,20 @@ def emit_all(uow: UnitOfWork, events: list[Payload], *, tenant: str, subject: st
     for payload in events:
         uow.emit(payload=payload, tenant=tenant, subject=subject)
     events.clear()
+
+
+def emit_trajectory_profile(uow: UnitOfWork, client: Client, trajectory_id: str) -> None:
+    """A trajectory starts (a plan approved, an orientation phase begun): tell monitoring the
+    client's statistical profile, as categories (domain/profile.py)."""
+    profile = trajectory_profile(
+        plan_id=trajectory_id,
+        client_id=client.id,
+        benefit_type=client.benefit_type,
+        date_of_birth=client.date_of_birth,
+        facts=client.facts,
+        on=uow.clock.today(),
+    )
+    uow.emit(payload=profile, tenant=client.municipality, subject=trajectory_id)
 
 
 # --- the municipal policy -------------------------------------------------------------------
@@ -287,6 +302,7 @@ def start_orientation(uow: UnitOfWork, who: Principal, client_id: str, data: Ori
     )
     uow.session.add(orientation)
     emit_all(uow, phase.events, tenant=client.municipality, subject=orientation.id)
+    emit_trajectory_profile(uow, client, orientation.id)
     uow.commit()
     return orientation_public(orientation)
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from services.intake import repository
-from services.intake.commands import emit_all
+from services.intake.commands import emit_all, emit_trajectory_profile
 from services.intake.domain.client import ensure_objection_date
 from services.intake.domain.errors import Conflict
 from services.intake.domain.letters import letter_data_from_review
 from services.intake.domain.plan import ChangeStatus, ChangeView
 from services.intake.domain.plan_content import granted_lines
 from services.intake.domain.review import Approve, Reviewer, ReviewStatus
-from services.intake.models import ChangeRequest, DecisionRecord, Objection
+from services.intake.models import ChangeRequest, Client, DecisionRecord, Objection
 from services.intake.permissions import Action, authorize
 from services.intake.queries import change_public, plan_public
 from services.intake.schemas import (
@@ -80,6 +80,10 @@ def decide(uow: UnitOfWork, who: Principal, plan_id: str, cmd: DecisionIn) -> Pl
     uow.session.add(review)
     repository.store_plan(uow.session, row, plan, now)
     emit_all(uow, plan.events, tenant=row.municipality, subject=row.id)
+    if new_state.status is ReviewStatus.APPROVED:
+        client = uow.session.get(Client, row.client_id)
+        assert client is not None  # a plan always belongs to a registered client
+        emit_trajectory_profile(uow, client, row.id)
     uow.commit()
     return plan_public(row)
 

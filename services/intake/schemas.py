@@ -43,6 +43,12 @@ class ClientFactsIn(Strict):
     distance_to_labour_market_months: int | None = Field(default=None, ge=0, le=600)
     available_for_work: bool | None = None
     indication: Literal["moderate", "severe"] | None = Field(default=None, description="pgb bw: the Wsw indication.")
+    # For the benchmark's statistics only (Table 4.1); monitoring gets them as categories.
+    gender: Literal["female", "male", "other"] | None = None
+    education: Literal["low", "middle", "high"] | None = Field(
+        default=None,
+        description="Highest education: low (up to vmbo/mbo 1), middle (havo, vwo, mbo 2-4), high (hbo, wo).",
+    )
 
 
 class ClientCreate(Strict):

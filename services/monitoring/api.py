@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from services.monitoring import commands, queries
+from services.monitoring import api_benchmark, api_experiments, api_outcomes, api_progress, commands, queries
 from services.monitoring.domain.outcomes import OutcomeKind
 from services.monitoring.domain.trajectory import TrajectoryKind, TrajectoryStatus
 from services.monitoring.models import (
@@ -127,3 +127,8 @@ def list_outcomes(
 ) -> list[OutcomePublic]:
     """A trajectory's outcomes, oldest first."""
     return page_answer(queries.list_outcomes(session, who, plan_id, page, outcome=outcome, durable=durable), response)
+
+
+# Each area's routes live in its own module; this router is the service's one router.
+for area_router in (api_progress.router, api_outcomes.router, api_benchmark.router, api_experiments.router):
+    router.include_router(area_router)

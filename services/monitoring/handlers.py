@@ -19,7 +19,9 @@ from contracts.events import (
     InvoicePaidV1,
     OrientationStartedV1,
     PlanApprovedV1,
+    PlanChangedV1,
     TrajectoryClosedV1,
+    TrajectoryProfiledV1,
 )
 from services.monitoring import repository
 from services.monitoring.domain.trajectory import CloseReason, Trajectory, TrajectoryKind
@@ -64,6 +66,27 @@ def start_trajectory_on_plan_approved(uow: UnitOfWork, plan: PlanApprovedV1, eve
             execution_deadline=plan.execution_deadline,
         ),
     )
+    repository.replace_lines(uow.session, plan_id=plan.plan_id, municipality=event.tenant, lines=plan.lines)
+
+
+def follow_plan_change_on_plan_changed(uow: UnitOfWork, changed: PlanChangedV1, event: Envelope) -> None:
+    trajectory = _known(uow, changed.plan_id)
+    trajectory.change_plan(granted_cents=changed.granted_cents, execution_deadline=changed.execution_deadline)
+    repository.save(uow.session, trajectory)
+    repository.replace_lines(uow.session, plan_id=changed.plan_id, municipality=event.tenant, lines=changed.lines)
+
+
+def record_profile_on_trajectory_profiled(uow: UnitOfWork, profiled: TrajectoryProfiledV1, event: Envelope) -> None:
+    """Sent beside PlanApproved or OrientationStarted; retried until that start has arrived."""
+    trajectory = _known(uow, profiled.plan_id)
+    trajectory.record_profile(
+        benefit=profiled.benefit,
+        gender=profiled.gender,
+        age_band=profiled.age_band,
+        benefit_duration=profiled.benefit_duration,
+        education=profiled.education,
+    )
+    repository.save(uow.session, trajectory)
 
 
 def start_orientation_trajectory_on_orientation_started(
@@ -115,4 +138,6 @@ EVENT_HANDLERS: EventHandlers = {
     BudgetOpenedV1: link_budget_on_budget_opened,
     InvoicePaidV1: record_payment_on_invoice_paid,
     TrajectoryClosedV1: close_trajectory_on_trajectory_closed,
+    PlanChangedV1: follow_plan_change_on_plan_changed,
+    TrajectoryProfiledV1: record_profile_on_trajectory_profiled,
 }

@@ -49,6 +49,68 @@ class Trajectory(SQLModel, table=True):
     status: TrajectoryStatus = Field(default=TrajectoryStatus.RUNNING, sa_type=AutoString(length=20))
     closed_on: date | None = None
     close_reason: CloseReason | None = Field(default=None, sa_type=AutoString(length=20))
+    # The statistical profile at the start (TrajectoryProfiled): categories, never a birth date.
+    benefit: str = Field(default="unknown", max_length=10)
+    gender: str = Field(default="unknown", max_length=10)
+    age_band: str = Field(default="unknown", max_length=10)
+    benefit_duration: str = Field(default="unknown", max_length=10)
+    education: str = Field(default="unknown", max_length=10)
+    # The case manager's registration form (Tables 4.2, 4.5, 4.6); None: not recorded.
+    motivation: str | None = Field(default=None, max_length=10)
+    self_reliance: str | None = Field(default=None, max_length=10)
+    self_awareness: str | None = Field(default=None, max_length=10)
+    initiative: str | None = Field(default=None, max_length=10)
+    social_skills: str | None = Field(default=None, max_length=10)
+    realistic_self_image: str | None = Field(default=None, max_length=10)
+    provisions_recorded: bool = False
+    debt_counselling: bool = False
+    special_assistance: bool = False
+    childcare: bool = False
+    victim_support: bool = False
+    health_provisions: bool = False
+    contact_hours: str | None = Field(default=None, max_length=10)
+    # The outcome state now, derived from the outcomes and durability checks (None: no outcome yet).
+    outcome_category: str | None = Field(default=None, max_length=30)
+    kind_of_work: str | None = Field(default=None, max_length=30)
+    outflow_on: date | None = None
+    durable: bool = False
+    # Effort and cost outside the client's budget.
+    case_minutes: int = 0
+    external_cost_cents: int = Field(default=0, sa_type=BigInteger)
+
+
+class TrajectoryLine(SQLModel, table=True):
+    """A granted plan line as monitoring keeps it (PlanApproved, PlanChanged): what the budget is
+    meant for (Table 4.4) and which provider the plan names (who may report progress)."""
+
+    __tablename__ = "trajectory_line"
+    __table_args__ = {"schema": SCHEMA}
+
+    plan_line_id: str = Field(primary_key=True, max_length=36)
+    plan_id: str = Field(index=True, max_length=36)
+    municipality: str = Field(max_length=4)
+    category: str = Field(max_length=40)
+    granted_cents: int = Field(default=0, sa_type=BigInteger)
+    provider_kvk: str | None = Field(default=None, max_length=8, index=True)
+    provider_name: str | None = Field(default=None, max_length=200)
+
+
+class CostEntry(SQLModel, table=True):
+    """A cost of a trajectory outside the client's budget: external coaching the municipality buys
+    itself (Almere), an assessment, ... It counts in the execution cost per trajectory."""
+
+    __tablename__ = "cost_entry"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(primary_key=True, max_length=36)
+    municipality: str = Field(max_length=4)
+    plan_id: str = Field(index=True, max_length=36)
+    kind: str = Field(max_length=30)
+    amount_cents: int = Field(sa_type=BigInteger)
+    incurred_on: date
+    note: str = Field(default="", max_length=500)
+    recorded_by: str = Field(max_length=80)
+    recorded_at: datetime
 
 
 class ProgressReport(SQLModel, table=True):
@@ -148,3 +210,12 @@ class OutcomePublic(SQLModel):
     hours_per_week: int | None
     durable: bool
     registered_at: datetime
+
+
+# area models: the tables in models_<area>.py register with SQLModel's metadata on import.
+from services.monitoring import (  # noqa: E402, F401
+    models_benchmark,
+    models_experiments,
+    models_outcomes,
+    models_progress,
+)

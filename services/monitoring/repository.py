@@ -9,17 +9,50 @@ do something (permissions.py) or what may be recorded (domain/).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from contracts.events import GrantedLine
 from services.monitoring.domain import trajectory as domain
 from services.monitoring.models import Outcome as OutcomeRow
 from services.monitoring.models import ProgressReport as ProgressReportRow
 from services.monitoring.models import Trajectory as TrajectoryRow
+from services.monitoring.models import TrajectoryLine
 from shared.access import ensure_visible
 from shared.auth import Principal
 from shared.errors import NotFound
 
 FRESH = {"populate_existing": True}
+
+# Columns the row and the aggregate share by name and type, copied as they are.
+PLAIN_COLUMNS = (
+    "benefit",
+    "gender",
+    "age_band",
+    "benefit_duration",
+    "education",
+    "motivation",
+    "self_reliance",
+    "self_awareness",
+    "initiative",
+    "social_skills",
+    "realistic_self_image",
+    "provisions_recorded",
+    "debt_counselling",
+    "special_assistance",
+    "childcare",
+    "victim_support",
+    "health_provisions",
+    "contact_hours",
+    "outcome_category",
+    "kind_of_work",
+    "outflow_on",
+    "durable",
+    "case_minutes",
+    "external_cost_cents",
+)
 
 
 def _to_domain(row: TrajectoryRow) -> domain.Trajectory:
@@ -39,6 +72,7 @@ def _to_domain(row: TrajectoryRow) -> domain.Trajectory:
         status=domain.TrajectoryStatus(row.status),
         closed_on=row.closed_on,
         close_reason=domain.CloseReason(row.close_reason) if row.close_reason else None,
+        **{name: getattr(row, name) for name in PLAIN_COLUMNS},
     )
 
 
@@ -57,6 +91,8 @@ def _fill(row: TrajectoryRow, trajectory: domain.Trajectory) -> TrajectoryRow:
         trajectory.report_overdue,
     )
     row.status, row.closed_on, row.close_reason = trajectory.status, trajectory.closed_on, trajectory.close_reason
+    for name in PLAIN_COLUMNS:
+        setattr(row, name, getattr(trajectory, name))
     return row
 
 
@@ -147,3 +183,30 @@ def add_outcome(session: Session, outcome: domain.Outcome) -> OutcomeRow:
     )
     session.add(row)
     return row
+
+
+def replace_lines(session: Session, *, plan_id: str, municipality: str, lines: Sequence[GrantedLine]) -> None:
+    """The plan's granted lines as they are now (PlanApproved, then each PlanChanged)."""
+    session.execute(delete(TrajectoryLine).where(col(TrajectoryLine.plan_id) == plan_id))
+    for line in lines:
+        session.add(
+            TrajectoryLine(
+                plan_line_id=line.plan_line_id,
+                plan_id=plan_id,
+                municipality=municipality,
+                category=line.category,
+                granted_cents=line.granted_cents,
+                provider_kvk=line.provider_kvk,
+                provider_name=line.provider_name,
+            )
+        )
+
+
+def names_provider(session: Session, plan_id: str, provider_kvk: str | None) -> bool:
+    """Whether a line of the plan names this provider (its KvK number): who may report on it."""
+    if not provider_kvk:
+        return False
+    query = select(TrajectoryLine.plan_line_id).where(
+        TrajectoryLine.plan_id == plan_id, TrajectoryLine.provider_kvk == provider_kvk
+    )
+    return session.exec(query).first() is not None

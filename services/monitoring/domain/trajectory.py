@@ -90,6 +90,34 @@ class Trajectory:
     status: TrajectoryStatus = TrajectoryStatus.RUNNING
     closed_on: date | None = None
     close_reason: CloseReason | None = None
+    # The statistical profile at the start (categories; see StatisticalProfile in contracts).
+    benefit: str = "unknown"
+    gender: str = "unknown"
+    age_band: str = "unknown"
+    benefit_duration: str = "unknown"
+    education: str = "unknown"
+    # The case manager's registration form (Tables 4.2, 4.5, 4.6): None means not recorded.
+    motivation: str | None = None
+    self_reliance: str | None = None
+    self_awareness: str | None = None
+    initiative: str | None = None
+    social_skills: str | None = None
+    realistic_self_image: str | None = None
+    provisions_recorded: bool = False
+    debt_counselling: bool = False
+    special_assistance: bool = False
+    childcare: bool = False
+    victim_support: bool = False
+    health_provisions: bool = False
+    contact_hours: str | None = None
+    # The outcome state now (derived from outcomes and durability checks; None: no outcome yet).
+    outcome_category: str | None = None
+    kind_of_work: str | None = None
+    outflow_on: date | None = None
+    durable: bool = False
+    # Case-manager minutes and costs outside the client's budget (execution cost).
+    case_minutes: int = 0
+    external_cost_cents: int = 0
     events: list[Payload] = field(default_factory=list, compare=False, repr=False)
 
     # --- following the plan and the money --------------------------------------------------
@@ -117,6 +145,17 @@ class Trajectory:
             started_on=started_on,
             execution_deadline=execution_deadline,
         )
+
+    def record_profile(
+        self, *, benefit: str, gender: str, age_band: str, benefit_duration: str, education: str
+    ) -> None:
+        """The client's statistical profile at the start (categories, from intake)."""
+        self.benefit, self.gender, self.age_band = benefit, gender, age_band
+        self.benefit_duration, self.education = benefit_duration, education
+
+    def change_plan(self, *, granted_cents: int, execution_deadline: date) -> None:
+        """An approved change request: the new total and deadline."""
+        self.granted_cents, self.execution_deadline = granted_cents, execution_deadline
 
     def link_budget(self, budget_id: str) -> None:
         self.budget_id = budget_id

@@ -1,0 +1,3 @@
+"""Tables of the monitoring service for benchmark (schema "monitoring")."""
+
+from __future__ import annotations

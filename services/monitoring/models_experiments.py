@@ -1,0 +1,3 @@
+"""Tables of the monitoring service for experiments (schema "monitoring")."""
+
+from __future__ import annotations
