@@ -6,7 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from services.monitoring import api_benchmark, api_experiments, api_outcomes, api_progress, commands, queries
+from services.monitoring import (
+    api_benchmark,
+    api_experiments,
+    api_outcomes,
+    api_progress,
+    api_registration,
+    commands,
+    queries,
+)
 from services.monitoring.domain.outcomes import OutcomeKind
 from services.monitoring.domain.trajectory import TrajectoryKind, TrajectoryStatus
 from services.monitoring.models import (
@@ -130,5 +138,11 @@ def list_outcomes(
 
 
 # Each area's routes live in its own module; this router is the service's one router.
-for area_router in (api_progress.router, api_outcomes.router, api_benchmark.router, api_experiments.router):
+for area_router in (
+    api_progress.router,
+    api_outcomes.router,
+    api_registration.router,
+    api_benchmark.router,
+    api_experiments.router,
+):
     router.include_router(area_router)

@@ -150,6 +150,16 @@ class Outcome(SQLModel, table=True):
 # --- API shapes -------------------------------------------------------------------------------
 
 
+class TrajectoryProfile(SQLModel):
+    """The client's statistical profile at the start (categories only, from intake)."""
+
+    benefit: str = Field(description="wwb, nug, other or unknown.")
+    gender: str = Field(description="female, male, other or unknown.")
+    age_band: str = Field(description="under_35, 35_44, 45_plus or unknown.")
+    benefit_duration: str = Field(description="Time on benefit at the start: under_1y, 1_3y, over_3y, none or unknown.")
+    education: str = Field(description="low, middle, high or unknown.")
+
+
 class TrajectoryPublic(SQLModel):
     plan_id: str = Field(description="The plan id, or the orientation id for a trajectory of kind orientation.")
     kind: TrajectoryKind
@@ -170,6 +180,7 @@ class TrajectoryPublic(SQLModel):
     status: TrajectoryStatus
     closed_on: date | None
     close_reason: CloseReason | None
+    profile: TrajectoryProfile
 
 
 class ProgressReportCreate(SQLModel):

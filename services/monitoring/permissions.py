@@ -21,6 +21,15 @@ class Action(StrEnum):
     READ_TRAJECTORY = "trajectory.read"  # trajectories, their progress reports and outcomes
     FILE_PROGRESS_REPORT = "progress_report.file"
     REGISTER_OUTCOME = "outcome.register"
+    DEFINE_EXPERIMENT = "experiment.define"
+    READ_EXPERIMENT = "experiment.read"  # the experiment, its groups and its results (aggregates)
+    DRAW_LOTTERY = "experiment.draw"
+    RECORD_CHOICE = "experiment.record_choice"
+    READ_ASSIGNMENTS = "experiment.read_assignments"  # who is in which group: client ids
+    EXPORT_RESEARCH = "research.export"  # the anonymised export and its log
+    RECORD_REGISTRATION = "registration.record"  # the benchmark's registration form
+    READ_REGISTRATION = "registration.read"  # the form and the costs outside the budget
+    RECORD_COST = "cost.record"
 
 
 PERMISSIONS: dict[Action, tuple[Role, ...]] = {
@@ -30,6 +39,21 @@ PERMISSIONS: dict[Action, tuple[Role, ...]] = {
     # could not keep a provider to its own clients. Not policy either: it reads, it does not report.
     Action.FILE_PROGRESS_REPORT: (*STAFF, *CLIENT_SIDE),
     Action.REGISTER_OUTCOME: STAFF,
+    # Experiments: policy and the team lead set them up; staff and policy read them and their
+    # results (aggregates). A draw and a choice name clients: the team lead draws, any case worker
+    # records a client's choice; who is in which group (client ids) is for staff only.
+    Action.DEFINE_EXPERIMENT: (Role.TEAM_LEAD, Role.POLICY),
+    Action.READ_EXPERIMENT: (*STAFF, Role.POLICY),
+    Action.DRAW_LOTTERY: (Role.TEAM_LEAD,),
+    Action.RECORD_CHOICE: STAFF,
+    Action.READ_ASSIGNMENTS: STAFF,
+    # Pseudonymised rows for researchers: policy (who commissions the evaluation) and the team lead
+    # (who runs the experiment); not the case manager, whose work needs no bulk data.
+    Action.EXPORT_RESEARCH: (Role.POLICY, Role.TEAM_LEAD),
+    # The form holds judgements and health and debt facts: staff only, never the client side or policy.
+    Action.RECORD_REGISTRATION: STAFF,
+    Action.READ_REGISTRATION: STAFF,
+    Action.RECORD_COST: STAFF,
 }
 
 

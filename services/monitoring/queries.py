@@ -15,6 +15,7 @@ from services.monitoring.models import (
     ProgressReport,
     ProgressReportPublic,
     Trajectory,
+    TrajectoryProfile,
     TrajectoryPublic,
 )
 from services.monitoring.permissions import Action, authorize
@@ -42,6 +43,13 @@ def trajectory_public(t: TrajectoryAggregate | Trajectory) -> TrajectoryPublic:
         status=t.status,
         closed_on=t.closed_on,
         close_reason=t.close_reason,
+        profile=TrajectoryProfile(
+            benefit=t.benefit,
+            gender=t.gender,
+            age_band=t.age_band,
+            benefit_duration=t.benefit_duration,
+            education=t.education,
+        ),
     )
 
 

@@ -38,10 +38,14 @@ def api_client(runtime: Runtime) -> TestClient:
     return TestClient(create_app(runtime, embedded=False), raise_server_exceptions=False)
 
 
-def make_case(http: TestClient, runtime: Runtime, municipality: str, seed: int, *, approve: bool = True) -> ClientCase:
+def make_case(http: TestClient, runtime: Runtime, municipality: str, seed: int, *, approve: bool = True,
+              facts: dict[str, Any] | None = None, **client: Any) -> ClientCase:
+    """A registered client with an approved plan, a budget, an invoice and a progress report;
+    `facts` adds to the eligible facts and `client` to the registration (date_of_birth=...)."""
     km, fin = auth("case_manager", municipality), auth("finance", municipality)
     r = http.post("/intake/v1/clients", headers=km, json={"bsn": test_bsn(seed), "client_number": f"K{seed}",
-                                                       "name": f"Client {seed}", "facts": ELIGIBLE_FACTS})
+                                                       "name": f"Client {seed}",
+                                                       "facts": {**ELIGIBLE_FACTS, **(facts or {})}, **client})
     assert r.status_code == 201, r.text
     client_id = r.json()["id"]
     r = http.post("/intake/v1/plans", headers=km, json={"client_id": client_id, **example_plan(

@@ -34,9 +34,9 @@ def trajectory_profile(
     return TrajectoryProfiledV1(
         plan_id=plan_id,
         client_id=client_id,
-        benefit=BENEFITS.get(benefit_type, "other"),  # type: ignore[arg-type]  # one of the literals
+        benefit=BENEFITS.get(benefit_type, "other"),
         gender=facts.get("gender") or "unknown",
-        age_band=age_band(date_of_birth, on),  # type: ignore[arg-type]
-        benefit_duration=benefit_duration(benefit_type, facts.get("months_on_benefit")),  # type: ignore[arg-type]
+        age_band=age_band(date_of_birth, on),
+        benefit_duration=benefit_duration(benefit_type, facts.get("months_on_benefit")),
         education=facts.get("education") or "unknown",
     )

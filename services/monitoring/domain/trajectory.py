@@ -18,6 +18,13 @@ from enum import StrEnum
 
 from contracts.events import OutcomeRegisteredV1, Payload, ProgressReportedV1
 from services.monitoring.domain.outcomes import WORKING, KindOfWork, OutcomeKind, is_durable
+from services.monitoring.domain.registration import (
+    PROVISIONS,
+    SOFT_CHARACTERISTICS,
+    CostEntry,
+    Registration,
+    check_cost,
+)
 from shared.errors import RuleBroken
 
 # A plan trajectory with no progress report for this long is flagged for the case manager.
@@ -156,6 +163,30 @@ class Trajectory:
     def change_plan(self, *, granted_cents: int, execution_deadline: date) -> None:
         """An approved change request: the new total and deadline."""
         self.granted_cents, self.execution_deadline = granted_cents, execution_deadline
+
+    def record_registration(self, registration: Registration) -> None:
+        """The case manager's registration form replaces what was recorded before."""
+        if self.kind != TrajectoryKind.PLAN:
+            raise RuleBroken(
+                "registration.orientation",
+                "The registration form is for a plan's trajectory, not for an orientation phase.",
+                "plan_id",
+                message_nl="Het registratieformulier hoort bij het traject van een plan, niet bij een oriëntatiefase.",
+            )
+        for name in SOFT_CHARACTERISTICS:
+            value = registration.soft.get(name)
+            setattr(self, name, value.value if value else None)
+        used = registration.provisions or frozenset()
+        self.provisions_recorded = registration.provisions is not None
+        for name in PROVISIONS:
+            setattr(self, name, name in used)
+        self.contact_hours = registration.contact_hours.value if registration.contact_hours else None
+
+    def add_cost(self, cost: CostEntry, today: date) -> None:
+        check_cost(
+            amount_cents=cost.amount_cents, incurred_on=cost.incurred_on, started_on=self.started_on, today=today
+        )
+        self.external_cost_cents += cost.amount_cents
 
     def link_budget(self, budget_id: str) -> None:
         self.budget_id = budget_id
