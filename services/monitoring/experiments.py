@@ -7,8 +7,9 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import Counter
+from typing import Any
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import and_, case, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -118,10 +119,13 @@ def _assignment_public(a: ExperimentAssignment) -> AssignmentPublic:
     )
 
 
-def _flush_or_taken(uow: UnitOfWork, field: str) -> None:
-    """A client assigned by another request meanwhile: the unique constraint says so."""
+def _flush_or_taken(uow: UnitOfWork, field: str, rows: list[dict[str, Any]] | None = None) -> None:
+    """Write the assignments (`rows` in one executemany, else what the session holds). A client
+    assigned by another request meanwhile: the unique constraint says so."""
     try:
         with uow.session.begin_nested():
+            if rows:
+                uow.session.execute(insert(ExperimentAssignment), rows)
             uow.session.flush()
     except IntegrityError as exc:
         raise Conflict(
@@ -202,8 +206,8 @@ def draw(uow: UnitOfWork, who: Principal, experiment_id: str, data: DrawCreate) 
         )
         for client, group in result.assignment
     ]
-    uow.session.add_all(assignments)
-    _flush_or_taken(uow, "client_ids")
+    uow.session.flush()  # the draw first, then its assignments in one executemany
+    _flush_or_taken(uow, "client_ids", [a.model_dump() for a in assignments])
     answer = _draw_public(record, assignments)
     uow.commit()
     return answer
