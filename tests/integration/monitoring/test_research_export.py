@@ -175,6 +175,12 @@ def test_an_end_before_the_start_is_a_422_naming_to(env):
     r = http.get(f"{BASE}/research-export", headers=POLICY, params={"from": "2026-06-01", "to": "2026-05-31"})
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"][0]["field"] == "to" and r.json()["code"] == "period.end_before_start"
+    dutch = http.get(
+        f"{BASE}/research-export",
+        headers={**POLICY, "Accept-Language": "nl"},
+        params={"from": "2026-06-01", "to": "2026-05-31"},
+    )
+    assert dutch.json()["errors"][0]["message"].startswith("Het einde van de periode")
 
 
 def test_who_may_export_and_what_cannot_be_asked(env):
