@@ -74,7 +74,7 @@ def _outcome(row: OutcomeRow) -> Outcome:
         client_id=row.client_id,
         municipality=row.municipality,
         outcome=OutcomeKind(row.outcome),
-        kind_of_work=row.kind_of_work,
+        kind_of_work=KindOfWork(row.kind_of_work) if row.kind_of_work else None,
         working_since=row.working_since,
         hours_per_week=row.hours_per_week,
         durable=row.durable,

@@ -12,7 +12,8 @@ Final outcomes. One outcome says how the trajectory ended: `no_work_ended`, `unk
 after the close, or `work_after` (work that started after the close). A trajectory has one; a
 second is refused (`outcome.final_exists`), with one exception: work found after the end
 (`work_after`) may follow a `no_work_ended` or `unknown`, once (the person found work later, which
-Table 4.7 counts as work after the trajectory). `work_ended` is never final: it follows work.
+Table 4.7 counts as work after the trajectory), starting after the day of that final outcome.
+`work_ended` is never final: it follows work. A wrong final outcome cannot be withdrawn yet.
 
 Plain Python: no session, no clock (the caller passes the day), no HTTP.
 """
@@ -325,6 +326,16 @@ def _check_one_final(outcome: OutcomeKind, day: date, closed_on: date | None, ea
             f" {finals[0].on.isoformat()}); a second one cannot be added.",
             f"Dit traject heeft al een einduitkomst ({finals[0].outcome.value} op {finals[0].on.isoformat()});"
             " een tweede kan er niet bij.",
+        )
+    if finals and day <= max(o.on for o in finals):
+        said = max(o.on for o in finals).isoformat()
+        raise _refuse(
+            "work_before_final",
+            "working_since",
+            f"The final outcome says there was no (known) work on {said}: work found after the end starts"
+            " after that day.",
+            f"De einduitkomst zegt dat er op {said} geen (bekend) werk was: werk na het traject begint na"
+            " die dag.",
         )
 
 

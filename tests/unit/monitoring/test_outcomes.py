@@ -354,6 +354,9 @@ def test_a_second_final_outcome_is_refused_but_work_found_after_the_end_may_foll
         assert refused.value.code == "outcome.final_exists" and refused.value.field == "outcome"
     later_work = _outcome(K.WORK_AFTER, date(2026, 8, 1), id="f2")
     _check_outcome(K.WORK_AFTER, closed_on=CLOSED, earlier=[no_work], working_since=date(2026, 8, 1))
+    with pytest.raises(RuleBroken) as refused:  # the final outcome said no work that day
+        _check_outcome(K.WORK_AFTER, closed_on=CLOSED, earlier=[no_work], working_since=date(2026, 7, 10))
+    assert (refused.value.code, refused.value.field) == ("outcome.work_before_final", "working_since")
     with pytest.raises(Conflict):
         _check_outcome(K.WORK_AFTER, closed_on=CLOSED, earlier=[no_work, later_work], working_since=date(2026, 9, 1))
     with pytest.raises(Conflict):
