@@ -1,16 +1,33 @@
-"""Follow-ups on a trajectory: schedule, complete, cancel (owned by the follow-ups area).
+"""Follow-ups on a trajectory: schedule, complete, cancel, and the daily overdue scan.
 
-The contract other areas call (see /work/notes/issue10_brief.md); the bodies are filled in by the
-follow-ups work.
+Other areas call `schedule`, `complete` and `cancel_open` inside their own unit of work (they do
+not commit). The scan reads only what is due: open items, not yet flagged, with `due_on` before
+today, through the partial index `ix_monitoring_follow_up_to_flag` (and the (status, due_on)
+index); never a pass over every trajectory. Each item is flagged once and says FollowUpOverdue.
+
+Lock order, everywhere: the trajectory row first, then its follow-ups (commands lock the
+trajectory they change; the scan locks the trajectories of a batch, sorted, before re-reading
+the batch), so a report filed while the scan runs cannot deadlock with it.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
-from services.monitoring.domain.follow_up import FollowUpKind
+from contracts.events import FollowUpOverdueV1
+from services.monitoring.domain.follow_up import FollowUpKind, FollowUpStatus, needs_flagging
+from services.monitoring.models import Trajectory
+from services.monitoring.models_progress import FollowUp
+from shared.uow import UnitOfWork
+
+SCAN_BATCH = 500
 
 
 def schedule(
@@ -24,15 +41,173 @@ def schedule(
     ref_id: str | None,
     title: str = "",
 ) -> str:
-    """Plan a follow-up; idempotent on (plan_id, kind, ref_id, due_on). Returns its id."""
-    raise NotImplementedError
+    """Plan a follow-up; idempotent on (plan_id, kind, ref_id, due_on) among items not cancelled
+    (a redelivered event plans nothing twice; a cancelled item may be planned again). Returns its id."""
+    query = select(FollowUp).where(
+        FollowUp.plan_id == plan_id,
+        FollowUp.kind == kind,
+        FollowUp.due_on == due_on,
+        FollowUp.status != FollowUpStatus.CANCELLED,
+        col(FollowUp.ref_id).is_(None) if ref_id is None else FollowUp.ref_id == ref_id,
+    )
+    existing = session.exec(query).first()
+    if existing is not None:
+        return existing.id
+    row = FollowUp(
+        id=str(uuid.uuid4()),
+        municipality=municipality,
+        plan_id=plan_id,
+        client_id=client_id,
+        kind=kind,
+        ref_id=ref_id,
+        title=title[:200],
+        due_on=due_on,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _open(plan_id: str, kind: FollowUpKind | None, ref_id: str | None = None) -> SelectOfScalar[FollowUp]:
+    query = select(FollowUp).where(FollowUp.plan_id == plan_id, FollowUp.status == FollowUpStatus.OPEN)
+    if kind is not None:
+        query = query.where(FollowUp.kind == kind)
+    if ref_id is not None:
+        query = query.where(FollowUp.ref_id == ref_id)
+    return query
 
 
 def complete(session: Session, *, plan_id: str, kind: FollowUpKind, ref_id: str | None, on: date) -> bool:
-    """Mark the earliest open follow-up of this kind (and ref) done; False when none was open."""
-    raise NotImplementedError
+    """Mark the earliest open follow-up of this kind (and ref; None: whichever ref) done; False when
+    none was open."""
+    query = _open(plan_id, kind, ref_id).order_by(col(FollowUp.due_on), col(FollowUp.id)).limit(1)
+    row = session.exec(query.with_for_update()).first()
+    if row is None:
+        return False
+    row.status, row.done_on = FollowUpStatus.DONE, on
+    session.add(row)
+    session.flush()
+    return True
 
 
-def cancel_open(session: Session, *, plan_id: str, kind: FollowUpKind | None = None) -> int:
-    """Cancel open follow-ups (all, or of one kind) of a trajectory, e.g. when it closes."""
-    raise NotImplementedError
+def cancel_open(
+    session: Session, *, plan_id: str, kind: FollowUpKind | None = None, due_from: date | None = None
+) -> int:
+    """Cancel open follow-ups (all, or of one kind; with `due_from`, only those due on or after
+    it) of a trajectory, e.g. when it closes."""
+    statement = sa.update(FollowUp).where(col(FollowUp.plan_id) == plan_id, col(FollowUp.status) == FollowUpStatus.OPEN)
+    if kind is not None:
+        statement = statement.where(col(FollowUp.kind) == kind)
+    if due_from is not None:
+        statement = statement.where(col(FollowUp.due_on) >= due_from)
+    result = session.execute(
+        statement.values(status=FollowUpStatus.CANCELLED).execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def cancel_ref(session: Session, *, plan_id: str, kind: FollowUpKind, ref_id: str) -> int:
+    """Cancel the open follow-up of one conversation or milestone."""
+    statement = sa.update(FollowUp).where(
+        col(FollowUp.plan_id) == plan_id,
+        col(FollowUp.status) == FollowUpStatus.OPEN,
+        col(FollowUp.kind) == kind,
+        col(FollowUp.ref_id) == ref_id,
+    )
+    result = session.execute(
+        statement.values(status=FollowUpStatus.CANCELLED).execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def progress_report_overdue(session: Session, plan_id: str) -> bool:
+    """The trajectory's `report_overdue`: a progress-report follow-up is open and flagged overdue."""
+    query = _open(plan_id, FollowUpKind.PROGRESS_REPORT).where(col(FollowUp.overdue_flagged_at).is_not(None))
+    return session.exec(query.limit(1)).first() is not None
+
+
+def open_of(session: Session, plan_id: str, kind: FollowUpKind) -> Sequence[FollowUp]:
+    return session.exec(_open(plan_id, kind).order_by(col(FollowUp.due_on), col(FollowUp.id))).all()
+
+
+# --- the daily scan --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What a scan did: follow-up rows read (candidates, then the same re-read under lock),
+    trajectory rows locked, and items flagged (each said FollowUpOverdue once)."""
+
+    follow_ups_read: int = 0
+    trajectories_locked: int = 0
+    flagged: int = 0
+
+    @property
+    def rows_read(self) -> int:
+        return self.follow_ups_read + self.trajectories_locked
+
+
+def _due(today: date) -> SelectOfScalar[FollowUp]:
+    return select(FollowUp).where(
+        FollowUp.status == FollowUpStatus.OPEN,
+        col(FollowUp.overdue_flagged_at).is_(None),
+        FollowUp.due_on < today,
+    )
+
+
+def flag_overdue(uow: UnitOfWork, *, batch: int = SCAN_BATCH) -> ScanResult:
+    """Flag every open follow-up whose day has passed, once, and say FollowUpOverdue for each; a
+    progress report's also sets its trajectory's `report_overdue`. Commits per batch, so a scan
+    cut off halfway continues where it stopped the next time (flagged items no longer match)."""
+    session, today, now = uow.session, uow.clock.today(), uow.clock.now()
+    read = locked = flagged = 0
+    while True:
+        candidates = session.exec(_due(today).order_by(col(FollowUp.due_on), col(FollowUp.id)).limit(batch)).all()
+        read += len(candidates)
+        if not candidates:
+            return ScanResult(read, locked, flagged)
+        plan_ids = sorted({c.plan_id for c in candidates})
+        locked += len(
+            session.exec(
+                select(Trajectory.plan_id)
+                .where(col(Trajectory.plan_id).in_(plan_ids))
+                .order_by(col(Trajectory.plan_id))
+                .with_for_update()
+            ).all()
+        )
+        rows = session.exec(
+            _due(today)
+            .where(col(FollowUp.id).in_([c.id for c in candidates]))
+            .order_by(col(FollowUp.due_on), col(FollowUp.id))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+        read += len(rows)
+        reports: set[str] = set()
+        for row in rows:
+            if not needs_flagging(row.status, row.due_on, row.overdue_flagged_at, today):
+                continue
+            row.overdue_flagged_at = now
+            session.add(row)
+            if row.kind == FollowUpKind.PROGRESS_REPORT:
+                reports.add(row.plan_id)
+            uow.emit(
+                payload=FollowUpOverdueV1(
+                    follow_up_id=row.id,
+                    plan_id=row.plan_id,
+                    client_id=row.client_id,
+                    kind=FollowUpKind(row.kind).value,
+                    due_on=row.due_on,
+                ),
+                tenant=row.municipality,
+                subject=row.plan_id,
+            )
+            flagged += 1
+        if reports:
+            session.execute(
+                sa.update(Trajectory)
+                .where(col(Trajectory.plan_id).in_(sorted(reports)))
+                .values(report_overdue=True)
+                .execution_options(synchronize_session=False)
+            )
+        uow.commit()
