@@ -469,7 +469,7 @@ def test_aftercare_check_ins_complete_the_earliest_aftercare_follow_up_and_count
 
 
 def test_the_client_gives_their_own_voice_staff_may_write_it_down_and_policy_sees_only_the_average(env):
-    runtime, http, _clock, _start = env
+    runtime, http, clock, _start = env
     from services.monitoring.outcomes import client_voice_average, client_voice_per_trajectory
 
     case, other = _new_case(env), _new_case(env)
@@ -486,6 +486,7 @@ def test_the_client_gives_their_own_voice_staff_may_write_it_down_and_policy_see
             sa.text("SELECT plan_line_id FROM monitoring.trajectory_line WHERE plan_id = :p").bindparams(p=case.plan_id)
         ).first()
     assert line_id is not None
+    clock.advance(timedelta(minutes=1))  # listed oldest first
     r = _post(http, case.plan_id, "client-voice", {"plan_line_id": line_id[0], "brought": "Structuur", "score": 6})
     assert r.status_code == 201 and r.json()["recorded_by_role"] == "case_manager", r.text
     # Not another client's trajectory, and not policy.
