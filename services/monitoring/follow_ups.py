@@ -16,13 +16,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from contracts.events import FollowUpOverdueV1
-from services.monitoring.domain.follow_up import FollowUpKind, FollowUpStatus, needs_flagging
+from services.monitoring.domain.follow_up import FollowUpKind, FollowUpStatus
 from services.monitoring.models import Trajectory
 from services.monitoring.models_progress import FollowUp
 from shared.uow import UnitOfWork
@@ -147,50 +148,65 @@ class ScanResult:
         return self.follow_ups_read + self.trajectories_locked
 
 
-def _due(today: date) -> SelectOfScalar[FollowUp]:
-    return select(FollowUp).where(
-        FollowUp.status == FollowUpStatus.OPEN,
+def _due(today: date, *columns: Any) -> sa.Select[Any]:
+    """What is still to flag: open, not flagged, its day before today (ix_monitoring_follow_up_to_flag)."""
+    return sa.select(*columns).where(
+        col(FollowUp.status) == FollowUpStatus.OPEN,
         col(FollowUp.overdue_flagged_at).is_(None),
-        FollowUp.due_on < today,
+        col(FollowUp.due_on) < today,
     )
+
+
+_FLAGGED = (
+    col(FollowUp.id),
+    col(FollowUp.municipality),
+    col(FollowUp.plan_id),
+    col(FollowUp.client_id),
+    col(FollowUp.kind),
+    col(FollowUp.due_on),
+)
 
 
 def flag_overdue(uow: UnitOfWork, *, batch: int = SCAN_BATCH) -> ScanResult:
     """Flag every open follow-up whose day has passed, once, and say FollowUpOverdue for each; a
     progress report's also sets its trajectory's `report_overdue`. Commits per batch, so a scan
-    cut off halfway continues where it stopped the next time (flagged items no longer match)."""
+    cut off halfway continues where it stopped the next time (flagged items no longer match).
+    Plain column reads and one UPDATE per batch: no row objects to flush one by one."""
     session, today, now = uow.session, uow.clock.today(), uow.clock.now()
     read = locked = flagged = 0
     while True:
-        candidates = session.exec(_due(today).order_by(col(FollowUp.due_on), col(FollowUp.id)).limit(batch)).all()
+        order = (col(FollowUp.due_on), col(FollowUp.id))
+        candidates = session.execute(
+            _due(today, col(FollowUp.id), col(FollowUp.plan_id)).order_by(*order).limit(batch)
+        ).all()
         read += len(candidates)
         if not candidates:
             return ScanResult(read, locked, flagged)
         plan_ids = sorted({c.plan_id for c in candidates})
         locked += len(
-            session.exec(
-                select(Trajectory.plan_id)
+            session.execute(
+                sa.select(col(Trajectory.plan_id))
                 .where(col(Trajectory.plan_id).in_(plan_ids))
                 .order_by(col(Trajectory.plan_id))
                 .with_for_update()
             ).all()
         )
-        rows = session.exec(
-            _due(today)
+        # Re-read under lock: a report filed meanwhile has completed its follow-up.
+        rows = session.execute(
+            _due(today, *_FLAGGED)
             .where(col(FollowUp.id).in_([c.id for c in candidates]))
-            .order_by(col(FollowUp.due_on), col(FollowUp.id))
+            .order_by(*order)
             .with_for_update()
-            .execution_options(populate_existing=True)
         ).all()
         read += len(rows)
-        reports: set[str] = set()
+        if rows:
+            session.execute(
+                sa.update(FollowUp)
+                .where(col(FollowUp.id).in_([row.id for row in rows]))
+                .values(overdue_flagged_at=now)
+                .execution_options(synchronize_session=False)
+            )
         for row in rows:
-            if not needs_flagging(row.status, row.due_on, row.overdue_flagged_at, today):
-                continue
-            row.overdue_flagged_at = now
-            session.add(row)
-            if row.kind == FollowUpKind.PROGRESS_REPORT:
-                reports.add(row.plan_id)
             uow.emit(
                 payload=FollowUpOverdueV1(
                     follow_up_id=row.id,
@@ -202,11 +218,12 @@ def flag_overdue(uow: UnitOfWork, *, batch: int = SCAN_BATCH) -> ScanResult:
                 tenant=row.municipality,
                 subject=row.plan_id,
             )
-            flagged += 1
+        flagged += len(rows)
+        reports = sorted({row.plan_id for row in rows if row.kind == FollowUpKind.PROGRESS_REPORT})
         if reports:
             session.execute(
                 sa.update(Trajectory)
-                .where(col(Trajectory.plan_id).in_(sorted(reports)))
+                .where(col(Trajectory.plan_id).in_(reports))
                 .values(report_overdue=True)
                 .execution_options(synchronize_session=False)
             )
