@@ -125,5 +125,32 @@ def close_plan(runtime: Runtime, clock: FrozenClock, plan: Plan) -> None:
     )
 
 
+def change_deadline(runtime: Runtime, clock: FrozenClock, plan: Plan, deadline: date) -> None:
+    """An approved change request that moves the execution deadline."""
+    _handle(
+        runtime,
+        clock,
+        "PlanChanged",
+        plan.plan_id,
+        plan.municipality,
+        {
+            "plan_id": plan.plan_id,
+            "client_id": plan.client_id,
+            "plan_version": 2,
+            "change_id": str(uuid.uuid4()),
+            "granted_cents": 1000_00,
+            "lines": [
+                {
+                    "plan_line_id": str(uuid.uuid4()),
+                    "category": "coaching",
+                    "granted_cents": 1000_00,
+                    "provider_kvk": KVK,
+                }
+            ],
+            "execution_deadline": deadline.isoformat(),
+        },
+    )
+
+
 def on_day(clock: FrozenClock, day: date, hour: int = 9) -> None:
     clock.instant = FrozenClock.on(day, hour).instant

@@ -14,6 +14,7 @@ from tests.integration.monitoring.progress_support import (
     KVK,
     OTHER_KVK,
     START,
+    change_deadline,
     close_plan,
     fixed_world,
     on_day,
@@ -258,3 +259,13 @@ def test_only_staff_set_the_schedule(env):
     body = {"reporter": "client", "segments": [{"every_months": 1}]}
     assert http.put(plan.url("/report-schedule"), headers=plan.client(), json=body).status_code == 403
     assert http.put(plan.url("/report-schedule"), headers=PROVIDER, json=body).status_code == 403
+
+
+def test_a_moved_deadline_moves_the_reports_still_to_come_and_keeps_the_overdue_ones(env):
+    runtime, http, clock = env
+    plan = start_plan(runtime, clock, deadline=date(2026, 9, 2))
+    on_day(clock, date(2026, 7, 10))  # 2 May and 2 July are past; 2 September is still to come
+    change_deadline(runtime, clock, plan, date(2027, 1, 2))
+    assert _open_reports(http, plan) == ["2026-05-02", "2026-07-02", "2026-09-02", "2026-11-02", "2027-01-02"]
+    change_deadline(runtime, clock, plan, date(2026, 10, 1))
+    assert _open_reports(http, plan) == ["2026-05-02", "2026-07-02", "2026-09-02"]
