@@ -197,7 +197,24 @@ class ProgressReportedV1(Payload, event_type="ProgressReported", version=1):
     on_track: bool
 
 
+class FollowUpOverdueV1(Payload, event_type="FollowUpOverdue", version=1):
+    """Something due on a trajectory (a progress report, a conversation, a milestone, a durability
+    check, an aftercare check-in) is past its day and still open. Said once per item by
+    monitoring's daily scan; notifications reminds the case team."""
+
+    follow_up_id: str
+    plan_id: str
+    client_id: str
+    kind: Literal["progress_report", "conversation", "milestone", "durability_check", "aftercare"]
+    due_on: date
+
+
 class OutcomeRegisteredV1(Payload, event_type="OutcomeRegistered", version=1):
+    """An outcome (a row of Table 4.7) was registered on a trajectory. Sent once per outcome, not for
+    durability checks. `durable` is the state at registration time: whether that registration
+    itself showed six full months of work since the start. Monitoring re-evaluates durability
+    afterwards (durability checks); that later state is on the trajectory, not in this event."""
+
     outcome_id: str
     plan_id: str
     client_id: str

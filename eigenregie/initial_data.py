@@ -23,8 +23,8 @@ from services.intake import commands as intake
 from services.intake import decisions as intake_decisions
 from services.intake.models import Client
 from services.intake.schemas import ClientCreate, ClientFactsIn, DecisionIn, PlanCreate, PlanVersionRef, SectionName
-from services.monitoring import commands as monitoring
-from services.monitoring.models import ProgressReportCreate
+from services.monitoring import progress as monitoring
+from services.monitoring.models_progress import ProgressReportCreate
 from shared.auth import Principal, Role
 from shared.identifiers import is_valid_bsn
 from shared.runtime import Runtime

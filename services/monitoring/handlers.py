@@ -23,7 +23,7 @@ from contracts.events import (
     TrajectoryClosedV1,
     TrajectoryProfiledV1,
 )
-from services.monitoring import repository
+from services.monitoring import progress_planning, repository
 from services.monitoring.domain.trajectory import CloseReason, Trajectory, TrajectoryKind
 from shared.bus.consumer import EventHandlers
 from shared.clock import NETHERLANDS
@@ -53,20 +53,19 @@ def _known(uow: UnitOfWork, plan_id: str) -> Trajectory:
 def start_trajectory_on_plan_approved(uow: UnitOfWork, plan: PlanApprovedV1, event: Envelope) -> None:
     if repository.exists(uow.session, plan.plan_id):
         return
-    repository.add(
-        uow.session,
-        Trajectory.start(
-            plan_id=plan.plan_id,
-            kind=TrajectoryKind.PLAN,
-            municipality=event.tenant,
-            client_id=plan.client_id,
-            scheme=plan.scheme,
-            granted_cents=plan.granted_cents,
-            started_on=_dutch_day(event),
-            execution_deadline=plan.execution_deadline,
-        ),
+    trajectory = Trajectory.start(
+        plan_id=plan.plan_id,
+        kind=TrajectoryKind.PLAN,
+        municipality=event.tenant,
+        client_id=plan.client_id,
+        scheme=plan.scheme,
+        granted_cents=plan.granted_cents,
+        started_on=_dutch_day(event),
+        execution_deadline=plan.execution_deadline,
     )
+    repository.add(uow.session, trajectory)
     repository.replace_lines(uow.session, plan_id=plan.plan_id, municipality=event.tenant, lines=plan.lines)
+    progress_planning.on_trajectory_started(uow.session, trajectory, uow.clock.now())
 
 
 def follow_plan_change_on_plan_changed(uow: UnitOfWork, changed: PlanChangedV1, event: Envelope) -> None:
@@ -74,6 +73,7 @@ def follow_plan_change_on_plan_changed(uow: UnitOfWork, changed: PlanChangedV1, 
     trajectory.change_plan(granted_cents=changed.granted_cents, execution_deadline=changed.execution_deadline)
     repository.save(uow.session, trajectory)
     repository.replace_lines(uow.session, plan_id=changed.plan_id, municipality=event.tenant, lines=changed.lines)
+    progress_planning.on_plan_changed(uow.session, trajectory, uow.clock.today())
 
 
 def record_profile_on_trajectory_profiled(uow: UnitOfWork, profiled: TrajectoryProfiledV1, event: Envelope) -> None:
@@ -130,6 +130,7 @@ def close_trajectory_on_trajectory_closed(uow: UnitOfWork, closed: TrajectoryClo
     trajectory = _known(uow, closed.plan_id)
     trajectory.close(CloseReason(closed.reason), closed.closed_on)
     repository.save(uow.session, trajectory)
+    progress_planning.on_trajectory_closed(uow.session, closed.plan_id)
 
 
 EVENT_HANDLERS: EventHandlers = {

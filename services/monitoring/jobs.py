@@ -3,19 +3,13 @@ handled), and takes time from `uow.clock`; service.py schedules them."""
 
 from __future__ import annotations
 
-from services.monitoring import repository
+from services.monitoring import follow_ups
 from shared.uow import UnitOfWork
 
 
-def flag_overdue_reports(uow: UnitOfWork) -> int:
-    """Daily: flag running plan trajectories whose last progress report (or start) is too long
-    ago (domain/trajectory.py REPORT_INTERVAL), so the case manager sees them (`?overdue=true`)."""
-    now, today = uow.clock.now(), uow.clock.today()
-    flagged = 0
-    for trajectory in repository.running_plans(uow.session):
-        if trajectory.report_is_overdue(now, today):
-            trajectory.flag_report_overdue()
-            repository.save(uow.session, trajectory)
-            flagged += 1
-    uow.commit()
-    return flagged
+def flag_overdue_follow_ups(uow: UnitOfWork) -> int:
+    """Daily: flag each open follow-up (progress report, conversation, milestone, durability check,
+    aftercare) whose day has passed, once, and say FollowUpOverdue for it (notifications reminds
+    the case team); an overdue progress report flags its trajectory (`?overdue=true`). Reads only
+    what is due (follow_ups.flag_overdue; its ScanResult counts the rows read). How many it flagged."""
+    return follow_ups.flag_overdue(uow).flagged

@@ -9,12 +9,10 @@ from datetime import date, datetime
 
 from sqlalchemy import BigInteger
 from sqlmodel import AutoString, Field, SQLModel
-from sqlmodel._compat import SQLModelConfig
 
 from services.monitoring.domain.outcomes import KindOfWork, OutcomeKind
 from services.monitoring.domain.trajectory import CloseReason, TrajectoryKind, TrajectoryStatus
 from shared.money import EuroAmount
-from shared.text import FreeText
 
 SCHEMA = "monitoring"
 
@@ -129,7 +127,8 @@ class ProgressReport(SQLModel, table=True):
 
 
 class Outcome(SQLModel, table=True):
-    """An outcome as in the benchmark's Table 4.7; `durable` means working six months or more."""
+    """An outcome as in the benchmark's Table 4.7 (rules: domain/outcomes.py). `durable`: working six
+    months or more as observed so far (re-evaluated with each durability check)."""
 
     __tablename__ = "outcome"
     __table_args__ = {"schema": SCHEMA}
@@ -145,6 +144,9 @@ class Outcome(SQLModel, table=True):
     durable: bool = False
     registered_by: str = Field(max_length=80)
     registered_at: datetime
+    # The outcome's day (`on` in the API): when the situation was found; for work, working_since.
+    found_on: date
+    registered_on: date  # the Dutch calendar day of the registration
 
 
 # --- API shapes -------------------------------------------------------------------------------
@@ -181,46 +183,6 @@ class TrajectoryPublic(SQLModel):
     closed_on: date | None
     close_reason: CloseReason | None
     profile: TrajectoryProfile
-
-
-class ProgressReportCreate(SQLModel):
-    model_config = SQLModelConfig(extra="forbid")
-
-    on_track: bool
-    summary: FreeText = Field(min_length=1, max_length=8000)
-
-
-class ProgressReportPublic(SQLModel):
-    id: str
-    plan_id: str
-    client_id: str
-    reported_by_role: str
-    on_track: bool
-    summary: str
-    created_at: datetime
-
-
-class OutcomeCreate(SQLModel):
-    model_config = SQLModelConfig(extra="forbid")
-
-    outcome: OutcomeKind
-    kind_of_work: KindOfWork | None = None
-    working_since: date | None = Field(
-        default=None, description="The day the work started: not in the future and not before the trajectory started."
-    )
-    hours_per_week: int | None = Field(default=None, ge=1, le=60)
-
-
-class OutcomePublic(SQLModel):
-    id: str
-    plan_id: str
-    client_id: str
-    outcome: OutcomeKind
-    kind_of_work: KindOfWork | None
-    working_since: date | None
-    hours_per_week: int | None
-    durable: bool
-    registered_at: datetime
 
 
 # area models: the tables in models_<area>.py register with SQLModel's metadata on import.

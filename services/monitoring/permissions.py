@@ -19,8 +19,14 @@ CLIENT_SIDE = (Role.CLIENT, Role.REPRESENTATIVE)
 
 class Action(StrEnum):
     READ_TRAJECTORY = "trajectory.read"  # trajectories, their progress reports and outcomes
-    FILE_PROGRESS_REPORT = "progress_report.file"
-    REGISTER_OUTCOME = "outcome.register"
+    FILE_PROGRESS_REPORT = "progress_report.file"  # and attach files to one's report
+    READ_PROGRESS = "progress.read"  # progress reports (a provider: its own), their files, the report schedule
+    PLAN_FOLLOW_UPS = "follow_up.plan"  # the report schedule, conversations, milestones, time entries
+    READ_PLANNING = "planning.read"  # a trajectory's conversations and milestones
+    READ_FOLLOW_UPS = "follow_up.read"  # what needs attention across the municipality
+    REGISTER_OUTCOME = "outcome.register"  # and durability checks, aftercare check-ins
+    READ_OUTCOME_NOTES = "outcome_notes.read"  # durability checks, aftercare, the client's voice
+    RECORD_CLIENT_VOICE = "client_voice.record"
     DEFINE_EXPERIMENT = "experiment.define"
     READ_EXPERIMENT = "experiment.read"  # the experiment, its groups and its results (aggregates)
     DRAW_LOTTERY = "experiment.draw"
@@ -30,15 +36,33 @@ class Action(StrEnum):
     RECORD_REGISTRATION = "registration.record"  # the benchmark's registration form
     READ_REGISTRATION = "registration.read"  # the form and the costs outside the budget
     RECORD_COST = "cost.record"
+    READ_BENCHMARK = "benchmark.read"  # the benchmark of one's own municipality (aggregates), its settings
+    READ_NATIONAL_BENCHMARK = "benchmark.read_national"  # the national view (municipality=all)
+    MANAGE_BENCHMARK_SETTINGS = "benchmark.settings"
 
 
 PERMISSIONS: dict[Action, tuple[Role, ...]] = {
+    # The benchmark: aggregates with small cells suppressed, for staff and policy of the municipality.
+    # The national view shows other municipalities' figures (Table 4.3 per municipality): policy only.
+    Action.READ_BENCHMARK: (*STAFF, Role.POLICY),
+    Action.READ_NATIONAL_BENCHMARK: (Role.POLICY,),
+    Action.MANAGE_BENCHMARK_SETTINGS: (Role.TEAM_LEAD, Role.POLICY),
     # The client side reads only its own trajectories (ensure_visible).
-    Action.READ_TRAJECTORY: (*STAFF, Role.POLICY, *CLIENT_SIDE),
-    # Not the provider: monitoring does not know which provider works on which trajectory, so it
-    # could not keep a provider to its own clients. Not policy either: it reads, it does not report.
-    Action.FILE_PROGRESS_REPORT: (*STAFF, *CLIENT_SIDE),
+    # Not policy: policy staff see aggregates only (the benchmark), never one person's trajectory.
+    Action.READ_TRAJECTORY: (*STAFF, *CLIENT_SIDE),
+    # A provider only on a trajectory whose plan lines name it (its KvK number), else a 404
+    # (services/monitoring/progress.py). Not policy: it reads aggregates, it does not report.
+    Action.FILE_PROGRESS_REPORT: (*STAFF, *CLIENT_SIDE, Role.PROVIDER),
+    # Personal rows, so not policy; the client side its own trajectory, a provider its own reports.
+    Action.READ_PROGRESS: (*STAFF, *CLIENT_SIDE, Role.PROVIDER),
+    Action.PLAN_FOLLOW_UPS: STAFF,
+    Action.READ_PLANNING: (*STAFF, *CLIENT_SIDE),
+    Action.READ_FOLLOW_UPS: STAFF,
     Action.REGISTER_OUTCOME: STAFF,
+    # Personal notes in the client's or the case manager's words: not policy (aggregates only).
+    Action.READ_OUTCOME_NOTES: (*STAFF, *CLIENT_SIDE),
+    # The client side on its own trajectory (ensure_visible), or staff writing it down for them.
+    Action.RECORD_CLIENT_VOICE: (*STAFF, *CLIENT_SIDE),
     # Experiments: policy and the team lead set them up; staff and policy read them and their
     # results (aggregates). A draw and a choice name clients: the team lead draws, any case worker
     # records a client's choice; who is in which group (client ids) is for staff only.

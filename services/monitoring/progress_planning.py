@@ -411,6 +411,11 @@ def on_plan_changed(session: Session, trajectory: Trajectory, today: date) -> No
     plan_reports(session, trajectory, reporter, [d for d in dates if d >= today])
 
 
+# What follows the work of the trajectory ends with it; the durability question and aftercare
+# follow a placement and outlive the close (Table 4.7 counts work after the end too).
+ENDS_WITH_TRAJECTORY = (FollowUpKind.PROGRESS_REPORT, FollowUpKind.CONVERSATION, FollowUpKind.MILESTONE)
+
+
 def on_trajectory_closed(session: Session, plan_id: str) -> int:
-    """Nothing more is due on a closed trajectory: its open follow-ups are cancelled."""
-    return follow_ups.cancel_open(session, plan_id=plan_id)
+    """The progress reports, conversations and milestones still open on a closed trajectory are cancelled."""
+    return sum(follow_ups.cancel_open(session, plan_id=plan_id, kind=kind) for kind in ENDS_WITH_TRAJECTORY)

@@ -1,19 +1,14 @@
-"""Monitoring's reads, shaped for their callers: trajectories, progress reports, outcomes. Every
-list is paged in SQL (shared.pagination)."""
+"""Monitoring's reads, shaped for their callers: trajectories (progress reports: progress.py;
+outcomes: outcomes.py). Every list is paged in SQL (shared.pagination)."""
 
 from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
 from services.monitoring import repository
-from services.monitoring.domain.outcomes import OutcomeKind
 from services.monitoring.domain.trajectory import Trajectory as TrajectoryAggregate
 from services.monitoring.domain.trajectory import TrajectoryKind, TrajectoryStatus
 from services.monitoring.models import (
-    Outcome,
-    OutcomePublic,
-    ProgressReport,
-    ProgressReportPublic,
     Trajectory,
     TrajectoryProfile,
     TrajectoryPublic,
@@ -79,35 +74,3 @@ def list_trajectories(
         query = query.where(Trajectory.status == status)
     query = query.order_by(col(Trajectory.started_on), col(Trajectory.plan_id))
     return page_of(session, query, page).map(trajectory_public)
-
-
-def list_progress_reports(
-    session: Session, who: Principal, plan_id: str, page: PageRequest, *, on_track: bool | None = None
-) -> Page[ProgressReportPublic]:
-    authorize(who, Action.READ_TRAJECTORY)
-    repository.visible_trajectory(session, who, plan_id)
-    query = select(ProgressReport).where(ProgressReport.plan_id == plan_id)
-    if on_track is not None:
-        query = query.where(ProgressReport.on_track == on_track)
-    query = query.order_by(col(ProgressReport.created_at), col(ProgressReport.id))
-    return page_of(session, query, page).map(lambda r: ProgressReportPublic.model_validate(r, from_attributes=True))
-
-
-def list_outcomes(
-    session: Session,
-    who: Principal,
-    plan_id: str,
-    page: PageRequest,
-    *,
-    outcome: OutcomeKind | None = None,
-    durable: bool | None = None,
-) -> Page[OutcomePublic]:
-    authorize(who, Action.READ_TRAJECTORY)
-    repository.visible_trajectory(session, who, plan_id)
-    query = select(Outcome).where(Outcome.plan_id == plan_id)
-    if outcome is not None:
-        query = query.where(Outcome.outcome == outcome)
-    if durable is not None:
-        query = query.where(Outcome.durable == durable)
-    query = query.order_by(col(Outcome.registered_at), col(Outcome.id))
-    return page_of(session, query, page).map(lambda o: OutcomePublic.model_validate(o, from_attributes=True))

@@ -141,16 +141,6 @@ def visible_trajectory(session: Session, who: Principal, plan_id: str, *, lock: 
     return trajectory
 
 
-def running_plans(session: Session) -> list[domain.Trajectory]:
-    """Plan trajectories still running and not yet flagged: the overdue job's candidates."""
-    query = select(TrajectoryRow).where(
-        col(TrajectoryRow.report_overdue).is_(False),
-        TrajectoryRow.status == domain.TrajectoryStatus.RUNNING,
-        TrajectoryRow.kind == domain.TrajectoryKind.PLAN,
-    )
-    return [_to_domain(row) for row in session.exec(query)]
-
-
 def add_progress_report(session: Session, report: domain.ProgressReport) -> ProgressReportRow:
     row = ProgressReportRow(
         id=report.id,
@@ -180,6 +170,8 @@ def add_outcome(session: Session, outcome: domain.Outcome) -> OutcomeRow:
         durable=outcome.durable,
         registered_by=outcome.registered_by,
         registered_at=outcome.registered_at,
+        found_on=outcome.on,
+        registered_on=outcome.registered_on,
     )
     session.add(row)
     return row

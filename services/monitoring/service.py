@@ -4,7 +4,7 @@ from pathlib import Path
 
 from services.monitoring.api import router
 from services.monitoring.handlers import EVENT_HANDLERS
-from services.monitoring.jobs import flag_overdue_reports
+from services.monitoring.jobs import flag_overdue_follow_ups
 from shared.bus.maintenance import prune_job
 from shared.runtime import Daily, PeriodicJob, ServiceSpec
 
@@ -16,7 +16,7 @@ SERVICE = ServiceSpec(
     event_handlers=EVENT_HANDLERS,
     migrations=Path(__file__).parent / "migrations",
     periodic_jobs=(
-        PeriodicJob("monitoring.flag_overdue_reports", Daily(), flag_overdue_reports),
+        PeriodicJob("monitoring.flag_overdue_follow_ups", Daily(), flag_overdue_follow_ups),
         PeriodicJob("monitoring.prune_bus_tables", Daily(), prune_job),
     ),
 )

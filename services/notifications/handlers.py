@@ -11,6 +11,7 @@ from typing import Any
 from contracts.events import (
     BudgetThresholdReachedV1,
     DecisionDueSoonV1,
+    FollowUpOverdueV1,
     InvoicePaidV1,
     InvoiceRejectedV1,
     PlanApprovedV1,
@@ -113,6 +114,18 @@ def message_case_team_on_decision_due_soon(uow: UnitOfWork, due: DecisionDueSoon
     )
 
 
+def message_case_team_on_follow_up_overdue(uow: UnitOfWork, overdue: FollowUpOverdueV1, event: Envelope) -> None:
+    """A reminder for the case team: a report, conversation, milestone or check is past its day."""
+    _record(
+        uow,
+        event,
+        "follow_up_overdue",
+        client_id=overdue.client_id,
+        recipient_kind=RecipientKind.CASE_TEAM,
+        params=_params(overdue, "follow_up_id", "plan_id", "kind", "due_on"),
+    )
+
+
 EVENT_HANDLERS: EventHandlers = {
     DecisionDueSoonV1: message_case_team_on_decision_due_soon,
     PlanReturnedV1: message_client_on_plan_returned,
@@ -122,4 +135,5 @@ EVENT_HANDLERS: EventHandlers = {
     PlanRejectedV1: message_client_on_plan_rejected,
     InvoicePaidV1: message_client_on_invoice_paid,
     ProgressReportedV1: message_case_team_on_progress_reported,
+    FollowUpOverdueV1: message_case_team_on_follow_up_overdue,
 }

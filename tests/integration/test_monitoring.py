@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.monitoring.domain.outcomes import is_durable, months_between
-from services.monitoring.jobs import flag_overdue_reports
+from services.monitoring.jobs import flag_overdue_follow_ups
 from services.monitoring.service import SERVICE
 from shared.bus.tables import bus_tables
 from tests.integration.monitoring.support import days_after, frozen_world
@@ -97,9 +97,11 @@ def test_trajectories_without_a_recent_report_are_flagged(env):
     runtime, http, case, clock, start = env
     days_after(clock, start, 30)
     with runtime.uow("monitoring") as uow:
-        assert flag_overdue_reports(uow) == 0
-    days_after(clock, start, 61)
-    [job] = [j for j in SERVICE.periodic_jobs if j.name == "monitoring.flag_overdue_reports"]
+        assert flag_overdue_follow_ups(uow) == 0
+    # The default schedule asks a report every two months. make_case's report on the first day answered the
+    # first (two months on); the second, four months on (at most 123 days), is overdue the day after.
+    days_after(clock, start, 125)
+    [job] = [j for j in SERVICE.periodic_jobs if j.name == "monitoring.flag_overdue_follow_ups"]
     assert runtime.run_job("monitoring", job) >= 1
     overdue = http.get("/monitoring/v1/trajectories", headers=KM, params={"overdue": True}).json()
     assert case.plan_id in {t["plan_id"] for t in overdue}

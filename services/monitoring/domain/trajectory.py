@@ -12,12 +12,23 @@ decides, refuses with a domain error naming the field, and records the events it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 
 from contracts.events import OutcomeRegisteredV1, Payload, ProgressReportedV1
-from services.monitoring.domain.outcomes import WORKING, KindOfWork, OutcomeKind, is_durable
+from services.monitoring.domain.outcomes import (
+    DurabilityCheck,
+    KindOfWork,
+    Outcome,
+    OutcomeKind,
+    OutcomeState,
+    category_on_close,
+    check_outcome,
+    derive_state,
+    is_durable,
+)
 from services.monitoring.domain.registration import (
     PROVISIONS,
     SOFT_CHARACTERISTICS,
@@ -26,9 +37,6 @@ from services.monitoring.domain.registration import (
     check_cost,
 )
 from shared.errors import RuleBroken
-
-# A plan trajectory with no progress report for this long is flagged for the case manager.
-REPORT_INTERVAL = timedelta(days=60)
 
 
 class TrajectoryKind(StrEnum):
@@ -60,21 +68,6 @@ class ProgressReport:
     on_track: bool
     summary: str
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class Outcome:
-    id: str
-    plan_id: str
-    client_id: str
-    municipality: str
-    outcome: OutcomeKind
-    kind_of_work: KindOfWork | None
-    working_since: date | None
-    hours_per_week: int | None
-    durable: bool
-    registered_by: str
-    registered_at: datetime
 
 
 @dataclass
@@ -198,6 +191,7 @@ class Trajectory:
     def close(self, reason: CloseReason, on: date) -> None:
         self.status, self.closed_on, self.close_reason = TrajectoryStatus.CLOSED, on, reason
         self.report_overdue = False
+        self.outcome_category = category_on_close(self.outcome_category)
 
     # --- progress reports ----------------------------------------------------------------------
 
@@ -227,18 +221,8 @@ class Trajectory:
         )
         return report
 
-    def report_is_overdue(self, now: datetime, today: date) -> bool:
-        """A running plan whose last report (or start) is more than REPORT_INTERVAL ago, before its
-        deadline. Not an orientation phase: the client drafts the plan then, nothing is carried out
-        yet to report progress on."""
-        if self.kind != TrajectoryKind.PLAN or self.status != TrajectoryStatus.RUNNING or self.report_overdue:
-            return False
-        last = self.last_report_at or datetime.combine(self.started_on, datetime.min.time(), UTC)
-        if last.tzinfo is None:
-            last = last.replace(tzinfo=UTC)
-        return now - last > REPORT_INTERVAL and self.execution_deadline >= today
-
     def flag_report_overdue(self) -> None:
+        """A progress report it was due is overdue (the daily follow-up scan, follow_ups.py)."""
         self.report_overdue = True
 
     # --- outcomes ------------------------------------------------------------------------------
@@ -254,32 +238,25 @@ class Trajectory:
         by: str,
         at: datetime,
         today: date,
+        on: date | None = None,
+        earlier: Sequence[Outcome] = (),
+        checks: Sequence[DurabilityCheck] = (),
     ) -> Outcome:
-        """An outcome as in Table 4.7. Work found needs the day it started, which lies neither in
-        the future nor before the trajectory started (work the client already had is no outcome
-        of it)."""
-        if outcome in WORKING and working_since is None:
-            raise RuleBroken(
-                "outcome.working_since",
-                "Say since when the client works.",
-                "working_since",
-                message_nl="Vul in sinds wanneer de klant werkt.",
-            )
-        if working_since is not None and working_since > today:
-            raise RuleBroken(
-                "outcome.future",
-                "The start of work cannot be in the future.",
-                "working_since",
-                message_nl="De start van het werk kan niet in de toekomst liggen.",
-            )
-        if working_since is not None and working_since < self.started_on:
-            raise RuleBroken(
-                "outcome.before_trajectory",
-                f"The start of work cannot lie before the trajectory started ({self.started_on.isoformat()}).",
-                "working_since",
-                message_nl=f"Het werk kan niet zijn begonnen voor de start van het traject "
-                f"({self.started_on.isoformat()}).",
-            )
+        """An outcome as in Table 4.7, checked against the trajectory and its `earlier` outcomes
+        (domain/outcomes.py check_outcome: dates, the close, one final outcome); the outcome state
+        is derived again from all of them and the durability `checks`. `OutcomeRegistered` says
+        whether this registration itself showed six months of work."""
+        day = check_outcome(
+            outcome=outcome,
+            on=on,
+            kind_of_work=kind_of_work,
+            working_since=working_since,
+            hours_per_week=hours_per_week,
+            started_on=self.started_on,
+            closed_on=self.closed_on,
+            today=today,
+            earlier=earlier,
+        )
         registered = Outcome(
             id=outcome_id,
             plan_id=self.plan_id,
@@ -292,6 +269,8 @@ class Trajectory:
             durable=is_durable(outcome, working_since, today),
             registered_by=by,
             registered_at=at,
+            on=day,
+            registered_on=today,
         )
         self.events.append(
             OutcomeRegisteredV1(
@@ -302,4 +281,13 @@ class Trajectory:
                 durable=registered.durable,
             )
         )
+        self.follow_outcomes([*earlier, registered], checks)
         return registered
+
+    def follow_outcomes(self, outcomes: Sequence[Outcome], checks: Sequence[DurabilityCheck]) -> OutcomeState:
+        """Derive the outcome state from every outcome and durability check (never frozen)."""
+        state = derive_state(outcomes, checks, closed=self.closed_on is not None)
+        self.outcome_category = state.category.value if state.category else None
+        self.kind_of_work = state.kind_of_work.value if state.kind_of_work else None
+        self.outflow_on, self.durable = state.outflow_on, state.durable
+        return state

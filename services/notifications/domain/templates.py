@@ -12,6 +12,23 @@ from shared.money import Money
 _env = Environment(autoescape=False, undefined=StrictUndefined, trim_blocks=True)
 _env.filters["euro_nl"] = lambda cents: Money(int(cents)).format_nl()
 _env.filters["euro_en"] = lambda cents: Money(int(cents)).format_en()
+# What is overdue on a trajectory (monitoring's FollowUpOverdue `kind`), with its article.
+FOLLOW_UP_NL = {
+    "progress_report": "een voortgangsrapportage",
+    "conversation": "een gesprek",
+    "milestone": "een mijlpaal",
+    "durability_check": "een controle of de klant nog werkt",
+    "aftercare": "een nazorgcontact",
+}
+FOLLOW_UP_EN = {
+    "progress_report": "a progress report",
+    "conversation": "a conversation",
+    "milestone": "a milestone",
+    "durability_check": "a check whether the client still works",
+    "aftercare": "an aftercare check-in",
+}
+_env.filters["follow_up_nl"] = lambda kind: FOLLOW_UP_NL.get(kind, kind)
+_env.filters["follow_up_en"] = lambda kind: FOLLOW_UP_EN.get(kind, kind)
 
 LANGUAGES = ("nl", "en")
 
@@ -105,6 +122,18 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": (
             "New progress report",
             "A progress report has come in.{% if not on_track %} Note: the trajectory is not on track.{% endif %}",
+        ),
+    },
+    "follow_up_overdue": {
+        "nl": (
+            "Te laat bij een traject",
+            "{{ kind | follow_up_nl | capitalize }} bij een traject stond gepland op {{ due_on }}, maar is nog"
+            " niet gedaan. Bekijk het traject en spreek af wat er nu moet gebeuren.",
+        ),
+        "en": (
+            "Overdue on a trajectory",
+            "{{ kind | follow_up_en | capitalize }} on a trajectory was due on {{ due_on }} and has not been done"
+            " yet. Look at the trajectory and agree on what happens next.",
         ),
     },
 }

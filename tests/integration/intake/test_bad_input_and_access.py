@@ -529,7 +529,7 @@ def test_the_first_reviewer_cannot_give_the_second_approval(env):
         json={"plan_version": plan["version"], "kind": "confirm"},
     )
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text
-    assert _events(runtime, plan["id"]) == ["PlanSubmitted", "PlanApproved"]
+    assert _events(runtime, plan["id"]) == ["PlanSubmitted", "PlanApproved", "TrajectoryProfiled"]
 
 
 def test_a_decision_on_a_plan_that_changed_meanwhile_is_a_conflict(env):
@@ -608,12 +608,12 @@ def test_an_orientation_cannot_be_started_twice(env):
 def test_each_decision_emits_exactly_one_event_of_its_type(env):
     runtime, http = env
     decisions = {
-        "approve": ({"kind": "approve"}, "approved", "PlanApproved"),
-        "return": ({"kind": "return", "comments": {"budget": "Twee offertes graag."}}, "returned", "PlanReturned"),
+        "approve": ({"kind": "approve"}, "approved", ["PlanApproved", "TrajectoryProfiled"]),
+        "return": ({"kind": "return", "comments": {"budget": "Twee offertes graag."}}, "returned", ["PlanReturned"]),
         "reject": (
             {"kind": "reject", "reasons": ["Geen kans op werk."], "contra_indications": ["Regulier aanbod."]},
             "rejected",
-            "PlanRejected",
+            ["PlanRejected"],
         ),
     }
     for name, (body, status, event) in decisions.items():
@@ -623,7 +623,8 @@ def test_each_decision_emits_exactly_one_event_of_its_type(env):
             f"/intake/v1/plans/{plan['id']}/decisions", headers=KM, json={"plan_version": plan["version"], **body}
         )
         assert r.status_code == 200 and r.json()["status"] == status, (name, r.text)
-        assert _events(runtime, plan["id"]) == ["PlanSubmitted", event], name
+        # An approval also tells monitoring the client's statistical profile (TrajectoryProfiled).
+        assert _events(runtime, plan["id"]) == ["PlanSubmitted", *event], name
     # Four eyes: the first approval emits nothing; the confirmation emits the one PlanApproved.
     plan = _submit(http, _draft(http, "3000.00"))
     plan = http.post(
@@ -638,7 +639,7 @@ def test_each_decision_emits_exactly_one_event_of_its_type(env):
         json={"plan_version": plan["version"], "kind": "confirm"},
     )
     assert r.status_code == 200, r.text
-    assert _events(runtime, plan["id"]) == ["PlanSubmitted", "PlanApproved"]
+    assert _events(runtime, plan["id"]) == ["PlanSubmitted", "PlanApproved", "TrajectoryProfiled"]
 
 
 # --- access: a small world -------------------------------------------------------------------

@@ -13,7 +13,7 @@ from eigenregie.bootstrap import load_service
 from eigenregie.entrypoints.web import create_app
 from eigenregie.initial_data import ELIGIBLE_FACTS
 from eigenregie.initial_data import test_bsn as bsn_for
-from services.monitoring.jobs import flag_overdue_reports
+from services.monitoring.jobs import flag_overdue_follow_ups
 from shared.bus.consumer import HandlerFailed, Outcome, consume
 from shared.bus.dead_letters import list_dead_letters
 from tests.integration.monitoring.support import days_after, frozen_world
@@ -64,9 +64,9 @@ def test_an_orientation_with_a_budget_is_followed_as_a_trajectory_and_nothing_is
 
     # No progress reports are due in the orientation phase.
     start = clock.now()
-    days_after(clock, start, 61)
+    days_after(clock, start, 63)
     with runtime.uow("monitoring") as uow:
-        assert flag_overdue_reports(uow) == 0
+        assert flag_overdue_follow_ups(uow) == 0
 
 
 def _events(orientation_id: str):

@@ -399,11 +399,6 @@ def test_no_work_while_running_becomes_no_work_ended_when_the_trajectory_closes(
     assert _row(runtime, case.plan_id).outcome_category == "no_work_ended"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="progress_planning.on_trajectory_closed cancels every open follow-up, also the durability check "
-    "and aftercare that follow a placement (see /work/notes/issue10_B_to_A.md)",
-)
 def test_the_six_month_question_outlives_the_trajectory(env):
     runtime, http, clock, start = env
     case = _new_case(env)

@@ -7,13 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from contracts.events import OutcomeRegisteredV1, ProgressReportedV1
-from services.monitoring.domain.outcomes import KindOfWork, OutcomeKind
+from services.monitoring.domain.outcomes import OUTFLOW, KindOfWork, OutcomeKind
 from services.monitoring.domain.trajectory import (
-    REPORT_INTERVAL,
-    CloseReason,
     Trajectory,
     TrajectoryKind,
-    TrajectoryStatus,
 )
 from shared.errors import RuleBroken
 
@@ -38,9 +35,9 @@ def _register(t: Trajectory, outcome: OutcomeKind, since: date | None, today: da
     return t.register_outcome(
         outcome_id="o-1",
         outcome=outcome,
-        kind_of_work=KindOfWork.PERMANENT_JOB,
+        kind_of_work=KindOfWork.PERMANENT_JOB if outcome in OUTFLOW else None,
         working_since=since,
-        hours_per_week=32,
+        hours_per_week=32 if outcome in OUTFLOW else None,
         by="km",
         at=NOON,
         today=today,
@@ -92,18 +89,6 @@ def test_a_progress_report_clears_the_overdue_flag_and_records_progress_reported
             report_id="r-1", plan_id="p-1", client_id="c-1", reported_by_role="case_manager", on_track=False
         )
     ]
-
-
-def test_a_plan_is_overdue_after_the_interval_but_an_orientation_closed_or_expired_one_is_not():
-    started = datetime(2026, 3, 2, tzinfo=UTC)
-    t = _trajectory()
-    assert not t.report_is_overdue(started + REPORT_INTERVAL, START + timedelta(days=60))
-    later = started + REPORT_INTERVAL + timedelta(hours=1)
-    assert t.report_is_overdue(later, later.date())
-    assert not t.report_is_overdue(later, date(2027, 3, 3))  # past its deadline
-    assert not _trajectory(TrajectoryKind.ORIENTATION).report_is_overdue(later, later.date())
-    t.close(CloseReason.COMPLETED, date(2026, 5, 1))
-    assert t.status == TrajectoryStatus.CLOSED and not t.report_is_overdue(later, later.date())
 
 
 def test_payments_add_up_and_the_budget_is_linked():
