@@ -334,8 +334,7 @@ def _check_one_final(outcome: OutcomeKind, day: date, closed_on: date | None, ea
             "working_since",
             f"The final outcome says there was no (known) work on {said}: work found after the end starts"
             " after that day.",
-            f"De einduitkomst zegt dat er op {said} geen (bekend) werk was: werk na het traject begint na"
-            " die dag.",
+            f"De einduitkomst zegt dat er op {said} geen (bekend) werk was: werk na het traject begint na die dag.",
         )
 
 
