@@ -267,7 +267,7 @@ def difference_of_proportions(
     `confint_proportions_2indep` (compare="diff"); None when a group has no participants."""
     if n == 0 or control_n == 0:
         return None
-    from statsmodels.stats.proportion import confint_proportions_2indep  # type: ignore[import-untyped]
+    from statsmodels.stats.proportion import confint_proportions_2indep
 
     low, high = confint_proportions_2indep(
         outflow, n, control_outflow, control_n, method=method.value, compare="diff", alpha=1 - CONFIDENCE
