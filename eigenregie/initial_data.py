@@ -24,7 +24,10 @@ from services.intake import decisions as intake_decisions
 from services.intake.models import Client
 from services.intake.schemas import ClientCreate, ClientFactsIn, DecisionIn, PlanCreate, PlanVersionRef, SectionName
 from services.monitoring import progress as monitoring
+from services.monitoring import registration
+from services.monitoring.domain.registration import ContactHours, Relative
 from services.monitoring.models_progress import ProgressReportCreate
+from services.monitoring.models_registration import Provisions, RegistrationForm, SoftCharacteristics
 from shared.auth import Principal, Role
 from shared.identifiers import is_valid_bsn
 from shared.runtime import Runtime
@@ -138,6 +141,14 @@ def load_demo_data(runtime: Runtime) -> str:
             return "demo data already present"
 
     plans = []
+    # Gender, education and year of birth: the benchmark's Table 4.1 (monitoring sees categories only).
+    profiles = {
+        "Anna de Vries": ("female", "middle", 1988),
+        "Mohamed El Amrani": ("male", "low", 1979),
+        "Sanne Bakker": ("female", "high", 1995),
+        "Pieter Jansen": ("male", "middle", 1969),
+        "Fatma Yilmaz": ("female", "middle", 1983),
+    }
     for municipality, people in (
         (GRONINGEN, ["Anna de Vries", "Mohamed El Amrani", "Sanne Bakker"]),
         (UTRECHT, ["Pieter Jansen", "Fatma Yilmaz"]),
@@ -155,7 +166,10 @@ def load_demo_data(runtime: Runtime) -> str:
                         email=f"client{i + 1}.{municipality}@example.org",
                         language="en" if name == "Fatma Yilmaz" else "nl",
                         case_manager=km.subject,
-                        facts=ClientFactsIn.model_validate(ELIGIBLE_FACTS),
+                        date_of_birth=date(profiles[name][2], 5, 1),
+                        facts=ClientFactsIn.model_validate(
+                            {**ELIGIBLE_FACTS, "gender": profiles[name][0], "education": profiles[name][1]}
+                        ),
                     ),
                 )
             with runtime.uow("intake") as uow:
@@ -257,6 +271,17 @@ def load_demo_data(runtime: Runtime) -> str:
         with runtime.uow("monitoring") as uow:
             monitoring.file_progress_report(
                 uow, km, plan.id, ProgressReportCreate(on_track=True, summary="Eerste lessen gevolgd; examen gepland.")
+            )
+        with runtime.uow("monitoring") as uow:
+            registration.put_registration(
+                uow,
+                km,
+                plan.id,
+                RegistrationForm(
+                    soft_characteristics=SoftCharacteristics(motivation=Relative.MORE, initiative=Relative.MORE),
+                    provisions=Provisions(childcare=True),
+                    contact_hours=ContactHours.MORE,
+                ),
             )
         _drain(runtime)
     return f"demo data loaded: {len(plans)} clients in {GRONINGEN} (Groningen) and {UTRECHT} (Utrecht)"
