@@ -7,7 +7,7 @@ STAMP   = $(VENV)/.installed
 LOCK    = requirements/test.txt
 CODE    = shared services contracts eigenregie
 
-.PHONY: lock lint run test test-unit test-integration test-e2e test-browser install browser-deps bench bench-invoices clean
+.PHONY: lock lint run test test-unit test-integration test-e2e test-browser install browser-deps bench bench-invoices bench-monitoring clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench: $(STAMP)
 
 bench-invoices: $(STAMP)
 	$(BIN)/python bench/invoices.py
+
+## make bench-monitoring: the benchmark report over 1,000,000 trajectories and the overdue scan (PostgreSQL).
+bench-monitoring: $(STAMP)
+	$(BIN)/python bench/monitoring.py
 
 ## make lock: pin every dependency (and its hashes) again, after a change in pyproject.toml.
 lock:

@@ -12,15 +12,21 @@ that total = WWB + NUG + rest in every row.
 **Suppression.** A cell counting fewer than `minimum` (but more than zero) trajectories is
 suppressed: no count, no percentage, no amount. Zeros are shown (a zero names nobody). A cell
 whose denominator is suppressed goes with it (a percentage would give the denominator back), so a
-column whose n is under the minimum is suppressed whole. Then no suppressed cell may be
-recomputable from what is shown: the cells of a block are tied by linear equations (each row:
-WWB + NUG + rest = total; each partition: n = the sum of its rows; outflow = the first three
-rows, and so on), and a suppressed cell whose value follows from those equations and the shown
-cells (an exact test: the cell is determined when its column of the equation matrix, over the
-suppressed cells, is not in the span of the others) gets a partner: the smallest shown cell that
-shares an equation with it and makes it undetermined. Hidden `rest` cells are free partners
-(they are never shown). n cells are never chosen as partners: a hidden n would have to take its
-whole column with it.
+column whose n is under the minimum is suppressed whole; an amount (an average) goes with a small
+denominator too, also in the hidden rest column (one person's budget). Then no suppressed cell
+may be recomputable from what is shown: the cells of a block are tied by linear equations (each
+row: WWB + NUG + rest = total; each partition: n = the sum of its rows; outflow = the first three
+rows = the three kinds of work; ...), and while a suppressed cell follows from those equations and
+the shown cells (`determined`: exact, in integers), a partner is suppressed as well: of the shown
+cells above zero that share an equation with such a cell, the one that leaves the fewest
+recomputable cells, the smallest on a tie (one small cell in a column takes a second one of that
+column with it, and each of those a second one of its row: a rectangle of which only the sums are
+known). Hidden `rest` cells are free partners (they are never shown). n cells are never chosen as
+partners: a hidden n would take its whole column with it. The number of trajectories with other or
+unknown benefit follows from the three shown n's, so it is shown (unless hiding it is what
+protects a small WWB or NUG n). A suppressed cell that holds 0 is taken as known, since counts and
+amounts are never negative; with every other hidden cell above zero the linear test is exact.
+tests/unit/monitoring/test_benchmark.py checks the outcome with an independent linear program.
 """
 
 from __future__ import annotations

@@ -87,7 +87,8 @@ def _costs() -> list:
                     lines=(("coaching", 1000_00),)),  # client A's second plan: A's orientation counts once
         _trajectory(m, "nug", client=d, outcome="work_after", kind_of_work="secondment", closed=True,
                     granted_cents=3000_00, spent_cents=2500_00, case_minutes=90, lines=(("job_mediation", 3000_00),)),
-        _trajectory(m, "nug", granted_cents=6000_00, lines=(("coaching", 3000_00), ("computer", 3000_00))),
+        _trajectory(m, "nug", granted_cents=6000_00,  # two coaching lines (two coaches): one client
+                    lines=(("coaching", 2500_00), ("computer", 3000_00), ("coaching", 500_00))),
         _trajectory(m, "other", granted_cents=1000_00, spent_cents=500_00, case_minutes=60,
                     lines=(("coaching", 1000_00),)),
         _trajectory(m, "unknown", kind="orientation", client=a, started_on=date(2025, 11, 1), spent_cents=200_00,
@@ -189,6 +190,7 @@ def test_costs_and_the_other_tables_come_out_as_worked_out_by_hand(env):
     spending = _rows(report, "spending")
     assert _counts_and_percents(spending[("spending", "coaching")]) == ((3, 75), (1, 50), (5, 71))
     assert spending[("spending", "coaching")]["total"]["amount"] == "11500.00"
+    assert spending[("spending", "coaching")]["nug"]["average"] == "3000.00"  # 2500 + 500 for one client
     assert _counts_and_percents(spending[("spending", "computer")]) == ((0, 0), (1, 50), (1, 14))
     soft = _rows(report, "soft_characteristics")
     assert _counts_and_percents(soft[("motivation", "more")]) == ((1, 50), (0, None), (1, 50))

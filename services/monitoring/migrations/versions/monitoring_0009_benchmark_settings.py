@@ -14,6 +14,8 @@ down_revision = "monitoring_0008"
 branch_labels = None
 depends_on = None
 
+PLANS = "kind = 'plan'"
+
 
 def upgrade() -> None:
     op.create_table(
@@ -35,8 +37,27 @@ def upgrade() -> None:
         ["municipality", "started_on"],
         schema="monitoring",
     )
+    # Is there an earlier plan of this client? (orientation costs count with the first one), index-only.
+    # Only columns that do not change after the start, so that updates of amounts stay HOT.
+    op.create_index(
+        "ix_monitoring_trajectory_plan_client",
+        "trajectory",
+        ["client_id", "municipality", "started_on", "plan_id"],
+        schema="monitoring",
+        postgresql_where=sa.text(PLANS),
+        sqlite_where=sa.text(PLANS),
+    )
+    # Plan lines in (municipality, plan, category) order: a category repeated within a plan, without a sort.
+    op.create_index(
+        "ix_monitoring_trajectory_line_municipality_plan_category",
+        "trajectory_line",
+        ["municipality", "plan_id", "category"],
+        schema="monitoring",
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_monitoring_trajectory_line_municipality_plan_category", "trajectory_line", schema="monitoring")
+    op.drop_index("ix_monitoring_trajectory_plan_client", "trajectory", schema="monitoring")
     op.drop_index("ix_monitoring_trajectory_municipality_started_on", "trajectory", schema="monitoring")
     op.drop_table("benchmark_settings", schema="monitoring")

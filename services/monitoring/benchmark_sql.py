@@ -1,0 +1,247 @@
+"""The benchmark's SQL: four statements per report, whatever the number of trajectories.
+
+1. One pass over the plan trajectories started in the period, grouped by benefit part and
+   municipality, with conditional aggregates (`count(*) FILTER (WHERE ...)`): every cell of
+   Tables 4.1, 4.2 and 4.5-4.7, the sums for 4.3 and the costs, and (national view) 4.3 per
+   municipality.
+2. Their plan lines per part and category (Table 4.4): lines and amounts (a plain join, which
+   PostgreSQL runs in parallel).
+3. The lines that repeat a category within one plan (read in index order: no sort, no hash), so
+   that 2. counts clients, not lines, without a `count(DISTINCT ...)` over every line.
+4. The orientation phases of their clients, counted with the client's first plan (an index-only
+   probe per orientation phase).
+
+On PostgreSQL the report's transaction raises `work_mem` (SET LOCAL) so that the joins' hash
+tables stay in memory. bench/monitoring.py times this on 1,000,000 trajectories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from services.monitoring.domain import benchmark_report as report_domain
+from services.monitoring.domain.benchmark import NUG, PARTS, REST, WWB
+from services.monitoring.domain.benchmark_report import Aggregates
+from services.monitoring.domain.registration import PROVISIONS, SOFT_CHARACTERISTICS
+from services.monitoring.domain.trajectory import TrajectoryKind, TrajectoryStatus
+from services.monitoring.models import Trajectory, TrajectoryLine
+
+NATIONAL = "all"
+T = Trajectory.__table__  # type: ignore[attr-defined]
+L = TrajectoryLine.__table__  # type: ignore[attr-defined]
+REPORT_WORK_MEM = "64MB"
+
+
+@dataclass(frozen=True)
+class Query:
+    municipality: str  # a CBS code or NATIONAL
+    period_from: date
+    period_to: date
+    scheme: str
+
+    @property
+    def national(self) -> bool:
+        return self.municipality == NATIONAL
+
+
+def _part() -> ColumnElement[Any]:
+    return sa.case((T.c.benefit == WWB, sa.literal(WWB)), (T.c.benefit == NUG, sa.literal(NUG)), else_=sa.literal(REST))
+
+
+def _in_period(query: Query, table: Any = T) -> list[ColumnElement[bool]]:
+    where = [
+        table.c.kind == TrajectoryKind.PLAN.value,
+        table.c.scheme == query.scheme,
+        table.c.started_on >= query.period_from,
+        table.c.started_on <= query.period_to,
+    ]
+    if not query.national:
+        where.append(table.c.municipality == query.municipality)
+    return where
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return sa.func.count().filter(condition)
+
+
+def _one_of(column: Any, values: tuple[str, ...], rows: tuple[str, ...]) -> dict[str, ColumnElement[bool]]:
+    """A partition: each known value its row; anything else (NULL too) in the row `unknown`."""
+    known = tuple(v for v in rows if v != "unknown")
+    out = {v: column == v for v in known if v in values}
+    if "unknown" in rows:
+        out["unknown"] = sa.or_(column.is_(None), column.not_in(known))
+    return out
+
+
+def _measures() -> dict[str, ColumnElement[Any]]:
+    """Every counted cell and every sum of one report, as aggregates over the trajectories in the period."""
+    outcome = sa.func.coalesce(
+        T.c.outcome_category,
+        sa.case(
+            (T.c.status == TrajectoryStatus.CLOSED.value, sa.literal("unknown")), else_=sa.literal("no_work_running")
+        ),
+    )
+    measures: dict[str, ColumnElement[Any]] = {"n": sa.func.count()}
+    for row in report_domain.OUTCOME_ROWS:
+        measures[f"outcomes.{row}"] = _count(outcome == row)
+    measures["outcomes.durable"] = _count(T.c.durable.is_(True))
+    outflow = outcome.in_(report_domain.OUTFLOW_ROWS)
+    subsidised = tuple(k.value for k in report_domain.SUBSIDISED)
+    regular = tuple(k.value for k in report_domain.REGULAR)
+    measures["outcomes.subsidised"] = _count(sa.and_(outflow, T.c.kind_of_work.in_(subsidised)))
+    measures["outcomes.regular"] = _count(sa.and_(outflow, T.c.kind_of_work.in_(regular)))
+    measures["outcomes.kind_not_recorded"] = _count(
+        sa.and_(outflow, sa.or_(T.c.kind_of_work.is_(None), T.c.kind_of_work.not_in(subsidised + regular)))
+    )
+    for block, rows in report_domain.PROFILE.items():
+        for row, condition in _one_of(T.c[block], rows, rows).items():
+            measures[f"{block}.{row}"] = _count(condition)
+    for name in SOFT_CHARACTERISTICS:
+        for value in report_domain.RELATIVE:
+            measures[f"soft.{name}.{value}"] = _count(T.c[name] == value)
+    recorded = T.c.provisions_recorded.is_(True)
+    any_kind = sa.or_(*(T.c[p].is_(True) for p in PROVISIONS))
+    measures["provisions.co_occurrence"] = _count(sa.and_(recorded, any_kind))
+    measures["provisions.no_co_occurrence"] = _count(sa.and_(recorded, sa.not_(any_kind)))
+    for p in PROVISIONS:
+        measures[f"provisions.{p}"] = _count(sa.and_(recorded, T.c[p].is_(True)))
+    for value in report_domain.CONTACT:
+        measures[f"contact_hours.{value}"] = _count(T.c.contact_hours == value)
+    for name, column in (
+        ("granted", T.c.granted_cents),
+        ("paid", T.c.spent_cents),
+        ("case_minutes", T.c.case_minutes),
+        ("external", T.c.external_cost_cents),
+    ):
+        measures[f"amount.{name}"] = sa.func.coalesce(sa.func.sum(column), 0)
+    return measures
+
+
+def _orientation(query: Query) -> sa.Select[Any]:
+    """What the clients' orientation phases cost, counted with the client's first plan trajectory
+    (by start, then id) so that a client with two plans does not count it twice. The probe for an
+    earlier plan is index-only (ix_monitoring_trajectory_plan_client, monitoring_0009)."""
+    o = T.alias("o")
+    q = T.alias("q")
+    earlier = (
+        sa.select(sa.literal(1))
+        .where(
+            q.c.kind == TrajectoryKind.PLAN.value,
+            q.c.client_id == T.c.client_id,
+            q.c.municipality == T.c.municipality,
+            sa.or_(
+                q.c.started_on < T.c.started_on, sa.and_(q.c.started_on == T.c.started_on, q.c.plan_id < T.c.plan_id)
+            ),
+        )
+        .exists()
+    )
+    part = _part().label("part")
+    return (
+        sa.select(
+            part,
+            sa.func.coalesce(sa.func.sum(o.c.spent_cents), 0),
+            sa.func.coalesce(sa.func.sum(o.c.case_minutes), 0),
+        )
+        .select_from(T.join(o, sa.and_(o.c.client_id == T.c.client_id, o.c.municipality == T.c.municipality)))
+        .where(*_in_period(query), o.c.kind == TrajectoryKind.ORIENTATION.value, sa.not_(earlier))
+        .group_by(part)
+    )
+
+
+def _lines(query: Query) -> sa.Select[Any]:
+    """Table 4.4: per part and category, the lines of the trajectories in the period and their amounts."""
+    part = _part().label("part")
+    where = _in_period(query)
+    if not query.national:
+        where.append(L.c.municipality == query.municipality)
+    return (
+        sa.select(part, L.c.category, sa.func.count(), sa.func.coalesce(sa.func.sum(L.c.granted_cents), 0))
+        .select_from(T.join(L, L.c.plan_id == T.c.plan_id))
+        .where(*where)
+        .group_by(part, L.c.category)
+    )
+
+
+def _repeated_categories(query: Query) -> sa.Select[Any]:
+    """Lines whose plan already has a line of the same category (a second coaching provider): read in
+    the order of ix_monitoring_trajectory_line_municipality_plan_category, compared with the line before."""
+    order = (L.c.municipality, L.c.plan_id, L.c.category)
+    previous_plan = sa.func.lag(L.c.plan_id).over(order_by=order)
+    previous_category = sa.func.lag(L.c.category).over(order_by=order)
+    lines = sa.select(
+        L.c.plan_id,
+        L.c.category,
+        sa.and_(previous_plan == L.c.plan_id, previous_category == L.c.category).label("repeated"),
+    )
+    if not query.national:
+        lines = lines.where(L.c.municipality == query.municipality)
+    ordered = lines.subquery("ordered")
+    return sa.select(ordered.c.plan_id, ordered.c.category).where(ordered.c.repeated.is_(True))
+
+
+def _parts_of(session: Session, query: Query, plan_ids: list[str]) -> dict[str, str]:
+    """The part of each of these plans that lies in the report (the few with a repeated category)."""
+    found: dict[str, str] = {}
+    for start in range(0, len(plan_ids), 500):
+        chunk = plan_ids[start : start + 500]
+        for plan_id, part in session.execute(
+            sa.select(T.c.plan_id, _part()).where(T.c.plan_id.in_(chunk), *_in_period(query))
+        ):
+            found[plan_id] = part
+    return found
+
+
+def aggregates(session: Session, query: Query) -> tuple[Aggregates, tuple[str, ...]]:
+    """Count once: the four statements, their few result rows folded into the part columns."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+    measures = _measures()
+    names = list(measures)
+    part = _part().label("part")
+    main = (
+        sa.select(part, T.c.municipality, *(measures[n].label(f"m{i}") for i, n in enumerate(names)))
+        .where(*_in_period(query))
+        .group_by(part, T.c.municipality)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    amounts: dict[str, dict[str, int]] = {}
+    per_municipality: dict[str, list[int]] = {}
+
+    def add(target: dict[str, dict[str, int]], key: str, where: str, value: Any) -> None:
+        per_part = target.setdefault(key, dict.fromkeys(PARTS, 0))
+        per_part[where] += int(value or 0)
+
+    granted = names.index("amount.granted")
+    for row in session.execute(main):
+        for i, name in enumerate(names):
+            if name.startswith("amount."):
+                add(amounts, name.removeprefix("amount."), row[0], row[i + 2])
+            else:
+                add(counts, name, row[0], row[i + 2])
+        totals = per_municipality.setdefault(row[1], [0, 0])
+        totals[0] += int(row[2])  # n is the first measure
+        totals[1] += int(row[granted + 2])
+    for where, spent, minutes in session.execute(_orientation(query)):
+        add(amounts, "orientation_spent", where, spent)
+        add(amounts, "orientation_minutes", where, minutes)
+    extra: list[str] = []
+    for where, category, lines, amount in session.execute(_lines(query)):
+        add(counts, f"spending.{category}", where, lines)
+        add(amounts, f"spending.{category}", where, amount)
+        if category not in report_domain.CATEGORIES and category not in extra:
+            extra.append(category)
+    repeated = session.execute(_repeated_categories(query)).all()
+    parts = _parts_of(session, query, sorted({plan_id for plan_id, _c in repeated})) if repeated else {}
+    for plan_id, category in repeated:
+        if plan_id in parts:  # a client counts once per category, however many lines
+            add(counts, f"spending.{category}", parts[plan_id], -1)
+    municipalities: tuple[tuple[str, int, int], ...] = ()
+    if query.national:
+        municipalities = tuple((m, n, g) for m, (n, g) in sorted(per_municipality.items()))
+    return Aggregates(counts=counts, amounts=amounts, municipalities=municipalities), tuple(sorted(extra))
