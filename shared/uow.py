@@ -7,6 +7,8 @@ land in the same commit (the transactional outbox). Nothing is published before 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,12 +43,15 @@ class UnitOfWork:
         self.correlation_id = correlation_id or correlation_id_var.get() or new_correlation_id()
         self.causation_id = causation_id
         self.events: list[Envelope] = []
+        # Outbox rows wait for commit, then go in one statement (a scan that emits 10,000 events
+        # pays one round trip, not 10,000); they are in the same transaction either way.
+        self._outbox_rows: list[dict[str, Any]] = []
         self.in_command = False  # set by shared.contention while a retried command runs
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
         self.session = Session(self.engine, expire_on_commit=False)
-        self.events = []
+        self.events, self._outbox_rows = [], []
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -65,19 +70,32 @@ class UnitOfWork:
             causation_id=self.causation_id,
             occurred_at=self.clock.now(),
         )
-        outbox = bus_tables(self.service).outbox
-        self.session.execute(
-            sa.insert(outbox).values(
-                event_id=str(envelope.event_id),
-                event_type=envelope.type,
-                envelope=envelope.model_dump_json(),
-                created_at=self.clock.now(),
-            )
+        self._outbox_rows.append(
+            {
+                "event_id": str(envelope.event_id),
+                "event_type": envelope.type,
+                "envelope": envelope.model_dump_json(),
+                "created_at": self.clock.now(),
+            }
         )
         self.events.append(envelope)
         return envelope
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that is undone on its own when it fails: its rows and its events."""
+        events_before, rows_before = len(self.events), len(self._outbox_rows)
+        try:
+            with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self.events[events_before:], self._outbox_rows[rows_before:]
+            raise
+
     def commit(self) -> None:
+        if self._outbox_rows:
+            self.session.execute(sa.insert(bus_tables(self.service).outbox), self._outbox_rows)
+            self._outbox_rows = []
         if self.events and not is_sqlite(self.engine):
             # Delivered by PostgreSQL only if the transaction commits.
             self.session.execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}, '{self.service}'"))
@@ -87,4 +105,4 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
-        self.events = []
+        self.events, self._outbox_rows = [], []

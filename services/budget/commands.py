@@ -61,13 +61,8 @@ def emit_events(uow: UnitOfWork, events: list[Payload], *, tenant: str, subject:
 
 def each_in_a_savepoint(uow: UnitOfWork, work: Callable[[], T]) -> T:
     """One item of a bulk command: its rows and events stay only if it succeeds."""
-    with uow.session.begin_nested():
-        events_before = len(uow.events)
-        try:
-            return work()
-        except Exception:
-            del uow.events[events_before:]
-            raise
+    with uow.savepoint():
+        return work()
 
 
 def rejected(index: int, reference: str | None, exc: DomainError) -> ItemResult:
