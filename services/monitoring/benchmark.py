@@ -163,11 +163,8 @@ def _cell(cell: Any, row: str) -> BenchmarkCell:
 
 
 def _row_label(block: str, row: str, language: str) -> str:
-    if block == "municipalities" and row != "n":
-        return row
-    if row == "n" or row == "recorded":
-        return label(row, language)
-    return label(row, language)
+    """A municipality's row is its CBS code; any other row has a label."""
+    return row if block == "municipalities" and row != "n" else label(row, language)
 
 
 def tables(report: Report, language: str) -> list[BenchmarkTable]:
