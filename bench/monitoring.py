@@ -122,6 +122,7 @@ class MonitoringBench(ScratchBench):
         weights = [1 / rank for rank in range(1, len(self.municipalities) + 1)]
         days = (LAST_DAY - FIRST_DAY).days
         plans: list[tuple[str, str, str, date, str | None, str | None]] = []  # for the tables that follow
+        benefits: list[str] = []  # each plan's benefit, beside `plans` (the lines carry it)
 
         def trajectories() -> Iterator[tuple[Any, ...]]:
             for base in range(0, n, CHUNK):
@@ -143,6 +144,7 @@ class MonitoringBench(ScratchBench):
                     provisions = rnd.random() < 0.4
                     kinds = tuple(provisions and rnd.random() < 0.15 for _ in range(5))
                     plans.append((_uuid(1, i), where[j], _uuid(2, i), started_on, category, kind_of_work))
+                    benefits.append(benefit[j])
                     yield (
                         _uuid(1, i), "plan", where[j], _uuid(2, i), "prb", _uuid(3, i), granted,
                         rnd.randrange(0, granted + 1, 100), started_on, started_on + timedelta(days=365),
@@ -179,14 +181,16 @@ class MonitoringBench(ScratchBench):
 
         def lines() -> Iterator[tuple[Any, ...]]:
             number = 0
-            for plan_id, where, *_ in plans:
+            for (plan_id, where, _client, started_on, *_), benefit in zip(plans, benefits, strict=True):
+                # One line per category (the facts a handler keeps: start, scheme, benefit, first of its category).
                 for category in set(_weighted(rnd, CATEGORIES, rnd.randint(1, 4))):
                     number += 1
                     yield (_uuid(5, number), plan_id, where, category, rnd.randrange(100_00, 3000_00, 100), None,
-                           "Bench Opleidingen BV")
+                           "Bench Opleidingen BV", started_on, "prb", benefit, True)
 
         counts["plan lines"] = self.copy("monitoring.trajectory_line", ("plan_line_id", "plan_id", "municipality",
-                                         "category", "granted_cents", "provider_kvk", "provider_name"), lines())
+                                         "category", "granted_cents", "provider_kvk", "provider_name", "started_on",
+                                         "scheme", "benefit", "first_of_category"), lines())
         at = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
         def outcomes() -> Iterator[tuple[Any, ...]]:
@@ -429,13 +433,9 @@ class MonitoringBench(ScratchBench):
 def _what(statement: str) -> str:
     """A short name for a statement of the report, for the timing lines."""
     s = " ".join(statement.split())
-    if "enable_hashagg" in s:
-        return "... planner setting for the next statement"
-    if "HAVING" in s:
-        return "... a category repeated within a plan (Table 4.4, clients not lines)"
     if "trajectory_line" in s:
         return "... lines per category (Table 4.4)"
-    if " AS o " in s or "orientation" in s and "EXISTS" in s:
+    if " AS o " in s:
         return "... orientation phases (execution cost)"
     if "benchmark_settings" in s:
         return "... the municipality's settings"

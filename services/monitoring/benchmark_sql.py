@@ -1,15 +1,14 @@
-"""The benchmark's SQL: four statements per report, whatever the number of trajectories.
+"""The benchmark's SQL: three statements per report, whatever the number of trajectories.
 
 1. One pass over the plan trajectories started in the period, grouped by benefit part and
    municipality, with conditional aggregates (`count(*) FILTER (WHERE ...)`): every cell of
    Tables 4.1, 4.2 and 4.5-4.7, the sums for 4.3 and the costs, and (national view) 4.3 per
    municipality.
-2. Their plan lines per part and category (Table 4.4): lines and amounts (a plain join, which
-   PostgreSQL runs in parallel).
-3. The lines that repeat a category within one plan (read in index order: no sort, no hash), so
-   that 2. counts clients, not lines, without a `count(DISTINCT ...)` over every line.
-4. The orientation phases of their clients, counted with the client's first plan (an index-only
-   probe per orientation phase).
+2. The plan lines of the period per part and category (Table 4.4): clients and amounts, from
+   the lines alone (each carries its trajectory's start, scheme and benefit, and whether it is
+   its plan's first of the category; the handlers keep them).
+3. The orientation phases of their clients, counted with the client's first plan (`first_plan`,
+   kept when a plan trajectory starts).
 
 On PostgreSQL the report's transaction raises `work_mem` (SET LOCAL) so that the joins' hash
 tables stay in memory. bench/monitoring.py times this on 1,000,000 trajectories.
@@ -125,22 +124,9 @@ def _measures() -> dict[str, ColumnElement[Any]]:
 
 def _orientation(query: Query) -> sa.Select[Any]:
     """What the clients' orientation phases cost, counted with the client's first plan trajectory
-    (by start, then id) so that a client with two plans does not count it twice. The probe for an
-    earlier plan is index-only (ix_monitoring_trajectory_plan_client, monitoring_0009)."""
+    (`first_plan`, kept by the handler that starts it) so that a client with two plans does not
+    count it twice."""
     o = T.alias("o")
-    q = T.alias("q")
-    earlier = (
-        sa.select(sa.literal(1))
-        .where(
-            q.c.kind == TrajectoryKind.PLAN.value,
-            q.c.client_id == T.c.client_id,
-            q.c.municipality == T.c.municipality,
-            sa.or_(
-                q.c.started_on < T.c.started_on, sa.and_(q.c.started_on == T.c.started_on, q.c.plan_id < T.c.plan_id)
-            ),
-        )
-        .exists()
-    )
     part = _part().label("part")
     return (
         sa.select(
@@ -149,65 +135,35 @@ def _orientation(query: Query) -> sa.Select[Any]:
             sa.func.coalesce(sa.func.sum(o.c.case_minutes), 0),
         )
         .select_from(T.join(o, sa.and_(o.c.client_id == T.c.client_id, o.c.municipality == T.c.municipality)))
-        .where(*_in_period(query), o.c.kind == TrajectoryKind.ORIENTATION.value, sa.not_(earlier))
+        .where(*_in_period(query), T.c.first_plan.is_(True), o.c.kind == TrajectoryKind.ORIENTATION.value)
         .group_by(part)
     )
 
 
 def _lines(query: Query) -> sa.Select[Any]:
-    """Table 4.4: per part and category, the lines of the trajectories in the period and their amounts."""
-    part = _part().label("part")
-    where = _in_period(query)
+    """Table 4.4: per part and category, the clients with a line of it (a plan's first line of the
+    category) and the granted amounts, from the lines alone: they carry their trajectory's start,
+    scheme and benefit (only plans have lines)."""
+    part = sa.case(
+        (L.c.benefit == WWB, sa.literal(WWB)), (L.c.benefit == NUG, sa.literal(NUG)), else_=sa.literal(REST)
+    ).label("part")
+    where = [L.c.scheme == query.scheme, L.c.started_on >= query.period_from, L.c.started_on <= query.period_to]
     if not query.national:
         where.append(L.c.municipality == query.municipality)
     return (
-        sa.select(part, L.c.category, sa.func.count(), sa.func.coalesce(sa.func.sum(L.c.granted_cents), 0))
-        .select_from(T.join(L, L.c.plan_id == T.c.plan_id))
+        sa.select(
+            part,
+            L.c.category,
+            sa.func.count().filter(L.c.first_of_category.is_(True)),
+            sa.func.coalesce(sa.func.sum(L.c.granted_cents), 0),
+        )
         .where(*where)
         .group_by(part, L.c.category)
     )
 
 
-def _repeated_categories(query: Query) -> sa.Select[Any]:
-    """(plan, category) pairs with more than one line (a second coaching provider), grouped in the order
-    of ix_monitoring_trajectory_line_municipality_plan_category: no sort, and no hash table of every pair."""
-    lines = sa.select(L.c.plan_id, L.c.category)
-    if not query.national:
-        lines = lines.where(L.c.municipality == query.municipality)
-    return (
-        lines.group_by(L.c.municipality, L.c.plan_id, L.c.category)
-        .having(sa.func.count() > 1)
-        .add_columns(sa.func.count() - 1)
-    )
-
-
-def _in_index_order(session: Session, statement: sa.Select[Any]) -> list[Any]:
-    """PostgreSQL's planner would hash every (plan, category) pair of the country (it expects few groups
-    to survive the HAVING); grouping the index's ordered entries as they come is three times faster."""
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    if postgresql:
-        session.execute(sa.text("SET LOCAL enable_hashagg = off"))
-    try:
-        return list(session.execute(statement).all())
-    finally:
-        if postgresql:
-            session.execute(sa.text("SET LOCAL enable_hashagg = on"))
-
-
-def _parts_of(session: Session, query: Query, plan_ids: list[str]) -> dict[str, str]:
-    """The part of each of these plans that lies in the report (the few with a repeated category)."""
-    found: dict[str, str] = {}
-    for start in range(0, len(plan_ids), 500):
-        chunk = plan_ids[start : start + 500]
-        for plan_id, part in session.execute(
-            sa.select(T.c.plan_id, _part()).where(T.c.plan_id.in_(chunk), *_in_period(query))
-        ):
-            found[plan_id] = part
-    return found
-
-
 def aggregates(session: Session, query: Query) -> tuple[Aggregates, tuple[str, ...]]:
-    """Count once: the four statements, their few result rows folded into the part columns."""
+    """Count once: the three statements, their few result rows folded into the part columns."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
     measures = _measures()
@@ -240,16 +196,11 @@ def aggregates(session: Session, query: Query) -> tuple[Aggregates, tuple[str, .
         add(amounts, "orientation_spent", where, spent)
         add(amounts, "orientation_minutes", where, minutes)
     extra: list[str] = []
-    for where, category, lines, amount in session.execute(_lines(query)):
-        add(counts, f"spending.{category}", where, lines)
+    for where, category, clients, amount in session.execute(_lines(query)):
+        add(counts, f"spending.{category}", where, clients)
         add(amounts, f"spending.{category}", where, amount)
         if category not in report_domain.CATEGORIES and category not in extra:
             extra.append(category)
-    repeated = _in_index_order(session, _repeated_categories(query))
-    parts = _parts_of(session, query, sorted({plan_id for plan_id, _c, _n in repeated})) if repeated else {}
-    for plan_id, category, extra_lines in repeated:
-        if plan_id in parts:  # a client counts once per category, however many lines
-            add(counts, f"spending.{category}", parts[plan_id], -int(extra_lines))
     municipalities: tuple[tuple[str, int, int], ...] = ()
     if query.national:
         municipalities = tuple((m, n, g) for m, (n, g) in sorted(per_municipality.items()))

@@ -2,8 +2,9 @@
 
 Other areas call `schedule`, `complete` and `cancel_open` inside their own unit of work (they do
 not commit). The scan reads only what is due: open items, not yet flagged, with `due_on` before
-today, through the partial index `ix_monitoring_follow_up_to_flag` (and the (status, due_on)
-index); never a pass over every trajectory. Each item is flagged once and says FollowUpOverdue.
+today, through the partial index `ix_monitoring_follow_up_to_flag` on (due_on, id) that holds
+only those, batch after batch from where the last one ended; never a pass over every trajectory,
+and an item flagged yesterday but still open is not read again. Each item is flagged once and says FollowUpOverdue.
 
 Lock order, everywhere: the trajectory row first, then its follow-ups (commands lock the
 trajectory they change; the scan locks the trajectories of a batch, sorted, before re-reading
@@ -149,9 +150,11 @@ class ScanResult:
 
 
 def _due(today: date, *columns: Any) -> sa.Select[Any]:
-    """What is still to flag: open, not flagged, its day before today (ix_monitoring_follow_up_to_flag)."""
+    """What is still to flag: open, not flagged, its day before today. The status is written as a
+    literal so that every plan (a prepared statement's generic one too) can prove the partial
+    index's condition and read ix_monitoring_follow_up_to_flag: only what is still to flag."""
     return sa.select(*columns).where(
-        col(FollowUp.status) == FollowUpStatus.OPEN,
+        col(FollowUp.status) == sa.literal_column(f"'{FollowUpStatus.OPEN.value}'"),
         col(FollowUp.overdue_flagged_at).is_(None),
         col(FollowUp.due_on) < today,
     )
@@ -174,14 +177,17 @@ def flag_overdue(uow: UnitOfWork, *, batch: int = SCAN_BATCH) -> ScanResult:
     Plain column reads and one UPDATE per batch: no row objects to flush one by one."""
     session, today, now = uow.session, uow.clock.today(), uow.clock.now()
     read = locked = flagged = 0
+    order = (col(FollowUp.due_on), col(FollowUp.id))
+    after: tuple[date, str] | None = None
     while True:
-        order = (col(FollowUp.due_on), col(FollowUp.id))
-        candidates = session.execute(
-            _due(today, col(FollowUp.id), col(FollowUp.plan_id)).order_by(*order).limit(batch)
-        ).all()
+        candidates_query = _due(today, col(FollowUp.id), col(FollowUp.plan_id), col(FollowUp.due_on))
+        if after is not None:  # keyset: each batch starts past the last one, never re-reads it
+            candidates_query = candidates_query.where(sa.tuple_(*order) > sa.tuple_(*after))
+        candidates = session.execute(candidates_query.order_by(*order).limit(batch)).all()
         read += len(candidates)
         if not candidates:
             return ScanResult(read, locked, flagged)
+        after = (candidates[-1].due_on, candidates[-1].id)
         plan_ids = sorted({c.plan_id for c in candidates})
         locked += len(
             session.execute(

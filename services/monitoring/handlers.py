@@ -63,8 +63,9 @@ def start_trajectory_on_plan_approved(uow: UnitOfWork, plan: PlanApprovedV1, eve
         started_on=_dutch_day(event),
         execution_deadline=plan.execution_deadline,
     )
+    trajectory.first_plan = not repository.has_plan_trajectory(uow.session, plan.client_id, event.tenant)
     repository.add(uow.session, trajectory)
-    repository.replace_lines(uow.session, plan_id=plan.plan_id, municipality=event.tenant, lines=plan.lines)
+    repository.replace_lines(uow.session, trajectory, plan.lines)
     progress_planning.on_trajectory_started(uow.session, trajectory, uow.clock.now())
 
 
@@ -72,7 +73,7 @@ def follow_plan_change_on_plan_changed(uow: UnitOfWork, changed: PlanChangedV1, 
     trajectory = _known(uow, changed.plan_id)
     trajectory.change_plan(granted_cents=changed.granted_cents, execution_deadline=changed.execution_deadline)
     repository.save(uow.session, trajectory)
-    repository.replace_lines(uow.session, plan_id=changed.plan_id, municipality=event.tenant, lines=changed.lines)
+    repository.replace_lines(uow.session, trajectory, changed.lines)
     progress_planning.on_plan_changed(uow.session, trajectory, uow.clock.today())
 
 
@@ -87,6 +88,7 @@ def record_profile_on_trajectory_profiled(uow: UnitOfWork, profiled: TrajectoryP
         education=profiled.education,
     )
     repository.save(uow.session, trajectory)
+    repository.set_line_benefit(uow.session, trajectory.plan_id, trajectory.benefit)
 
 
 def start_orientation_trajectory_on_orientation_started(

@@ -75,6 +75,8 @@ class Trajectory(SQLModel, table=True):
     # Effort and cost outside the client's budget.
     case_minutes: int = 0
     external_cost_cents: int = Field(default=0, sa_type=BigInteger)
+    # The client's first plan trajectory here (their orientation phases' cost counts with it).
+    first_plan: bool = True
 
 
 class TrajectoryLine(SQLModel, table=True):
@@ -91,6 +93,13 @@ class TrajectoryLine(SQLModel, table=True):
     granted_cents: int = Field(default=0, sa_type=BigInteger)
     provider_kvk: str | None = Field(default=None, max_length=8, index=True)
     provider_name: str | None = Field(default=None, max_length=200)
+    # Copied from the trajectory (they do not change after its start; benefit comes with the
+    # profile) so that the benchmark's Table 4.4 reads the lines alone, without a join.
+    started_on: date | None = None
+    scheme: str | None = Field(default=None, max_length=20)
+    benefit: str = Field(default="unknown", max_length=10)
+    # The plan's first line of its category: a client counts once per category, however many lines.
+    first_of_category: bool = True
 
 
 class CostEntry(SQLModel, table=True):

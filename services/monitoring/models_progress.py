@@ -37,11 +37,11 @@ class FollowUp(SQLModel, table=True):
 
     __tablename__ = "follow_up"
     __table_args__ = (
-        Index("ix_monitoring_follow_up_status_due_on", "status", "due_on"),
         Index("ix_monitoring_follow_up_municipality_status_due_on", "municipality", "status", "due_on"),
         Index(
             "ix_monitoring_follow_up_to_flag",
             "due_on",
+            "id",
             postgresql_where=text(TO_FLAG),
             sqlite_where=text(TO_FLAG),
         ),

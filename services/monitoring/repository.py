@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from contracts.events import GrantedLine
@@ -52,6 +52,7 @@ PLAIN_COLUMNS = (
     "durable",
     "case_minutes",
     "external_cost_cents",
+    "first_plan",
 )
 
 
@@ -177,21 +178,43 @@ def add_outcome(session: Session, outcome: domain.Outcome) -> OutcomeRow:
     return row
 
 
-def replace_lines(session: Session, *, plan_id: str, municipality: str, lines: Sequence[GrantedLine]) -> None:
-    """The plan's granted lines as they are now (PlanApproved, then each PlanChanged)."""
-    session.execute(delete(TrajectoryLine).where(col(TrajectoryLine.plan_id) == plan_id))
-    for line in lines:
+def replace_lines(session: Session, trajectory: domain.Trajectory, lines: Sequence[GrantedLine]) -> None:
+    """The plan's granted lines as they are now (PlanApproved, then each PlanChanged), with the
+    trajectory's start, scheme and benefit beside them for the benchmark."""
+    session.execute(delete(TrajectoryLine).where(col(TrajectoryLine.plan_id) == trajectory.plan_id))
+    seen: set[str] = set()
+    for line in sorted(lines, key=lambda granted: granted.plan_line_id):
         session.add(
             TrajectoryLine(
                 plan_line_id=line.plan_line_id,
-                plan_id=plan_id,
-                municipality=municipality,
+                plan_id=trajectory.plan_id,
+                municipality=trajectory.municipality,
                 category=line.category,
                 granted_cents=line.granted_cents,
                 provider_kvk=line.provider_kvk,
                 provider_name=line.provider_name,
+                started_on=trajectory.started_on,
+                scheme=trajectory.scheme,
+                benefit=trajectory.benefit,
+                first_of_category=line.category not in seen,
             )
         )
+        seen.add(line.category)
+
+
+def set_line_benefit(session: Session, plan_id: str, benefit: str) -> None:
+    """The profile arrived: the lines carry the trajectory's benefit too."""
+    session.execute(update(TrajectoryLine).where(col(TrajectoryLine.plan_id) == plan_id).values(benefit=benefit))
+
+
+def has_plan_trajectory(session: Session, client_id: str, municipality: str) -> bool:
+    """Whether the client already has a plan trajectory here (then a new one is not their first)."""
+    query = select(TrajectoryRow.plan_id).where(
+        TrajectoryRow.client_id == client_id,
+        TrajectoryRow.municipality == municipality,
+        TrajectoryRow.kind == domain.TrajectoryKind.PLAN,
+    )
+    return session.exec(query.limit(1)).first() is not None
 
 
 def names_provider(session: Session, plan_id: str, provider_kvk: str | None) -> bool:

@@ -118,6 +118,7 @@ class Trajectory:
     # Case-manager minutes and costs outside the client's budget (execution cost).
     case_minutes: int = 0
     external_cost_cents: int = 0
+    first_plan: bool = True  # the client's first plan trajectory (orientation costs count with it)
     events: list[Payload] = field(default_factory=list, compare=False, repr=False)
 
     # --- following the plan and the money --------------------------------------------------

@@ -32,8 +32,11 @@ def _trajectory(municipality: str, benefit: str, *, outcome: str | None = None, 
                      status="closed" if closed else "running", closed_on=started + timedelta(days=100) if closed
                      else None, benefit=benefit, outcome_category=outcome, kind_of_work=kind_of_work,
                      durable=durable, **columns)
+    # The lines carry their trajectory's start, scheme and benefit, as the handlers keep them.
     return row, [TrajectoryLine(plan_line_id=str(uuid.uuid4()), plan_id=plan_id, municipality=municipality,
-                                category=category, granted_cents=cents) for category, cents in lines]
+                                category=category, granted_cents=cents, started_on=started, scheme=scheme,
+                                benefit=benefit, first_of_category=category not in (c for c, _ in lines[:i]))
+                 for i, (category, cents) in enumerate(lines)]
 
 
 def _many(count: int, municipality: str, benefit: str, **kwargs):
@@ -83,8 +86,9 @@ def _costs() -> list:
                     contact_hours="average", provisions_recorded=True, lines=(("coaching", 5000_00),)),
         _trajectory(m, "wwb", closed=True, granted_cents=2000_00, spent_cents=2000_00,
                     lines=(("training_skills", 2000_00),)),
+        # Client A's second plan (first_plan as its start handler keeps it): A's orientation counts once.
         _trajectory(m, "wwb", client=a, started_on=date(2026, 5, 1), granted_cents=1000_00, case_minutes=30,
-                    lines=(("coaching", 1000_00),)),  # client A's second plan: A's orientation counts once
+                    first_plan=False, lines=(("coaching", 1000_00),)),
         _trajectory(m, "nug", client=d, outcome="work_after", kind_of_work="secondment", closed=True,
                     granted_cents=3000_00, spent_cents=2500_00, case_minutes=90, lines=(("job_mediation", 3000_00),)),
         _trajectory(m, "nug", granted_cents=6000_00,  # two coaching lines (two coaches): one client

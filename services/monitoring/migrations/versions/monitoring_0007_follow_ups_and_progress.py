@@ -48,7 +48,6 @@ def upgrade() -> None:
         schema=S,
     )
     op.create_index("ix_monitoring_follow_up_plan_id", "follow_up", ["plan_id"], schema=S)
-    op.create_index("ix_monitoring_follow_up_status_due_on", "follow_up", ["status", "due_on"], schema=S)
     op.create_index(
         "ix_monitoring_follow_up_municipality_status_due_on",
         "follow_up",
@@ -58,7 +57,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_monitoring_follow_up_to_flag",
         "follow_up",
-        ["due_on"],
+        ["due_on", "id"],
         schema=S,
         postgresql_where=sa.text(TO_FLAG),
         sqlite_where=sa.text(TO_FLAG),
@@ -242,7 +241,6 @@ def downgrade() -> None:
             [
                 "ix_monitoring_follow_up_to_flag",
                 "ix_monitoring_follow_up_municipality_status_due_on",
-                "ix_monitoring_follow_up_status_due_on",
                 "ix_monitoring_follow_up_plan_id",
             ],
         ),
