@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from services.monitoring import benchmark
 from services.monitoring.domain import experiments as domain
 from services.monitoring.domain.experiments import AssignmentMethod, IntervalMethod
 from services.monitoring.domain.outcomes import OUTFLOW
@@ -37,7 +38,7 @@ from services.monitoring.models_experiments import (
 )
 from services.monitoring.permissions import Action, authorize
 from shared.access import ensure_visible
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.clock import Clock
 from shared.errors import Conflict, NotFound
 from shared.pagination import Page, PageRequest, page_of
@@ -345,6 +346,12 @@ def results(
     row = _visible(session, who, experiment_id)
     experiment = _domain(row, _groups(session, row.id))
     answer = domain.results(experiment, group_counts(session, row), method)
+    # Policy staff see aggregates only: a group small enough to point at a person is left out, and
+    # so is every difference that involves it.
+    minimum = benchmark.settings_for(session, row.municipality)[0].min_cell_size
+    hidden = {r.group.key for r in answer if domain.too_small(r.count, minimum)} if who.role == Role.POLICY else set()
+    if hidden & {r.group.key for r in answer if r.group.control}:
+        hidden = {r.group.key for r in answer}
     return ExperimentResults(
         experiment_id=row.id,
         assignment=experiment.assignment,
@@ -354,6 +361,18 @@ def results(
         computed_on=clock.today(),
         groups=[
             GroupResultPublic(
+                key=r.group.key,
+                name=r.group.name,
+                control=r.group.control,
+                suppressed=True,
+                n=None,
+                outflow=None,
+                proportion=None,
+                without_trajectory=None,
+                difference=None,
+            )
+            if r.group.key in hidden
+            else GroupResultPublic(
                 key=r.group.key,
                 name=r.group.name,
                 control=r.group.control,

@@ -207,10 +207,15 @@ class GroupResultPublic(SQLModel):
     key: str
     name: str
     control: bool
-    n: int = Field(description="Participants in this group.")
-    outflow: int = Field(description="Participants with outflow to work on any of their plan trajectories.")
+    suppressed: bool = Field(
+        default=False,
+        description="For the policy role: the group's figures are left out (null) because a count is under the "
+        "municipality's minimum cell size (benchmark settings), so that no person can be recognised.",
+    )
+    n: int | None = Field(description="Participants in this group.")
+    outflow: int | None = Field(description="Participants with outflow to work on any of their plan trajectories.")
     proportion: float | None = Field(description="outflow / n; null while the group has no participants.")
-    without_trajectory: int = Field(description="Participants with no plan trajectory: counted as no outflow.")
+    without_trajectory: int | None = Field(description="Participants with no plan trajectory: counted as no outflow.")
     difference: DifferencePublic | None = Field(
         description="Against control, with its interval; null for control or while a group is empty."
     )

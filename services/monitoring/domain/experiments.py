@@ -294,3 +294,10 @@ def results(
         proportion = count.outflow / count.n if count.n else None
         answer.append(GroupResult(group=group, count=count, proportion=proportion, difference=difference))
     return answer
+
+
+def too_small(count: GroupCount, minimum: int) -> bool:
+    """Whether a group's figures could point at a person: fewer than `minimum` participants, or fewer
+    than `minimum` with (or without) outflow among them (a zero is no person)."""
+    no_outflow = count.n - count.outflow
+    return any(0 < cell < minimum for cell in (count.n, count.outflow, no_outflow))

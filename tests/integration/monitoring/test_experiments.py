@@ -227,3 +227,24 @@ def test_results_of_a_drawn_experiment_carry_no_warning_and_empty_groups_no_inte
     body = http.get(f"{BASE}/experiments/{made['id']}/results", headers=KM).json()
     assert body["warning"] is None and body["computed_on"]
     assert [(g["n"], g["proportion"], g["difference"]) for g in body["groups"]] == [(0, None, None)] * 3
+
+
+def test_policy_staff_do_not_see_a_group_small_enough_to_point_at_a_person(env):
+    runtime, http, _clock = env
+    made = _experiment(http, assignment="choice", groups=GROUPS)
+    url = f"{BASE}/experiments/{made['id']}"
+    # control: 10 of 20 found work; freedom: 3 of 20 (a cell of 3 under the minimum of 5); support: 9 of 12.
+    for group, n, worked in (("control", 20, 10), ("freedom", 20, 3), ("support", 12, 9)):
+        for i in range(n):
+            client = f"{group}-small-{i}-{uuid.uuid4().hex[:8]}"
+            assert http.post(f"{url}/choices", headers=KM, json={"client_id": client, "group": group}).status_code == 201
+            add_trajectory(runtime, client, outcome_category="work_during" if i < worked else "no_work_running")
+    as_policy = {g["key"]: g for g in http.get(f"{url}/results", headers=POLICY).json()["groups"]}
+    assert as_policy["freedom"]["suppressed"] and as_policy["freedom"]["outflow"] is None
+    assert as_policy["freedom"]["n"] is None and as_policy["freedom"]["difference"] is None
+    assert as_policy["support"]["suppressed"]  # 12 - 9 = 3 without outflow: also too small
+    control = as_policy["control"]
+    assert not control["suppressed"] and (control["n"], control["outflow"]) == (20, 10)
+    as_lead = {g["key"]: g for g in http.get(f"{url}/results", headers=LEAD).json()["groups"]}
+    assert (as_lead["freedom"]["outflow"], as_lead["freedom"]["suppressed"]) == (3, False)
+    assert as_lead["freedom"]["difference"]["estimate"] == -0.35
