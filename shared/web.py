@@ -174,6 +174,8 @@ class ApiVersionMiddleware:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 message["headers"].append((b"api-version", API_VERSION.encode()))
+                # No browser guesses another type than the one we say (an uploaded file stays a download).
+                message["headers"].append((b"x-content-type-options", b"nosniff"))
             await send(message)
 
         await self.app(scope, receive, send_with_version)

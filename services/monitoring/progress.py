@@ -178,7 +178,7 @@ def add_report_attachment(
     trajectory = reach(uow.session, who, plan_id, lock=True)
     ensure_running(trajectory.status, "file")
     _visible_report(uow.session, who, plan_id, report_id, to_write=True)
-    check_attachment(filename, content_type, len(data))
+    check_attachment(filename, content_type, len(data), data[:16])
     digest = hashlib.sha256(data).hexdigest()
     duplicate = Conflict(
         "attachment.duplicate",

@@ -31,6 +31,12 @@ ALLOWED_ATTACHMENT_TYPES: dict[str, tuple[str, ...]] = {
     "image/png": (".png",),
     "image/jpeg": (".jpg", ".jpeg"),
 }
+# What a file of each kind starts with: a file whose content is not what its type says is refused.
+SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "application/pdf": (b"%PDF-",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+}
 SIX_MONTH_PRESENTATION_TITLE = "Presentatie 'Mijn weg naar werk'"
 
 
@@ -241,7 +247,8 @@ class AttachmentRefused(RuleBroken):
             413
             if first["code"] == "attachment.too_large"
             else 415
-            if first["code"] in ("attachment.type_not_allowed", "attachment.extension_mismatch")
+            if first["code"]
+            in ("attachment.type_not_allowed", "attachment.extension_mismatch", "attachment.content_mismatch")
             else 422
         )
 
@@ -250,8 +257,9 @@ def _problem(code: str, field: str, message: str, message_nl: str) -> dict[str, 
     return {"field": field, "code": code, "message": message, "message_nl": message_nl}
 
 
-def check_attachment(filename: str, content_type: str, size: int) -> None:
-    """A PDF, PNG or JPEG with a plain name matching its type, not empty, at most 10 MiB."""
+def check_attachment(filename: str, content_type: str, size: int, head: bytes | None = None) -> None:
+    """A PDF, PNG or JPEG with a plain name matching its type, not empty, at most 10 MiB, and (given
+    its first bytes) whose content is what its type says."""
     problems = []
     name = filename or ""
     if (
@@ -306,6 +314,15 @@ def check_attachment(filename: str, content_type: str, size: int) -> None:
                 "file.size",
                 f"The file is too large. A file may be at most {limit} MB.",
                 f"Het bestand is te groot. Een bestand mag hoogstens {limit} MB zijn.",
+            )
+        )
+    if not problems and head is not None and not head.startswith(SIGNATURES[kind]):
+        problems.append(
+            _problem(
+                "attachment.content_mismatch",
+                "file.content_type",
+                "The content of the file is not what its kind says. Send a real PDF, PNG or JPEG.",
+                "De inhoud van het bestand past niet bij het soort bestand. Stuur een echte PDF, PNG of JPEG.",
             )
         )
     if problems:

@@ -183,6 +183,8 @@ def test_a_file_is_attached_to_a_report_and_downloaded_with_its_checksum(env):
             "attachment.type_not_allowed",
         ),
         ("foto.pdf", b"\x89PNG", "image/png", 415, "attachment.extension_mismatch"),
+        ("rapport.pdf", b"<html><script>alert(1)</script>", "application/pdf", 415, "attachment.content_mismatch"),
+        ("foto.png", b"%PDF-1.4", "image/png", 415, "attachment.content_mismatch"),
         ("leeg.pdf", b"", "application/pdf", 422, "attachment.empty"),
         ("groot.pdf", b"x" * (10 * 1024 * 1024 + 1), "application/pdf", 413, "attachment.too_large"),
     ],
@@ -201,7 +203,7 @@ def test_the_client_attaches_only_to_its_own_reports_and_a_provider_downloads_on
     runtime, http, clock = env
     plan = start_plan(runtime, clock)
     by_km = http.post(plan.url("/progress-reports"), headers=KM, json=REPORT).json()
-    files = {"file": ("scan.png", b"\x89PNG\r\n", "image/png")}
+    files = {"file": ("scan.png", b"\x89PNG\r\n\x1a\n", "image/png")}
     r = http.post(plan.url(f"/progress-reports/{by_km['id']}/attachments"), headers=plan.client(), files=files)
     assert r.status_code == 404
     attachment = http.post(plan.url(f"/progress-reports/{by_km['id']}/attachments"), headers=KM, files=files).json()
