@@ -40,6 +40,7 @@ def put_registration(plan_id: PlanId, form: RegistrationForm, who: CurrentPrinci
     summary="Read the registration form",
 )
 def get_registration(plan_id: PlanId, who: CurrentPrincipal, session: SessionDep) -> RegistrationForm:
+    """The registration form as recorded (what was not judged is null; `provisions` null: not known). Staff only."""
     return registration.get_registration(session, who, plan_id)
 
 
@@ -66,4 +67,5 @@ def add_cost(plan_id: PlanId, data: CostCreate, who: CurrentPrincipal, uow: Uow)
 def list_costs(
     plan_id: PlanId, who: CurrentPrincipal, session: SessionDep, page: PageDep, response: Response
 ) -> list[CostPublic]:
+    """The costs outside the budget recorded for this trajectory, paged, by day. Staff only."""
     return page_answer(registration.list_costs(session, who, plan_id, page), response)

@@ -39,8 +39,10 @@ class BenchmarkSettingsUpdate(SQLModel):
     model_config = SQLModelConfig(extra="forbid")
 
     hourly_rate: EuroAmount = Field(description="EUR per case-manager hour, for the execution cost.")
+    # The bound keeps a huge number from the database; the domain says the real range (1-100) in words.
     min_cell_size: int = Field(
-        description="Cells counting fewer trajectories than this are suppressed (1 suppresses nothing)."
+        le=1_000_000,
+        description="Cells counting fewer trajectories than this are suppressed (1 suppresses nothing; at most 100).",
     )
     reference_outflow_wwb: Decimal = Field(description="Outflow to work of regular WWB trajectories, in %.")
     reference_outflow_nug: Decimal = Field(description="Outflow to work of regular NUG trajectories, in %.")
