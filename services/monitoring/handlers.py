@@ -66,7 +66,7 @@ def start_trajectory_on_plan_approved(uow: UnitOfWork, plan: PlanApprovedV1, eve
     trajectory.first_plan = not repository.has_plan_trajectory(uow.session, plan.client_id, event.tenant)
     repository.add(uow.session, trajectory)
     repository.replace_lines(uow.session, trajectory, plan.lines)
-    progress_planning.on_trajectory_started(uow.session, trajectory, uow.clock.now())
+    progress_planning.on_trajectory_started(uow.session, trajectory, uow.clock.now(), plan.lines)
 
 
 def follow_plan_change_on_plan_changed(uow: UnitOfWork, changed: PlanChangedV1, event: Envelope) -> None:

@@ -13,10 +13,12 @@ schedule, the six-month presentation), a changed plan (the reports still to come
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from contracts.events import GrantedLine
 from services.monitoring import follow_ups, repository
 from services.monitoring.domain.follow_up import (
     DEFAULT_REPORTER,
@@ -365,12 +367,52 @@ def list_follow_ups(
 # --- reactions to the trajectory's life (called by handlers.py) ------------------------------
 
 
-def on_trajectory_started(session: Session, trajectory: Trajectory, at: datetime) -> None:
-    """A plan trajectory starts: the default report schedule (every two months until the deadline)
-    and, when its deadline lies more than six months after the start, the six-month presentation
-    ("Mijn weg naar werk") as a conversation at start + 6 months."""
+def _milestones_from_plan(session: Session, trajectory: Trajectory, lines: Sequence[GrantedLine], at: datetime) -> None:
+    """The plan's own milestones: the day each activity should be done (a line's end), once per
+    category and day, within the trajectory."""
+    seen: set[tuple[str, date]] = set()
+    for line in lines:
+        end = line.ends_on
+        if (
+            end is None
+            or (line.category, end) in seen
+            or not trajectory.started_on <= end <= trajectory.execution_deadline
+        ):
+            continue
+        seen.add((line.category, end))
+        row = Milestone(
+            id=str(uuid.uuid4()),
+            municipality=trajectory.municipality,
+            plan_id=trajectory.plan_id,
+            client_id=trajectory.client_id,
+            title=f"Activiteit uit het plan klaar ({line.category})",
+            due_on=end,
+            created_by=SYSTEM,
+            created_at=at,
+        )
+        session.add(row)
+        follow_ups.schedule(
+            session,
+            municipality=trajectory.municipality,
+            plan_id=trajectory.plan_id,
+            client_id=trajectory.client_id,
+            kind=FollowUpKind.MILESTONE,
+            due_on=end,
+            ref_id=row.id,
+            title=row.title,
+        )
+
+
+def on_trajectory_started(
+    session: Session, trajectory: Trajectory, at: datetime, lines: Sequence[GrantedLine] = ()
+) -> None:
+    """A plan trajectory starts: the default report schedule (every two months until the deadline),
+    a milestone for the end of each activity in the plan, and, when its deadline lies more than six
+    months after the start, the six-month presentation ("Mijn weg naar werk") as a conversation at
+    start + 6 months."""
     if trajectory.kind != TrajectoryKind.PLAN:
         return
+    _milestones_from_plan(session, trajectory, lines, at)
     if session.get(ReportSchedule, trajectory.plan_id) is None:
         session.add(
             ReportSchedule(

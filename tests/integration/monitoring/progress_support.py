@@ -79,8 +79,10 @@ def start_plan(
     municipality: str = "0014",
     deadline: date = date(2027, 3, 2),
     provider_kvk: str | None = KVK,
+    ends_on: tuple[date, ...] = (),
 ) -> Plan:
-    """A plan approved today (the clock's day), granted EUR 1,000 on one coaching line."""
+    """A plan approved today (the clock's day), granted EUR 1,000 on one coaching line (or one per
+    `ends_on`: coaching lines whose activity ends on those days)."""
     plan = Plan(str(uuid.uuid4()), str(uuid.uuid4()), municipality)
     _handle(
         runtime,
@@ -99,10 +101,12 @@ def start_plan(
                 {
                     "plan_line_id": str(uuid.uuid4()),
                     "category": "coaching",
-                    "granted_cents": 1000_00,
+                    "granted_cents": 1000_00 // max(1, len(ends_on)),
                     "provider_kvk": provider_kvk,
                     "provider_name": "Coach BV",
+                    **({"ends_on": end.isoformat()} if end else {}),
                 }
+                for end in (ends_on or (None,))
             ],
         },
     )

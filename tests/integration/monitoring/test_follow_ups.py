@@ -201,6 +201,19 @@ def test_milestones_are_follow_ups_until_reached(env):
     assert before.status_code == 422 and before.json()["errors"][0]["field"] == "due_on"
 
 
+def test_the_plans_activities_become_milestones_on_the_day_each_should_be_done(env):
+    runtime, http, clock = env
+    on_day(clock, START)
+    # Two activities end on 1 September, one on 1 December; one ends after the deadline (no milestone).
+    ends = (date(2026, 9, 1), date(2026, 9, 1), date(2026, 12, 1), date(2027, 6, 1))
+    plan = start_plan(runtime, clock, ends_on=ends)
+    milestones = http.get(plan.url("/milestones"), headers=KM).json()
+    assert [(m["due_on"], m["status"]) for m in milestones] == [("2026-09-01", "open"), ("2026-12-01", "open")]
+    assert all("coaching" in m["title"] for m in milestones)
+    due = http.get("/monitoring/v1/follow-ups", headers=KM, params={"plan_id": plan.plan_id, "kind": "milestone"})
+    assert [f["due_on"] for f in due.json()] == ["2026-09-01", "2026-12-01"]
+
+
 def test_nothing_new_is_planned_on_a_closed_trajectory_but_time_still_counts(env):
     runtime, http, clock = env
     plan = start_plan(runtime, clock)
