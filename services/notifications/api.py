@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from services.notifications import queries
+from services.notifications import api_delivery, api_webhooks, queries
 from services.notifications.domain.messages import RecipientKind
 from services.notifications.models import Language, MessagePublic
 from shared.auth import CurrentPrincipal
@@ -47,3 +47,8 @@ def list_messages(
         queries.list_messages(session, who, language, page, client_id=client_id, recipient_kind=recipient_kind),
         response,
     )
+
+
+# Each area's routes live in its own module; this router is the service's one router.
+for area_router in (api_delivery.router, api_webhooks.router):
+    router.include_router(area_router)

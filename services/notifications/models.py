@@ -50,3 +50,7 @@ class MessagePublic(SQLModel):
     body: str
     status: MessageStatus
     created_at: datetime
+
+
+# area models: the tables in models_<area>.py register with SQLModel's metadata on import.
+from services.notifications import models_delivery, models_webhooks  # noqa: E402, F401

@@ -1,0 +1,7 @@
+"""Notifications HTTP routes for delivery: parse, authorise, call a command or a query. No rules here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,3 @@
+"""Tables of the notifications service for delivery (schema "notifications")."""
+
+from __future__ import annotations
