@@ -3,8 +3,9 @@ counted figures (benchmark_sql.py) through the domain's arithmetic and suppressi
 (domain/benchmark*.py) into the API's tables. The API, the CSV, the charts and
 bench/monitoring.py all go through `benchmark()`.
 
-Who may ask: staff and policy for their own municipality; the national view (`all`) only the
-policy role (it shows other municipalities' aggregates, Table 4.3 per municipality).
+Who may ask: staff for their own municipality; the policy role also for another municipality and
+for the national view (`all`, which shows every municipality's Table 4.3): aggregates only, with
+that municipality's suppression settings.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from services.monitoring.models_benchmark import (
     BenchmarkSettingsUpdate,
     BenchmarkTable,
 )
-from services.monitoring.permissions import Action, authorize
+from services.monitoring.permissions import Action, allowed_roles, authorize
 from shared.auth import Principal
 from shared.errors import Forbidden, RuleBroken
 from shared.money import Money
@@ -58,13 +59,16 @@ def check_query(who: Principal, query: Query) -> None:
         )
     if query.national:
         authorize(who, Action.READ_NATIONAL_BENCHMARK)
-    elif query.municipality != who.municipality:
+    # Policy staff compare municipalities (aggregates, suppressed by that municipality's settings);
+    # staff ask their own.
+    elif query.municipality != who.municipality and who.role not in allowed_roles(Action.READ_NATIONAL_BENCHMARK):
         raise Forbidden(
             "benchmark.other_municipality",
-            "You may ask the benchmark of your own municipality, or the national view (`all`, policy role).",
+            "You may ask the benchmark of your own municipality; the policy role also another municipality's "
+            "or the national view (`all`).",
             "municipality",
-            message_nl="U kunt de benchmark van uw eigen gemeente opvragen, of het landelijke beeld "
-            "(`all`, rol beleid).",
+            message_nl="U kunt de benchmark van uw eigen gemeente opvragen. De rol beleid kan ook die van een "
+            "andere gemeente of het landelijke beeld (`all`) opvragen.",
         )
 
 

@@ -272,6 +272,15 @@ def test_staff_ask_their_own_municipality_only(env):
     assert r.status_code == 403 and r.json()["errors"][0]["field"] == "municipality"
 
 
+def test_policy_staff_compare_another_municipality_under_its_own_suppression(env):
+    _runtime, http = env
+    own = http.get("/monitoring/v1/benchmark", headers=POLICY, params={**PERIOD, "municipality": "0344"})
+    assert own.status_code == 200, own.text
+    other = own.json()
+    assert other["municipality"] == "0344" and other["settings"]["municipality"] == "0344"
+    assert _counts_and_percents(_rows(other, "outcomes")[("outcomes", "n")])[2] == (7, None)
+
+
 @pytest.mark.parametrize(
     "params,field",
     [
