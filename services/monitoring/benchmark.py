@@ -10,11 +10,13 @@ that municipality's suppression settings.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
 
 from services.monitoring import benchmark_sql
 from services.monitoring.benchmark_sql import NATIONAL, Query
@@ -102,9 +104,16 @@ def _settings_public(municipality: str, row: BenchmarkSettingsRow | None) -> Ben
 
 
 def settings_for(session: Session, municipality: str) -> tuple[Settings, BenchmarkSettingsPublic]:
-    """A municipality's settings (the defaults until it stores its own; the national view: the defaults)."""
-    row = None if municipality == NATIONAL else session.get(BenchmarkSettingsRow, municipality)
-    return _settings_of(row), _settings_public(municipality, row)
+    """A municipality's settings (the defaults until it stores its own). The national view: the
+    defaults, with the strictest minimum cell size any municipality chose (never below the default),
+    so that its row of Table 4.3 is not shown in a cell smaller than its own report would show."""
+    if municipality != NATIONAL:
+        row = session.get(BenchmarkSettingsRow, municipality)
+        return _settings_of(row), _settings_public(municipality, row)
+    strictest = session.exec(select(func.max(col(BenchmarkSettingsRow.min_cell_size)))).one()
+    settings = replace(DEFAULTS, min_cell_size=max(DEFAULTS.min_cell_size, strictest or 0))
+    public = _settings_public(municipality, None).model_copy(update={"min_cell_size": settings.min_cell_size})
+    return settings, public
 
 
 def get_settings(session: Session, who: Principal) -> BenchmarkSettingsPublic:
@@ -133,12 +142,19 @@ def put_settings(uow: UnitOfWork, who: Principal, data: BenchmarkSettingsUpdate)
         "updated_at": uow.clock.now(),
     }
     session = uow.session
-    row = session.get(BenchmarkSettingsRow, who.municipality)
+    row = session.get(BenchmarkSettingsRow, who.municipality, with_for_update=True, populate_existing=True)
     if row is None:
-        row = BenchmarkSettingsRow(municipality=who.municipality, **values)
-    else:
-        for name, value in values.items():
-            setattr(row, name, value)
+        # The first settings of a municipality, perhaps sent twice at once: the other insert wins
+        # the key, and this one then changes the row it stored (under its lock), not a 500.
+        try:
+            with session.begin_nested():
+                row = BenchmarkSettingsRow(municipality=who.municipality, **values)
+                session.add(row)
+        except IntegrityError:
+            row = session.get(BenchmarkSettingsRow, who.municipality, with_for_update=True, populate_existing=True)
+    assert row is not None  # stored here, or by the request that won the key
+    for name, value in values.items():
+        setattr(row, name, value)
     session.add(row)
     uow.commit()
     return _settings_public(who.municipality, row)

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
+from services.monitoring.models_registration import EuroInput
 from shared.money import EuroAmount
 
 SCHEMA = "monitoring"
@@ -38,7 +39,7 @@ class BenchmarkSettingsRow(SQLModel, table=True):
 class BenchmarkSettingsUpdate(SQLModel):
     model_config = SQLModelConfig(extra="forbid")
 
-    hourly_rate: EuroAmount = Field(description="EUR per case-manager hour, for the execution cost.")
+    hourly_rate: EuroInput = Field(description="EUR per case-manager hour, for the execution cost.")
     # The bound keeps a huge number from the database; the domain says the real range (1-100) in words.
     min_cell_size: int = Field(
         le=1_000_000,
@@ -46,7 +47,7 @@ class BenchmarkSettingsUpdate(SQLModel):
     )
     reference_outflow_wwb: Decimal = Field(description="Outflow to work of regular WWB trajectories, in %.")
     reference_outflow_nug: Decimal = Field(description="Outflow to work of regular NUG trajectories, in %.")
-    reference_trajectory_cost: EuroAmount = Field(description="The average cost of a regular trajectory, EUR.")
+    reference_trajectory_cost: EuroInput = Field(description="The average cost of a regular trajectory, EUR.")
 
 
 class BenchmarkSettingsPublic(SQLModel):

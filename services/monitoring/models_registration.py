@@ -4,12 +4,29 @@ table of costs is CostEntry in models.py; the form's answers are columns of the 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from services.monitoring.domain.registration import ContactHours, CostKind, Relative
-from shared.money import EuroAmount
+from shared.money import CENT, EuroAmount, MoneyError
 from shared.text import FreeText
+
+
+def _fits_in_a_decimal(value: Any) -> Any:
+    """More digits than a decimal holds (1e30, forty nines) cannot be money: a 422 naming the field
+    here, before shared.money's EuroAmount, whose rounding would raise InvalidOperation (a 500)."""
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        try:
+            Decimal(str(value).strip()).quantize(CENT)
+        except InvalidOperation as exc:
+            raise MoneyError("not an amount of money: too many digits") from exc
+    return value
+
+
+# A euro amount in a request body (EuroAmount, its number of digits checked first).
+EuroInput = Annotated[EuroAmount, BeforeValidator(_fits_in_a_decimal)]
 
 
 class Strict(BaseModel):
@@ -47,7 +64,7 @@ class RegistrationForm(Strict):
 
 class CostCreate(Strict):
     kind: CostKind
-    amount: EuroAmount = Field(description='Euros, e.g. "450.00": more than 0, at most 100,000.')
+    amount: EuroInput = Field(description='Euros, e.g. "450.00": more than 0, at most 100,000.')
     incurred_on: date
     note: FreeText = Field(default="", max_length=500)
 

@@ -97,3 +97,32 @@ def test_of_several_final_outcomes_at_once_exactly_one_stands(runtime):
     with runtime.engine.connect() as conn:
         count = conn.execute(sa.text("SELECT count(*) FROM monitoring.outcome WHERE plan_id = :p"), {"p": plan_id})
         assert count.scalar_one() == 1
+
+
+def test_the_first_benchmark_settings_sent_at_once_are_all_stored_not_a_500(runtime):
+    from services.monitoring import benchmark
+    from services.monitoring.models_benchmark import BenchmarkSettingsUpdate
+
+    leads = [Principal(subject=f"tl-{i}", role=Role.TEAM_LEAD, municipality="0014") for i in range(THREADS)]
+
+    def put(i: int) -> str:
+        data = BenchmarkSettingsUpdate(
+            hourly_rate=f"{60 + i}.00",
+            min_cell_size=5,
+            reference_outflow_wwb="19",
+            reference_outflow_nug="61",
+            reference_trajectory_cost="2900.00",
+        )
+        try:
+            with runtime.uow("monitoring") as uow:
+                benchmark.put_settings(uow, leads[i], data)
+            return "done"
+        except DomainError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        answers = Counter(pool.map(put, range(THREADS)))
+    assert answers == Counter({"done": THREADS}), answers
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT hourly_rate_cents FROM monitoring.benchmark_settings")).all()
+    assert len(rows) == 1 and 6000 <= rows[0][0] <= (60 + THREADS - 1) * 100
