@@ -160,9 +160,12 @@ def put_settings(uow: UnitOfWork, who: Principal, data: BenchmarkSettingsUpdate)
     return _settings_public(who.municipality, row)
 
 
-def compute(session: Session, query: Query) -> tuple[Report, BenchmarkSettingsPublic]:
-    """The report for a checked query: what the API, the CSV, the charts and bench/monitoring.py use."""
+def compute(session: Session, query: Query, *, min_cell_size: int = 1) -> tuple[Report, BenchmarkSettingsPublic]:
+    """The report for a checked query: what the API, the CSV, the charts and bench/monitoring.py use;
+    cells are suppressed under the municipality's minimum, and never under `min_cell_size`."""
     settings, public = settings_for(session, query.municipality)
+    if settings.min_cell_size < min_cell_size:
+        settings = replace(settings, min_cell_size=min_cell_size)
     counted, extra = benchmark_sql.aggregates(session, query)
     return report_domain.build_report(counted, settings, categories=extra), public
 
@@ -243,7 +246,10 @@ def notes(report: Report, language: str) -> list[str]:
 
 def benchmark(session: Session, who: Principal, query: Query, *, language: str, now: datetime) -> BenchmarkReport:
     check_query(who, query)
-    report, settings = compute(session, query)
+    # A municipality's own minimum (even 1, suppress nothing) is for its own people; policy staff
+    # comparing it from elsewhere see its cells suppressed at least at the default.
+    floor = 1 if query.municipality == who.municipality else DEFAULTS.min_cell_size
+    report, settings = compute(session, query, min_cell_size=floor)
     return BenchmarkReport(
         municipality=query.municipality,
         period_from=query.period_from,
