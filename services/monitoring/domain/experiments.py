@@ -61,7 +61,7 @@ def check_groups(groups: Sequence[Group]) -> None:
                 f"Een experiment heeft {MIN_GROUPS} tot {MAX_GROUPS} groepen. Dit experiment heeft er {len(groups)}."
             ),
         )
-    bad = [g.key for g in groups if not GROUP_KEY.match(g.key)]
+    bad = [g.key for g in groups if not GROUP_KEY.fullmatch(g.key)]
     if bad:
         raise RuleBroken(
             "experiment.group_key",

@@ -155,6 +155,8 @@ def test_a_seed_outside_64_bits_is_refused(seed):
         ((Group("a", "A", control=True), Group("b", "B", control=True)), "experiment.one_control"),
         ((Group("a", "A", control=True), Group("a", "B")), "experiment.group_key_twice"),
         ((Group("a", "A", control=True), Group("Meer steun", "B")), "experiment.group_key"),
+        # A key's end is its end: a trailing newline (which `$` would let through) is no key.
+        ((Group("a", "A", control=True), Group("support\n", "B")), "experiment.group_key"),
     ],
 )
 def test_groups_are_two_to_six_with_exactly_one_control_and_distinct_keys(groups, code):
