@@ -188,7 +188,8 @@ def research_export_file(
     """One row per plan trajectory started in the period: a pseudonym valid in this export only,
     the categories at the start, the registration form, months (never days) of start, close and
     outflow, the outcome, money in euros, case minutes, the experiment group. No client or plan
-    id, no BSN, no name. CSV or Parquet (typed columns). Every export is logged. Policy and team lead."""
+    id, no BSN, no name. CSV or Parquet (typed columns). Every export is logged. Team lead (not policy:
+    a row is one person's, and policy sees aggregates only)."""
     body, media_type, name = research_export.export(
         uow,
         who,

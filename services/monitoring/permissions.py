@@ -32,7 +32,8 @@ class Action(StrEnum):
     DRAW_LOTTERY = "experiment.draw"
     RECORD_CHOICE = "experiment.record_choice"
     READ_ASSIGNMENTS = "experiment.read_assignments"  # who is in which group: client ids
-    EXPORT_RESEARCH = "research.export"  # the anonymised export and its log
+    EXPORT_RESEARCH = "research.export"  # the pseudonymised export: a row per trajectory
+    READ_RESEARCH_EXPORTS = "research.read_exports"  # the log of who exported what, when
     RECORD_REGISTRATION = "registration.record"  # the benchmark's registration form
     READ_REGISTRATION = "registration.read"  # the form and the costs outside the budget
     RECORD_COST = "cost.record"
@@ -71,9 +72,12 @@ PERMISSIONS: dict[Action, tuple[Role, ...]] = {
     Action.DRAW_LOTTERY: (Role.TEAM_LEAD,),
     Action.RECORD_CHOICE: STAFF,
     Action.READ_ASSIGNMENTS: STAFF,
-    # Pseudonymised rows for researchers: policy (who commissions the evaluation) and the team lead
-    # (who runs the experiment); not the case manager, whose work needs no bulk data.
-    Action.EXPORT_RESEARCH: (Role.POLICY, Role.TEAM_LEAD),
+    # Pseudonymised rows for researchers: the team lead (who runs the experiment); not the case
+    # manager, whose work needs no bulk data, and not policy: a row per trajectory (with its health
+    # and debt provisions) is one person's, pseudonymised or not, and policy sees aggregates only.
+    # Policy, who commissions the evaluation, reads the log of who exported what.
+    Action.EXPORT_RESEARCH: (Role.TEAM_LEAD,),
+    Action.READ_RESEARCH_EXPORTS: (Role.POLICY, Role.TEAM_LEAD),
     # The form holds judgements and health and debt facts: staff only, never the client side or policy.
     Action.RECORD_REGISTRATION: STAFF,
     Action.READ_REGISTRATION: STAFF,

@@ -226,7 +226,7 @@ def export(
 
 def list_exports(session: Session, who: Principal, page: PageRequest) -> Page[ResearchExportLogPublic]:
     """The log of the caller's municipality, newest first."""
-    authorize(who, Action.EXPORT_RESEARCH)
+    authorize(who, Action.READ_RESEARCH_EXPORTS)
     query = select(ResearchExportLog).where(ResearchExportLog.municipality == who.municipality)
     query = query.order_by(col(ResearchExportLog.at).desc(), col(ResearchExportLog.id))
     return page_of(session, query, page).map(lambda r: ResearchExportLogPublic.model_validate(r, from_attributes=True))

@@ -78,7 +78,7 @@ def env(request, tmp_path_factory):
         yield runtime, http, plans, experiment_id, clock
 
 
-def _csv(http, headers=POLICY, **params) -> list[dict[str, str]]:
+def _csv(http, headers=LEAD, **params) -> list[dict[str, str]]:
     r = http.get(f"{BASE}/research-export", headers=headers, params={**PERIOD, **params})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/csv") and "attachment" in r.headers["content-disposition"]
@@ -122,7 +122,7 @@ def test_a_row_carries_categories_months_euros_and_the_experiment_group(env):
 
 def test_the_export_holds_no_plan_or_client_id_and_no_exact_date(env):
     _runtime, http, plans, _experiment_id, _clock = env
-    r = http.get(f"{BASE}/research-export", headers=POLICY, params=PERIOD)
+    r = http.get(f"{BASE}/research-export", headers=LEAD, params=PERIOD)
     text = r.text
     assert list(csv.reader(io.StringIO(text)))[0] == list(NAMES)
     assert not any(plan_id in text for plan_id in plans.values())
@@ -172,12 +172,12 @@ def test_every_export_is_logged_and_the_log_is_listed_for_the_municipality(env):
 
 def test_an_end_before_the_start_is_a_422_naming_to(env):
     _runtime, http, _plans, _experiment_id, _clock = env
-    r = http.get(f"{BASE}/research-export", headers=POLICY, params={"from": "2026-06-01", "to": "2026-05-31"})
+    r = http.get(f"{BASE}/research-export", headers=LEAD, params={"from": "2026-06-01", "to": "2026-05-31"})
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"][0]["field"] == "to" and r.json()["code"] == "period.end_before_start"
     dutch = http.get(
         f"{BASE}/research-export",
-        headers={**POLICY, "Accept-Language": "nl"},
+        headers={**LEAD, "Accept-Language": "nl"},
         params={"from": "2026-06-01", "to": "2026-05-31"},
     )
     assert dutch.json()["errors"][0]["message"].startswith("Het einde van de periode")
@@ -187,9 +187,21 @@ def test_who_may_export_and_what_cannot_be_asked(env):
     _runtime, http, _plans, experiment_id, _clock = env
     assert http.get(f"{BASE}/research-export", headers=KM).status_code == 403
     assert http.get(f"{BASE}/research-exports", headers=KM).status_code == 403
-    r = http.get(f"{BASE}/research-export", headers=POLICY, params={"municipality": "0363"})
+    r = http.get(f"{BASE}/research-export", headers=LEAD, params={"municipality": "0363"})
     assert r.status_code == 403 and r.json()["errors"][0]["field"] == "municipality"
-    other = auth("policy", "0363")
+    other = auth("team_lead", "0363")
     theirs = http.get(f"{BASE}/research-export", headers=other, params={"experiment_id": experiment_id})
     assert theirs.status_code == 404
-    assert http.get(f"{BASE}/research-export", headers=POLICY, params={"format": "xlsx"}).status_code == 422
+    assert http.get(f"{BASE}/research-export", headers=LEAD, params={"format": "xlsx"}).status_code == 422
+
+
+def test_policy_reads_the_export_log_but_gets_no_row_of_one_person(env):
+    """Policy staff see aggregates only: a row per trajectory (with its health and debt provisions,
+    pseudonymised or not) is not an aggregate. The team lead exports; policy reads who did."""
+    _runtime, http, _plans, _experiment_id, _clock = env
+    r = http.get(f"{BASE}/research-export", headers=POLICY, params=PERIOD)
+    assert r.status_code == 403 and "pseudonym" not in r.text
+    assert (
+        http.get(f"{BASE}/research-export", headers=POLICY, params={**PERIOD, "format": "parquet"}).status_code == 403
+    )
+    assert http.get(f"{BASE}/research-exports", headers=POLICY).status_code == 200
