@@ -32,6 +32,7 @@ class Role(StrEnum):
     PARTNER = "partner"
     POLICY = "policy"
     OPS = "ops"
+    SERVICE = "service"  # another part of this system acting for itself
 
 
 STAFF_ROLES = frozenset({Role.CASE_MANAGER, Role.TEAM_LEAD})

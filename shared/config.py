@@ -58,6 +58,24 @@ class Settings(BaseSettings):
     max_upload_body_bytes: int = Field(default=11 * 1024 * 1024, gt=0)
     max_bulk_json_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_bulk_upload_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    # Messages to people (docs/operations.md). Links in mails and SMS point here.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Where a recipient's address is asked for at send time (the embedded app by default).
+    directory_base_url: str = "http://127.0.0.1:8000"
+    # E-mail: embedded mode writes .eml files under data_dir/mailbox unless smtp_host is set;
+    # distributed mode sends over SMTP (compose: the mail catcher).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, gt=0, le=65535)
+    smtp_from: str = "Eigen Regie <noreply@eigenregie.local>"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mail_send_every_seconds: float = Field(default=30.0, gt=0)
+    # Retries: the first after this long, doubling (with jitter) up to the cap, this many tries in all.
+    delivery_retry_base_seconds: float = Field(default=60.0, gt=0)
+    delivery_retry_cap_seconds: float = Field(default=6 * 3600.0, gt=0)
+    delivery_max_attempts: int = Field(default=8, ge=1)
 
     @property
     def embedded(self) -> bool:

@@ -23,6 +23,7 @@ from services.intake.domain.plan import AttachmentRefused, PlanChecksFailed, Pla
 from services.intake.schemas import (
     AttachmentPublic,
     CandidatePublic,
+    ClientContactPublic,
     ClientCreate,
     ClientPublic,
     ClientUpdate,
@@ -163,6 +164,18 @@ def list_clients(who: CurrentPrincipal, session: SessionDep, page: PageDep, resp
 def get_client(client_id: Id, who: CurrentPrincipal, session: SessionDep) -> ClientPublic:
     """One client with contact details and the facts for the admission rules."""
     return queries.get_client(session, who, client_id)
+
+
+@router.get(
+    "/clients/{client_id}/contact",
+    response_model=ClientContactPublic,
+    tags=["clients"],
+    summary="Where to reach a client",
+)
+def get_client_contact(client_id: Id, who: CurrentPrincipal, session: SessionDep) -> ClientContactPublic:
+    """E-mail, phone, language and the active representatives' e-mail: staff, and notifications
+    (role `service`) when it sends a message."""
+    return queries.get_client_contact(session, who, client_id)
 
 
 @router.patch("/clients/{client_id}", response_model=ClientPublic, tags=["clients"], summary="Change a client")

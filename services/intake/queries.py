@@ -40,6 +40,7 @@ from services.intake.schemas import (
     AttachmentPublic,
     CandidatePublic,
     ChangeRequestPublic,
+    ClientContactPublic,
     ClientPublic,
     ContactPublic,
     CriterionPublic,
@@ -137,6 +138,26 @@ def _reader_client(session: Session, who: Principal, client_id: str) -> Client:
 
 def get_client(session: Session, who: Principal, client_id: str) -> ClientPublic:
     return _client_public(_reader_client(session, who, client_id))
+
+
+def get_client_contact(session: Session, who: Principal, client_id: str) -> ClientContactPublic:
+    """Addresses for messages: the client's and each active representative's e-mail."""
+    authorize(who, Action.READ_CONTACT_DETAILS)
+    client = session.get(Client, client_id)
+    if client is None or client.municipality != who.municipality:
+        raise NotFound("client", "klant")
+    emails = session.exec(
+        select(Representative.email)
+        .where(Representative.client_id == client.id, col(Representative.active).is_(True))
+        .order_by(col(Representative.created_at), col(Representative.id))
+    ).all()
+    return ClientContactPublic(
+        client_id=client.id,
+        email=client.email,
+        phone=client.phone,
+        language=client.language,
+        representative_emails=[e for e in emails if e],
+    )
 
 
 def list_clients(session: Session, who: Principal, page: PageRequest) -> Page[ClientPublic]:

@@ -116,6 +116,16 @@ class RepresentativePublic(SQLModel):
     created_at: datetime
 
 
+class ClientContactPublic(SQLModel):
+    """Where to reach a client, for staff and for notifications at send time (role `service`)."""
+
+    client_id: str
+    email: str | None
+    phone: str | None
+    language: str
+    representative_emails: list[str] = Field(description="The e-mail of each active representative that has one.")
+
+
 class ContactCreate(Strict):
     contacted_on: date
     channel: Literal["information_meeting", "letter_with_reply_slip", "personal_talk", "phone", "email"]

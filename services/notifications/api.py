@@ -33,6 +33,7 @@ def list_messages(
     response: Response,
     client_id: Annotated[str | None, Query(max_length=36, description="Staff: only this client's messages.")] = None,
     recipient_kind: Annotated[RecipientKind | None, Query(description="client or case_team.")] = None,
+    unread: Annotated[bool | None, Query(description="true: only those the caller has not read; false: read.")] = None,
     lang: Annotated[
         Language | None,
         Query(description="nl or en; without it, Accept-Language decides (en when it starts with en, else nl)."),
@@ -44,7 +45,9 @@ def list_messages(
     addressed to the client."""
     language = _language(lang, accept_language)
     return page_answer(
-        queries.list_messages(session, who, language, page, client_id=client_id, recipient_kind=recipient_kind),
+        queries.list_messages(
+            session, who, language, page, client_id=client_id, recipient_kind=recipient_kind, unread=unread
+        ),
         response,
     )
 

@@ -2,6 +2,65 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel
+
+from services.notifications import delivery
+from services.notifications.domain.delivery import Channel, DeliveryStatus
+from services.notifications.models_delivery import (
+    DeliveryPublic,
+    MunicipalitySettingsChange,
+    MunicipalitySettingsPublic,
+)
+from shared.auth import CurrentPrincipal
+from shared.deps import SessionDep, uow_dependency
+from shared.pagination import PAGED, PageDep, page_answer
+from shared.uow import UnitOfWork
 
 router = APIRouter()
+Uow = Annotated[UnitOfWork, Depends(uow_dependency("notifications"))]
+MessageId = Annotated[str, Path(max_length=36)]
+
+
+class ReadPublic(BaseModel):
+    message_id: str
+    read_at: datetime
+
+
+@router.post("/messages/{message_id}/read", response_model=ReadPublic, tags=["messages"], summary="Mark as read")
+def mark_read(message_id: MessageId, who: CurrentPrincipal, uow: Uow) -> ReadPublic:
+    """The caller has read this message in the app (`GET /messages?unread=true` leaves it out from now
+    on). Read state is per person. The client side may mark only its own messages; again is no change."""
+    return ReadPublic(message_id=message_id, read_at=delivery.mark_read(uow, who, message_id))
+
+
+@router.get(
+    "/deliveries", response_model=list[DeliveryPublic], responses=PAGED, tags=["deliveries"], summary="Delivery log"
+)
+def list_deliveries(
+    who: CurrentPrincipal,
+    session: SessionDep,
+    page: PageDep,
+    response: Response,
+    status: Annotated[DeliveryStatus | None, Query(description="queued, sent, deferred, bounced or failed.")] = None,
+    channel: Annotated[Channel | None, Query(description="in_app, email or sms.")] = None,
+) -> list[DeliveryPublic]:
+    """Staff: every delivery of the municipality's messages, newest first, with its tries and last
+    error (never an address). `status=failed` lists what will not go out any more."""
+    return page_answer(delivery.list_deliveries(session, who, page, status=status, channel=channel), response)
+
+
+@router.get("/settings", response_model=MunicipalitySettingsPublic, tags=["settings"], summary="Notification settings")
+def get_settings(who: CurrentPrincipal, session: SessionDep) -> MunicipalitySettingsPublic:
+    """Team lead: the municipality's notification settings (the case team's mailbox)."""
+    return delivery.get_settings_of(session, who)
+
+
+@router.put("/settings", response_model=MunicipalitySettingsPublic, tags=["settings"], summary="Change them")
+def put_settings(who: CurrentPrincipal, uow: Uow, data: MunicipalitySettingsChange) -> MunicipalitySettingsPublic:
+    """Team lead: the case team's mailbox (one e-mail address, or null for the app only). Messages made
+    from now on also go there by e-mail."""
+    return delivery.change_settings(uow, who, data)

@@ -19,7 +19,7 @@ from contracts.events import (
     PlanReturnedV1,
     ProgressReportedV1,
 )
-from services.notifications import repository
+from services.notifications import delivery, repository
 from services.notifications.domain.messages import Message, RecipientKind
 from shared.bus.consumer import EventHandlers
 from shared.events import Envelope, Payload
@@ -35,19 +35,18 @@ def _record(
     recipient_kind: RecipientKind = RecipientKind.CLIENT,
     params: dict[str, Any] | None = None,
 ) -> None:
-    repository.add(
-        uow.session,
-        Message.about(
-            message_id=str(uuid.uuid4()),
-            municipality=event.tenant,
-            template=template,
-            client_id=client_id,
-            recipient_kind=recipient_kind,
-            params=params or {},
-            cause_event_id=str(event.event_id),
-            at=uow.clock.now(),
-        ),
+    message = Message.about(
+        message_id=str(uuid.uuid4()),
+        municipality=event.tenant,
+        template=template,
+        client_id=client_id,
+        recipient_kind=recipient_kind,
+        params=params or {},
+        cause_event_id=str(event.event_id),
+        at=uow.clock.now(),
     )
+    repository.add(uow.session, message)
+    delivery.queue_for(uow, message)  # in the app at once; e-mail queued for the sender job
 
 
 def _params(payload: Payload, *names: str) -> dict[str, Any]:

@@ -50,7 +50,14 @@ class MessagePublic(SQLModel):
     body: str
     status: MessageStatus
     created_at: datetime
+    read: bool = Field(default=False, description="The caller has read it in the app (POST /messages/{id}/read).")
+    deliveries: list[DeliveryPublic] = Field(
+        default_factory=list, description="Per channel: status, tries, last error (a permanent failure stays here)."
+    )
 
 
 # area models: the tables in models_<area>.py register with SQLModel's metadata on import.
 from services.notifications import models_delivery, models_webhooks  # noqa: E402, F401
+from services.notifications.models_delivery import DeliveryPublic  # noqa: E402
+
+MessagePublic.model_rebuild()

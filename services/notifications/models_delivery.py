@@ -1,3 +1,91 @@
-"""Tables of the notifications service for delivery (schema "notifications")."""
+"""Tables of the notifications service for delivery (schema "notifications"): the delivery log (one
+row per recipient x cause x channel, never two), who has read a message in the app, and each
+municipality's own settings (the case team's mailbox). No address is stored: it is looked up
+when the message is sent (directory.py)."""
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, UniqueConstraint, text
+from sqlmodel import AutoString, Field, SQLModel
+
+from services.notifications.domain.delivery import Channel, DeliveryStatus
+
+SCHEMA = "notifications"
+
+
+class Delivery(SQLModel, table=True):
+    """A message on one channel to one recipient, with every try counted."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        # Never twice: two workers that race to queue or send the same thing meet here.
+        UniqueConstraint("recipient", "cause", "channel", name="uq_delivery_recipient_cause_channel"),
+        Index(
+            "ix_notifications_delivery_due",
+            "next_attempt_at",
+            postgresql_where=text("status IN ('queued', 'deferred')"),
+            sqlite_where=text("status IN ('queued', 'deferred')"),
+        ),
+        {"schema": SCHEMA},
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    message_id: str = Field(index=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    recipient: str = Field(max_length=80)  # client:<id> or team:<municipality>; never an address
+    cause: str = Field(max_length=120)  # <event id>:<template>
+    channel: Channel = Field(sa_type=AutoString(length=10))
+    status: DeliveryStatus = Field(sa_type=AutoString(length=10))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    next_attempt_at: datetime | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
+class MessageRead(SQLModel, table=True):
+    """A person (token subject) has read a message in the app."""
+
+    __tablename__ = "message_read"
+    __table_args__ = (UniqueConstraint("message_id", "reader", name="uq_message_read_reader"), {"schema": SCHEMA})
+
+    id: str = Field(primary_key=True, max_length=36)
+    message_id: str = Field(max_length=36)
+    reader: str = Field(index=True, max_length=80)
+    read_at: datetime
+
+
+class MunicipalitySettings(SQLModel, table=True):
+    """Notifications' own settings of a municipality."""
+
+    __tablename__ = "municipality_settings"
+    __table_args__ = ({"schema": SCHEMA},)
+
+    municipality: str = Field(primary_key=True, max_length=4)
+    team_mailbox: str | None = Field(default=None, max_length=254)
+    updated_at: datetime
+
+
+class DeliveryPublic(SQLModel):
+    id: str
+    message_id: str
+    channel: Channel
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class MunicipalitySettingsPublic(SQLModel):
+    municipality: str
+    team_mailbox: str | None = Field(description="Where the case team's messages also go by e-mail; null: app only.")
+
+
+class MunicipalitySettingsChange(SQLModel):
+    team_mailbox: str | None = Field(
+        default=None, max_length=254, description="An e-mail address, or null for the in-app inbox only."
+    )

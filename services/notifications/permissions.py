@@ -19,10 +19,14 @@ CLIENT_SIDE = (Role.CLIENT, Role.REPRESENTATIVE)
 
 class Action(StrEnum):
     READ_MESSAGES = "message.read"
+    READ_DELIVERIES = "delivery.read"
+    MANAGE_SETTINGS = "settings.manage"
 
 
 PERMISSIONS: dict[Action, tuple[Role, ...]] = {
     Action.READ_MESSAGES: (*STAFF, *CLIENT_SIDE),
+    Action.READ_DELIVERIES: STAFF,
+    Action.MANAGE_SETTINGS: (Role.TEAM_LEAD,),
 }
 
 

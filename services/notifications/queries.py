@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from services.notifications import repository
+from services.notifications import delivery, repository
 from services.notifications.domain.messages import RecipientKind
 from services.notifications.models import Language, Message, MessagePublic
 from services.notifications.permissions import Action, authorize
@@ -36,6 +36,7 @@ def list_messages(
     *,
     client_id: str | None = None,
     recipient_kind: RecipientKind | None = None,
+    unread: bool | None = None,
 ) -> Page[MessagePublic]:
     authorize(who, Action.READ_MESSAGES)
     query = select(Message).where(Message.municipality == who.municipality)
@@ -46,5 +47,12 @@ def list_messages(
         query = query.where(Message.client_id == client_id)
     if recipient_kind is not None:
         query = query.where(Message.recipient_kind == recipient_kind)
+    if unread is not None:
+        query = query.where(delivery.unread_filter(who.subject) if unread else ~delivery.unread_filter(who.subject))
     query = query.order_by(col(Message.created_at), col(Message.id))
-    return page_of(session, query, page).map(lambda row: _public(row, language))
+    rows = page_of(session, query, page)
+    ids = [row.id for row in rows.items]
+    read, sent = delivery.read_by(session, who.subject, ids), delivery.deliveries_of(session, ids)
+    return rows.map(
+        lambda row: _public(row, language).model_copy(update={"read": row.id in read, "deliveries": sent[row.id]})
+    )

@@ -3,9 +3,11 @@
 from pathlib import Path
 
 from services.notifications.api import router
+from services.notifications.delivery import send_mail_job
 from services.notifications.handlers import EVENT_HANDLERS
 from shared.bus.maintenance import prune_job
-from shared.runtime import Daily, PeriodicJob, ServiceSpec
+from shared.config import get_settings
+from shared.runtime import Daily, Every, PeriodicJob, ServiceSpec
 
 SERVICE = ServiceSpec(
     name="notifications",
@@ -14,5 +16,8 @@ SERVICE = ServiceSpec(
     router=router,
     event_handlers=EVENT_HANDLERS,
     migrations=Path(__file__).parent / "migrations",
-    periodic_jobs=(PeriodicJob("notifications.prune_bus_tables", Daily(), prune_job),),
+    periodic_jobs=(
+        PeriodicJob("notifications.prune_bus_tables", Daily(), prune_job),
+        PeriodicJob("notifications.send_mail", Every(get_settings().mail_send_every_seconds), send_mail_job),
+    ),
 )

@@ -1,0 +1,72 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what arrives, and the sender's outlets
+wired to it and to intake's contact route in process."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from services.notifications.channels import SmtpSender
+from services.notifications.delivery import Outlets
+from services.notifications.directory import IntakeDirectory
+from services.notifications.models import Message
+from services.notifications.models_delivery import Delivery
+from shared.runtime import Runtime
+from tests.support.environment import free_port
+
+LOGIN = "http://eigenregie.test/"
+
+
+class Catcher:
+    """aiosmtpd's handler: every mail that arrives, raw."""
+
+    def __init__(self) -> None:
+        self.raw: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.raw.append(bytes(envelope.content))
+        return "250 OK"
+
+    def mails(self) -> list[EmailMessage]:
+        return [message_from_bytes(raw, policy=policy.default) for raw in self.raw]  # type: ignore[misc]
+
+
+class LoopbackSmtp:
+    """Start, stop and start again on the same port: a mail server that is down for a while."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.catcher = Catcher()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.catcher, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+def outlets(runtime: Runtime, http: TestClient, smtp: LoopbackSmtp) -> Outlets:
+    directory = IntakeDirectory(runtime.settings, transport=http._transport)  # the app, in process
+    return Outlets(
+        mail=SmtpSender("127.0.0.1", smtp.port, "Eigen Regie <noreply@eigenregie.test>", timeout=5),
+        directory=directory,
+        login_url=LOGIN,
+        jitter=lambda: 0.5,
+    )
+
+
+def deliveries_of_client(runtime: Runtime, client_id: str, channel: str | None = None) -> list[Delivery]:
+    with Session(runtime.engine) as session:
+        query = select(Delivery).join(Message, Message.id == Delivery.message_id).where(Message.client_id == client_id)
+        if channel:
+            query = query.where(Delivery.channel == channel)
+        return list(session.exec(query).all())
