@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import threading
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +23,9 @@ from services.monitoring.domain.benchmark_labels import label
 from services.monitoring.models_benchmark import BenchmarkReport, BenchmarkRow, BenchmarkTable
 
 MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+# matplotlib's settings (rc_context) are one global dict: two drawings at once in the API's worker
+# threads would swap each other's settings and leave them changed. One drawing at a time.
+_DRAWING = threading.Lock()
 COLUMNS = ("wwb", "nug", "total")
 COLOURS = (
     "#1b5e8c",
@@ -165,7 +169,10 @@ def render(chart: Chart, report: BenchmarkReport, image: str, language: str) -> 
     caption = _Caption(language)
     tall = chart in (Chart.PROFILE, Chart.SOFT_CHARACTERISTICS)
     # Reproducible files: the same report draws the same bytes.
-    with matplotlib.rc_context({"svg.hashsalt": "eigenregie-benchmark", "svg.fonttype": "none", "font.size": 9}):
+    with (
+        _DRAWING,
+        matplotlib.rc_context({"svg.hashsalt": "eigenregie-benchmark", "svg.fonttype": "none", "font.size": 9}),
+    ):
         figure = Figure(figsize=(8, 9 if tall else 5), dpi=100)
         FigureCanvasAgg(figure)
         _draw(figure, chart, report, caption, language)
