@@ -33,19 +33,19 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     "PlanChanged": ("budget", "monitoring"),
     "PlanChangeRefused": ("intake",),
     "OrientationStarted": ("budget", "monitoring"),
-    "TrajectoryClosed": ("budget", "monitoring"),
+    "TrajectoryClosed": ("budget", "monitoring", "notifications"),
     "DecisionDueSoon": ("notifications",),
     "BudgetOpened": ("monitoring",),
-    "InvoiceReceived": (),
+    "InvoiceReceived": ("notifications",),
     "InvoiceRejected": ("notifications",),
-    "InvoiceApproved": (),
+    "InvoiceApproved": ("notifications",),
     "PaymentScheduled": (),
     "BudgetThresholdReached": ("notifications",),
     "BudgetClosed": (),
     "InvoicePaid": ("monitoring", "notifications"),
     "ProgressReported": ("notifications",),
     "FollowUpOverdue": ("notifications",),
-    "OutcomeRegistered": ("budget",),
+    "OutcomeRegistered": ("budget", "notifications"),
 }
 
 

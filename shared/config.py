@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     max_upload_body_bytes: int = Field(default=11 * 1024 * 1024, gt=0)
     max_bulk_json_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_bulk_upload_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    # Webhooks to partners: tries per delivery, the first wait (doubles each try, less up to 20 %
+    # jitter), the horizon after which a delivery fails however many tries are left, the HTTP
+    # timeout, how many deliveries of one subscription one pass sends, and after how many failed
+    # deliveries in a row a subscription pauses.
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_retry_base_seconds: float = Field(default=30.0, gt=0)
+    webhook_retry_horizon_seconds: float = Field(default=24 * 3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_per_subscription_per_pass: int = Field(default=5, ge=1, le=100)
+    webhook_pause_after_failed_deliveries: int = Field(default=3, ge=1)
     # Messages to people (docs/operations.md). Links in mails and SMS point here.
     public_base_url: str = "http://127.0.0.1:8000"
     # Where a recipient's address is asked for at send time (the embedded app by default).
@@ -76,6 +86,12 @@ class Settings(BaseSettings):
     delivery_retry_base_seconds: float = Field(default=60.0, gt=0)
     delivery_retry_cap_seconds: float = Field(default=6 * 3600.0, gt=0)
     delivery_max_attempts: int = Field(default=8, ge=1)
+    # SMS: "sink" appends to data_dir/sms_sink.jsonl (embedded mode, tests); "messagebird" posts to
+    # the gateway's REST API (off by default; needs the access key).
+    sms_provider: Literal["sink", "messagebird"] = "sink"
+    sms_gateway_url: str = "https://rest.messagebird.com/messages"
+    sms_access_key: str | None = None
+    sms_originator: str = Field(default="Gemeente", max_length=11)
 
     @property
     def embedded(self) -> bool:

@@ -306,6 +306,16 @@ def cmd_replay(args: argparse.Namespace) -> None:
     print(f"replayed {letter.id}: {letter.event_type} to {letter.service}")
 
 
+def cmd_webhooks(args: argparse.Namespace) -> None:
+    from services.notifications import webhook_delivery
+
+    with build_runtime(get_settings(), services=["notifications"]).uow("notifications") as uow:
+        try:
+            print(webhook_delivery.ops_command(uow, args.webhooks_command, getattr(args, "id", None)))
+        except LookupError as exc:
+            raise SystemExit(f"prb webhooks {args.webhooks_command}: {exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prb", description="Eigen Regie: personal reintegration budgets")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -388,6 +398,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = events.add_parser("replay", help="send a dead letter to its service again")
     p.add_argument("id")
     p.set_defaults(func=cmd_replay)
+
+    webhooks = sub.add_parser("webhooks", help="webhooks to partners")
+    hooks = webhooks.add_subparsers(dest="webhooks_command", required=True)
+    p = hooks.add_parser("failing", help="list paused subscriptions and those failing in a row")
+    p.set_defaults(func=cmd_webhooks)
+    p = hooks.add_parser("replay", help="queue a failed delivery again")
+    p.add_argument("id", metavar="delivery_id")
+    p.set_defaults(func=cmd_webhooks)
+    p = hooks.add_parser("resume", help="resume a paused subscription")
+    p.add_argument("id", metavar="subscription_id")
+    p.set_defaults(func=cmd_webhooks)
     return parser
 
 

@@ -21,6 +21,7 @@ from contracts.events import (
 )
 from services.notifications import delivery, repository
 from services.notifications.domain.messages import Message, RecipientKind
+from services.notifications.webhook_delivery import with_fan_out
 from shared.bus.consumer import EventHandlers
 from shared.events import Envelope, Payload
 from shared.uow import UnitOfWork
@@ -136,3 +137,5 @@ EVENT_HANDLERS: EventHandlers = {
     ProgressReportedV1: message_case_team_on_progress_reported,
     FollowUpOverdueV1: message_case_team_on_follow_up_overdue,
 }
+# Every event type a partner may subscribe to also fans out to webhook deliveries (webhook_delivery.py).
+EVENT_HANDLERS = with_fan_out(EVENT_HANDLERS)

@@ -19,14 +19,24 @@ CLIENT_SIDE = (Role.CLIENT, Role.REPRESENTATIVE)
 
 class Action(StrEnum):
     READ_MESSAGES = "message.read"
+    # Webhooks: a partner application manages its own subscriptions; ops sees and mends all of its
+    # municipality's (failing ones, replay, resume). Which event types: domain/webhooks.ALLOWED_EVENTS.
+    MANAGE_WEBHOOKS = "webhook.manage"
+    OPERATE_WEBHOOKS = "webhook.operate"
     READ_DELIVERIES = "delivery.read"
     MANAGE_SETTINGS = "settings.manage"
+    READ_PREFERENCES = "preference.read"
+    SET_PREFERENCES = "preference.set"
 
 
 PERMISSIONS: dict[Action, tuple[Role, ...]] = {
     Action.READ_MESSAGES: (*STAFF, *CLIENT_SIDE),
+    Action.MANAGE_WEBHOOKS: (Role.PARTNER, Role.PROVIDER),
+    Action.OPERATE_WEBHOOKS: (Role.PARTNER, Role.PROVIDER, Role.OPS),
     Action.READ_DELIVERIES: STAFF,
     Action.MANAGE_SETTINGS: (Role.TEAM_LEAD,),
+    Action.READ_PREFERENCES: (*STAFF, *CLIENT_SIDE),
+    Action.SET_PREFERENCES: CLIENT_SIDE,  # the client side sets its own; staff may read
 }
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 from services.notifications.api import router
 from services.notifications.delivery import send_mail_job
 from services.notifications.handlers import EVENT_HANDLERS
+from services.notifications.webhook_delivery import SEND_EVERY_SECONDS, send_due_job
 from shared.bus.maintenance import prune_job
 from shared.config import get_settings
 from shared.runtime import Daily, Every, PeriodicJob, ServiceSpec
@@ -19,5 +20,6 @@ SERVICE = ServiceSpec(
     periodic_jobs=(
         PeriodicJob("notifications.prune_bus_tables", Daily(), prune_job),
         PeriodicJob("notifications.send_mail", Every(get_settings().mail_send_every_seconds), send_mail_job),
+        PeriodicJob("notifications.send_webhooks", Every(SEND_EVERY_SECONDS), send_due_job),
     ),
 )

@@ -136,6 +136,22 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             " yet. Look at the trajectory and agree on what happens next.",
         ),
     },
+    "webhook_delivery_failed": {
+        "nl": (
+            "Webhook van een partner mislukt",
+            "Een bericht ({{ event_type }}) aan de koppeling {{ subscription_id }} van {{ owner }} kwam na"
+            " {{ attempts }} pogingen niet aan.{% if paused %} De koppeling is gepauzeerd: er gaat niets meer"
+            " heen tot iemand haar hervat.{% endif %} Vraag de partner de koppeling te controleren. Daarna kan"
+            " het bericht opnieuw (bezorging {{ delivery_id }}).",
+        ),
+        "en": (
+            "A partner's webhook failed",
+            "A message ({{ event_type }}) to subscription {{ subscription_id }} of {{ owner }} did not arrive"
+            " after {{ attempts }} attempts.{% if paused %} The subscription is paused: nothing more is sent"
+            " until someone resumes it.{% endif %} Ask the partner to check their endpoint. Then the message"
+            " can be replayed (delivery {{ delivery_id }}).",
+        ),
+    },
 }
 
 
