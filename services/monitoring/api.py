@@ -15,7 +15,7 @@ from services.monitoring import (
     queries,
 )
 from services.monitoring.domain.trajectory import TrajectoryKind, TrajectoryStatus
-from services.monitoring.models import TrajectoryPublic
+from services.monitoring.models import NO_CONTROLS, TrajectoryPublic
 from shared.auth import CurrentPrincipal
 from shared.deps import SessionDep, uow_dependency
 from shared.pagination import PAGED, PageDep, page_answer
@@ -23,7 +23,12 @@ from shared.uow import UnitOfWork
 
 router = APIRouter()
 Uow = Annotated[UnitOfWork, Depends(uow_dependency("monitoring"))]
-PlanId = Annotated[str, Path(max_length=36, description="The plan id, or the orientation id for an orientation phase.")]
+PlanId = Annotated[
+    str,
+    Path(
+        max_length=36, pattern=NO_CONTROLS, description="The plan id, or the orientation id for an orientation phase."
+    ),
+]
 
 
 @router.get(

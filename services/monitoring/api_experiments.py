@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from services.monitoring import experiments, research_export
 from services.monitoring.domain.experiments import IntervalMethod
+from services.monitoring.models import NO_CONTROLS
 from services.monitoring.models_experiments import (
     AssignmentPublic,
     ChoiceCreate,
@@ -28,7 +29,7 @@ from shared.uow import UnitOfWork
 
 router = APIRouter()
 Uow = Annotated[UnitOfWork, Depends(uow_dependency("monitoring"))]
-ExperimentId = Annotated[str, Path(max_length=36, description="The experiment's id.")]
+ExperimentId = Annotated[str, Path(max_length=36, pattern=NO_CONTROLS, description="The experiment's id.")]
 
 
 @router.post(
@@ -104,7 +105,7 @@ def list_draws(
 )
 def get_draw(
     experiment_id: ExperimentId,
-    draw_id: Annotated[str, Path(max_length=36)],
+    draw_id: Annotated[str, Path(max_length=36, pattern=NO_CONTROLS)],
     who: CurrentPrincipal,
     session: SessionDep,
 ) -> DrawPublic:
@@ -138,7 +139,9 @@ def list_assignments(
     session: SessionDep,
     page: PageDep,
     response: Response,
-    group: Annotated[str | None, Query(max_length=30, description="Only this group (its key).")] = None,
+    group: Annotated[
+        str | None, Query(max_length=30, pattern=NO_CONTROLS, description="Only this group (its key).")
+    ] = None,
 ) -> list[AssignmentPublic]:
     """Each participant's group, how (lottery or choice) and when, in the order assigned. Staff."""
     return page_answer(experiments.list_assignments(session, who, experiment_id, page, group=group), response)
@@ -179,9 +182,10 @@ def research_export_file(
     ] = None,
     from_: Annotated[date | None, Query(alias="from", description="Trajectories started on or after.")] = None,
     to: Annotated[date | None, Query(description="Trajectories started on or before.")] = None,
-    scheme: Annotated[str | None, Query(max_length=20)] = None,
+    scheme: Annotated[str | None, Query(max_length=20, pattern=NO_CONTROLS)] = None,
     experiment_id: Annotated[
-        str | None, Query(max_length=36, description="Whose group to show (default: each client's first).")
+        str | None,
+        Query(max_length=36, pattern=NO_CONTROLS, description="Whose group to show (default: each client's first)."),
     ] = None,
     format_: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV,
 ) -> Response:

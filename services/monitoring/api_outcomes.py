@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from services.monitoring import outcomes
 from services.monitoring.domain.outcomes import OutcomeKind
+from services.monitoring.models import NO_CONTROLS
 from services.monitoring.models_outcomes import (
     AftercareCreate,
     AftercarePublic,
@@ -27,7 +28,12 @@ from shared.uow import UnitOfWork
 
 router = APIRouter()
 Uow = Annotated[UnitOfWork, Depends(uow_dependency("monitoring"))]
-PlanId = Annotated[str, Path(max_length=36, description="The plan id, or the orientation id for an orientation phase.")]
+PlanId = Annotated[
+    str,
+    Path(
+        max_length=36, pattern=NO_CONTROLS, description="The plan id, or the orientation id for an orientation phase."
+    ),
+]
 
 
 @router.post(

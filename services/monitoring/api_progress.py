@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from services.monitoring import progress, progress_planning
 from services.monitoring.domain.follow_up import FollowUpKind, FollowUpStatus
 from services.monitoring.domain.progress import MAX_ATTACHMENT_BYTES, ConversationStatus
+from services.monitoring.models import NO_CONTROLS
 from services.monitoring.models_progress import (
     ConversationCreate,
     ConversationHeld,
@@ -33,8 +34,13 @@ from shared.uow import UnitOfWork
 
 router = APIRouter()
 Uow = Annotated[UnitOfWork, Depends(uow_dependency("monitoring"))]
-PlanId = Annotated[str, Path(max_length=36, description="The plan id, or the orientation id for an orientation phase.")]
-Id = Annotated[str, Path(max_length=36)]
+PlanId = Annotated[
+    str,
+    Path(
+        max_length=36, pattern=NO_CONTROLS, description="The plan id, or the orientation id for an orientation phase."
+    ),
+]
+Id = Annotated[str, Path(max_length=36, pattern=NO_CONTROLS)]
 
 
 # --- progress reports ------------------------------------------------------------------------
@@ -283,7 +289,9 @@ def list_follow_ups(
     response: Response,
     overdue: Annotated[bool | None, Query(description="true: past its day; false: still to come.")] = None,
     kind: Annotated[FollowUpKind | None, Query(description="Only this kind of follow-up.")] = None,
-    plan_id: Annotated[str | None, Query(max_length=36, description="Only this trajectory's.")] = None,
+    plan_id: Annotated[
+        str | None, Query(max_length=36, pattern=NO_CONTROLS, description="Only this trajectory's.")
+    ] = None,
     status: Annotated[FollowUpStatus, Query(description="open (default), done or cancelled.")] = FollowUpStatus.OPEN,
 ) -> list[FollowUpPublic]:
     """The municipality's follow-ups (reports, conversations, milestones, durability checks,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 
 from services.monitoring import registration
+from services.monitoring.models import NO_CONTROLS
 from services.monitoring.models_registration import CostCreate, CostPublic, RegistrationForm
 from shared.auth import CurrentPrincipal
 from shared.deps import SessionDep, uow_dependency
@@ -16,7 +17,7 @@ from shared.uow import UnitOfWork
 
 router = APIRouter()
 Uow = Annotated[UnitOfWork, Depends(uow_dependency("monitoring"))]
-PlanId = Annotated[str, Path(max_length=36, description="The plan id.")]
+PlanId = Annotated[str, Path(max_length=36, pattern=NO_CONTROLS, description="The plan id.")]
 
 
 @router.put(

@@ -15,6 +15,9 @@ from services.monitoring.domain.trajectory import CloseReason, TrajectoryKind, T
 from shared.money import EuroAmount
 
 SCHEMA = "monitoring"
+# An id or a code in a path, a query or a body: no control character (PostgreSQL refuses a NUL in
+# text, which would be a 500 instead of a 422 naming the parameter).
+NO_CONTROLS = r"^[^\x00-\x1f\x7f]*$"
 
 PAID_INCL_VAT = (
     "What was paid out for this trajectory, incl. VAT: the sum of the transfers to its providers and "

@@ -122,7 +122,7 @@ class OutcomeStatePublic(SQLModel):
 class DurabilityCheckCreate(SQLModel):
     model_config = SQLModelConfig(extra="forbid")
 
-    outcome_id: str = Field(max_length=36, description="The work outcome (work_during or work_after) asked about.")
+    outcome_id: Line = Field(max_length=36, description="The work outcome (work_during or work_after) asked about.")
     checked_on: date = Field(description="The day the answer is about; not in the future, not before the work started.")
     still_working: bool
     note: FreeText = Field(default="", max_length=2000)
@@ -161,7 +161,7 @@ class ClientVoiceCreate(SQLModel):
     model_config = SQLModelConfig(extra="forbid")
 
     step: Line | None = Field(default=None, min_length=1, max_length=200, description="The step, in words.")
-    plan_line_id: str | None = Field(default=None, max_length=36, description="Or the plan line the step was.")
+    plan_line_id: Line | None = Field(default=None, max_length=36, description="Or the plan line the step was.")
     brought: FreeText = Field(min_length=1, max_length=2000, description="What it brought the client, in their words.")
     score: int = Field(ge=1, le=10, description="The client's score, 1 to 10.")
 

@@ -3,6 +3,9 @@ decimal can hold is a 422 naming the field, never a 500 (on SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 import pytest
 
 from tests.integration.monitoring.support import frozen_world
@@ -44,3 +47,52 @@ def test_benchmark_settings_with_more_digits_than_money_has_are_a_422_naming_the
     assert r.status_code == 422, r.text
     assert field in r.text
     assert http.get("/monitoring/v1/benchmark/settings", headers=LEAD).json()["is_default"] is True
+
+
+NUL = "a\x00b"  # PostgreSQL refuses a NUL in text: it must be refused before it reaches the database
+
+
+def _id_routes(http) -> list[tuple[str, str, str]]:
+    spec = http.get("/monitoring/v1/openapi.json").json()
+    return [
+        (method.upper(), path, name)
+        for path, operations in spec["paths"].items()
+        for method in operations
+        for name in re.findall(r"\{(\w+)\}", path)
+    ]
+
+
+def test_a_control_character_in_any_id_of_a_path_is_refused_not_a_500(env):
+    http, case, _today = env
+    routes = _id_routes(http)
+    assert len(routes) >= 30
+    ids = {"plan_id": case.plan_id, "report_id": case.report_id or "x"}
+    for method, path, name in routes:
+        values = {**ids, name: quote(NUL, safe="")}
+        url = "/monitoring" + re.sub(r"\{(\w+)\}", lambda m, values=values: values.get(m.group(1), "x"), path)
+        r = http.request(method, url, headers=LEAD, json={})
+        assert r.status_code in (404, 422), (method, path, name, r.status_code, r.text[:200])
+
+
+@pytest.mark.parametrize(
+    "path,param",
+    [("/follow-ups", "plan_id"), ("/research-export", "experiment_id"), ("/research-export", "scheme")],
+)
+def test_a_control_character_in_a_query_parameter_is_a_422_naming_it(env, path, param):
+    http, _case, _today = env
+    r = http.get(f"/monitoring/v1{path}", headers=LEAD, params={param: NUL})
+    assert r.status_code == 422, r.text
+    assert param in r.text
+
+
+def test_a_control_character_in_an_id_in_a_body_is_a_422_naming_it(env):
+    http, case, today = env
+    base = f"/monitoring/v1/trajectories/{case.plan_id}"
+    voice = http.post(f"{base}/client-voice", headers=KM, json={"plan_line_id": NUL, "brought": "Rust", "score": 7})
+    assert voice.status_code == 422 and "plan_line_id" in voice.text, voice.text
+    check = http.post(
+        f"{base}/durability-checks",
+        headers=KM,
+        json={"outcome_id": NUL, "checked_on": str(today), "still_working": True},
+    )
+    assert check.status_code == 422 and "outcome_id" in check.text, check.text
