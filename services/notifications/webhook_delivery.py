@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import sqlalchemy as sa
@@ -46,8 +47,9 @@ from services.notifications.domain.webhooks import (
     SubscriptionStatus,
     WebhookDeliveryStatus,
     body_of,
-    check_url,
+    checked_addresses,
     cloud_event,
+    pinned,
     sealing_key,
     unseal,
 )
@@ -243,9 +245,14 @@ def _post(client: httpx.Client, job: _Job, environment: str, resolve_host: Resol
         return Sent(job.delivery_id, job.subscription_id, status_code, latency, error and error[:EXCERPT], excerpt)
 
     try:
-        check_url(job.url, environment, resolve_host)  # again at send time: DNS can change
+        addresses = checked_addresses(job.url, environment, resolve_host)  # again at send time: DNS can change
     except RuleBroken as refused:
         return sent(error=f"refused: {refused.message}")
+    url, extensions, pinned_host = job.url, {}, {}
+    if addresses:  # acceptance and production: connect to the address just checked
+        url, host = pinned(job.url, addresses[0])
+        pinned_host = {"host": host}
+        extensions = {"sni_hostname": urlsplit(job.url).hostname or ""}
     signature = Webhook(job.secret).sign(job.delivery_id, at, job.body)
     headers = {
         "content-type": "application/cloudevents+json",
@@ -253,9 +260,10 @@ def _post(client: httpx.Client, job: _Job, environment: str, resolve_host: Resol
         "webhook-timestamp": str(int(at.timestamp())),
         "webhook-signature": signature,
         "user-agent": "eigenregie-webhooks/1",
+        **pinned_host,
     }
     try:
-        with client.stream("POST", job.url, content=job.body.encode(), headers=headers) as response:
+        with client.stream("POST", url, content=job.body.encode(), headers=headers, extensions=extensions) as response:
             read = b""
             for chunk in response.iter_bytes():
                 read += chunk

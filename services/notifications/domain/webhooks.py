@@ -188,6 +188,12 @@ def check_url(url: str, environment: str, resolve: Resolver | None = None) -> st
     """A callback URL: https outside dev and test; in acceptance and production it may not point
     at a private, loopback, link-local, multicast or otherwise non-public address (`resolve`
     gives the host's addresses; checked at registration and again before every send)."""
+    checked_addresses(url, environment, resolve)
+    return url.strip()
+
+
+def checked_addresses(url: str, environment: str, resolve: Resolver | None = None) -> list[str]:
+    """`check_url`, answering the public addresses it checked (none outside acceptance and production)."""
     parts = urlsplit(url.strip())
     if len(url) > 2000 or parts.scheme not in ("http", "https") or not parts.hostname:
         raise _url_refused(
@@ -225,7 +231,19 @@ def check_url(url: str, environment: str, resolve: Resolver | None = None) -> st
                     "De callback-URL wijst naar een privé-, loopback-, link-local- of multicastadres.",
                     "webhook.url_not_public",
                 )
-    return url.strip()
+        return addresses
+    return []
+
+
+def pinned(url: str, address: str) -> tuple[str, str]:
+    """The URL with its host replaced by a checked address, and the Host header to send: the
+    request goes to the address that was checked, not to what DNS answers a moment later (TLS
+    still verifies the certificate against the host name, given as SNI)."""
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    ip = f"[{address}]" if ":" in address else address
+    port = f":{parts.port}" if parts.port else ""
+    return parts._replace(netloc=f"{ip}{port}").geturl(), f"{host}{port}"
 
 
 def _no_resolver(host: str, port: int) -> list[str]:

@@ -251,3 +251,29 @@ def test_a_slow_partner_does_not_hold_up_the_others(request, tmp_path):
         assert {d["status"] for d in waiting} == {"pending"}
         assert all("Timeout" in d["attempt_log"][0]["error"] for d in waiting)
         assert all(timedelta(0) < at(d["next_attempt_at"]) - _clock.now() for d in waiting)
+
+
+def test_two_passes_at_once_send_each_delivery_once(world):
+    """Two senders race (two threads, as two workers would): each delivery is claimed by one."""
+    import threading
+
+    runtime, http, _clock = world
+    with receivers(Receiver(), Receiver()) as (one, two):
+        subscribe(http, UWV, one.url, ["PlanApproved"])
+        subscribe(http, auth("partner", "0014", subject="school"), two.url, ["PlanApproved"])
+        for _ in range(4):
+            say(runtime, "intake", approved())
+        barrier = threading.Barrier(2)
+        counts: list[int] = []
+
+        def sender() -> None:
+            barrier.wait()
+            counts.append(send(runtime))
+
+        threads = [threading.Thread(target=sender) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        ids = [r.headers["webhook-id"] for r in one.requests + two.requests]
+        assert sum(counts) == len(ids) == len(set(ids)) == 8

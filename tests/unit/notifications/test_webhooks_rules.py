@@ -15,9 +15,11 @@ from services.notifications.domain.webhooks import (
     RetryPolicy,
     check_event_types,
     check_url,
+    checked_addresses,
     cloud_event,
     is_public,
     new_secret,
+    pinned,
     seal,
     sealing_key,
     unseal,
@@ -135,3 +137,13 @@ def test_the_secret_is_sealed_at_rest_and_signs_as_standard_webhooks_verifies():
     signature = Webhook(secret).sign("msg_1", now, '{"a":1}')
     headers = {"webhook-id": "msg_1", "webhook-timestamp": str(int(now.timestamp())), "webhook-signature": signature}
     assert Webhook(secret).verify('{"a":1}', headers) == {"a": 1}
+
+
+def test_a_send_in_production_goes_to_the_address_that_was_checked():
+    assert pinned("https://partner.example:8443/hook?x=1", "93.184.216.34") == (
+        "https://93.184.216.34:8443/hook?x=1", "partner.example:8443")
+    assert pinned("https://partner.example/hook", "2606:2800:220:1::1") == (
+        "https://[2606:2800:220:1::1]/hook", "partner.example")
+    assert checked_addresses("https://partner.example/hook", "production", resolver("93.184.216.34")) == [
+        "93.184.216.34"]
+    assert checked_addresses("http://127.0.0.1/hook", "test") == []
