@@ -77,6 +77,7 @@ PARTNER_PAYLOADS: tuple[type[Payload], ...] = (
     InvoicePaidV1,
 )
 BATCH = 500
+WORKERS = 16  # subscriptions sent to at the same time in one pass
 EXCERPT = 500
 SEND_EVERY_SECONDS = 10.0
 
@@ -223,7 +224,11 @@ def _claim(uow: UnitOfWork, settings: Settings, now: datetime) -> list[tuple[Web
     if not is_sqlite(uow.engine):
         query = query.with_for_update(skip_locked=True)
     deliveries = list(uow.session.exec(query).all())
-    lease = timedelta(seconds=settings.webhook_timeout_seconds * (settings.webhook_per_subscription_per_pass + 1) + 60)
+    # Longer than the pass can take: rounds of WORKERS subscriptions, each sending its deliveries one
+    # after the other, each request bounded by connect, write and read timeouts.
+    rounds = -(-len({d.subscription_id for d in deliveries}) // WORKERS)
+    per_request = 3 * settings.webhook_timeout_seconds
+    lease = timedelta(seconds=per_request * settings.webhook_per_subscription_per_pass * max(rounds, 1) + 60)
     subscriptions = {
         s.id: s
         for s in uow.session.exec(
@@ -305,7 +310,7 @@ def send_due(
     timeout = httpx.Timeout(settings.webhook_timeout_seconds)
     with (
         httpx.Client(timeout=timeout, follow_redirects=False) as client,
-        ThreadPoolExecutor(max_workers=min(16, len(groups)), thread_name_prefix="webhooks") as pool,
+        ThreadPoolExecutor(max_workers=min(WORKERS, len(groups)), thread_name_prefix="webhooks") as pool,
     ):
         futures = [
             pool.submit(_send_group, client, jobs, settings.environment, resolve_host, now) for jobs in groups.values()
