@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel
 
-from services.notifications import delivery
+from services.notifications import delivery, preferences
 from services.notifications.domain.delivery import Channel, DeliveryStatus
 from services.notifications.models_delivery import (
     DeliveryPublic,
     MunicipalitySettingsChange,
     MunicipalitySettingsPublic,
+    PreferencesChange,
+    PreferencesPublic,
 )
 from shared.auth import CurrentPrincipal
 from shared.deps import SessionDep, uow_dependency
@@ -64,3 +66,22 @@ def put_settings(who: CurrentPrincipal, uow: Uow, data: MunicipalitySettingsChan
     """Team lead: the case team's mailbox (one e-mail address, or null for the app only). Messages made
     from now on also go there by e-mail."""
     return delivery.change_settings(uow, who, data)
+
+
+@router.get("/preferences", response_model=PreferencesPublic, tags=["preferences"], summary="Message preferences")
+def get_preferences(
+    who: CurrentPrincipal,
+    session: SessionDep,
+    client_id: Annotated[str | None, Query(max_length=36, description="Staff: whose preferences.")] = None,
+) -> PreferencesPublic:
+    """The client side reads its own; staff name the client. Without stored preferences: e-mail on,
+    SMS off, the registered language, no quiet hours."""
+    return preferences.get_preferences(session, who, client_id)
+
+
+@router.put("/preferences", response_model=PreferencesPublic, tags=["preferences"], summary="Set them")
+def put_preferences(who: CurrentPrincipal, uow: Uow, data: PreferencesChange) -> PreferencesPublic:
+    """The client side: channels on or off, language (nl or en; null: the registered one) and quiet
+    hours (Dutch time; no SMS then, e-mail held until they end when `hold_mail`). An SMS never goes
+    out at night (21:00-08:00)."""
+    return preferences.set_preferences(uow, who, data)

@@ -5,6 +5,7 @@ No address or text is logged."""
 
 from __future__ import annotations
 
+import json
 import smtplib
 import uuid
 from email.message import EmailMessage
@@ -12,7 +13,9 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
 
-from services.notifications.domain.channels import Email
+import httpx
+
+from services.notifications.domain.channels import Email, Sms
 from shared.config import Settings
 
 
@@ -116,3 +119,61 @@ def mail_sender(settings: Settings) -> MailSender:
     if not settings.embedded:
         return SmtpSender("localhost", settings.smtp_port, settings.smtp_from, timeout=settings.smtp_timeout_seconds)
     return MailboxSender(settings.data_dir / "mailbox", settings.smtp_from)
+
+
+class SmsSender(Protocol):
+    def send(self, to: str, sms: Sms) -> None: ...
+
+
+class SmsSink:
+    """Embedded mode's and the tests' SMS: one JSON line per message in a file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def send(self, to: str, sms: Sms) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as sink:
+                sink.write(json.dumps({"to": to, "language": sms.language, "text": sms.text}) + "\n")
+        except OSError as exc:
+            raise TemporaryFailure(f"SMS sink not writable: {type(exc).__name__}") from exc
+
+
+class MessageBirdSender:
+    """MessageBird's REST API (POST /messages, `Authorization: AccessKey ...`). Off by default."""
+
+    def __init__(
+        self,
+        url: str,
+        access_key: str,
+        originator: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url, self.access_key, self.originator, self.timeout = url, access_key, originator, timeout
+        self.transport = transport
+
+    def send(self, to: str, sms: Sms) -> None:
+        body = {"recipients": [to], "originator": self.originator, "body": sms.text}
+        try:
+            with httpx.Client(transport=self.transport, timeout=self.timeout) as http:
+                r = http.post(self.url, json=body, headers={"Authorization": f"AccessKey {self.access_key}"})
+        except httpx.HTTPError as exc:
+            raise TemporaryFailure(f"SMS gateway not reachable: {type(exc).__name__}") from exc
+        if r.status_code in (408, 429) or r.status_code >= 500:
+            raise TemporaryFailure(f"SMS gateway answered {r.status_code}")
+        if r.status_code >= 400:
+            raise PermanentFailure(f"SMS gateway refused the message ({r.status_code})")
+
+
+def sms_sender(settings: Settings) -> SmsSender:
+    if settings.sms_provider == "messagebird" and settings.sms_access_key:
+        return MessageBirdSender(
+            settings.sms_gateway_url,
+            settings.sms_access_key,
+            settings.sms_originator,
+            timeout=settings.smtp_timeout_seconds,
+        )
+    return SmsSink(settings.data_dir / "sms_sink.jsonl")

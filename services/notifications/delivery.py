@@ -15,8 +15,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from services.notifications.channels import MailSender, PermanentFailure, TemporaryFailure, mail_sender
-from services.notifications.directory import ContactDirectory, DirectoryUnavailable, IntakeDirectory
+from services.notifications.channels import (
+    MailSender,
+    PermanentFailure,
+    SmsSender,
+    TemporaryFailure,
+    mail_sender,
+    sms_sender,
+)
+from services.notifications.directory import Contact, ContactDirectory, DirectoryUnavailable, IntakeDirectory
 from services.notifications.domain import channels as texts
 from services.notifications.domain.delivery import (
     WAITING,
@@ -28,6 +35,7 @@ from services.notifications.domain.delivery import (
     truncate_error,
 )
 from services.notifications.domain.messages import Message, MessageStatus, RecipientKind
+from services.notifications.domain.preferences import Preferences
 from services.notifications.models import Message as MessageRow
 from services.notifications.models_delivery import (
     Delivery,
@@ -38,6 +46,7 @@ from services.notifications.models_delivery import (
     MunicipalitySettingsPublic,
 )
 from services.notifications.permissions import Action, authorize
+from services.notifications.preferences import preferences_of
 from shared.auth import Principal
 from shared.config import Settings, get_settings
 from shared.errors import NotFound, RuleBroken
@@ -74,11 +83,13 @@ def queue_for(uow: UnitOfWork, message: Message) -> None:
     """A new message's deliveries: in the app at once (sent), by e-mail queued for the sender job
     (the case team's only where the municipality has a team mailbox)."""
     now = uow.clock.now()
+    prefs = Preferences()
     if message.recipient_kind == RecipientKind.CLIENT:
         if not message.client_id:
             return
         recipient = recipient_key("client", message.client_id)
-        channels = [Channel.IN_APP, Channel.EMAIL]
+        prefs = preferences_of(uow.session, message.client_id)
+        channels = [c for c in (Channel.IN_APP, Channel.EMAIL, Channel.SMS) if prefs.wants(c)]
     else:
         recipient = recipient_key("team", message.municipality)
         channels = [Channel.IN_APP]
@@ -97,7 +108,7 @@ def queue_for(uow: UnitOfWork, message: Message) -> None:
                 "channel": channel.value,
                 "status": (DeliveryStatus.SENT if in_app else DeliveryStatus.QUEUED).value,
                 "attempts": 1 if in_app else 0,
-                "next_attempt_at": None if in_app else now,
+                "next_attempt_at": None if in_app else prefs.send_at(channel, now),  # quiet hours
                 "created_at": now,
                 "sent_at": now if in_app else None,
             }
@@ -118,6 +129,7 @@ class Outlets:
     mail: MailSender
     directory: ContactDirectory
     login_url: str
+    sms: SmsSender
     backoff: Backoff = field(default_factory=Backoff)
     jitter: Callable[[], float] = random.random
 
@@ -126,6 +138,7 @@ def outlets_from(settings: Settings) -> Outlets:
     return Outlets(
         mail=mail_sender(settings),
         directory=IntakeDirectory(settings),
+        sms=sms_sender(settings),
         login_url=settings.public_base_url.rstrip("/") + "/",
         backoff=Backoff(
             settings.delivery_retry_base_seconds, settings.delivery_retry_cap_seconds, settings.delivery_max_attempts
@@ -151,72 +164,102 @@ def _claim(uow: UnitOfWork, row: Delivery, now: datetime) -> bool:
 
 
 def _finish(
-    uow: UnitOfWork, delivery_id: str, status: DeliveryStatus, *, error: str | None, next_at: datetime | None
+    uow: UnitOfWork,
+    delivery_id: str,
+    status: DeliveryStatus,
+    *,
+    error: str | None,
+    next_at: datetime | None,
+    attempts: int | None = None,
 ) -> None:
     values: dict[str, Any] = {"status": status.value, "last_error": error, "next_attempt_at": next_at}
+    if attempts is not None:
+        values["attempts"] = attempts  # a delivery held for quiet hours was not tried
     if status == DeliveryStatus.SENT:
         values["sent_at"] = uow.clock.now()
     uow.session.execute(sa.update(Delivery).where(col(Delivery.id) == delivery_id).values(**values))
     uow.commit()
 
 
-def _addresses(
-    outlets: Outlets, message: MessageRow, mailbox: str | None
+def _address(
+    outlets: Outlets, message: MessageRow, channel: Channel, mailbox: str | None
 ) -> tuple[str | None, tuple[str, ...], str | None]:
-    """(to, cc, language) for a message's e-mail, looked up now."""
+    """(to, cc, language) for a message on a channel, looked up now: the team mailbox, or the
+    client's e-mail (representatives in cc) or phone from the owning service."""
     if message.recipient_kind == RecipientKind.CASE_TEAM:
-        return mailbox, (), "nl"
-    contact = outlets.directory.client_contact(message.municipality, message.client_id or "")
-    if contact is None:
-        return None, (), None
+        return (mailbox if channel == Channel.EMAIL else None), (), "nl"
+    contact = outlets.directory.client_contact(message.municipality, message.client_id or "") or Contact()
+    if channel == Channel.SMS:
+        return contact.phone, (), contact.language
     cc = tuple(a for a in contact.representative_emails if a and a != contact.email)
     return contact.email or (cc[0] if cc else None), cc if contact.email else cc[1:], contact.language
 
 
+def _deliver(
+    outlets: Outlets, channel: Channel, message: MessageRow, to: str, cc: tuple[str, ...], lang: str | None
+) -> str | None:
+    """Send it; None when it went out, else why it was withheld (the sender raises on a failed try)."""
+    params = dict(message.params)
+    if channel == Channel.SMS:
+        sms = texts.sms(message.template, params, lang, outlets.login_url)
+        if texts.looks_personal(sms.text):
+            return "withheld: the text looks like personal data"
+        outlets.sms.send(to, sms)
+        return None
+    mail = texts.email(message.template, params, lang, outlets.login_url)
+    if texts.looks_personal(mail.subject, mail.text, mail.html):
+        return "withheld: the text looks like personal data"
+    outlets.mail.send(to, cc, mail)
+    return None
+
+
 def send_one(uow: UnitOfWork, outlets: Outlets, row: Delivery) -> bool:
-    """Try one claimed e-mail delivery and record how it went; True when it went out. No transaction
-    is open while the directory or the mail server is asked."""
+    """Try one claimed delivery (e-mail or SMS) and record how it went; True when it went out. No
+    transaction is open while the directory, the mail server or the gateway is asked."""
     message = uow.session.get(MessageRow, row.message_id)
-    attempts = row.attempts + 1
+    attempts, now, channel = row.attempts + 1, uow.clock.now(), Channel(row.channel)
     if message is None:
         _finish(uow, row.id, DeliveryStatus.FAILED, error="the message is gone", next_at=None)
         return False
     uow.session.expunge(message)
     mailbox = team_mailbox(uow.session, message.municipality)
+    client_side = message.recipient_kind == RecipientKind.CLIENT
+    prefs = preferences_of(uow.session, message.client_id) if client_side else Preferences()
     uow.session.rollback()
-    try:
-        to, cc, language = _addresses(outlets, message, mailbox)
-    except DirectoryUnavailable as exc:
-        status, next_at = outlets.backoff.after_failure(attempts, uow.clock.now(), outlets.jitter())
-        _finish(uow, row.id, status, error=truncate_error(str(exc)), next_at=next_at)
+    if not prefs.wants(channel):
+        _finish(uow, row.id, DeliveryStatus.FAILED, error=f"the person turned {channel.value} off", next_at=None)
         return False
-    if not to:
-        _finish(uow, row.id, DeliveryStatus.FAILED, error="no e-mail address known for the recipient", next_at=None)
-        return False
-    mail = texts.email(message.template, dict(message.params), language, outlets.login_url)
-    if texts.looks_personal(mail.subject, mail.text, mail.html):
-        _finish(uow, row.id, DeliveryStatus.FAILED, error="withheld: the text looks like personal data", next_at=None)
+    if (held_until := prefs.send_at(channel, now)) > now:
+        _finish(uow, row.id, DeliveryStatus.DEFERRED, error=None, next_at=held_until, attempts=row.attempts)
         return False
     try:
-        outlets.mail.send(to, cc, mail)
-    except TemporaryFailure as exc:
-        status, next_at = outlets.backoff.after_failure(attempts, uow.clock.now(), outlets.jitter())
+        to, cc, language = _address(outlets, message, channel, mailbox)
+        if not to:
+            what = "phone number" if channel == Channel.SMS else "e-mail address"
+            _finish(uow, row.id, DeliveryStatus.FAILED, error=f"no {what} known for the recipient", next_at=None)
+            return False
+        withheld = _deliver(outlets, channel, message, to, cc, prefs.language or language)
+    except (DirectoryUnavailable, TemporaryFailure) as exc:
+        status, next_at = outlets.backoff.after_failure(attempts, now, outlets.jitter())
         _finish(uow, row.id, status, error=truncate_error(str(exc)), next_at=next_at)
         return False
     except PermanentFailure as exc:
         _finish(uow, row.id, DeliveryStatus.BOUNCED, error=truncate_error(str(exc)), next_at=None)
+        return False
+    if withheld:
+        _finish(uow, row.id, DeliveryStatus.FAILED, error=withheld, next_at=None)
         return False
     _finish(uow, row.id, DeliveryStatus.SENT, error=None, next_at=None)
     return True
 
 
 def send_due_mail(uow: UnitOfWork, outlets: Outlets, *, limit: int = BATCH) -> int:
-    """The sender job: every e-mail delivery that is due, tried once; answers how many went out."""
+    """The sender job: every e-mail and SMS delivery that is due, tried once; answers how many went out."""
     now = uow.clock.now()
     due = uow.session.exec(
         select(Delivery)
         .where(
-            col(Delivery.channel) == Channel.EMAIL.value,
+            col(Delivery.channel).in_([Channel.EMAIL.value, Channel.SMS.value]),
             col(Delivery.status).in_([s.value for s in WAITING]),
             col(Delivery.next_attempt_at) <= now,
         )

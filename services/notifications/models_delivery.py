@@ -5,7 +5,8 @@ when the message is sent (directory.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
+from typing import Literal
 
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import AutoString, Field, SQLModel
@@ -66,6 +67,43 @@ class MunicipalitySettings(SQLModel, table=True):
     municipality: str = Field(primary_key=True, max_length=4)
     team_mailbox: str | None = Field(default=None, max_length=254)
     updated_at: datetime
+
+
+class Preference(SQLModel, table=True):
+    """A client's wishes for messages (set by the client side, read by staff); none stored: the defaults."""
+
+    __tablename__ = "preference"
+    __table_args__ = ({"schema": SCHEMA},)
+
+    client_id: str = Field(primary_key=True, max_length=36)
+    municipality: str = Field(index=True, max_length=4)
+    email: bool = True
+    sms: bool = False
+    language: str | None = Field(default=None, max_length=2)
+    quiet_from: time | None = None
+    quiet_until: time | None = None
+    hold_mail: bool = False
+    updated_by: str = Field(max_length=80)
+    updated_at: datetime
+
+
+class PreferencesPublic(SQLModel):
+    client_id: str
+    email: bool = Field(description="Messages also by e-mail.")
+    sms: bool = Field(description="Messages also by SMS (never at night, 21:00-08:00).")
+    language: Literal["nl", "en"] | None = Field(description="null: the language the municipality registered.")
+    quiet_from: time | None = Field(description="Quiet hours start (Dutch time): no SMS, mail held if hold_mail.")
+    quiet_until: time | None
+    hold_mail: bool = Field(description="Keep e-mail until the quiet hours end.")
+
+
+class PreferencesChange(SQLModel):
+    email: bool = True
+    sms: bool = False
+    language: Literal["nl", "en"] | None = None
+    quiet_from: time | None = None
+    quiet_until: time | None = None
+    hold_mail: bool = False
 
 
 class DeliveryPublic(SQLModel):

@@ -3,15 +3,20 @@ wired to it and to intake's contact route in process."""
 
 from __future__ import annotations
 
+import json
+import tempfile
+import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from services.notifications.channels import SmtpSender
+from services.notifications.channels import SmsSender, SmsSink, SmtpSender
 from services.notifications.delivery import Outlets
 from services.notifications.directory import IntakeDirectory
 from services.notifications.models import Message
@@ -54,11 +59,12 @@ class LoopbackSmtp:
             self._controller = None
 
 
-def outlets(runtime: Runtime, http: TestClient, smtp: LoopbackSmtp) -> Outlets:
+def outlets(runtime: Runtime, http: TestClient, smtp: LoopbackSmtp, sms: SmsSender | None = None) -> Outlets:
     directory = IntakeDirectory(runtime.settings, transport=http._transport)  # the app, in process
     return Outlets(
         mail=SmtpSender("127.0.0.1", smtp.port, "Eigen Regie <noreply@eigenregie.test>", timeout=5),
         directory=directory,
+        sms=sms or SmsSink(Path(tempfile.mkdtemp(prefix="prb-sms-")) / "sms.jsonl"),
         login_url=LOGIN,
         jitter=lambda: 0.5,
     )
@@ -70,3 +76,37 @@ def deliveries_of_client(runtime: Runtime, client_id: str, channel: str | None =
         if channel:
             query = query.where(Delivery.channel == channel)
         return list(session.exec(query).all())
+
+
+class FlakyGateway:
+    """An SMS gateway on loopback (a real HTTP server) that answers 503 `failures` times, then 201,
+    and keeps each request's headers and JSON body."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures, self.requests = failures, []
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                gateway.requests.append((dict(self.headers), body))
+                status = 503 if len(gateway.requests) <= gateway.failures else 201
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/messages"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FlakyGateway:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -15,7 +15,7 @@ from services.notifications.domain.messages import Message, RecipientKind
 from services.notifications.models_delivery import Delivery
 from tests.integration.monitoring.support import frozen_world
 from tests.integration.notifications.delivery_support import LoopbackSmtp, deliveries_of_client, outlets
-from tests.support.world import make_case
+from tests.support.world import api_client, make_case
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +77,9 @@ def test_two_senders_at_once_send_each_mail_once(env):
     cases = [make_case(http, runtime, "0014", seed, email=f"klant{seed}@example.nl") for seed in (402, 403, 404)]
     smtp = LoopbackSmtp()
     smtp.start()
-    sender = outlets(runtime, http, smtp)
 
     def send() -> None:
+        sender = outlets(runtime, api_client(runtime), smtp)  # one in-process client per thread
         with runtime.uow("notifications") as uow:
             delivery.send_due_mail(uow, sender)
 

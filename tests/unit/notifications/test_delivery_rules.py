@@ -3,14 +3,23 @@ Dutch for an unknown one, a missing variable fails), and nothing personal leaves
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from jinja2 import UndefinedError, meta
 
 from services.notifications.domain import channels, templates
-from services.notifications.domain.delivery import Backoff, DeliveryStatus, cause_key, recipient_key, truncate_error
+from services.notifications.domain.delivery import (
+    Backoff,
+    Channel,
+    DeliveryStatus,
+    cause_key,
+    recipient_key,
+    truncate_error,
+)
+from services.notifications.domain.preferences import Preferences
 from services.notifications.domain.templates import TEMPLATES
+from shared.clock import FrozenClock
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 LOGIN = "https://eigenregie.example.nl/"
@@ -101,3 +110,34 @@ def _params_for(template: str) -> dict[str, object]:
         n: 10000 if n.endswith("_cents") or n == "percent" else False if n == "on_track" else "2026-12-01"
         for n in names
     }
+
+
+# Preferences and quiet hours, with the frozen clock.
+
+
+def _local(hour: int, minute: int = 0, day: int = 2) -> datetime:
+    return FrozenClock.on(date(2026, 12, day), hour).now() + timedelta(minutes=minute)
+
+
+def test_no_sms_at_night_for_anyone_it_waits_until_eight():
+    prefs = Preferences(sms=True)
+    assert prefs.send_at(Channel.SMS, _local(23)) == _local(8, day=3)
+    assert prefs.send_at(Channel.SMS, _local(6)) == _local(8)
+    assert prefs.send_at(Channel.SMS, _local(12)) == _local(12)
+    assert prefs.send_at(Channel.EMAIL, _local(23)) == _local(23)  # mail is not held without hold_mail
+
+
+def test_quiet_hours_hold_mail_until_the_morning_only_where_configured():
+    quiet = Preferences(quiet_from=time(20, 0), quiet_until=time(9, 30), hold_mail=True, sms=True)
+    assert quiet.send_at(Channel.EMAIL, _local(22)) == _local(9, 30, day=3)
+    assert quiet.send_at(Channel.EMAIL, _local(7)) == _local(9, 30)
+    assert quiet.send_at(Channel.EMAIL, _local(10)) == _local(10)
+    assert quiet.send_at(Channel.SMS, _local(8, 15)) == _local(9, 30)  # the later of night and quiet
+    assert quiet.send_at(Channel.IN_APP, _local(23)) == _local(23)  # the inbox is always there
+    daytime = Preferences(quiet_from=time(12, 0), quiet_until=time(13, 0), hold_mail=True)
+    assert daytime.send_at(Channel.EMAIL, _local(12, 30)) == _local(13)
+
+
+def test_channels_on_and_off():
+    assert Preferences().wants(Channel.EMAIL) and not Preferences().wants(Channel.SMS)
+    assert not Preferences(email=False).wants(Channel.EMAIL) and Preferences(email=False).wants(Channel.IN_APP)

@@ -63,9 +63,29 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("municipality"),
         schema=S,
     )
+    op.create_table(
+        "preference",
+        sa.Column("client_id", sa.String(36), nullable=False),
+        sa.Column("municipality", sa.String(4), nullable=False),
+        sa.Column("email", sa.Boolean(), nullable=False),
+        sa.Column("sms", sa.Boolean(), nullable=False),
+        sa.Column("language", sa.String(2), nullable=True),
+        sa.Column("quiet_from", sa.Time(), nullable=True),
+        sa.Column("quiet_until", sa.Time(), nullable=True),
+        sa.Column("hold_mail", sa.Boolean(), nullable=False),
+        sa.Column("updated_by", sa.String(80), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("client_id"),
+        schema=S,
+    )
+    with op.batch_alter_table("preference", schema=S) as batch_op:
+        batch_op.create_index("ix_notifications_preference_municipality", ["municipality"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("preference", schema=S) as batch_op:
+        batch_op.drop_index("ix_notifications_preference_municipality")
+    op.drop_table("preference", schema=S)
     op.drop_table("municipality_settings", schema=S)
     with op.batch_alter_table("message_read", schema=S) as batch_op:
         batch_op.drop_index("ix_notifications_message_read_reader")

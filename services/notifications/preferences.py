@@ -1,0 +1,83 @@
+"""A client's message preferences: the client side sets its own, staff may read them. The sender
+and the queueing of deliveries ask `preferences_of` (the defaults when none are stored)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from services.notifications.domain.preferences import Preferences
+from services.notifications.models_delivery import Preference, PreferencesChange, PreferencesPublic
+from services.notifications.permissions import Action, authorize
+from shared.auth import Principal
+from shared.errors import RuleBroken
+from shared.uow import UnitOfWork
+
+
+def preferences_of(session: Session, client_id: str | None) -> Preferences:
+    row = session.get(Preference, client_id) if client_id else None
+    if row is None:
+        return Preferences()
+    return Preferences(
+        email=row.email,
+        sms=row.sms,
+        language=row.language,
+        quiet_from=row.quiet_from,
+        quiet_until=row.quiet_until,
+        hold_mail=row.hold_mail,
+    )
+
+
+def _public(client_id: str, prefs: Preferences) -> PreferencesPublic:
+    return PreferencesPublic(
+        client_id=client_id,
+        email=prefs.email,
+        sms=prefs.sms,
+        language="en" if prefs.language == "en" else ("nl" if prefs.language == "nl" else None),
+        quiet_from=prefs.quiet_from,
+        quiet_until=prefs.quiet_until,
+        hold_mail=prefs.hold_mail,
+    )
+
+
+def _whose(who: Principal, client_id: str | None) -> str:
+    if who.is_client_side():
+        return who.client_id or ""
+    if not client_id:
+        raise RuleBroken(
+            "preferences.client_id_required",
+            "Staff name the client: ?client_id=.",
+            "client_id",
+            message_nl="Noem de klant: ?client_id=.",
+        )
+    return client_id
+
+
+def get_preferences(session: Session, who: Principal, client_id: str | None) -> PreferencesPublic:
+    authorize(who, Action.READ_PREFERENCES)
+    whose = _whose(who, client_id)
+    row = session.get(Preference, whose)
+    if row is not None and row.municipality != who.municipality:
+        return _public(whose, Preferences())  # another municipality's client: nothing of theirs shows
+    return _public(whose, preferences_of(session, whose))
+
+
+def set_preferences(uow: UnitOfWork, who: Principal, change: PreferencesChange) -> PreferencesPublic:
+    authorize(who, Action.SET_PREFERENCES)
+    if (change.quiet_from is None) != (change.quiet_until is None):
+        raise RuleBroken(
+            "preferences.quiet_hours_incomplete",
+            "Quiet hours need both a start and an end.",
+            "quiet_until" if change.quiet_until is None else "quiet_from",
+            message_nl="Rustige uren hebben een begin en een eind nodig.",
+        )
+    client_id = who.client_id or ""
+    row = uow.session.get(Preference, client_id)
+    now = uow.clock.now()
+    if row is None:
+        row = Preference(client_id=client_id, municipality=who.municipality, updated_by=who.subject, updated_at=now)
+    row.email, row.sms, row.language, row.hold_mail = change.email, change.sms, change.language, change.hold_mail
+    row.quiet_from, row.quiet_until = change.quiet_from, change.quiet_until
+    row.updated_by, row.updated_at = who.subject, now
+    uow.session.add(row)
+    uow.commit()
+    return _public(client_id, preferences_of(uow.session, client_id))
