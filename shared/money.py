@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer
 
 CENT = Decimal("0.01")
+MAX_EUROS = Decimal(10) ** 16
 
 
 class MoneyError(ValueError):
@@ -33,6 +34,10 @@ def _to_decimal(value: Any) -> Decimal:
         raise MoneyError(f"not an amount: {value!r}")
     if not amount.is_finite():
         raise MoneyError("an amount must be a finite number")
+    # Cents must fit a 64-bit column; and a number with more digits than a Decimal holds cannot
+    # even be rounded to cents (quantize raises InvalidOperation on "1e30").
+    if abs(amount) >= MAX_EUROS:
+        raise MoneyError("an amount must be less than 10,000,000,000,000,000 euros")
     if amount != amount.quantize(CENT):
         raise MoneyError("an amount may have at most two decimals")
     return amount

@@ -54,3 +54,13 @@ def test_split_adds_up_exactly_and_parts_differ_by_at_most_a_cent(cents, parts):
 @given(st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), places=2, allow_nan=False))
 def test_euros_round_trip_through_cents(amount):
     assert Money.euros(amount).decimal == amount
+
+
+@pytest.mark.parametrize("value", ["1e30", "10000000000000000", "-1e17", 10**20])
+def test_an_amount_too_large_for_cents_in_a_64_bit_column_is_refused_not_crashed(value):
+    with pytest.raises(MoneyError):
+        Money.euros(value)
+
+
+def test_the_largest_amount_still_fits_in_cents():
+    assert Money.euros("9999999999999999.99").cents == 999_999_999_999_999_999 < 2**63
