@@ -19,6 +19,7 @@ from services.intake.domain.client import (
     OrientationPhase,
     OrientationStatus,
     ensure_contact_happened,
+    ensure_plausible_birth,
     ensure_scheme_offered,
 )
 from services.intake.domain.decision_term import decision_deadline
@@ -140,6 +141,7 @@ def _client_public(client: Client) -> ClientPublic:
 
 def register_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> ClientPublic:
     authorize(who, Action.REGISTER_CLIENT)
+    ensure_plausible_birth(data.date_of_birth, uow.clock.today())
     registration = ClientRegistration.register(
         new_id(), who.municipality, data.scheme, repository.policy_for(uow.session, who.municipality)
     )
@@ -181,6 +183,7 @@ def update_client(uow: UnitOfWork, who: Principal, client_id: str, data: ClientU
     authorize(who, Action.UPDATE_CLIENT)
     client = repository.client_for(uow.session, who, client_id)
     changes = data.model_dump(exclude_unset=True)
+    ensure_plausible_birth(changes.get("date_of_birth"), uow.clock.today())
     if changes.get("scheme") is not None:
         ensure_scheme_offered(repository.policy_for(uow.session, who.municipality), changes["scheme"])
     for name, value in changes.items():

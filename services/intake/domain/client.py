@@ -30,6 +30,21 @@ def ensure_scheme_offered(policy: MunicipalPolicy, scheme: str) -> None:
         )
 
 
+# Nobody on the caseload was born before this day; an earlier one is a typing error.
+EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+def ensure_plausible_birth(date_of_birth: date | None, today: date) -> None:
+    """A date of birth lies in the past, not before 1900 (the benchmark's age band comes from it)."""
+    if date_of_birth is not None and not EARLIEST_BIRTH <= date_of_birth < today:
+        raise RuleBroken(
+            "client.date_of_birth",
+            "A date of birth lies in the past, and not before 1900.",
+            "date_of_birth",
+            message_nl="Een geboortedatum ligt in het verleden, en niet voor 1900.",
+        )
+
+
 def ensure_contact_happened(contacted_on: date, today: date) -> None:
     if contacted_on > today:
         raise RuleBroken(
