@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from services.notifications import delivery, preferences
@@ -85,3 +85,20 @@ def put_preferences(who: CurrentPrincipal, uow: Uow, data: PreferencesChange) ->
     hours (Dutch time; no SMS then, e-mail held until they end when `hold_mail`). An SMS never goes
     out at night (21:00-08:00)."""
     return preferences.set_preferences(uow, who, data)
+
+
+class MailboxMail(BaseModel):
+    name: str
+    to: str
+    subject: str
+    language: str | None
+    date: str
+    text: str
+
+
+@router.get("/mailbox", response_model=list[MailboxMail], responses=PAGED, tags=["deliveries"], summary="Local mailbox")
+def list_mailbox(who: CurrentPrincipal, request: Request, page: PageDep, response: Response) -> list[MailboxMail]:
+    """Staff, embedded mode: the mails written to the local mailbox (`PRB_DATA_DIR/mailbox`, used when
+    no SMTP host is set), newest first, with their plain text. Empty when mail goes out over SMTP."""
+    folder = request.app.state.runtime.settings.data_dir / "mailbox"
+    return page_answer(delivery.list_mailbox(who, folder, page).map(lambda e: MailboxMail(**e.__dict__)), response)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import smtplib
 import uuid
+from dataclasses import dataclass
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -102,6 +104,38 @@ class MailboxSender:
             part.rename(self.folder / f"{name}.eml")
         except OSError as exc:
             raise TemporaryFailure(f"mailbox not writable: {type(exc).__name__}") from exc
+
+
+@dataclass(frozen=True)
+class MailboxEntry:
+    name: str
+    to: str
+    subject: str
+    language: str | None
+    date: str
+    text: str
+
+
+def read_mailbox(folder: Path) -> list[MailboxEntry]:
+    """The local mailbox's mails, newest first (embedded mode's post, for a page to show)."""
+    if not folder.is_dir():
+        return []
+    files = sorted(folder.glob("*.eml"), key=lambda f: (f.stat().st_mtime_ns, f.name), reverse=True)
+    entries = []
+    for path in files:
+        mail = message_from_bytes(path.read_bytes(), policy=policy.default)
+        body = mail.get_body(("plain",)) if isinstance(mail, EmailMessage) else None
+        entries.append(
+            MailboxEntry(
+                name=path.stem,
+                to=str(mail["To"] or ""),
+                subject=str(mail["Subject"] or ""),
+                language=mail["Content-Language"],
+                date=str(mail["Date"] or ""),
+                text=body.get_content() if isinstance(body, EmailMessage) else "",
+            )
+        )
+    return entries
 
 
 def mail_sender(settings: Settings) -> MailSender:

@@ -10,17 +10,20 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from services.notifications.channels import (
+    MailboxEntry,
     MailSender,
     PermanentFailure,
     SmsSender,
     TemporaryFailure,
     mail_sender,
+    read_mailbox,
     sms_sender,
 )
 from services.notifications.directory import Contact, ContactDirectory, DirectoryUnavailable, IntakeDirectory
@@ -50,7 +53,7 @@ from services.notifications.preferences import preferences_of
 from shared.auth import Principal
 from shared.config import Settings, get_settings
 from shared.errors import NotFound, RuleBroken
-from shared.pagination import Page, PageRequest, page_of
+from shared.pagination import Page, PageRequest, page_of, page_of_list
 from shared.uow import UnitOfWork
 
 # A claimed delivery is not picked again for this long: a sender that dies mid-send is retried after it.
@@ -352,6 +355,12 @@ def list_deliveries(
         query = query.where(Delivery.channel == channel.value)
     query = query.order_by(col(Delivery.created_at).desc(), col(Delivery.id))
     return page_of(session, query, page).map(_public)
+
+
+def list_mailbox(who: Principal, folder: Path, page: PageRequest) -> Page[MailboxEntry]:
+    """Staff: embedded mode's local mailbox, newest first."""
+    authorize(who, Action.READ_DELIVERIES)
+    return page_of_list(read_mailbox(folder), page)
 
 
 def get_settings_of(session: Session, who: Principal) -> MunicipalitySettingsPublic:

@@ -32,6 +32,13 @@ class Catcher:
 
     def __init__(self) -> None:
         self.raw: list[bytes] = []
+        self.refuse: set[str] = set()  # these recipients get a 550: the address does not exist
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.raw.append(bytes(envelope.content))
