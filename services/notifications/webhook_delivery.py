@@ -282,7 +282,15 @@ def _post(client: httpx.Client, job: _Job, environment: str, resolve_host: Resol
 def _send_group(
     client: httpx.Client, jobs: list[_Job], environment: str, resolve_host: Resolver, at: datetime
 ) -> list[Sent]:
-    return [_post(client, job, environment, resolve_host, at) for job in jobs]
+    """One subscription's deliveries one after the other; after one without an answer (a timeout, a
+    refused connection) the rest wait for the next pass: an endpoint that is down or slow costs one
+    timeout per pass, not a queue of them, and holds up nobody's next pass."""
+    results = []
+    for job in jobs:
+        results.append(_post(client, job, environment, resolve_host, at))
+        if results[-1].status_code is None:
+            break
+    return results
 
 
 def send_due(
@@ -320,8 +328,11 @@ def send_due(
     policy = policy_of(settings)
     at = uow.clock.now()
     for sent in results:
-        delivery, subscription = by_id[sent.delivery_id]
+        delivery, subscription = by_id.pop(sent.delivery_id)
         _record(uow, settings, policy, delivery, subscription, sent, at, draw)
+    for delivery, _subscription in by_id.values():  # not sent: due again (their lease ends now)
+        delivery.next_attempt_at = at
+        uow.session.add(delivery)
     uow.commit()
     return len(results)
 
