@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from jinja2 import TemplateError
 from sqlmodel import Session, col, select
 
 from services.notifications.channels import (
@@ -248,6 +249,9 @@ def send_one(uow: UnitOfWork, outlets: Outlets, row: Delivery) -> bool:
         return False
     except PermanentFailure as exc:
         _finish(uow, row.id, DeliveryStatus.BOUNCED, error=truncate_error(str(exc)), next_at=None)
+        return False
+    except (TemplateError, KeyError) as exc:  # a broken template is never sent, and not tried again
+        _finish(uow, row.id, DeliveryStatus.FAILED, error=f"the template failed: {type(exc).__name__}", next_at=None)
         return False
     if withheld:
         _finish(uow, row.id, DeliveryStatus.FAILED, error=withheld, next_at=None)

@@ -74,6 +74,35 @@ def test_a_text_that_looks_like_a_bsn_is_never_sent(env):
     assert b"123456782" not in b"".join(smtp.catcher.raw)
 
 
+def test_a_template_with_a_missing_variable_fails_the_delivery_and_sends_nothing(env):
+    runtime, http, clock = env
+    case = make_case(http, runtime, "0014", 640, email="klant640@example.nl", approve=False)
+    message = Message.about(
+        message_id=str(uuid.uuid4()),
+        municipality="0014",
+        template="invoice_rejected",
+        client_id=case.client_id,
+        recipient_kind=RecipientKind.CLIENT,
+        params={},
+        cause_event_id=str(uuid.uuid4()),
+        at=clock.now(),
+    )
+    with runtime.uow("notifications") as uow:
+        repository.add(uow.session, message)
+        delivery.queue_for(uow, message)
+        uow.commit()
+    smtp = LoopbackSmtp()
+    smtp.start()
+    try:
+        with runtime.uow("notifications") as uow:
+            send_due_mail(uow, outlets(runtime, http, smtp))
+    finally:
+        smtp.stop()
+    (mail,) = [d for d in deliveries_of_client(runtime, case.client_id, "email") if d.message_id == message.id]
+    assert mail.status == "failed" and mail.last_error == "the template failed: UndefinedError"
+    assert not [m for m in smtp.catcher.mails() if m["To"] == "klant640@example.nl"]
+
+
 def test_embedded_mode_writes_the_local_mailbox_and_staff_can_list_it(env, request):
     runtime, http, _clock = env
     if runtime.settings.database_url is not None:
