@@ -103,10 +103,15 @@ def test_a_template_with_a_missing_variable_fails_the_delivery_and_sends_nothing
     assert not [m for m in smtp.catcher.mails() if m["To"] == "klant640@example.nl"]
 
 
-def test_embedded_mode_writes_the_local_mailbox_and_staff_can_list_it(env, request):
-    runtime, http, _clock = env
-    if runtime.settings.database_url is not None:
-        pytest.skip("the local mailbox is embedded mode's (SQLite, PRB_DATA_DIR)")
+@pytest.fixture(scope="module")
+def embedded(request, tmp_path_factory):
+    """The local mailbox is embedded mode's (SQLite, PRB_DATA_DIR)."""
+    with frozen_world(request, tmp_path_factory.mktemp("mailbox"), "sqlite") as world:
+        yield world
+
+
+def test_embedded_mode_writes_the_local_mailbox_and_staff_can_list_it(embedded):
+    runtime, http, _clock = embedded
     case = make_case(http, runtime, "0014", 630, email="klant630@example.nl")
     folder = runtime.settings.data_dir / "mailbox"
     sender = outlets(runtime, http, LoopbackSmtp())
