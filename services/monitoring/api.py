@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from services.monitoring import (
     api_benchmark,
@@ -14,21 +14,14 @@ from services.monitoring import (
     api_registration,
     queries,
 )
+from services.monitoring.api_params import PlanId
 from services.monitoring.domain.trajectory import TrajectoryKind, TrajectoryStatus
-from services.monitoring.models import NO_CONTROLS, TrajectoryPublic
+from services.monitoring.models import TrajectoryPublic
 from shared.auth import CurrentPrincipal
-from shared.deps import SessionDep, uow_dependency
+from shared.deps import SessionDep
 from shared.pagination import PAGED, PageDep, page_answer
-from shared.uow import UnitOfWork
 
 router = APIRouter()
-Uow = Annotated[UnitOfWork, Depends(uow_dependency("monitoring"))]
-PlanId = Annotated[
-    str,
-    Path(
-        max_length=36, pattern=NO_CONTROLS, description="The plan id, or the orientation id for an orientation phase."
-    ),
-]
 
 
 @router.get(

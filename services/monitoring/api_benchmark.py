@@ -10,13 +10,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from services.monitoring import benchmark, benchmark_charts, benchmark_csv
+from services.monitoring.api_params import Uow
 from services.monitoring.models_benchmark import BenchmarkReport, BenchmarkSettingsPublic, BenchmarkSettingsUpdate
 from shared.auth import CurrentPrincipal, Principal
-from shared.deps import ClockDep, SessionDep, uow_dependency
-from shared.uow import UnitOfWork
+from shared.deps import ClockDep, SessionDep
 
 router = APIRouter()
-Uow = Annotated[UnitOfWork, Depends(uow_dependency("monitoring"))]
 
 
 class Scheme(StrEnum):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from services.monitoring import experiments, research_export
+from services.monitoring.api_params import Uow
 from services.monitoring.domain.experiments import IntervalMethod
 from services.monitoring.models import NO_CONTROLS
 from services.monitoring.models_experiments import (
@@ -23,12 +24,10 @@ from services.monitoring.models_experiments import (
 )
 from services.monitoring.research_export import ExportFormat
 from shared.auth import CurrentPrincipal
-from shared.deps import ClockDep, SessionDep, uow_dependency
+from shared.deps import ClockDep, SessionDep
 from shared.pagination import PAGED, PageDep, page_answer
-from shared.uow import UnitOfWork
 
 router = APIRouter()
-Uow = Annotated[UnitOfWork, Depends(uow_dependency("monitoring"))]
 ExperimentId = Annotated[str, Path(max_length=36, pattern=NO_CONTROLS, description="The experiment's id.")]
 
 

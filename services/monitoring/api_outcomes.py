@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from services.monitoring import outcomes
+from services.monitoring.api_params import PlanId, Uow
 from services.monitoring.domain.outcomes import OutcomeKind
-from services.monitoring.models import NO_CONTROLS
 from services.monitoring.models_outcomes import (
     AftercareCreate,
     AftercarePublic,
@@ -22,18 +22,10 @@ from services.monitoring.models_outcomes import (
     OutcomeStatePublic,
 )
 from shared.auth import CurrentPrincipal
-from shared.deps import SessionDep, uow_dependency
+from shared.deps import SessionDep
 from shared.pagination import PAGED, PageDep, page_answer
-from shared.uow import UnitOfWork
 
 router = APIRouter()
-Uow = Annotated[UnitOfWork, Depends(uow_dependency("monitoring"))]
-PlanId = Annotated[
-    str,
-    Path(
-        max_length=36, pattern=NO_CONTROLS, description="The plan id, or the orientation id for an orientation phase."
-    ),
-]
 
 
 @router.post(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, UploadFile
+from fastapi import APIRouter, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from services.monitoring import progress, progress_planning
+from services.monitoring.api_params import Id, PlanId, Uow
 from services.monitoring.domain.follow_up import FollowUpKind, FollowUpStatus
 from services.monitoring.domain.progress import MAX_ATTACHMENT_BYTES, ConversationStatus
 from services.monitoring.models import NO_CONTROLS
@@ -28,19 +29,10 @@ from services.monitoring.models_progress import (
     TimeEntryPublic,
 )
 from shared.auth import CurrentPrincipal
-from shared.deps import ClockDep, SessionDep, uow_dependency
+from shared.deps import ClockDep, SessionDep
 from shared.pagination import PAGED, PageDep, page_answer
-from shared.uow import UnitOfWork
 
 router = APIRouter()
-Uow = Annotated[UnitOfWork, Depends(uow_dependency("monitoring"))]
-PlanId = Annotated[
-    str,
-    Path(
-        max_length=36, pattern=NO_CONTROLS, description="The plan id, or the orientation id for an orientation phase."
-    ),
-]
-Id = Annotated[str, Path(max_length=36, pattern=NO_CONTROLS)]
 
 
 # --- progress reports ------------------------------------------------------------------------

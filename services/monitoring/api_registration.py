@@ -3,21 +3,16 @@ budget: parse, authorise, call a command or a query. No rules here."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Response
 
 from services.monitoring import registration
-from services.monitoring.models import NO_CONTROLS
+from services.monitoring.api_params import PlanId, Uow
 from services.monitoring.models_registration import CostCreate, CostPublic, RegistrationForm
 from shared.auth import CurrentPrincipal
-from shared.deps import SessionDep, uow_dependency
+from shared.deps import SessionDep
 from shared.pagination import PAGED, PageDep, page_answer
-from shared.uow import UnitOfWork
 
 router = APIRouter()
-Uow = Annotated[UnitOfWork, Depends(uow_dependency("monitoring"))]
-PlanId = Annotated[str, Path(max_length=36, pattern=NO_CONTROLS, description="The plan id.")]
 
 
 @router.put(

@@ -233,26 +233,8 @@ def add_milestone(uow: UnitOfWork, who: Principal, plan_id: str, data: Milestone
     trajectory = reach(uow.session, who, plan_id, lock=True)
     ensure_running(trajectory.status, "milestone")
     check_day(data.due_on, "due_on", started_on=trajectory.started_on, today=None)
-    row = Milestone(
-        id=str(uuid.uuid4()),
-        municipality=trajectory.municipality,
-        plan_id=plan_id,
-        client_id=trajectory.client_id,
-        title=data.title,
-        due_on=data.due_on,
-        created_by=who.subject,
-        created_at=uow.clock.now(),
-    )
-    uow.session.add(row)
-    follow_ups.schedule(
-        uow.session,
-        municipality=trajectory.municipality,
-        plan_id=plan_id,
-        client_id=trajectory.client_id,
-        kind=FollowUpKind.MILESTONE,
-        due_on=data.due_on,
-        ref_id=row.id,
-        title=data.title,
+    row = _new_milestone(
+        uow.session, trajectory, title=data.title, due_on=data.due_on, by=who.subject, at=uow.clock.now()
     )
     uow.commit()
     return _milestone_public(row)
@@ -367,40 +349,47 @@ def list_follow_ups(
 # --- reactions to the trajectory's life (called by handlers.py) ------------------------------
 
 
+def _new_milestone(
+    session: Session, trajectory: Trajectory, *, title: str, due_on: date, by: str, at: datetime
+) -> Milestone:
+    """A milestone and the follow-up that stays open until it is reached."""
+    row = Milestone(
+        id=str(uuid.uuid4()),
+        municipality=trajectory.municipality,
+        plan_id=trajectory.plan_id,
+        client_id=trajectory.client_id,
+        title=title,
+        due_on=due_on,
+        created_by=by,
+        created_at=at,
+    )
+    session.add(row)
+    follow_ups.schedule(
+        session,
+        municipality=trajectory.municipality,
+        plan_id=trajectory.plan_id,
+        client_id=trajectory.client_id,
+        kind=FollowUpKind.MILESTONE,
+        due_on=due_on,
+        ref_id=row.id,
+        title=title,
+    )
+    return row
+
+
 def _milestones_from_plan(session: Session, trajectory: Trajectory, lines: Sequence[GrantedLine], at: datetime) -> None:
     """The plan's own milestones: the day each activity should be done (a line's end), once per
     category and day, within the trajectory."""
     seen: set[tuple[str, date]] = set()
     for line in lines:
         end = line.ends_on
-        if (
-            end is None
-            or (line.category, end) in seen
-            or not trajectory.started_on <= end <= trajectory.execution_deadline
-        ):
+        if end is None or (line.category, end) in seen:
+            continue
+        if not trajectory.started_on <= end <= trajectory.execution_deadline:
             continue
         seen.add((line.category, end))
-        row = Milestone(
-            id=str(uuid.uuid4()),
-            municipality=trajectory.municipality,
-            plan_id=trajectory.plan_id,
-            client_id=trajectory.client_id,
-            title=f"Activiteit uit het plan klaar ({line.category})",
-            due_on=end,
-            created_by=SYSTEM,
-            created_at=at,
-        )
-        session.add(row)
-        follow_ups.schedule(
-            session,
-            municipality=trajectory.municipality,
-            plan_id=trajectory.plan_id,
-            client_id=trajectory.client_id,
-            kind=FollowUpKind.MILESTONE,
-            due_on=end,
-            ref_id=row.id,
-            title=row.title,
-        )
+        title = f"Activiteit uit het plan klaar ({line.category})"
+        _new_milestone(session, trajectory, title=title, due_on=end, by=SYSTEM, at=at)
 
 
 def on_trajectory_started(
