@@ -23,6 +23,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet, InvalidToken
+
 from shared.auth import Role
 from shared.errors import RuleBroken
 
@@ -299,32 +301,24 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _stream(key: bytes, nonce: bytes, length: int) -> bytes:
-    out = b""
-    counter = 0
-    while len(out) < length:
-        out += hmac.new(key, b"enc" + nonce + counter.to_bytes(4, "big"), hashlib.sha256).digest()
-        counter += 1
-    return out[:length]
+def _fernet(key: bytes) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def seal(secret: str, key: bytes) -> str:
-    """Encrypt-then-MAC with HMAC-SHA256 (a keystream in counter mode and a tag): the database
-    holds no usable secret without the key (derived from PRB_JWT_SECRET by the caller)."""
-    nonce = secrets.token_bytes(16)
-    plain = secret.encode()
-    cipher = bytes(a ^ b for a, b in zip(plain, _stream(key, nonce, len(plain)), strict=True))
-    tag = hmac.new(key, b"mac" + nonce + cipher, hashlib.sha256).digest()
-    return "v1." + base64.urlsafe_b64encode(nonce + cipher + tag).decode()
+    """Encrypted and authenticated with Fernet (AES-128-CBC and HMAC-SHA256, the `cryptography`
+    package): the database holds no usable secret without the key (derived from PRB_JWT_SECRET by
+    the caller)."""
+    return _fernet(key).encrypt(secret.encode()).decode()
 
 
 def unseal(sealed: str, key: bytes) -> str:
-    raw = base64.urlsafe_b64decode(sealed.removeprefix("v1."))
-    nonce, cipher, tag = raw[:16], raw[16:-32], raw[-32:]
-    if not hmac.compare_digest(tag, hmac.new(key, b"mac" + nonce + cipher, hashlib.sha256).digest()):
-        raise ValueError("the sealed webhook secret does not match the key (was PRB_JWT_SECRET changed?)")
-    return bytes(a ^ b for a, b in zip(cipher, _stream(key, nonce, len(cipher)), strict=True)).decode()
+    try:
+        return _fernet(key).decrypt(sealed.encode()).decode()
+    except InvalidToken as exc:
+        raise ValueError("the sealed webhook secret does not match the key (was PRB_JWT_SECRET changed?)") from exc
 
 
 def sealing_key(master: str) -> bytes:
+    """32 bytes for Fernet, derived from the master secret (HMAC-SHA256 as a key-derivation step)."""
     return hmac.new(master.encode(), b"eigenregie webhook secrets v1", hashlib.sha256).digest()
