@@ -25,6 +25,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from contracts.events import FollowUpOverdueV1
 from services.monitoring.domain.follow_up import FollowUpKind, FollowUpStatus
+from services.monitoring.domain.trajectory import Trajectory as TrajectoryAggregate
 from services.monitoring.models import Trajectory
 from services.monitoring.models_progress import FollowUp
 from shared.uow import UnitOfWork
@@ -34,17 +35,17 @@ SCAN_BATCH = 500
 
 def schedule(
     session: Session,
+    trajectory: TrajectoryAggregate,
     *,
-    municipality: str,
-    plan_id: str,
-    client_id: str,
     kind: FollowUpKind,
     due_on: date,
     ref_id: str | None,
     title: str = "",
 ) -> str:
-    """Plan a follow-up; idempotent on (plan_id, kind, ref_id, due_on) among items not cancelled
-    (a redelivered event plans nothing twice; a cancelled item may be planned again). Returns its id."""
+    """Plan a follow-up on the trajectory; idempotent on (plan_id, kind, ref_id, due_on) among items
+    not cancelled (a redelivered event plans nothing twice; a cancelled item may be planned again).
+    Returns its id."""
+    plan_id = trajectory.plan_id
     query = select(FollowUp).where(
         FollowUp.plan_id == plan_id,
         FollowUp.kind == kind,
@@ -57,9 +58,9 @@ def schedule(
         return existing.id
     row = FollowUp(
         id=str(uuid.uuid4()),
-        municipality=municipality,
+        municipality=trajectory.municipality,
         plan_id=plan_id,
-        client_id=client_id,
+        client_id=trajectory.client_id,
         kind=kind,
         ref_id=ref_id,
         title=title[:200],

@@ -170,9 +170,7 @@ def register_outcome(uow: UnitOfWork, who: Principal, plan_id: str, data: Outcom
     for kind, due_on in follow_ups_for_work(outcome, today):
         follow_ups.schedule(
             session,
-            municipality=trajectory.municipality,
-            plan_id=plan_id,
-            client_id=trajectory.client_id,
+            trajectory,
             kind=kind,
             due_on=due_on,
             # A durability check asks about this work; aftercare is done in date order, whichever work.

@@ -249,9 +249,7 @@ def plan_reports(session: Session, trajectory: Trajectory, reporter: Reporter, d
     for due in dates:
         follow_ups.schedule(
             session,
-            municipality=trajectory.municipality,
-            plan_id=trajectory.plan_id,
-            client_id=trajectory.client_id,
+            trajectory,
             kind=FollowUpKind.PROGRESS_REPORT,
             due_on=due,
             ref_id=None,

@@ -119,9 +119,7 @@ def _add_conversation(
     session.add(row)
     follow_ups.schedule(
         session,
-        municipality=trajectory.municipality,
-        plan_id=trajectory.plan_id,
-        client_id=trajectory.client_id,
+        trajectory,
         kind=FollowUpKind.CONVERSATION,
         due_on=plan.planned_on,
         ref_id=plan.id,
@@ -366,9 +364,7 @@ def _new_milestone(
     session.add(row)
     follow_ups.schedule(
         session,
-        municipality=trajectory.municipality,
-        plan_id=trajectory.plan_id,
-        client_id=trajectory.client_id,
+        trajectory,
         kind=FollowUpKind.MILESTONE,
         due_on=due_on,
         ref_id=row.id,
