@@ -40,6 +40,15 @@ def fresh_pg_url(pg_admin_url: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, not migrated, on SQLite and on PostgreSQL: for the migration tests."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'eigenregie.db'}"
+    url: str = request.getfixturevalue("fresh_pg_url")
+    return url
+
+
 @pytest.fixture(scope="session")
 def redis_available() -> str:
     import redis

@@ -15,14 +15,9 @@ from shared.migrations import downgrade, upgrade
 BEFORE, OURS = "monitoring_0007", "monitoring_0008"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'eigenregie.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("fresh_pg_url")
-    )
-    engine = create_db_engine(url, schemas=["monitoring"])
+@pytest.fixture
+def engine(empty_database_url):
+    engine = create_db_engine(empty_database_url, schemas=["monitoring"])
     yield engine
     engine.dispose()
 

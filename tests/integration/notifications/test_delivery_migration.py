@@ -14,14 +14,9 @@ BEFORE, OURS = "notifications_0002", "notifications_0003"
 TABLES = {"delivery", "message_read", "municipality_settings", "preference"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'eigenregie.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("fresh_pg_url")
-    )
-    engine = create_db_engine(url, schemas=["notifications"])
+@pytest.fixture
+def engine(empty_database_url):
+    engine = create_db_engine(empty_database_url, schemas=["notifications"])
     yield engine
     engine.dispose()
 
