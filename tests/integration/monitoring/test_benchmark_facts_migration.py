@@ -54,10 +54,8 @@ def test_existing_rows_get_first_plan_and_the_line_facts(engine):
         ])
     upgrade(engine, "monitoring", migrations, OURS)
     with engine.connect() as conn:
-        first = {
-            row[0]: bool(row[1])
-            for row in conn.execute(sa.text("SELECT plan_id, first_plan FROM monitoring.trajectory WHERE kind = 'plan'"))
-        }
+        plans = sa.text("SELECT plan_id, first_plan FROM monitoring.trajectory WHERE kind = 'plan'")
+        first = {row[0]: bool(row[1]) for row in conn.execute(plans)}
         lines = conn.execute(sa.text(
             "SELECT plan_line_id, started_on, scheme, benefit, first_of_category FROM monitoring.trajectory_line "
             "ORDER BY plan_line_id"
