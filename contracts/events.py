@@ -220,3 +220,104 @@ class OutcomeRegisteredV1(Payload, event_type="OutcomeRegistered", version=1):
     client_id: str
     outcome: str
     durable: bool
+
+
+# --- Reminders (issue 11): said once per item and occasion by the owning service's daily scan ---
+
+FollowUpKindName = Literal["progress_report", "conversation", "milestone", "durability_check", "aftercare"]
+
+
+class FollowUpDueSoonV1(Payload, event_type="FollowUpDueSoon", version=1):
+    """An open follow-up's day is near (within the reminder lead time of its kind). Said once per
+    item by monitoring's daily scan; notifications reminds the client or the case team.
+    `conversation_kind` says which conversation (e.g. the six-month presentation)."""
+
+    follow_up_id: str
+    plan_id: str
+    client_id: str
+    kind: FollowUpKindName
+    due_on: date
+    conversation_kind: Literal["progress", "six_month_presentation", "closing", "other"] | None = None
+
+
+class FollowUpClosedV1(Payload, event_type="FollowUpClosed", version=1):
+    """A follow-up that was reminded of or flagged overdue is done or cancelled: reminders about it
+    that have not gone out yet stop. Not said for items nobody was reminded of."""
+
+    follow_up_id: str
+    plan_id: str
+    client_id: str
+    kind: FollowUpKindName
+    closed: Literal["done", "cancelled"]
+
+
+class TrajectoryEndingSoonV1(Payload, event_type="TrajectoryEndingSoon", version=1):
+    """A running trajectory's execution deadline is 30 days (configurable) away. Said once per
+    deadline by monitoring's daily scan; a later deadline (a plan change) is reminded of again."""
+
+    plan_id: str
+    client_id: str
+    ends_on: date
+
+
+class OrientationEndingSoonV1(Payload, event_type="OrientationEndingSoon", version=1):
+    """An orientation phase ends soon and no plan has been submitted yet. Said once per phase by
+    intake's daily scan."""
+
+    orientation_id: str
+    client_id: str
+    ends_on: date
+
+
+# --- Invoices, version 2: they name the provider, so a provider's webhook gets its own invoices ---
+
+
+class InvoiceAwaitingConfirmationV1(Payload, event_type="InvoiceAwaitingConfirmation", version=1):
+    """An invoice waits for the client's confirmation before finance may approve it."""
+
+    invoice_id: str
+    budget_id: str
+    client_id: str
+    provider_id: str | None = None
+    amount_cents: int = Field(gt=0)
+
+
+class InvoiceReceivedV2(Payload, event_type="InvoiceReceived", version=2):
+    invoice_id: str
+    budget_id: str
+    budget_line_id: str
+    client_id: str
+    amount_cents: int = Field(gt=0)
+    provider_id: str | None = None  # the provider application that sent it (its token), if any
+    provider_kvk: str | None = None
+
+
+class InvoiceRejectedV2(Payload, event_type="InvoiceRejected", version=2):
+    invoice_id: str
+    budget_id: str | None
+    client_id: str | None
+    reason_code: str
+    provider_id: str | None = None
+    provider_kvk: str | None = None
+
+
+class InvoiceApprovedV2(Payload, event_type="InvoiceApproved", version=2):
+    invoice_id: str
+    budget_id: str
+    budget_line_id: str
+    client_id: str
+    amount_cents: int = Field(gt=0)
+    remaining_cents: int = Field(ge=0)
+    provider_id: str | None = None
+    provider_kvk: str | None = None
+
+
+class InvoicePaidV2(Payload, event_type="InvoicePaid", version=2):
+    invoice_id: str
+    budget_id: str
+    plan_id: str
+    client_id: str
+    amount_cents: int = Field(gt=0)
+    paid_on: date
+    provider_id: str | None = None
+    provider_kvk: str | None = None
