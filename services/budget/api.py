@@ -26,6 +26,7 @@ from services.budget.models import (
     PeriodicPaymentIn,
     PeriodicPaymentPublic,
     RejectInvoice,
+    SupplierContactPublic,
 )
 from shared.auth import CurrentPrincipal
 from shared.deps import SessionDep, uow_dependency
@@ -217,6 +218,18 @@ def approval_queue(
 def get_invoice(invoice_id: str, who: CurrentPrincipal, session: SessionDep) -> InvoicePublic:
     """One invoice with its amounts and state; the client side and providers see only their own."""
     return queries.get_invoice(session, who, invoice_id)
+
+
+@router.get(
+    "/invoices/{invoice_id}/supplier-contact",
+    response_model=SupplierContactPublic,
+    tags=["invoices"],
+    summary="Where to reach an invoice's supplier",
+)
+def get_supplier_contact(invoice_id: str, who: CurrentPrincipal, session: SessionDep) -> SupplierContactPublic:
+    """The supplier's e-mail address as the invoice gave it (null if none): staff and finance of the
+    invoice's municipality, and notifications (role `service`) when it writes to the supplier."""
+    return queries.supplier_contact(session, who, invoice_id)
 
 
 @router.get(

@@ -80,6 +80,8 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
         budget_closed=late,
         needs_client_confirmation=not late
         and needs_client_confirmation(snapshot, incoming, policy_asks=policy.client_confirms_provider_invoices),
+        provider_id=submission.provider_id if submission.provider_is_identified else None,
+        provider_kvk=incoming.provider_kvk,
     )
     invoice = Invoice(
         id=decided.id,
@@ -109,6 +111,8 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
         payment_hold=submission.payment_hold,
         status=decided.status,
         einvoice_warnings=list(submission.einvoice_warnings) or None,
+        provider_identified=submission.provider_is_identified,
+        supplier_email=submission.supplier_email,
         received_at=uow.clock.now(),
     )
     _ensure_not_duplicate(uow, invoice)

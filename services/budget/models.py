@@ -6,19 +6,22 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import StringConstraints, model_validator
+from pydantic import AfterValidator, StringConstraints, model_validator
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from services.budget.domain.invoice import CreditKind, HoldbackStatus, InvoiceStatus
 from services.budget.domain.payment_run import PaymentRunStatus
 from services.budget.domain.states import BudgetKind, BudgetStatus, LineStatus, OrderStatus
+from services.budget.domain.supplier_contact import MAX_EMAIL_LENGTH, checked_email
 from shared.clock import SYSTEM_CLOCK
 from shared.identifiers import IBANStr
 from shared.money import EuroAmount
 from shared.text import FreeText, Line
 
 SCHEMA = "budget"
+
+SupplierEmail = Annotated[str, StringConstraints(max_length=MAX_EMAIL_LENGTH), AfterValidator(checked_email)]
 
 
 def _uuid() -> str:
@@ -176,9 +179,15 @@ class Invoice(SQLModel, table=True):
     flow: str = Field(default="provider", max_length=20)  # provider | forwarded | declaration
     source: str = Field(default="json", max_length=10)  # json | ubl | pdf
     provider_id: str = Field(max_length=80, index=True)
+    # False when provider_id was made up from the supplier's name (or is the declaring client's):
+    # the invoice events then leave it out, as events carry identifiers, never a name.
+    provider_identified: bool = True
     provider_name: str = Field(max_length=200)
     provider_kvk: str | None = Field(default=None, max_length=8)
     provider_vat: str | None = Field(default=None, max_length=20)
+    # Where to tell the supplier about its invoice (a UBL contact or the JSON `supplier_email`).
+    # Personal data: only GET .../supplier-contact gives it out; never in an event or a log.
+    supplier_email: str | None = Field(default=None, max_length=254)
     # Who receives the money: the provider, or the client for a declaration.
     creditor_name: str = Field(max_length=200)
     creditor_iban: str = Field(max_length=34)
@@ -373,6 +382,9 @@ class InvoiceIn(SQLModel):
     provider_kvk: Line | None = Field(default=None, max_length=20)
     provider_vat: Line | None = Field(default=None, max_length=20)
     provider_iban: IBANStr
+    supplier_email: SupplierEmail | None = Field(
+        default=None, description="Where the municipality may tell the supplier about this invoice."
+    )
     currency: Line = Field(default="EUR", max_length=3)
     amount_excl_vat: EuroAmount | None = None
     vat: EuroAmount = Field(default=0)
@@ -440,6 +452,12 @@ class PeriodicPaymentPublic(SQLModel):
     first_due: date
     months: int
     created_months: int
+
+
+class SupplierContactPublic(SQLModel):
+    """Where notifications write to the supplier about an invoice (null: the invoice named no address)."""
+
+    email: str | None
 
 
 class InvoicePublic(SQLModel):

@@ -33,6 +33,7 @@ class Action(StrEnum):
     SEND_INVOICE = "invoice.send"  # JSON or UBL, one or in bulk; and their batch results
     SEND_INVOICE_FOR_CLIENT = "invoice.send_for_client"  # forwarded invoices and declarations
     READ_INVOICE = "invoice.read"
+    READ_SUPPLIER_CONTACT = "invoice.supplier_contact"  # the supplier's e-mail: where messages go
     CONFIRM_INVOICE = "invoice.confirm"
     DECIDE_INVOICE = "invoice.decide"  # approve, reject, the approval queue
     MARK_INVOICE_PAID = "invoice.mark_paid"
@@ -60,6 +61,8 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.SEND_INVOICE: Rule(INVOICE_SENDERS),
     Action.SEND_INVOICE_FOR_CLIENT: Rule(CLIENT_INVOICE_ROLES),
     Action.READ_INVOICE: Rule((*READERS, Role.PROVIDER)),
+    # service: notifications, when it writes to the supplier about its invoice.
+    Action.READ_SUPPLIER_CONTACT: Rule((*STAFF, Role.FINANCE, Role.SERVICE)),
     Action.CONFIRM_INVOICE: Rule(
         CLIENT_SIDE,
         "invoice.confirm_by_client",

@@ -28,6 +28,7 @@ from services.budget.models import (
     PaymentRunPublic,
     PeriodicPayment,
     PeriodicPaymentPublic,
+    SupplierContactPublic,
 )
 from services.budget.permissions import Action, authorize
 from shared.auth import Principal, Role
@@ -220,6 +221,12 @@ def invoice_public(invoice: Invoice) -> InvoicePublic:
 def get_invoice(session: Session, who: Principal, invoice_id: str) -> InvoicePublic:
     authorize(who, Action.READ_INVOICE)
     return invoice_public(repository.invoice_for(session, who, invoice_id))
+
+
+def supplier_contact(session: Session, who: Principal, invoice_id: str) -> SupplierContactPublic:
+    """Where to reach the supplier about an invoice: its e-mail address, if the invoice gave one."""
+    authorize(who, Action.READ_SUPPLIER_CONTACT)
+    return SupplierContactPublic(email=repository.invoice_for(session, who, invoice_id).supplier_email)
 
 
 def einvoice_warnings(

@@ -297,7 +297,12 @@ _AGGREGATE_FIELDS = (
 
 def invoice_of(row: Invoice) -> invoice_domain.Invoice:
     """The aggregate of an invoice row (read under whatever lock the caller holds)."""
-    return invoice_domain.Invoice(**{name: getattr(row, name) for name in _AGGREGATE_FIELDS})
+    return invoice_domain.Invoice(
+        **{name: getattr(row, name) for name in _AGGREGATE_FIELDS},
+        # Read only: who sent it, as its events name it (not a provider id made from a name).
+        provider_id=row.provider_id if row.provider_identified else None,
+        provider_kvk=row.provider_kvk,
+    )
 
 
 def store_invoice(session: Session, row: Invoice, invoice: invoice_domain.Invoice) -> None:

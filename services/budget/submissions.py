@@ -75,11 +75,17 @@ class Submission:
     document: tuple[str, str, bytes] | None = None  # filename, content type, bytes
     payment_hold: str | None = None
     einvoice_warnings: tuple[dict[str, str], ...] = ()  # BR-NL advice on a UBL document
+    # False when provider_id was made up from a name (or is the declaring client's): then the
+    # invoice events do not carry it, since events carry identifiers only, never a name.
+    provider_is_identified: bool = True
+    supplier_email: str | None = None  # where to tell the supplier about its invoice; never in an event
 
 
 def content_hash_of_json(data: InvoiceIn, provider_id: str) -> str:
     canonical = json.dumps(
-        {"provider": provider_id, **data.model_dump(mode="json", exclude={"amount"})}, sort_keys=True, default=str
+        {"provider": provider_id, **data.model_dump(mode="json", exclude={"amount", "supplier_email"})},
+        sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -129,6 +135,7 @@ def submission_from_json(who: Principal, data: InvoiceIn) -> Submission:
         issue_date=data.issue_date,
         source="json",
         content_hash=content_hash_of_json(data, provider_id),
+        supplier_email=data.supplier_email,
     )
 
 
@@ -188,6 +195,8 @@ def invoice_submission(who: Principal, parsed: ParsedInvoice, content: bytes, fi
         issue_date=parsed.issue_date,
         source="ubl",
         content_hash=parsed.content_sha256,
+        provider_is_identified=who.role == Role.PROVIDER or bool(parsed.supplier.kvk),
+        supplier_email=parsed.supplier.email,
         document=(filename, "application/xml", content),
         payment_hold=hold,
         einvoice_warnings=tuple(w.as_dict() for w in parsed.warnings),
@@ -267,6 +276,8 @@ def _submission_from_upload(
         source="pdf" if kind in PDF_TYPES else "image",
         content_hash=hashlib.sha256(content).hexdigest(),
         document=(filename, kind, content),
+        provider_is_identified=flow != "declaration"
+        and (who.role == Role.PROVIDER or bool(fields.get("provider_kvk"))),
     )
 
 

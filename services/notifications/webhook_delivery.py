@@ -28,9 +28,13 @@ from standardwebhooks import Webhook
 
 from contracts.events import (
     InvoiceApprovedV1,
+    InvoiceApprovedV2,
     InvoicePaidV1,
+    InvoicePaidV2,
     InvoiceReceivedV1,
+    InvoiceReceivedV2,
     InvoiceRejectedV1,
+    InvoiceRejectedV2,
     OutcomeRegisteredV1,
     PlanApprovedV1,
     PlanRejectedV1,
@@ -71,10 +75,16 @@ PARTNER_PAYLOADS: tuple[type[Payload], ...] = (
     TrajectoryClosedV1,
     ProgressReportedV1,
     OutcomeRegisteredV1,
+    # Version 1 (still in flight from before) names no provider: only subscriptions that do not
+    # ask for their own organisation's events get it. Version 2 names the provider.
     InvoiceReceivedV1,
     InvoiceApprovedV1,
     InvoiceRejectedV1,
     InvoicePaidV1,
+    InvoiceReceivedV2,
+    InvoiceApprovedV2,
+    InvoiceRejectedV2,
+    InvoicePaidV2,
 )
 BATCH = 500
 WORKERS = 16  # subscriptions sent to at the same time in one pass

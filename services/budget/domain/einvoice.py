@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from services.budget.domain.einvoice_nl_rules import check_nl_rules
+from services.budget.domain.supplier_contact import email_or_none
 from services.budget.domain.ubl import (
     CAC_NS,
     CBC_NS,
@@ -469,4 +470,5 @@ def _supplier(doc: UblDocument, name: str, payee: PayeeAccount | None) -> Suppli
         iban=payee.iban if payee else None,
         bic=payee.bic if payee else None,
         country=doc.text("cac:PostalAddress/cac:Country/cbc:IdentificationCode", party),
+        email=email_or_none(doc.text("cac:Contact/cbc:ElectronicMail", party)),
     )

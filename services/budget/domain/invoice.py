@@ -18,7 +18,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
 
-from contracts.events import InvoiceApprovedV1, InvoicePaidV1, InvoiceReceivedV1, InvoiceRejectedV1, Payload
+from contracts.events import (
+    InvoiceApprovedV2,
+    InvoiceAwaitingConfirmationV1,
+    InvoicePaidV2,
+    InvoiceReceivedV2,
+    InvoiceRejectedV2,
+    Payload,
+)
 from services.budget.domain.ledger import transfer_share
 from shared.errors import Conflict, Forbidden, RuleBroken
 from shared.money import Money
@@ -124,6 +131,10 @@ class Invoice:
     held_pay_cents: int = 0
     credited_cents: int = 0
     credited_pay_cents: int = 0
+    # Who sent it: the provider application (its token, or the id finance entered) and its KvK.
+    # The invoice events name them, so a provider's webhook hears about its own invoices.
+    provider_id: str | None = None
+    provider_kvk: str | None = None
     events: list[Payload] = field(default_factory=list, compare=False, repr=False)
 
     # --- what it comes to ------------------------------------------------------------------
@@ -163,9 +174,11 @@ class Invoice:
         vat: Money,
         budget_closed: bool,
         needs_client_confirmation: bool,
+        provider_id: str | None = None,
+        provider_kvk: str | None = None,
     ) -> Invoice:
         """A checked invoice arrives: in review after its budget closed, else waiting for the
-        client's confirmation where the policy asks it, else received."""
+        client's confirmation where the policy asks it (said once, here), else received."""
         if budget_closed:
             status = InvoiceStatus.REVIEW
         elif needs_client_confirmation:
@@ -182,12 +195,30 @@ class Invoice:
             amount_excl_vat_cents=amount_excl_vat.cents,
             vat_cents=vat.cents,
             status=status,
+            provider_id=provider_id,
+            provider_kvk=provider_kvk,
         )
         invoice.events.append(
-            InvoiceReceivedV1(
-                invoice_id=invoice_id, budget_id=budget_id, budget_line_id=budget_line_id, amount_cents=charge.cents
+            InvoiceReceivedV2(
+                invoice_id=invoice_id,
+                budget_id=budget_id,
+                budget_line_id=budget_line_id,
+                client_id=client_id,
+                amount_cents=charge.cents,
+                provider_id=provider_id,
+                provider_kvk=provider_kvk,
             )
         )
+        if status == InvoiceStatus.AWAITING_CLIENT:
+            invoice.events.append(
+                InvoiceAwaitingConfirmationV1(
+                    invoice_id=invoice_id,
+                    budget_id=budget_id,
+                    client_id=client_id,
+                    provider_id=provider_id,
+                    amount_cents=charge.cents,
+                )
+            )
         return invoice
 
     def sent_by_client(self, at: datetime) -> None:
@@ -246,12 +277,15 @@ class Invoice:
             self.held_cents, self.held_pay_cents = held.cents, held_transfer.cents
         self.status, self.approved_at, self.approved_by = InvoiceStatus.APPROVED, at, by
         self.events.append(
-            InvoiceApprovedV1(
+            InvoiceApprovedV2(
                 invoice_id=self.id,
                 budget_id=self.budget_id,
                 budget_line_id=self.budget_line_id,
+                client_id=self.client_id,
                 amount_cents=self.amount_cents,
                 remaining_cents=remaining.cents,
+                provider_id=self.provider_id,
+                provider_kvk=self.provider_kvk,
             )
         )
 
@@ -260,8 +294,13 @@ class Invoice:
             raise _wrong_state(self.status, "rejected", "afgewezen")
         self.status, self.rejection_code, self.rejection_reason = InvoiceStatus.REJECTED, "invoice.rejected", reason
         self.events.append(
-            InvoiceRejectedV1(
-                invoice_id=self.id, budget_id=self.budget_id, client_id=self.client_id, reason_code="invoice.rejected"
+            InvoiceRejectedV2(
+                invoice_id=self.id,
+                budget_id=self.budget_id,
+                client_id=self.client_id,
+                reason_code="invoice.rejected",
+                provider_id=self.provider_id,
+                provider_kvk=self.provider_kvk,
             )
         )
 
@@ -279,13 +318,15 @@ class Invoice:
         else:
             self.holdback_status = HoldbackStatus.PAID
         self.events.append(
-            InvoicePaidV1(
+            InvoicePaidV2(
                 invoice_id=self.id,
                 budget_id=self.budget_id,
                 plan_id=self.plan_id,
                 client_id=self.client_id,
                 amount_cents=transfer.cents,
                 paid_on=paid_on,
+                provider_id=self.provider_id,
+                provider_kvk=self.provider_kvk,
             )
         )
 

@@ -91,6 +91,7 @@ class Supplier:
     iban: str | None  # the account to pay, spaces removed; may fail the check: see payment_holds
     bic: str | None
     country: str | None
+    email: str | None = None  # cac:Contact/cbc:ElectronicMail, if it is one usable address
 
 
 @dataclass(frozen=True)

@@ -64,10 +64,13 @@ SHAPES: dict[str, Shape] = {
     "TrajectoryClosed": Shape("intake", "plan_id", ("plan_id", "reason", "closed_on")),
     "ProgressReported": Shape("monitoring", "report_id", ("report_id", "plan_id", "reported_by_role")),
     "OutcomeRegistered": Shape("monitoring", "outcome_id", ("outcome_id", "plan_id", "outcome", "durable")),
-    "InvoiceReceived": Shape("budget", "invoice_id", ("invoice_id", "amount_cents", "provider_id")),
-    "InvoiceApproved": Shape("budget", "invoice_id", ("invoice_id", "amount_cents", "provider_id")),
-    "InvoiceRejected": Shape("budget", "invoice_id", ("invoice_id", "reason_code", "provider_id")),
-    "InvoicePaid": Shape("budget", "invoice_id", ("invoice_id", "amount_cents", "paid_on", "provider_id")),
+    # Invoices (version 2) name their provider: its id and its KvK number, an organisation's public id.
+    "InvoiceReceived": Shape("budget", "invoice_id", ("invoice_id", "amount_cents", "provider_id", "provider_kvk")),
+    "InvoiceApproved": Shape("budget", "invoice_id", ("invoice_id", "amount_cents", "provider_id", "provider_kvk")),
+    "InvoiceRejected": Shape("budget", "invoice_id", ("invoice_id", "reason_code", "provider_id", "provider_kvk")),
+    "InvoicePaid": Shape(
+        "budget", "invoice_id", ("invoice_id", "amount_cents", "paid_on", "provider_id", "provider_kvk")
+    ),
 }
 
 # Per role: plan and trajectory status for chain partners (UWV, a school, a reintegration company),

@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from contracts.events import InvoiceApprovedV1, InvoicePaidV1, InvoiceReceivedV1, InvoiceRejectedV1
+from contracts.events import (
+    InvoiceApprovedV2,
+    InvoiceAwaitingConfirmationV1,
+    InvoicePaidV2,
+    InvoiceReceivedV2,
+    InvoiceRejectedV2,
+)
 from services.budget.domain.invoice import (
     Approval,
     CreditKind,
@@ -36,6 +42,8 @@ def received(charge: str = "100.00", vat: str = "0.00", **flags: bool) -> Invoic
         vat=Money.euros(vat),
         budget_closed=flags.get("budget_closed", False),
         needs_client_confirmation=flags.get("needs_client_confirmation", False),
+        provider_id="coach-bv",
+        provider_kvk="12345678",
     )
 
 
@@ -49,12 +57,37 @@ def approved(charge: str = "100.00", vat: str = "0.00", held: str = "0.00") -> I
     return invoice
 
 
-def test_an_invoice_arrives_received_and_records_invoice_received():
+PROVIDER = {"provider_id": "coach-bv", "provider_kvk": "12345678"}
+
+
+def test_an_invoice_arrives_received_and_records_invoice_received_naming_its_provider():
     invoice = received()
     assert invoice.status == InvoiceStatus.RECEIVED
     assert invoice.events == [
-        InvoiceReceivedV1(invoice_id="inv-1", budget_id="b-1", budget_line_id="l-1", amount_cents=100_00)
+        InvoiceReceivedV2(
+            invoice_id="inv-1", budget_id="b-1", budget_line_id="l-1", client_id="c-1", amount_cents=100_00, **PROVIDER
+        )
     ]
+
+
+def test_an_invoice_that_waits_for_the_client_says_so_once_when_it_arrives():
+    invoice = received(needs_client_confirmation=True)
+    awaiting = [e for e in invoice.events if isinstance(e, InvoiceAwaitingConfirmationV1)]
+    assert awaiting == [
+        InvoiceAwaitingConfirmationV1(
+            invoice_id="inv-1", budget_id="b-1", client_id="c-1", provider_id="coach-bv", amount_cents=100_00
+        )
+    ]
+    invoice.events.clear()
+    invoice.confirm_by_client(AT)
+    assert invoice.events == []
+
+
+@pytest.mark.parametrize(
+    "flags", [{}, {"budget_closed": True}, {"budget_closed": True, "needs_client_confirmation": True}]
+)
+def test_an_invoice_that_needs_no_confirmation_does_not_say_it_waits_for_one(flags):
+    assert not [e for e in received(**flags).events if isinstance(e, InvoiceAwaitingConfirmationV1)]
 
 
 @pytest.mark.parametrize(
@@ -97,8 +130,14 @@ def test_approval_books_and_records_invoice_approved_with_the_remaining_money():
     invoice.booked("fin-1", AT, remaining=Money.euros("900.00"), held=Money(0), held_transfer=Money(0))
     assert (invoice.status, invoice.approved_by, invoice.approved_at) == (InvoiceStatus.APPROVED, "fin-1", AT)
     assert invoice.holdback_status is None
-    assert invoice.events[-1] == InvoiceApprovedV1(
-        invoice_id="inv-1", budget_id="b-1", budget_line_id="l-1", amount_cents=100_00, remaining_cents=900_00
+    assert invoice.events[-1] == InvoiceApprovedV2(
+        invoice_id="inv-1",
+        budget_id="b-1",
+        budget_line_id="l-1",
+        client_id="c-1",
+        amount_cents=100_00,
+        remaining_cents=900_00,
+        **PROVIDER,
     )
 
 
@@ -152,7 +191,9 @@ def test_rejection_records_invoice_rejected():
         "Dubbel gestuurd",
     )
     assert invoice.events == [
-        InvoiceRejectedV1(invoice_id="inv-1", budget_id="b-1", client_id="c-1", reason_code="invoice.rejected")
+        InvoiceRejectedV2(
+            invoice_id="inv-1", budget_id="b-1", client_id="c-1", reason_code="invoice.rejected", **PROVIDER
+        )
     ]
 
 
@@ -168,7 +209,11 @@ def test_paying_the_main_part_and_the_holdback_record_invoice_paid_each():
     assert (invoice.status, invoice.paid_on) == (InvoiceStatus.PAID, date(2026, 11, 24))
     invoice.paid(PaymentPart.HOLDBACK, Money.euros("20.00"), date(2026, 12, 1))
     assert invoice.holdback_status == HoldbackStatus.PAID and invoice.paid_on == date(2026, 11, 24)
-    assert [e.amount_cents for e in invoice.events if isinstance(e, InvoicePaidV1)] == [80_00, 20_00]
+    paid = [e for e in invoice.events if isinstance(e, InvoicePaidV2)]
+    assert [(e.amount_cents, e.provider_id, e.provider_kvk) for e in paid] == [
+        (80_00, "coach-bv", "12345678"),
+        (20_00, "coach-bv", "12345678"),
+    ]
 
 
 def test_a_credit_before_payment_lowers_what_is_paid_and_after_payment_is_a_refund():

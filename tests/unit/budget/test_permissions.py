@@ -36,6 +36,7 @@ ROUTES = {
     "GET /budget/v1/approval-queue": Action.DECIDE_INVOICE,
     "GET /budget/v1/invoices/{invoice_id}": Action.READ_INVOICE,
     "GET /budget/v1/invoices/{invoice_id}/document": Action.READ_INVOICE,
+    "GET /budget/v1/invoices/{invoice_id}/supplier-contact": Action.READ_SUPPLIER_CONTACT,
     "POST /budget/v1/invoices/{invoice_id}/confirm": Action.CONFIRM_INVOICE,
     "POST /budget/v1/invoices/{invoice_id}/approve": Action.DECIDE_INVOICE,
     "POST /budget/v1/invoices/approve": Action.DECIDE_INVOICE,
@@ -60,7 +61,23 @@ def documented_roles(route: str) -> set[str]:
     raise AssertionError(f"{route} is not in docs/api.md")
 
 
-@pytest.mark.parametrize(("route", "action"), ROUTES.items())
+# Routes whose docs/api.md row the lead writes (issue 11): strict, so the marker must go once it is there.
+AWAITING_DOCS = {"GET /budget/v1/invoices/{invoice_id}/supplier-contact"}
+
+
+@pytest.mark.parametrize(
+    ("route", "action"),
+    [
+        pytest.param(
+            route,
+            action,
+            marks=[pytest.mark.xfail(reason="docs/api.md row not written yet", strict=True)]
+            if route in AWAITING_DOCS
+            else [],
+        )
+        for route, action in ROUTES.items()
+    ],
+)
 def test_the_docs_name_the_roles_the_table_allows(route, action):
     assert documented_roles(route) == {role.value for role in allowed_roles(action)}
 
