@@ -17,6 +17,7 @@ from datetime import date
 from contracts.events import (
     BudgetOpenedV1,
     InvoicePaidV1,
+    InvoicePaidV2,
     OrientationStartedV1,
     PlanApprovedV1,
     PlanChangedV1,
@@ -122,7 +123,7 @@ def link_budget_on_budget_opened(uow: UnitOfWork, opened: BudgetOpenedV1, event:
     repository.save(uow.session, trajectory)
 
 
-def record_payment_on_invoice_paid(uow: UnitOfWork, paid: InvoicePaidV1, event: Envelope) -> None:
+def record_payment_on_invoice_paid(uow: UnitOfWork, paid: InvoicePaidV1 | InvoicePaidV2, event: Envelope) -> None:
     trajectory = _known(uow, paid.plan_id)
     trajectory.paid_out(paid.amount_cents)
     repository.save(uow.session, trajectory)
@@ -139,7 +140,8 @@ EVENT_HANDLERS: EventHandlers = {
     PlanApprovedV1: start_trajectory_on_plan_approved,
     OrientationStartedV1: start_orientation_trajectory_on_orientation_started,
     BudgetOpenedV1: link_budget_on_budget_opened,
-    InvoicePaidV1: record_payment_on_invoice_paid,
+    InvoicePaidV1: record_payment_on_invoice_paid,  # still in flight from before version 2
+    InvoicePaidV2: record_payment_on_invoice_paid,
     TrajectoryClosedV1: close_trajectory_on_trajectory_closed,
     PlanChangedV1: follow_plan_change_on_plan_changed,
     TrajectoryProfiledV1: record_profile_on_trajectory_profiled,
