@@ -7,7 +7,7 @@ STAMP   = $(VENV)/.installed
 LOCK    = requirements/test.txt
 CODE    = shared services contracts eigenregie
 
-.PHONY: lock lint run test test-unit test-integration test-e2e test-browser install browser-deps bench bench-invoices bench-monitoring clean
+.PHONY: lock lint run test test-unit test-integration test-e2e test-browser install browser-deps bench bench-invoices bench-monitoring bench-reminders clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ bench-invoices: $(STAMP)
 ## make bench-monitoring: the benchmark report over 1,000,000 trajectories and the overdue scan (PostgreSQL).
 bench-monitoring: $(STAMP)
 	$(BIN)/python bench/monitoring.py
+
+## make bench-reminders: the daily reminder scans over 1,000,000 trajectories (PostgreSQL), mail into loopback SMTP, webhook fan-out.
+bench-reminders: $(STAMP)
+	$(BIN)/python bench/reminders.py
 
 ## make lock: pin every dependency (and its hashes) again, after a change in pyproject.toml.
 lock:

@@ -357,14 +357,15 @@ class MonitoringBench(ScratchBench):
                 "trajectories_locked": result.trajectories_locked, "pg_stat_follow_up": delta, "raw": raw,
                 "plan_first_batch": plan}
 
-    def table_counters(self) -> dict[str, int]:
+    def table_counters(self, relname: str = "follow_up") -> dict[str, int]:
+        """PostgreSQL's counters of one of monitoring's tables (bench/reminders.py reads trajectory's too)."""
         import sqlalchemy as sa
 
         with self.engine.connect() as conn:
             conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
             row = conn.execute(sa.text(
                 "SELECT seq_scan, seq_tup_read, idx_scan, idx_tup_fetch, n_tup_upd FROM pg_stat_user_tables "
-                "WHERE schemaname = 'monitoring' AND relname = 'follow_up'")).one()
+                "WHERE schemaname = 'monitoring' AND relname = :relname"), {"relname": relname}).one()
         return {"seq_scan": row[0], "seq_tup_read": row[1], "idx_scan": row[2], "idx_tup_fetch": row[3],
                 "updated": row[4]}
 
