@@ -25,7 +25,7 @@ SERVICES: tuple[str, ...] = ("intake", "budget", "monitoring", "notifications")
 # with () when nobody consumes it; `check_routes` holds it against the services' handler tables.
 ROUTES: Mapping[str, tuple[str, ...]] = {
     "ClientRegistered": (),
-    "PlanSubmitted": (),
+    "PlanSubmitted": ("notifications",),
     "TrajectoryProfiled": ("monitoring",),
     "PlanApproved": ("budget", "monitoring", "notifications"),
     "PlanRejected": ("notifications",),
@@ -39,12 +39,17 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     "InvoiceReceived": ("notifications",),
     "InvoiceRejected": ("notifications",),
     "InvoiceApproved": ("notifications",),
-    "PaymentScheduled": (),
+    "PaymentScheduled": ("notifications",),
     "BudgetThresholdReached": ("notifications",),
     "BudgetClosed": (),
     "InvoicePaid": ("monitoring", "notifications"),
     "ProgressReported": ("notifications",),
     "FollowUpOverdue": ("notifications",),
+    "FollowUpDueSoon": ("notifications",),
+    "FollowUpClosed": ("notifications",),
+    "TrajectoryEndingSoon": ("notifications",),
+    "OrientationEndingSoon": ("notifications",),
+    "InvoiceAwaitingConfirmation": ("notifications",),
     "OutcomeRegistered": ("budget", "notifications"),
 }
 

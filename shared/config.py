@@ -70,8 +70,12 @@ class Settings(BaseSettings):
     webhook_pause_after_failed_deliveries: int = Field(default=3, ge=1)
     # Messages to people (docs/operations.md). Links in mails and SMS point here.
     public_base_url: str = "http://127.0.0.1:8000"
-    # Where a recipient's address is asked for at send time (the embedded app by default).
+    # Where a recipient's address is asked for at send time (the embedded app by default): a
+    # client's from intake, an invoice's supplier's from budget.
     directory_base_url: str = "http://127.0.0.1:8000"
+    budget_directory_base_url: str | None = None  # None: directory_base_url (compose: http://budget:8000)
+    # Alerts for operators (a partner's webhook failed for good) when a municipality names no ops mailbox.
+    ops_alert_email: str | None = Field(default=None, max_length=254)
     # E-mail: embedded mode writes .eml files under data_dir/mailbox unless smtp_host is set;
     # distributed mode sends over SMTP (compose: the mail catcher).
     smtp_host: str | None = None
@@ -92,6 +96,15 @@ class Settings(BaseSettings):
     sms_gateway_url: str = "https://rest.messagebird.com/messages"
     sms_access_key: str | None = None
     sms_originator: str = Field(default="Gemeente", max_length=11)
+    # Reminders at their source (monitoring's and intake's daily scans): how many days before its
+    # day a follow-up of each kind is said to be due soon, a trajectory's end, an orientation's end.
+    reminder_lead_days_progress_report: int = Field(default=7, ge=0, le=366)
+    reminder_lead_days_conversation: int = Field(default=3, ge=0, le=366)
+    reminder_lead_days_milestone: int = Field(default=7, ge=0, le=366)
+    reminder_lead_days_durability_check: int = Field(default=7, ge=0, le=366)
+    reminder_lead_days_aftercare: int = Field(default=3, ge=0, le=366)
+    reminder_trajectory_end_days: int = Field(default=30, ge=0, le=366)
+    reminder_orientation_days: int = Field(default=14, ge=0, le=366)
 
     @property
     def embedded(self) -> bool:

@@ -111,3 +111,20 @@ def bulk_insert(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
                 copy.write_row([row[c] for c in columns])
     except psycopg.errors.IntegrityError as exc:
         raise sa.exc.IntegrityError(statement, None, exc) from exc
+
+
+def insert_ignoring_duplicates(session: Any, table: Any, rows: list[dict[str, Any]]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite): a row that a UNIQUE constraint
+    says is already there is left as it is, so two workers racing to add the same thing add one.
+    How many rows were added."""
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        result = session.execute(pg_insert(table).values(rows).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        result = session.execute(sqlite_insert(table).values(rows).on_conflict_do_nothing())
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -27,7 +27,7 @@ from services.notifications.channels import (
     read_mailbox,
     sms_sender,
 )
-from services.notifications.directory import Contact, ContactDirectory, DirectoryUnavailable, IntakeDirectory
+from services.notifications.directory import Contact, ContactDirectory, DirectoryUnavailable, ServiceDirectory
 from services.notifications.domain import channels as texts
 from services.notifications.domain.delivery import (
     WAITING,
@@ -49,10 +49,11 @@ from services.notifications.models_delivery import (
     MunicipalitySettingsChange,
     MunicipalitySettingsPublic,
 )
-from services.notifications.permissions import Action, authorize
+from services.notifications.permissions import Action, authorize, visible_messages
 from services.notifications.preferences import preferences_of
 from shared.auth import Principal
 from shared.config import Settings, get_settings
+from shared.db import insert_ignoring_duplicates
 from shared.errors import NotFound, RuleBroken
 from shared.pagination import Page, PageRequest, page_of, page_of_list
 from shared.uow import UnitOfWork
@@ -63,42 +64,52 @@ BATCH = 100
 _MAILBOX = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert deliveries; one that is already there (same recipient x cause x channel) is left as it is.
-    The UNIQUE constraint decides, so two workers racing make one row."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        session.execute(pg_insert(Delivery).values(rows).on_conflict_do_nothing())
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        session.execute(sqlite_insert(Delivery).values(rows).on_conflict_do_nothing())
-
-
-def team_mailbox(session: Session, municipality: str) -> str | None:
+def mailbox_for(session: Session, kind: RecipientKind, municipality: str, settings: Settings) -> str | None:
+    """The shared mailbox a message of this kind goes to by e-mail (staff kinds); None: app only."""
     row = session.get(MunicipalitySettings, municipality)
-    return row.team_mailbox if row else None
+    if kind == RecipientKind.CASE_TEAM:
+        return row.team_mailbox if row else None
+    if kind == RecipientKind.FINANCE:
+        return row.finance_mailbox if row else None
+    if kind == RecipientKind.OPS:
+        return (row.ops_mailbox if row else None) or settings.ops_alert_email
+    return None
+
+
+# Staff kinds read in the app and, where the municipality names a shared mailbox, by e-mail.
+STAFF_KINDS = (RecipientKind.CASE_TEAM, RecipientKind.FINANCE, RecipientKind.OPS)
+
+
+def _recipient_and_channels(uow: UnitOfWork, message: Message) -> tuple[str, list[Channel], Preferences] | None:
+    """Who gets the message (a key, never an address) and on which channels; None: nobody to tell."""
+    kind = message.recipient_kind
+    if kind == RecipientKind.CLIENT:
+        if not message.client_id:
+            return None
+        prefs = preferences_of(uow.session, message.client_id)
+        channels = [c for c in (Channel.IN_APP, Channel.EMAIL, Channel.SMS) if prefs.wants(c)]
+        return recipient_key("client", message.client_id), channels, prefs
+    if kind in STAFF_KINDS:
+        channels = [Channel.IN_APP]
+        if mailbox_for(uow.session, kind, message.municipality, get_settings()):
+            channels.append(Channel.EMAIL)
+        return recipient_key(kind.value, message.municipality), channels, Preferences()
+    if not message.recipient_ref:
+        return None
+    # A provider reads in the app and by e-mail to the invoice's supplier address; a partner's
+    # owner in the app (and ops is told beside it).
+    channels = [Channel.IN_APP, Channel.EMAIL] if kind == RecipientKind.PROVIDER else [Channel.IN_APP]
+    return recipient_key(kind.value, message.recipient_ref), channels, Preferences()
 
 
 def queue_for(uow: UnitOfWork, message: Message) -> None:
-    """A new message's deliveries: in the app at once (sent), by e-mail queued for the sender job
-    (the case team's only where the municipality has a team mailbox)."""
+    """A new message's deliveries: in the app at once (sent), by e-mail or SMS queued for the sender
+    job (quiet hours decide when)."""
     now = uow.clock.now()
-    prefs = Preferences()
-    if message.recipient_kind == RecipientKind.CLIENT:
-        if not message.client_id:
-            return
-        recipient = recipient_key("client", message.client_id)
-        prefs = preferences_of(uow.session, message.client_id)
-        channels = [c for c in (Channel.IN_APP, Channel.EMAIL, Channel.SMS) if prefs.wants(c)]
-    else:
-        recipient = recipient_key("team", message.municipality)
-        channels = [Channel.IN_APP]
-        if team_mailbox(uow.session, message.municipality):
-            channels.append(Channel.EMAIL)
+    who = _recipient_and_channels(uow, message)
+    if who is None:
+        return
+    recipient, channels, prefs = who
     rows = []
     for channel in channels:
         in_app = channel == Channel.IN_APP
@@ -118,12 +129,30 @@ def queue_for(uow: UnitOfWork, message: Message) -> None:
             }
         )
     uow.session.flush()
-    _insert_ignoring_duplicates(uow.session, rows)
+    insert_ignoring_duplicates(uow.session, Delivery, rows)
     uow.session.execute(
         sa.update(MessageRow)
         .where(col(MessageRow.id) == message.id)
         .values(status=MessageStatus.SENT.value, sent_at=now)
     )
+
+
+def cancel_waiting(uow: UnitOfWork, municipality: str, item: str, *, templates: Sequence[str] = ()) -> int:
+    """The item is done: deliveries about it that have not gone out (queued, deferred) are cancelled.
+    With `templates`, only those messages' (a paid invoice cancels its confirmation reminder, not
+    the news that it was paid). How many were cancelled."""
+    messages = sa.select(col(MessageRow.id)).where(
+        col(MessageRow.municipality) == municipality, col(MessageRow.item) == item
+    )
+    if templates:
+        messages = messages.where(col(MessageRow.template).in_(list(templates)))
+    result = uow.session.execute(
+        sa.update(Delivery)
+        .where(col(Delivery.message_id).in_(messages), col(Delivery.status).in_([s.value for s in WAITING]))
+        .values(status=DeliveryStatus.CANCELLED.value, next_attempt_at=None, last_error="the item was done")
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass
@@ -136,17 +165,19 @@ class Outlets:
     sms: SmsSender
     backoff: Backoff = field(default_factory=Backoff)
     jitter: Callable[[], float] = random.random
+    settings: Settings = field(default_factory=Settings)  # the ops alert address
 
 
 def outlets_from(settings: Settings) -> Outlets:
     return Outlets(
         mail=mail_sender(settings),
-        directory=IntakeDirectory(settings),
+        directory=ServiceDirectory(settings),
         sms=sms_sender(settings),
         login_url=settings.public_base_url.rstrip("/") + "/",
         backoff=Backoff(
             settings.delivery_retry_base_seconds, settings.delivery_retry_cap_seconds, settings.delivery_max_attempts
         ),
+        settings=settings,
     )
 
 
@@ -188,10 +219,17 @@ def _finish(
 def _address(
     outlets: Outlets, message: MessageRow, channel: Channel, mailbox: str | None
 ) -> tuple[str | None, tuple[str, ...], str | None]:
-    """(to, cc, language) for a message on a channel, looked up now: the team mailbox, or the
-    client's e-mail (representatives in cc) or phone from the owning service."""
-    if message.recipient_kind == RecipientKind.CASE_TEAM:
+    """(to, cc, language) for a message on a channel, looked up now: a staff mailbox, the invoice's
+    supplier address from budget, or the client's e-mail (representatives in cc) or phone from intake."""
+    kind = RecipientKind(message.recipient_kind)
+    if kind in STAFF_KINDS:
         return (mailbox if channel == Channel.EMAIL else None), (), "nl"
+    if kind == RecipientKind.PROVIDER:
+        invoice_id = str(message.params.get("invoice_id") or "")
+        found = outlets.directory.supplier_contact(message.municipality, invoice_id) if invoice_id else None
+        return ((found.email if found and channel == Channel.EMAIL else None), (), found.language if found else None)
+    if kind != RecipientKind.CLIENT:
+        return None, (), None
     contact = outlets.directory.client_contact(message.municipality, message.client_id or "") or Contact()
     if channel == Channel.SMS:
         return contact.phone, (), contact.language
@@ -226,7 +264,7 @@ def send_one(uow: UnitOfWork, outlets: Outlets, row: Delivery) -> bool:
         _finish(uow, row.id, DeliveryStatus.FAILED, error="the message is gone", next_at=None)
         return False
     uow.session.expunge(message)
-    mailbox = team_mailbox(uow.session, message.municipality)
+    mailbox = mailbox_for(uow.session, RecipientKind(message.recipient_kind), message.municipality, outlets.settings)
     client_side = message.recipient_kind == RecipientKind.CLIENT
     prefs = preferences_of(uow.session, message.client_id) if client_side else Preferences()
     uow.session.rollback()
@@ -291,10 +329,8 @@ def send_mail_job(uow: UnitOfWork) -> int:
 
 
 def _visible_message(session: Session, who: Principal, message_id: str) -> MessageRow:
-    row = session.get(MessageRow, message_id)
-    if row is None or row.municipality != who.municipality:
-        raise NotFound("message", "bericht")
-    if who.is_client_side() and (row.client_id != who.client_id or row.recipient_kind != RecipientKind.CLIENT):
+    row = session.exec(select(MessageRow).where(col(MessageRow.id) == message_id, visible_messages(who))).first()
+    if row is None:
         raise NotFound("message", "bericht")
     return row
 
@@ -367,26 +403,43 @@ def list_mailbox(who: Principal, folder: Path, page: PageRequest) -> Page[Mailbo
     return page_of_list(read_mailbox(folder), page)
 
 
+def _settings_public(municipality: str, row: MunicipalitySettings | None) -> MunicipalitySettingsPublic:
+    return MunicipalitySettingsPublic(
+        municipality=municipality,
+        team_mailbox=row.team_mailbox if row else None,
+        finance_mailbox=row.finance_mailbox if row else None,
+        ops_mailbox=row.ops_mailbox if row else None,
+    )
+
+
 def get_settings_of(session: Session, who: Principal) -> MunicipalitySettingsPublic:
     authorize(who, Action.MANAGE_SETTINGS)
-    mailbox = team_mailbox(session, who.municipality)
-    return MunicipalitySettingsPublic(municipality=who.municipality, team_mailbox=mailbox)
+    return _settings_public(who.municipality, session.get(MunicipalitySettings, who.municipality))
+
+
+def _one_mailbox(value: str | None, field_name: str) -> str | None:
+    mailbox = value.strip() if value else None
+    if mailbox and not _MAILBOX.fullmatch(mailbox):
+        raise RuleBroken(
+            "settings.mailbox_invalid",
+            f"{field_name} must be one e-mail address, such as team@gemeente.nl.",
+            field_name,
+            message_nl=f"{field_name} moet één e-mailadres zijn, zoals team@gemeente.nl.",
+        )
+    return mailbox or None
 
 
 def change_settings(uow: UnitOfWork, who: Principal, change: MunicipalitySettingsChange) -> MunicipalitySettingsPublic:
     authorize(who, Action.MANAGE_SETTINGS)
+    mailboxes = {
+        name: _one_mailbox(getattr(change, name), name) for name in ("team_mailbox", "finance_mailbox", "ops_mailbox")
+    }
     row = uow.session.get(MunicipalitySettings, who.municipality)
-    mailbox = change.team_mailbox.strip() if change.team_mailbox else None
-    if mailbox and not _MAILBOX.fullmatch(mailbox):
-        raise RuleBroken(
-            "settings.team_mailbox_invalid",
-            "The team mailbox must be one e-mail address, such as team@gemeente.nl.",
-            "team_mailbox",
-            message_nl="Het teampostvak moet één e-mailadres zijn, zoals team@gemeente.nl.",
-        )
     if row is None:
         row = MunicipalitySettings(municipality=who.municipality, updated_at=uow.clock.now())
-    row.team_mailbox, row.updated_at = mailbox or None, uow.clock.now()
+    for name, mailbox in mailboxes.items():
+        setattr(row, name, mailbox)
+    row.updated_at = uow.clock.now()
     uow.session.add(row)
     uow.commit()
-    return MunicipalitySettingsPublic(municipality=who.municipality, team_mailbox=row.team_mailbox)
+    return _settings_public(who.municipality, row)

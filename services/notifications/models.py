@@ -38,6 +38,8 @@ class Message(SQLModel, table=True):
     status: MessageStatus = Field(default=MessageStatus.PENDING, sa_type=AutoString(length=20))
     created_at: datetime
     sent_at: datetime | None = None
+    item: str | None = Field(default=None, index=True, max_length=120)  # the item a reminder is about
+    recipient_ref: str | None = Field(default=None, index=True, max_length=80)  # a provider's or partner's id
 
 
 class MessagePublic(SQLModel):
@@ -45,6 +47,7 @@ class MessagePublic(SQLModel):
     recipient_kind: RecipientKind
     client_id: str | None
     template: str
+    item: str | None = Field(default=None, description="What a reminder is about, e.g. follow_up:<id>.")
     language: Language = Field(description="The language the subject and body are in.")
     subject: str
     body: str

@@ -66,6 +66,8 @@ class MunicipalitySettings(SQLModel, table=True):
 
     municipality: str = Field(primary_key=True, max_length=4)
     team_mailbox: str | None = Field(default=None, max_length=254)
+    finance_mailbox: str | None = Field(default=None, max_length=254)
+    ops_mailbox: str | None = Field(default=None, max_length=254)
     updated_at: datetime
 
 
@@ -121,9 +123,19 @@ class DeliveryPublic(SQLModel):
 class MunicipalitySettingsPublic(SQLModel):
     municipality: str
     team_mailbox: str | None = Field(description="Where the case team's messages also go by e-mail; null: app only.")
+    finance_mailbox: str | None = Field(
+        default=None, description="Where finance's messages (a payment run to confirm) also go; null: app only."
+    )
+    ops_mailbox: str | None = Field(
+        default=None,
+        description="Where alerts for operators (a partner's webhook failed for good) go; null: the instance's "
+        "PRB_OPS_ALERT_EMAIL, or the app only.",
+    )
 
 
 class MunicipalitySettingsChange(SQLModel):
     team_mailbox: str | None = Field(
         default=None, max_length=254, description="An e-mail address, or null for the in-app inbox only."
     )
+    finance_mailbox: str | None = Field(default=None, max_length=254, description="An e-mail address, or null.")
+    ops_mailbox: str | None = Field(default=None, max_length=254, description="An e-mail address, or null.")

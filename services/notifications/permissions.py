@@ -8,7 +8,13 @@ client) is decided by the query.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
+import sqlalchemy as sa
+from sqlmodel import col
+
+from services.notifications.domain.messages import RecipientKind
+from services.notifications.models import Message
 from shared.access import require_one_of
 from shared.auth import STAFF_ROLES, Principal, Role
 
@@ -30,7 +36,7 @@ class Action(StrEnum):
 
 
 PERMISSIONS: dict[Action, tuple[Role, ...]] = {
-    Action.READ_MESSAGES: (*STAFF, *CLIENT_SIDE),
+    Action.READ_MESSAGES: (*STAFF, *CLIENT_SIDE, Role.FINANCE, Role.OPS, Role.PROVIDER, Role.PARTNER),
     Action.MANAGE_WEBHOOKS: (Role.PARTNER, Role.PROVIDER),
     Action.OPERATE_WEBHOOKS: (Role.PARTNER, Role.PROVIDER, Role.OPS),
     Action.READ_DELIVERIES: STAFF,
@@ -47,3 +53,28 @@ def allowed_roles(action: Action) -> tuple[Role, ...]:
 def authorize(who: Principal, action: Action) -> None:
     """403 unless `who`'s role may do `action`."""
     require_one_of(who, PERMISSIONS[action])
+
+
+def visible_messages(who: Principal) -> Any:
+    """The WHERE clause for the messages `who` may read: the case team every message of its
+    municipality; the client side its own client messages; finance and ops theirs; a provider
+    the messages about its invoices; a partner application's owner the alerts about its webhooks."""
+    own = col(Message.municipality) == who.municipality
+    if who.role in STAFF_ROLES:
+        return own
+    if who.is_client_side():
+        client = col(Message.recipient_kind) == RecipientKind.CLIENT
+        return sa.and_(own, col(Message.client_id) == who.client_id, client)
+    if who.role == Role.FINANCE:
+        return sa.and_(own, col(Message.recipient_kind) == RecipientKind.FINANCE)
+    if who.role == Role.OPS:
+        return sa.and_(own, col(Message.recipient_kind) == RecipientKind.OPS)
+    owner = sa.and_(col(Message.recipient_kind) == RecipientKind.PARTNER, col(Message.recipient_ref) == who.subject)
+    if who.role == Role.PROVIDER and who.provider_id:
+        provider = sa.and_(
+            col(Message.recipient_kind) == RecipientKind.PROVIDER, col(Message.recipient_ref) == who.provider_id
+        )
+        return sa.and_(own, sa.or_(provider, owner))
+    if who.role == Role.PARTNER:
+        return sa.and_(own, owner)
+    return sa.false()

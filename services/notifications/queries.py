@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 from services.notifications import delivery, repository
 from services.notifications.domain.messages import RecipientKind
 from services.notifications.models import Language, Message, MessagePublic
-from services.notifications.permissions import Action, authorize
+from services.notifications.permissions import Action, authorize, visible_messages
 from shared.auth import Principal
 from shared.pagination import Page, PageRequest, page_of
 
@@ -20,6 +20,7 @@ def _public(row: Message, language: Language) -> MessagePublic:
         recipient_kind=message.recipient_kind,
         client_id=message.client_id,
         template=message.template,
+        item=message.item,
         language="en" if text.language == "en" else "nl",
         subject=text.subject,
         body=text.body,
@@ -39,11 +40,8 @@ def list_messages(
     unread: bool | None = None,
 ) -> Page[MessagePublic]:
     authorize(who, Action.READ_MESSAGES)
-    query = select(Message).where(Message.municipality == who.municipality)
-    if who.is_client_side():
-        # Their own messages addressed to the client: the case team's are not theirs to read.
-        query = query.where(Message.client_id == who.client_id, Message.recipient_kind == RecipientKind.CLIENT)
-    elif client_id:
+    query = select(Message).where(visible_messages(who))
+    if client_id:
         query = query.where(Message.client_id == client_id)
     if recipient_kind is not None:
         query = query.where(Message.recipient_kind == recipient_kind)

@@ -25,6 +25,7 @@ class DeliveryStatus(StrEnum):
     DEFERRED = "deferred"  # a temporary failure: tried again at next_attempt_at
     BOUNCED = "bounced"  # the receiving side refused the address for good
     FAILED = "failed"  # no more tries (the last one failed, or there is nowhere to send it)
+    CANCELLED = "cancelled"  # the item it reminded of was done before it went out
 
 
 # A delivery in one of these is waiting for the sender job.

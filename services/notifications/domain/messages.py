@@ -1,7 +1,7 @@
 """A message to a person, as notifications keeps it: a template and ids, rendered in the reader's
 language when it is read (domain/templates.py). Plain Python: no session, no clock of its own.
 
-    (an event) ─> pending ─(issue 11: sent by mail or app)─> sent
+    (an event or a reminder) ─> pending ─(its deliveries queued: in the app at once, mail/SMS by the sender)─> sent
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from services.notifications.domain.templates import TEMPLATES, RenderedMessage, 
 class RecipientKind(StrEnum):
     CLIENT = "client"  # the client (and their representative) read it
     CASE_TEAM = "case_team"  # the municipality's case manager and team lead read it
+    FINANCE = "finance"  # the municipality's finance officers
+    OPS = "ops"  # the municipality's operators (and the ops alert address)
+    PROVIDER = "provider"  # the provider named on an invoice (recipient_ref: its provider id or KvK)
+    PARTNER = "partner"  # a partner application's owner (recipient_ref: the token subject)
 
 
 class MessageStatus(StrEnum):
@@ -36,6 +40,10 @@ class Message:
     created_at: datetime
     status: MessageStatus = MessageStatus.PENDING
     sent_at: datetime | None = None
+    # The item a reminder is about (`follow_up:<id>`, `invoice:<id>`, ...): its waiting deliveries
+    # are cancelled when the item is done.
+    item: str | None = None
+    recipient_ref: str | None = None
 
     @classmethod
     def about(
@@ -49,6 +57,8 @@ class Message:
         params: dict[str, Any],
         cause_event_id: str,
         at: datetime,
+        item: str | None = None,
+        recipient_ref: str | None = None,
     ) -> Message:
         """A new message caused by an event; the template must exist (a typo fails the handler, loudly)."""
         if template not in TEMPLATES:
@@ -62,6 +72,8 @@ class Message:
             params=params,
             cause_event_id=cause_event_id,
             created_at=at,
+            item=item,
+            recipient_ref=recipient_ref,
         )
 
     def rendered(self, language: str) -> RenderedMessage:

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from services.notifications.channels import SmsSender, SmsSink, SmtpSender
 from services.notifications.delivery import Outlets
-from services.notifications.directory import IntakeDirectory
+from services.notifications.directory import ServiceDirectory
 from services.notifications.models import Message
 from services.notifications.models_delivery import Delivery
 from shared.runtime import Runtime
@@ -67,7 +67,7 @@ class LoopbackSmtp:
 
 
 def outlets(runtime: Runtime, http: TestClient, smtp: LoopbackSmtp, sms: SmsSender | None = None) -> Outlets:
-    directory = IntakeDirectory(runtime.settings, transport=http._transport)  # the app, in process
+    directory = ServiceDirectory(runtime.settings, transport=http._transport)  # the app, in process
     return Outlets(
         mail=SmtpSender("127.0.0.1", smtp.port, "Eigen Regie <noreply@eigenregie.test>", timeout=5),
         directory=directory,
