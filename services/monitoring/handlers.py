@@ -75,7 +75,7 @@ def follow_plan_change_on_plan_changed(uow: UnitOfWork, changed: PlanChangedV1, 
     trajectory.change_plan(granted_cents=changed.granted_cents, execution_deadline=changed.execution_deadline)
     repository.save(uow.session, trajectory)
     repository.replace_lines(uow.session, trajectory, changed.lines)
-    progress_planning.on_plan_changed(uow.session, trajectory, uow.clock.today())
+    progress_planning.on_plan_changed(uow, trajectory)
 
 
 def record_profile_on_trajectory_profiled(uow: UnitOfWork, profiled: TrajectoryProfiledV1, event: Envelope) -> None:
@@ -133,7 +133,7 @@ def close_trajectory_on_trajectory_closed(uow: UnitOfWork, closed: TrajectoryClo
     trajectory = _known(uow, closed.plan_id)
     trajectory.close(CloseReason(closed.reason), closed.closed_on)
     repository.save(uow.session, trajectory)
-    progress_planning.on_trajectory_closed(uow.session, closed.plan_id)
+    progress_planning.on_trajectory_closed(uow, closed.plan_id)
 
 
 EVENT_HANDLERS: EventHandlers = {

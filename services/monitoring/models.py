@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, Index, text
 from sqlmodel import AutoString, Field, SQLModel
 
 from services.monitoring.domain.outcomes import KindOfWork, OutcomeKind
@@ -18,6 +18,13 @@ SCHEMA = "monitoring"
 # An id or a code in a path, a query or a body: no control character (PostgreSQL refuses a NUL in
 # text, which would be a 500 instead of a 422 naming the parameter).
 NO_CONTROLS = r"^[^\x00-\x1f\x7f]*$"
+
+# What the daily ending-soon scan still has to remind of: a running plan trajectory whose current
+# deadline was not reminded of (a later deadline after a plan change is again), a partial index.
+TO_REMIND_END = (
+    "status = 'running' AND kind = 'plan' "
+    "AND (ending_reminded_for IS NULL OR ending_reminded_for <> execution_deadline)"
+)
 
 PAID_INCL_VAT = (
     "What was paid out for this trajectory, incl. VAT: the sum of the transfers to its providers and "
@@ -31,7 +38,16 @@ class Trajectory(SQLModel, table=True):
     """One approved plan (or orientation phase) being carried out, as monitoring sees it (ids and amounts only)."""
 
     __tablename__ = "trajectory"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        Index(
+            "ix_monitoring_trajectory_to_remind_end",
+            "execution_deadline",
+            "plan_id",
+            postgresql_where=text(TO_REMIND_END),
+            sqlite_where=text(TO_REMIND_END),
+        ),
+        {"schema": SCHEMA},
+    )
 
     # The plan id, or the orientation id for an orientation phase (kind "orientation").
     plan_id: str = Field(primary_key=True, max_length=36)
@@ -45,6 +61,9 @@ class Trajectory(SQLModel, table=True):
     spent_cents: int = Field(default=0, sa_type=BigInteger)
     started_on: date
     execution_deadline: date
+    # The deadline TrajectoryEndingSoon was said for (None: not yet; another than the deadline: a
+    # plan change moved it, to be reminded of again).
+    ending_reminded_for: date | None = None
     last_report_at: datetime | None = None
     report_overdue: bool = False
     status: TrajectoryStatus = Field(default=TrajectoryStatus.RUNNING, sa_type=AutoString(length=20))

@@ -30,6 +30,8 @@ from shared.text import FreeText, Line
 
 # What the daily scan still has to flag: open, not flagged yet (a partial index on both databases).
 TO_FLAG = "status = 'open' AND overdue_flagged_at IS NULL"
+# What the daily due-soon scan still has to remind of: open, not reminded yet.
+TO_REMIND = "status = 'open' AND reminded_at IS NULL"
 
 
 class FollowUp(SQLModel, table=True):
@@ -44,6 +46,13 @@ class FollowUp(SQLModel, table=True):
             "id",
             postgresql_where=text(TO_FLAG),
             sqlite_where=text(TO_FLAG),
+        ),
+        Index(
+            "ix_monitoring_follow_up_to_remind",
+            "due_on",
+            "id",
+            postgresql_where=text(TO_REMIND),
+            sqlite_where=text(TO_REMIND),
         ),
         {"schema": SCHEMA},
     )
@@ -60,6 +69,8 @@ class FollowUp(SQLModel, table=True):
     status: FollowUpStatus = Field(default=FollowUpStatus.OPEN, sa_type=AutoString(length=12))
     done_on: date | None = None
     overdue_flagged_at: datetime | None = None
+    # When the due-soon scan said FollowUpDueSoon for it (once).
+    reminded_at: datetime | None = None
 
 
 class ReportSchedule(SQLModel, table=True):

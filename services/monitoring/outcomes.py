@@ -166,7 +166,7 @@ def register_outcome(uow: UnitOfWork, who: Principal, plan_id: str, data: Outcom
     _follow(session, trajectory, [*rows, row], checks)
     if trajectory.outcome_category not in WORKING:
         # The latest outcome says the work ended (or none is found): no six-month question is left.
-        follow_ups.cancel_open(session, plan_id=plan_id, kind=FollowUpKind.DURABILITY_CHECK)
+        follow_ups.cancel_open(uow, plan_id=plan_id, kind=FollowUpKind.DURABILITY_CHECK)
     for kind, due_on in follow_ups_for_work(outcome, today):
         follow_ups.schedule(
             session,
@@ -209,7 +209,7 @@ def record_durability_check(
     _follow(session, trajectory, rows, [*checks, _check(row)])
     if check_answers_the_question(outcome, data.checked_on, data.still_working):
         follow_ups.complete(
-            session, plan_id=plan_id, kind=FollowUpKind.DURABILITY_CHECK, ref_id=outcome.id, on=data.checked_on
+            uow, plan_id=plan_id, kind=FollowUpKind.DURABILITY_CHECK, ref_id=outcome.id, on=data.checked_on
         )
     uow.commit()
     return DurabilityCheckPublic.model_validate(row, from_attributes=True)
@@ -237,7 +237,7 @@ def record_aftercare(uow: UnitOfWork, who: Principal, plan_id: str, data: Afterc
     if data.minutes:
         trajectory.case_minutes += data.minutes
         repository.save(session, trajectory)
-    follow_ups.complete(session, plan_id=plan_id, kind=FollowUpKind.AFTERCARE, ref_id=None, on=data.on)
+    follow_ups.complete(uow, plan_id=plan_id, kind=FollowUpKind.AFTERCARE, ref_id=None, on=data.on)
     uow.commit()
     return _aftercare_public(row)
 

@@ -106,9 +106,7 @@ def file_progress_report(
         problems=data.problems,
     )
     uow.session.add(detail)
-    follow_ups.complete(
-        uow.session, plan_id=plan_id, kind=FollowUpKind.PROGRESS_REPORT, ref_id=None, on=uow.clock.today()
-    )
+    follow_ups.complete(uow, plan_id=plan_id, kind=FollowUpKind.PROGRESS_REPORT, ref_id=None, on=uow.clock.today())
     trajectory.report_overdue = follow_ups.progress_report_overdue(uow.session, plan_id)
     repository.save(uow.session, trajectory)
     emit_recorded(uow, trajectory)
@@ -286,7 +284,7 @@ def set_report_schedule(uow: UnitOfWork, who: Principal, plan_id: str, data: Rep
     row.reporter, row.is_default, row.set_by, row.set_at = data.reporter, False, who.subject, uow.clock.now()
     row.segments = [{"every_months": s.every_months, "times": s.times} for s in segments]
     uow.session.add(row)
-    follow_ups.cancel_open(uow.session, plan_id=plan_id, kind=FollowUpKind.PROGRESS_REPORT)
+    follow_ups.cancel_open(uow, plan_id=plan_id, kind=FollowUpKind.PROGRESS_REPORT)
     today = uow.clock.today()
     plan_reports(uow.session, trajectory, data.reporter, [d for d in dates if d >= today])
     trajectory.report_overdue = False

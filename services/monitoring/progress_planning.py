@@ -185,9 +185,7 @@ def hold_conversation(
         who.subject,
     )
     uow.session.add(row)
-    follow_ups.complete(
-        uow.session, plan_id=plan_id, kind=FollowUpKind.CONVERSATION, ref_id=conversation_id, on=data.held_on
-    )
+    follow_ups.complete(uow, plan_id=plan_id, kind=FollowUpKind.CONVERSATION, ref_id=conversation_id, on=data.held_on)
     trajectory.case_minutes += plan.minutes
     repository.save(uow.session, trajectory)
     uow.commit()
@@ -201,7 +199,7 @@ def cancel_conversation(uow: UnitOfWork, who: Principal, plan_id: str, conversat
     plan.cancel()
     row.status = plan.status
     uow.session.add(row)
-    follow_ups.cancel_ref(uow.session, plan_id=plan_id, kind=FollowUpKind.CONVERSATION, ref_id=conversation_id)
+    follow_ups.cancel_ref(uow, plan_id=plan_id, kind=FollowUpKind.CONVERSATION, ref_id=conversation_id)
     uow.commit()
     return _conversation_public(row)
 
@@ -252,7 +250,7 @@ def reach_milestone(
     check_day(reached_on, "reached_on", started_on=trajectory.started_on, today=today)
     row.status, row.reached_on = MilestoneStatus.REACHED, reached_on
     uow.session.add(row)
-    follow_ups.complete(uow.session, plan_id=plan_id, kind=FollowUpKind.MILESTONE, ref_id=milestone_id, on=reached_on)
+    follow_ups.complete(uow, plan_id=plan_id, kind=FollowUpKind.MILESTONE, ref_id=milestone_id, on=reached_on)
     uow.commit()
     return _milestone_public(row)
 
@@ -425,15 +423,16 @@ def on_trajectory_started(
         )
 
 
-def on_plan_changed(session: Session, trajectory: Trajectory, today: date) -> None:
+def on_plan_changed(uow: UnitOfWork, trajectory: Trajectory) -> None:
     """The deadline may have moved: the reports still to come follow the schedule up to the new one
     (those already past their day stay as they are)."""
     if trajectory.kind != TrajectoryKind.PLAN or trajectory.status != TrajectoryStatus.RUNNING:
         return
+    session, today = uow.session, uow.clock.today()
     row = session.get(ReportSchedule, trajectory.plan_id)
     reporter = Reporter(row.reporter) if row else DEFAULT_REPORTER
     segments = segments_of(row.segments) if row else list(DEFAULT_SEGMENTS)
-    follow_ups.cancel_open(session, plan_id=trajectory.plan_id, kind=FollowUpKind.PROGRESS_REPORT, due_from=today)
+    follow_ups.cancel_open(uow, plan_id=trajectory.plan_id, kind=FollowUpKind.PROGRESS_REPORT, due_from=today)
     dates = due_dates(trajectory.started_on, trajectory.execution_deadline, segments)
     plan_reports(session, trajectory, reporter, [d for d in dates if d >= today])
 
@@ -443,6 +442,7 @@ def on_plan_changed(session: Session, trajectory: Trajectory, today: date) -> No
 ENDS_WITH_TRAJECTORY = (FollowUpKind.PROGRESS_REPORT, FollowUpKind.CONVERSATION, FollowUpKind.MILESTONE)
 
 
-def on_trajectory_closed(session: Session, plan_id: str) -> int:
-    """The progress reports, conversations and milestones still open on a closed trajectory are cancelled."""
-    return sum(follow_ups.cancel_open(session, plan_id=plan_id, kind=kind) for kind in ENDS_WITH_TRAJECTORY)
+def on_trajectory_closed(uow: UnitOfWork, plan_id: str) -> int:
+    """The progress reports, conversations and milestones still open on a closed trajectory are
+    cancelled (FollowUpClosed for those someone was reminded of)."""
+    return sum(follow_ups.cancel_open(uow, plan_id=plan_id, kind=kind) for kind in ENDS_WITH_TRAJECTORY)

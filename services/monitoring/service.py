@@ -4,7 +4,11 @@ from pathlib import Path
 
 from services.monitoring.api import router
 from services.monitoring.handlers import EVENT_HANDLERS
-from services.monitoring.jobs import flag_overdue_follow_ups
+from services.monitoring.jobs import (
+    flag_overdue_follow_ups,
+    remind_follow_ups_due_soon,
+    remind_trajectories_ending_soon,
+)
 from shared.bus.maintenance import prune_job
 from shared.runtime import Daily, PeriodicJob, ServiceSpec
 
@@ -17,6 +21,8 @@ SERVICE = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     periodic_jobs=(
         PeriodicJob("monitoring.flag_overdue_follow_ups", Daily(), flag_overdue_follow_ups),
+        PeriodicJob("monitoring.remind_follow_ups_due_soon", Daily(), remind_follow_ups_due_soon),
+        PeriodicJob("monitoring.remind_trajectories_ending_soon", Daily(), remind_trajectories_ending_soon),
         PeriodicJob("monitoring.prune_bus_tables", Daily(), prune_job),
     ),
 )

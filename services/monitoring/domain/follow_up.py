@@ -5,6 +5,9 @@ milestone, a durability check, an aftercare check-in), and when it is overdue.
                 open ─(the trajectory closes, a new report schedule replaces it)─> cancelled
     open and due_on < today: overdue; the daily scan flags it once (overdue_flagged_at) and
     says FollowUpOverdue, so notifications reminds the case team.
+    open and due within its kind's lead time (today included): due soon; the daily scan marks it
+    once (reminded_at) and says FollowUpDueSoon. An item already overdue is never "due soon".
+    done or cancelled after a reminder or an overdue flag: FollowUpClosed (the reminders stop).
 
 Report schedules: who reports (the client, a coach, the provider) and segments such as
 [{"every_months": 1, "times": 3}, {"every_months": 2}]: monthly three times, then every two
@@ -17,9 +20,9 @@ Plain Python: no session, no clock (the caller passes the day).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from shared.clock import add_months
@@ -138,3 +141,28 @@ def is_overdue(status: FollowUpStatus, due_on: date, today: date) -> bool:
 def needs_flagging(status: FollowUpStatus, due_on: date, flagged_at: datetime | None, today: date) -> bool:
     """Overdue and not yet flagged: the scan flags each item once."""
     return flagged_at is None and is_overdue(status, due_on, today)
+
+
+def remind_until(today: date, lead_days: Mapping[FollowUpKind, int]) -> date:
+    """The last due day any kind is reminded of today: today plus the longest lead time."""
+    return today + timedelta(days=max(lead_days.values(), default=0))
+
+
+def is_due_soon(
+    status: FollowUpStatus,
+    kind: FollowUpKind,
+    due_on: date,
+    reminded_at: datetime | None,
+    today: date,
+    lead_days: Mapping[FollowUpKind, int],
+) -> bool:
+    """Open, not reminded yet, and due from today up to its kind's lead time ahead (a kind
+    without a lead time is not reminded of). Overdue (due before today) is the overdue scan's."""
+    if reminded_at is not None or status != FollowUpStatus.OPEN or kind not in lead_days:
+        return False
+    return today <= due_on <= today + timedelta(days=lead_days[kind])
+
+
+def was_reminded(reminded_at: datetime | None, overdue_flagged_at: datetime | None) -> bool:
+    """Someone was told about it (due soon or overdue): closing it says FollowUpClosed."""
+    return reminded_at is not None or overdue_flagged_at is not None
