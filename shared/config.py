@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     sms_gateway_url: str = "https://rest.messagebird.com/messages"
     sms_access_key: str | None = None
     sms_originator: str = Field(default="Gemeente", max_length=11)
-    # Reminders at their source (monitoring's and intake's daily scans): how many days before its
+    # Reminders at their source (the owning services' daily scans): how many days before its
     # day a follow-up of each kind is said to be due soon, a trajectory's end, an orientation's end.
     reminder_lead_days_progress_report: int = Field(default=7, ge=0, le=366)
     reminder_lead_days_conversation: int = Field(default=3, ge=0, le=366)
