@@ -9,6 +9,7 @@ import json
 import pytest
 import sqlalchemy as sa
 from lxml import etree
+from sqlmodel import col
 
 from services.budget.models import Invoice
 from shared.bus.tables import bus_tables
@@ -133,7 +134,7 @@ def test_a_provider_id_made_from_the_suppliers_name_is_not_put_in_the_events(env
     )
     assert r.status_code == 201, r.text
     with runtime.engine.connect() as conn:
-        assert conn.execute(sa.select(Invoice.provider_id)).scalar_one() == "kvk:jandevriescoaching"
+        assert conn.execute(sa.select(col(Invoice.provider_id))).scalar_one() == "kvk:jandevriescoaching"
     kind, _, payload = _invoice_events(runtime)[0]
     assert kind == "InvoiceReceived" and payload["provider_id"] is None
     assert "vries" not in json.dumps(_events(runtime)).lower()
