@@ -11,7 +11,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from services.intake.domain.client import OrientationStatus
@@ -102,9 +102,22 @@ class ContactRecord(SQLModel, table=True):
     created_at: datetime
 
 
+# What the daily orientation-ending scan still has to remind of (a partial index on both databases).
+ORIENTATION_TO_REMIND = "status = 'running' AND reminded_at IS NULL"
+
+
 class Orientation(SQLModel, table=True):
     __tablename__ = "orientation"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        Index(
+            "ix_intake_orientation_to_remind",
+            "ends_on",
+            "id",
+            postgresql_where=text(ORIENTATION_TO_REMIND),
+            sqlite_where=text(ORIENTATION_TO_REMIND),
+        ),
+        {"schema": SCHEMA},
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     municipality: str = Field(index=True, max_length=4)
@@ -116,6 +129,8 @@ class Orientation(SQLModel, table=True):
     status: str = Field(default=OrientationStatus.RUNNING, max_length=20)
     started_by: str = Field(max_length=80)
     created_at: datetime
+    # When OrientationEndingSoon was said for it (once).
+    reminded_at: datetime | None = None
 
 
 class Plan(SQLModel, table=True):

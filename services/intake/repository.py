@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from services.intake.domain.client import OrientationPhase
 from services.intake.domain.eligibility import ClientFacts, EligibilityReport, check_eligibility
 from services.intake.domain.errors import Conflict, Forbidden, RuleBroken
 from services.intake.domain.findings import Finding, Severity
@@ -39,6 +40,7 @@ from services.intake.models import (
     Attachment,
     Client,
     DecisionRecord,
+    Orientation,
     Plan,
     PlanVersion,
     PolicyRecord,
@@ -346,4 +348,17 @@ def review_watch(review: Review, client_id: str) -> ReviewWatch:
         due_on=review.due_on,
         warn_on=review.warn_on,
         warned=review.warned_at is not None,
+    )
+
+
+def orientation_phase(orientation: Orientation) -> OrientationPhase:
+    return OrientationPhase(
+        orientation.id,
+        orientation.client_id,
+        orientation.scheme,
+        orientation.starts_on,
+        orientation.ends_on,
+        orientation.budget_cents,
+        orientation.status,
+        reminded=orientation.reminded_at is not None,
     )

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from services.intake.api import router
 from services.intake.handlers import EVENT_HANDLERS
-from services.intake.jobs import close_expired_trajectories, warn_decision_deadlines
+from services.intake.jobs import close_expired_trajectories, remind_orientations_ending, warn_decision_deadlines
 from shared.bus.maintenance import prune_job
 from shared.runtime import Daily, PeriodicJob, ServiceSpec
 
@@ -19,6 +19,7 @@ SERVICE = ServiceSpec(
         PeriodicJob("intake.close_expired_trajectories", Daily(), close_expired_trajectories),
         # An Awb decision term and its warning date are days: once a day is enough (see jobs.py).
         PeriodicJob("intake.warn_decision_deadlines", Daily(), warn_decision_deadlines),
+        PeriodicJob("intake.remind_orientations_ending", Daily(), remind_orientations_ending),
         PeriodicJob("intake.prune_bus_tables", Daily(), prune_job),
     ),
 )

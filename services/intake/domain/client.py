@@ -5,10 +5,10 @@ and the events they cause. Plain Python; the caller passes today.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
-from contracts.events import ClientRegisteredV1, OrientationStartedV1, Payload
+from contracts.events import ClientRegisteredV1, OrientationEndingSoonV1, OrientationStartedV1, Payload
 from services.intake.domain.errors import Conflict, RuleBroken
 from services.intake.domain.policy import MunicipalPolicy
 from shared.clock import add_months
@@ -93,6 +93,8 @@ class OrientationPhase:
     ends_on: date
     budget_cents: int
     status: str = OrientationStatus.RUNNING
+    # Told once that it ends soon (OrientationEndingSoon), by the daily scan.
+    reminded: bool = False
     events: list[Payload] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
@@ -139,6 +141,19 @@ class OrientationPhase:
             )
         )
         return phase
+
+    def remind_if_ending(self, today: date, lead_days: int, *, plan_submitted: bool) -> bool:
+        """The daily scan: a running phase that ends within `lead_days` (today included), with no
+        plan submitted for the client since it started, says OrientationEndingSoon once."""
+        if self.reminded or self.status != OrientationStatus.RUNNING or plan_submitted:
+            return False
+        if not today <= self.ends_on <= today + timedelta(days=lead_days):
+            return False
+        self.reminded = True
+        self.events.append(
+            OrientationEndingSoonV1(orientation_id=self.id, client_id=self.client_id, ends_on=self.ends_on)
+        )
+        return True
 
     def end_if_over(self, today: date) -> bool:
         """The daily job: a running phase past its last day ends."""
