@@ -10,11 +10,13 @@ In one run, on this machine:
    `MonitoringBench.start` and `load`: `--trajectories` plan trajectories with their follow-ups, two
    done and one open per plan; `--due-per-mille` of the open ones overdue on the first scan day, the
    others due over the coming year), then VACUUM ANALYZE;
-2. each daily reminder scan of services/monitoring/follow_ups.py that exists (`flag_overdue`;
-   `flag_due_soon` and `flag_ending_soon` when present) on two days with different amounts due: time,
-   rows read (the scan's own count and PostgreSQL's counters for follow_up and trajectory), rows read
-   and time per due item; beside it the raw limit in the same run: a plain `SELECT count(*)` of the
-   table and a read of the same due rows through the same index;
+2. the daily reminder scans, day by day as the jobs run: `follow_ups.flag_overdue`,
+   `follow_ups.flag_due_soon` and `ending_soon.flag_ending_soon` of services/monitoring (one not in
+   the tree is reported as not measured), each on two days with different amounts due: time, rows
+   read (the scan's own count; PostgreSQL's counters for follow_up and trajectory: heap rows fetched,
+   index entries read, sequential reads), time and rows per due item; beside it the raw limit in the
+   same run: a plain `SELECT count(*)` of the table and a read of the same due rows (the scan's own
+   query builder, so the same partial index);
 3. mail: `--mails` e-mail deliveries queued (set-up), then passes of the sender job
    (`services.notifications.delivery.send_due_mail`, an SmtpSender into an aiosmtpd server on
    loopback in a thread) until all are out: messages per second, against a raw smtplib loop sending
@@ -34,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import smtplib
 import tempfile
 import time
@@ -56,24 +57,62 @@ LOGIN = "http://eigenregie.test/"
 
 @dataclass(frozen=True)
 class Scan:
-    """One daily reminder scan: the function of follow_ups.py, the table it reads, and the SQL of
-    what is due on a day (the same rows, read the way the scan's index holds them)."""
+    """One daily reminder scan: where its function lives, the table it reads, and what is due on a
+    day, written with the scan's own query builder (so the raw read is of exactly the same rows,
+    through the same partial index)."""
 
     name: str
+    module: str
     function: str
     table: str
-    due_sql: str
     days: tuple[date, ...]
+    due: Callable[[Any, date], Any]  # (the scan's module, day) -> a SELECT of what is due, candidates' columns
 
 
+def _overdue(m: Any, day: date) -> Any:
+    f = m.FollowUp
+    return m._due(day, f.id, f.plan_id, f.due_on)
+
+
+def _due_soon(m: Any, day: date) -> Any:
+    f = m.FollowUp
+    return m._due_soon(day, m.lead_days(), f.id, f.plan_id, f.due_on)
+
+
+def _ending_soon(m: Any, day: date) -> Any:
+    from shared.config import get_settings
+
+    t = m.Trajectory
+    return m._ending(day, get_settings().reminder_trajectory_end_days, t.execution_deadline, t.plan_id)
+
+
+# Days: the first holds a backlog (1,000 overdue with --due-per-mille 1; a lead time's worth due
+# soon; 30 days' worth of deadlines), the second the items due since (about 11,000 overdue; one
+# day's worth due soon; a week's worth of deadlines): different amounts due, the same per item.
 SCANS = (
     Scan(
         "overdue",
+        "services.monitoring.follow_ups",
         "flag_overdue",
         "follow_up",
-        "SELECT id, plan_id, due_on FROM monitoring.follow_up WHERE status = 'open' AND overdue_flagged_at IS NULL "
-        "AND due_on < :day",
         (SCAN_DAY, SCAN_DAY + timedelta(days=4)),
+        _overdue,
+    ),
+    Scan(
+        "due-soon",
+        "services.monitoring.follow_ups",
+        "flag_due_soon",
+        "follow_up",
+        (SCAN_DAY, SCAN_DAY + timedelta(days=1)),
+        _due_soon,
+    ),
+    Scan(
+        "ending-soon",
+        "services.monitoring.ending_soon",
+        "flag_ending_soon",
+        "trajectory",
+        (SCAN_DAY, SCAN_DAY + timedelta(days=7)),
+        _ending_soon,
     ),
 )
 
@@ -93,28 +132,30 @@ class StaticDirectory:
 class RemindersBench(MonitoringBench):
     # --- the scans -----------------------------------------------------------------------------
 
-    def scan_once(self, scan: Scan, day: date, run: Callable[[Any], Any]) -> dict[str, Any]:
+    def scan_once(self, scan: Scan, module: Any, day: date) -> dict[str, Any]:
         import sqlalchemy as sa
+        from sqlalchemy.dialects import postgresql
 
         from eigenregie.bootstrap import build_runtime
         from shared.clock import FrozenClock
         from shared.config import Settings
         from shared.db import create_db_engine
 
-        count_sql = f"SELECT count(*) FROM ({scan.due_sql}) AS due"
+        due_query = scan.due(module, day)
+        count_query = sa.select(sa.func.count()).select_from(due_query.subquery())
+        table = sa.text(f"SELECT count(*) FROM monitoring.{scan.table}")
         with self.engine.connect() as conn:
-            due = conn.execute(sa.text(count_sql), {"day": day}).scalar_one()
-            total = conn.execute(sa.text(f"SELECT count(*) FROM monitoring.{scan.table}")).scalar_one()
+            due = conn.execute(count_query).scalar_one()
+            total = conn.execute(table).scalar_one()
             raw = {
-                "read_due_rows": self.timed(lambda: conn.execute(sa.text(scan.due_sql), {"day": day}).all())["best"],
-                "count_all": self.timed(
-                    lambda: conn.execute(sa.text(f"SELECT count(*) FROM monitoring.{scan.table}")).all()
-                )["best"],
+                "read_due_rows": self.timed(lambda: conn.execute(due_query).all())["best"],
+                "count_all": self.timed(lambda: conn.execute(table).all())["best"],
             }
-            plan = [r[0] for r in conn.execute(sa.text(f"EXPLAIN {scan.due_sql}"), {"day": day})]
+            sql = str(due_query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+            plan = [r[0] for r in conn.execute(sa.text("EXPLAIN " + sql))]
         self.engine.dispose()  # the backends that ran the reads above exit and flush their counters
         time.sleep(1.0)
-        before = {t: self.table_counters(t) for t in ("follow_up", "trajectory")}
+        before = self.counters()
         self.engine.dispose()
         time.sleep(0.5)
         engine = create_db_engine(self.db["url"], pool_size=1)  # its own backend: its counters flush on close
@@ -126,15 +167,18 @@ class RemindersBench(MonitoringBench):
         wait_for_quiet(self.args.quiet_below, self.args.quiet_timeout, f"the {scan.name} scan")
         started = time.perf_counter()
         with runtime.uow("monitoring") as uow:
-            result = run(uow)
+            result = getattr(module, scan.function)(uow)
         seconds = time.perf_counter() - started
         engine.dispose()
         time.sleep(1.0)
-        after = {t: self.table_counters(t) for t in ("follow_up", "trajectory")}
+        after = self.counters()
         pg = {t: {k: after[t][k] - before[t][k] for k in after[t]} for t in after}
+        # Rows PostgreSQL handed out: heap rows fetched through an index, rows of sequential scans, and
+        # index entries read (an index-only scan reads those without fetching the heap row).
         fetched = sum(pg[t]["idx_tup_fetch"] + pg[t]["seq_tup_read"] for t in pg)
-        flagged = int(getattr(result, "flagged", result if isinstance(result, int) else 0))
-        rows_read = int(getattr(result, "rows_read", 0))
+        index_read = sum(pg[t]["idx_tup_read"] for t in pg)
+        flagged = result if isinstance(result, int) else int(result.flagged)
+        rows_read = None if isinstance(result, int) else int(result.rows_read)
         return {
             "scan": scan.name,
             "day": day.isoformat(),
@@ -145,7 +189,9 @@ class RemindersBench(MonitoringBench):
             "rows_read": rows_read,
             "pg": pg,
             "pg_rows_fetched": fetched,
+            "pg_index_entries_read": index_read,
             "rows_per_due": fetched / max(1, due),
+            "index_entries_per_due": index_read / max(1, due),
             "ms_per_due": 1000 * seconds / max(1, due),
             "seq_tup_read": pg[scan.table]["seq_tup_read"],
             "raw": raw,
@@ -153,30 +199,63 @@ class RemindersBench(MonitoringBench):
             "plan": plan,
         }
 
+    def counters(self) -> dict[str, dict[str, int]]:
+        """PostgreSQL's counters of the two tables the scans read, with the entries read from their indexes."""
+        import sqlalchemy as sa
+
+        out = {t: self.table_counters(t) for t in ("follow_up", "trajectory")}
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
+            for relname, read in conn.execute(
+                sa.text(
+                    "SELECT relname, sum(idx_tup_read) FROM pg_stat_user_indexes WHERE schemaname = 'monitoring' "
+                    "AND relname IN ('follow_up', 'trajectory') GROUP BY relname"
+                )
+            ):
+                out[relname]["idx_tup_read"] = int(read)
+        return out
+
     def scans(self) -> bool:
-        from services.monitoring import follow_ups
+        import importlib
+        import importlib.util
 
         ok = True
         self.results["scans"] = {}
+        modules: dict[str, Any] = {}
         for scan in SCANS:
-            function = getattr(follow_ups, scan.function, None)
-            if function is None:
-                log(f"{scan.name} scan: NOT MEASURED, services/monitoring/follow_ups.py has no {scan.function} yet")
+            module = importlib.import_module(scan.module) if importlib.util.find_spec(scan.module) else None
+            if module is None or not hasattr(module, scan.function):
+                log(f"{scan.name} scan: NOT MEASURED, {scan.module} has no {scan.function} in this tree")
                 self.results["scans"][scan.name] = {"measured": False}
+            else:
+                modules[scan.name] = module
+        # Day by day, as the daily jobs run: a scan never sees what a later day's scan changed.
+        order = sorted(((day, i) for i, scan in enumerate(SCANS) if scan.name in modules for day in scan.days))
+        done: dict[str, list[dict[str, Any]]] = {}
+        for day, i in order:
+            scan = SCANS[i]
+            s = self.scan_once(scan, modules[scan.name], day)
+            done.setdefault(scan.name, []).append(s)
+            counted = f"{s['rows_read']:,}" if s["rows_read"] is not None else "not counted"
+            log(
+                f"{scan.name} scan on {s['day']}: {s['due']:,} due of {s['rows_in_table']:,} {scan.table} rows; "
+                f"flagged {s['flagged']:,} in {s['seconds']:.2f} s ({s['ms_per_due']:.3f} ms per due item); "
+                f"rows read {counted} (its own count); PostgreSQL: {s['pg_rows_fetched']:,} rows fetched = "
+                f"{s['rows_per_due']:.2f} per due item, {s['pg_index_entries_read']:,} index entries read = "
+                f"{s['index_entries_per_due']:.2f} per due item, seq_tup_read {s['seq_tup_read']}; raw: a read of "
+                f"the due rows {s['raw']['read_due_rows']:.3f} s (scan/raw {s['ratio_to_raw_read']:.0f}x), "
+                f"count(*) of the table {s['raw']['count_all']:.3f} s"
+            )
+            for line in s["plan"]:
+                log(f"    | {line}")
+        for scan in SCANS:
+            if scan.name not in done:
                 continue
-            runs = [self.scan_once(scan, day, function) for day in scan.days]
-            for s in runs:
-                log(
-                    f"{scan.name} scan on {s['day']}: {s['due']:,} due of {s['rows_in_table']:,}; flagged "
-                    f"{s['flagged']:,} in {s['seconds']:.2f} s ({s['ms_per_due']:.3f} ms per due item); rows read "
-                    f"{s['rows_read']:,} (its count), PostgreSQL fetched {s['pg_rows_fetched']:,} "
-                    f"= {s['rows_per_due']:.2f} per due item, seq_tup_read {s['seq_tup_read']}; raw: read of the "
-                    f"due rows {s['raw']['read_due_rows']:.3f} s (scan/raw {s['ratio_to_raw_read']:.0f}x), "
-                    f"count(*) of the table {s['raw']['count_all']:.3f} s"
-                )
-                for line in s["plan"]:
-                    log(f"    | {line}")
+            runs = done[scan.name]
             ratios = [s["rows_per_due"] for s in runs if s["due"]]
+            index_ratios = [s["index_entries_per_due"] for s in runs if s["due"]]
+            # As bench/monitoring.py: heap rows fetched per due item (index entries are shown: they also
+            # count dead entries of yesterday's updates, read once until vacuum or the scan marks them dead).
             proportional = (
                 len(ratios) == len(runs)
                 and max(ratios) <= 2 * min(ratios)
@@ -184,8 +263,9 @@ class RemindersBench(MonitoringBench):
             )
             self.results["scans"][scan.name] = {"measured": True, "runs": runs, "proportional": proportional}
             log(
-                f"{scan.name} scan: rows read per due item {', '.join(f'{r:.2f}' for r in ratios)} "
-                f"(target: proportional to what is due: {'met' if proportional else 'NOT met'})"
+                f"{scan.name} scan: rows fetched per due item {', '.join(f'{r:.2f}' for r in ratios)}, index entries "
+                f"{', '.join(f'{r:.2f}' for r in index_ratios)} (target: proportional to what is due: "
+                f"{'met' if proportional else 'NOT met'})"
             )
             ok = ok and proportional
         return ok
@@ -429,7 +509,7 @@ class RemindersBench(MonitoringBench):
             for s in scan["runs"]:
                 lines.append(
                     f"| {name} scan {s['day']}: {s['due']:,} due of {s['rows_in_table']:,} | {s['seconds']:.2f} s, "
-                    f"{s['ms_per_due']:.3f} ms and {s['rows_per_due']:.2f} rows read per due item | read of the due "
+                    f"{s['ms_per_due']:.3f} ms and {s['rows_per_due']:.2f} rows fetched per due item | read of the due "
                     f"rows {s['raw']['read_due_rows']:.3f} s; count(*) {s['raw']['count_all']:.3f} s | "
                     f"{s['ratio_to_raw_read']:.0f}x |"
                 )
@@ -464,7 +544,9 @@ def main() -> int:
     p.add_argument("--reuse-db", help="measure on a database an earlier --keep-db run left (no load, not dropped)")
     add_common_args(p, log_level="WARNING")
     args = p.parse_args()
-    os.environ.setdefault("PRB_LOG_LEVEL", args.log_level)  # the webhook sender logs every attempt at INFO
+    from shared.logging import configure_logging
+
+    configure_logging(args.log_level, json=False)  # the webhook sender logs every attempt at INFO
     bench = RemindersBench(args)
     return run_guarded(bench, bench.body)
 
