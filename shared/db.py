@@ -116,15 +116,13 @@ def bulk_insert(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
 def insert_ignoring_duplicates(session: Any, table: Any, rows: list[dict[str, Any]]) -> int:
     """INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite): a row that a UNIQUE constraint
     says is already there is left as it is, so two workers racing to add the same thing add one.
-    How many rows were added."""
+    How many rows were added (counted by RETURNING: a multi-row INSERT's rowcount is -1 on psycopg)."""
     if not rows:
         return 0
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        result = session.execute(pg_insert(table).values(rows).on_conflict_do_nothing())
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        result = session.execute(sqlite_insert(table).values(rows).on_conflict_do_nothing())
-    return int(getattr(result, "rowcount", 0) or 0)
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    key = sa.inspect(table).primary_key[0]
+    statement = dialect_insert(table).values(rows).on_conflict_do_nothing().returning(key)
+    return len(session.execute(statement).all())

@@ -93,7 +93,8 @@ def _recipient_and_channels(uow: UnitOfWork, message: Message) -> tuple[str, lis
         channels = [Channel.IN_APP]
         if mailbox_for(uow.session, kind, message.municipality, get_settings()):
             channels.append(Channel.EMAIL)
-        return recipient_key(kind.value, message.municipality), channels, Preferences()
+        prefix = "team" if kind == RecipientKind.CASE_TEAM else kind.value  # team:<municipality> as before
+        return recipient_key(prefix, message.municipality), channels, Preferences()
     if not message.recipient_ref:
         return None
     # A provider reads in the app and by e-mail to the invoice's supplier address; a partner's

@@ -77,11 +77,16 @@ def outlets(runtime: Runtime, http: TestClient, smtp: LoopbackSmtp, sms: SmsSend
     )
 
 
-def deliveries_of_client(runtime: Runtime, client_id: str, channel: str | None = None) -> list[Delivery]:
+def deliveries_of_client(
+    runtime: Runtime, client_id: str, channel: str | None = None, *, template: str | None = None
+) -> list[Delivery]:
+    """A client's deliveries (to them and about them), of one channel and one message template if named."""
     with Session(runtime.engine) as session:
         query = select(Delivery).join(Message, Message.id == Delivery.message_id).where(Message.client_id == client_id)
         if channel:
             query = query.where(Delivery.channel == channel)
+        if template:
+            query = query.where(Message.template == template)
         return list(session.exec(query).all())
 
 

@@ -38,7 +38,7 @@ def test_an_address_the_server_refuses_is_bounced_at_once(env):
             send_due_mail(uow, outlets(runtime, http, smtp))
     finally:
         smtp.stop()
-    (mail,) = deliveries_of_client(runtime, case.client_id, "email")
+    (mail,) = deliveries_of_client(runtime, case.client_id, "email", template="plan_approved")
     assert mail.status == "bounced" and mail.attempts == 1 and mail.next_attempt_at is None
     assert mail.last_error == "SMTP refused the recipient (550)"
     listed = http.get("/notifications/v1/deliveries", headers=KM, params={"status": "bounced"}).json()
@@ -51,10 +51,10 @@ def test_a_text_that_looks_like_a_bsn_is_never_sent(env):
     message = Message.about(
         message_id=str(uuid.uuid4()),
         municipality="0014",
-        template="invoice_rejected",
+        template="plan_received",
         client_id=case.client_id,
         recipient_kind=RecipientKind.CLIENT,
-        params={"reason_code": "123456782"},
+        params={"plan_id": "p-620", "plan_version": "123456782"},
         cause_event_id=str(uuid.uuid4()),
         at=clock.now(),
     )
@@ -122,7 +122,9 @@ def test_embedded_mode_writes_the_local_mailbox_and_staff_can_list_it(embedded):
     r = http.get("/notifications/v1/mailbox", headers=KM)
     assert r.status_code == 200, r.text
     ours = [m for m in r.json() if m["to"] == "klant630@example.nl"]
-    assert [m["subject"] for m in ours] == ["Uw plan is goedgekeurd"] and "Log in" in ours[0]["text"]
+    subjects = {m["subject"]: m for m in ours}
+    assert {"Wij hebben uw plan ontvangen", "Uw plan is goedgekeurd", "Bevestig een rekening"} == set(subjects)
+    assert "Log in" in subjects["Uw plan is goedgekeurd"]["text"]
     assert http.get("/notifications/v1/mailbox", headers=case.headers()).status_code == 403
 
 

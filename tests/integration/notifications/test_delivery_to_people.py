@@ -135,7 +135,12 @@ def test_no_address_is_a_permanent_failure_staff_see_it_in_the_log_and_the_messa
 
 def test_the_case_team_mailbox_is_the_team_leads_setting_and_gets_the_teams_mail(env):
     runtime, http, clock = env
-    assert http.get(f"{URL}/settings", headers=LEAD).json() == {"municipality": "0014", "team_mailbox": None}
+    assert http.get(f"{URL}/settings", headers=LEAD).json() == {
+        "municipality": "0014",
+        "team_mailbox": None,
+        "finance_mailbox": None,
+        "ops_mailbox": None,
+    }
     assert http.put(f"{URL}/settings", headers=KM, json={"team_mailbox": "team@gemeente.nl"}).status_code == 403
     bad = http.put(f"{URL}/settings", headers=LEAD, json={"team_mailbox": "not an address"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "team_mailbox", bad.text

@@ -70,8 +70,10 @@ def test_the_client_side_sees_only_its_own_messages_to_the_client(env):
 
 def test_a_role_outside_the_table_gets_a_403_naming_the_allowed_roles(env):
     _runtime, http, _case = env
-    r = http.get(URL, headers=auth("finance", "0014"))
+    r = http.get(URL, headers=auth("policy", "0014"))
     assert r.status_code == 403
-    assert r.json()["detail"] == "This needs one of the roles: case_manager, team_lead, client, representative."
-    dutch = http.get(URL, headers={**auth("finance", "0014"), "Accept-Language": "nl"})
+    assert r.json()["detail"] == (
+        "This needs one of the roles: case_manager, team_lead, client, representative, finance, ops, provider, partner."
+    )
+    dutch = http.get(URL, headers={**auth("policy", "0014"), "Accept-Language": "nl"})
     assert dutch.json()["detail"].startswith("Hiervoor is een van deze rollen nodig")
