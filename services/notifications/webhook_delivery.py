@@ -43,6 +43,7 @@ from contracts.events import (
     TrajectoryClosedV1,
 )
 from services.notifications import repository
+from services.notifications.delivery import queue_for
 from services.notifications.domain.messages import Message, RecipientKind
 from services.notifications.domain.webhooks import (
     SHAPES,
@@ -409,7 +410,8 @@ def _failed_for_good(
     uow: UnitOfWork, settings: Settings, delivery: WebhookDelivery, subscription: WebhookSubscription, at: datetime
 ) -> None:
     """The last attempt failed: one failure more in a row (paused at the limit) and an alert to the
-    municipality's case team and ops, naming the subscription, never the event's content."""
+    municipality's operators (in the app, and by e-mail to the ops mailbox) and to the subscription's
+    owner (in their app inbox), naming the subscription, never the event's content."""
     subscription.consecutive_failures += 1
     paused = (
         subscription.status == SubscriptionStatus.ACTIVE
@@ -421,27 +423,33 @@ def _failed_for_good(
     rounds = uow.session.exec(
         select(sa.func.count()).select_from(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id)
     ).one()
-    repository.add(
-        uow.session,
-        Message.about(
+    params = {
+        "subscription_id": subscription.id,
+        "delivery_id": delivery.id,
+        "event_type": delivery.event_type,
+        "attempts": delivery.attempts,
+        "owner": subscription.owner_subject,
+        "paused": subscription.status == SubscriptionStatus.PAUSED,
+    }
+    # once per failed round: a replay that fails again alerts again
+    cause = str(uuid.uuid5(uuid.NAMESPACE_URL, f"webhook:{delivery.id}:{int(rounds) + 1}"))
+    for kind, template, ref in (
+        (RecipientKind.OPS, "webhook_delivery_failed", None),
+        (RecipientKind.PARTNER, "webhook_delivery_failed_owner", subscription.owner_subject),
+    ):
+        alert = Message.about(
             message_id=str(uuid.uuid4()),
             municipality=subscription.municipality,
-            template="webhook_delivery_failed",
+            template=template,
             client_id=None,
-            recipient_kind=RecipientKind.CASE_TEAM,
-            params={
-                "subscription_id": subscription.id,
-                "delivery_id": delivery.id,
-                "event_type": delivery.event_type,
-                "attempts": delivery.attempts,
-                "owner": subscription.owner_subject,
-                "paused": subscription.status == SubscriptionStatus.PAUSED,
-            },
-            # once per failed round: a replay that fails again alerts again
-            cause_event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"webhook:{delivery.id}:{int(rounds) + 1}")),
+            recipient_kind=kind,
+            params=params,
+            cause_event_id=cause,
             at=at,
-        ),
-    )
+            recipient_ref=ref,
+        )
+        if repository.add_once(uow.session, alert):
+            queue_for(uow, alert)
 
 
 def send_due_job(uow: UnitOfWork) -> int:

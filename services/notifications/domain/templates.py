@@ -347,6 +347,20 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             " on with your plan. Need help? Contact your case manager.",
         ),
     },
+    "webhook_delivery_failed_owner": {
+        "nl": (
+            "Uw webhook kreeg een bericht niet",
+            "Een bericht ({{ event_type }}) aan uw koppeling {{ subscription_id }} kwam na {{ attempts }} pogingen"
+            " niet aan.{% if paused %} De koppeling is gepauzeerd.{% endif %} Controleer uw adres en uw server."
+            " Daarna kunt u het bericht opnieuw laten sturen (bezorging {{ delivery_id }}) en de koppeling hervatten.",
+        ),
+        "en": (
+            "Your webhook missed a message",
+            "A message ({{ event_type }}) to your subscription {{ subscription_id }} did not arrive after"
+            " {{ attempts }} attempts.{% if paused %} The subscription is paused.{% endif %} Check your endpoint."
+            " Then you can replay the message (delivery {{ delivery_id }}) and resume the subscription.",
+        ),
+    },
     "webhook_delivery_failed": {
         "nl": (
             "Webhook van een partner mislukt",

@@ -102,16 +102,20 @@ def test_retried_with_backoff_then_failed_alerted_paused_resumed_and_replayed(wo
         assert len(receiver.requests) == 8
         assert len({r.headers["webhook-id"] for r in receiver.requests}) == 2  # the same id on every attempt
 
-        # Two failed deliveries in a row: paused, and the case team and ops are told, in both languages.
+        # Two failed deliveries in a row: paused, and ops and the owner are told, in both languages.
         state = http.get(f"{BASE}/subscriptions/{sub['id']}", headers=UWV).json()
         assert state["status"] == "paused" and state["consecutive_failures"] == 2
-        msgs = http.get("/notifications/v1/messages", headers=KM, params={"recipient_kind": "case_team",
-                                                                         "lang": "en"}).json()
+        msgs = http.get("/notifications/v1/messages", headers=OPS, params={"lang": "en"}).json()
         alerts = [m for m in msgs if m["template"] == "webhook_delivery_failed"]
         assert len(alerts) == 2 and any("paused" in m["body"] for m in alerts)
-        assert sub["id"] in alerts[0]["body"]
-        dutch = http.get("/notifications/v1/messages", headers=KM, params={"lang": "nl"}).json()
+        assert sub["id"] in alerts[0]["body"] and {m["recipient_kind"] for m in msgs} == {"ops"}
+        owner = http.get("/notifications/v1/messages", headers=UWV, params={"lang": "nl"}).json()
+        assert {m["template"] for m in owner} == {"webhook_delivery_failed_owner"} and len(owner) == 2
+        assert any(m["subject"] == "Uw webhook kreeg een bericht niet" for m in owner)
+        dutch = http.get("/notifications/v1/messages", headers=OPS, params={"lang": "nl"}).json()
         assert any(m["subject"] == "Webhook van een partner mislukt" for m in dutch)
+        other_partner = auth("partner", "0014", subject="someone-else")
+        assert http.get("/notifications/v1/messages", headers=other_partner).json() == []
         failing = http.get(f"{BASE}/subscriptions", headers=OPS, params={"failing": "true"}).json()
         assert [s["id"] for s in failing] == [sub["id"]]
         listed = ops_command_output(runtime, "failing")  # `prb webhooks failing`
