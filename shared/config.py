@@ -71,9 +71,9 @@ class Settings(BaseSettings):
     # Messages to people (docs/operations.md). Links in mails and SMS point here.
     public_base_url: str = "http://127.0.0.1:8000"
     # Where a recipient's address is asked for at send time (the embedded app by default): a
-    # client's from intake, an invoice's supplier's from budget.
+    # client's, and an invoice supplier's when the invoices are served elsewhere (None: the same).
     directory_base_url: str = "http://127.0.0.1:8000"
-    budget_directory_base_url: str | None = None  # None: directory_base_url (compose: http://budget:8000)
+    supplier_directory_base_url: str | None = None
     # Alerts for operators (a partner's webhook failed for good) when a municipality names no ops mailbox.
     ops_alert_email: str | None = Field(default=None, max_length=254)
     # E-mail: embedded mode writes .eml files under data_dir/mailbox unless smtp_host is set;

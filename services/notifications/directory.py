@@ -81,7 +81,7 @@ class ServiceDirectory:
         )
 
     def supplier_contact(self, municipality: str, invoice_id: str) -> Contact | None:
-        base = self._settings.budget_directory_base_url or self._settings.directory_base_url
+        base = self._settings.supplier_directory_base_url or self._settings.directory_base_url
         data = self._get(base, f"/budget/v1/invoices/{invoice_id}/supplier-contact", municipality, "budget")
         return None if data is None else Contact(email=_text(data.get("email")))
 
