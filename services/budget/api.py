@@ -26,8 +26,8 @@ from services.budget.models import (
     PeriodicPaymentIn,
     PeriodicPaymentPublic,
     RejectInvoice,
-    SupplierContactPublic,
 )
+from services.budget.models_invoices_in import SupplierContactPublic
 from shared.auth import CurrentPrincipal
 from shared.deps import SessionDep, uow_dependency
 from shared.pagination import PAGED, PageDep, page_answer

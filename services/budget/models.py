@@ -6,22 +6,20 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, StringConstraints, model_validator
+from pydantic import StringConstraints
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from services.budget.domain.invoice import CreditKind, HoldbackStatus, InvoiceStatus
 from services.budget.domain.payment_run import PaymentRunStatus
 from services.budget.domain.states import BudgetKind, BudgetStatus, LineStatus, OrderStatus
-from services.budget.domain.supplier_contact import MAX_EMAIL_LENGTH, checked_email
+from services.budget.models_invoices_in import InvoiceIn as InvoiceIn  # re-exported: importers keep using models
 from shared.clock import SYSTEM_CLOCK
 from shared.identifiers import IBANStr
 from shared.money import EuroAmount
 from shared.text import FreeText, Line
 
 SCHEMA = "budget"
-
-SupplierEmail = Annotated[str, StringConstraints(max_length=MAX_EMAIL_LENGTH), AfterValidator(checked_email)]
 
 
 def _uuid() -> str:
@@ -326,6 +324,7 @@ class IdempotencyRecord(SQLModel, table=True):
 # --- API shapes ---------------------------------------------------------------------------
 # Input models take text as `Line` (names, references, numbers: one line) or `FreeText`
 # (reasons), never a bare `str`: a NUL or another control character is a 422 naming the field.
+# The JSON invoice and the supplier's contact are in models_invoices_in.py.
 
 
 class BudgetLinePublic(SQLModel):
@@ -365,40 +364,6 @@ class BudgetPublic(SQLModel):
     paid: EuroAmount
     remaining: EuroAmount
     lines: list[BudgetLinePublic]
-
-
-class InvoiceIn(SQLModel):
-    """An invoice as a provider or finance sends it through the API (JSON)."""
-
-    model_config = {"extra": "forbid"}
-
-    budget_line_id: Line = Field(min_length=1, max_length=36, description="The order reference on the invoice.")
-    invoice_number: Line = Field(min_length=1, max_length=80)
-    issue_date: date | None = None
-    provider_id: Line | None = Field(
-        default=None, max_length=80, description="Finance enters it; a provider's own token sets it."
-    )
-    provider_name: Line = Field(min_length=1, max_length=200)
-    provider_kvk: Line | None = Field(default=None, max_length=20)
-    provider_vat: Line | None = Field(default=None, max_length=20)
-    provider_iban: IBANStr
-    supplier_email: SupplierEmail | None = Field(
-        default=None, description="Where the municipality may tell the supplier about this invoice."
-    )
-    currency: Line = Field(default="EUR", max_length=3)
-    amount_excl_vat: EuroAmount | None = None
-    vat: EuroAmount = Field(default=0)
-    amount: EuroAmount | None = Field(default=None, description="Old name for amount_excl_vat.")
-    service_from: date | None = None
-    service_to: date | None = None
-
-    @model_validator(mode="after")
-    def one_amount(self) -> InvoiceIn:
-        if self.amount_excl_vat is None and self.amount is None:
-            raise ValueError("amount_excl_vat is required")
-        if self.amount_excl_vat is None:
-            self.amount_excl_vat = self.amount
-        return self
 
 
 class OrderIn(SQLModel):
@@ -452,12 +417,6 @@ class PeriodicPaymentPublic(SQLModel):
     first_due: date
     months: int
     created_months: int
-
-
-class SupplierContactPublic(SQLModel):
-    """Where notifications write to the supplier about an invoice (null: the invoice named no address)."""
-
-    email: str | None
 
 
 class InvoicePublic(SQLModel):

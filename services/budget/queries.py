@@ -28,8 +28,8 @@ from services.budget.models import (
     PaymentRunPublic,
     PeriodicPayment,
     PeriodicPaymentPublic,
-    SupplierContactPublic,
 )
+from services.budget.models_invoices_in import SupplierContactPublic
 from services.budget.permissions import Action, authorize
 from shared.auth import Principal, Role
 from shared.errors import NotFound
