@@ -91,6 +91,26 @@ def _visible(session: Session, who: Principal, subscription_id: str) -> WebhookS
     return row
 
 
+def _refuse_a_twin(session: Session, who: Principal, url: str, event_types: Sequence[str], scheme: str | None) -> None:
+    """A retried POST (its answer lost) must not make a second subscription that doubles every
+    delivery: the same owner, URL, event types and scheme is a 409 naming the one there is."""
+    rows = session.exec(
+        select(WebhookSubscription).where(
+            WebhookSubscription.municipality == who.municipality,
+            WebhookSubscription.owner_subject == who.subject,
+            WebhookSubscription.callback_url == url,
+            WebhookSubscription.status != SubscriptionStatus.DELETED,
+        )
+    ).all()
+    for row in rows:
+        if set(row.event_types) == set(event_types) and row.scheme == scheme:
+            raise Conflict(
+                "webhook.duplicate",
+                f"You already have this subscription ({row.id}). Delete it first to get a new secret.",
+                message_nl=f"U heeft dit abonnement al ({row.id}). Verwijder het eerst voor een nieuw geheim.",
+            )
+
+
 def create_subscription(
     uow: UnitOfWork, who: Principal, data: WebhookSubscriptionCreate, settings: Settings
 ) -> WebhookSubscriptionCreated:
@@ -98,6 +118,7 @@ def create_subscription(
     authorize(who, Action.MANAGE_WEBHOOKS)
     event_types = check_event_types(who.role, data.event_types)
     url = check_url(data.callback_url, settings.environment, resolve)
+    _refuse_a_twin(uow.session, who, url, event_types, data.scheme)
     secret = new_secret()
     row = WebhookSubscription(
         id=str(uuid.uuid4()),

@@ -230,6 +230,21 @@ def test_bad_subscriptions_are_a_422_naming_the_field(world, body, field):
     assert field in json.dumps(problem), problem
 
 
+def test_a_retried_subscribe_makes_no_second_subscription_but_a_different_one_is_fine(world):
+    _runtime, http, _clock = world
+    owner = auth("partner", "0014", subject="partner-retry")
+    url = "http://127.0.0.1:9/retry"
+    first = subscribe(http, owner, url, ["PlanApproved", "PlanRejected"])
+    again = http.post(f"{BASE}/subscriptions", headers=owner,
+                      json={"callback_url": url, "event_types": ["PlanRejected", "PlanApproved"]})
+    assert again.status_code == 409 and again.json()["code"] == "webhook.duplicate" and first["id"] in again.text
+    assert "secret" not in again.json()
+    subscribe(http, owner, url, ["PlanApproved", "PlanRejected"], scheme="ipb")  # narrower: another one
+    subscribe(http, auth("partner", "0014", subject="partner-other"), url, ["PlanApproved", "PlanRejected"])
+    assert http.delete(f"{BASE}/subscriptions/{first['id']}", headers=owner).status_code == 204
+    subscribe(http, owner, url, ["PlanApproved", "PlanRejected"])  # after deleting it: a new one, a new secret
+
+
 def test_only_partner_applications_subscribe_and_only_they_and_ops_read(world):
     _runtime, http, _clock = world
     body = {"callback_url": "http://127.0.0.1:9/x", "event_types": ["PlanApproved"]}
