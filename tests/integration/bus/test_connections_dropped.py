@@ -9,7 +9,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from contracts.events import InvoicePaidV1
+from contracts.events import InvoicePaidV2
 from eigenregie.bootstrap import load_service
 from services.monitoring.models import Trajectory
 from shared.bus.consumer import HandlerFailed, Outcome, consume
@@ -119,9 +119,9 @@ def test_a_terminated_connection_fails_one_try_and_the_retry_succeeds(fresh_pg_u
             pid = uow.session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
             with admin.connect() as conn:
                 conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        monitoring[InvoicePaidV1](uow, payload, envelope)
+        monitoring[InvoicePaidV2](uow, payload, envelope)
 
-    handlers = {**monitoring, InvoicePaidV1: killed_mid_transaction}
+    handlers = {**monitoring, InvoicePaidV2: killed_mid_transaction}
     # The first try loses its connection mid-transaction; the second checks out a fresh one (pool_pre_ping).
     try:
         with pytest.raises(HandlerFailed, match="OperationalError"):
