@@ -61,7 +61,8 @@ from shared.uow import UnitOfWork
 # A claimed delivery is not picked again for this long: a sender that dies mid-send is retried after it.
 LEASE = timedelta(minutes=10)
 BATCH = 100
-_MAILBOX = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
+# One address: no second one, no display name, no control character (PostgreSQL refuses a NUL).
+_MAILBOX = re.compile(r"[^@\s,;<>\x00-\x1f\x7f-\x9f]+@[^@\s,;<>\x00-\x1f\x7f-\x9f]+\.[^@\s,;<>\x00-\x1f\x7f-\x9f]+")
 
 
 def mailbox_for(session: Session, kind: RecipientKind, municipality: str, settings: Settings) -> str | None:
@@ -211,9 +212,12 @@ def _finish(
     values: dict[str, Any] = {"status": status.value, "last_error": error, "next_attempt_at": next_at}
     if attempts is not None:
         values["attempts"] = attempts  # a delivery held for quiet hours was not tried
+    update = sa.update(Delivery).where(col(Delivery.id) == delivery_id)
     if status == DeliveryStatus.SENT:
-        values["sent_at"] = uow.clock.now()
-    uow.session.execute(sa.update(Delivery).where(col(Delivery.id) == delivery_id).values(**values))
+        values["sent_at"] = uow.clock.now()  # it went out: that is what happened, cancelled meanwhile or not
+    else:  # one cancelled during the try is not brought back to wait again
+        update = update.where(col(Delivery.status).in_([s.value for s in WAITING]))
+    uow.session.execute(update.values(**values))
     uow.commit()
 
 
@@ -261,6 +265,10 @@ def send_one(uow: UnitOfWork, outlets: Outlets, row: Delivery) -> bool:
     transaction is open while the directory, the mail server or the gateway is asked."""
     message = uow.session.get(MessageRow, row.message_id)
     attempts, now, channel = row.attempts + 1, uow.clock.now(), Channel(row.channel)
+    status = uow.session.scalar(sa.select(col(Delivery.status)).where(col(Delivery.id) == row.id))
+    if status not in {s.value for s in WAITING}:  # cancelled (its item was done) after the claim
+        uow.session.rollback()
+        return False
     if message is None:
         _finish(uow, row.id, DeliveryStatus.FAILED, error="the message is gone", next_at=None)
         return False
