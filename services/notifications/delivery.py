@@ -139,15 +139,20 @@ def queue_for(uow: UnitOfWork, message: Message) -> None:
     )
 
 
-def cancel_waiting(uow: UnitOfWork, municipality: str, item: str, *, templates: Sequence[str] = ()) -> int:
+def cancel_waiting(
+    uow: UnitOfWork, municipality: str, item: str, *, templates: Sequence[str] = (), except_cause: str | None = None
+) -> int:
     """The item is done: deliveries about it that have not gone out (queued, deferred) are cancelled.
     With `templates`, only those messages' (a paid invoice cancels its confirmation reminder, not
-    the news that it was paid). How many were cancelled."""
+    the news that it was paid); with `except_cause`, not that cause's (a reminder of a new date
+    cancels the one of the old date, not itself). How many were cancelled."""
     messages = sa.select(col(MessageRow.id)).where(
         col(MessageRow.municipality) == municipality, col(MessageRow.item) == item
     )
     if templates:
         messages = messages.where(col(MessageRow.template).in_(list(templates)))
+    if except_cause is not None:
+        messages = messages.where(col(MessageRow.cause_event_id) != except_cause)
     result = uow.session.execute(
         sa.update(Delivery)
         .where(col(Delivery.message_id).in_(messages), col(Delivery.status).in_([s.value for s in WAITING]))

@@ -272,6 +272,8 @@ def stop_reminders_on_follow_up_closed(uow: UnitOfWork, closed: FollowUpClosedV1
 def remind_on_trajectory_ending_soon(uow: UnitOfWork, ending: TrajectoryEndingSoonV1, event: Envelope) -> None:
     item = trajectory_end_item(ending.plan_id)
     cause = reminder_cause(item, ending.ends_on.isoformat())
+    # The deadline moved (a plan change): what was still to go out about the old date would be wrong.
+    delivery.cancel_waiting(uow, event.tenant, item, except_cause=cause)
     params = _params(ending, "plan_id", "ends_on")
     _record(uow, event, "trajectory_ending_soon", client_id=ending.client_id, params=params, item=item, cause=cause)
     _record(
