@@ -350,18 +350,24 @@ def _visible_message(session: Session, who: Principal, message_id: str) -> Messa
 
 
 def mark_read(uow: UnitOfWork, who: Principal, message_id: str) -> datetime:
-    """The reader has read the message (again: the first time stands)."""
+    """The reader has read the message (again: the first time stands). Two clicks at once add one
+    row: the UNIQUE (message, reader) decides, and both answer the time that was kept."""
     authorize(who, Action.READ_MESSAGES)
     _visible_message(uow.session, who, message_id)
-    existing = uow.session.exec(
-        select(MessageRead).where(MessageRead.message_id == message_id, MessageRead.reader == who.subject)
-    ).first()
+    first = sa.select(col(MessageRead.read_at)).where(
+        col(MessageRead.message_id) == message_id, col(MessageRead.reader) == who.subject
+    )
+    existing = uow.session.scalar(first)
     if existing is not None:
-        return existing.read_at
+        return existing
     now = uow.clock.now()
-    uow.session.add(MessageRead(id=str(uuid.uuid4()), message_id=message_id, reader=who.subject, read_at=now))
-    uow.commit()
-    return now
+    row = {"id": str(uuid.uuid4()), "message_id": message_id, "reader": who.subject, "read_at": now}
+    if insert_ignoring_duplicates(uow.session, MessageRead, [row]):
+        uow.commit()
+        return now
+    uow.session.rollback()  # another click was first: its time stands
+    kept = uow.session.scalar(first)
+    return kept if kept is not None else now
 
 
 def read_by(session: Session, reader: str, message_ids: Sequence[str]) -> set[str]:

@@ -5,6 +5,7 @@ partner's ids on the new routes; bad mailboxes; events that must not end in the 
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import date, timedelta
 
@@ -45,7 +46,8 @@ from services.notifications.domain import channels as texts
 from services.notifications.domain.messages import RecipientKind
 from services.notifications.handlers import EVENT_HANDLERS
 from services.notifications.models import Message
-from services.notifications.models_delivery import Delivery
+from services.notifications.models_delivery import Delivery, MessageRead
+from shared.auth import Principal, Role
 from shared.bus.tables import bus_tables
 from tests.integration.monitoring.support import frozen_world
 from tests.integration.notifications.delivery_support import LoopbackSmtp, deliveries_of_client, outlets
@@ -388,6 +390,7 @@ def test_every_handler_makes_messages_that_render_in_every_language_on_every_cha
             mail = texts.email(message.template, dict(message.params), language, "http://eigenregie.test/")
             sms = texts.sms(message.template, dict(message.params), language, "http://eigenregie.test/")
             assert mail.subject and mail.text and sms.text
+            assert not texts.looks_personal(mail.subject, mail.text, mail.html, sms.text), message.template
             assert "12345678" not in mail.text + sms.text  # no KvK number either
     for headers in (KM, FIN, auth("provider", "0014", provider_id="coach-bv-920")):
         for lang in ("nl", "en"):
@@ -669,3 +672,31 @@ def test_an_invoice_the_client_confirmed_stops_its_waiting_confirmation_reminder
         ),
     )  # drains budget's outbox
     assert _due_mail(runtime, case.client_id, "invoice_to_confirm").status == "cancelled"
+
+
+def test_two_clicks_at_once_on_mark_read_both_answer_with_the_first_read_time(env):
+    runtime, http, clock = env
+    case = make_case(http, runtime, "0014", 970, email="klant970@example.nl")
+    inbox = http.get(f"{URL}/messages", headers=case.headers(), params={"limit": 200}).json()
+    message_id = inbox[0]["id"]
+    who = Principal(subject="client-970", role=Role.CLIENT, municipality="0014", client_id=case.client_id)
+    barrier, answers, errors = threading.Barrier(4), [], []
+
+    def click() -> None:
+        try:
+            with runtime.uow("notifications") as uow:
+                barrier.wait()
+                answers.append(delivery.mark_read(uow, who, message_id))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=click) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(answers) == 4 and len(set(answers)) == 1
+    with Session(runtime.engine) as session:
+        reads = session.exec(select(MessageRead).where(MessageRead.message_id == message_id)).all()
+    assert len(reads) == 1
