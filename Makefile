@@ -7,14 +7,21 @@ STAMP   = $(VENV)/.installed
 LOCK    = requirements/test.txt
 CODE    = shared services contracts eigenregie
 
-.PHONY: lock lint run test test-unit test-integration test-e2e test-browser install browser-deps bench bench-invoices bench-monitoring bench-reminders clean
+.PHONY: frontend lock lint run test test-unit test-integration test-e2e test-browser install browser-deps bench bench-invoices bench-monitoring bench-reminders clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(MAKE) --no-print-directory frontend
 	touch $(STAMP)
+
+## make frontend: the web pages' packages from the npm registry (NL Design System CSS, htmx,
+## axe-core for the browser tests), never committed. Without npm the pages keep their own CSS.
+frontend:
+	@if command -v npm >/dev/null; then npm ci --prefix eigenregie/web/frontend --no-audit --no-fund --silent; \
+	else echo "npm not found: the web pages run without the NL Design System CSS"; fi
 
 install: $(STAMP)
 

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     webhook_per_subscription_per_pass: int = Field(default=5, ge=1, le=100)
     webhook_pause_after_failed_deliveries: int = Field(default=3, ge=1)
+    # The web pages: a session times out after this long without a request; with a base URL the
+    # pages call the APIs over HTTP there (a gateway), without it in process.
+    web_session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    web_api_base_url: str | None = None
     # Messages to people (docs/operations.md). Links in mails and SMS point here.
     public_base_url: str = "http://127.0.0.1:8000"
     # Where a recipient's address is asked for at send time (the embedded app by default): a

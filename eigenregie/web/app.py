@@ -1,0 +1,181 @@
+"""The web pages' router: log-in and log-out, the language switch, the home page per role, the
+static files (our CSS and the NL Design System's, installed from npm), security headers on every
+page and the answers for a missing session, a refused page or a form without its CSRF token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from eigenregie.web import demo, pages
+from eigenregie.web import session as sessions
+from eigenregie.web.api_client import ApiError
+from eigenregie.web.i18n import language
+from eigenregie.web.pages import LoginRequired, PageProblem, render, session_of
+
+HERE = Path(__file__).parent
+VENDOR = HERE / "frontend" / "node_modules"
+API_PREFIXES = ("/intake/", "/budget/", "/monitoring/", "/notifications/", "/healthz", "/readyz")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def start_page(role: str) -> str:
+    """Where a role starts after logging in: the first item of its menu."""
+    items = pages.NAV.get(role)
+    return items[0][0] if items else "/"
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    who = session_of(request)
+    if who is not None and pages.NAV.get(who.role):
+        return RedirectResponse(start_page(who.role), status_code=303)
+    return render(request, who, "home.html", title_key="app.name")
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, expired: bool = False) -> Response:
+    settings = pages.settings_of(request)
+    if not demo.allowed(settings):
+        return render(
+            request,
+            None,
+            "login.html",
+            title_key="login.title",
+            demo=False,
+            expired=expired,
+            staff=[],
+            clients=[],
+            partners=[],
+        )
+    return render(
+        request,
+        None,
+        "login.html",
+        title_key="login.title",
+        demo=True,
+        expired=expired,
+        staff=demo.staff(),
+        clients=await demo.clients(request),
+        partners=demo.partners(),
+    )
+
+
+@router.post("/login")
+async def login(request: Request, user: Annotated[str, Form(max_length=200)]) -> Response:
+    """One click: a demo user of the list (nothing else), in embedded mode, dev and test only."""
+    settings = pages.settings_of(request)
+    if not demo.allowed(settings):
+        raise PageProblem(403, "error.forbidden")
+    chosen = next((u for u in [*demo.staff(), *demo.partners(), *await demo.clients(request)] if u.key == user), None)
+    if chosen is None:
+        raise PageProblem(403, "error.forbidden")
+    who = sessions.WebSession.start(chosen.principal, language(request.cookies.get("prb_lang")))
+    answer = RedirectResponse(start_page(who.role), status_code=303)
+    set_session(answer, who, request)
+    return answer
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    who = pages.logged_in(request)
+    await pages.checked_form(request, who)
+    answer = RedirectResponse("/", status_code=303)
+    answer.delete_cookie(sessions.COOKIE, path="/")
+    request.state.session_ended = True
+    return answer
+
+
+@router.get("/language/{lang}")
+async def switch_language(request: Request, lang: str, next: str = "/") -> Response:
+    """The language switch on every page: remembered in the session (and a cookie before log-in)."""
+    chosen = language(lang)
+    answer = RedirectResponse(pages.local_path(next), status_code=303)
+    answer.set_cookie("prb_lang", chosen, max_age=365 * 24 * 3600, httponly=True, samesite="lax", path="/")
+    who = session_of(request)
+    if who is not None:
+        set_session(answer, who.with_lang(chosen), request)
+        request.state.session_set = True
+    return answer
+
+
+def set_session(answer: Response, who: sessions.WebSession, request: Request) -> None:
+    settings = pages.settings_of(request)
+    answer.set_cookie(
+        sessions.COOKIE,
+        sessions.dump(who, settings),
+        max_age=settings.web_session_minutes * 60,
+        httponly=True,
+        samesite="lax",
+        secure=settings.environment in ("acceptance", "production"),
+        path="/",
+    )
+    request.state.session_set = True
+
+
+class WebPageMiddleware(BaseHTTPMiddleware):
+    """On every page (not the APIs): security headers, and a session renewed by each request
+    (it times out only after `web_session_minutes` without one)."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        answer = await call_next(request)
+        if request.url.path.startswith(API_PREFIXES):
+            return answer
+        answer.headers.setdefault("Content-Security-Policy", CSP)
+        answer.headers.setdefault("X-Frame-Options", "DENY")
+        answer.headers.setdefault("Referrer-Policy", "same-origin")
+        answer.headers.setdefault("X-Content-Type-Options", "nosniff")
+        answer.headers.setdefault("Cache-Control", "no-store")
+        who = session_of(request)
+        if (
+            who is not None
+            and not getattr(request.state, "session_set", False)
+            and not getattr(request.state, "session_ended", False)
+        ):
+            set_session(answer, who, request)
+        return answer
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages to the root app (after the services are mounted at /<name>)."""
+    from eigenregie.web import areas
+
+    app.include_router(router)
+    for area_router in areas.ROUTERS:
+        app.include_router(area_router)
+    app.mount("/static/vendor", StaticFiles(directory=VENDOR, check_dir=False), name="vendor")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(WebPageMiddleware)
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse("/login" + ("?expired=true" if exc.expired else ""), status_code=303)
+
+    @app.exception_handler(PageProblem)
+    async def page_problem(request: Request, exc: PageProblem) -> Response:
+        return render(
+            request, session_of(request), "error.html", status=exc.status, title_key="error.title", message_key=exc.key
+        )
+
+    @app.exception_handler(ApiError)
+    async def api_refused(request: Request, exc: ApiError) -> Response:
+        key = {403: "error.forbidden", 404: "error.not_found"}.get(exc.status, "error.title")
+        return render(
+            request,
+            session_of(request),
+            "error.html",
+            status=pages.api_problem_status(exc),
+            title_key="error.title",
+            message_key=key,
+            detail=exc.detail,
+        )

@@ -1,0 +1,9 @@
+"""Every area's router, in menu order; importing an area registers its menu items and texts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from eigenregie.web import case_manager, client, finance, ops, policy
+
+ROUTERS: tuple[APIRouter, ...] = (client.router, case_manager.router, finance.router, policy.router, ops.router)

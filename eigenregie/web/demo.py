@@ -1,0 +1,72 @@
+"""The demo log-in (embedded mode, dev and test only): the demo users, one click each. The token
+mechanism underneath is the same as the API's; a real OpenID Connect log-in replaces this page
+where the configuration says acceptance or production."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from eigenregie.web.api_client import ApiClient, ApiError
+from shared.auth import Principal, Role
+from shared.config import Settings
+
+MUNICIPALITIES = ("0014", "0344")  # the demo data's Groningen and Utrecht
+STAFF_ROLES = (Role.CASE_MANAGER, Role.TEAM_LEAD, Role.FINANCE, Role.POLICY, Role.OPS)
+PREFIX = {
+    Role.CASE_MANAGER: "km",
+    Role.TEAM_LEAD: "tl",
+    Role.FINANCE: "fin",
+    Role.POLICY: "pol",
+    Role.OPS: "ops",
+}
+PARTNERS = (
+    Principal(
+        subject="opleidingscentrum-noord",
+        role=Role.PROVIDER,
+        municipality="0014",
+        provider_id="opleidingscentrum-noord",
+    ),
+    Principal(subject="partner-uwv", role=Role.PARTNER, municipality="0014"),
+)
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    key: str  # what the log-in form posts: never a BSN
+    principal: Principal
+    label: str  # a demo client's name, or empty for staff (the role names them)
+
+
+def allowed(settings: Settings) -> bool:
+    return settings.environment in ("dev", "test")
+
+
+def staff() -> list[DemoUser]:
+    return [
+        DemoUser(f"{role.value}|{m}|", Principal(subject=f"{PREFIX[role]}-{m}", role=role, municipality=m), "")
+        for m in MUNICIPALITIES
+        for role in STAFF_ROLES
+    ]
+
+
+def partners() -> list[DemoUser]:
+    return [DemoUser(f"{p.role.value}|{p.municipality}|{p.subject}", p, p.subject) for p in PARTNERS]
+
+
+async def clients(request: Request) -> list[DemoUser]:
+    """The demo clients, as each municipality's case manager sees them in intake's API."""
+    found: list[DemoUser] = []
+    for m in MUNICIPALITIES:
+        km = Principal(subject=f"km-{m}", role=Role.CASE_MANAGER, municipality=m)
+        try:
+            rows = await ApiClient(request, km, "nl").get("/intake/v1/clients", page_size=50)
+        except ApiError:
+            continue
+        for row in rows:
+            principal = Principal(
+                subject=f"client-{row['id'][:8]}", role=Role.CLIENT, municipality=m, client_id=row["id"]
+            )
+            found.append(DemoUser(f"client|{m}|{row['id']}", principal, str(row.get("name") or "")))
+    return found
