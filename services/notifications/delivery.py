@@ -455,8 +455,10 @@ def change_settings(uow: UnitOfWork, who: Principal, change: MunicipalitySetting
         name: _one_mailbox(getattr(change, name), name) for name in ("team_mailbox", "finance_mailbox", "ops_mailbox")
     }
     row = uow.session.get(MunicipalitySettings, who.municipality)
-    if row is None:
-        row = MunicipalitySettings(municipality=who.municipality, updated_at=uow.clock.now())
+    if row is None:  # the first save; two at once make one row (ON CONFLICT DO NOTHING), then both change it
+        first = {"municipality": who.municipality, "updated_at": uow.clock.now()}
+        insert_ignoring_duplicates(uow.session, MunicipalitySettings, [first])
+        row = uow.session.get_one(MunicipalitySettings, who.municipality)
     for name, mailbox in mailboxes.items():
         setattr(row, name, mailbox)
     row.updated_at = uow.clock.now()

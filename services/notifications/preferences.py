@@ -9,6 +9,7 @@ from services.notifications.domain.preferences import Preferences
 from services.notifications.models_delivery import Preference, PreferencesChange, PreferencesPublic
 from services.notifications.permissions import Action, authorize
 from shared.auth import Principal
+from shared.db import insert_ignoring_duplicates
 from shared.errors import RuleBroken
 from shared.uow import UnitOfWork
 
@@ -71,10 +72,13 @@ def set_preferences(uow: UnitOfWork, who: Principal, change: PreferencesChange) 
             message_nl="Rustige uren hebben een begin en een eind nodig.",
         )
     client_id = who.client_id or ""
-    row = uow.session.get(Preference, client_id)
     now = uow.clock.now()
-    if row is None:
-        row = Preference(client_id=client_id, municipality=who.municipality, updated_by=who.subject, updated_at=now)
+    row = uow.session.get(Preference, client_id)
+    if row is None:  # the first save; two at once make one row (ON CONFLICT DO NOTHING), then both change it
+        first = {"client_id": client_id, "municipality": who.municipality, "email": True, "sms": False}
+        first |= {"hold_mail": False, "updated_by": who.subject, "updated_at": now}
+        insert_ignoring_duplicates(uow.session, Preference, [first])
+        row = uow.session.get_one(Preference, client_id)
     row.email, row.sms, row.language, row.hold_mail = change.email, change.sms, change.language, change.hold_mail
     row.quiet_from, row.quiet_until = change.quiet_from, change.quiet_until
     row.updated_by, row.updated_at = who.subject, now

@@ -39,14 +39,21 @@ from contracts.events import (
     TrajectoryClosedV1,
     TrajectoryEndingSoonV1,
 )
-from services.notifications import delivery, repository
+from services.notifications import delivery, preferences, repository
 from services.notifications.channels import TemporaryFailure
 from services.notifications.delivery import _claim, cancel_waiting, send_one
 from services.notifications.domain import channels as texts
 from services.notifications.domain.messages import RecipientKind
 from services.notifications.handlers import EVENT_HANDLERS
 from services.notifications.models import Message
-from services.notifications.models_delivery import Delivery, MessageRead
+from services.notifications.models_delivery import (
+    Delivery,
+    MessageRead,
+    MunicipalitySettings,
+    MunicipalitySettingsChange,
+    Preference,
+    PreferencesChange,
+)
 from shared.auth import Principal, Role
 from shared.bus.tables import bus_tables
 from tests.integration.monitoring.support import frozen_world
@@ -700,3 +707,50 @@ def test_two_clicks_at_once_on_mark_read_both_answer_with_the_first_read_time(en
     with Session(runtime.engine) as session:
         reads = session.exec(select(MessageRead).where(MessageRead.message_id == message_id)).all()
     assert len(reads) == 1
+
+
+def _at_once(count: int, work) -> list[Exception]:
+    barrier, errors = threading.Barrier(count), []
+
+    def run(n: int) -> None:
+        try:
+            work(n, barrier)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_two_first_saves_of_preferences_at_once_both_succeed_and_one_row_stays(env):
+    runtime, http, _clock = env
+    case = make_case(http, runtime, "0014", 980, email="klant980@example.nl", approve=False)
+    who = Principal(subject="client-980", role=Role.CLIENT, municipality="0014", client_id=case.client_id)
+
+    def save(n: int, barrier: threading.Barrier) -> None:
+        with runtime.uow("notifications") as uow:
+            barrier.wait()
+            preferences.set_preferences(uow, who, PreferencesChange(email=True, sms=n % 2 == 0))
+
+    assert _at_once(4, save) == []
+    with Session(runtime.engine) as session:
+        assert len(session.exec(select(Preference).where(Preference.client_id == case.client_id)).all()) == 1
+
+
+def test_two_first_saves_of_the_settings_at_once_both_succeed(env):
+    runtime, _http, _clock = env
+    who = Principal(subject="lead-0599", role=Role.TEAM_LEAD, municipality="0599")
+
+    def save(n: int, barrier: threading.Barrier) -> None:
+        with runtime.uow("notifications") as uow:
+            barrier.wait()
+            delivery.change_settings(uow, who, MunicipalitySettingsChange(team_mailbox=f"team{n}@rotterdam.nl"))
+
+    assert _at_once(4, save) == []
+    with Session(runtime.engine) as session:
+        row = session.get(MunicipalitySettings, "0599")
+    assert row is not None and row.team_mailbox in {f"team{n}@rotterdam.nl" for n in range(4)}
