@@ -1,45 +1,9 @@
-"""The embedded app in a real Chromium: the home page and the API links work."""
+"""The embedded app in a real Chromium: the home page, the API links and the log-in page work."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import pytest
-
 from eigenregie.bootstrap import SERVICES
-from tests.support.environment import free_port
-from tests.support.processes import Processes
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("browser")
-    procs = Processes({"PRB_DATA_DIR": str(tmp / "data"), "PRB_ENVIRONMENT": "test"}, tmp)
-    port = free_port()
-    procs.start("embedded", "run", "--port", str(port))
-    url = f"http://127.0.0.1:{port}"
-    procs.wait_healthy(url, timeout=90)
-    yield url
-    procs.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("PRB_REQUIRE_BROWSER") == "1":
-            pytest.fail("Debian's chromium is not installed (apt-get install chromium)")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+from tests.browser.conftest import assert_accessible, log_in
 
 
 def test_home_page_introduces_the_product_in_dutch_and_english(server, browser, tmp_path):
@@ -67,3 +31,15 @@ def test_health_link_answers_ok(server, browser):
     page.goto(server)
     page.click("text=/healthz")
     assert '"status":"ok"' in page.content().replace(" ", "")
+
+
+def test_the_demo_log_in_lists_the_demo_users_and_one_click_logs_in(server, browser, screenshots):
+    page = browser.new_page()
+    page.goto(f"{server}/login")
+    assert page.title() == "Inloggen · Eigen Regie"
+    assert page.get_by_role("button", name="Inloggen als Anna de Vries (Groningen)").count() == 1
+    assert_accessible(page, screenshots, "login")
+    logged_in = log_in(browser, server, "Inloggen als Klantmanager \\(Groningen\\)")
+    assert "Klantmanager" in logged_in.locator("header").inner_text()
+    cookie = next(c for c in logged_in.context.cookies() if c["name"] == "prb_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
