@@ -144,4 +144,6 @@ def test_messagebird_adapter_retries_a_failing_gateway_and_the_message_arrives_o
     assert headers["Authorization"] == "AccessKey test-key"
     assert body["recipients"] == ["0687654321"] and body["originator"] == "Gemeente"
     texts = sorted(b["body"].split(".")[0] for _h, b in gateway.requests)
-    assert len(gateway.requests) == 3 and texts[1:] == ["Uw plan is teruggestuurd", "Wij hebben uw plan ontvangen"]
+    # which of the two met the 503 depends on their random ids: both arrived, one of them twice
+    assert len(gateway.requests) == 3
+    assert sorted(set(texts)) == ["Uw plan is teruggestuurd", "Wij hebben uw plan ontvangen"]
