@@ -32,7 +32,9 @@ def list_messages(
     page: PageDep,
     response: Response,
     client_id: Annotated[str | None, Query(max_length=36, description="Staff: only this client's messages.")] = None,
-    recipient_kind: Annotated[RecipientKind | None, Query(description="client or case_team.")] = None,
+    recipient_kind: Annotated[
+        RecipientKind | None, Query(description="client, case_team, finance, ops, provider or partner.")
+    ] = None,
     unread: Annotated[bool | None, Query(description="true: only those the caller has not read; false: read.")] = None,
     lang: Annotated[
         Language | None,
