@@ -70,13 +70,14 @@ def flag_ending_soon(uow: UnitOfWork, *, batch: int = SCAN_BATCH, days: int | No
             .order_by(col(Trajectory.plan_id))
             .with_for_update()
         ).all()
-        for row in rows:
+        if rows:  # one UPDATE per batch: each row keeps the deadline it was reminded of
             session.execute(
                 sa.update(Trajectory)
-                .where(col(Trajectory.plan_id) == row.plan_id)
-                .values(ending_reminded_for=row.execution_deadline)
+                .where(col(Trajectory.plan_id).in_([row.plan_id for row in rows]))
+                .values(ending_reminded_for=col(Trajectory.execution_deadline))
                 .execution_options(synchronize_session=False)
             )
+        for row in rows:
             uow.emit(
                 payload=TrajectoryEndingSoonV1(
                     plan_id=row.plan_id, client_id=row.client_id, ends_on=row.execution_deadline

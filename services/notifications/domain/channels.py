@@ -8,16 +8,18 @@ something that looks like a BSN before it leaves (`looks_personal`).
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, Template
 
 from services.notifications.domain.templates import LANGUAGES, render
 
 _env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True)
+_plain = Environment(autoescape=False, undefined=StrictUndefined)
 
 MAIL_TEXT = {
     "nl": (
@@ -72,6 +74,12 @@ class Sms:
     text: str
 
 
+@functools.cache
+def _compiled(environment: Environment, source: str) -> Template:
+    """Each layout compiled once per process, not once per mail."""
+    return environment.from_string(source)
+
+
 def language_of(preferred: str | None) -> str:
     """The person's language when we have it; Dutch otherwise (an unknown language too)."""
     return preferred if preferred in LANGUAGES else "nl"
@@ -87,12 +95,8 @@ def email(template: str, params: dict[str, Any], language: str | None, login_url
     rendered = render(template, params, language_of(language))
     lang = rendered.language
     body = WITHHELD[lang] if _withholds(params) else rendered.body
-    text = (
-        Environment(autoescape=False, undefined=StrictUndefined)
-        .from_string(MAIL_TEXT[lang])
-        .render(body=body, link=login_url)
-    )
-    page = _env.from_string(MAIL_HTML).render(
+    text = _compiled(_plain, MAIL_TEXT[lang]).render(body=body, link=login_url)
+    page = _compiled(_env, MAIL_HTML).render(
         lang=lang, subject=rendered.subject, body=body, link=login_url, login=LOGIN[lang], footer=FOOTER[lang]
     )
     return Email(lang, rendered.subject, text, page)
@@ -100,11 +104,7 @@ def email(template: str, params: dict[str, Any], language: str | None, login_url
 
 def sms(template: str, params: dict[str, Any], language: str | None, login_url: str) -> Sms:
     rendered = render(template, params, language_of(language))
-    text = (
-        Environment(autoescape=False, undefined=StrictUndefined)
-        .from_string(SMS_TEXT[rendered.language])
-        .render(subject=rendered.subject, link=login_url)
-    )
+    text = _compiled(_plain, SMS_TEXT[rendered.language]).render(subject=rendered.subject, link=login_url)
     return Sms(rendered.language, text)
 
 
