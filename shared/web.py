@@ -304,6 +304,10 @@ def create_app(
             {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
         )
 
+    from shared.ops_api import router as ops_router
+
+    app.include_router(ops_router, prefix="/ops/v1")  # operators: outbox backlog, dead letters
+
     if home_page is not None:
         app.add_api_route("/", home_page, include_in_schema=False, response_class=HTMLResponse)
 

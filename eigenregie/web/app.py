@@ -20,7 +20,7 @@ from eigenregie.web.pages import LoginRequired, PageProblem, render, session_of
 
 HERE = Path(__file__).parent
 VENDOR = HERE / "frontend" / "node_modules"
-API_PREFIXES = ("/intake/", "/budget/", "/monitoring/", "/notifications/", "/healthz", "/readyz")
+API_PREFIXES = ("/intake/", "/budget/", "/monitoring/", "/notifications/", "/ops/v1/", "/healthz", "/readyz")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"

@@ -39,7 +39,7 @@ PERMISSIONS: dict[Action, tuple[Role, ...]] = {
     Action.READ_MESSAGES: (*STAFF, *CLIENT_SIDE, Role.FINANCE, Role.OPS, Role.PROVIDER, Role.PARTNER),
     Action.MANAGE_WEBHOOKS: (Role.PARTNER, Role.PROVIDER),
     Action.OPERATE_WEBHOOKS: (Role.PARTNER, Role.PROVIDER, Role.OPS),
-    Action.READ_DELIVERIES: STAFF,
+    Action.READ_DELIVERIES: (*STAFF, Role.OPS),  # ops: failed mail, the local mailbox
     Action.MANAGE_SETTINGS: (Role.TEAM_LEAD,),
     Action.READ_PREFERENCES: (*STAFF, *CLIENT_SIDE),
     Action.SET_PREFERENCES: CLIENT_SIDE,  # the client side sets its own; staff may read
