@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from services.budget import commands, payments, queries, statements
 from services.budget.api_invoices_in import router as invoices_in_router
+from services.budget.api_jobs import router as jobs_router
 from services.budget.domain.invoice import InvoiceStatus
 from services.budget.models import (
     BudgetPublic,
@@ -35,6 +36,7 @@ from shared.uow import UnitOfWork
 
 router = APIRouter()
 router.include_router(invoices_in_router)
+router.include_router(jobs_router)
 Uow = Annotated[UnitOfWork, Depends(uow_dependency("budget"))]
 
 

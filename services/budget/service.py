@@ -5,8 +5,9 @@ from pathlib import Path
 from services.budget.api import router
 from services.budget.handlers import EVENT_HANDLERS
 from services.budget.jobs import create_due_periodic_invoices
+from services.budget.queued_jobs import run_queued_jobs
 from shared.bus.maintenance import prune_job
-from shared.runtime import Daily, PeriodicJob, ServiceSpec
+from shared.runtime import Daily, Every, PeriodicJob, ServiceSpec
 
 SERVICE = ServiceSpec(
     name="budget",
@@ -18,5 +19,6 @@ SERVICE = ServiceSpec(
     periodic_jobs=(
         PeriodicJob("budget.create_due_periodic_invoices", Daily(), create_due_periodic_invoices),
         PeriodicJob("budget.prune_bus_tables", Daily(), prune_job),
+        PeriodicJob("budget.run_queued_jobs", Every(2.0), run_queued_jobs),
     ),
 )
