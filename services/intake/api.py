@@ -39,6 +39,7 @@ from services.intake.schemas import (
     PlanSave,
     PlanVersionPublic,
     PlanVersionRef,
+    PolicyChangePublic,
     RepresentativeCreate,
     RepresentativePublic,
 )
@@ -137,6 +138,21 @@ def patch_policy(
     """Change part of the policy with a JSON merge patch (RFC 7396): objects merge, `null`
     removes a setting (it takes the default), lists are replaced whole."""
     return commands.patch_policy(uow, who, patch)
+
+
+@router.get(
+    "/policy/changes",
+    response_model=list[PolicyChangePublic],
+    tags=["policy"],
+    responses=PAGED,
+    summary="List the policy's changes",
+)
+def list_policy_changes(
+    who: CurrentPrincipal, session: SessionDep, page: PageDep, response: Response
+) -> list[PolicyChangePublic]:
+    """Who changed the municipality's policy, when, and each setting's old and new value (dotted
+    names such as `orientation.months`), newest first. A PUT or PATCH that changes nothing adds nothing."""
+    return page_answer(queries.list_policy_changes(session, who, page), response)
 
 
 @router.get("/policy/presets", tags=["policy"], summary="List the policy presets")

@@ -35,6 +35,7 @@ from services.intake.models import (
     ContactRecord,
     Orientation,
     Plan,
+    PolicyChange,
     PolicyRecord,
     Representative,
     Review,
@@ -113,6 +114,18 @@ def _store_policy(uow: UnitOfWork, who: Principal, document: dict[str, Any]) -> 
             message_nl=f"U mag alleen het beleid van gemeente {who.municipality} instellen.",
         )
     stored = policy_to_dict(policy_from_dict({**document, "municipality_code": who.municipality}))
+    before = policy_to_dict(repository.policy_for(uow.session, who.municipality))
+    changes = policy_differences(before, stored)
+    if changes:
+        uow.session.add(
+            PolicyChange(
+                municipality=who.municipality,
+                changed_by=who.subject,
+                role=who.role.value,
+                changed_at=uow.clock.now(),
+                changes=changes,
+            )
+        )
     record = uow.session.get(PolicyRecord, who.municipality)
     if record is None:
         record = PolicyRecord(
@@ -123,6 +136,19 @@ def _store_policy(uow: UnitOfWork, who: Principal, document: dict[str, Any]) -> 
     uow.session.add(record)
     uow.commit()
     return stored
+
+
+def policy_differences(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
+    """Each setting whose value differs, by dotted name (objects compared key by key; lists whole)."""
+    found: list[dict[str, Any]] = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        name = f"{prefix}{key}"
+        if isinstance(old, dict) and isinstance(new, dict):
+            found.extend(policy_differences(old, new, f"{name}."))
+        elif old != new:
+            found.append({"setting": name, "old": old, "new": new})
+    return found
 
 
 # --- clients, representatives, contacts -------------------------------------------------------

@@ -40,6 +40,24 @@ class PolicyRecord(SQLModel, table=True):
     updated_at: datetime
 
 
+class PolicyChange(SQLModel, table=True):
+    """One change of a municipality's policy: who, when, and each setting's old and new value."""
+
+    __tablename__ = "municipal_policy_change"
+    __table_args__ = (
+        Index("ix_intake_policy_change_municipality_at", "municipality", "changed_at"),
+        {"schema": SCHEMA},
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    municipality: str = Field(max_length=4)
+    changed_by: str = Field(max_length=80)  # the token's subject
+    role: str = Field(max_length=20)
+    changed_at: datetime
+    # [{"setting": "orientation.months", "old": 3, "new": 4}, ...]: dotted names, JSON values.
+    changes: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+
+
 class Client(SQLModel, table=True):
     __tablename__ = "client"
     __table_args__ = (

@@ -22,6 +22,7 @@ class Action(StrEnum):
     READ_POLICY = "policy.read"
     READ_PRESETS = "policy.presets"
     CHANGE_POLICY = "policy.change"  # replace or merge-patch
+    READ_POLICY_CHANGES = "policy.read_changes"  # the change log: who changed what, when
     REGISTER_CLIENT = "client.register"
     UPDATE_CLIENT = "client.update"
     READ_CLIENT = "client.read"  # clients, eligibility, representatives, contacts, orientations
@@ -43,6 +44,7 @@ PERMISSIONS: dict[Action, tuple[Role, ...]] = {
     Action.READ_POLICY: (*STAFF, Role.POLICY, *CLIENT_SIDE),
     Action.READ_PRESETS: (Role.POLICY, *STAFF),
     Action.CHANGE_POLICY: (Role.POLICY,),
+    Action.READ_POLICY_CHANGES: (Role.POLICY, *STAFF),
     Action.REGISTER_CLIENT: STAFF,
     Action.UPDATE_CLIENT: STAFF,
     Action.READ_CLIENT: (*STAFF, *CLIENT_SIDE),

@@ -32,6 +32,7 @@ from services.intake.models import (
     Orientation,
     Plan,
     PlanVersion,
+    PolicyChange,
     Representative,
     Review,
 )
@@ -53,6 +54,7 @@ from services.intake.schemas import (
     PlanChecksPublic,
     PlanPublic,
     PlanVersionPublic,
+    PolicyChangePublic,
     RepresentativePublic,
     ReviewPublic,
 )
@@ -121,6 +123,17 @@ def _finding_public(f: Finding) -> FindingPublic:
 def get_policy(session: Session, who: Principal) -> dict[str, Any]:
     authorize(who, Action.READ_POLICY)
     return policy_to_dict(repository.policy_for(session, who.municipality))
+
+
+def list_policy_changes(session: Session, who: Principal, page: PageRequest) -> Page[PolicyChangePublic]:
+    """The municipality's policy changes, newest first: who, when, each setting's old and new value."""
+    authorize(who, Action.READ_POLICY_CHANGES)
+    query = (
+        select(PolicyChange)
+        .where(PolicyChange.municipality == who.municipality)
+        .order_by(col(PolicyChange.changed_at).desc(), col(PolicyChange.id))
+    )
+    return page_of(session, query, page).map(lambda r: PolicyChangePublic.model_validate(r, from_attributes=True))
 
 
 def list_presets(who: Principal) -> dict[str, dict[str, Any]]:

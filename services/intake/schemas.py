@@ -80,6 +80,21 @@ class ClientUpdate(Strict):
     case_manager: Line | None = Field(default=None, min_length=1, max_length=80)
 
 
+class PolicySettingChange(SQLModel):
+    setting: str = Field(description="The setting's dotted name, e.g. `orientation.months`.")
+    old: Any = Field(description="Its value before (null: not set).")
+    new: Any = Field(description="Its value after (null: removed, the default applies).")
+
+
+class PolicyChangePublic(SQLModel):
+    id: str
+    municipality: str
+    changed_by: str = Field(description="Who: the token's subject.")
+    role: str
+    changed_at: datetime
+    changes: list[PolicySettingChange]
+
+
 class ClientPublic(SQLModel):
     id: str
     municipality: str
