@@ -190,7 +190,8 @@ def _run_payment_run(uow: UnitOfWork, job: BudgetJob) -> None:
         uow.rollback()
         _finish(uow, job, error=exc)
         return
-    job.payment_run_id, job.done, job.total = run.id, run.item_count, max(job.total, run.item_count)
+    # `total` was the invoices that looked payable at the start; the run says what it took.
+    job.payment_run_id, job.done, job.total = run.id, run.item_count, run.item_count
     _finish(uow, job)
 
 
