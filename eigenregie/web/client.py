@@ -40,6 +40,7 @@ EDITABLE = ("draft", "returned")
 SECTIONS = ("foreword", "introduction", "labour_market", "preconditions", "structure", "budget", "attachments")
 DECIDED = ("approved", "rejected", "closed")
 STEPS = (1, 2, 3, 4, 5)
+STEP_OF = {"foreword": 1, "introduction": 1, "labour_market": 2, "preconditions": 3, "structure": 4, "budget": 5}
 STEP_SECTIONS = {
     1: ("foreword", "introduction"),
     2: ("labour_market",),
@@ -277,6 +278,7 @@ async def plan_page(
         can_start=plan is None or plan["status"] in ("rejected", "closed"),
         steps=STEPS,
         finding_text=lambda f: f["message_en"] if lang == "en" else f["message_nl"],
+        step_of=lambda f: STEP_OF.get(section_of(f)),
         section_label=lambda f: i18n.text(f"client.section.{section_of(f)}", lang) if section_of(f) in SECTIONS else "",
         done=request.query_params.get("done", ""),
     )
@@ -485,7 +487,8 @@ async def plan_submit(request: Request, who: Who) -> Response:
     except ApiError as exc:
         if exc.status != 422:
             raise
-        return await plan_page(request, who, errors={"submit": exc.detail}, status=422)
+        blocks = [e.get("message") for e in exc.problem.get("errors") or [] if e.get("message")]
+        return await plan_page(request, who, errors={"submit": "; ".join(blocks) or exc.detail}, status=422)
     return pages.redirect("/client/plan?done=submitted")
 
 
@@ -875,6 +878,7 @@ i18n.register(
         "client.plan.start": _both("Begin een nieuw plan", "Start a new plan"),
         "client.plan.steps": _both("De stappen", "The steps"),
         "client.plan.back": _both("Terug naar mijn plan", "Back to my plan"),
+        "client.plan.to_step": _both("Naar stap {n}", "Go to step {n}"),
         "client.plan.step_of": _both("Stap {n} van {total}.", "Step {n} of {total}."),
         "client.plan.step_intro": _both(
             "Wat u invult, wordt bewaard als concept. U kunt het later nog veranderen.",
