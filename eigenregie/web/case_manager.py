@@ -167,7 +167,11 @@ async def caseload(request: Request, who: Staff) -> Response:
     trajectories ending."""
     client = pages.api(request, who)
     lang = pages.lang_of(request, who)
-    names = {c["id"]: c for c in await get_all(client, "/intake/v1/clients")}
+    everyone = await get_all(client, "/intake/v1/clients")
+    # A case manager's caseload: their own clients (and those without one); a team lead's: everyone.
+    names = {
+        c["id"]: c for c in everyone if who.role == "team_lead" or c.get("case_manager") in (None, "", who.subject)
+    }
     reviews = await get_all(client, "/intake/v1/reviews", mine="false" if who.role == "team_lead" else "true")
     overdue = await get_all(client, "/monitoring/v1/follow-ups", overdue="true")
     trajectories = await get_all(client, "/monitoring/v1/trajectories", status="running", kind="plan")
@@ -235,6 +239,7 @@ async def caseload(request: Request, who: Staff) -> Response:
                     "case_manager.action.file",
                 )
             )
+    items = [a for a in items if a.client_id in names]
     items.sort(key=lambda a: (a.rank, a.on or "9999", a.client_id))
     return render(request, who, "caseload.html", "caseload", items=items, names=names)
 

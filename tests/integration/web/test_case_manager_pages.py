@@ -46,15 +46,22 @@ def logged_in(runtime, key: str) -> TestClient:
     return http
 
 
+def found(pattern: str, text: str) -> str:
+    match = re.search(pattern, text, re.S)
+    assert match is not None, pattern
+    return match.group(1)
+
+
 def csrf_of(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return found(r'name="csrf_token" value="([^"]+)"', page)
 
 
-def new_case(api: TestClient, seed: int, amount: str = "1000.00", *, submit: bool = True) -> tuple[str, str]:
+def new_case(api: TestClient, seed: int, amount: str = "1000.00", *, submit: bool = True,
+             case_manager: str = "km-0014") -> tuple[str, str]:
     """A Groningen client of km-0014 with a plan (submitted unless told otherwise): (client id, plan id)."""
     r = api.post("/intake/v1/clients", headers=KM, json={
         "bsn": initial_data.test_bsn(seed), "client_number": f"W2-{seed}", "name": f"Klant {seed}",
-        "facts": ELIGIBLE_FACTS, "case_manager": "km-0014"})
+        "facts": ELIGIBLE_FACTS, "case_manager": case_manager})
     assert r.status_code == 201, r.text
     client_id = r.json()["id"]
     r = api.post("/intake/v1/plans", headers=KM, json={
@@ -85,8 +92,12 @@ def test_the_caseload_puts_a_plan_awaiting_review_first_with_its_deadline(runtim
     due = date.fromisoformat(next(r for r in review if r["plan_id"] == plan_id)["due_on"])
     assert f"{due.day} " in page.text  # the deadline in words
     assert km.get("/caseload", params={"lang": "en"}).status_code == 200
+    # Another case manager's client is not in this caseload; the team lead sees the whole municipality.
+    _, theirs = new_case(api, 811, case_manager="km-other")
+    assert "Klant 811" not in km.get("/caseload").text
     tl = logged_in(runtime, "team_lead|0014|")
-    assert tl.get("/caseload").status_code == 200  # the team lead sees the case manager's pages too
+    page = tl.get("/caseload")
+    assert page.status_code == 200 and "Klant 811" in page.text and f"/caseload/plans/{theirs}/review" in page.text
 
 
 def test_the_pages_are_for_staff_only_and_the_four_eyes_queue_for_team_leads(runtime, api):
@@ -119,7 +130,7 @@ def test_the_file_shows_the_client_with_a_masked_bsn_and_never_in_the_title(runt
     page = logged_in(runtime, "case_manager|0014|").get(f"/caseload/clients/{client_id}")
     assert page.status_code == 200
     assert "Klant 804" in page.text and bsn not in page.text and "•••••" + bsn[-3:] in page.text
-    title = re.search(r"<title>(.*?)</title>", page.text).group(1)
+    title = found(r"<title>(.*?)</title>", page.text)
     assert bsn not in title and "Klant 804" not in title  # the title names the page, not the person
 
 
