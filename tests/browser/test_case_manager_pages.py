@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import re
 
+import httpx
+
+from eigenregie import initial_data
+from eigenregie.initial_data import ELIGIBLE_FACTS, example_plan
 from tests.browser.conftest import assert_accessible, log_in
+from tests.support.auth import auth
 
 CASE_MANAGER = "Inloggen als Klantmanager \\(Groningen\\)"
 TEAM_LEAD = "Inloggen als Teamleider \\(Groningen\\)"
@@ -56,12 +61,39 @@ def test_a_case_manager_reviews_a_plan_and_records_a_conversation(server, browse
     assert_accessible(page, screenshots, "candidates")
 
 
-def test_the_team_lead_sees_the_four_eyes_queue(server, browser, screenshots):
+def plan_above_the_threshold(server: str) -> str:
+    """Through the API: a Groningen client's plan of EUR 3,500 (above 2,900), approved once by km-0014."""
+    km = auth("case_manager", "0014", subject="km-0014")
+    with httpx.Client(base_url=server, headers=km, timeout=30) as api:
+        r = api.post("/intake/v1/clients", json={
+            "bsn": initial_data.test_bsn(901), "client_number": "B-901", "name": "Bram Vier Ogen",
+            "facts": ELIGIBLE_FACTS, "case_manager": "km-0014"})
+        assert r.status_code == 201, r.text
+        r = api.post("/intake/v1/plans", json={"client_id": r.json()["id"], **example_plan(
+            "Vier ogen", [("Opleiding", "training_skills", "Opleiding BV", "3500.00")])})
+        assert r.status_code == 201, r.text
+        plan_id = r.json()["id"]
+        r = api.post(f"/intake/v1/plans/{plan_id}/submit", json={"plan_version": r.json()["version"]})
+        assert r.status_code == 200, r.text
+        r = api.post(f"/intake/v1/plans/{plan_id}/decisions", json={"kind": "approve",
+                                                                     "plan_version": r.json()["version"]})
+        assert r.status_code == 200 and r.json()["status"] == "awaiting_second_approval", r.text
+    return plan_id
+
+
+def test_the_team_lead_gives_the_second_approval_in_the_four_eyes_queue(server, browser, screenshots):
+    plan_id = plan_above_the_threshold(server)
     page = log_in(browser, server, TEAM_LEAD)
     page.get_by_role("link", name="Tweede akkoord").click()
     page.wait_for_load_state()
     assert page.url.endswith("/team/four-eyes")
-    assert page.get_by_role("heading", name="Plannen").count() == 1
+    assert "Bram Vier Ogen" in page.locator("#four-eyes-plans").inner_text()
+    assert "€ 3.500,00" in page.locator("#four-eyes-plans").inner_text()
     assert_accessible(page, screenshots, "four-eyes")
+    page.get_by_role("button", name="Akkoord voor plan van Bram Vier Ogen").click()
+    page.wait_for_load_state()
+    assert "Het plan heeft nu ook uw akkoord." in page.locator("main").inner_text()
+    tl = auth("team_lead", "0014", subject="tl-0014")
+    assert httpx.get(f"{server}/intake/v1/plans/{plan_id}", headers=tl).json()["status"] == "approved"
     page.goto(f"{server}/caseload?lang=en")
     assert page.title().startswith("My caseload")
