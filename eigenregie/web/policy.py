@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -51,11 +52,16 @@ def day(value: Any, lang: str) -> str:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return text
+    if "T" in text and moment.tzinfo is not None:
+        moment = moment.astimezone(DUTCH_TIME)
     months = MONTHS[lang if lang in MONTHS else "nl"]
     shown = f"{moment.day} {months[moment.month - 1]} {moment.year}"
     if "T" in text:
         shown += f", {moment:%H:%M}"
     return shown
+
+
+DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
 
 
 MONTHS = {
@@ -123,8 +129,9 @@ async def benchmark(request: Request, who: Policy) -> Response:
             raise
         errors = exc.field_errors() or {"municipality": exc.detail}
         status = exc.status
-    experiments: list[dict[str, Any]] = []
+    experiments: list[dict[str, Any]] | None = None  # the own municipality's only (the API's rule)
     if not filters.get("municipality") or filters.get("municipality") == who.municipality:
+        experiments = []
         for experiment in await client.get("/monitoring/v1/experiments", page_size=50):
             results = await client.get(f"/monitoring/v1/experiments/{experiment['id']}/results")
             experiments.append({**experiment, "results": results})
@@ -183,6 +190,33 @@ CHOICES = {"review_model": ("marginal", "reciprocal", "demand_oriented"), "too_f
 SWITCHES = ("client_confirms_invoices", "amounts_excl_vat")
 
 
+RULE_KINDS = (
+    "benefit_type",
+    "resident",
+    "no_running_trajectory",
+    "min_months_unemployed",
+    "min_months_on_benefit",
+    "max_distance_to_labour_market",
+    "no_suitable_regular_offer",
+    "fair_chance_of_outflow",
+    "available_for_work",
+    "target_group",
+)
+LABELLED = (*NUMBERS, *AMOUNTS, *CHOICES, *SWITCHES, "months", "budget", "enabled")
+
+
+def setting_label(name: str, lang: str) -> str:
+    """A setting's words where the form has them (`orientation.months` too), else its name."""
+    last = name.split(".")[-1]
+    if last in LABELLED and (name.count(".") == 0 or name.startswith("orientation.")):
+        return i18n.text(f"policy.settings.{last}", lang)
+    return name
+
+
+def rule_label(kind: str, lang: str) -> str:
+    return i18n.text(f"policy.rule.{kind}", lang) if kind in RULE_KINDS else kind
+
+
 async def _settings_context(request: Request, who: WebSession) -> dict[str, Any]:
     client = pages.api(request, who)
     lang = pages.lang_of(request, who)
@@ -202,6 +236,8 @@ async def _settings_context(request: Request, who: WebSession) -> dict[str, Any]
         "euro": lambda v: euro(v, lang),
         "day": lambda v: day(v, lang),
         "number": lambda v: number(v, lang),
+        "setting_label": lambda name: setting_label(name, lang),
+        "rule_label": lambda kind: rule_label(kind, lang),
         "may_edit": who.role == "policy",
     }
 
@@ -407,6 +443,37 @@ i18n.register(
         "policy.changes.none": {
             "nl": "Er is nog niets veranderd. De gemeente gebruikt de standaardregels.",
             "en": "Nothing has been changed yet. The municipality uses the standard rules.",
+        },
+        "policy.rule.benefit_type": {"nl": "Soort uitkering", "en": "Kind of benefit"},
+        "policy.rule.resident": {"nl": "Woont in de gemeente", "en": "Lives in the municipality"},
+        "policy.rule.no_running_trajectory": {
+            "nl": "Heeft nu geen ander traject",
+            "en": "Has no other trajectory running",
+        },
+        "policy.rule.min_months_unemployed": {
+            "nl": "Minimaal aantal maanden zonder werk",
+            "en": "Minimum months without work",
+        },
+        "policy.rule.min_months_on_benefit": {
+            "nl": "Minimaal aantal maanden met uitkering",
+            "en": "Minimum months on benefit",
+        },
+        "policy.rule.max_distance_to_labour_market": {
+            "nl": "Afstand tot werk is niet te groot",
+            "en": "Distance to the labour market is not too large",
+        },
+        "policy.rule.no_suitable_regular_offer": {
+            "nl": "Er is geen passend gewoon aanbod",
+            "en": "No suitable regular offer",
+        },
+        "policy.rule.fair_chance_of_outflow": {"nl": "Redelijke kans op werk", "en": "A fair chance of work"},
+        "policy.rule.available_for_work": {"nl": "Beschikbaar voor werk", "en": "Available for work"},
+        "policy.rule.target_group": {"nl": "Hoort bij de doelgroep", "en": "Belongs to the target group"},
+        "policy.settings.benchmark": {
+            "nl": "Uurtarief klantmanager {rate}. Gewone trajecten: {wwb}% (bijstand) en {nug}% (zonder uitkering)"
+            " naar werk, kosten {cost} per traject.",
+            "en": "Case manager hourly rate {rate}. Regular trajectories: {wwb}% (assistance) and {nug}% (no benefit)"
+            " to work, cost {cost} per trajectory.",
         },
         "policy.changes.when": {"nl": "Wanneer", "en": "When"},
         "policy.changes.who": {"nl": "Wie", "en": "Who"},

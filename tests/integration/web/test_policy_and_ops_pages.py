@@ -154,7 +154,12 @@ def test_policy_staff_change_the_settings_and_see_who_changed_what_when(runtime,
     assert changes[0]["changed_by"] == "pol-0014"
     assert {"setting": "execution_months", "old": 12, "new": 14} in changes[0]["changes"]
     after = http.get("/policy/settings?done=1").text
-    assert "De regels zijn opgeslagen." in after and "pol-0014" in after and "van 12 naar 14" in after
+    assert (
+        "De regels zijn opgeslagen." in after
+        and "pol-0014" in after
+        and "Looptijd van het plan (maanden): van 12 naar 14" in after
+    )
+    assert "Oriëntatiefase (maanden): van 3 naar 4" in after and "Woont in de gemeente" in after
     # Utrecht's policy staff see Utrecht's policy and an empty log; other roles a 403.
     utrecht = logged_in(runtime, "policy|0344|").get("/policy/settings").text
     assert "Utrecht" in utrecht and "pol-0014" not in utrecht
@@ -271,3 +276,14 @@ def test_ops_replays_a_dead_letter_and_resumes_a_webhook_and_not_another_municip
     assert theirs in utrecht_letters and own not in utrecht_letters
     assert api.get("/notifications/v1/deliveries", params={"status": "failed"}, headers=ops).status_code == 200
     assert api.get("/notifications/v1/mailbox", headers=ops).status_code == 200
+
+
+def test_the_pages_are_in_english_too(runtime):
+    policy = logged_in(runtime, "policy|0014|")
+    benchmark = policy.get("/policy/benchmark", params={"lang": "en"})
+    assert benchmark.status_code == 200 and "(Table 4.7)" in benchmark.text and "hidden" in benchmark.text
+    assert "Compared with regular trajectories" in benchmark.text and "€ 75.00" in benchmark.text
+    settings = policy.get("/policy/settings", params={"lang": "en"})
+    assert settings.status_code == 200 and "Plan duration (months)" in settings.text and "€ 5,000.00" in settings.text
+    ops = logged_in(runtime, "ops|0014|").get("/ops", params={"lang": "en"})
+    assert ops.status_code == 200 and "Waiting events per service" in ops.text
