@@ -410,30 +410,35 @@ async def file_progress_report(request: Request, plan_id: str, who: Staff) -> Re
 # --- The plan review ----------------------------------------------------------------------------
 
 
-def flatten(value: Any, prefix: str = "") -> list[str]:
-    """A plan section as readable lines ("activities 1 · description: ..."), for a line-by-line diff."""
+def field_name(key: Any, lang: str) -> str:
+    words = f"case_manager.field.{key}"
+    return i18n.text(words, lang) if words in i18n.TEXTS else str(key).replace("_", " ")
+
+
+def flatten(value: Any, lang: str, prefix: str = "") -> list[str]:
+    """A plan section as readable lines ("Activiteiten 1 · Omschrijving: ..."), for a line-by-line diff."""
     if isinstance(value, dict):
         lines: list[str] = []
         for key, inner in value.items():
             if key == "id":
                 continue  # a line's id says nothing to a reader
-            name = str(key).replace("_", " ")
-            lines += flatten(inner, f"{prefix} · {name}" if prefix else name)
+            name = field_name(key, lang)
+            lines += flatten(inner, lang, f"{prefix} · {name}" if prefix else name)
         return lines
     if isinstance(value, list):
         if not value:
             return [f"{prefix}: -"] if prefix else []
         lines = []
         for n, inner in enumerate(value, start=1):
-            lines += flatten(inner, f"{prefix} {n}")
+            lines += flatten(inner, lang, f"{prefix} {n}")
         return lines
     shown = "-" if value in (None, "") else str(value)
     return [f"{prefix}: {shown}" if prefix else shown]
 
 
-def section_diff(old: Any, new: Any) -> list[dict[str, str]]:
+def section_diff(old: Any, new: Any, lang: str) -> list[dict[str, str]]:
     """Rows of (old line, new line, how): same, changed, added, removed."""
-    a, b = flatten(old), flatten(new)
+    a, b = flatten(old, lang), flatten(new, lang)
     rows: list[dict[str, str]] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if tag == "equal":
@@ -460,6 +465,7 @@ def as_number(value: Any) -> int | None:
 
 async def review_context(request: Request, who: WebSession, plan_id: str) -> dict[str, Any]:
     client = pages.api(request, who)
+    lang = pages.lang_of(request, who)
     plan = await client.get(f"/intake/v1/plans/{plan_id}")
     person = await client.get(f"/intake/v1/clients/{plan['client_id']}")
     versions = await get_all(client, f"/intake/v1/plans/{plan_id}/versions")
@@ -477,7 +483,7 @@ async def review_context(request: Request, who: WebSession, plan_id: str) -> dic
     old_content = (await client.get(f"/intake/v1/plans/{plan_id}/versions/{old}")).get("content") or {} if old else {}
     sections = []
     for name in SECTIONS:
-        rows = section_diff(old_content.get(name) if old else None, new_content.get(name))
+        rows = section_diff(old_content.get(name) if old else None, new_content.get(name), lang)
         if old is None:
             rows = [{"old": "", "new": r["new"], "how": "same"} for r in rows]
         sections.append({"name": name, "rows": rows, "changed": any(r["how"] != "same" for r in rows)})
@@ -899,6 +905,40 @@ def _words(prefix: str, values: dict[str, tuple[str, str]]) -> None:
     i18n.register({f"case_manager.{prefix}.{k}": _t(nl, en) for k, (nl, en) in values.items()})
 
 
+_words(
+    "field",
+    {
+        "situation": ("Situatie", "Situation"),
+        "steps_so_far": ("Stappen tot nu toe", "Steps so far"),
+        "why_this_budget": ("Waarom dit budget", "Why this budget"),
+        "work_goal": ("Doel: werk", "Work goal"),
+        "other_goals": ("Andere doelen", "Other goals"),
+        "what_is_needed": ("Wat is nodig", "What is needed"),
+        "occupation": ("Beroep", "Occupation"),
+        "regional_demand": ("Vraag in de regio", "Regional demand"),
+        "why_suited": ("Waarom geschikt", "Why suited"),
+        "to_arrange": ("Te regelen", "To arrange"),
+        "obstacles": ("Belemmeringen", "Obstacles"),
+        "activities": ("Activiteit", "Activity"),
+        "ref": ("Code", "Code"),
+        "description": ("Omschrijving", "Description"),
+        "start": ("Begin", "Start"),
+        "end": ("Einde", "End"),
+        "expected_result": ("Verwacht resultaat", "Expected result"),
+        "elements": ("Onderdelen", "Elements"),
+        "lines": ("Begrotingsregel", "Budget line"),
+        "activity_ref": ("Bij activiteit", "For activity"),
+        "provider_name": ("Aanbieder", "Provider"),
+        "provider_kvk": ("KvK-nummer aanbieder", "Provider's KvK number"),
+        "category": ("Soort kosten", "Kind of cost"),
+        "amount": ("Bedrag", "Amount"),
+        "vat_rate": ("Btw-tarief", "VAT rate"),
+        "quote_attachment_ids": ("Offertes", "Quotes"),
+        "business_investment": ("Investering in eigen bedrijf", "Business investment"),
+        "material_tied_to_course_or_job": ("Materiaal bij cursus of baan", "Material tied to a course or job"),
+        "holdback_percent": ("Inhouding (%)", "Holdback (%)"),
+    },
+)
 _words(
     "plan_status",
     {

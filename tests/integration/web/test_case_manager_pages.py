@@ -166,8 +166,8 @@ def test_return_with_a_comment_then_the_changed_version_side_by_side_then_approv
     r = api.post(f"/intake/v1/plans/{plan_id}/submit", headers=KM, json={"plan_version": r.json()["version"]})
     assert r.status_code == 200, r.text
     page = km.get(f"/caseload/plans/{plan_id}/review")
-    assert "<del>regional demand: Het UWV meldt veel vacatures in de regio.</del>" in page.text
-    assert "<ins>regional demand: Twee vacatures bij DHL.</ins>" in page.text
+    assert "<del>Vraag in de regio: Het UWV meldt veel vacatures in de regio.</del>" in page.text
+    assert "<ins>Vraag in de regio: Twee vacatures bij DHL.</ins>" in page.text
     assert "<strong>gewijzigd</strong>" in page.text  # told in words, not by colour
     assert "Noem twee vacatures." in page.text  # the earlier comment per section
     r = km.post(f"/caseload/plans/{plan_id}/decision", data={
