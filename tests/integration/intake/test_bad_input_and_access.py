@@ -859,7 +859,8 @@ def test_the_owners_reach_every_read_route_of_the_world(world):
             assert r.status_code == 200, (path, r.text[:300])
         for who, headers in (("client", w.a.client_headers()), ("representative", w.a.representative_headers())):
             r = _request(w, method, path, w.a, headers)
-            if path in ("/policy/presets", "/reviews", "/candidates", "/clients/{client_id}/contact"):
+            staff_only = ("/policy/presets", "/policy/changes", "/reviews", "/candidates")
+            if path in (*staff_only, "/clients/{client_id}/contact"):
                 assert r.status_code == 403, (who, path)  # staff and policy tools; addresses for messages
             else:
                 assert r.status_code == 200, (who, path, r.text[:300])
@@ -876,6 +877,8 @@ OTHER_MUNICIPALITY_UNSCOPED = {
     ("GET", "/policy"): {"case_manager": 200, "team_lead": 200, "policy": 200},
     # The presets are published example policies (the report's municipalities), no client data.
     ("GET", "/policy/presets"): {"case_manager": 200, "team_lead": 200, "policy": 200},
+    # The change log of the caller's own municipality (who changed its rules): none of the victim's.
+    ("GET", "/policy/changes"): {"case_manager": 200, "team_lead": 200, "policy": 200},
     # A document naming the victim's municipality: only the policy role gets past the role check.
     ("PUT", "/policy"): {"case_manager": 403, "team_lead": 403, "policy": 422},
     ("PATCH", "/policy"): {"case_manager": 403, "team_lead": 403, "policy": 422},
@@ -912,6 +915,8 @@ def test_staff_of_another_municipality_reach_nothing_of_the_victim(world, role):
             assert r.json()["code"] == "policy.other_municipality"
         if (method, path) == ("GET", "/policy"):
             assert r.json()["municipality_code"] == UTRECHT
+        if (method, path) == ("GET", "/policy/changes"):
+            assert all(change["municipality"] == UTRECHT for change in r.json())
         if (method, path) == ("POST", "/clients") and expected == 201:
             assert r.json()["municipality"] == UTRECHT
         if (method, path) in (("GET", "/clients"), ("GET", "/plans")) and expected == 200:
@@ -927,6 +932,7 @@ CLIENT_UNSCOPED = {
     # A client reads the rules of their own municipality; no client data in it.
     ("GET", "/policy"): 200,
     ("GET", "/policy/presets"): 403,
+    ("GET", "/policy/changes"): 403,
     ("PUT", "/policy"): 403,
     ("PATCH", "/policy"): 403,
     ("POST", "/clients"): 403,
