@@ -282,6 +282,14 @@ class InvoiceAwaitingConfirmationV1(Payload, event_type="InvoiceAwaitingConfirma
     amount_cents: int = Field(gt=0)
 
 
+class InvoiceConfirmedByClientV1(Payload, event_type="InvoiceConfirmedByClient", version=1):
+    """The client confirmed an invoice that waited for them; finance may now approve it."""
+
+    invoice_id: str
+    budget_id: str
+    client_id: str
+
+
 class InvoiceReceivedV2(Payload, event_type="InvoiceReceived", version=2):
     invoice_id: str
     budget_id: str

@@ -50,6 +50,7 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     "TrajectoryEndingSoon": ("notifications",),
     "OrientationEndingSoon": ("notifications",),
     "InvoiceAwaitingConfirmation": ("notifications",),
+    "InvoiceConfirmedByClient": ("notifications",),
     "OutcomeRegistered": ("budget", "notifications"),
 }
 

@@ -265,6 +265,7 @@ def confirm_invoice(uow: UnitOfWork, who: Principal, invoice_id: str) -> Invoice
     invoice = repository.invoice_of(row)
     invoice.confirm_by_client(uow.clock.now())
     repository.store_invoice(uow.session, row, invoice)
+    emit_events(uow, invoice.events, tenant=row.municipality, subject=row.plan_id)
     uow.commit()
     return invoice_public(row)
 

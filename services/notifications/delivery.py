@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +40,10 @@ from services.notifications.domain.delivery import (
 )
 from services.notifications.domain.messages import Message, MessageStatus, RecipientKind
 from services.notifications.domain.preferences import Preferences
+from services.notifications.domain.reminders import too_late
 from services.notifications.models import Message as MessageRow
 from services.notifications.models_delivery import (
+    ClosedItem,
     Delivery,
     DeliveryPublic,
     MessageRead,
@@ -140,12 +142,22 @@ def queue_for(uow: UnitOfWork, message: Message) -> None:
 
 
 def cancel_waiting(
-    uow: UnitOfWork, municipality: str, item: str, *, templates: Sequence[str] = (), except_cause: str | None = None
+    uow: UnitOfWork,
+    municipality: str,
+    item: str,
+    *,
+    closed_at: datetime | None = None,
+    templates: Sequence[str] = (),
+    except_cause: str | None = None,
 ) -> int:
-    """The item is done: deliveries about it that have not gone out (queued, deferred) are cancelled.
-    With `templates`, only those messages' (a paid invoice cancels its confirmation reminder, not
-    the news that it was paid); with `except_cause`, not that cause's (a reminder of a new date
-    cancels the one of the old date, not itself). How many were cancelled."""
+    """Deliveries about the item that have not gone out (queued, deferred) are cancelled. With
+    `closed_at` the item is done (at that moment, as its owner said) and remembered as closed, so a
+    reminder said before then but handled after is not made (closed_before); None: a reminder was
+    only superseded (a new date). With `templates`, only those messages' (a decided invoice cancels
+    its confirmation reminder, not the news that it was paid); with `except_cause`, not that cause's
+    (a reminder of a new date cancels the one of the old date, not itself). How many were cancelled."""
+    if closed_at is not None:
+        _remember_closed(uow, municipality, item, closed_at)
     messages = sa.select(col(MessageRow.id)).where(
         col(MessageRow.municipality) == municipality, col(MessageRow.item) == item
     )
@@ -160,6 +172,30 @@ def cancel_waiting(
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _remember_closed(uow: UnitOfWork, municipality: str, item: str, closed_at: datetime) -> None:
+    row = {"item": item, "municipality": municipality, "closed_at": closed_at}
+    if not insert_ignoring_duplicates(uow.session, ClosedItem, [row]):  # closed again: the latest moment counts
+        uow.session.execute(
+            sa.update(ClosedItem)
+            .where(
+                col(ClosedItem.item) == item,
+                col(ClosedItem.municipality) == municipality,
+                col(ClosedItem.closed_at) < closed_at,
+            )
+            .values(closed_at=closed_at)
+        )
+
+
+def closed_before(session: Session, municipality: str, item: str, said_at: datetime) -> bool:
+    """The item was closed before a reminder about it could go out (domain/reminders.too_late)."""
+    row = session.get(ClosedItem, (item, municipality))
+    return row is not None and too_late(item, _aware(row.closed_at), _aware(said_at))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass

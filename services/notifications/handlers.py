@@ -21,6 +21,7 @@ from contracts.events import (
     InvoiceApprovedV1,
     InvoiceApprovedV2,
     InvoiceAwaitingConfirmationV1,
+    InvoiceConfirmedByClientV1,
     InvoicePaidV1,
     InvoicePaidV2,
     InvoiceRejectedV1,
@@ -64,6 +65,8 @@ def _record(
     cause: str | None = None,
     recipient_ref: str | None = None,
 ) -> None:
+    if item is not None and delivery.closed_before(uow.session, event.tenant, item, event.occurred_at):
+        return  # a reminder said before its item was done, handled after: too late
     message = Message.about(
         message_id=str(uuid.uuid4()),
         municipality=event.tenant,
@@ -97,7 +100,7 @@ def message_client_and_team_on_plan_submitted(uow: UnitOfWork, plan: PlanSubmitt
     _record(
         uow, event, "plan_to_review", client_id=plan.client_id, recipient_kind=RecipientKind.CASE_TEAM, params=params
     )
-    delivery.cancel_waiting(uow, event.tenant, orientation_item(plan.client_id))
+    delivery.cancel_waiting(uow, event.tenant, orientation_item(plan.client_id), closed_at=event.occurred_at)
 
 
 def message_client_on_plan_approved(uow: UnitOfWork, plan: PlanApprovedV1, event: Envelope) -> None:
@@ -145,16 +148,40 @@ def message_client_on_invoice_awaiting_confirmation(
     )
 
 
+def stop_confirmation_reminder_on_invoice_confirmed(
+    uow: UnitOfWork, confirmed: InvoiceConfirmedByClientV1, event: Envelope
+) -> None:
+    delivery.cancel_waiting(
+        uow,
+        event.tenant,
+        invoice_item(confirmed.invoice_id),
+        closed_at=event.occurred_at,
+        templates=["invoice_to_confirm"],
+    )
+
+
 def stop_confirmation_reminder_on_invoice_approved(
     uow: UnitOfWork, approved: InvoiceApprovedV1 | InvoiceApprovedV2, event: Envelope
 ) -> None:
-    delivery.cancel_waiting(uow, event.tenant, invoice_item(approved.invoice_id), templates=["invoice_to_confirm"])
+    delivery.cancel_waiting(
+        uow,
+        event.tenant,
+        invoice_item(approved.invoice_id),
+        closed_at=event.occurred_at,
+        templates=["invoice_to_confirm"],
+    )
 
 
 def message_client_and_provider_on_invoice_rejected(
     uow: UnitOfWork, rejected: InvoiceRejectedV1 | InvoiceRejectedV2, event: Envelope
 ) -> None:
-    delivery.cancel_waiting(uow, event.tenant, invoice_item(rejected.invoice_id), templates=["invoice_to_confirm"])
+    delivery.cancel_waiting(
+        uow,
+        event.tenant,
+        invoice_item(rejected.invoice_id),
+        closed_at=event.occurred_at,
+        templates=["invoice_to_confirm"],
+    )
     params = _params(rejected, "invoice_id", "reason_code")
     if rejected.client_id:  # an invoice that matched no budget has no client to tell
         _record(uow, event, "invoice_rejected", client_id=rejected.client_id, params=params)
@@ -266,14 +293,14 @@ def remind_on_follow_up_overdue(uow: UnitOfWork, overdue: FollowUpOverdueV1, eve
 
 
 def stop_reminders_on_follow_up_closed(uow: UnitOfWork, closed: FollowUpClosedV1, event: Envelope) -> None:
-    delivery.cancel_waiting(uow, event.tenant, follow_up_item(closed.follow_up_id))
+    delivery.cancel_waiting(uow, event.tenant, follow_up_item(closed.follow_up_id), closed_at=event.occurred_at)
 
 
 def remind_on_trajectory_ending_soon(uow: UnitOfWork, ending: TrajectoryEndingSoonV1, event: Envelope) -> None:
     item = trajectory_end_item(ending.plan_id)
     cause = reminder_cause(item, ending.ends_on.isoformat())
     # The deadline moved (a plan change): what was still to go out about the old date would be wrong.
-    delivery.cancel_waiting(uow, event.tenant, item, except_cause=cause)
+    delivery.cancel_waiting(uow, event.tenant, item, closed_at=None, except_cause=cause)
     params = _params(ending, "plan_id", "ends_on")
     _record(uow, event, "trajectory_ending_soon", client_id=ending.client_id, params=params, item=item, cause=cause)
     _record(
@@ -289,7 +316,7 @@ def remind_on_trajectory_ending_soon(uow: UnitOfWork, ending: TrajectoryEndingSo
 
 
 def stop_reminders_on_trajectory_closed(uow: UnitOfWork, closed: TrajectoryClosedV1, event: Envelope) -> None:
-    delivery.cancel_waiting(uow, event.tenant, trajectory_end_item(closed.plan_id))
+    delivery.cancel_waiting(uow, event.tenant, trajectory_end_item(closed.plan_id), closed_at=event.occurred_at)
 
 
 def remind_client_on_orientation_ending_soon(uow: UnitOfWork, ending: OrientationEndingSoonV1, event: Envelope) -> None:
@@ -312,6 +339,7 @@ EVENT_HANDLERS: EventHandlers = {
     PlanReturnedV1: message_client_on_plan_returned,
     DecisionDueSoonV1: message_case_team_on_decision_due_soon,
     InvoiceAwaitingConfirmationV1: message_client_on_invoice_awaiting_confirmation,
+    InvoiceConfirmedByClientV1: stop_confirmation_reminder_on_invoice_confirmed,
     InvoiceApprovedV1: stop_confirmation_reminder_on_invoice_approved,
     InvoiceApprovedV2: stop_confirmation_reminder_on_invoice_approved,
     InvoiceRejectedV1: message_client_and_provider_on_invoice_rejected,

@@ -46,6 +46,19 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
+class ClosedItem(SQLModel, table=True):
+    """An item reminded of that is done (a follow-up, an invoice confirmed, a trajectory closed):
+    a reminder about it said before this moment but handled after it (a retried event, workers out
+    of order) is not made."""
+
+    __tablename__ = "closed_item"
+    __table_args__ = ({"schema": SCHEMA},)
+
+    item: str = Field(primary_key=True, max_length=120)
+    municipality: str = Field(primary_key=True, max_length=4)
+    closed_at: datetime
+
+
 class MessageRead(SQLModel, table=True):
     """A person (token subject) has read a message in the app."""
 

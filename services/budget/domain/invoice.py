@@ -21,6 +21,7 @@ from enum import Enum, StrEnum
 from contracts.events import (
     InvoiceApprovedV2,
     InvoiceAwaitingConfirmationV1,
+    InvoiceConfirmedByClientV1,
     InvoicePaidV2,
     InvoiceReceivedV2,
     InvoiceRejectedV2,
@@ -236,6 +237,9 @@ class Invoice:
                 message_nl=f"Een rekening met status {self.status} hoeft u niet te bevestigen.",
             )
         self.status, self.client_confirmed_at = InvoiceStatus.RECEIVED, at
+        self.events.append(
+            InvoiceConfirmedByClientV1(invoice_id=self.id, budget_id=self.budget_id, client_id=self.client_id)
+        )
 
     # --- deciding ----------------------------------------------------------------------------
 

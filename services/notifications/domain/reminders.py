@@ -8,6 +8,7 @@ workers at once, the owning service says it.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from services.notifications.domain.messages import RecipientKind
 
@@ -38,6 +39,15 @@ def trajectory_end_item(plan_id: str) -> str:
 def orientation_item(client_id: str) -> str:
     """Per client: a submitted plan (which names no orientation phase) ends the reminder."""
     return f"orientation:{client_id}"
+
+
+def too_late(item: str, closed_at: datetime, said_at: datetime) -> bool:
+    """A reminder about a closed item is not made. A follow-up, an invoice's confirmation and a
+    trajectory's end stay closed for good; a client's orientation can start again, so there only a
+    reminder said before the close (a late or retried event) is too late."""
+    if item.startswith("orientation:"):
+        return closed_at > said_at
+    return True
 
 
 def invoice_item(invoice_id: str) -> str:

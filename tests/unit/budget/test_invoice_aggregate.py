@@ -10,6 +10,7 @@ import pytest
 from contracts.events import (
     InvoiceApprovedV2,
     InvoiceAwaitingConfirmationV1,
+    InvoiceConfirmedByClientV1,
     InvoicePaidV2,
     InvoiceReceivedV2,
     InvoiceRejectedV2,
@@ -79,8 +80,8 @@ def test_an_invoice_that_waits_for_the_client_says_so_once_when_it_arrives():
         )
     ]
     invoice.events.clear()
-    invoice.confirm_by_client(AT)
-    assert invoice.events == []
+    invoice.confirm_by_client(AT)  # and says it was confirmed: the reminder to confirm stops
+    assert invoice.events == [InvoiceConfirmedByClientV1(invoice_id="inv-1", budget_id="b-1", client_id="c-1")]
 
 
 @pytest.mark.parametrize(
