@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from jinja2 import TemplateError
 from sqlmodel import Session, col, select
 
@@ -59,6 +60,8 @@ from shared.db import insert_ignoring_duplicates
 from shared.errors import NotFound, RuleBroken
 from shared.pagination import Page, PageRequest, page_of, page_of_list
 from shared.uow import UnitOfWork
+
+log = structlog.get_logger("notifications.delivery")
 
 # A claimed delivery is not picked again for this long: a sender that dies mid-send is retried after it.
 LEASE = timedelta(minutes=10)
@@ -366,8 +369,15 @@ def send_due_mail(uow: UnitOfWork, outlets: Outlets, *, limit: int = BATCH) -> i
     uow.session.rollback()  # end the read; each claim is its own short transaction
     sent = 0
     for row in due:
-        if _claim(uow, row, now) and send_one(uow, outlets, row):
-            sent += 1
+        if not _claim(uow, row, now):
+            continue
+        try:
+            sent += send_one(uow, outlets, row)
+        except Exception as exc:  # noqa: BLE001 - a bug for one delivery must not stop the others, nor retry it for ever
+            uow.session.rollback()
+            log.error("delivery.send_failed", delivery_id=row.id, error=type(exc).__name__)
+            status, next_at = outlets.backoff.after_failure(row.attempts + 1, now, outlets.jitter())
+            _finish(uow, row.id, status, error=f"unexpected error: {type(exc).__name__}", next_at=next_at)
     return sent
 
 

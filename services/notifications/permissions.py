@@ -56,12 +56,12 @@ def authorize(who: Principal, action: Action) -> None:
 
 
 def visible_messages(who: Principal) -> Any:
-    """The WHERE clause for the messages `who` may read: the case team every message of its
-    municipality; the client side its own client messages; finance and ops theirs; a provider
+    """The WHERE clause for the messages `who` may read: the case team the client and case-team
+    messages of its municipality; the client side its own client messages; finance and ops theirs; a provider
     the messages about its invoices; a partner application's owner the alerts about its webhooks."""
     own = col(Message.municipality) == who.municipality
-    if who.role in STAFF_ROLES:
-        return own
+    if who.role in STAFF_ROLES:  # the client's messages and the case team's; not finance's, ops' or a partner's
+        return sa.and_(own, col(Message.recipient_kind).in_([RecipientKind.CLIENT, RecipientKind.CASE_TEAM]))
     if who.is_client_side():
         client = col(Message.recipient_kind) == RecipientKind.CLIENT
         return sa.and_(own, col(Message.client_id) == who.client_id, client)

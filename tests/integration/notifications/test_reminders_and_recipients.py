@@ -248,3 +248,34 @@ def test_two_workers_saying_the_same_reminder_at_once_make_one_message_and_one_m
                 Message.item == f"follow_up:{follow_up_id}")
         ).all()
     assert sorted(d.channel for d in rows) == ["email", "in_app"]
+
+
+def test_an_unexpected_error_on_one_mail_does_not_stop_the_others_and_is_tried_again_later(env):
+    runtime, http, _clock = env
+    broken = make_case(http, runtime, "0014", 770, email="kapot770@example.nl", approve=False)
+    fine = make_case(http, runtime, "0014", 780, email="klant780@example.nl", approve=False)
+    for case in (broken, fine):
+        assert http.post(f"/intake/v1/plans/{case.plan_id}/submit", headers=KM, json={"plan_version": 1}).status_code == 200
+    say(runtime, "intake", PaymentScheduledV1(payment_run_id="drain-770", invoice_count=1, total_cents=1,
+                                              execution_date=date(2026, 12, 1)))
+    smtp = LoopbackSmtp()
+    smtp.start()
+    sender = outlets(runtime, http, smtp)
+    real_send = sender.mail.send
+
+    def send(to, cc, mail):
+        if to == "kapot770@example.nl":
+            raise RuntimeError("a bug")
+        real_send(to, cc, mail)
+
+    sender.mail.send = send  # type: ignore[method-assign]
+    try:
+        with runtime.uow("notifications") as uow:
+            send_due_mail(uow, sender, limit=500)
+    finally:
+        smtp.stop()
+    (failed,) = deliveries_of_client(runtime, broken.client_id, "email", template="plan_received")
+    assert failed.status == "deferred" and failed.last_error == "unexpected error: RuntimeError"
+    assert failed.next_attempt_at is not None
+    (went,) = deliveries_of_client(runtime, fine.client_id, "email", template="plan_received")
+    assert went.status == "sent"
