@@ -17,6 +17,7 @@ from eigenregie.web import session as sessions
 from eigenregie.web.api_client import ApiError
 from eigenregie.web.i18n import language
 from eigenregie.web.pages import LoginRequired, PageProblem, render, session_of
+from shared.config import Settings
 
 HERE = Path(__file__).parent
 VENDOR = HERE / "frontend" / "node_modules"
@@ -110,7 +111,11 @@ async def switch_language(request: Request, lang: str, next: str = "/") -> Respo
 
 
 def set_session(answer: Response, who: sessions.WebSession, request: Request) -> None:
-    settings = pages.settings_of(request)
+    _set_cookie(answer, who, pages.settings_of(request))
+    request.state.session_set = True
+
+
+def _set_cookie(answer: Response, who: sessions.WebSession, settings: Settings) -> None:
     answer.set_cookie(
         sessions.COOKIE,
         sessions.dump(who, settings),
@@ -120,7 +125,6 @@ def set_session(answer: Response, who: sessions.WebSession, request: Request) ->
         secure=settings.environment in ("acceptance", "production"),
         path="/",
     )
-    request.state.session_set = True
 
 
 class WebPageMiddleware(BaseHTTPMiddleware):
@@ -128,21 +132,23 @@ class WebPageMiddleware(BaseHTTPMiddleware):
     (it times out only after `web_session_minutes` without one)."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        answer = await call_next(request)
         if request.url.path.startswith(API_PREFIXES):
-            return answer
+            return await call_next(request)
+        # Read before the call: a mounted app replaces request.app on the way in.
+        settings = pages.settings_of(request)
+        who = session_of(request)
+        answer = await call_next(request)
         answer.headers.setdefault("Content-Security-Policy", CSP)
         answer.headers.setdefault("X-Frame-Options", "DENY")
         answer.headers.setdefault("Referrer-Policy", "same-origin")
         answer.headers.setdefault("X-Content-Type-Options", "nosniff")
         answer.headers.setdefault("Cache-Control", "no-store")
-        who = session_of(request)
         if (
             who is not None
             and not getattr(request.state, "session_set", False)
             and not getattr(request.state, "session_ended", False)
         ):
-            set_session(answer, who, request)
+            _set_cookie(answer, who, settings)
         return answer
 
 
