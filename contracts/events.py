@@ -329,3 +329,20 @@ class InvoicePaidV2(Payload, event_type="InvoicePaid", version=2):
     paid_on: date
     provider_id: str | None = None
     provider_kvk: str | None = None
+
+
+class InvoicePaymentReturnedV1(Payload, event_type="InvoicePaymentReturned", version=1):
+    """The bank returned a transfer that InvoicePaid had announced (a closed account, say): the
+    amount is payable again. `reason_code` is the ISO 20022 return reason (e.g. AC04); `part` says
+    whether the main payment or the released holdback came back."""
+
+    invoice_id: str
+    budget_id: str
+    plan_id: str
+    client_id: str
+    amount_cents: int = Field(gt=0)
+    part: Literal["main", "holdback"]
+    reason_code: str | None = None
+    returned_on: date
+    provider_id: str | None = None
+    provider_kvk: str | None = None

@@ -44,6 +44,7 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     "BudgetClosed": (),
     "InvoicePaid": ("monitoring", "notifications"),
     "ProgressReported": ("notifications",),
+    "InvoicePaymentReturned": (),
     "FollowUpOverdue": ("notifications",),
     "FollowUpDueSoon": ("notifications",),
     "FollowUpClosed": ("notifications",),
