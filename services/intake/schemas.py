@@ -280,6 +280,16 @@ class BudgetLineIn(Strict):
     business_investment: bool = False
     material_tied_to_course_or_job: bool | None = None
     holdback_percent: int = Field(default=0, ge=0, le=100, description="No cure, less pay: held until work is found.")
+    product_code: Line | None = Field(
+        default=None, max_length=40, description="A product of the municipality's price catalogue (GET /policy)."
+    )
+    quantity: Decimal | None = Field(
+        default=None,
+        gt=0,
+        le=100000,
+        decimal_places=2,
+        description="How many of the product's unit (hours, sessions, ...); 1 when left out.",
+    )
 
 
 class BudgetIn(Strict):

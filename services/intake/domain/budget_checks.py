@@ -1,5 +1,6 @@
 """The budget checks on a plan: every line (activity, provider, category, amount, VAT,
-quotes), enough quotes per activity, and the total against the scheme's maximum."""
+quotes), enough quotes per activity, the price catalogue and the quote a large line needs,
+and the total against the scheme's maximum."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from decimal import Decimal
 
 from services.intake.domain.errors import DomainError
 from services.intake.domain.findings import Finding, Severity
-from services.intake.domain.policy import MunicipalPolicy, QuoteShortfall, ReviewModel, Scheme, add_months
+from services.intake.domain.policy import (
+    MunicipalPolicy,
+    PriceOverrun,
+    QuoteShortfall,
+    ReviewModel,
+    Scheme,
+    add_months,
+)
+from services.intake.domain.price_catalogue import UNIT_WORDS, quantity_words
 from services.intake.domain.reintegration_plan import (
     CATEGORY_LABELS,
     MATERIAL_CATEGORIES,
@@ -236,6 +245,103 @@ def check_quotes(policy: MunicipalPolicy, plan: ReintegrationPlan) -> list[Findi
                     f"{needed} verschillende organisaties, dan kunnen we de prijs vergelijken.",
                     f"For '{activity.description}' you have {len(quotes)} quote(s). Please provide {needed} quotes "
                     f"from {needed} different organisations, so the price can be compared.",
+                )
+            )
+    return findings
+
+
+def check_required_quotes(policy: MunicipalPolicy, plan: ReintegrationPlan) -> list[Finding]:
+    """A line above the policy's `quote_required_above` needs at least one quote among the plan's
+    attachments (a warning or a block, as the policy says); no threshold, no rule."""
+    threshold = policy.quote_required_above
+    if threshold is None:
+        return []
+    severity = Severity.BLOCK if policy.missing_required_quote is QuoteShortfall.BLOCK else Severity.WARNING
+    attached = {a.id for a in plan.attachments}
+    findings = []
+    for i, line in enumerate(plan.budget_lines):
+        asked = line.counted_amount(policy.amounts_excl_vat)
+        if asked > threshold and not any(q in attached for q in line.quote_attachment_ids):
+            findings.append(
+                Finding(
+                    "budget.quote_required",
+                    severity,
+                    f"budget.lines[{i}].quote_attachment_ids",
+                    f"Voor kosten boven {threshold.format_nl()} vraagt de gemeente een offerte. Deze regel is "
+                    f"{asked.format_nl()}. Voeg de offerte toe als bijlage.",
+                    f"For costs above {threshold.format_en()} the municipality asks for a quote. This line is "
+                    f"{asked.format_en()}. Please attach the quote.",
+                )
+            )
+    return findings
+
+
+def check_catalogue_prices(policy: MunicipalPolicy, plan: ReintegrationPlan) -> list[Finding]:
+    """Lines that name a catalogue product: the product must exist, fit the line's category, and the
+    line may cost at most the product's maximum price × quantity (a warning or a block, as the policy says)."""
+    severity = Severity.BLOCK if policy.over_catalogue_price is PriceOverrun.BLOCK else Severity.WARNING
+    findings = []
+    for i, line in enumerate(plan.budget_lines):
+        if line.product_code is None:
+            continue
+        path = f"budget.lines[{i}]"
+        product = policy.catalogue_product(line.product_code)
+        if product is None:
+            findings.append(
+                Finding(
+                    "budget.unknown_product",
+                    Severity.BLOCK,
+                    f"{path}.product_code",
+                    f"De gemeente {policy.municipality_name} kent geen product met de code {line.product_code!r}. "
+                    "Kies een product uit de prijslijst van de gemeente, of laat de code leeg.",
+                    f"The municipality of {policy.municipality_name} has no product with the code "
+                    f"{line.product_code!r}. Choose a product from the municipality's price list, or leave it out.",
+                )
+            )
+            continue
+        if line.category is not None and line.category is not product.category:
+            label_nl, label_en = CATEGORY_LABELS[product.category]
+            findings.append(
+                Finding(
+                    "budget.product_category_mismatch",
+                    Severity.BLOCK,
+                    f"{path}.category",
+                    f"Het product '{product.description}' hoort bij {label_nl}. Kies die soort kosten, of een "
+                    "ander product.",
+                    f"The product '{product.description}' belongs to {label_en}. Choose that kind of cost, or "
+                    "another product.",
+                )
+            )
+        quantity = line.counted_quantity
+        if quantity <= 0:
+            findings.append(
+                Finding(
+                    "budget.quantity_not_positive",
+                    Severity.BLOCK,
+                    f"{path}.quantity",
+                    "Het aantal moet hoger zijn dan nul.",
+                    "The quantity must be more than zero.",
+                )
+            )
+            continue
+        maximum = product.maximum_for(quantity)
+        asked = line.counted_amount(policy.amounts_excl_vat)
+        if asked > maximum:
+            amount_nl, amount_en = quantity_words(quantity, product.unit)
+            unit_nl, _, unit_en, _ = UNIT_WORDS[product.unit]
+            findings.append(
+                Finding(
+                    "budget.over_catalogue_price",
+                    severity,
+                    f"{path}.amount",
+                    f"Voor '{product.description}' betaalt de gemeente hoogstens "
+                    f"{product.maximum_price.format_nl()} per {unit_nl}: voor {amount_nl} samen "
+                    f"{maximum.format_nl()}. U vraagt {asked.format_nl()}. Vraag een goedkopere offerte, of "
+                    "leg uit waarom het meer kost.",
+                    f"For '{product.description}' the municipality pays at most "
+                    f"{product.maximum_price.format_en()} per {unit_en}: for {amount_en} together "
+                    f"{maximum.format_en()}. You ask {asked.format_en()}. Ask for a cheaper quote, or explain why "
+                    "it costs more.",
                 )
             )
     return findings

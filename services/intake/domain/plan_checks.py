@@ -14,7 +14,13 @@ from datetime import date
 # Re-exported: tests/integration/test_found_in_review.py reads the upload limit from here.
 from services.intake.domain.attachment_checks import MAX_ATTACHMENT_BYTES as MAX_ATTACHMENT_BYTES
 from services.intake.domain.attachment_checks import check_plan_attachments
-from services.intake.domain.budget_checks import check_budget_lines, check_quotes, check_total
+from services.intake.domain.budget_checks import (
+    check_budget_lines,
+    check_catalogue_prices,
+    check_quotes,
+    check_required_quotes,
+    check_total,
+)
 from services.intake.domain.findings import Finding, Severity
 from services.intake.domain.policy import MunicipalPolicy, PlanElement, format_date_en, format_date_nl
 from services.intake.domain.reintegration_plan import ReintegrationPlan, SpendingCategory
@@ -191,6 +197,8 @@ def check_plan(
     findings += _check_activities(policy, plan, submitted_on)
     findings += check_budget_lines(policy, plan)
     findings += check_quotes(policy, plan)
+    findings += check_required_quotes(policy, plan)
+    findings += check_catalogue_prices(policy, plan)
     findings += check_total(policy, plan, drafted_by_reintegration_company)
     findings += _check_required_elements(policy, plan)
     findings += check_plan_attachments(plan)

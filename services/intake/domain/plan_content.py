@@ -89,6 +89,8 @@ def to_domain_plan(
             material_tied_to_course_or_job=line.get("material_tied_to_course_or_job"),
             description=line.get("description", ""),
             line_id=line["id"],
+            product_code=line.get("product_code"),
+            quantity=None if line.get("quantity") is None else Decimal(str(line["quantity"])),
         )
         for line in content.get("budget", {}).get("lines", [])
     )

@@ -21,6 +21,7 @@ from typing import Any
 from services.intake.domain.criteria import BenefitTypeRule, NoRunningTrajectoryRule, ResidentRule
 from services.intake.domain.eligibility import AdmissionRule, BenefitType
 from services.intake.domain.errors import PolicyError, RuleBroken
+from services.intake.domain.price_catalogue import CatalogueProduct, check_catalogue, find_product, product_to_dict
 from shared.clock import add_months  # relativedelta: 31 Jan + 1 month = 28/29 Feb
 from shared.identifiers import IdentifierError, validate_kvk
 from shared.money import Money
@@ -59,6 +60,13 @@ class PlanElement(StrEnum):
 
 class QuoteShortfall(StrEnum):
     """What fewer quotes than asked for does to a plan: the report says "bij voorkeur" (preferably)."""
+
+    WARNING = "warning"
+    BLOCK = "block"
+
+
+class PriceOverrun(StrEnum):
+    """What a plan line above the price catalogue's maximum does to a plan."""
 
     WARNING = "warning"
     BLOCK = "block"
@@ -241,6 +249,14 @@ class MunicipalPolicy:
     too_few_quotes: QuoteShortfall = QuoteShortfall.WARNING
     client_confirms_invoices: bool = True
     amounts_excl_vat: bool = True
+    # The price catalogue (price_catalogue.py): products with a maximum price per unit. Empty:
+    # no product prices are checked. A line above its product's maximum is a warning or a block.
+    price_catalogue: tuple[CatalogueProduct, ...] = ()
+    over_catalogue_price: PriceOverrun = PriceOverrun.WARNING
+    # A plan line above this amount needs at least one attached quote; None: no such rule. The
+    # municipality says "required", so a line without one is blocked unless it chooses a warning.
+    quote_required_above: Money | None = None
+    missing_required_quote: QuoteShortfall = QuoteShortfall.BLOCK
 
     def __post_init__(self) -> None:
         code = self.municipality_code
@@ -250,7 +266,7 @@ class MunicipalPolicy:
             )
         if not isinstance(self.municipality_name, str) or not self.municipality_name.strip():
             raise PolicyError("policy.invalid", "municipality_name: must not be empty.", "municipality_name")
-        for name in ("schemes", "admission_rules", "contracted_providers", "required_plan_elements"):
+        for name in ("schemes", "admission_rules", "contracted_providers", "required_plan_elements", "price_catalogue"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if not self.schemes:
             raise PolicyError("policy.invalid", "schemes: offer at least one scheme.", "schemes")
@@ -264,6 +280,17 @@ class MunicipalPolicy:
                 )
         self._set_enum("review_model", ReviewModel)
         self._set_enum("too_few_quotes", QuoteShortfall)
+        self._set_enum("over_catalogue_price", PriceOverrun)
+        self._set_enum("missing_required_quote", QuoteShortfall)
+        object.__setattr__(self, "price_catalogue", check_catalogue(self.price_catalogue))
+        if self.quote_required_above is not None and (
+            not isinstance(self.quote_required_above, Money) or self.quote_required_above.cents < 0
+        ):
+            raise PolicyError(
+                "policy.invalid",
+                "quote_required_above: must be an amount of 0 or more, or null for no such rule.",
+                "quote_required_above",
+            )
         try:
             object.__setattr__(
                 self, "required_plan_elements", tuple(PlanElement(e) for e in self.required_plan_elements)
@@ -338,6 +365,10 @@ class MunicipalPolicy:
     def is_contracted(self, provider_name: str, provider_kvk: str | None = None) -> bool:
         return any(p.matches(provider_name, provider_kvk) for p in self.contracted_providers)
 
+    def catalogue_product(self, code: str) -> CatalogueProduct | None:
+        """The catalogue's product with this code (case does not matter), or None."""
+        return find_product(self.price_catalogue, code)
+
 
 def default_policy(code: str, name: str) -> MunicipalPolicy:
     """A neutral start for a municipality that has not written its rules down yet."""
@@ -383,6 +414,12 @@ def policy_to_dict(policy: MunicipalPolicy) -> dict[str, Any]:
         "too_few_quotes": policy.too_few_quotes.value,
         "client_confirms_invoices": policy.client_confirms_invoices,
         "amounts_excl_vat": policy.amounts_excl_vat,
+        "price_catalogue": [product_to_dict(p) for p in policy.price_catalogue],
+        "over_catalogue_price": policy.over_catalogue_price.value,
+        "quote_required_above": (
+            None if policy.quote_required_above is None else _money_to_str(policy.quote_required_above)
+        ),
+        "missing_required_quote": policy.missing_required_quote.value,
     }
 
 

@@ -23,6 +23,7 @@ from services.intake.domain.policy import (
     has_control_characters,
     policy_to_dict,
 )
+from services.intake.domain.price_catalogue import CatalogueProduct
 from shared.money import Money, MoneyError
 
 _TOP_LEVEL_KEYS = frozenset(policy_to_dict(default_policy("0000", "-")))
@@ -93,6 +94,25 @@ def _scheme_from(d: Any, path: str) -> SchemeOffer:
     try:
         return SchemeOffer(Scheme(raw_scheme), maximum, per_year, indications)
     except PolicyError as exc:
+        raise _fail(f"{path}.{exc.field}", exc.message.split(": ", 1)[-1]) from exc
+
+
+_PRODUCT_KEYS = ("code", "description", "category", "unit", "maximum_price")
+
+
+def _product_from(d: Any, path: str) -> CatalogueProduct:
+    d = _obj(d, path, _PRODUCT_KEYS)
+    missing = [key for key in _PRODUCT_KEYS if key not in d]
+    if missing:
+        raise _fail(f"{path}.{missing[0]}", "is required (a product has " + ", ".join(_PRODUCT_KEYS) + ")")
+    # The dataclass checks the category and the unit and names the field.
+    values: dict[str, Any] = {key: _str(d[key], f"{path}.{key}") for key in ("code", "description", "category", "unit")}
+    values["maximum_price"] = _money(d["maximum_price"], f"{path}.maximum_price")
+    try:
+        return CatalogueProduct(**values)
+    except PolicyError as exc:
+        if exc.field and exc.field.startswith(path):
+            raise
         raise _fail(f"{path}.{exc.field}", exc.message.split(": ", 1)[-1]) from exc
 
 
@@ -179,7 +199,14 @@ def policy_from_dict(d: Mapping[str, Any]) -> MunicipalPolicy:
             kwargs[key] = _bool(d[key], key)
     if "four_eyes_threshold" in d:
         kwargs["four_eyes_threshold"] = _money(d["four_eyes_threshold"], "four_eyes_threshold")
-    for key in ("review_model", "too_few_quotes"):
+    if "price_catalogue" in d:
+        kwargs["price_catalogue"] = tuple(
+            _product_from(p, f"price_catalogue[{i}]")
+            for i, p in enumerate(_list(d["price_catalogue"], "price_catalogue"))
+        )
+    if d.get("quote_required_above") is not None:
+        kwargs["quote_required_above"] = _money(d["quote_required_above"], "quote_required_above")
+    for key in ("review_model", "too_few_quotes", "over_catalogue_price", "missing_required_quote"):
         if key in d:
             kwargs[key] = _str(d[key], key)  # the dataclass checks the value and names the field
     return MunicipalPolicy(**kwargs)

@@ -147,8 +147,20 @@ class BudgetLine:
     material_tied_to_course_or_job: bool | None = None  # asked for study material and computers
     description: str = ""
     line_id: str | None = None  # the stored line's id, when there is one
+    # A product of the municipality's price catalogue, and how many of its unit (1 when left out).
+    product_code: str | None = None
+    quantity: Decimal | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.quantity, float):
+            raise RuleBroken(
+                "plan.quantity", "A quantity must be exact (a Decimal, int or string), not a float.", "quantity"
+            )
+        if self.quantity is not None:
+            try:
+                object.__setattr__(self, "quantity", Decimal(str(self.quantity)))
+            except InvalidOperation as exc:
+                raise RuleBroken("plan.quantity", f"Not a quantity: {self.quantity!r}.", "quantity") from exc
         if isinstance(self.vat_rate, float):
             raise RuleBroken(
                 "plan.vat_rate", "A VAT rate must be exact (a Decimal, int or string), not a float.", "vat_rate"
@@ -168,6 +180,11 @@ class BudgetLine:
     @property
     def amount_incl_vat(self) -> Money:
         return self.amount_excl_vat + self.vat
+
+    @property
+    def counted_quantity(self) -> Decimal:
+        """How many units of its catalogue product the line asks for: 1 when it does not say."""
+        return Decimal(1) if self.quantity is None else self.quantity
 
     def counted_amount(self, excl_vat: bool) -> Money:
         """The amount that counts against the maximum under the policy's VAT setting."""
