@@ -8,14 +8,14 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from eigenregie.web import i18n, pages
+from eigenregie.web import formats, i18n, pages
 from eigenregie.web.api_client import ApiClient, ApiError
 from eigenregie.web.session import WebSession
 
@@ -43,61 +43,13 @@ pages.add_nav(STAFF, "/caseload", "case_manager.nav.caseload")
 pages.add_nav(STAFF, "/caseload/candidates", "case_manager.nav.candidates")
 pages.add_nav(("team_lead",), "/team/four-eyes", "case_manager.nav.four_eyes")
 
-MONTHS = {
-    "nl": [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ],
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-}
-
 
 def money(value: Any, lang: str) -> str:
-    """An API amount ("1234.50") as € 1.234,50 (nl) or € 1,234.50 (en)."""
-    if value is None or value == "":
-        return "-"
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return str(value)
-    words = f"{abs(amount):,.2f}"
-    if lang == "nl":
-        words = words.replace(",", " ").replace(".", ",").replace(" ", ".")
-    return ("- " if amount < 0 else "") + "€ " + words
+    return formats.money(value, lang, empty="-")
 
 
 def day(value: Any, lang: str) -> str:
-    """An API date or timestamp as "2 december 2026"."""
-    if not value:
-        return "-"
-    try:
-        found = date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return str(value)
-    return f"{found.day} {MONTHS[lang if lang in MONTHS else 'nl'][found.month - 1]} {found.year}"
+    return formats.day(value, lang, empty="-", with_time=False)
 
 
 def masked_bsn(bsn: Any) -> str:

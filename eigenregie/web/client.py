@@ -6,23 +6,20 @@ Routes call the public APIs through pages.api(); the APIs decide who may see and
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
-from eigenregie.web import i18n, pages
+from eigenregie.web import formats, i18n, pages
 from eigenregie.web.api_client import ApiClient, ApiError
 from eigenregie.web.session import WebSession
 
 router = APIRouter(include_in_schema=False)
 ROLES = ("client", "representative")
 Who = Annotated[WebSession, Depends(pages.role_in(*ROLES))]
-DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
 
 for _path, _key in (
     ("/client", "client.nav.overview"),
@@ -81,89 +78,10 @@ INVOICE_STATUSES = (
     "rejected",
 )
 PLAN_STATUSES = ("draft", "submitted", "awaiting_second_approval", "returned", "approved", "rejected", "closed")
-MONTHS = {
-    "nl": (
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
-
-
-# --- formatting --------------------------------------------------------------------------------
-
-
-def money(value: Any, lang: str) -> str:
-    """An API amount ("1450.00") as € 1.450,00 (nl) or € 1,450.00 (en)."""
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return str(value)
-    words = f"{abs(amount):,.2f}"
-    if lang == "nl":
-        words = words.replace(",", " ").replace(".", ",").replace(" ", ".")
-    return ("- " if amount < 0 else "") + "€ " + words
-
-
-def day(value: Any, lang: str) -> str:
-    """An API date or time as "2 december 2026" (a time also with its hour, Dutch time)."""
-    if not value:
-        return ""
-    text = str(value)
-    try:
-        if "T" in text:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(DUTCH_TIME)
-            return f"{moment.day} {MONTHS[lang][moment.month - 1]} {moment.year}, {moment:%H:%M}"
-        on = date.fromisoformat(text[:10])
-    except ValueError:
-        return text
-    return f"{on.day} {MONTHS[lang][on.month - 1]} {on.year}"
-
-
-def parse_amount(value: str) -> str:
-    """What a person types ("1.450,50", "1450,50", "1450.50") as the API's "1450.50"."""
-    value = value.strip().replace("€", "").replace(" ", "")
-    if "," in value:
-        value = value.replace(".", "").replace(",", ".")
-    return value
 
 
 def view(request: Request, who: WebSession, template: str, title_key: str, **context: Any) -> Response:
-    lang = pages.lang_of(request, who)
-    return pages.render(
-        request,
-        who,
-        template,
-        title_key=title_key,
-        money=lambda v: money(v, lang),
-        day=lambda v: day(v, lang),
-        **context,
-    )
+    return pages.render(request, who, template, title_key=title_key, **context)
 
 
 def field(form: FormData, name: str) -> str:
@@ -391,10 +309,10 @@ def read_lines(form: FormData, old: list[dict[str, Any]]) -> list[dict[str, Any]
         kept.update(row)
         if line_id:
             kept["id"] = line_id
-        kept["amount"] = parse_amount(row["amount"]) or "0"
+        kept["amount"] = formats.parse_amount(row["amount"]) or "0"
         kept["category"] = field(form, f"line-{i}-category") or None
         kept["provider_kvk"] = field(form, f"line-{i}-provider_kvk") or None
-        kept["vat_rate"] = parse_amount(field(form, f"line-{i}-vat_rate")) or "0"
+        kept["vat_rate"] = formats.parse_amount(field(form, f"line-{i}-vat_rate")) or "0"
         kept["quote_attachment_ids"] = [str(q) for q in form.getlist(f"line-{i}-quotes")]
         kept["index"] = i
         rows.append(kept)
@@ -631,7 +549,7 @@ async def receipt_declare(request: Request, who: Who) -> Response:
     files: list[tuple[str, tuple[str | None, Any] | tuple[str, bytes, str]]] = [
         ("receipt", (upload.filename or "receipt", content, upload.content_type or "application/octet-stream")),
         ("budget_line_id", (None, line_id)),
-        ("amount", (None, parse_amount(values["amount"]))),
+        ("amount", (None, formats.parse_amount(values["amount"]))),
         ("client_iban", (None, values["client_iban"].replace(" ", "").upper())),
     ]
     files += [(name, (None, values[name])) for name in ("description", "provider_name", "account_holder", "paid_on")]

@@ -12,15 +12,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
-from eigenregie.web import i18n, pages
+from eigenregie.web import formats, i18n, pages
 from eigenregie.web.api_client import ApiClient, ApiError
 from eigenregie.web.session import WebSession
 
@@ -42,71 +41,6 @@ ALL_STATUSES = (
     "rejected",
 )
 PAGE_SIZE = 50
-MONTHS = {
-    "nl": [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ],
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-}
-
-pages.add_nav(APPROVERS, "/finance/invoices", "finance.nav.invoices")
-pages.add_nav(FINANCE, "/finance/payment-runs", "finance.nav.payment_runs")
-pages.add_nav(FINANCE, "/finance/uploads", "finance.nav.uploads")
-pages.add_nav(FINANCE, "/finance/budgets", "finance.nav.budgets")
-
-
-# --- formatting ------------------------------------------------------------------------------
-
-
-def euro(amount: Any, lang: str) -> str:
-    """ "100.00" from the API as € 100,00 (nl) or € 100.00 (en), with thousands separated."""
-    try:
-        value = Decimal(str(amount))
-    except (InvalidOperation, ValueError):
-        return str(amount)
-    sign = "-" if value < 0 else ""
-    whole, cents = f"{abs(value):,.2f}".split(".")
-    if lang == "nl":
-        return f"€ {sign}{whole.replace(',', '.')},{cents}"
-    return f"€ {sign}{whole}.{cents}"
-
-
-def human_date(value: Any, lang: str) -> str:
-    """An ISO date or time from the API as "2 december 2026" (nl) or "2 December 2026" (en)."""
-    if not value:
-        return ""
-    try:
-        day = datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
-    except ValueError:
-        try:
-            day = date.fromisoformat(str(value)[:10])
-        except ValueError:
-            return str(value)
-    return f"{day.day} {MONTHS['nl' if lang == 'nl' else 'en'][day.month - 1]} {day.year}"
 
 
 def _render(request: Request, who: WebSession, template: str, title_key: str, **context: Any) -> HTMLResponse:
@@ -116,8 +50,7 @@ def _render(request: Request, who: WebSession, template: str, title_key: str, **
         who,
         f"finance/{template}",
         title_key=title_key,
-        euro=lambda amount: euro(amount, lang),
-        day=lambda value: human_date(value, lang),
+        day=lambda value: formats.day(value, lang, with_time=False),
         **context,
     )
 

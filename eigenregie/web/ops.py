@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from eigenregie.web import i18n, pages
 from eigenregie.web.api_client import ApiClient, ApiError
-from eigenregie.web.policy import day
 from eigenregie.web.session import WebSession
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +46,6 @@ async def _failing_webhooks(client: ApiClient) -> list[dict[str, Any]]:
 @router.get("/ops", response_class=HTMLResponse)
 async def overview(request: Request, who: Ops, done: str = "", problem: str = "") -> Response:
     client = pages.api(request, who)
-    lang = pages.lang_of(request, who)
     return pages.render(
         request,
         who,
@@ -61,7 +59,6 @@ async def overview(request: Request, who: Ops, done: str = "", problem: str = ""
         mailbox=await client.get("/notifications/v1/mailbox", page_size=10),
         done=done if done in DONE else "",
         problem=problem[:300],
-        day=lambda v: day(v, lang),
     )
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.datastructures import FormData
 
+from eigenregie.web import formats
 from eigenregie.web import session as sessions
 from eigenregie.web.api_client import ApiClient, ApiError
 from eigenregie.web.i18n import language, text
@@ -109,6 +110,11 @@ def render(
         words = text(key, lang)
         return words.format(**values) if values else words
 
+    shown = {
+        "money": lambda value: formats.money(value, lang),
+        "day": lambda value: formats.day(value, lang),
+        "number": lambda value: formats.number(value, lang),
+    }
     page = env.get_template(template).render(
         request=request,
         who=who,
@@ -119,7 +125,7 @@ def render(
         csrf=who.csrf if who else "",
         path=request.url.path,
         switch_url="/language/" + ("en" if lang == "nl" else "nl") + "?" + urlencode({"next": _here(request)}),
-        **context,
+        **{**shown, **context},
     )
     return HTMLResponse(page, status_code=status)
 

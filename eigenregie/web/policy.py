@@ -5,16 +5,14 @@ CSV, reference comparison, costs and experiments) and the municipality's intake 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from eigenregie.web import i18n, pages
+from eigenregie.web import formats, i18n, pages
 from eigenregie.web.api_client import ApiError
 from eigenregie.web.session import WebSession
 
@@ -27,80 +25,6 @@ pages.add_nav(["policy"], "/policy/settings", "policy.nav.settings")
 SCHEMES = ("prb", "pgb_bw", "pib", "rio_iro")
 CHARTS = ("outcomes", "profile", "soft_characteristics", "spending", "contact_hours", "costs")
 FILTERS = ("municipality", "from", "to", "scheme")
-
-
-def euro(value: Any, lang: str) -> str:
-    """An API amount ("1234.50") as € 1.234,50 (nl) or € 1,234.50 (en); empty for none."""
-    if value in (None, ""):
-        return ""
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return str(value)
-    text = f"{abs(amount):,.2f}"
-    if lang == "nl":
-        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
-    return ("− " if amount < 0 else "") + "€ " + text
-
-
-def day(value: Any, lang: str) -> str:
-    """An ISO date or time as a day people read: 2 december 2026 / 2 December 2026 (with the time if any)."""
-    if not value:
-        return ""
-    text = str(value)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text
-    if "T" in text and moment.tzinfo is not None:
-        moment = moment.astimezone(DUTCH_TIME)
-    months = MONTHS[lang if lang in MONTHS else "nl"]
-    shown = f"{moment.day} {months[moment.month - 1]} {moment.year}"
-    if "T" in text:
-        shown += f", {moment:%H:%M}"
-    return shown
-
-
-DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
-
-
-MONTHS = {
-    "nl": (
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
-
-
-def number(value: Any, lang: str) -> str:
-    if value in (None, ""):
-        return ""
-    text = str(value)
-    return text.replace(".", ",") if lang == "nl" else text
 
 
 def _filters(request: Request) -> dict[str, str]:
@@ -149,9 +73,6 @@ async def benchmark(request: Request, who: Policy) -> Response:
         charts=CHARTS,
         query=_query(filters),
         csv_url="/policy/benchmark.csv?" + _query(filters),
-        euro=lambda v: euro(v, lang),
-        day=lambda v: day(v, lang),
-        number=lambda v: number(v, lang),
     )
 
 
@@ -202,6 +123,14 @@ RULE_KINDS = (
     "available_for_work",
     "target_group",
 )
+# Monitoring's benchmark settings, edited on the same page (one PUT with all of them).
+BENCHMARK_FIELDS = (
+    "hourly_rate",
+    "min_cell_size",
+    "reference_outflow_wwb",
+    "reference_outflow_nug",
+    "reference_trajectory_cost",
+)
 LABELLED = (*NUMBERS, *AMOUNTS, *CHOICES, *SWITCHES, "months", "budget", "enabled")
 
 
@@ -228,14 +157,13 @@ async def _settings_context(request: Request, who: WebSession) -> dict[str, Any]
             raise
     return {
         "policy": await client.get("/intake/v1/policy"),
+        "benchmark": await client.get("/monitoring/v1/benchmark/settings"),
+        "benchmark_fields": BENCHMARK_FIELDS,
         "changes": changes,
         "choices": CHOICES,
         "numbers": NUMBERS,
         "amounts": AMOUNTS,
         "switches": SWITCHES,
-        "euro": lambda v: euro(v, lang),
-        "day": lambda v: day(v, lang),
-        "number": lambda v: number(v, lang),
         "setting_label": lambda name: setting_label(name, lang),
         "rule_label": lambda kind: rule_label(kind, lang),
         "may_edit": who.role == "policy",
@@ -243,8 +171,9 @@ async def _settings_context(request: Request, who: WebSession) -> dict[str, Any]
 
 
 @router.get("/policy/settings", response_class=HTMLResponse)
-async def settings(request: Request, who: Policy, done: bool = False) -> Response:
-    """The municipality's intake policy: what it says, a form for its main settings, and its change log."""
+async def settings(request: Request, who: Policy, done: str = "") -> Response:
+    """The municipality's intake policy: what it says, a form for its main settings, and its change log;
+    below it the benchmark's settings (hourly rate, minimum cell size, reference figures)."""
     context = await _settings_context(request, who)
     return pages.render(
         request,
@@ -253,7 +182,9 @@ async def settings(request: Request, who: Policy, done: bool = False) -> Respons
         title_key="policy.title.settings",
         errors={},
         values={},
-        done=done,
+        benchmark_errors={},
+        benchmark_values={},
+        done=done if done in ("1", "benchmark") else "",
         **context,
     )
 
@@ -269,7 +200,7 @@ async def save_settings(request: Request, who: Policy) -> Response:
             patch[name] = int(values[name]) if values[name].isdigit() else values[name]
     for name in AMOUNTS:
         if name in values:
-            patch[name] = values[name].replace(",", ".")
+            patch[name] = formats.parse_amount(values[name])
     for name in CHOICES:
         if name in values:
             patch[name] = values[name]
@@ -279,7 +210,7 @@ async def save_settings(request: Request, who: Policy) -> Response:
     if "months" in values:
         orientation["months"] = int(values["months"]) if values["months"].isdigit() else values["months"]
     if "budget" in values:
-        orientation["budget"] = values["budget"].replace(",", ".")
+        orientation["budget"] = formats.parse_amount(values["budget"])
     patch["orientation"] = orientation
     try:
         await pages.api(request, who).call(
@@ -300,10 +231,43 @@ async def save_settings(request: Request, who: Policy) -> Response:
             title_key="policy.title.settings",
             errors=exc.field_errors() or {"execution_months": exc.detail},
             values=values,
-            done=False,
+            benchmark_errors={},
+            benchmark_values={},
+            done="",
             **context,
         )
     return pages.redirect("/policy/settings?done=1")
+
+
+@router.post("/policy/settings/benchmark", response_class=HTMLResponse)
+async def save_benchmark_settings(request: Request, who: Policy) -> Response:
+    """Store the benchmark settings (hourly rate, minimum cell size, reference figures); the API checks them."""
+    form = await pages.checked_form(request, who)
+    values = {k: str(form.get(k) or "").strip() for k in BENCHMARK_FIELDS}
+    body: dict[str, Any] = {k: formats.parse_amount(v) for k, v in values.items()}
+    body["min_cell_size"] = (
+        int(values["min_cell_size"]) if values["min_cell_size"].isdigit() else values["min_cell_size"]
+    )
+    try:
+        await pages.api(request, who).put("/monitoring/v1/benchmark/settings", json=body)
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        context = await _settings_context(request, who)
+        return pages.render(
+            request,
+            who,
+            "policy/settings.html",
+            status=422,
+            title_key="policy.title.settings",
+            errors={},
+            values={},
+            benchmark_errors=exc.field_errors() or {"min_cell_size": exc.detail},
+            benchmark_values=values,
+            done=False,
+            **context,
+        )
+    return pages.redirect("/policy/settings?done=benchmark#h-benchmark-settings")
 
 
 i18n.register(
@@ -474,6 +438,42 @@ i18n.register(
             " naar werk, kosten {cost} per traject.",
             "en": "Case manager hourly rate {rate}. Regular trajectories: {wwb}% (assistance) and {nug}% (no benefit)"
             " to work, cost {cost} per trajectory.",
+        },
+        "policy.benchmark_settings.title": {"nl": "Instellingen van de benchmark", "en": "Benchmark settings"},
+        "policy.benchmark_settings.intro": {
+            "nl": "Hiermee rekent de benchmark de kosten uit en vergelijkt hij met gewone trajecten. Een kleiner"
+            " minimum laat meer cijfers zien; kies 1 alleen als niemand zo te herkennen is.",
+            "en": "The benchmark uses these to compute costs and compare with regular trajectories. A smaller"
+            " minimum shows more figures; choose 1 only when nobody can be recognised that way.",
+        },
+        "policy.benchmark_settings.save": {"nl": "Instellingen benchmark opslaan", "en": "Save benchmark settings"},
+        "policy.benchmark_settings.saved": {
+            "nl": "De instellingen van de benchmark zijn opgeslagen.",
+            "en": "The benchmark settings have been saved.",
+        },
+        "policy.benchmark_settings.hourly_rate": {
+            "nl": "Uurtarief klantmanager (euro)",
+            "en": "Case manager hourly rate (euro)",
+        },
+        "policy.benchmark_settings.min_cell_size": {
+            "nl": "Kleinste aantal dat we tonen (1 tot 100)",
+            "en": "Smallest number shown (1 to 100)",
+        },
+        "policy.benchmark_settings.reference_outflow_wwb": {
+            "nl": "Gewone trajecten bijstand: naar werk (%)",
+            "en": "Regular trajectories, assistance: to work (%)",
+        },
+        "policy.benchmark_settings.reference_outflow_nug": {
+            "nl": "Gewone trajecten zonder uitkering: naar werk (%)",
+            "en": "Regular trajectories, no benefit: to work (%)",
+        },
+        "policy.benchmark_settings.reference_trajectory_cost": {
+            "nl": "Kosten van een gewoon traject (euro)",
+            "en": "Cost of a regular trajectory (euro)",
+        },
+        "policy.benchmark_settings.default": {
+            "nl": "Uw gemeente gebruikt nog de standaardwaarden.",
+            "en": "Your municipality still uses the default values.",
         },
         "policy.changes.when": {"nl": "Wanneer", "en": "When"},
         "policy.changes.who": {"nl": "Wie", "en": "Who"},

@@ -56,6 +56,13 @@ def _table(report: BenchmarkReport, key: str) -> BenchmarkTable:
     return next(t for t in report.tables if t.key == key)
 
 
+def _counted(report: BenchmarkReport) -> str:
+    """ "n = 12": the trajectories the charts are drawn from, unless that number is suppressed."""
+    base = next((r for r in _table(report, "outcomes").rows if r.row == "n"), None)
+    cell = base.cells.get("total") if base else None
+    return f"n = {cell.count}. " if cell is not None and not cell.suppressed and cell.count is not None else ""
+
+
 def _leaves(rows: list[BenchmarkRow], block: str | None = None) -> list[BenchmarkRow]:
     """The rows drawn as parts: not the base rows (n, recorded)."""
     return [r for r in rows if r.base is not None and (block is None or r.block == block)]
@@ -177,7 +184,8 @@ def render(chart: Chart, report: BenchmarkReport, image: str, language: str) -> 
         FigureCanvasAgg(figure)
         _draw(figure, chart, report, caption, language)
         scope = "NL" if report.municipality == "all" else report.municipality
-        footer = f"{scope} · {report.scheme} · {report.period_from} – {report.period_to}. {caption.text(report)}"
+        period = f"{report.period_from} – {report.period_to}"
+        footer = f"{scope} · {report.scheme} · {period}. {_counted(report)}{caption.text(report)}"
         figure.text(0.01, 0.01, footer, fontsize=7, wrap=True, va="bottom")
         figure.tight_layout(rect=(0, 0.06, 1, 1))
         out = io.BytesIO()

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from eigenregie.entrypoints.web import create_app
 from eigenregie.initial_data import load_demo_data
-from eigenregie.web.policy import euro
+from eigenregie.web.formats import money as euro
 from services.notifications.models_webhooks import WebhookSubscription
 from shared.bus.tables import bus_tables
 from shared.config import Settings

@@ -45,3 +45,11 @@ def test_charts_drawn_at_once_are_each_the_single_drawing_and_leave_the_global_s
         drawn = list(pool.map(lambda chart: (chart, benchmark_charts.render(chart, report, "svg", "en")), charts))
     assert all(body == alone[chart] for chart, body in drawn)
     assert {k for k, v in before.items() if matplotlib.rcParams[k] != v} == set()
+
+
+def test_a_chart_names_how_many_trajectories_it_is_drawn_from_unless_that_number_is_suppressed():
+    report = _report()
+    assert b"n = 30." in benchmark_charts.render(Chart.OUTCOMES, report, "svg", "en")
+    few = build_report(Aggregates(counts={"n": {"wwb": 3, "nug": 0, "rest": 0}}, amounts={}), DEFAULTS)
+    hidden = report.model_copy(update={"tables": tables(few, "en")})
+    assert b"n = " not in benchmark_charts.render(Chart.OUTCOMES, hidden, "svg", "en")
