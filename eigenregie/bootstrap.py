@@ -13,6 +13,7 @@ from functools import cache
 from sqlalchemy.engine import Engine
 
 import contracts.events  # noqa: F401 - registers every event type before anything parses one
+from shared import field_crypto
 from shared.bus.routing import Routing, configure
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.config import Settings, get_settings
@@ -43,8 +44,8 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     "BudgetThresholdReached": ("notifications",),
     "BudgetClosed": (),
     "InvoicePaid": ("monitoring", "notifications"),
-    "ProgressReported": ("notifications",),
     "InvoicePaymentReturned": (),
+    "ProgressReported": ("notifications",),
     "FollowUpOverdue": ("notifications",),
     "FollowUpDueSoon": ("notifications",),
     "FollowUpClosed": ("notifications",),
@@ -104,4 +105,6 @@ def build_runtime(
     since events go to subscribers whichever process published them."""
     configure(routing())
     specs = [load_service(name) for name in (services or SERVICES)]
-    return Runtime(settings or get_settings(), specs, engine_override=engine_override, clock=clock)
+    settings = settings or get_settings()
+    field_crypto.configure(settings)  # the keys of the fields encrypted at rest, for this process
+    return Runtime(settings, specs, engine_override=engine_override, clock=clock)

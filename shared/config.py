@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.field_crypto import DEV_BSN_HASH_KEY, DEV_DATA_KEY, MIN_HASH_KEY_LENGTH, parse_data_keys
+
 DEV_SECRET = "dev-only-secret-change-me-please-0123456789"
 # The longest delay before a handler's next try (shared/bus/celery_app.retry_delay).
 MAX_RETRY_DELAY_SECONDS = 600.0
@@ -27,6 +29,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     jwt_secret: str = DEV_SECRET
     jwt_issuer: str = "eigen-regie"
+    # Encryption at rest (shared/field_crypto.py; docs/operations.md "Keys: encryption at rest"):
+    # Fernet keys, comma separated, the first encrypts and every one decrypts; and the key of the
+    # BSN's keyed hash. Empty: derived development keys (refused in acceptance and production).
+    data_keys: str = Field(default="", repr=False)
+    bsn_hash_key: str = Field(default="", repr=False)
     token_ttl_minutes: int = 8 * 60
     log_level: str = "INFO"
     log_json: bool = True
@@ -129,6 +136,19 @@ class Settings(BaseSettings):
                 )
             if self.database_url is None or self.broker_url is None:
                 raise ValueError(f"{self.environment} runs distributed: set DATABASE_URL and BROKER_URL")
+            if not parse_data_keys(self.data_keys) or DEV_DATA_KEY in parse_data_keys(self.data_keys):
+                raise ValueError(
+                    f"PRB_DATA_KEYS must be set to one or more Fernet keys (not the development key) in "
+                    f"{self.environment}: `prb keys new-data-key` makes one"
+                )
+            if self.bsn_hash_key == DEV_BSN_HASH_KEY or len(self.bsn_hash_key) < MIN_HASH_KEY_LENGTH:
+                raise ValueError(
+                    f"PRB_BSN_HASH_KEY must be set to a secret of at least {MIN_HASH_KEY_LENGTH} characters "
+                    f"in {self.environment}"
+                )
+        parse_data_keys(self.data_keys)  # a malformed key is refused in every environment
+        if self.bsn_hash_key and len(self.bsn_hash_key) < MIN_HASH_KEY_LENGTH:
+            raise ValueError(f"PRB_BSN_HASH_KEY needs at least {MIN_HASH_KEY_LENGTH} characters")
         if self.broker_visibility_timeout_seconds <= MAX_RETRY_DELAY_SECONDS:
             raise ValueError(
                 f"PRB_BROKER_VISIBILITY_TIMEOUT_SECONDS must exceed the longest retry delay "

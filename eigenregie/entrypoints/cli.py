@@ -316,6 +316,21 @@ def cmd_webhooks(args: argparse.Namespace) -> None:
             raise SystemExit(f"prb webhooks {args.webhooks_command}: {exc}") from None
 
 
+def cmd_keys(args: argparse.Namespace) -> None:
+    from shared import field_crypto
+
+    if args.keys_command == "new-data-key":
+        print(field_crypto.new_data_key())
+        return
+    from services.intake.data_keys import rotate_client_keys
+
+    runtime = build_runtime(get_settings(), services=["intake"])
+    try:
+        print(rotate_client_keys(runtime.engine, field_crypto.current(), batch_size=args.batch_size), flush=True)
+    except field_crypto.UnreadableField as exc:
+        raise SystemExit(f"prb keys rotate-data: {exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prb", description="Eigen Regie: personal reintegration budgets")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -409,6 +424,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = hooks.add_parser("resume", help="resume a paused subscription")
     p.add_argument("id", metavar="subscription_id")
     p.set_defaults(func=cmd_webhooks)
+
+    keys = sub.add_parser("keys", help="keys of the fields encrypted at rest (docs/operations.md)")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    p = key_commands.add_parser(
+        "rotate-data", help="encrypt every stored field again under the first PRB_DATA_KEYS key"
+    )
+    p.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
+    p.set_defaults(func=cmd_keys)
+    p = key_commands.add_parser("new-data-key", help="print a new key for PRB_DATA_KEYS")
+    p.set_defaults(func=cmd_keys)
     return parser
 
 

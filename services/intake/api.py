@@ -45,7 +45,7 @@ from services.intake.schemas import (
 )
 from shared.auth import CurrentPrincipal
 from shared.deps import ClockDep, SessionDep, uow_dependency
-from shared.identifiers import INT32_MAX
+from shared.identifiers import BSN, INT32_MAX
 from shared.pagination import PAGED, PageDep, page_answer
 from shared.problems import Problem
 from shared.uow import UnitOfWork
@@ -174,6 +174,15 @@ def register_client(data: ClientCreate, who: CurrentPrincipal, uow: Uow) -> Clie
 def list_clients(who: CurrentPrincipal, session: SessionDep, page: PageDep, response: Response) -> list[ClientPublic]:
     """The municipality's clients, oldest first; the client side sees only itself."""
     return page_answer(queries.list_clients(session, who, page), response)
+
+
+@router.post("/clients/search", response_model=list[ClientPublic], tags=["clients"], summary="Find a client by BSN")
+def find_clients_by_bsn(
+    bsn: Annotated[BSN, Body(embed=True)], who: CurrentPrincipal, session: SessionDep
+) -> list[ClientPublic]:
+    """The municipality's client with this BSN (a list of none or one). A POST, so the BSN is in the
+    body and never in a URL or an access log; found by the BSN's keyed hash."""
+    return queries.find_clients_by_bsn(session, who, bsn)
 
 
 @router.get("/clients/{client_id}", response_model=ClientPublic, tags=["clients"], summary="Read a client")

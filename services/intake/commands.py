@@ -39,6 +39,7 @@ from services.intake.models import (
     PolicyRecord,
     Representative,
     Review,
+    bsn_hash_of,
     new_id,
 )
 from services.intake.permissions import Action, authorize
@@ -171,11 +172,19 @@ def register_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> Clie
     registration = ClientRegistration.register(
         new_id(), who.municipality, data.scheme, repository.policy_for(uow.session, who.municipality)
     )
+    if repository.client_by_bsn(uow.session, who.municipality, data.bsn) is not None:
+        raise Conflict(
+            "client.exists",
+            "This municipality already has a client with this BSN.",
+            "bsn",
+            message_nl="Deze gemeente heeft al een klant met dit BSN.",
+        )
     now = uow.clock.now()
     client = Client(
         id=registration.id,
         municipality=who.municipality,
         bsn=data.bsn,
+        bsn_hash=bsn_hash_of(data.bsn),
         client_number=data.client_number,
         name=data.name,
         email=str(data.email) if data.email else None,

@@ -17,12 +17,22 @@ from sqlmodel import Field, SQLModel
 from services.intake.domain.client import OrientationStatus
 from services.intake.domain.plan import ChangeStatus, PlanStatus
 from services.intake.domain.review import ReviewStatus
+from shared.field_crypto import EncryptedText, keyed_hash
 
 SCHEMA = "intake"
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def bsn_hash_of(bsn: str) -> str:
+    """The keyed hash a client's BSN is stored, found and kept unique by."""
+    return keyed_hash(bsn)
+
+
+# Client columns that hold Fernet tokens (`prb keys rotate-data` encrypts them again).
+CLIENT_ENCRYPTED_COLUMNS = ("bsn_encrypted", "email", "phone", "address")
 
 
 # --- tables ---------------------------------------------------------------------------------
@@ -59,21 +69,26 @@ class PolicyChange(SQLModel, table=True):
 
 
 class Client(SQLModel, table=True):
+    """A client. The BSN and the contact details are encrypted at rest (shared.field_crypto: the
+    attributes hold the plain values, the columns Fernet tokens); the BSN is found, and kept unique
+    per municipality, by its keyed hash (`bsn_hash`, set with `bsn_hash_of`)."""
+
     __tablename__ = "client"
     __table_args__ = (
-        UniqueConstraint("municipality", "bsn", name="uq_client_bsn"),
+        UniqueConstraint("municipality", "bsn_hash", name="uq_client_bsn_hash"),
         UniqueConstraint("municipality", "client_number", name="uq_client_number"),
         {"schema": SCHEMA},
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     municipality: str = Field(index=True, max_length=4)
-    bsn: str = Field(max_length=9)
+    bsn: str = Field(sa_column=Column("bsn_encrypted", EncryptedText, nullable=False))
+    bsn_hash: str = Field(max_length=64)
     client_number: str = Field(max_length=40)
     name: str = Field(max_length=200)
-    email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=40)
-    address: str | None = Field(default=None, max_length=300)
+    email: str | None = Field(default=None, sa_column=Column("email", EncryptedText, nullable=True))
+    phone: str | None = Field(default=None, sa_column=Column("phone", EncryptedText, nullable=True))
+    address: str | None = Field(default=None, sa_column=Column("address", EncryptedText, nullable=True))
     language: str = Field(default="nl", max_length=2)
     scheme: str = Field(default="prb", max_length=20)
     benefit_type: str = Field(default="WWB", max_length=10)

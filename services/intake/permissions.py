@@ -26,6 +26,7 @@ class Action(StrEnum):
     REGISTER_CLIENT = "client.register"
     UPDATE_CLIENT = "client.update"
     READ_CLIENT = "client.read"  # clients, eligibility, representatives, contacts, orientations
+    SEARCH_CLIENTS = "client.search"  # find a client by BSN
     READ_CONTACT_DETAILS = "client.contact_details"  # e-mail, phone, language: where messages go
     MANAGE_REPRESENTATIVES = "representative.manage"  # add, end
     RECORD_CONTACT = "contact.record"
@@ -48,6 +49,7 @@ PERMISSIONS: dict[Action, tuple[Role, ...]] = {
     Action.REGISTER_CLIENT: STAFF,
     Action.UPDATE_CLIENT: STAFF,
     Action.READ_CLIENT: (*STAFF, *CLIENT_SIDE),
+    Action.SEARCH_CLIENTS: STAFF,
     Action.READ_CONTACT_DETAILS: (*STAFF, Role.SERVICE),  # service: notifications, at send time
     Action.MANAGE_REPRESENTATIVES: STAFF,
     Action.RECORD_CONTACT: STAFF,

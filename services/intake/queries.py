@@ -184,6 +184,13 @@ def list_clients(session: Session, who: Principal, page: PageRequest) -> Page[Cl
     return page_of(session, query, page).map(_client_public)
 
 
+def find_clients_by_bsn(session: Session, who: Principal, bsn: str) -> list[ClientPublic]:
+    """The caller's municipality's client with this BSN (none or one), found by its keyed hash."""
+    authorize(who, Action.SEARCH_CLIENTS)
+    found = repository.client_by_bsn(session, who.municipality, bsn)
+    return [] if found is None else [_client_public(found)]
+
+
 def list_representatives(
     session: Session, who: Principal, client_id: str, page: PageRequest
 ) -> Page[RepresentativePublic]:

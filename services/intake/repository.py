@@ -46,6 +46,7 @@ from services.intake.models import (
     PolicyRecord,
     Representative,
     Review,
+    bsn_hash_of,
 )
 from services.intake.schemas import PlanContent
 from shared.access import ensure_visible
@@ -121,6 +122,13 @@ def client_for(session: Session, who: Principal, client_id: str) -> Client:
         raise NotFound("client", "klant")
     ensure_visible(who, municipality=client.municipality, client_id=client.id, what="client")
     return client
+
+
+def client_by_bsn(session: Session, municipality: str, bsn: str) -> Client | None:
+    """The municipality's client with this BSN, found by its keyed hash (the column holds a token)."""
+    return session.exec(
+        select(Client).where(Client.municipality == municipality, Client.bsn_hash == bsn_hash_of(bsn))
+    ).first()
 
 
 def plan_for(session: Session, who: Principal, plan_id: str, *, lock: bool = False) -> Plan:

@@ -6,6 +6,7 @@ import structlog
 
 from shared.auth import Principal, Role, decode_token, issue_token
 from shared.config import DEV_SECRET, Settings
+from shared.field_crypto import new_data_key
 from shared.logging import configure_logging
 from shared.problems import Problem
 
@@ -27,7 +28,8 @@ def test_production_refuses_a_short_secret():
 
 
 def test_production_accepts_a_real_secret():
-    s = Settings(environment="production", jwt_secret="x" * 40, database_url="postgresql://x/y", broker_url="redis://x")
+    s = Settings(environment="production", jwt_secret="x" * 40, database_url="postgresql://x/y", broker_url="redis://x",
+                 data_keys=new_data_key(), bsn_hash_key="h" * 40)
     assert not s.embedded
 
 

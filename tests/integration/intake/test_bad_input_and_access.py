@@ -779,6 +779,7 @@ def _request(w: World, method: str, path: str, v: Victim, headers: dict[str, str
             "headers": {"content-type": "application/merge-patch+json"},
         },
         ("POST", "/clients"): {"json": _client_body()},
+        ("POST", "/clients/search"): {"json": {"bsn": v.bsn}},
         ("PATCH", "/clients/{client_id}"): {"json": {"phone": "0612345678"}},
         ("POST", "/clients/{client_id}/representatives"): {
             "json": {"subject": "intruder", "name": "Indringer", "relation": "helper"}
@@ -886,6 +887,8 @@ OTHER_MUNICIPALITY_UNSCOPED = {
     ("POST", "/clients"): {"case_manager": 201, "team_lead": 201, "policy": 403},
     # Lists are filtered to the caller's municipality.
     ("GET", "/clients"): {"case_manager": 200, "team_lead": 200, "policy": 403},
+    # A search by the victim's BSN looks in the caller's own municipality: found nothing.
+    ("POST", "/clients/search"): {"case_manager": 200, "team_lead": 200, "policy": 403},
     ("GET", "/plans"): {"case_manager": 200, "team_lead": 200, "policy": 403},
     ("GET", "/reviews"): {"case_manager": 200, "team_lead": 200, "policy": 403},
     ("GET", "/candidates"): {"case_manager": 200, "team_lead": 200, "policy": 403},
@@ -921,6 +924,8 @@ def test_staff_of_another_municipality_reach_nothing_of_the_victim(world, role):
             assert r.json()["municipality"] == UTRECHT
         if (method, path) in (("GET", "/clients"), ("GET", "/plans")) and expected == 200:
             assert r.json() and {item["municipality"] for item in r.json()} == {UTRECHT}
+        if (method, path) == ("POST", "/clients/search") and expected == 200:
+            assert r.json() == []
     # Also when the victim is named in a filter.
     if role != "policy":
         r = w.http.get("/intake/v1/plans", headers=attacker, params={"client_id": w.a.client_id})
@@ -936,6 +941,8 @@ CLIENT_UNSCOPED = {
     ("PUT", "/policy"): 403,
     ("PATCH", "/policy"): 403,
     ("POST", "/clients"): 403,
+    # Staff find clients by BSN; the client side has no business searching.
+    ("POST", "/clients/search"): 403,
     # Filtered to the client themself (checked below).
     ("GET", "/clients"): 200,
     ("GET", "/plans"): 200,

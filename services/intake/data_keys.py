@@ -1,0 +1,67 @@
+"""Key rotation for intake's fields encrypted at rest (`prb keys rotate-data`).
+
+Every client row's tokens (models.CLIENT_ENCRYPTED_COLUMNS) are encrypted again under the first
+data key (MultiFernet.rotate), a batch of rows per transaction, the rows locked while they are
+rewritten (FOR UPDATE on PostgreSQL; SQLite's write lock), so a change made meanwhile is not
+overwritten. A token already under the first key is left as it is, so a second run writes
+nothing. The BSN's keyed hash is computed again from the BSN, so a new PRB_BSN_HASH_KEY takes
+effect too (with the services stopped: until then lookups by BSN miss the rows not yet done).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from services.intake.models import CLIENT_ENCRYPTED_COLUMNS, SCHEMA
+from shared.field_crypto import FieldCrypto
+
+# The table with untyped columns: the tokens as stored, not decrypted on the way out.
+_CLIENT = sa.table(
+    "client", sa.column("id"), sa.column("bsn_hash"), *map(sa.column, CLIENT_ENCRYPTED_COLUMNS), schema=SCHEMA
+)
+
+
+@dataclass(frozen=True)
+class Rotation:
+    rows: int = 0  # client rows read
+    rewritten: int = 0  # of which at least one token or the hash was written again
+    tokens: int = 0  # tokens encrypted again under the first key
+    rehashed: int = 0  # BSN hashes computed again under the current hash key
+
+    def __str__(self) -> str:
+        return (
+            f"intake.client: {self.rows} rows, {self.rewritten} rewritten ({self.tokens} fields encrypted "
+            f"again under the first key of PRB_DATA_KEYS, {self.rehashed} BSN hashes under PRB_BSN_HASH_KEY)"
+        )
+
+
+def rotate_client_keys(engine: Engine, keys: FieldCrypto, batch_size: int = 500) -> Rotation:
+    """Every client row under the first data key and the current hash key; how many rows it took."""
+    rows = rewritten = tokens = rehashed = 0
+    last = ""
+    while True:
+        with engine.begin() as conn:
+            batch = conn.execute(
+                sa.select(_CLIENT).where(_CLIENT.c.id > last).order_by(_CLIENT.c.id).limit(batch_size).with_for_update()
+            ).all()
+            if not batch:
+                return Rotation(rows, rewritten, tokens, rehashed)
+            for row in batch:
+                changes: dict[str, str] = {}
+                for name in CLIENT_ENCRYPTED_COLUMNS:
+                    token = getattr(row, name)
+                    if token is not None and not keys.is_current(token):
+                        changes[name] = keys.rotate(token)
+                tokens += len(changes)
+                bsn_hash = keys.keyed_hash(keys.decrypt(row.bsn_encrypted))
+                if bsn_hash != row.bsn_hash:
+                    changes["bsn_hash"] = bsn_hash
+                    rehashed += 1
+                if changes:
+                    conn.execute(sa.update(_CLIENT).where(_CLIENT.c.id == row.id).values(changes))
+                    rewritten += 1
+            rows += len(batch)
+            last = batch[-1].id
