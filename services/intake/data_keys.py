@@ -10,6 +10,7 @@ effect too (with the services stopped: until then lookups by BSN miss the rows n
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -49,6 +50,7 @@ def rotate_client_keys(engine: Engine, keys: FieldCrypto, batch_size: int = 500)
             ).all()
             if not batch:
                 return Rotation(rows, rewritten, tokens, rehashed)
+            by_columns: dict[tuple[str, ...], list[dict[str, str]]] = defaultdict(list)
             for row in batch:
                 changes: dict[str, str] = {}
                 for name in CLIENT_ENCRYPTED_COLUMNS:
@@ -61,7 +63,10 @@ def rotate_client_keys(engine: Engine, keys: FieldCrypto, batch_size: int = 500)
                     changes["bsn_hash"] = bsn_hash
                     rehashed += 1
                 if changes:
-                    conn.execute(sa.update(_CLIENT).where(_CLIENT.c.id == row.id).values(changes))
+                    by_columns[tuple(changes)].append({"row_id": row.id, **{f"new_{k}": v for k, v in changes.items()}})
                     rewritten += 1
+            for columns, updates in by_columns.items():  # one executemany per set of columns changed
+                statement = sa.update(_CLIENT).where(_CLIENT.c.id == sa.bindparam("row_id"))
+                conn.execute(statement.values({c: sa.bindparam(f"new_{c}") for c in columns}), updates)
             rows += len(batch)
             last = batch[-1].id
