@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from structlog.testing import capture_logs
 
 from eigenregie.bootstrap import load_service
 from eigenregie.initial_data import ELIGIBLE_FACTS
@@ -124,6 +125,28 @@ def test_search_by_bsn_finds_the_client_in_its_own_municipality_only(database):
     as_client = auth("client", "0014", client_id=client["id"])
     assert http.post("/intake/v1/clients/search", headers=as_client, json={"bsn": bsn}).status_code == 403
     assert http.post("/intake/v1/clients/search", headers=auth("finance", "0014"), json={"bsn": bsn}).status_code == 403
+
+
+def test_no_bsn_reaches_a_log_line_and_a_row_no_key_opens_is_a_500_that_shows_nothing(database):
+    runtime = _runtime(database)
+    http = api_client(runtime)
+    bsn = _fresh_bsn()
+    with capture_logs() as logged:  # what the code hands the logger, before any redaction
+        client = _register(http, bsn, email="anna@example.org").json()
+        _register(http, bsn)
+        http.post("/intake/v1/clients/search", headers=KM, json={"bsn": bsn})
+        http.post("/intake/v1/clients/search", headers=KM, json={"bsn": bsn[:-1] + "0"})
+        with runtime.engine.begin() as conn:  # a token made with a key that is not configured
+            token = FieldCrypto([new_data_key()], HASH_KEY).encrypt(bsn)
+            conn.execute(
+                sa.text("UPDATE intake.client SET bsn_encrypted = :t WHERE id = :id"), {"t": token, "id": client["id"]}
+            )
+        unreadable = http.get(f"/intake/v1/clients/{client['id']}", headers=KM)
+    assert unreadable.status_code == 500 and unreadable.headers["content-type"] == "application/problem+json"
+    assert bsn not in unreadable.text
+    assert logged, "the requests were logged"
+    assert not [entry for entry in logged if bsn in repr(entry) or "anna@example.org" in repr(entry)]
+    assert any("UnreadableField" in repr(entry) for entry in logged), "the 500 says why, in the log"
 
 
 def _rotate_with_the_cli(database: dict[str, Any], keys: str) -> subprocess.CompletedProcess[str]:
