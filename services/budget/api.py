@@ -1,5 +1,6 @@
 """Budget HTTP routes: parse, authorise, call a command or a query. No rules here. The routes
-that take invoices in are in api_invoices_in.py, included here."""
+that take invoices in are in api_invoices_in.py, jobs in api_jobs.py and bank statements in
+api_bank.py, included here."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from services.budget import commands, payments, queries, statements
+from services.budget.api_bank import router as bank_router
 from services.budget.api_invoices_in import router as invoices_in_router
 from services.budget.api_jobs import router as jobs_router
 from services.budget.domain.invoice import InvoiceStatus
@@ -37,6 +39,7 @@ from shared.uow import UnitOfWork
 router = APIRouter()
 router.include_router(invoices_in_router)
 router.include_router(jobs_router)
+router.include_router(bank_router)
 Uow = Annotated[UnitOfWork, Depends(uow_dependency("budget"))]
 
 

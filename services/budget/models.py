@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import StringConstraints
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from services.budget.domain.invoice import CreditKind, HoldbackStatus, InvoiceStatus
@@ -279,11 +279,20 @@ class PaymentRun(SQLModel, table=True):
 
 
 class PaymentItem(SQLModel, table=True):
-    """One transfer in a run. Unique per invoice part: a payment never goes out twice."""
+    """One transfer in a run. Unique per invoice part while not returned: a payment never goes
+    out twice; one the bank returned (camt.053/054, budget_0008) leaves room for paying it again."""
 
     __tablename__ = "payment_item"
     __table_args__ = (
-        UniqueConstraint("invoice_id", "part", name="uq_payment_item_invoice_part"),
+        Index(
+            "uq_payment_item_invoice_part",
+            "invoice_id",
+            "part",
+            unique=True,
+            postgresql_where=text("returned_on IS NULL"),
+            sqlite_where=text("returned_on IS NULL"),
+        ),
+        Index("ix_budget_payment_item_end_to_end_id", "end_to_end_id"),
         {"schema": SCHEMA},
     )
 
@@ -294,6 +303,10 @@ class PaymentItem(SQLModel, table=True):
     end_to_end_id: str = Field(max_length=35)
     amount_cents: int = Field(sa_type=BigInteger)
     ledger_cents: int = Field(sa_type=BigInteger)
+    # What the bank did with it: paid (the run confirmed, or a statement booked it) or returned.
+    paid_on: date | None = None
+    returned_on: date | None = None
+    return_code: str | None = Field(default=None, max_length=35)
 
 
 class InvoiceBatch(SQLModel, table=True):

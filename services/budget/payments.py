@@ -51,6 +51,15 @@ def _pay(
     emit_events(uow, invoice.events, tenant=row.municipality, subject=row.plan_id)
 
 
+def pay_item(uow: UnitOfWork, item: PaymentItem, line_id: str, paid_on: date) -> None:
+    """One run item paid, the one way: the run's confirmation and a bank statement's booking alike
+    (the ledger moves payable -> paid, the invoice records InvoicePaid). The caller holds the run's
+    and the budget's locks, and records the item's `paid_on`."""
+    line = repository.locked_line(uow.session, line_id)
+    row = repository.locked_invoice(uow.session, item.invoice_id)
+    _pay(uow, line, row, Money(item.ledger_cents), Money(item.amount_cents), paid_on, item.part)
+
+
 @retry_on_contention
 def mark_invoice_paid(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: MarkPaid) -> InvoicePublic:
     """Manual "paid" (paid outside a payment run), for an approved invoice not in a run."""
@@ -66,6 +75,7 @@ def mark_invoice_paid(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: Mar
             end_to_end_id="manual",
             amount_cents=invoice.open_transfer.cents,
             ledger_cents=invoice.open_charge.cents,
+            paid_on=cmd.paid_on,
         )
     )
     _pay(uow, line, row, invoice.open_charge, invoice.open_transfer, cmd.paid_on, PaymentPart.MAIN)
@@ -140,7 +150,8 @@ def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -
 
 @retry_on_contention
 def confirm_payment_run(uow: UnitOfWork, who: Principal, run_id: str, cmd: MarkPaid) -> PaymentRunPublic:
-    """The bank executed the run: every item is paid, once."""
+    """The bank executed the run: every item is paid, once (those a bank statement already booked
+    as paid or returned stay as they are)."""
     authorize(who, Action.PAYMENT_RUNS)
     row = repository.run_for(uow.session, who, run_id, lock=True)
     run = repository.run_of(row)
@@ -154,16 +165,19 @@ def confirm_payment_run(uow: UnitOfWork, who: Principal, run_id: str, cmd: MarkP
         ).all(),
     )
     for item, _budget_id, line_id in repository.invoices_of_run(uow.session, row.id):
-        line = repository.locked_line(uow.session, line_id)
-        _pay(
-            uow,
-            line,
-            repository.locked_invoice(uow.session, item.invoice_id),
-            Money(item.ledger_cents),
-            Money(item.amount_cents),
-            cmd.paid_on,
-            item.part,
+        if item.paid_on is None and item.returned_on is None:  # a bank statement may have settled it
+            pay_item(uow, item, line_id, cmd.paid_on)
+    # Set-based: one update however many items the run holds.
+    uow.session.execute(
+        sa.update(PaymentItem)
+        .where(
+            col(PaymentItem.run_id) == row.id,
+            col(PaymentItem.paid_on).is_(None),
+            col(PaymentItem.returned_on).is_(None),
         )
+        .values(paid_on=cmd.paid_on)
+        .execution_options(synchronize_session=False)
+    )
     row.status, row.paid_on = run.status, run.paid_on
     uow.session.add(row)
     uow.commit()

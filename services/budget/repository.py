@@ -292,6 +292,7 @@ _AGGREGATE_FIELDS = (
     "held_pay_cents",
     "credited_cents",
     "credited_pay_cents",
+    "payment_hold",
 )
 
 
@@ -428,7 +429,12 @@ def snapshot(session: Session, who: Principal, budget: Budget, line: BudgetLine,
 
 
 def _not_in_a_run(part: str) -> Any:
-    return ~sa.exists().where(col(PaymentItem.invoice_id) == col(Invoice.id), col(PaymentItem.part) == part)
+    # A transfer the bank returned no longer counts: the part may be paid again.
+    return ~sa.exists().where(
+        col(PaymentItem.invoice_id) == col(Invoice.id),
+        col(PaymentItem.part) == part,
+        col(PaymentItem.returned_on).is_(None),
+    )
 
 
 _PAYABLE_COLUMNS = (

@@ -6,6 +6,7 @@
     review (arrived after the budget closed) ─> approved
     received | awaiting_client | awaiting_second_approval | review ─> rejected
     approved | paid ─(credit note)─> the same state, with less to pay or money back
+    scheduled | paid ─(the bank returned the transfer)─> approved, on a payment hold naming the reason
 
 Plain Python: no session, no clock (the caller passes the instant), no HTTP. The money itself
 moves in the ledger (domain/ledger.py); the invoice records what it was charged, held and credited.
@@ -23,6 +24,7 @@ from contracts.events import (
     InvoiceAwaitingConfirmationV1,
     InvoiceConfirmedByClientV1,
     InvoicePaidV2,
+    InvoicePaymentReturnedV1,
     InvoiceReceivedV2,
     InvoiceRejectedV2,
     Payload,
@@ -132,6 +134,9 @@ class Invoice:
     held_pay_cents: int = 0
     credited_cents: int = 0
     credited_pay_cents: int = 0
+    # Set when it must not go into a payment run (finance pays it by hand): a G-account split, or
+    # a transfer the bank returned.
+    payment_hold: str | None = None
     # Who sent it: the provider application (its token, or the id finance entered) and its KvK.
     # The invoice events name them, so a provider's webhook hears about its own invoices.
     provider_id: str | None = None
@@ -333,6 +338,37 @@ class Invoice:
                 provider_kvk=self.provider_kvk,
             )
         )
+
+    def payment_returned(
+        self, part: str, transfer: Money, *, was_paid: bool, reason_code: str | None, hold: str, returned_on: date
+    ) -> None:
+        """The bank returned the transfer of `part` (`was_paid`: after it was booked as paid). The
+        part is payable again, but not in a run: the account it went to may be closed, so the
+        invoice is put on a payment hold naming the reason, and finance pays it by hand."""
+        if part == PaymentPart.MAIN:
+            if self.status not in (InvoiceStatus.SCHEDULED, InvoiceStatus.PAID):
+                raise _wrong_state(self.status, "returned by the bank", "teruggeboekt")
+            self.status, self.paid_on = InvoiceStatus.APPROVED, None
+        elif self.holdback_status in (HoldbackStatus.RELEASED, HoldbackStatus.PAID):
+            self.holdback_status = HoldbackStatus.RELEASED
+        else:
+            raise _wrong_state(str(self.holdback_status), "returned by the bank", "teruggeboekt")
+        self.payment_hold = hold[:200]
+        if was_paid:
+            self.events.append(
+                InvoicePaymentReturnedV1(
+                    invoice_id=self.id,
+                    budget_id=self.budget_id,
+                    plan_id=self.plan_id,
+                    client_id=self.client_id,
+                    amount_cents=transfer.cents,
+                    part=PaymentPart(part).value,
+                    reason_code=reason_code,
+                    returned_on=returned_on,
+                    provider_id=self.provider_id,
+                    provider_kvk=self.provider_kvk,
+                )
+            )
 
     # --- correcting --------------------------------------------------------------------------
 

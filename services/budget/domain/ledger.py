@@ -39,6 +39,7 @@ class TransactionKind(StrEnum):
     INVOICE_PAID = "invoice_paid"
     CREDIT_NOTE = "credit_note"  # an approved, unpaid amount taken back
     REFUND = "refund"  # money paid out and received back
+    PAYMENT_RETURNED = "payment_returned"  # the bank returned a transfer: payable again
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,12 @@ class LineBalance:
         if amount > self.payable:
             raise DomainError("budget.not_payable", "Only approved, unpaid amounts can be paid.", "amount")
         return self._apply(_moves(TransactionKind.INVOICE_PAID, (Account.PAYABLE, Account.PAID, amount)))
+
+    def return_payment(self, amount: Money) -> Transaction:
+        """The bank returned a transfer (a closed account, say): what was paid is payable again."""
+        if amount > self.paid:
+            raise DomainError("budget.return_too_large", "A returned payment cannot exceed what was paid.", "amount")
+        return self._apply(_moves(TransactionKind.PAYMENT_RETURNED, (Account.PAID, Account.PAYABLE, amount)))
 
     def credit(self, amount: Money) -> Transaction:
         if amount > self.payable:

@@ -46,6 +46,9 @@ ROUTES = {
     "POST /budget/v1/payment-runs": Action.PAYMENT_RUNS,
     "GET /budget/v1/payment-runs/{payment_run_id}/pain001.xml": Action.PAYMENT_RUNS,
     "POST /budget/v1/payment-runs/{payment_run_id}/confirm": Action.PAYMENT_RUNS,
+    "POST /budget/v1/bank-statements": Action.PAYMENT_RUNS,
+    "GET /budget/v1/bank-statements": Action.PAYMENT_RUNS,
+    "GET /budget/v1/bank-statements/{bank_statement_id}": Action.PAYMENT_RUNS,
 }
 
 
