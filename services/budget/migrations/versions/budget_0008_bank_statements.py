@@ -121,6 +121,6 @@ def downgrade() -> None:
     op.drop_index(
         "ix_budget_bank_statement_entry_bank_statement_id", table_name="bank_statement_entry", schema="budget"
     )
-    op.drop_table("bank_statement_entry")
+    op.drop_table("bank_statement_entry", schema="budget")
     op.drop_index("ix_budget_bank_statement_municipality", table_name="bank_statement", schema="budget")
-    op.drop_table("bank_statement")
+    op.drop_table("bank_statement", schema="budget")
