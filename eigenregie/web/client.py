@@ -961,7 +961,8 @@ i18n.register(
         "client.invoices.no_reason": _both("geen reden gegeven", "no reason given"),
         "client.invoices.confirm": _both("Ja, klopt", "Yes, correct"),
         "client.invoices.confirm_label": _both(
-            "Bevestig de rekening van {provider}, nummer {number}", "Confirm the invoice of {provider}, number {number}"
+            "Ja, klopt: de rekening van {provider}, nummer {number}",
+            "Yes, correct: the invoice of {provider}, number {number}",
         ),
         "client.invoices.confirmed": _both(
             "Dank u. U heeft de rekening bevestigd.", "Thank you. You confirmed the invoice."

@@ -42,6 +42,11 @@ ALL_STATUSES = (
 )
 PAGE_SIZE = 50
 
+pages.add_nav(APPROVERS, "/finance/invoices", "finance.nav.invoices")
+pages.add_nav(FINANCE, "/finance/payment-runs", "finance.nav.payment_runs")
+pages.add_nav(FINANCE, "/finance/uploads", "finance.nav.uploads")
+pages.add_nav(FINANCE, "/finance/budgets", "finance.nav.budgets")
+
 
 def _render(request: Request, who: WebSession, template: str, title_key: str, **context: Any) -> HTMLResponse:
     lang = pages.lang_of(request, who)

@@ -118,7 +118,7 @@ def test_a_plan_goes_from_the_client_through_review_and_payment_to_the_policy_da
     km.goto(f"{server}/caseload")
     km.locator("#caseload tr", has_text="Anna de Vries").get_by_role("link", name="Plan beoordelen").click()
     assert "heftruckchauffeur bij Noordlog" in km.locator("main").inner_text()  # the changes, marked
-    km.get_by_label("Goedkeuren").check()
+    km.get_by_role("radio", name="Goedkeuren").check()
     km.get_by_role("button", name="Besluit opslaan").click()
     assert "wacht op tweede akkoord" in km.locator("main").inner_text()
     lead = log_in(browser, server, TEAM_LEAD)
@@ -153,7 +153,7 @@ def test_a_plan_goes_from_the_client_through_review_and_payment_to_the_policy_da
     row = anna.locator(f"#invoice-{invoice_id}")
     assert "wacht op uw bevestiging" in row.inner_text()
     assert_accessible(anna, screenshots, "journey-client-invoices")
-    row.get_by_role("button", name="Bevestig de rekening van Opleidingscentrum Noord, nummer OCN-2026-17").click()
+    row.get_by_role("button", name="Ja, klopt: de rekening van Opleidingscentrum Noord, nummer OCN-2026-17").click()
     assert anna.get_by_role("status").inner_text() == "Dank u. U heeft de rekening bevestigd."
 
     # Finance approves it in the queue and pays it in a payment run, watching its progress bar.
@@ -163,9 +163,13 @@ def test_a_plan_goes_from_the_client_through_review_and_payment_to_the_policy_da
     fin.get_by_role("button", name="Keur gekozen rekeningen goed").click()
     fin.get_by_text("1 rekening(en) goedgekeurd.").wait_for()
     fin.get_by_role("link", name="Betaalruns").click()
-    fin.get_by_role("button", name="Maak de betaalrun").click()
-    assert fin.locator("progress").count() == 1
+    with fin.expect_response(lambda r: r.request.method == "POST" and "/finance/payment-runs" in r.url) as made:
+        fin.get_by_role("button", name="Maak de betaalrun").click()
+    job_page = made.value.headers["location"]  # the job's page, which one can leave and come back to
     fin.get_by_text("Klaar voor de bank").wait_for(timeout=30_000)
+    progress = fin.request.get(server + job_page + "/progress")  # what htmx polls on the job's page
+    assert 'max="100" value="100"' in progress.text()
+    assert fin.url.endswith(progress.headers["hx-redirect"])
     assert "€ 600,00" in fin.locator("main").inner_text()
     assert_accessible(fin, screenshots, "journey-payment-run")
     with fin.expect_download() as download:
@@ -177,7 +181,7 @@ def test_a_plan_goes_from_the_client_through_review_and_payment_to_the_policy_da
     # Anna sees it paid, and reports how it goes.
     anna.goto(f"{server}/client/invoices")
     assert "betaald" in anna.locator(f"#invoice-{invoice_id}").inner_text()
-    anna.get_by_role("link", name="Hoe gaat het?").first.click()
+    anna.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Voortgang").click()
     anna.get_by_label("Ja, het gaat volgens plan").check()
     anna.get_by_label("Hoe gaat het?", exact=True).fill("De cursus is begonnen. Het gaat goed.")
     anna.get_by_role("button", name="Versturen").click()
@@ -186,7 +190,7 @@ def test_a_plan_goes_from_the_client_through_review_and_payment_to_the_policy_da
 
     # The case manager sees the report in her file and registers work found during the trajectory.
     km.goto(f"{server}/caseload")
-    km.locator("#caseload").get_by_role("link", name="Anna de Vries").first.click()
+    km.get_by_role("link", name="Anna de Vries").first.click()
     assert "De cursus is begonnen. Het gaat goed." in km.locator("main").inner_text()
     outcome = km.locator("form[action$='/outcomes']").first
     outcome.get_by_label("Resultaat", exact=True).select_option("work_during")
@@ -215,6 +219,7 @@ def test_a_client_cannot_reach_another_clients_data_by_changing_a_url_or_a_form(
     mohamed.goto(f"{server}/client/invoices")
     mohamed_invoice = mohamed.locator("tr[id^='invoice-']").first.get_attribute("id").removeprefix("invoice-")
     mohamed.context.close()
+    status_before = api.get(f"/budget/v1/invoices/{mohamed_invoice}", headers=FIN).json()["status"]
 
     anna = log_in(browser, server, ANNA)
     # Staff pages about a client are not hers: the page refuses and shows nothing of him.
@@ -230,9 +235,10 @@ def test_a_client_cannot_reach_another_clients_data_by_changing_a_url_or_a_form(
     form = anna.locator("form[action='/client/preferences']")
     form.evaluate("(f, id) => { f.action = '/client/invoices/' + id + '/confirm'; }", mohamed_invoice)
     with anna.expect_navigation() as navigation:
-        form.get_by_role("button", name="Opslaan").click()
+        anna.get_by_role("button", name="Opslaan").click()
     assert navigation.value is not None and navigation.value.status == 404
     assert_accessible(anna, screenshots, "not-found")
+    assert api.get(f"/budget/v1/invoices/{mohamed_invoice}", headers=FIN).json()["status"] == status_before
 
     # A form without its CSRF token (taken out of the page): refused, and the preferences unchanged.
     anna.goto(f"{server}/client/preferences")
