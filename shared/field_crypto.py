@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -154,3 +155,21 @@ class EncryptedText(TypeDecorator[str]):
         if value is None:
             return None
         return current().decrypt(value)
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON document (a dict or list) stored as one Fernet token of its JSON text; None stays NULL.
+    Like a plain JSON column, a change is written when the attribute is assigned a new value."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return current().encrypt(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        return json.loads(current().decrypt(value))

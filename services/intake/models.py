@@ -17,7 +17,7 @@ from sqlmodel import Field, SQLModel
 from services.intake.domain.client import OrientationStatus
 from services.intake.domain.plan import ChangeStatus, PlanStatus
 from services.intake.domain.review import ReviewStatus
-from shared.field_crypto import EncryptedText, keyed_hash
+from shared.field_crypto import EncryptedJSON, EncryptedText, keyed_hash
 
 SCHEMA = "intake"
 
@@ -32,7 +32,7 @@ def bsn_hash_of(bsn: str) -> str:
 
 
 # Client columns that hold Fernet tokens (`prb keys rotate-data` encrypts them again).
-CLIENT_ENCRYPTED_COLUMNS = ("bsn_encrypted", "email", "phone", "address")
+CLIENT_ENCRYPTED_COLUMNS = ("bsn_encrypted", "email", "phone", "address", "facts")
 
 
 # --- tables ---------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ class PolicyChange(SQLModel, table=True):
 
 
 class Client(SQLModel, table=True):
-    """A client. The BSN and the contact details are encrypted at rest (shared.field_crypto: the
+    """A client. The BSN, the contact details and the facts are encrypted at rest (shared.field_crypto: the
     attributes hold the plain values, the columns Fernet tokens); the BSN is found, and kept unique
     per municipality, by its keyed hash (`bsn_hash`, set with `bsn_hash_of`)."""
 
@@ -94,7 +94,8 @@ class Client(SQLModel, table=True):
     benefit_type: str = Field(default="WWB", max_length=10)
     date_of_birth: date | None = None
     # What the admission rules need (ClientFacts), as the case manager recorded it.
-    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Encrypted too: among them health and household facts (a long-term disability, a Wsw indication).
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(EncryptedJSON, nullable=False))
     case_manager: str = Field(max_length=80, index=True)
     created_at: datetime
     updated_at: datetime

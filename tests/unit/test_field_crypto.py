@@ -13,6 +13,7 @@ from shared.config import DEV_SECRET, Settings
 from shared.field_crypto import (
     DEV_BSN_HASH_KEY,
     DEV_DATA_KEY,
+    EncryptedJSON,
     EncryptedText,
     FieldCrypto,
     UnreadableField,
@@ -127,5 +128,10 @@ def test_the_column_type_stores_tokens_and_reads_values_under_the_configured_key
         assert FieldCrypto([NEW], HASH_KEY).decrypt(token) == BSN
         assert column.process_result_value(FieldCrypto([OLD], HASH_KEY).encrypt(BSN), None) == BSN
         assert column.process_bind_param(None, None) is None and column.process_result_value(None, None) is None
+        document = EncryptedJSON()
+        facts = {"long_term_partially_disabled": True, "indication": "severe", "months_unemployed": 7}
+        token = document.process_bind_param(facts, None)
+        assert token is not None and "indication" not in token
+        assert document.process_result_value(token, None) == facts
     finally:
         field_crypto.configure(Settings(environment="test"))

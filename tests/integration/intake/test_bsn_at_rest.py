@@ -1,4 +1,4 @@
-"""The BSN (and the client's e-mail, phone and address) encrypted at rest, the BSN found and kept
+"""The BSN (and the client's e-mail, phone, address and facts) encrypted at rest, the BSN found and kept
 unique by its keyed hash, on SQLite and PostgreSQL: the raw row shows no BSN digits, a second client
 with the same BSN is refused, search by BSN finds the client in its own municipality only, the
 migration converts plain rows (and goes back), and `prb keys rotate-data` moves every row to a
@@ -7,6 +7,7 @@ new key so the old one can go."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -89,6 +90,8 @@ def test_the_raw_row_holds_no_bsn_digits_and_no_contact_details_but_the_api_show
     assert row["bsn_hash"] == field_crypto.current().keyed_hash(bsn)
     assert field_crypto.current().decrypt(row["bsn_encrypted"]) == bsn
     assert row["name"] == "Anna de Vries", "the name stays readable for display"
+    assert "months_unemployed" not in row["facts"] and field_crypto.current().decrypt(row["facts"]).startswith("{")
+    assert shown["facts"]["months_unemployed"] == ELIGIBLE_FACTS["months_unemployed"]
 
 
 def test_a_second_client_with_the_same_bsn_is_refused_by_its_hash_in_the_same_municipality_only(database):
@@ -171,7 +174,7 @@ def test_rotation_moves_every_row_to_the_new_key_so_the_old_one_can_go(database)
 
     rotated = _rotate_with_the_cli(database, f"{new},{old}")
     assert rotated.returncode == 0, rotated.stderr
-    assert "5 rows, 5 rewritten (7 fields" in rotated.stdout
+    assert "5 rows, 5 rewritten (12 fields" in rotated.stdout, "5 BSNs, 5 sets of facts, 2 e-mail addresses"
     for bsn in bsns:
         assert bsn not in rotated.stdout + rotated.stderr
     again = _rotate_with_the_cli(database, f"{new},{old}")
@@ -264,3 +267,29 @@ def test_intake_0008_encrypts_plain_rows_moves_uniqueness_to_the_hash_and_goes_b
     assert [(r.id, r.bsn, r.email, r.address) for r in back] == [
         (p["id"], p["bsn"], p["email"], "Straat 1") for p in plain
     ]
+
+
+def test_intake_0009_encrypts_the_facts_and_goes_back(engine):
+    field_crypto.configure(Settings(environment="test"))
+    keys = field_crypto.current()
+    migrations = load_service("intake").migrations
+    upgrade(engine, "intake", migrations, "intake_0008")
+    at = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    facts = {"months_unemployed": 7, "long_term_partially_disabled": True, "indication": "severe"}
+    bsn = _fresh_bsn()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO intake.client (id, municipality, bsn_encrypted, bsn_hash, client_number, name, language, "
+                "scheme, benefit_type, facts, case_manager, created_at, updated_at) VALUES ('c', '0014', :token, :hash, "
+                "'K1', 'Klant', 'nl', 'prb', 'WWB', :facts, 'km', :at, :at)"
+            ),
+            {"token": keys.encrypt(bsn), "hash": keys.keyed_hash(bsn), "facts": json.dumps(facts), "at": at},
+        )
+    upgrade(engine, "intake", migrations, "intake_0009")
+    [row] = _raw_rows(engine)
+    assert "indication" not in row["facts"] and json.loads(keys.decrypt(row["facts"])) == facts
+    downgrade(engine, "intake", migrations, "intake_0008")
+    with engine.connect() as conn:
+        back = conn.execute(sa.text("SELECT facts FROM intake.client")).scalar_one()
+    assert (json.loads(back) if isinstance(back, str) else back) == facts
