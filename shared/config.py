@@ -21,7 +21,8 @@ MAX_RETRY_DELAY_SECONDS = 600.0
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PRB_", extra="ignore", env_file=None)
+    # An error names the setting but never echoes the values (secrets and keys among them).
+    model_config = SettingsConfigDict(env_prefix="PRB_", extra="ignore", env_file=None, hide_input_in_errors=True)
 
     environment: Literal["dev", "test", "acceptance", "production"] = "dev"
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "PRB_DATABASE_URL"))

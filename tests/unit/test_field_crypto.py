@@ -135,3 +135,12 @@ def test_the_column_type_stores_tokens_and_reads_values_under_the_configured_key
         assert document.process_result_value(token, None) == facts
     finally:
         field_crypto.configure(Settings(environment="test"))
+
+
+def test_a_refused_configuration_never_echoes_a_key_or_secret():
+    data_key, secret = new_data_key(), "a-jwt-secret-that-is-long-enough-0123456789"
+    with pytest.raises(ValueError) as caught:
+        _production(jwt_secret=secret, data_keys=data_key, bsn_hash_key="short-hash-key")
+    assert "PRB_BSN_HASH_KEY" in str(caught.value)
+    for value in (data_key, secret, "short-hash-key"):
+        assert value not in str(caught.value)
