@@ -46,7 +46,7 @@ def test_policy_staff_change_a_setting_and_see_it_in_the_change_log(server, brow
     assert page.url.endswith("/policy/settings")
     assert_accessible(page, screenshots, "policy-settings")
     page.fill("#field-execution_months", "15")
-    page.get_by_role("button", name="Opslaan").click()
+    page.get_by_role("button", name="Opslaan", exact=True).click()
     page.wait_for_load_state()
     assert page.url.endswith("/policy/settings?done=1")
     assert page.get_by_role("status").inner_text().strip() == "De regels zijn opgeslagen."
