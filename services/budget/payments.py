@@ -57,6 +57,11 @@ def pay_item(uow: UnitOfWork, item: PaymentItem, line_id: str, paid_on: date) ->
     and the budget's locks, and records the item's `paid_on`."""
     line = repository.locked_line(uow.session, line_id)
     row = repository.locked_invoice(uow.session, item.invoice_id)
+    pay_locked_item(uow, line, row, item, paid_on)
+
+
+def pay_locked_item(uow: UnitOfWork, line: BudgetLine, row: Invoice, item: PaymentItem, paid_on: date) -> None:
+    """As pay_item, for a caller that has locked (and looked at) the item's line and invoice."""
     _pay(uow, line, row, Money(item.ledger_cents), Money(item.amount_cents), paid_on, item.part)
 
 
