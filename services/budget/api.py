@@ -4,6 +4,7 @@ api_bank.py, included here."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -33,6 +34,7 @@ from services.budget.models import (
 from services.budget.models_invoices_in import SupplierContactPublic
 from shared.auth import CurrentPrincipal
 from shared.deps import SessionDep, uow_dependency
+from shared.money import Money
 from shared.pagination import PAGED, PageDep, page_answer
 from shared.uow import UnitOfWork
 
@@ -175,6 +177,21 @@ def list_periodic_payments(
 
 # --- reading and deciding ------------------------------------------------------------------
 
+Euros = Annotated[Decimal | None, Query(ge=0, max_digits=12, decimal_places=2)]
+
+
+def invoice_filter(
+    provider: Annotated[str | None, Query(max_length=200)] = None,
+    min_amount: Euros = None,
+    max_amount: Euros = None,
+) -> queries.InvoiceFilter:
+    return queries.InvoiceFilter(
+        provider=provider or None,
+        min_amount=None if min_amount is None else Money.euros(min_amount),
+        max_amount=None if max_amount is None else Money.euros(max_amount),
+    )
+
+
 
 @router.get(
     "/invoices/{invoice_id}/einvoice-warnings",
@@ -197,12 +214,15 @@ def list_invoices(
     session: SessionDep,
     page: PageDep,
     response: Response,
+    narrow: Annotated[queries.InvoiceFilter, Depends(invoice_filter)],
     budget_id: Annotated[str | None, Query(max_length=36)] = None,
     status: InvoiceStatus | None = None,
 ) -> list[InvoicePublic]:
     """Invoices, oldest first: the client side sees its own, a provider the ones it sent. Narrow
-    by `budget_id` and `status` (an unknown status is a 422)."""
-    return page_answer(queries.list_invoices(session, who, page, budget_id=budget_id, status=status), response)
+    by `budget_id` and `status` (an unknown status is a 422), `provider` (its id, or a part of its
+    name) and `min_amount`/`max_amount` (the amount in budget terms, both included)."""
+    found = queries.list_invoices(session, who, page, budget_id=budget_id, status=status, narrow=narrow)
+    return page_answer(found, response)
 
 
 @router.get(
@@ -213,10 +233,15 @@ def list_invoices(
     summary="List invoices waiting for a decision",
 )
 def approval_queue(
-    who: CurrentPrincipal, session: SessionDep, page: PageDep, response: Response
+    who: CurrentPrincipal,
+    session: SessionDep,
+    page: PageDep,
+    response: Response,
+    narrow: Annotated[queries.InvoiceFilter, Depends(invoice_filter)],
 ) -> list[InvoicePublic]:
-    """Received, second-approval and late (review) invoices of the municipality, oldest first."""
-    return page_answer(queries.approval_queue(session, who, page), response)
+    """Received, second-approval and late (review) invoices of the municipality, oldest first;
+    narrow by `provider`, `min_amount` and `max_amount` as the invoice list."""
+    return page_answer(queries.approval_queue(session, who, page, narrow), response)
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoicePublic, tags=["invoices"], summary="Read an invoice")

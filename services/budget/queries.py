@@ -3,8 +3,10 @@ and pages its lists in SQL (shared.pagination)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from services.budget import repository
@@ -247,6 +249,7 @@ def list_invoices(
     *,
     budget_id: str | None = None,
     status: InvoiceStatus | None = None,
+    narrow: InvoiceFilter | None = None,
 ) -> Page[InvoicePublic]:
     authorize(who, Action.READ_INVOICE)
     query = (
@@ -262,13 +265,44 @@ def list_invoices(
         query = query.where(Invoice.budget_id == budget_id)
     if status:
         query = query.where(Invoice.status == status)
-    return page_of(session, query, page).map(invoice_public)
+    return page_of(session, narrowed(query, narrow), page).map(invoice_public)
 
 
-def approval_queue(session: Session, who: Principal, page: PageRequest) -> Page[InvoicePublic]:
+@dataclass(frozen=True)
+class InvoiceFilter:
+    """Narrowing a list of invoices: the provider (its id, or a part of its name, any case) and
+    the amount (in budget terms) from and to, both included."""
+
+    provider: str | None = None
+    min_amount: Money | None = None
+    max_amount: Money | None = None
+
+
+def narrowed(query: Any, narrow: InvoiceFilter | None) -> Any:
+    if narrow is None:
+        return query
+    if narrow.provider:
+        words = narrow.provider.strip()
+        query = query.where(
+            sa.or_(
+                col(Invoice.provider_id) == words,
+                sa.func.lower(col(Invoice.provider_name)).contains(words.lower(), autoescape=True),
+            )
+        )
+    if narrow.min_amount is not None:
+        query = query.where(col(Invoice.amount_cents) >= narrow.min_amount.cents)
+    if narrow.max_amount is not None:
+        query = query.where(col(Invoice.amount_cents) <= narrow.max_amount.cents)
+    return query
+
+
+def approval_queue(
+    session: Session, who: Principal, page: PageRequest, narrow: InvoiceFilter | None = None
+) -> Page[InvoicePublic]:
     authorize(who, Action.DECIDE_INVOICE)
     query = select(Invoice).where(Invoice.municipality == who.municipality, col(Invoice.status).in_(APPROVABLE_STATES))
-    return page_of(session, query.order_by(col(Invoice.received_at), col(Invoice.id)), page).map(invoice_public)
+    query = narrowed(query.order_by(col(Invoice.received_at), col(Invoice.id)), narrow)
+    return page_of(session, query, page).map(invoice_public)
 
 
 def document_of(session: Session, who: Principal, invoice_id: str) -> InvoiceDocument:

@@ -81,3 +81,18 @@ def test_an_upload_job_takes_invoices_in_chunks_with_a_result_per_row(request: A
     assert csv.status_code == 200 and "U-0" in csv.text
     assert http.post("/budget/v1/invoices/upload-jobs", headers=FIN, json=[]).status_code == 422
     assert http.get(f"/budget/v1/jobs/{job_id}", headers=auth("finance", "0014")).status_code == 404
+
+
+def test_invoice_lists_narrow_by_provider_and_amount(request: Any, tmp_path: Any) -> None:
+    runtime, http = budget_app(request, tmp_path)
+    budget = open_budget(runtime)
+    for n, amount in enumerate(("5.00", "50.00")):
+        r = http.post(f"/budget/v1/budgets/{budget['budget_id']}/invoices", headers=FIN,
+                      json=invoice_body(budget["line_ids"][0], f"F-{n}", amount))
+        assert r.status_code == 201, r.text
+    for path in ("/budget/v1/invoices", "/budget/v1/approval-queue"):
+        numbers = [i["invoice_number"] for i in http.get(path, headers=FIN, params={"min_amount": "10"}).json()]
+        assert numbers == ["F-1"], path
+        assert len(http.get(path, headers=FIN, params={"provider": "coach", "max_amount": "60.00"}).json()) == 2
+        assert http.get(path, headers=FIN, params={"provider": "nobody"}).json() == []
+        assert http.get(path, headers=FIN, params={"min_amount": "-1"}).status_code == 422
