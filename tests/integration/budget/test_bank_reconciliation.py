@@ -15,6 +15,7 @@ from tests.integration.budget.support import (
     COACH_PROVIDER_ID,
     TODAY,
     budget_app,
+    deliver,
     invoice_body,
     ledger_consistent,
     open_budget,
@@ -206,3 +207,67 @@ def test_a_wrong_file_is_refused_with_its_problem_and_nothing_is_stored(env):
     with runtime.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(BankStatement)).scalar_one() == 0
     assert {i["status"] for i in http.get("/budget/v1/invoices", headers=FIN).json()} == {"scheduled"}
+
+
+def test_a_return_before_the_debit_was_seen_changes_no_ledger_and_the_later_debit_changes_nothing(env):
+    runtime, http = env
+    b, run, iban, items = _run_of_three(runtime, http)
+    e2e, amount, invoice_id = items["P-1"]
+    early = camt(
+        [entry(_tx(e2e, amount, "MS03"), amount=amount, cd="CRDT")], message="camt.054", msg_id="N-1", iban=iban
+    )
+    result = _post(http, early).json()
+    assert (
+        result["outcomes"] == {"returned": 1} and result["entries"][0]["reason"] == "Reason not specified by the bank"
+    )
+    assert "InvoicePaymentReturned" not in outbox_types(runtime)  # it was never announced as paid
+    later = _post(http, camt([entry(_tx(e2e, amount))], msg_id="S-1", iban=iban)).json()
+    assert later["outcomes"] == {"already_returned": 1}
+    http.post(f"/budget/v1/payment-runs/{run['id']}/confirm", headers=FIN, json={"paid_on": TODAY.isoformat()})
+    assert http.get(f"/budget/v1/invoices/{invoice_id}", headers=FIN).json()["status"] == "approved"
+    assert http.get(f"/budget/v1/budgets/{b['budget_id']}", headers=FIN).json()["paid"] == "202.00"  # P-0 and P-2
+    assert outbox_types(runtime).count("InvoicePaid") == 2
+    ledger_consistent(runtime)
+
+
+def test_a_returned_holdback_is_payable_again_and_the_ledger_balances(env):
+    runtime, http = env
+    b = open_budget(
+        runtime,
+        lines=[
+            {"category": "job_mediation", "granted_cents": 1000_00, "provider_name": "Coach BV", "holdback_percent": 20}
+        ],
+    )
+    provider = auth("provider", "0344", provider_id=COACH_PROVIDER_ID)
+    inv = http.post(
+        "/budget/v1/invoices", headers=provider, json=invoice_body(b["line_ids"][0], "H-1", "500.00")
+    ).json()
+    http.post(f"/budget/v1/invoices/{inv['id']}/approve", headers=FIN)
+    first = http.post("/budget/v1/payment-runs", headers=FIN, json={"execution_date": TODAY.isoformat()}).json()
+    http.post(f"/budget/v1/payment-runs/{first['id']}/confirm", headers=FIN, json={"paid_on": TODAY.isoformat()})
+    deliver(
+        runtime,
+        "OutcomeRegistered",
+        "0344",
+        b["plan_id"],
+        {
+            "outcome_id": "o",
+            "plan_id": b["plan_id"],
+            "client_id": b["client_id"],
+            "outcome": "work_after",
+            "durable": True,
+        },
+    )
+    second = http.post("/budget/v1/payment-runs", headers=FIN, json={"execution_date": TODAY.isoformat()}).json()
+    pain = etree.fromstring(http.get(second["download"], headers=FIN).content)
+    e2e = pain.findtext(".//p:CdtTrfTxInf/p:PmtId/p:EndToEndId", namespaces=PAIN)
+    iban = pain.findtext(".//p:DbtrAcct/p:Id/p:IBAN", namespaces=PAIN)
+    statement = camt(
+        [entry(_tx(e2e, "100.00")), entry(_tx(e2e, "100.00", "AC04"), amount="100.00", cd="CRDT", ref="R2")], iban=iban
+    )
+    assert _post(http, statement).json()["outcomes"] == {"paid": 1, "returned": 1}
+    invoice = http.get(f"/budget/v1/invoices/{inv['id']}", headers=FIN).json()
+    assert (invoice["status"], invoice["holdback_status"]) == ("paid", "released") and invoice["payment_hold"]
+    assert http.get(f"/budget/v1/budgets/{b['budget_id']}", headers=FIN).json()["paid"] == "400.00"
+    assert outbox_types(runtime).count("InvoicePaymentReturned") == 1
+    ledger_consistent(runtime)

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from contracts.events import InvoicePaymentReturnedV1
 from services.budget.domain.bank_statement import (
     MAX_STATEMENT_BYTES,
     BankStatementError,
@@ -15,6 +16,9 @@ from services.budget.domain.bank_statement import (
     parse_bank_statement,
     return_reason,
 )
+from services.budget.domain.invoice import HoldbackStatus, Invoice, InvoiceStatus, PaymentPart
+from services.budget.domain.ledger import LineBalance, TransactionKind
+from shared.errors import Conflict, DomainError
 from shared.money import Money
 
 IBAN = "NL39RABO0300065264"
@@ -164,3 +168,65 @@ def test_each_transaction_changes_its_item_only_when_booked_in_euro_for_the_exac
 
 def test_a_transaction_naming_no_known_item_is_not_found():
     assert decide(_one(transaction("E", "100.00")), None, None).outcome is Outcome.NOT_FOUND
+
+
+# --- what a return does to the invoice and the ledger -----------------------------------------
+
+
+def _invoice(status: str, **extra: object) -> Invoice:
+    return Invoice(
+        id="inv-1",
+        budget_id="b-1",
+        budget_line_id="l-1",
+        plan_id="p-1",
+        client_id="c-1",
+        amount_cents=100_00,
+        amount_excl_vat_cents=100_00,
+        vat_cents=21_00,
+        status=status,
+        provider_id="coach-bv",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_a_returned_payment_puts_the_invoice_back_to_approved_on_a_hold_and_says_so():
+    invoice = _invoice(InvoiceStatus.PAID, paid_on=date(2026, 11, 24))
+    invoice.payment_returned(
+        PaymentPart.MAIN, Money(121_00), was_paid=True, reason_code="AC04", hold="AC04", returned_on=date(2026, 11, 26)
+    )
+    assert (invoice.status, invoice.paid_on, invoice.payment_hold) == (InvoiceStatus.APPROVED, None, "AC04")
+    (event,) = invoice.events
+    assert isinstance(event, InvoicePaymentReturnedV1)
+    assert (event.amount_cents, event.reason_code, event.part) == (121_00, "AC04", "main")
+
+
+def test_a_transfer_returned_before_it_was_booked_paid_announces_nothing():
+    invoice = _invoice(InvoiceStatus.SCHEDULED)
+    invoice.payment_returned(
+        PaymentPart.MAIN, Money(121_00), was_paid=False, reason_code=None, hold="x", returned_on=date(2026, 11, 26)
+    )
+    assert invoice.status == InvoiceStatus.APPROVED and invoice.events == []
+
+
+def test_a_returned_holdback_is_released_again_and_an_unpaid_invoice_cannot_be_returned():
+    holdback = _invoice(InvoiceStatus.PAID, holdback_status=HoldbackStatus.PAID)
+    holdback.payment_returned(
+        PaymentPart.HOLDBACK, Money(10_00), was_paid=True, reason_code="AC01", hold="x", returned_on=date(2026, 11, 26)
+    )
+    assert (holdback.status, holdback.holdback_status) == (InvoiceStatus.PAID, HoldbackStatus.RELEASED)
+    with pytest.raises(Conflict):
+        _invoice(InvoiceStatus.APPROVED).payment_returned(
+            PaymentPart.MAIN, Money(1), was_paid=True, reason_code=None, hold="x", returned_on=date(2026, 11, 26)
+        )
+
+
+def test_the_ledger_moves_a_returned_payment_from_paid_back_to_payable_and_never_more_than_was_paid():
+    line = LineBalance()
+    line.grant(Money(500_00))
+    line.approve_invoice(Money(100_00))
+    line.pay(Money(100_00))
+    tx = line.return_payment(Money(100_00))
+    assert tx.kind == TransactionKind.PAYMENT_RETURNED
+    assert (line.paid, line.payable, line.granted) == (Money(0), Money(100_00), Money(500_00))
+    with pytest.raises(DomainError):
+        line.return_payment(Money(1))
