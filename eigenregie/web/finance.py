@@ -82,31 +82,45 @@ async def invoices(
     who: Approver,
     status: str = "",
     budget_id: str = "",
+    provider: str = "",
+    min_amount: str = "",
+    max_amount: str = "",
     page: int = 1,
     approved: int | None = None,
     refused: int | None = None,
 ) -> Response:
     """Without a status: the approval queue (received, second approval, review); with one: every
-    invoice in that state. Narrow by budget."""
+    invoice in that state. Narrow by budget, provider (id or part of the name) and amount."""
     client = pages.api(request, who)
     status = status if status in ALL_STATUSES else ""
     page = max(1, page)
-    if status or budget_id:
-        answer = await client.call(
-            "GET",
-            "/budget/v1/invoices",
-            params={"status": status, "budget_id": budget_id, "page": page, "page_size": PAGE_SIZE},
-        )
-    else:
-        answer = await client.call("GET", "/budget/v1/approval-queue", params={"page": page, "page_size": PAGE_SIZE})
-    rows: list[dict[str, Any]] = answer.data
-    total = answer.total if answer.total is not None else len(rows)
+    narrowed = {"provider": provider.strip(), "min_amount": formats.parse_amount(min_amount),
+                "max_amount": formats.parse_amount(max_amount)}  # fmt: skip
+    params = {k: v for k, v in narrowed.items() if v} | {"page": page, "page_size": PAGE_SIZE}
+    errors: dict[str, str] = {}
+    try:
+        if status or budget_id:
+            answer = await client.call(
+                "GET", "/budget/v1/invoices", params={"status": status, "budget_id": budget_id, **params}
+            )
+        else:
+            answer = await client.call("GET", "/budget/v1/approval-queue", params=params)
+        rows: list[dict[str, Any]] = answer.data
+        total = answer.total if answer.total is not None else len(rows)
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        errors = exc.field_errors() or {"provider": exc.detail}
+        rows, total = [], 0
     budgets = await _budgets(client) if who.role == "finance" else []
     return _render(
         request,
         who,
         "invoices.html",
         "finance.title.invoices",
+        status=422 if errors else 200,
+        errors=errors,
+        narrowed={"provider": provider.strip(), "min_amount": min_amount.strip(), "max_amount": max_amount.strip()},
         rows=rows,
         total=total,
         page=page,
@@ -506,6 +520,12 @@ i18n.register(
         "finance.invoices.status": {"nl": "Status", "en": "Status"},
         "finance.invoices.status_queue": {"nl": "Wacht op besluit", "en": "Waiting for a decision"},
         "finance.invoices.budget": {"nl": "Budget", "en": "Budget"},
+        "finance.invoices.provider_filter": {
+            "nl": "Aanbieder (naam of deel ervan)",
+            "en": "Provider (name or part of it)",
+        },
+        "finance.invoices.min_amount": {"nl": "Bedrag vanaf (euro)", "en": "Amount from (euro)"},
+        "finance.invoices.max_amount": {"nl": "Bedrag tot en met (euro)", "en": "Amount up to (euro)"},
         "finance.invoices.all_budgets": {"nl": "Alle budgetten", "en": "All budgets"},
         "finance.invoices.show": {"nl": "Toon", "en": "Show"},
         "finance.invoices.count": {"nl": "{n} rekeningen", "en": "{n} invoices"},

@@ -124,6 +124,20 @@ def test_bulk_approve_with_four_eyes_above_the_threshold(world: dict[str, Any]) 
     assert "De rekening is goedgekeurd" in lead.get(r.headers["location"]).text
 
 
+def test_the_queue_narrows_by_provider_and_amount_and_says_what_is_wrong_at_its_field(world: dict[str, Any]) -> None:
+    small, large = new_invoice(world, "NR-1", "30.00"), new_invoice(world, "NR-2", "120.00")
+    fin = browser_as(world, "finance|0014|")
+    provider = world["budget"]["lines"][0]["provider_name"]
+    page = fin.get("/finance/invoices", params={"provider": provider[2:8].lower(), "min_amount": "100,00"})
+    assert page.status_code == 200 and "NR-2" in page.text and "NR-1" not in page.text
+    assert f'value="{provider[2:8].lower()}"' in page.text  # the filter stays filled in
+    page = fin.get("/finance/invoices", params={"provider": "nobody-such", "status": "received"})
+    assert "NR-1" not in page.text and "NR-2" not in page.text
+    bad = fin.get("/finance/invoices", params={"max_amount": "veel"})
+    assert bad.status_code == 422 and 'id="error-max_amount"' in bad.text and 'aria-invalid="true"' in bad.text
+    assert small and large
+
+
 def test_reject_needs_a_reason_shown_at_its_field(world: dict[str, Any]) -> None:
     invoice_id = new_invoice(world, "W3-R", "20.00")
     fin = browser_as(world, "finance|0014|")
