@@ -316,6 +316,13 @@ def cmd_webhooks(args: argparse.Namespace) -> None:
             raise SystemExit(f"prb webhooks {args.webhooks_command}: {exc}") from None
 
 
+def _batch_size(text: str) -> int:
+    size = int(text)
+    if not 1 <= size <= 10_000:
+        raise argparse.ArgumentTypeError("give 1 to 10000 rows")
+    return size
+
+
 def cmd_keys(args: argparse.Namespace) -> None:
     from shared import field_crypto
 
@@ -430,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = key_commands.add_parser(
         "rotate-data", help="encrypt every stored field again under the first PRB_DATA_KEYS key"
     )
-    p.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
+    p.add_argument("--batch-size", type=_batch_size, default=500, help="rows per transaction (1-10000)")
     p.set_defaults(func=cmd_keys)
     p = key_commands.add_parser("new-data-key", help="print a new key for PRB_DATA_KEYS")
     p.set_defaults(func=cmd_keys)
