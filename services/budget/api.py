@@ -192,7 +192,6 @@ def invoice_filter(
     )
 
 
-
 @router.get(
     "/invoices/{invoice_id}/einvoice-warnings",
     tags=["invoices"],

@@ -36,6 +36,8 @@ class BudgetJob(SQLModel, table=True):
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # Written on claiming and with each committed chunk; a stale one means the worker died.
+    heartbeat_at: datetime | None = None
     done: int = 0
     total: int = 0
     # What to do: the payment run's settings, or the upload's format ("json" or "ubl").

@@ -7,18 +7,22 @@ can leave and come back.
   is one transaction (one pain.001 file, all or nothing), so `done` reaches `total` when it commits.
 - A bulk upload of invoices (JSON array or UBL files): in chunks of CHUNK, each chunk and the
   job's progress and per-row results in one transaction.
+- A worker that dies (SIGKILL) leaves its job `running`: once its heartbeat is older than
+  STALE_AFTER, the next worker claims it again. An upload goes on after its last committed chunk
+  (those rows' results are kept, nothing is entered twice); a payment run starts again (its one
+  transaction was rolled back with the worker).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
 import structlog
-from sqlmodel import Session, col, select
+from sqlmodel import Session, and_, col, or_, select
 
 from services.budget import invoices_in, payments, repository
 from services.budget.commands import each_in_a_savepoint, rejected
@@ -36,6 +40,7 @@ from shared.uow import UnitOfWork
 log = structlog.get_logger("budget.jobs")
 CHUNK = 20
 MAX_JOBS_PER_RUN = 5
+STALE_AFTER = timedelta(minutes=2)
 
 
 def _new_job(uow: UnitOfWork, who: Principal, kind: str, params: dict[str, Any], payload: bytes | None) -> BudgetJob:
@@ -153,10 +158,13 @@ def _principal(job: BudgetJob) -> Principal:
 
 
 def _claim(uow: UnitOfWork) -> BudgetJob | None:
-    """The oldest queued job, marked running (one worker each: SKIP LOCKED on PostgreSQL, SQLite's write lock)."""
+    """The oldest queued job, or a running one whose worker died (its heartbeat stale), marked
+    running (one worker each: SKIP LOCKED on PostgreSQL, SQLite's write lock)."""
+    now = uow.clock.now()
+    stale = and_(col(BudgetJob.status) == "running", col(BudgetJob.heartbeat_at) < now - STALE_AFTER)
     job = uow.session.exec(
         select(BudgetJob)
-        .where(BudgetJob.status == "queued")
+        .where(or_(col(BudgetJob.status) == "queued", stale))
         .order_by(col(BudgetJob.created_at), col(BudgetJob.id))
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -164,7 +172,9 @@ def _claim(uow: UnitOfWork) -> BudgetJob | None:
     if job is None:
         uow.rollback()
         return None
-    job.status, job.started_at = "running", uow.clock.now()
+    if job.status == "running":
+        log.warning("budget.job_taken_up_again", job_id=job.id, kind=job.kind, done=job.done)
+    job.status, job.started_at, job.heartbeat_at = "running", job.started_at or now, now
     if job.kind == "payment_run":
         job.total = len(repository.payable_invoices(uow.session, job.municipality))
     uow.session.add(job)
@@ -214,7 +224,8 @@ def _run_upload(uow: UnitOfWork, job: BudgetJob) -> None:
     who = _principal(job)
     submissions = _submissions(job, who)
     job.total = len(submissions)
-    for start in range(0, len(submissions), CHUNK):
+    # After a worker died: its committed chunks are done (with their results), the rest is not.
+    for start in range(job.done, len(submissions), CHUNK):
         chunk = submissions[start : start + CHUNK]
         references = {s.budget_line_id for _, s in chunk if isinstance(s, Submission)}
         repository.lock_budgets(uow.session, repository.budgets_referenced(uow.session, who, references))
@@ -230,7 +241,7 @@ def _run_upload(uow: UnitOfWork, job: BudgetJob) -> None:
                 result = rejected(index, reference, exc)
             results.append(result.model_dump(mode="json"))
         job.results = [*job.results, *results]
-        job.done = start + len(chunk)
+        job.done, job.heartbeat_at = start + len(chunk), uow.clock.now()
         uow.session.add(job)
         uow.commit()  # this chunk's invoices with the job's progress
     _finish(uow, job)

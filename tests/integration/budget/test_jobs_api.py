@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from services.budget import queued_jobs
 from services.budget.queued_jobs import CHUNK, run_queued_jobs
 from tests.integration.budget.support import TODAY, budget_app, invoice_body, open_budget
 from tests.support.auth import auth
@@ -96,3 +99,37 @@ def test_invoice_lists_narrow_by_provider_and_amount(request: Any, tmp_path: Any
         assert len(http.get(path, headers=FIN, params={"provider": "coach", "max_amount": "60.00"}).json()) == 2
         assert http.get(path, headers=FIN, params={"provider": "nobody"}).json() == []
         assert http.get(path, headers=FIN, params={"min_amount": "-1"}).status_code == 422
+
+
+def test_an_upload_whose_worker_died_is_taken_up_again_after_its_last_committed_chunk(
+    request: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    runtime, http = budget_app(request, tmp_path)
+    budget = open_budget(runtime)
+    rows = [invoice_body(budget["line_ids"][0], f"K-{n}", "1.00") for n in range(CHUNK + 5)]
+    job_id = http.post("/budget/v1/invoices/upload-jobs", headers=FIN, json=rows).json()["id"]
+
+    # The worker dies (as by SIGKILL: nothing of it runs on) in the second chunk's third invoice.
+    accept, calls = queued_jobs.invoices_in.accept_invoice, []
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == CHUNK + 3:
+            raise SystemExit("killed")
+        return accept(*args, **kwargs)
+
+    monkeypatch.setattr(queued_jobs.invoices_in, "accept_invoice", dying)
+    with pytest.raises(SystemExit):
+        _run(runtime)
+    monkeypatch.setattr(queued_jobs.invoices_in, "accept_invoice", accept)
+    job = http.get(f"/budget/v1/jobs/{job_id}", headers=FIN).json()
+    assert job["status"] == "running" and job["done"] == CHUNK and len(job["results"]) == CHUNK
+
+    assert _run(runtime) == 0  # its heartbeat is fresh: perhaps it still runs somewhere
+    runtime.clock.advance(queued_jobs.STALE_AFTER + timedelta(seconds=1))  # type: ignore[attr-defined]
+    assert _run(runtime) == 1
+    job = http.get(f"/budget/v1/jobs/{job_id}", headers=FIN).json()
+    assert job["status"] == "done" and job["done"] == CHUNK + 5 and job["accepted"] == CHUNK + 5
+    assert [r["index"] for r in job["results"]] == list(range(CHUNK + 5))
+    queue = http.get("/budget/v1/invoices", headers=FIN, params={"budget_id": budget["budget_id"], "page_size": 100})
+    assert sorted(i["invoice_number"] for i in queue.json()) == sorted(f"K-{n}" for n in range(CHUNK + 5))
