@@ -22,7 +22,15 @@ from services.budget.submissions import submission_from_json
 from services.intake import commands as intake
 from services.intake import decisions as intake_decisions
 from services.intake.models import Client
-from services.intake.schemas import ClientCreate, ClientFactsIn, DecisionIn, PlanCreate, PlanVersionRef, SectionName
+from services.intake.schemas import (
+    ClientCreate,
+    ClientFactsIn,
+    DecisionIn,
+    PlanCreate,
+    PlanVersionRef,
+    RepresentativeCreate,
+    SectionName,
+)
 from services.monitoring import progress as monitoring
 from services.monitoring import registration
 from services.monitoring.domain.registration import ContactHours, Relative
@@ -193,6 +201,20 @@ def load_demo_data(runtime: Runtime) -> str:
                     ),
                 )
             plans.append((municipality, km, client, plan))
+            if name == "Mohamed El Amrani":
+                # His sister helps him with the paperwork, with a login of her own.
+                with runtime.uow("intake") as uow:
+                    intake.add_representative(
+                        uow,
+                        km,
+                        client.id,
+                        RepresentativeCreate(
+                            subject="rep-karin",
+                            name="Karin El Amrani",
+                            relation="family",
+                            email="karin@example.org",
+                        ),
+                    )
 
     # Leave the first plan in draft; submit the rest; decide some.
     for index, (_municipality, km, _client, plan) in enumerate(plans):

@@ -69,4 +69,21 @@ async def clients(request: Request) -> list[DemoUser]:
                 subject=f"client-{row['id'][:8]}", role=Role.CLIENT, municipality=m, client_id=row["id"]
             )
             found.append(DemoUser(f"client|{m}|{row['id']}", principal, str(row.get("name") or "")))
+            found.extend(await _representatives(request, km, row))
     return found
+
+
+async def _representatives(request: Request, km: Principal, client: dict[str, str]) -> list[DemoUser]:
+    """The client's active representatives: each logs in as themselves, acting for that client."""
+    rows = await ApiClient(request, km, "nl").get(f"/intake/v1/clients/{client['id']}/representatives")
+    return [
+        DemoUser(
+            f"representative|{km.municipality}|{client['id']}|{rep['subject']}",
+            Principal(
+                subject=rep["subject"], role=Role.REPRESENTATIVE, municipality=km.municipality, client_id=client["id"]
+            ),
+            f"{rep['name']} ({client.get('name') or ''})",
+        )
+        for rep in rows
+        if rep["active"]
+    ]

@@ -53,6 +53,12 @@ def test_the_demo_log_in_lists_staff_clients_and_partners_and_lets_in_only_those
     assert r.status_code == 303 and "prb_session=" in r.headers["set-cookie"]
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
+    # A representative logs in as herself and sees the client she acts for (his budget, not his BSN).
+    (rep,) = [k for k in keys if k.startswith("representative|")]
+    assert "Karin El Amrani" in page
+    helper = logged_in(runtime, rep)
+    overview = helper.get("/client")
+    assert overview.status_code == 200 and "€ 1.200,00" in overview.text
     # Not on the list: a made-up role, municipality or client id.
     for forged in ("ops|9999|", "client|0014|00000000-0000-0000-0000-000000000000", "service|0014|", ""):
         assert browser_of(runtime).post("/login", data={"user": forged}).status_code in (403, 422), forged
