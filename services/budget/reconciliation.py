@@ -48,6 +48,7 @@ from services.budget.models_bank import (
 from services.budget.payments import pay_locked_item
 from services.budget.permissions import Action, authorize
 from shared.auth import Principal
+from shared.contention import retry_on_contention
 from shared.db import bulk_insert
 from shared.errors import Conflict, DomainError, NotFound, RuleBroken
 from shared.money import Money
@@ -58,6 +59,7 @@ _CHUNK = 5000  # end-to-end ids per query (SQLite and PostgreSQL both take that 
 Match = tuple[PaymentItem, str, str]  # the item, its invoice's budget and line
 
 
+@retry_on_contention
 def import_bank_statement(uow: UnitOfWork, who: Principal, content: bytes) -> tuple[bool, BankStatementPublic]:
     """Import a camt.053/054 file: (True, its result) the first time, (False, the stored result)
     when this municipality imported the same file before."""
@@ -106,12 +108,16 @@ def import_bank_statement(uow: UnitOfWork, who: Principal, content: bytes) -> tu
         with uow.session.begin_nested():
             uow.session.flush()
     except IntegrityError as exc:  # the same file, imported at the same moment by someone else
-        raise Conflict(
-            "bank_statement.concurrent",
-            "This bank statement is being imported right now; try again to see its result.",
-            "file",
-            message_nl="Dit bankafschrift wordt op dit moment ingelezen; probeer het opnieuw voor het resultaat.",
-        ) from exc
+        uow.rollback()  # nothing was changed yet; the other import has committed: answer its result
+        earlier = _stored(uow.session, who.municipality, parsed.message_id)
+        if earlier is None:
+            raise Conflict(
+                "bank_statement.concurrent",
+                "This bank statement is being imported right now; try again to see its result.",
+                "file",
+                message_nl="Dit bankafschrift wordt op dit moment ingelezen; probeer het opnieuw voor het resultaat.",
+            ) from exc
+        return False, _repeat(uow.session, earlier, sha256)
 
     paid: list[tuple[str, date]] = []  # the items this file pays, and on which day
     entries = [_reconcile(uow, statement.id, tx, found.get(tx.end_to_end_id or ""), paid) for tx in parsed.transactions]

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
 from lxml import etree
 
+from services.budget import payments, reconciliation
 from services.budget.domain.bank_statement import MAX_STATEMENT_BYTES
-from services.budget.models import BudgetLine
+from services.budget.models import BudgetLine, MarkPaid
 from services.budget.models_bank import BankStatement
+from shared.auth import Principal, Role
+from shared.errors import DomainError, TemporarilyUnavailable
 from tests.integration.budget.support import (
     COACH_PROVIDER_ID,
     TODAY,
@@ -22,6 +30,7 @@ from tests.integration.budget.support import (
     outbox_types,
 )
 from tests.support.auth import auth
+from tests.support.world import api_client
 from tests.unit.budget.test_bank_statement import camt, entry, transaction
 
 FIN = auth("finance", "0344", subject="fin-1")
@@ -271,3 +280,47 @@ def test_a_returned_holdback_is_payable_again_and_the_ledger_balances(env):
     assert http.get(f"/budget/v1/budgets/{b['budget_id']}", headers=FIN).json()["paid"] == "400.00"
     assert outbox_types(runtime).count("InvoicePaymentReturned") == 1
     ledger_consistent(runtime)
+
+
+def _attempt(work) -> str:
+    try:
+        return work()
+    except TemporarilyUnavailable:
+        return "busy"
+    except DomainError as exc:
+        return exc.code
+    except Exception as exc:  # noqa: BLE001 - what this test exists to catch
+        return f"UNEXPECTED {type(exc).__name__}: {str(exc)[:200]}"
+
+
+def test_imports_of_two_files_and_the_confirm_racing_pay_each_item_exactly_once(race_runtime):
+    rt = race_runtime
+    http = api_client(rt)
+    _, run, iban, items = _run_of_three(rt, http)
+    booked = entry("".join(_tx(e2e, amount) for e2e, amount, _ in items.values()), amount="366.00")
+    files = [camt([booked], msg_id=f"RACE-{uuid.uuid4().hex[:8]}", iban=iban) for _ in range(2)]
+    finance = Principal(subject="fin-1", role=Role.FINANCE, municipality="0344")
+    paid_before = outbox_types(rt).count("InvoicePaid")
+    start = threading.Barrier(12)
+
+    def import_file(raw: bytes) -> str:
+        start.wait()
+        with rt.uow("budget") as uow:
+            created, _ = reconciliation.import_bank_statement(uow, finance, raw)
+        return "imported" if created else "stored"
+
+    def confirm() -> str:
+        start.wait()
+        with rt.uow("budget") as uow:
+            payments.confirm_payment_run(uow, finance, run["id"], MarkPaid(paid_on=TODAY))
+        return "confirmed"
+
+    jobs = [partial(import_file, files[i % 2]) for i in range(8)] + [confirm] * 4
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outcomes = Counter(pool.map(_attempt, jobs))
+    print(f"bank statements x confirm: {dict(outcomes)}")
+    assert set(outcomes) <= {"imported", "stored", "confirmed", "payment_run.already_paid"}
+    assert outcomes["imported"] == 2  # each file once; its twins wait, then answer the stored result
+    assert outbox_types(rt).count("InvoicePaid") - paid_before == 3
+    assert http.get(f"/budget/v1/payment-runs/{run['id']}", headers=FIN).json()["status"] == "paid"
+    ledger_consistent(rt)
