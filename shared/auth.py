@@ -46,6 +46,10 @@ class Principal(BaseModel):
     municipality: str = Field(pattern=MUNICIPALITY_CODE)
     client_id: str | None = None  # for client and representative tokens
     provider_id: str | None = None  # for provider tokens
+    # Partner application tokens (OAuth2 client credentials): the scopes granted and the
+    # organisation's KvK number. Scopes apply to partner tokens only; staff tokens carry none.
+    scopes: tuple[str, ...] = ()
+    organisation_kvk: str | None = Field(default=None, pattern=r"^[0-9]{8}$")
 
     def is_client_side(self) -> bool:
         return self.role in (Role.CLIENT, Role.REPRESENTATIVE)
@@ -66,6 +70,10 @@ def issue_token(principal: Principal, settings: Settings, ttl: timedelta | None 
         claims["client_id"] = principal.client_id
     if principal.provider_id:
         claims["provider_id"] = principal.provider_id
+    if principal.scopes:
+        claims["scope"] = " ".join(principal.scopes)  # RFC 8693 / RFC 9068: space-separated
+    if principal.organisation_kvk:
+        claims["organisation_kvk"] = principal.organisation_kvk
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
@@ -89,6 +97,8 @@ def decode_token(token: str, settings: Settings) -> Principal:
             municipality=claims.get("municipality"),
             client_id=claims.get("client_id"),
             provider_id=claims.get("provider_id"),
+            scopes=tuple(str(claims.get("scope") or "").split()),
+            organisation_kvk=claims.get("organisation_kvk"),
         )
     except ValidationError as exc:
         raise Problem(401, "Invalid token", "The token lacks a valid role or municipality.") from exc
