@@ -36,6 +36,26 @@ class Settings(BaseSettings):
     data_keys: str = Field(default="", repr=False)
     bsn_hash_key: str = Field(default="", repr=False)
     token_ttl_minutes: int = 8 * 60
+    # Token signing (shared/signing_keys.py; docs/operations.md "Keys: signing keys and rotation"):
+    # PEM private keys (or paths of PEM files), the first signs, all are published at
+    # /.well-known/jwks.json. Empty: a development key derived from jwt_secret (refused in
+    # acceptance and production). jwks_url: validate bearer tokens with the keys published there
+    # (fetched, cached, fetched again when a token names an unknown kid) instead of local keys.
+    signing_keys: str = Field(default="", repr=False)
+    jwks_url: str | None = None
+    # The web pages' log-in (OpenID Connect, eigenregie/web/oidc_login.py). No oidc_issuer in dev
+    # and test: the local issuer (eigenregie/web/oidc_issuer.py) with the demo users. With one (a
+    # broker for DigiD and eHerkenning, e.g. Keycloak) the pages log in there: its discovery
+    # document at <issuer>/.well-known/openid-configuration, this client, and which ID token claims
+    # carry the role, the municipality, the client's and the provider's id.
+    oidc_issuer: str | None = None
+    oidc_client_id: str = "eigen-regie-web"
+    oidc_client_secret: str | None = Field(default=None, repr=False)
+    oidc_scopes: str = "openid profile"
+    oidc_role_claim: str = "role"
+    oidc_municipality_claim: str = "municipality"
+    oidc_client_id_claim: str = "client_id"
+    oidc_provider_id_claim: str = "provider_id"
     log_level: str = "INFO"
     log_json: bool = True
     # Event delivery: tries before a dead letter, first retry delay (doubles each try).
