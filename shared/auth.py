@@ -1,16 +1,21 @@
 """Who is asking: a signed bearer token (JWT) with a role and a municipality.
 
 Every query is scoped to the token's municipality; a client token also names the client,
-a provider token the provider. Real OIDC can replace `decode_token` later; the scoping
-rules stay the same.
+a provider token the provider. Tokens are signed with the first of the configured signing keys
+(RS256 or ES256, shared/signing_keys.py) and name it in their `kid` header; `decode_token`
+validates against the published keys (JWKS): the local ones, or those at `jwks_url`, fetched and
+cached by PyJWT's PyJWKClient and fetched again when a token names a kid it does not know (a key
+rotated in). HS256 with the shared secret is no longer accepted. People log in through OpenID
+Connect (eigenregie/web/oidc_login.py); the scoping rules stay the same.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
@@ -20,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared.config import Settings
 from shared.events import MUNICIPALITY_CODE
 from shared.problems import Problem
+from shared.signing_keys import key_set
 
 
 class Role(StrEnum):
@@ -74,15 +80,18 @@ def issue_token(principal: Principal, settings: Settings, ttl: timedelta | None 
         claims["scope"] = " ".join(principal.scopes)  # RFC 8693 / RFC 9068: space-separated
     if principal.organisation_kvk:
         claims["organisation_kvk"] = principal.organisation_kvk
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    key = key_set(settings).signing
+    assert key.private is not None  # the first key signs: shared/signing_keys.py refuses a public one
+    return jwt.encode(claims, key.private, algorithm=key.algorithm, headers={"kid": key.kid})
 
 
 def decode_token(token: str, settings: Settings) -> Principal:
     try:
+        key, algorithm = _validation_key(token, settings)
         claims = jwt.decode(
             token,
-            settings.jwt_secret,
-            algorithms=["HS256"],
+            key,
+            algorithms=[algorithm],
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "sub", "iss"]},
         )
@@ -107,6 +116,42 @@ def decode_token(token: str, settings: Settings) -> Principal:
     if principal.role == Role.PROVIDER and not principal.provider_id:
         raise Problem(401, "Invalid token", "A provider token must name the provider.")
     return principal
+
+
+ALGORITHMS = ("RS256", "ES256")
+_jwks_clients: dict[str, jwt.PyJWKClient] = {}
+_jwks_lock = threading.Lock()
+
+
+def jwks_client(url: str) -> jwt.PyJWKClient:
+    """One PyJWKClient per JWKS URL: it caches the key set and fetches it again when a token names
+    an unknown kid (at most once per 30 s cool-down)."""
+    with _jwks_lock:
+        client = _jwks_clients.get(url)
+        if client is None:
+            client = _jwks_clients[url] = jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=300, timeout=5)
+        return client
+
+
+def _validation_key(token: str, settings: Settings) -> tuple[Any, str]:
+    """The published key the token's `kid` names, and its algorithm: none, an unknown kid or an
+    algorithm we do not use (HS256, none) is an invalid token."""
+    header = jwt.get_unverified_header(token)
+    kid, algorithm = header.get("kid"), header.get("alg")
+    if algorithm not in ALGORITHMS or not isinstance(kid, str):
+        raise jwt.InvalidTokenError("unsupported algorithm or no kid")
+    if settings.jwks_url:
+        try:
+            found = jwks_client(settings.jwks_url).get_signing_key(kid)
+        except jwt.PyJWKClientError as exc:
+            raise jwt.InvalidTokenError("unknown kid") from exc
+        if found.algorithm_name != algorithm:
+            raise jwt.InvalidTokenError("algorithm does not match the key")
+        return found.key, algorithm
+    local = key_set(settings).by_kid(kid)
+    if local is None or local.algorithm != algorithm:
+        raise jwt.InvalidTokenError("unknown kid")
+    return local.public, algorithm
 
 
 # Declared in OpenAPI as the HTTP bearer scheme, so /docs can send a token; we answer the 401 ourselves.
