@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from eigenregie.web import case_manager, client, finance, ops, policy
+from eigenregie.web import case_manager, client, finance, ops, policy, policy_catalogue
 
-ROUTERS: tuple[APIRouter, ...] = (client.router, case_manager.router, finance.router, policy.router, ops.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    client.router,
+    case_manager.router,
+    finance.router,
+    policy.router,
+    policy_catalogue.router,
+    ops.router,
+)

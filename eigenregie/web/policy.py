@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from eigenregie.web import formats, i18n, pages
 from eigenregie.web.api_client import ApiError
+from eigenregie.web.client import CATEGORIES
 from eigenregie.web.session import WebSession
 
 router = APIRouter(include_in_schema=False)
@@ -123,6 +124,8 @@ RULE_KINDS = (
     "available_for_work",
     "target_group",
 )
+# The price catalogue's units (intake's words for them; the form shows them in Dutch or English).
+UNITS = ("hour", "day", "month", "session", "course", "piece")
 # Monitoring's benchmark settings, edited on the same page (one PUT with all of them).
 BENCHMARK_FIELDS = (
     "hourly_rate",
@@ -131,7 +134,8 @@ BENCHMARK_FIELDS = (
     "reference_outflow_nug",
     "reference_trajectory_cost",
 )
-LABELLED = (*NUMBERS, *AMOUNTS, *CHOICES, *SWITCHES, "months", "budget", "enabled")
+CATALOGUE_SETTINGS = ("price_catalogue", "quote_required_above", "over_catalogue_price", "missing_required_quote")
+LABELLED = (*CATALOGUE_SETTINGS, *NUMBERS, *AMOUNTS, *CHOICES, *SWITCHES, "months", "budget", "enabled")
 
 
 def setting_label(name: str, lang: str) -> str:
@@ -146,7 +150,7 @@ def rule_label(kind: str, lang: str) -> str:
     return i18n.text(f"policy.rule.{kind}", lang) if kind in RULE_KINDS else kind
 
 
-async def _settings_context(request: Request, who: WebSession) -> dict[str, Any]:
+async def settings_context(request: Request, who: WebSession) -> dict[str, Any]:
     client = pages.api(request, who)
     lang = pages.lang_of(request, who)
     changes: list[dict[str, Any]] = []
@@ -167,6 +171,11 @@ async def _settings_context(request: Request, who: WebSession) -> dict[str, Any]
         "setting_label": lambda name: setting_label(name, lang),
         "rule_label": lambda kind: rule_label(kind, lang),
         "may_edit": who.role == "policy",
+        "catalogue_errors": {},
+        "catalogue_rows": None,
+        "catalogue_values": {},
+        "units": UNITS,
+        "categories": CATEGORIES,
     }
 
 
@@ -174,7 +183,7 @@ async def _settings_context(request: Request, who: WebSession) -> dict[str, Any]
 async def settings(request: Request, who: Policy, done: str = "") -> Response:
     """The municipality's intake policy: what it says, a form for its main settings, and its change log;
     below it the benchmark's settings (hourly rate, minimum cell size, reference figures)."""
-    context = await _settings_context(request, who)
+    context = await settings_context(request, who)
     return pages.render(
         request,
         who,
@@ -184,7 +193,7 @@ async def settings(request: Request, who: Policy, done: str = "") -> Response:
         values={},
         benchmark_errors={},
         benchmark_values={},
-        done=done if done in ("1", "benchmark") else "",
+        done=done if done in ("1", "benchmark", "catalogue") else "",
         **context,
     )
 
@@ -222,7 +231,7 @@ async def save_settings(request: Request, who: Policy) -> Response:
     except ApiError as exc:
         if exc.status != 422:
             raise
-        context = await _settings_context(request, who)
+        context = await settings_context(request, who)
         return pages.render(
             request,
             who,
@@ -253,7 +262,7 @@ async def save_benchmark_settings(request: Request, who: Policy) -> Response:
     except ApiError as exc:
         if exc.status != 422:
             raise
-        context = await _settings_context(request, who)
+        context = await settings_context(request, who)
         return pages.render(
             request,
             who,
@@ -475,6 +484,14 @@ i18n.register(
             "nl": "Uw gemeente gebruikt nog de standaardwaarden.",
             "en": "Your municipality still uses the default values.",
         },
+        "policy.settings.price_catalogue": {"nl": "Prijslijst", "en": "Price catalogue"},
+        "policy.settings.quote_required_above": {"nl": "Offerte verplicht boven", "en": "Quote required above"},
+        "policy.settings.over_catalogue_price": {"nl": "Duurder dan de prijslijst", "en": "Above the catalogue"},
+        "policy.settings.missing_required_quote": {
+            "nl": "Verplichte offerte ontbreekt",
+            "en": "Required quote missing",
+        },
+        "policy.changes.products": {"nl": "{n} producten", "en": "{n} products"},
         "policy.changes.when": {"nl": "Wanneer", "en": "When"},
         "policy.changes.who": {"nl": "Wie", "en": "Who"},
         "policy.changes.what": {"nl": "Wat", "en": "What"},

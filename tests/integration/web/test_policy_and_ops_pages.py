@@ -120,6 +120,37 @@ def test_amounts_are_shown_the_dutch_or_the_english_way():
 # --- policy: the settings --------------------------------------------------------------------------
 
 
+def test_policy_staff_keep_the_price_catalogue_and_see_errors_at_the_products_field(runtime, api):
+    http = logged_in(runtime, "policy|0344|")
+    page = http.get("/policy/settings")
+    assert "Er staan nog geen producten in de prijslijst." in page.text
+    csrf = csrf_of(page.text)
+    form = {"csrf_token": csrf, "product-count": "1", "product-0-code": "HEF-1",
+            "product-0-description": "Cursus heftruck met certificaat", "product-0-category": "training_skills",
+            "product-0-unit": "course", "product-0-maximum_price": "1.600,00", "quote_required_above": "1000",
+            "over_catalogue_price": "block", "missing_required_quote": "warning"}
+    bad = http.post("/policy/settings/catalogue", data={**form, "product-0-maximum_price": "0"})
+    assert bad.status_code == 422 and 'id="error-product-0-maximum_price"' in bad.text
+    assert 'value="Cursus heftruck met certificaat"' in bad.text  # what was typed stays
+    done = http.post("/policy/settings/catalogue", data=form)
+    assert done.status_code == 303 and done.headers["location"].startswith("/policy/settings?done=catalogue")
+    policy = api.get("/intake/v1/policy", headers=auth("case_manager", "0344")).json()
+    assert policy["price_catalogue"] == [{"code": "HEF-1", "description": "Cursus heftruck met certificaat",
+                                          "category": "training_skills", "unit": "course", "maximum_price": "1600.00"}]
+    assert policy["quote_required_above"] == "1000.00" and policy["over_catalogue_price"] == "block"
+    shown = http.get("/policy/settings?done=catalogue").text
+    assert "De prijslijst is opgeslagen." in shown and 'value="1600,00"' in shown and "Product 1" in shown
+    assert "Prijslijst: van 0 producten naar 1 producten" in shown  # the change log, in words
+    # Removing the product empties the catalogue again; Groningen's catalogue never changed.
+    gone = http.post("/policy/settings/catalogue", data={**form, "product-0-remove": "1", "quote_required_above": ""})
+    assert gone.status_code == 303
+    policy = api.get("/intake/v1/policy", headers=auth("case_manager", "0344")).json()
+    assert policy["price_catalogue"] == [] and policy["quote_required_above"] is None
+    assert api.get("/intake/v1/policy", headers=auth("case_manager", "0014")).json()["price_catalogue"] == []
+    assert logged_in(runtime, "team_lead|0344|").post("/policy/settings/catalogue", data=form).status_code == 403
+
+
+
 def test_policy_staff_change_the_settings_and_see_who_changed_what_when(runtime, api):
     http = logged_in(runtime, "policy|0014|")
     page = http.get("/policy/settings")
