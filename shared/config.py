@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.field_crypto import DEV_BSN_HASH_KEY, DEV_DATA_KEY, MIN_HASH_KEY_LENGTH, parse_data_keys
@@ -86,6 +86,17 @@ class Settings(BaseSettings):
     max_upload_body_bytes: int = Field(default=11 * 1024 * 1024, gt=0)
     max_bulk_json_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_bulk_upload_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    # Rate limits (shared/rate_limit.py; the `limits` notation, several separated by ";"): each
+    # log-in or partner application on the APIs, and each client address on a log-in POST (one of
+    # the paths) or an API call without a valid token. Counted in memory in embedded mode, in
+    # Redis when distributed (the broker, unless rate_limit_storage_url names another).
+    rate_limit_enabled: bool = True
+    rate_limit: str = "600/minute"
+    rate_limit_login: str = "10/minute"
+    rate_limit_login_paths: str = "/login"
+    rate_limit_strategy: Literal["fixed-window", "moving-window", "sliding-window-counter"] = "moving-window"
+    rate_limit_storage_url: str | None = Field(default=None, repr=False)
+    rate_limit_key_prefix: str = Field(default="prb-ratelimit", min_length=1, max_length=60)
     # Webhooks to partners: tries per delivery, the first wait (doubles each try, less up to 20 %
     # jitter), the horizon after which a delivery fails however many tries are left, the HTTP
     # timeout, how many deliveries of one subscription one pass sends, and after how many failed
@@ -147,6 +158,17 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'eigenregie.db').as_posix()}"
+
+    @field_validator("rate_limit", "rate_limit_login")
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError('a rate limit such as "600/minute" (several separated by ";")') from exc
+        return value
 
     @model_validator(mode="after")
     def refuse_default_secrets_outside_dev(self) -> Settings:

@@ -237,12 +237,13 @@ _PROBLEM_DESCRIPTIONS = {
     409: "The record's state does not allow this now.",
     413: "The request body is larger than this route takes.",
     422: "A field is invalid or a rule refuses the request; `errors` names the fields.",
+    429: "Over the rate limit of this log-in (or address); retry after Retry-After seconds.",
     503: "Busy or a dependency is unreachable; retry after Retry-After seconds.",
 }
 
 
 def _problem_statuses(method: str, path: str, operation: dict[str, Any]) -> list[int]:
-    statuses = [503]
+    statuses = [429, 503]  # every API route is rate limited (shared/rate_limit.py)
     if operation.get("security"):
         statuses += [401, 403]
     if "{" in path:

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.config import Settings
 from shared.logging import correlation_id_var, new_correlation_id
 from shared.problems import Problem, document_problem_responses, install_problem_handlers, problem_response
+from shared.rate_limit import RateLimitMiddleware
 from shared.runtime import EmbeddedBackground, Runtime, ServiceSpec
 
 log = structlog.get_logger("http")
@@ -314,5 +315,8 @@ def create_app(
     for spec in specs:
         app.mount(f"/{spec.name}", create_service_app(spec, runtime))
     app.add_middleware(BodySizeLimitMiddleware, settings=runtime.settings)
-    app.add_middleware(CorrelationIdMiddleware)  # outermost: the 413 carries the correlation id too
+    # Counted before a body is read: the APIs per log-in (the pages' calls to them too), log-ins per address.
+    prefixes = [f"/{spec.name}/" for spec in specs] + ["/ops/"]
+    app.add_middleware(RateLimitMiddleware, settings=runtime.settings, prefixes=prefixes)
+    app.add_middleware(CorrelationIdMiddleware)  # outermost: the 413 and 429 carry the correlation id too
     return app

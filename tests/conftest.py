@@ -6,6 +6,7 @@ PRB_REQUIRE_SERVICES=1 (CI) that skip becomes a failure.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +20,12 @@ from tests.support.databases import scratch_database
 from tests.support.environment import PG_ADMIN_URL, REDIS_URL, free_port, unavailable
 
 # Fixtures only; helpers live in tests/support/ and tests import them from there.
+
+# Many requests by one test token or one address: the rate limits stay on (their middleware and
+# storage run in every test, processes started by tests inherit this) but out of reach. The rate
+# limit tests set their own limits.
+os.environ.setdefault("PRB_RATE_LIMIT", "1000000/minute")
+os.environ.setdefault("PRB_RATE_LIMIT_LOGIN", "1000000/minute")
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> str:

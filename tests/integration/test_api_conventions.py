@@ -114,7 +114,7 @@ def test_every_operation_declares_its_problem_answers_as_problem_json(world, ser
     document = _openapi(http, service)
     assert "HTTPValidationError" not in document["components"]["schemas"]
     for method, path, operation in _operations(document):
-        for status in ("401", "403", "503"):
+        for status in ("401", "403", "429", "503"):
             assert PROBLEM_JSON in operation["responses"][status]["content"], f"{method} {path} {status}"
         if "{" in path:
             assert "404" in operation["responses"], f"{method} {path}"
