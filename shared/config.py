@@ -93,7 +93,8 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit: str = "600/minute"
     rate_limit_login: str = "10/minute"
-    rate_limit_login_paths: str = "/login"
+    # The web log-in, the local issuer's log-in form, a partner application's token request.
+    rate_limit_login_paths: str = "/login,/oidc/authorize,/intake/v1/oauth/token"
     rate_limit_strategy: Literal["fixed-window", "moving-window", "sliding-window-counter"] = "moving-window"
     rate_limit_storage_url: str | None = Field(default=None, repr=False)
     rate_limit_key_prefix: str = Field(default="prb-ratelimit", min_length=1, max_length=60)

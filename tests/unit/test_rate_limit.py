@@ -24,6 +24,10 @@ def _client(address: str = "192.0.2.1", **limits: object) -> TestClient:
     def login() -> dict[str, str]:
         return {"ok": "yes"}
 
+    @app.post("/intake/v1/oauth/token")
+    def partner_token() -> dict[str, str]:
+        return {"ok": "yes"}
+
     @app.get("/login")
     def login_page() -> dict[str, str]:
         return {"ok": "yes"}
@@ -76,6 +80,12 @@ def test_a_log_in_post_has_its_own_tighter_limit_per_address_whatever_the_token(
     assert codes == [200, 200, 429]
     assert http.get("/login").status_code == 200  # the page itself is not counted
     assert http.get("/intake/v1/clients").status_code == 200  # nor does a log-in count against the API limit
+
+
+def test_a_partner_applications_token_request_counts_as_a_log_in():
+    http = _client()
+    assert [http.post("/intake/v1/oauth/token").status_code for _ in range(3)] == [200, 200, 429]
+    assert http.get("/intake/v1/clients", headers=KM).status_code == 200
 
 
 def test_paths_outside_the_apis_are_not_counted():
