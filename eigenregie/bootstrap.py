@@ -44,7 +44,7 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     "BudgetThresholdReached": ("notifications",),
     "BudgetClosed": (),
     "InvoicePaid": ("monitoring", "notifications"),
-    "InvoicePaymentReturned": (),
+    "InvoicePaymentReturned": ("monitoring",),
     "ProgressReported": ("notifications",),
     "FollowUpOverdue": ("notifications",),
     "FollowUpDueSoon": ("notifications",),

@@ -18,6 +18,7 @@ from contracts.events import (
     BudgetOpenedV1,
     InvoicePaidV1,
     InvoicePaidV2,
+    InvoicePaymentReturnedV1,
     OrientationStartedV1,
     PlanApprovedV1,
     PlanChangedV1,
@@ -129,6 +130,14 @@ def record_payment_on_invoice_paid(uow: UnitOfWork, paid: InvoicePaidV1 | Invoic
     repository.save(uow.session, trajectory)
 
 
+def undo_payment_on_invoice_payment_returned(
+    uow: UnitOfWork, returned: InvoicePaymentReturnedV1, event: Envelope
+) -> None:
+    trajectory = _known(uow, returned.plan_id)
+    trajectory.payment_returned(returned.amount_cents)
+    repository.save(uow.session, trajectory)
+
+
 def close_trajectory_on_trajectory_closed(uow: UnitOfWork, closed: TrajectoryClosedV1, event: Envelope) -> None:
     trajectory = _known(uow, closed.plan_id)
     trajectory.close(CloseReason(closed.reason), closed.closed_on)
@@ -142,6 +151,7 @@ EVENT_HANDLERS: EventHandlers = {
     BudgetOpenedV1: link_budget_on_budget_opened,
     InvoicePaidV1: record_payment_on_invoice_paid,  # still in flight from before version 2
     InvoicePaidV2: record_payment_on_invoice_paid,
+    InvoicePaymentReturnedV1: undo_payment_on_invoice_payment_returned,
     TrajectoryClosedV1: close_trajectory_on_trajectory_closed,
     PlanChangedV1: follow_plan_change_on_plan_changed,
     TrajectoryProfiledV1: record_profile_on_trajectory_profiled,

@@ -189,6 +189,11 @@ class Trajectory:
         """A transfer for this trajectory went out (an invoice's main part or its released holdback)."""
         self.paid_incl_vat_cents += amount_cents
 
+    def payment_returned(self, amount_cents: int) -> None:
+        """The bank sent a transfer back: it was not paid out after all. A plain subtraction, so the
+        total is right whichever of InvoicePaid and InvoicePaymentReturned is delivered first."""
+        self.paid_incl_vat_cents -= amount_cents
+
     def close(self, reason: CloseReason, on: date) -> None:
         self.status, self.closed_on, self.close_reason = TrajectoryStatus.CLOSED, on, reason
         self.report_overdue = False

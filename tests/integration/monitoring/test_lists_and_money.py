@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import pytest
 
@@ -124,3 +125,25 @@ def test_a_grant_above_21_million_euros_is_followed_not_dead_lettered(env):
     handlers = load_service("monitoring").event_handlers
     assert consume(runtime.engine, "monitoring", event.model_dump_json(), handlers, max_attempts=1) == Outcome.HANDLED
     assert http.get(f"/monitoring/v1/trajectories/{plan_id}", headers=KM).json()["granted"] == "30000000.00"
+
+
+def test_a_transfer_the_bank_returned_is_no_longer_paid_out_whichever_event_comes_first(env):
+    runtime, http, cases = env
+    case = cases[1]
+    handlers = load_service("monitoring").event_handlers
+    before = http.get(f"/monitoring/v1/trajectories/{case.plan_id}", headers=KM).json()["paid_incl_vat"]
+
+    def deliver(event_type: str, **payload) -> None:
+        event = event_of(event_type, tenant="0014", subject=case.plan_id, producer="budget", correlation_id="c",
+                         payload={"invoice_id": "inv-r", "budget_id": case.budget_id, "plan_id": case.plan_id,
+                                  "client_id": case.client_id, "amount_cents": 5_000, **payload})
+        assert consume(runtime.engine, "monitoring", event.model_dump_json(), handlers, max_attempts=1) == Outcome.HANDLED
+
+    returned = {"part": "main", "reason_code": "AC04", "returned_on": "2026-11-02"}
+    deliver("InvoicePaymentReturned", **returned)  # delivered before the payment it undoes
+    deliver("InvoicePaid", paid_on="2026-11-01")
+    after = http.get(f"/monitoring/v1/trajectories/{case.plan_id}", headers=KM).json()["paid_incl_vat"]
+    assert after == before
+    deliver("InvoicePaid", paid_on="2026-11-03")  # paid again, to the right account
+    again = http.get(f"/monitoring/v1/trajectories/{case.plan_id}", headers=KM).json()["paid_incl_vat"]
+    assert Decimal(again) == Decimal(before) + Decimal("50.00")
