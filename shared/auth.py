@@ -119,17 +119,22 @@ def decode_token(token: str, settings: Settings) -> Principal:
 
 
 ALGORITHMS = ("RS256", "ES256")
+# An unknown kid fetches the JWKS again, but at most once per this many seconds (PyJWKClient's
+# cool-down: a stream of made-up kids does not hammer the issuer).
+JWKS_COOLDOWN_SECONDS = 30.0
 _jwks_clients: dict[str, jwt.PyJWKClient] = {}
 _jwks_lock = threading.Lock()
 
 
 def jwks_client(url: str) -> jwt.PyJWKClient:
     """One PyJWKClient per JWKS URL: it caches the key set and fetches it again when a token names
-    an unknown kid (at most once per 30 s cool-down)."""
+    an unknown kid (at most once per cool-down)."""
     with _jwks_lock:
         client = _jwks_clients.get(url)
         if client is None:
-            client = _jwks_clients[url] = jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=300, timeout=5)
+            client = _jwks_clients[url] = jwt.PyJWKClient(
+                url, cache_jwk_set=True, lifespan=300, timeout=5, cooldown_duration=JWKS_COOLDOWN_SECONDS
+            )
         return client
 
 

@@ -59,6 +59,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     settings = get_settings()
     if not settings.embedded:
         raise SystemExit("prb run is the embedded mode; unset BROKER_URL, or use prb serve/worker/relay/beat")
+    require_signing_keys(settings)
     configure_logging(settings.log_level, settings.log_json)
     runtime = build_runtime(settings)
     for service in SERVICES:
@@ -77,10 +78,19 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from eigenregie.entrypoints.web import create_app
 
     settings = get_settings()
+    require_signing_keys(settings)
     configure_logging(settings.log_level, settings.log_json, service=args.service)
     runtime = build_runtime(settings, services=[args.service])
     app = create_app(runtime, embedded=False)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, workers=None)
+
+
+def require_signing_keys(settings: Settings) -> None:
+    """A process that issues or validates tokens starts only with real signing keys (or a JWKS URL)
+    in acceptance and production; a malformed key stops it in every environment."""
+    from shared.signing_keys import require_configured
+
+    require_configured(settings)
 
 
 def _require_broker(settings: Settings, what: str) -> None:
@@ -100,6 +110,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     _require_broker(settings, "worker")
+    require_signing_keys(settings)
     configure_logging(settings.log_level, settings.log_json, service=args.service)
     app = build_celery((args.service,))
     _freeze_startup_objects()
@@ -245,7 +256,10 @@ def cmd_token(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     if settings.environment not in ("dev", "test"):
-        raise SystemExit("prb token issues development tokens only (PRB_ENVIRONMENT=dev or test)")
+        raise SystemExit(
+            f"prb token issues development tokens only (PRB_ENVIRONMENT=dev or test), not in "
+            f"{settings.environment}: people log in through OpenID Connect there"
+        )
     try:
         principal = Principal(
             subject=args.subject or f"{args.role}-{args.municipality}",
@@ -328,6 +342,11 @@ def cmd_keys(args: argparse.Namespace) -> None:
 
     if args.keys_command == "new-data-key":
         print(field_crypto.new_data_key())
+        return
+    if args.keys_command == "new-signing-key":
+        from shared.signing_keys import new_private_key_pem
+
+        print(new_private_key_pem(args.type), end="")
         return
     from services.intake.data_keys import rotate_client_keys
 
@@ -440,6 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_batch_size, default=500, help="rows per transaction (1-10000)")
     p.set_defaults(func=cmd_keys)
     p = key_commands.add_parser("new-data-key", help="print a new key for PRB_DATA_KEYS")
+    p.set_defaults(func=cmd_keys)
+    p = key_commands.add_parser("new-signing-key", help="print a new private key (PEM) for PRB_SIGNING_KEYS")
+    p.add_argument("--type", choices=("rsa", "ec"), default="rsa", help="RSA 3072 (RS256) or EC P-256 (ES256)")
     p.set_defaults(func=cmd_keys)
     return parser
 

@@ -7,21 +7,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from eigenregie.web import demo, pages
+from eigenregie.web import demo, oidc_issuer, oidc_login, pages
 from eigenregie.web import session as sessions
 from eigenregie.web.api_client import ApiError
 from eigenregie.web.i18n import language
 from eigenregie.web.pages import LoginRequired, PageProblem, render, session_of
+from shared.auth import Principal
 from shared.config import Settings
 
 HERE = Path(__file__).parent
 VENDOR = HERE / "frontend" / "node_modules"
-API_PREFIXES = ("/intake/", "/budget/", "/monitoring/", "/notifications/", "/ops/v1/", "/healthz", "/readyz")
+API_PREFIXES = (
+    "/intake/",
+    "/budget/",
+    "/monitoring/",
+    "/notifications/",
+    "/ops/v1/",
+    "/healthz",
+    "/readyz",
+    "/.well-known/",
+    "/oidc/token",
+)
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
@@ -46,14 +57,17 @@ async def home(request: Request) -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, expired: bool = False) -> Response:
+    """The log-in page: the demo users (the local OpenID Connect issuer, dev and test), or the
+    button to the configured issuer (DigiD, eHerkenning)."""
     settings = pages.settings_of(request)
-    if not demo.allowed(settings):
+    if not oidc_issuer.enabled(settings):
         return render(
             request,
             None,
             "login.html",
             title_key="login.title",
             demo=False,
+            idp=bool(settings.oidc_issuer),
             expired=expired,
             staff=[],
             clients=[],
@@ -74,14 +88,51 @@ async def login_page(request: Request, expired: bool = False) -> Response:
 
 @router.post("/login")
 async def login(request: Request, user: Annotated[str, Form(max_length=200)]) -> Response:
-    """One click: a demo user of the list (nothing else), in embedded mode, dev and test only."""
+    """One click: a demo user of the list (nothing else), through the local issuer's code flow
+    (eigenregie/web/oidc_login.demo_one_click), in embedded mode, dev and test only."""
+    principal = await oidc_login.demo_one_click(request, user)
+    return _logged_in(request, principal)
+
+
+@router.get("/login/start")
+async def login_start(request: Request) -> Response:
+    """To the issuer's log-in (the authorization request with PKCE); back at /login/callback."""
     settings = pages.settings_of(request)
-    if not demo.allowed(settings):
+    issuer = await oidc_login.issuer_of(request)
+    flow = oidc_login.Flow.new()
+    answer = RedirectResponse(oidc_login.authorization_url(settings, issuer, flow), status_code=303)
+    answer.set_cookie(
+        oidc_login.FLOW_COOKIE,
+        oidc_login.dump_flow(flow, settings),
+        max_age=oidc_login.FLOW_MINUTES * 60,
+        httponly=True,
+        samesite="lax",
+        secure=settings.environment in ("acceptance", "production"),
+        path="/login",
+    )
+    return answer
+
+
+@router.get("/login/callback")
+async def login_callback(
+    request: Request,
+    state: Annotated[str, Query(max_length=200)] = "",
+    code: Annotated[str, Query(max_length=2000)] = "",
+    error: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """Back from the issuer: the code for the ID token, its identity into the session."""
+    settings = pages.settings_of(request)
+    flow = oidc_login.load_flow(request.cookies.get(oidc_login.FLOW_COOKIE), settings)
+    if error or not code:
         raise PageProblem(403, "error.forbidden")
-    chosen = next((u for u in [*demo.staff(), *demo.partners(), *await demo.clients(request)] if u.key == user), None)
-    if chosen is None:
-        raise PageProblem(403, "error.forbidden")
-    who = sessions.WebSession.start(chosen.principal, language(request.cookies.get("prb_lang")))
+    principal = await oidc_login.finish(request, await oidc_login.issuer_of(request), flow, code, state)
+    answer = _logged_in(request, principal)
+    answer.delete_cookie(oidc_login.FLOW_COOKIE, path="/login")
+    return answer
+
+
+def _logged_in(request: Request, principal: Principal) -> Response:
+    who = sessions.WebSession.start(principal, language(request.cookies.get("prb_lang")))
     answer = RedirectResponse(start_page(who.role), status_code=303)
     set_session(answer, who, request)
     return answer
@@ -157,6 +208,7 @@ def install(app: FastAPI) -> None:
     from eigenregie.web import areas
 
     app.include_router(router)
+    app.include_router(oidc_issuer.router)
     for area_router in areas.ROUTERS:
         app.include_router(area_router)
     app.mount("/static/vendor", StaticFiles(directory=VENDOR, check_dir=False), name="vendor")

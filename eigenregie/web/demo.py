@@ -1,6 +1,6 @@
-"""The demo log-in (embedded mode, dev and test only): the demo users, one click each. The token
-mechanism underneath is the same as the API's; a real OpenID Connect log-in replaces this page
-where the configuration says acceptance or production."""
+"""The demo users (embedded mode, dev and test only), one click each on the local OpenID Connect
+issuer's page (eigenregie/web/oidc_issuer.py); a real issuer (a DigiD and eHerkenning broker)
+takes its place where the configuration names one, and always in acceptance and production."""
 
 from __future__ import annotations
 
@@ -41,6 +41,11 @@ class DemoUser:
 
 def allowed(settings: Settings) -> bool:
     return settings.environment in ("dev", "test")
+
+
+async def user(request: Request, key: str) -> DemoUser | None:
+    """The demo user of the list with this key, or None: nothing off the list logs in."""
+    return next((u for u in [*staff(), *partners(), *await clients(request)] if u.key == key), None)
 
 
 def staff() -> list[DemoUser]:

@@ -49,6 +49,7 @@ register(
             "nl": "Inloggen met DigiD of eHerkenning komt hier. In deze omgeving is er geen demo-login.",
             "en": "Log-in with DigiD or eHerkenning comes here. This environment has no demo log-in.",
         },
+        "login.with_idp": {"nl": "Inloggen met DigiD of eHerkenning", "en": "Log in with DigiD or eHerkenning"},
         "login.staff": {"nl": "Medewerkers", "en": "Staff"},
         "login.clients": {"nl": "Klanten", "en": "Clients"},
         "login.partners": {"nl": "Aanbieders en partners", "en": "Providers and partners"},
