@@ -1,12 +1,26 @@
 """The two checks every service applies: the role may do the action (403), and the record is
-within reach (404: same municipality always; a client only themself; a provider only its own)."""
+within reach (404: same municipality always; a client only themself; a provider only its own).
+A partner application's token is held to its OAuth2 scopes as well (`scope_required`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from enum import StrEnum
 
-from shared.auth import Principal, Role
+from shared.auth import CurrentPrincipal, Principal, Role
 from shared.errors import Forbidden, NotFound
+
+
+class Scope(StrEnum):
+    """What a partner application may be granted (OAuth2 scopes, RFC 6749 section 3.3)."""
+
+    INVOICES_WRITE = "invoices:write"
+    PROGRESS_WRITE = "progress:write"
+    CLIENTS_READ_OWN = "clients:read-own"
+    WEBHOOKS_MANAGE = "webhooks:manage"
+
+
+PARTNER_SCOPES: tuple[str, ...] = tuple(scope.value for scope in Scope)
 
 
 def ensure_visible(
@@ -33,3 +47,25 @@ def require_one_of(who: Principal, roles: Iterable[Role]) -> None:
         f"This needs one of the roles: {allowed}.",
         message_nl=f"Hiervoor is een van deze rollen nodig: {allowed}.",
     )
+
+
+def require_scope(who: Principal, scope: Scope) -> None:
+    """403 naming the scope when a partner token lacks it. Scopes apply to partner tokens only:
+    staff, client and provider tokens are held to their role alone."""
+    if who.role != Role.PARTNER or scope.value in who.scopes:
+        return
+    raise Forbidden(
+        "auth.scope_missing",
+        f"This needs the scope {scope.value}; ask the municipality to grant it to your application.",
+        "scope",
+        message_nl=f"Hiervoor is de scope {scope.value} nodig; vraag de gemeente die aan uw applicatie toe te kennen.",
+    )
+
+
+def scope_required(scope: Scope) -> Callable[[Principal], None]:
+    """A route dependency: `dependencies=[Depends(scope_required(Scope.PROGRESS_WRITE))]`."""
+
+    def _check(who: CurrentPrincipal) -> None:
+        require_scope(who, scope)
+
+    return _check

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.intake import commands, decisions, queries
 from services.intake.api_decisions import router as decisions_router
+from services.intake.api_partners import router as partners_router
 from services.intake.domain.attachment_checks import MAX_ATTACHMENT_BYTES
 from services.intake.domain.plan import AttachmentRefused, PlanChecksFailed, PlanStatus
 from services.intake.schemas import (
@@ -480,3 +481,8 @@ def close_trajectory(plan_id: Id, cmd: CloseTrajectory, who: CurrentPrincipal, u
     """Close the trajectory of an approved plan: completed, stopped early (with a note) or expired
     (after the execution deadline); emits TrajectoryClosed."""
     return decisions.close_trajectory(uow, who, plan_id, cmd)
+
+
+# --- partner applications, the OAuth2 token endpoint, consents: api_partners.py ------------
+
+router.include_router(partners_router)

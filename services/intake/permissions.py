@@ -39,6 +39,10 @@ class Action(StrEnum):
     LODGE_OBJECTION = "objection.lodge"
     DECIDE_CHANGE = "change.decide"
     CLOSE_TRAJECTORY = "trajectory.close"
+    MANAGE_PARTNER_APPS = "partner_app.manage"  # register, list, rotate a secret, revoke
+    GRANT_CONSENT = "consent.grant"  # grant or withdraw; staff record a consent given on paper
+    READ_CONSENTS = "consent.read"
+    READ_OWN_CLIENTS = "partner.clients"  # a partner application: the clients who chose it
 
 
 PERMISSIONS: dict[Action, tuple[Role, ...]] = {
@@ -63,6 +67,10 @@ PERMISSIONS: dict[Action, tuple[Role, ...]] = {
     Action.LODGE_OBJECTION: (*STAFF, *CLIENT_SIDE),
     Action.DECIDE_CHANGE: STAFF,
     Action.CLOSE_TRAJECTORY: STAFF,
+    Action.MANAGE_PARTNER_APPS: (Role.OPS, Role.TEAM_LEAD),
+    Action.GRANT_CONSENT: (*CLIENT_SIDE, *STAFF),
+    Action.READ_CONSENTS: (*CLIENT_SIDE, *STAFF),
+    Action.READ_OWN_CLIENTS: (Role.PARTNER,),
 }
 
 

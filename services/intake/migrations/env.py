@@ -1,4 +1,5 @@
-import services.intake.models  # noqa: F401 - the tables this history describes
+import services.intake.models  # the tables this history describes (models_partners: the partner tables)
+import services.intake.models_partners  # noqa: F401
 from shared.migrations import run_migrations_env
 
 run_migrations_env("intake")
