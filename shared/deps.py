@@ -14,6 +14,7 @@ from shared.uow import UnitOfWork
 
 def _session(request: Request) -> Iterator[Session]:
     with Session(request.app.state.runtime.engine, expire_on_commit=False) as session:
+        request.state.db_session = session  # the audit middleware records a read in its transaction
         yield session
 
 
@@ -23,6 +24,8 @@ SessionDep = Annotated[Session, Depends(_session)]
 def uow_dependency(service: str) -> Callable[[Request], Iterator[UnitOfWork]]:
     def _uow(request: Request) -> Iterator[UnitOfWork]:
         with request.app.state.runtime.uow(service) as uow:
+            if not hasattr(request.state, "db_session"):
+                request.state.db_session = uow.session  # as above: one transaction, one SQLite write lock
             yield uow
 
     return _uow

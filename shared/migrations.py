@@ -10,6 +10,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from shared.audit import audit_table
 from shared.bus.tables import bus_tables
 from shared.db import ensure_schemas
 
@@ -46,6 +47,7 @@ def revision(engine: Engine, service: str, script_location: Path, message: str, 
 def run_migrations_env(service: str) -> None:
     """Called from a service's migrations/env.py, after it imported its models."""
     bus_tables(service)  # outbox, inbox and dead letters of this schema
+    audit_table(service)  # the audit trail (shared.audit)
     engine: Engine = context.config.attributes["engine"]
 
     def include_name(name: str | None, type_: Any, parent_names: Any) -> bool:

@@ -18,6 +18,7 @@ import structlog
 from fastapi import APIRouter
 from sqlalchemy.engine import Engine
 
+from shared.audit import AuditPolicy
 from shared.bus.consumer import EventHandlers
 from shared.clock import NETHERLANDS, SYSTEM_CLOCK, Clock
 from shared.config import Settings
@@ -61,6 +62,7 @@ class ServiceSpec:
     event_handlers: EventHandlers
     migrations: Path  # the service's Alembic directory
     periodic_jobs: tuple[PeriodicJob, ...] = ()
+    audit: AuditPolicy | None = None  # how its reads name their client (shared.audit_http); None: not recorded
 
 
 @dataclass

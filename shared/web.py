@@ -20,6 +20,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.audit_http import AuditMiddleware, audit_router
 from shared.config import Settings
 from shared.logging import correlation_id_var, new_correlation_id
 from shared.problems import Problem, document_problem_responses, install_problem_handlers, problem_response
@@ -216,6 +217,10 @@ def create_service_app(spec: ServiceSpec, runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.include_router(spec.router, prefix=f"/{API_MAJOR}")
+    if spec.audit is not None:
+        app.include_router(audit_router(spec.name), prefix=f"/{API_MAJOR}")  # GET /audit, /audit/mine, /audit/verify
+    # Innermost: it sees the route once matched, and a record it cannot write becomes a problem answer.
+    app.add_middleware(AuditMiddleware, service=spec.name, policy=spec.audit, runtime=runtime)
     install_problem_handlers(app)
     document_problem_responses(app)
     app.add_middleware(HeadAsGetMiddleware)

@@ -357,6 +357,22 @@ def cmd_keys(args: argparse.Namespace) -> None:
         raise SystemExit(f"prb keys rotate-data: {exc}") from None
 
 
+def cmd_audit(args: argparse.Namespace) -> None:
+    import json
+
+    from eigenregie.audit_export import client_trail, verify_all
+
+    runtime = build_runtime(get_settings())
+    if args.audit_command == "export":
+        for record in client_trail(runtime, args.municipality, args.client):
+            print(json.dumps(record, ensure_ascii=False, sort_keys=True))
+        return
+    results = verify_all(runtime, args.municipality)
+    print(json.dumps(results, indent=2, sort_keys=True))
+    if not all(result["ok"] for result in results.values()):
+        raise SystemExit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prb", description="Eigen Regie: personal reintegration budgets")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -463,6 +479,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = key_commands.add_parser("new-signing-key", help="print a new private key (PEM) for PRB_SIGNING_KEYS")
     p.add_argument("--type", choices=("rsa", "ec"), default="rsa", help="RSA 3072 (RS256) or EC P-256 (ES256)")
     p.set_defaults(func=cmd_keys)
+
+    audit = sub.add_parser("audit", help="the audit trail of personal-data access (docs/architecture.md)")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    p = audit_commands.add_parser("export", help="one client's records from every service as JSON lines (art. 15)")
+    p.add_argument("--client", required=True, metavar="CLIENT_ID")
+    p.add_argument("--municipality", required=True, help="the municipality's CBS code, e.g. 0014")
+    p.set_defaults(func=cmd_audit)
+    p = audit_commands.add_parser("verify", help="recompute each service's hash chain; exit 1 if one is broken")
+    p.add_argument("--municipality", required=True)
+    p.set_defaults(func=cmd_audit)
     return parser
 
 

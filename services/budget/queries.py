@@ -3,6 +3,7 @@ and pages its lists in SQL (shared.pagination)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -355,3 +356,28 @@ def list_payment_runs(session: Session, who: Principal, page: PageRequest) -> Pa
         .order_by(col(PaymentRun.created_at), col(PaymentRun.id))
     )
     return page_of(session, query, page).map(run_public)
+
+
+def clients_of(session: Session, municipality: str, refs: Mapping[str, set[str]]) -> set[str]:
+    """The audit trail's resolver: the clients whose budgets, invoices or plans a read named
+    (in its path, or `budget_id` in its answer; shared.audit_http)."""
+    found: set[str] = set()
+    if budget_ids := refs.get("budget_id"):
+        found |= set(
+            session.exec(
+                select(Budget.client_id).where(Budget.municipality == municipality, col(Budget.id).in_(budget_ids))
+            ).all()
+        )
+    if invoice_ids := refs.get("invoice_id"):
+        found |= set(
+            session.exec(
+                select(Invoice.client_id).where(Invoice.municipality == municipality, col(Invoice.id).in_(invoice_ids))
+            ).all()
+        )
+    if plan_ids := refs.get("plan_id"):
+        found |= set(
+            session.exec(
+                select(Budget.client_id).where(Budget.municipality == municipality, col(Budget.plan_id).in_(plan_ids))
+            ).all()
+        )
+    return found

@@ -60,6 +60,7 @@ from services.intake.schemas import (
     RepresentativeCreate,
     RepresentativePublic,
 )
+from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.uow import UnitOfWork
@@ -210,6 +211,7 @@ def register_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> Clie
         ),
     )
     emit_all(uow, registration.events, tenant=client.municipality, subject=client.id)
+    audit.record_change(uow, who, client.id, audit.AuditAction.CREATE, new=_audited(client))
     uow.commit()
     return _client_public(client)
 
@@ -217,6 +219,7 @@ def register_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> Clie
 def update_client(uow: UnitOfWork, who: Principal, client_id: str, data: ClientUpdate) -> ClientPublic:
     authorize(who, Action.UPDATE_CLIENT)
     client = repository.client_for(uow.session, who, client_id)
+    before = _audited(client)
     changes = data.model_dump(exclude_unset=True)
     ensure_plausible_birth(changes.get("date_of_birth"), uow.clock.today())
     if changes.get("scheme") is not None:
@@ -231,8 +234,30 @@ def update_client(uow: UnitOfWork, who: Principal, client_id: str, data: ClientU
         setattr(client, name, value)
     client.updated_at = uow.clock.now()
     uow.session.add(client)
+    audit.record_change(uow, who, client.id, audit.AuditAction.UPDATE, old=before, new=_audited(client))
     uow.commit()
     return _client_public(client)
+
+
+# The client's fields an audit record compares: personal ones are masked there (shared.audit.SECRET_FIELDS).
+_AUDITED_FIELDS = (
+    "bsn",
+    "name",
+    "client_number",
+    "email",
+    "phone",
+    "address",
+    "language",
+    "scheme",
+    "benefit_type",
+    "date_of_birth",
+    "facts",
+    "case_manager",
+)
+
+
+def _audited(client: Client) -> dict[str, Any]:
+    return {name: getattr(client, name) for name in _AUDITED_FIELDS}
 
 
 def add_representative(

@@ -4,6 +4,7 @@ needs the date takes `today` from the caller (api.py has it from the runtime's c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -457,3 +458,12 @@ def list_changes(session: Session, who: Principal, plan_id: str, page: PageReque
         .order_by(col(ChangeRequest.created_at), col(ChangeRequest.id))
     )
     return page_of(session, query, page).map(change_public)
+
+
+def clients_of(session: Session, municipality: str, refs: Mapping[str, set[str]]) -> set[str]:
+    """The audit trail's resolver: the clients whose plans a read named (shared.audit_http)."""
+    plan_ids = refs.get("plan_id")
+    if not plan_ids:
+        return set()
+    found = session.exec(select(Plan.client_id).where(Plan.municipality == municipality, col(Plan.id).in_(plan_ids)))
+    return set(found.all())

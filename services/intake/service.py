@@ -5,6 +5,8 @@ from pathlib import Path
 from services.intake.api import router
 from services.intake.handlers import EVENT_HANDLERS
 from services.intake.jobs import close_expired_trajectories, remind_orientations_ending, warn_decision_deadlines
+from services.intake.queries import clients_of
+from shared.audit import AuditPolicy
 from shared.bus.maintenance import prune_job
 from shared.runtime import Daily, PeriodicJob, ServiceSpec
 
@@ -13,6 +15,12 @@ SERVICE = ServiceSpec(
     title="Intake",
     description="Clients, the orientation phase, plans and their review.",
     router=router,
+    # Reads of a client's file, plans, reviews and decisions are recorded (docs/architecture.md, "Audit trail").
+    audit=AuditPolicy(
+        person_routes=frozenset({"/v1/clients", "/v1/clients/{client_id}", "/v1/clients/search"}),
+        read_routes=frozenset({"/v1/clients/search"}),
+        resolve=clients_of,
+    ),
     event_handlers=EVENT_HANDLERS,
     migrations=Path(__file__).parent / "migrations",
     periodic_jobs=(

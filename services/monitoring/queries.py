@@ -3,6 +3,8 @@ outcomes: outcomes.py). Every list is paged in SQL (shared.pagination)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlmodel import Session, col, select
 
 from services.monitoring import repository
@@ -74,3 +76,16 @@ def list_trajectories(
         query = query.where(Trajectory.status == status)
     query = query.order_by(col(Trajectory.started_on), col(Trajectory.plan_id))
     return page_of(session, query, page).map(trajectory_public)
+
+
+def clients_of(session: Session, municipality: str, refs: Mapping[str, set[str]]) -> set[str]:
+    """The audit trail's resolver: the clients whose trajectories a read named (shared.audit_http)."""
+    plan_ids = refs.get("plan_id")
+    if not plan_ids:
+        return set()
+    found = session.exec(
+        select(Trajectory.client_id).where(
+            Trajectory.municipality == municipality, col(Trajectory.plan_id).in_(plan_ids)
+        )
+    )
+    return set(found.all())

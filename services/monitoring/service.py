@@ -9,6 +9,8 @@ from services.monitoring.jobs import (
     remind_follow_ups_due_soon,
     remind_trajectories_ending_soon,
 )
+from services.monitoring.queries import clients_of
+from shared.audit import AuditPolicy
 from shared.bus.maintenance import prune_job
 from shared.runtime import Daily, PeriodicJob, ServiceSpec
 
@@ -17,6 +19,8 @@ SERVICE = ServiceSpec(
     title="Monitoring",
     description="Progress, outcomes, benchmark and evidence.",
     router=router,
+    # Reads of a client's trajectory, progress reports and outcomes are recorded (docs/architecture.md, "Audit trail").
+    audit=AuditPolicy(resolve=clients_of),
     event_handlers=EVENT_HANDLERS,
     migrations=Path(__file__).parent / "migrations",
     periodic_jobs=(
