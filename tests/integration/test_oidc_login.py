@@ -292,3 +292,64 @@ def test_prb_token_is_refused_in_production_with_a_clear_message(tmp_path):
     dev = subprocess.run(command, env=base, capture_output=True, text=True, timeout=120)
     assert dev.returncode == 0, dev.stderr
     assert decode_token(dev.stdout.strip(), Settings()).role == Role.OPS
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_same_relying_party_logs_in_at_a_configured_issuer_over_http(tmp_path_factory):
+    """A configured issuer (here the local issuer of another app, served by uvicorn on a port):
+    discovery, the browser's redirects, the code exchange and the JWKS all over real HTTP."""
+    import httpx
+    import uvicorn
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    folder = tmp_path_factory.mktemp("idp")
+    idp_settings = Settings(
+        data_dir=folder, database_url=f"sqlite:///{folder}/prb.db", environment="test", public_base_url=base
+    )
+    idp_settings = idp_settings.model_copy(update={"signing_keys": KEY_NEW, "jwt_secret": "i" * 40})
+    idp = migrated_runtime(idp_settings)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(idp, embedded=True), host="127.0.0.1", port=port, lifespan="off", log_config=None)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            threading.Event().wait(0.05)
+        folder_rp = tmp_path_factory.mktemp("rp")
+        rp = migrated_runtime(
+            Settings(
+                data_dir=folder_rp,
+                database_url=f"sqlite:///{folder_rp}/prb.db",
+                environment="test",
+                oidc_issuer=base,
+                public_base_url=base,  # its callback URL: registered at the issuer (its own base here)
+            )
+        )
+        pages = TestClient(create_app(rp, embedded=True), follow_redirects=False)
+        start = pages.get("/login/start")
+        assert start.status_code == 303 and start.headers["location"].startswith(f"{base}/oidc/authorize?")
+        with httpx.Client(timeout=10, follow_redirects=False) as browser:
+            page = browser.get(start.headers["location"])
+            assert page.status_code == 200
+            back = browser.post(f"{base}/oidc/authorize", data=_hidden_fields(page.text, "policy|0344|"))
+        assert back.status_code == 303 and back.headers["location"].startswith(f"{base}/login/callback?code=")
+        done = pages.get("/login/callback?" + urlsplit(back.headers["location"]).query)
+        assert done.status_code == 303, done.text
+        who = sessions.load(pages.cookies.get(sessions.COOKIE), rp.settings)
+        assert who is not None and (who.role, who.municipality) == ("policy", "0344")
+        # The relying party checked the ID token with the issuer's key (fetched from its JWKS), not its own.
+        assert key_set(rp.settings).signing.kid != key_set(idp.settings).signing.kid
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
