@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import anyio.to_thread
+import jwt
 import structlog
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
@@ -124,6 +126,7 @@ class RateLimitMiddleware:
         self.prefixes = tuple(prefixes)
         self.login_paths = tuple(p.strip() for p in settings.rate_limit_login_paths.split(",") if p.strip())
         self.limits = RateLimits(settings)
+        self.token_keys = TokenKeys(settings)
 
     def _kind(self, scope: Scope) -> str | None:
         path: str = scope.get("path", "")
@@ -135,7 +138,7 @@ class RateLimitMiddleware:
 
     def _key(self, scope: Scope, kind: str) -> str:
         if kind == "default":
-            principal = _principal(scope, self.settings)
+            principal = self.token_keys(scope)
             if principal is not None:
                 return principal
         client = scope.get("client")
@@ -179,14 +182,34 @@ class RateLimitMiddleware:
         await answer(scope, receive, send)
 
 
-def _principal(scope: Scope, settings: Settings) -> str | None:
-    """The municipality and subject of a bearer token that verifies, else None (counted by address)."""
-    header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    try:
-        principal = decode_token(token.strip(), settings)
-    except Problem:
-        return None
-    return f"principal:{principal.municipality}:{principal.subject}"
+class TokenKeys:
+    """The counting key of a bearer token, verified once and then remembered until the token expires
+    (a signature check costs more than the count itself). Only the count relies on it: the route
+    checks the token again, revoked or not."""
+
+    def __init__(self, settings: Settings, size: int = 10_000) -> None:
+        self.settings = settings
+        self.size = size
+        self.known: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+    def __call__(self, scope: Scope) -> str | None:
+        """The municipality and subject of a bearer token that verifies, else None (counted by address)."""
+        header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None
+        known = self.known.get(token)
+        if known is not None and known[1] > time.time():
+            self.known.move_to_end(token)
+            return known[0]
+        try:
+            principal = decode_token(token, self.settings)
+            expires = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+        except (Problem, jwt.PyJWTError, KeyError, TypeError, ValueError):
+            return None
+        key = f"principal:{principal.municipality}:{principal.subject}"
+        self.known[token] = (key, expires)
+        if len(self.known) > self.size:
+            self.known.popitem(last=False)
+        return key

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from shared.auth import Principal, Role, issue_token
 from shared.config import Settings
 from shared.problems import PROBLEM_JSON
-from shared.rate_limit import RateLimitMiddleware
-from tests.support.auth import auth
+from shared.rate_limit import RateLimitMiddleware, TokenKeys
+from tests.support.auth import auth, token_for
 
 
 def _client(address: str = "192.0.2.1", **limits: object) -> TestClient:
@@ -118,3 +121,28 @@ def test_every_strategy_limits(strategy):
 def test_a_limit_not_in_the_notation_is_refused_naming_the_setting(setting):
     with pytest.raises(ValueError, match=setting):
         Settings(**{setting: "lots"})
+
+
+def _scope(token: str) -> dict[str, object]:
+    return {"headers": [(b"authorization", f"Bearer {token}".encode())]}
+
+
+def test_a_token_is_verified_once_and_its_key_remembered_until_it_expires():
+    settings = Settings(environment="test")
+    keys = TokenKeys(settings, size=2)
+    token = token_for("case_manager", "0014", settings=settings)
+    assert keys(_scope(token)) == "principal:0014:case_manager-0014"
+    assert token in keys.known and keys(_scope(token)) == "principal:0014:case_manager-0014"
+    keys.known[token] = ("principal:0014:stale", 0.0)  # expired in the cache: verified again
+    assert keys(_scope(token)) == "principal:0014:case_manager-0014"
+    for role in ("finance", "policy"):
+        keys(_scope(token_for(role, "0014", settings=settings)))
+    assert len(keys.known) == 2 and token not in keys.known  # the oldest goes first
+
+
+def test_an_expired_or_forged_token_is_counted_by_address_and_not_remembered():
+    settings = Settings(environment="test")
+    keys = TokenKeys(settings)
+    expired = issue_token(Principal(subject="km", role=Role.CASE_MANAGER, municipality="0014"), settings,
+                          ttl=timedelta(seconds=-5))
+    assert keys(_scope(expired)) is None and keys(_scope("forged")) is None and not keys.known
