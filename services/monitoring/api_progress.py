@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from services.monitoring import progress, progress_planning
@@ -28,6 +28,7 @@ from services.monitoring.models_progress import (
     TimeEntryCreate,
     TimeEntryPublic,
 )
+from shared.access import Scope, scope_required
 from shared.auth import CurrentPrincipal
 from shared.deps import ClockDep, SessionDep
 from shared.pagination import PAGED, PageDep, page_answer
@@ -44,6 +45,7 @@ router = APIRouter()
     response_model=ProgressReportPublic,
     tags=["progress"],
     summary="File a progress report",
+    dependencies=[Depends(scope_required(Scope.PROGRESS_WRITE))],
 )
 def file_progress_report(
     plan_id: PlanId, data: ProgressReportCreate, who: CurrentPrincipal, uow: Uow
@@ -78,6 +80,7 @@ def list_progress_reports(
 
 @router.post(
     "/trajectories/{plan_id}/progress-reports/{report_id}/attachments",
+    dependencies=[Depends(scope_required(Scope.PROGRESS_WRITE))],
     status_code=201,
     response_model=ReportAttachmentPublic,
     tags=["progress"],

@@ -53,7 +53,8 @@ PERMISSIONS: dict[Action, tuple[Role, ...]] = {
     Action.READ_TRAJECTORY: (*STAFF, *CLIENT_SIDE),
     # A provider only on a trajectory whose plan lines name it (its KvK number), else a 404
     # (services/monitoring/progress.py). Not policy: it reads aggregates, it does not report.
-    Action.FILE_PROGRESS_REPORT: (*STAFF, *CLIENT_SIDE, Role.PROVIDER),
+    # A partner application as a provider: its organisation's KvK number, with scope progress:write.
+    Action.FILE_PROGRESS_REPORT: (*STAFF, *CLIENT_SIDE, Role.PROVIDER, Role.PARTNER),
     # Personal rows, so not policy; the client side its own trajectory, a provider its own reports.
     Action.READ_PROGRESS: (*STAFF, *CLIENT_SIDE, Role.PROVIDER),
     Action.PLAN_FOLLOW_UPS: STAFF,

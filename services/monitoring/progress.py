@@ -58,10 +58,21 @@ from shared.uow import UnitOfWork
 REPORTER_NL = {Reporter.CLIENT: "klant", Reporter.COACH: "coach", Reporter.PROVIDER: "aanbieder"}
 
 
+def as_provider(who: Principal) -> bool:
+    """A provider token, or a partner application's (reporting as the provider its KvK number is)."""
+    return who.role in (Role.PROVIDER, Role.PARTNER)
+
+
+def kvk_of(who: Principal) -> str | None:
+    """The KvK number a provider-like caller acts as: a provider's id, a partner token's organisation."""
+    return who.organisation_kvk if who.role == Role.PARTNER else provider_kvk(who.provider_id)
+
+
 def reach(session: Session, who: Principal, plan_id: str, *, lock: bool = False) -> Trajectory:
-    """The trajectory if `who` may reach it (a provider: only when the plan names it), else a 404."""
+    """The trajectory if `who` may reach it (a provider or partner: only when the plan names its
+    KvK number), else a 404."""
     trajectory = repository.visible_trajectory(session, who, plan_id, lock=lock)
-    if who.role == Role.PROVIDER and not repository.names_provider(session, plan_id, provider_kvk(who.provider_id)):
+    if as_provider(who) and not repository.names_provider(session, plan_id, kvk_of(who)):
         raise NotFound("trajectory", "traject")
     return trajectory
 
@@ -98,7 +109,7 @@ def file_progress_report(
         report_id=report.id,
         plan_id=plan_id,
         reporter=reporter,
-        provider_id=provider_kvk(who.provider_id) if who.role == Role.PROVIDER else None,
+        provider_id=kvk_of(who) if as_provider(who) else None,
         done=data.done,
         sessions_attended=attendance.sessions_attended,
         sessions_planned=attendance.sessions_planned,
@@ -140,8 +151,8 @@ def list_progress_reports(
         .outerjoin(ProgressReportDetail, col(ProgressReportDetail.report_id) == col(ProgressReport.id))
         .where(ProgressReport.plan_id == plan_id)
     )
-    if who.role == Role.PROVIDER:
-        query = query.where(ProgressReportDetail.provider_id == provider_kvk(who.provider_id))
+    if as_provider(who):
+        query = query.where(ProgressReportDetail.provider_id == kvk_of(who))
     if on_track is not None:
         query = query.where(ProgressReport.on_track == on_track)
     query = query.order_by(col(ProgressReport.created_at), col(ProgressReport.id))
@@ -162,7 +173,7 @@ def _visible_report(session: Session, who: Principal, plan_id: str, report_id: s
     if report is None or report.plan_id != plan_id:
         raise NotFound("progress report", "voortgangsrapportage")
     detail = session.get(ProgressReportDetail, report_id)
-    if who.role == Role.PROVIDER and (detail is None or detail.provider_id != provider_kvk(who.provider_id)):
+    if as_provider(who) and (detail is None or detail.provider_id != kvk_of(who)):
         raise NotFound("progress report", "voortgangsrapportage")
     if to_write and who.is_client_side() and report.reported_by != who.subject:
         raise NotFound("progress report", "voortgangsrapportage")

@@ -15,13 +15,16 @@ from services.notifications.models_webhooks import (
     WebhookSubscriptionCreated,
     WebhookSubscriptionPublic,
 )
+from shared.access import Scope, scope_required
 from shared.auth import CurrentPrincipal
 from shared.config import Settings
 from shared.deps import SessionDep, uow_dependency
 from shared.pagination import PAGED, PageDep, page_answer
 from shared.uow import UnitOfWork
 
-router = APIRouter()
+# A partner application's token needs the scope webhooks:manage here (staff, ops and provider
+# tokens are held to their role alone).
+router = APIRouter(dependencies=[Depends(scope_required(Scope.WEBHOOKS_MANAGE))])
 Uow = Annotated[UnitOfWork, Depends(uow_dependency("notifications"))]
 SubscriptionId = Annotated[str, Path(max_length=36)]
 DeliveryId = Annotated[str, Path(max_length=36)]

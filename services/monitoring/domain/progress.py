@@ -97,7 +97,7 @@ def reporter_for(role: str, asked: Reporter | None) -> Reporter:
     staff file for someone (the coach unless they say otherwise)."""
     if role in ("client", "representative"):
         own = Reporter.CLIENT
-    elif role == "provider":
+    elif role in ("provider", "partner"):  # a partner application reports as the provider it is
         own = Reporter.PROVIDER
     else:
         return asked or Reporter.COACH
