@@ -10,6 +10,7 @@ import sys
 from datetime import timedelta
 
 from eigenregie.bootstrap import SERVICES, build_runtime
+from shared.access import PARTNER_SCOPES
 from shared.config import Settings, get_settings
 from shared.logging import configure_logging
 
@@ -267,6 +268,8 @@ def cmd_token(args: argparse.Namespace) -> None:
             municipality=args.municipality,
             client_id=args.client_id,
             provider_id=args.provider_id,
+            scopes=tuple(args.scope or ()),
+            organisation_kvk=args.organisation_kvk,
         )
     except ValueError as exc:
         raise SystemExit(f"prb token: {exc}") from None
@@ -444,6 +447,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subject", help="who (a staff id); defaults to role-municipality")
     p.add_argument("--client-id")
     p.add_argument("--provider-id")
+    p.add_argument(
+        "--scope",
+        action="append",
+        choices=PARTNER_SCOPES,
+        help="a partner token's scope (repeat for more); real partners use POST /intake/v1/oauth/token",
+    )
+    p.add_argument("--organisation-kvk", help="a partner token's organisation (8 digits)")
     p.add_argument("--ttl-minutes", type=int, default=None, help="default: PRB_TOKEN_TTL_MINUTES")
     p.set_defaults(func=cmd_token)
 
