@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from eigenregie.web import case_manager, client, finance, ops, policy, policy_catalogue
+from eigenregie.web import audit_pages, case_manager, client, finance, ops, policy, policy_catalogue
 
 ROUTERS: tuple[APIRouter, ...] = (
     client.router,
@@ -13,4 +13,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     policy.router,
     policy_catalogue.router,
     ops.router,
+    audit_pages.router,
 )
