@@ -130,7 +130,7 @@ class RateLimitMiddleware:
 
     def _kind(self, scope: Scope) -> str | None:
         path: str = scope.get("path", "")
-        if scope["method"] == "POST" and path in self.login_paths:
+        if scope["method"] == "POST" and path.endswith(self.login_paths):
             return "login"
         if path.startswith(self.prefixes):
             return "default"
