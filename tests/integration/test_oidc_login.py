@@ -353,3 +353,22 @@ def test_the_same_relying_party_logs_in_at_a_configured_issuer_over_http(tmp_pat
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_a_server_does_not_start_in_production_with_the_development_signing_key(tmp_path):
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PRB_DATA_DIR": str(tmp_path),
+        "PRB_ENVIRONMENT": "production",
+        "PRB_JWT_SECRET": "j" * 40,
+        "DATABASE_URL": "postgresql://x/y",
+        "BROKER_URL": "redis://x",
+        "PRB_DATA_KEYS": new_data_key(),
+        "PRB_BSN_HASH_KEY": "h" * 40,
+    }
+    command = [sys.executable, "-m", "eigenregie.entrypoints.cli", "serve", "intake", "--port", "1"]
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "PRB_SIGNING_KEYS must be set in production" in refused.stderr
+    malformed = {**env, "PRB_SIGNING_KEYS": "-----BEGIN PRIVATE KEY-----\nsecret-ish\n-----END PRIVATE KEY-----"}
+    refused = subprocess.run(command, env=malformed, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "PRB_SIGNING_KEYS" in refused.stderr and "secret-ish" not in refused.stderr
