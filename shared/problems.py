@@ -236,6 +236,7 @@ _PROBLEM_DESCRIPTIONS = {
     404: "No such record, or one you may not see.",
     409: "The record's state does not allow this now.",
     413: "The request body is larger than this route takes.",
+    415: "The uploaded file's type is not one this route takes.",
     422: "A field is invalid or a rule refuses the request; `errors` names the fields.",
     429: "Over the rate limit of this log-in (or address); retry after Retry-After seconds.",
     503: "Busy or a dependency is unreachable; retry after Retry-After seconds.",
@@ -246,10 +247,16 @@ def _problem_statuses(method: str, path: str, operation: dict[str, Any]) -> list
     statuses = [429, 503]  # every API route is rate limited (shared/rate_limit.py)
     if operation.get("security"):
         statuses += [401, 403]
-    if "{" in path:
+    # A record named in the path, the body (client_id, plan_id, ...) or an *_id query parameter.
+    names_a_record = any(
+        p.get("in") == "query" and p.get("name", "").endswith("_id") for p in operation.get("parameters", [])
+    )
+    if "{" in path or "requestBody" in operation or names_a_record:
         statuses.append(404)
     if "requestBody" in operation:
         statuses += [400, 413]
+        if any(t.startswith("multipart/") for t in operation["requestBody"].get("content", {})):
+            statuses.append(415)  # an uploaded file of a type the route does not take
     if method in ("post", "put", "patch", "delete"):
         statuses.append(409)
     if operation.get("parameters") or "requestBody" in operation:
