@@ -655,6 +655,8 @@ class Victim:
     representative_subject: str
     attachment_id: str
     change_id: str
+    app_id: str  # the partner application both victims chose (issue 13)
+    consent_id: str
 
     def client_headers(self) -> dict[str, str]:
         return auth("client", GRONINGEN, subject=f"client-{self.client_id[:8]}", client_id=self.client_id)
@@ -672,7 +674,22 @@ class World:
     utrecht_client_id: str
 
 
-def _victim(http, name: str, rep_subject: str) -> Victim:
+PARTNER_KVK = "12345678"
+
+
+def _partner_app(http) -> str:
+    """The victims' partner: an application of Groningen that both victims gave a consent."""
+    r = http.post("/intake/v1/partner-apps", headers=TL, json={
+        "name": "Coach BV", "organisation_kvk": PARTNER_KVK, "kind": "coach", "allowed_scopes": ["clients:read-own"]})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def _partner_headers(app_id: str) -> dict[str, str]:
+    return auth("partner", GRONINGEN, subject=app_id, organisation_kvk=PARTNER_KVK, scopes=["clients:read-own"])
+
+
+def _victim(http, name: str, rep_subject: str, app_id: str) -> Victim:
     today = TODAY.isoformat()
     client = _register(http, name=name)
     cid = client["id"]
@@ -729,14 +746,20 @@ def _victim(http, name: str, rep_subject: str) -> Victim:
         },
     )
     assert r.status_code == 201, r.text
-    return Victim(cid, client["bsn"], name, plan["id"], rep_id, rep_subject, attachment_id, r.json()["id"])
+    change_id = r.json()["id"]
+    r = http.post(f"/intake/v1/clients/{cid}/consents", headers=own,
+                  json={"partner_kvk": PARTNER_KVK, "purpose": "progress_reporting"})
+    assert r.status_code == 201, r.text
+    return Victim(cid, client["bsn"], name, plan["id"], rep_id, rep_subject, attachment_id, change_id, app_id,
+                  r.json()["id"])
 
 
 @pytest.fixture(scope="module")
 def world(env) -> World:
     runtime, http = env
-    a = _victim(http, "Wilhelmina Veldkamp", "rep-wilhelmina")
-    b = _victim(http, "Hendrikus Oosterhout", "rep-hendrikus")
+    app_id = _partner_app(http)
+    a = _victim(http, "Wilhelmina Veldkamp", "rep-wilhelmina", app_id)
+    b = _victim(http, "Hendrikus Oosterhout", "rep-hendrikus", app_id)
     utrecht = _register(http, headers=KM_UTRECHT, name="Utrechtse Klant")
     assert http.post("/intake/v1/plans", headers=KM_UTRECHT, json=_plan_body(utrecht["id"])).status_code == 201
     return World(runtime, http, a, b, utrecht["id"])
@@ -747,8 +770,15 @@ API = "/v1"
 # api.py includes api_decisions.py's router; FastAPI keeps an included router as one nested entry.
 _INCLUDED = [inc.original_router for inc in router.routes if hasattr(inc, "original_router")]
 _ALL_ROUTES = [*router.routes, *(route for included in _INCLUDED for route in included.routes)]
+# The OAuth2 token endpoint takes a partner application's client credentials, not a bearer token:
+# it is walked on its own (test_the_token_endpoint_gives_no_stranger_a_token).
+TOKEN_ROUTE = ("POST", "/oauth/token")
 ROUTES = sorted(
-    (method, route.path) for route in _ALL_ROUTES if isinstance(route, APIRoute) for method in route.methods
+    (method, route.path)
+    for route in _ALL_ROUTES
+    if isinstance(route, APIRoute)
+    for method in route.methods
+    if (method, route.path) != TOKEN_ROUTE
 )
 READS = [(m, p) for m, p in ROUTES if m == "GET"]
 
@@ -760,6 +790,8 @@ def _url(path: str, v: Victim) -> str:
         "representative_id": v.representative_id,
         "attachment_id": v.attachment_id,
         "change_id": v.change_id,
+        "app_id": v.app_id,
+        "consent_id": v.consent_id,
         "number": "1",
     }
     missing = [name for name in re.findall(r"{(\w+)}", path) if name not in ids]
@@ -818,6 +850,13 @@ def _request(w: World, method: str, path: str, v: Victim, headers: dict[str, str
             "json": {"plan_version": plan["version"], "approve": True}
         },
         ("POST", "/plans/{plan_id}/close"): {"json": {"plan_version": plan["version"], "reason": "completed"}},
+        ("POST", "/partner-apps"): {
+            "json": {"name": "Elders BV", "organisation_kvk": "87654321", "kind": "coach",
+                     "allowed_scopes": ["clients:read-own"]}
+        },
+        ("POST", "/partner-apps/{app_id}/rotate-secret"): {},
+        ("POST", "/clients/{client_id}/consents"): {"json": {"partner_kvk": "87654321", "purpose": "invoicing"}},
+        ("POST", "/clients/{client_id}/consents/{consent_id}/withdraw"): {},
     }
     if method in ("GET", "DELETE"):
         kwargs: dict[str, Any] = {}
@@ -844,7 +883,7 @@ def _refused(r, where: str, statuses=(403, 404)) -> None:
 
 def test_the_routes_iterated_are_the_routes_served_and_each_path_id_has_a_record(world):
     served = world.http.get("/intake/v1/openapi.json").json()["paths"]
-    assert {(method, API + path) for method, path in ROUTES} == {
+    assert {(method, API + path) for method, path in [*ROUTES, TOKEN_ROUTE]} == {
         (method.upper(), path) for path, ops in served.items() for method in ops
     }
     for _method, path in ROUTES:
@@ -854,13 +893,16 @@ def test_the_routes_iterated_are_the_routes_served_and_each_path_id_has_a_record
 def test_the_owners_reach_every_read_route_of_the_world(world):
     """The control for the refusals below: the ids are real and the routes answer their owners."""
     w = world
+    # Partner applications are a team lead's (or ops'); a partner's own clients the partner's.
+    owners = {"/partner-apps": TL, "/partner-apps/{app_id}": TL, "/partner/clients": _partner_headers(w.a.app_id),
+              "/partner/clients/{client_id}": _partner_headers(w.a.app_id)}
     for method, path in READS:
         for v in (w.a, w.b):
-            r = _request(w, method, path, v, KM)
+            r = _request(w, method, path, v, owners.get(path, KM))
             assert r.status_code == 200, (path, r.text[:300])
         for who, headers in (("client", w.a.client_headers()), ("representative", w.a.representative_headers())):
             r = _request(w, method, path, w.a, headers)
-            staff_only = ("/policy/presets", "/policy/changes", "/reviews", "/candidates")
+            staff_only = ("/policy/presets", "/policy/changes", "/reviews", "/candidates", *owners)
             if path in (*staff_only, "/clients/{client_id}/contact"):
                 assert r.status_code == 403, (who, path)  # staff and policy tools; addresses for messages
             else:
@@ -894,6 +936,11 @@ OTHER_MUNICIPALITY_UNSCOPED = {
     ("GET", "/candidates"): {"case_manager": 200, "team_lead": 200, "policy": 403},
     # A plan for the victim client (named in the body).
     ("POST", "/plans"): {"case_manager": 404, "team_lead": 404, "policy": 403},
+    # A team lead registers and lists the partner applications of their own municipality.
+    ("POST", "/partner-apps"): {"case_manager": 403, "team_lead": 201, "policy": 403},
+    ("GET", "/partner-apps"): {"case_manager": 403, "team_lead": 200, "policy": 403},
+    # A partner's own clients: for partner tokens only.
+    ("GET", "/partner/clients"): {"case_manager": 403, "team_lead": 403, "policy": 403},
 }
 
 
@@ -926,6 +973,8 @@ def test_staff_of_another_municipality_reach_nothing_of_the_victim(world, role):
             assert r.json() and {item["municipality"] for item in r.json()} == {UTRECHT}
         if (method, path) == ("POST", "/clients/search") and expected == 200:
             assert r.json() == []
+        if (method, path) == ("GET", "/partner-apps") and expected == 200:
+            assert w.a.app_id not in r.text
     # Also when the victim is named in a filter.
     if role != "policy":
         r = w.http.get("/intake/v1/plans", headers=attacker, params={"client_id": w.a.client_id})
@@ -950,6 +999,9 @@ CLIENT_UNSCOPED = {
     ("GET", "/candidates"): 403,
     # A plan for the other client (named in the body).
     ("POST", "/plans"): 404,
+    ("POST", "/partner-apps"): 403,
+    ("GET", "/partner-apps"): 403,
+    ("GET", "/partner/clients"): 403,
 }
 
 
@@ -978,8 +1030,14 @@ def test_roles_without_business_in_intake_reach_no_intake_route(world, role):
     headers = auth(role, GRONINGEN, provider_id="coach-bv" if role == "provider" else None)
     before = _snapshot(w.runtime)
     for method, path in ROUTES:
+        if role == "ops" and path.startswith("/partner-apps"):
+            continue  # ops' business: registering partner applications (test_partner_apps.py)
         r = _request(w, method, path, w.a, headers)
         where = f"{role} {method} {path}"
+        if role == "partner" and path.startswith("/partner/"):
+            # A partner token whose subject is no registered application: refused as revoked.
+            _refused(r, where, (401,))
+            continue
         _refused(r, where, (403,))
         _sees_none_of(r, where, method, path, w.a, w.b)
     assert _snapshot(w.runtime) == before
@@ -1075,3 +1133,18 @@ def test_an_ended_representation_can_start_again_for_the_same_login_but_not_twic
     )
     assert again.status_code == 201 and again.json()["active"] and again.json()["relation"] == "guardian", again.text
     assert w.http.get(f"/intake/v1/plans/{w.a.plan_id}", headers=rep).status_code == 200
+
+
+def test_the_token_endpoint_gives_no_stranger_a_token(world):
+    """Bearer tokens count for nothing there, and a wrong secret is `invalid_client` for everyone."""
+    w = world
+    client_id = w.http.get(f"/intake/v1/partner-apps/{w.a.app_id}", headers=TL).json()["client_id"]
+    before = _snapshot(w.runtime)
+    for headers in (KM, TL, auth("ops", GRONINGEN), auth("team_lead", UTRECHT), w.a.client_headers(),
+                    _partner_headers(w.a.app_id), {}):
+        for form in ({"client_id": client_id, "client_secret": "geraden"}, {"client_id": client_id}, {}):
+            r = w.http.post("/intake" + API + TOKEN_ROUTE[1], headers=headers,
+                            data={"grant_type": "client_credentials", **form})
+            assert r.status_code == 401 and r.json()["error"] == "invalid_client", (headers, form, r.text)
+            assert "access_token" not in r.text
+    assert _snapshot(w.runtime) == before
