@@ -284,18 +284,24 @@ def verify_records(records: Iterable[AuditRecord]) -> Verification:
 def masked_changes(
     old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, *, secret: frozenset[str] = SECRET_FIELDS
 ) -> dict[str, dict[str, Any]]:
-    """{field: {"old": ..., "new": ...}} for every field whose value differs; a secret field's
-    values are MASK (or null when there was none), so the record shows that it changed, not to what."""
+    """{field: {"old": ..., "new": ...}} for every field whose value differs, and for the ids that
+    say which record it was (names ending in `_id`); a secret field's values (by its last dotted
+    part: `representative.email` is `email`) are MASK, or null when there was none, so the record
+    shows that it changed, not to what."""
     old, new = old or {}, new or {}
     changes: dict[str, dict[str, Any]] = {}
     for name in sorted(set(old) | set(new)):
         before, after = old.get(name), new.get(name)
-        if before == after:
+        if before == after and not _is_reference(name):
             continue
-        if name in secret or name.lower() in secret:
+        if name.rsplit(".", 1)[-1].lower() in secret:
             before, after = (MASK if before is not None else None), (MASK if after is not None else None)
         changes[name] = {"old": _jsonable(before), "new": _jsonable(after)}
     return changes
+
+
+def _is_reference(name: str) -> bool:
+    return name.endswith("_id")
 
 
 def _jsonable(value: Any) -> Any:
@@ -437,7 +443,7 @@ def record_change(
     `uow.service`): old and new values of the fields that differ, personal ones masked. An update
     that changes nothing records nothing."""
     changes = masked_changes(old, new, secret=secret)
-    if action == AuditAction.UPDATE and not changes:
+    if action == AuditAction.UPDATE and all(_is_reference(name) for name in changes):
         return None
     entry = entry_for(who, client_id, action, at=uow.clock.now(), changes=changes, correlation_id=uow.correlation_id)
     return append(uow.session, uow.service, [entry])[0]

@@ -275,9 +275,13 @@ def add_representative(
     ).first()
     if ended is not None:
         # Representation that ended may start again for the same login: same row, active again.
+        before = _audited_representative(ended)
         ended.name, ended.relation, ended.email, ended.active = data.name, data.relation, email, True
         ended.created_by, ended.created_at = who.subject, uow.clock.now()
         uow.session.add(ended)
+        audit.record_change(
+            uow, who, client.id, audit.AuditAction.UPDATE, old=before, new=_audited_representative(ended)
+        )
         uow.commit()
         return RepresentativePublic.model_validate(ended, from_attributes=True)
     rep = Representative(
@@ -300,8 +304,15 @@ def add_representative(
             message_nl="Deze login vertegenwoordigt deze klant al.",
         ),
     )
+    audit.record_change(uow, who, client.id, audit.AuditAction.CREATE, new=_audited_representative(rep))
     uow.commit()
     return RepresentativePublic.model_validate(rep, from_attributes=True)
+
+
+def _audited_representative(rep: Representative) -> dict[str, Any]:
+    """A representation as its audit record compares it (name and e-mail masked there)."""
+    fields = ("subject", "name", "relation", "email", "active")
+    return {"representative_id": rep.id, **{f"representative.{name}": getattr(rep, name) for name in fields}}
 
 
 def end_representation(uow: UnitOfWork, who: Principal, client_id: str, representative_id: str) -> RepresentativePublic:
@@ -310,8 +321,10 @@ def end_representation(uow: UnitOfWork, who: Principal, client_id: str, represen
     rep = uow.session.get(Representative, representative_id)
     if rep is None or rep.client_id != client.id:
         raise NotFound("representative", "vertegenwoordiger")
+    before = _audited_representative(rep)
     rep.active = False
     uow.session.add(rep)
+    audit.record_change(uow, who, client.id, audit.AuditAction.DELETE, old=before, new=_audited_representative(rep))
     uow.commit()
     return RepresentativePublic.model_validate(rep, from_attributes=True)
 

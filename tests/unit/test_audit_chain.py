@@ -140,3 +140,15 @@ def test_a_record_takes_the_purpose_header_else_the_roles_default():
     assert RequestContext(scope).route() == "/v1/clients/{client_id}"
     outside = entry_for(who, "abc", AuditAction.READ, at=AT)
     assert outside.endpoint == "internal" and outside.purpose == "casework"
+
+
+def test_a_dotted_secret_is_masked_by_its_last_part_and_ids_are_kept_to_say_which_record():
+    changes = masked_changes(
+        {"representative_id": "r-1", "representative.email": "a@b.nl", "representative.active": True},
+        {"representative_id": "r-1", "representative.email": "c@d.nl", "representative.active": False},
+    )
+    assert changes == {
+        "representative.active": {"old": True, "new": False},
+        "representative.email": {"old": MASK, "new": MASK},
+        "representative_id": {"old": "r-1", "new": "r-1"},
+    }

@@ -237,3 +237,23 @@ def test_the_art_15_export_gathers_the_clients_records_from_every_service(world,
         get_settings.cache_clear()
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) >= len(records) and {line["client_id"] for line in lines} == {a1.client_id}
+
+
+def test_a_representation_added_and_ended_is_recorded_with_its_name_and_email_masked(world):
+    _, http, _, a2, _ = world
+    r = http.post(f"/intake/v1/clients/{a2.client_id}/representatives", headers=KM,
+                  json={"subject": "rep-zus", "name": "Fatima Jansen", "relation": "family", "email": "f@example.nl"})
+    assert r.status_code == 201, r.text
+    rep_id = r.json()["id"]
+    assert http.delete(f"/intake/v1/clients/{a2.client_id}/representatives/{rep_id}", headers=KM).status_code == 200
+    changes = [x for x in _trail(http, "intake", a2.client_id) if x["action"] in ("create", "delete")]
+    added, ended = changes[-2], changes[-1]
+    assert added["endpoint"] == "POST /intake/v1/clients/{client_id}/representatives"
+    assert added["changes"]["representative.name"] == {"old": None, "new": "***"}
+    assert added["changes"]["representative.email"] == {"old": None, "new": "***"}
+    assert added["changes"]["representative.relation"] == {"old": None, "new": "family"}
+    assert ended["action"] == "delete"
+    assert ended["endpoint"] == "DELETE /intake/v1/clients/{client_id}/representatives/{representative_id}"
+    assert ended["changes"] == {"representative.active": {"old": True, "new": False},
+                                "representative_id": {"old": rep_id, "new": rep_id}}
+    assert "Fatima" not in json.dumps(changes)
