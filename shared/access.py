@@ -69,3 +69,20 @@ def scope_required(scope: Scope) -> Callable[[Principal], None]:
         require_scope(who, scope)
 
     return _check
+
+
+def as_provider(who: Principal, scope: Scope) -> Principal:
+    """A partner application with `scope` acts as the provider its organisation's KvK number is
+    (provider id `kvk:<number>`, the form provider tokens carry), so every provider check applies
+    to it unchanged; without the scope a 403 naming it. Other tokens come back as they are."""
+    if who.role != Role.PARTNER:
+        return who
+    require_scope(who, scope)
+    if not who.organisation_kvk:
+        raise Forbidden(
+            "auth.partner_without_organisation",
+            "This partner token names no organisation (KvK number); get one from the token endpoint.",
+            message_nl="Dit partnertoken noemt geen organisatie (KvK-nummer); vraag een token aan bij het "
+            "tokenendpoint.",
+        )
+    return who.model_copy(update={"role": Role.PROVIDER, "provider_id": f"kvk:{who.organisation_kvk}"})

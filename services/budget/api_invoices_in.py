@@ -17,6 +17,7 @@ from services.budget import invoices_in, queries, statements
 from services.budget.models import BatchResult, IdempotencyRecord, InvoiceIn, InvoicePublic, ItemResult
 from services.budget.permissions import Action, authorize
 from services.budget.submissions import submission_from_json, submission_from_ubl, submission_from_upload
+from shared.access import Scope, as_provider
 from shared.auth import CurrentPrincipal, Principal
 from shared.deps import SessionDep, uow_dependency
 from shared.errors import DomainError, RuleBroken
@@ -29,6 +30,15 @@ Uow = Annotated[UnitOfWork, Depends(uow_dependency("budget"))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="Retry-safe partner POSTs.")]
 MAX_BULK = 1000
 _invoice_list = TypeAdapter(list[dict[str, Any]])
+
+
+def _invoice_sender(who: CurrentPrincipal) -> Principal:
+    """A partner application with the scope invoices:write sends invoices as the provider its KvK
+    number is (shared.access.as_provider): a line naming another KvK refuses them, as for a provider."""
+    return as_provider(who, Scope.INVOICES_WRITE)
+
+
+InvoiceSender = Annotated[Principal, Depends(_invoice_sender)]
 
 
 def _too_many(what: str) -> RuleBroken:
@@ -57,7 +67,7 @@ async def _idempotent(
     "/invoices", status_code=201, response_model=InvoicePublic, tags=["invoices in"], summary="Send an invoice"
 )
 async def submit_invoice(
-    request: Request, data: InvoiceIn, who: CurrentPrincipal, uow: Uow, idempotency_key: IdempotencyKey = None
+    request: Request, data: InvoiceIn, who: InvoiceSender, uow: Uow, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """One invoice as JSON; its `budget_line_id` is a budget line id or an order reference. Accepted
     (`201`) or refused naming the failed check; accepts `Idempotency-Key`."""
@@ -80,7 +90,7 @@ async def submit_invoice_for_budget(
     budget_id: str,
     request: Request,
     data: InvoiceIn,
-    who: CurrentPrincipal,
+    who: InvoiceSender,
     uow: Uow,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -159,7 +169,7 @@ _BULK_BODY = {
     summary="Send many invoices",
 )
 async def submit_invoices_bulk(
-    request: Request, who: CurrentPrincipal, uow: Uow, idempotency_key: IdempotencyKey = None
+    request: Request, who: InvoiceSender, uow: Uow, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """A JSON array of 1 to 1000 invoices; each gets its own result (one bad invoice never refuses
     the others), and the results are kept as a CSV file. Accepts `Idempotency-Key`."""
@@ -182,7 +192,7 @@ async def submit_invoices_bulk(
     openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}}},
 )
 async def submit_ubl_invoice(
-    request: Request, who: CurrentPrincipal, uow: Uow, idempotency_key: IdempotencyKey = None
+    request: Request, who: InvoiceSender, uow: Uow, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """A UBL Invoice (accepted like a JSON invoice) or CreditNote (booked by finance against the
     invoice it names), checked against UBL 2.1 and the Dutch SI-UBL 2.0 rules. Accepts `Idempotency-Key`."""
@@ -195,7 +205,7 @@ async def submit_ubl_invoice(
 
 
 @router.post("/invoices/ubl/bulk", response_model=BatchResult, tags=["invoices in"], summary="Send many UBL e-invoices")
-async def submit_ubl_invoices_bulk(who: CurrentPrincipal, uow: Uow, files: list[UploadFile] = File(...)) -> Any:
+async def submit_ubl_invoices_bulk(who: InvoiceSender, uow: Uow, files: list[UploadFile] = File(...)) -> Any:
     """Up to 1000 UBL invoice files (`multipart/form-data`, field `files`), each with its own result;
     a credit note in the batch is refused (send it on its own)."""
     authorize(who, Action.SEND_INVOICE)
