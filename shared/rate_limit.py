@@ -9,7 +9,7 @@ page calls the APIs with the token of the person logged in, and those calls are.
 Where the counters live: in memory in embedded mode (one process), in Redis in distributed mode
 (the broker's, or `rate_limit_storage_url`), so every API process of a deployment shares them. If
 Redis does not answer, requests go through (logged): the limit protects the service, it must not
-take it down.
+take it down (and for 5 s after a failure no request waits for Redis).
 
 An answer over the limit is 429 problem+json with Retry-After; every counted answer says its limit
 (RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset: seconds until the window frees a request).
@@ -42,6 +42,9 @@ from shared.config import Settings
 from shared.problems import Problem, problem_response
 
 log = structlog.get_logger("http")
+
+# After Redis fails, requests go through uncounted this long before it is tried again.
+RETRY_STORAGE_AFTER_SECONDS = 5.0
 
 _STRATEGIES: dict[str, type[RateLimiter]] = {
     "fixed-window": FixedWindowRateLimiter,
@@ -91,6 +94,7 @@ class RateLimits:
         self.default = parse_many(settings.rate_limit)
         self.login = parse_many(settings.rate_limit_login)
         self.in_memory = isinstance(self.storage, MemoryStorage)
+        self.unavailable_until = 0.0
 
     def _check(self, items: Sequence[RateLimitItem], key: str) -> Verdict:
         tightest: Verdict | None = None
@@ -110,10 +114,17 @@ class RateLimits:
         items = self.login if kind == "login" else self.default
         if self.in_memory:
             return self._check(items, f"{kind}:{key}")
+        if time.monotonic() < self.unavailable_until:
+            return None  # Redis failed a moment ago: no request waits for its timeout again
         try:  # Redis: a blocking round trip, off the event loop
             return await anyio.to_thread.run_sync(self._check, items, f"{kind}:{key}")
         except StorageError as exc:
-            log.warning("http.rate_limit_unavailable", error=type(exc.storage_error).__name__)
+            self.unavailable_until = time.monotonic() + RETRY_STORAGE_AFTER_SECONDS
+            log.warning(
+                "http.rate_limit_unavailable",
+                error=type(exc.storage_error).__name__,
+                retry_in_seconds=RETRY_STORAGE_AFTER_SECONDS,
+            )
             return None
 
 

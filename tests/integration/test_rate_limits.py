@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
+import anyio
 import pytest
 import redis
 from limits.storage import RedisStorage
 
 from shared.config import Settings
-from shared.rate_limit import RateLimits, storage_for
+from shared.rate_limit import RETRY_STORAGE_AFTER_SECONDS, RateLimits, storage_for
 from tests.support.auth import auth
 from tests.support.environment import free_port
 from tests.support.runtime import migrated_runtime
@@ -64,3 +66,12 @@ def test_requests_go_through_when_the_redis_of_the_counters_is_down(tmp_path):
     answers = [http.get("/intake/v1/clients", headers=KM) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert "RateLimit-Limit" not in answers[0].headers
+
+
+def test_after_a_failure_the_redis_of_the_counters_is_left_alone_a_few_seconds():
+    settings = Settings(environment="test", rate_limit_storage_url=f"redis://127.0.0.1:{free_port()}/0")
+    limits = RateLimits(settings)
+    assert anyio.run(limits.check, "default", "principal:0014:km") is None
+    assert limits.unavailable_until > time.monotonic() + RETRY_STORAGE_AFTER_SECONDS - 1
+    limits.storage = None  # type: ignore[assignment]  # not asked again within the pause
+    assert anyio.run(limits.check, "default", "principal:0014:km") is None
