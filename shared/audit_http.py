@@ -7,7 +7,8 @@ service with an `AuditPolicy`, a successful read (a GET, or a route the policy n
 is recorded before its answer leaves: one record per client the answer is about, found in the
 path (`client_id`), in the answer (`client_id`, or `id` on routes whose answer is a client) or,
 through the service's resolver, from other ids (a plan id, say). If the record cannot be
-written the caller gets a 500, never the data without its record.
+written the caller gets a problem answer (500, or 503 when the database refuses), never the data
+without its record.
 
 `audit_router(service)` gives each service GET /audit, /audit/mine and /audit/verify.
 """

@@ -257,3 +257,22 @@ def test_a_representation_added_and_ended_is_recorded_with_its_name_and_email_ma
     assert ended["changes"] == {"representative.active": {"old": True, "new": False},
                                 "representative_id": {"old": rep_id, "new": rep_id}}
     assert "Fatima" not in json.dumps(changes)
+
+
+def test_a_read_whose_record_cannot_be_written_answers_an_error_without_the_data(request, tmp_path):
+    runtime, http = migrated_app(request, tmp_path)
+    with http:
+        r = http.post("/intake/v1/clients", headers=KM, json={
+            "bsn": bsn_of(79), "client_number": "K79", "name": "Client 79", "facts": {}})
+        assert r.status_code == 201, r.text
+        client_id = r.json()["id"]
+        with runtime.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE intake.audit_record RENAME TO audit_record_gone"))
+        r = http.get(f"/intake/v1/clients/{client_id}", headers=KM)
+        assert r.status_code == 503 and r.headers["content-type"].startswith("application/problem+json")
+        assert "Client 79" not in r.text and bsn_of(79) not in r.text and '"facts"' not in r.text
+        r = http.patch(f"/intake/v1/clients/{client_id}", headers=KM, json={"language": "en"})
+        assert r.status_code == 503  # the change is not made without its record either
+        with runtime.engine.connect() as conn:
+            language = conn.execute(sa.text("SELECT language FROM intake.client WHERE id = :id"), {"id": client_id})
+            assert language.scalar_one() == "nl"
