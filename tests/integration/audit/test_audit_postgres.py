@@ -67,6 +67,19 @@ def test_the_table_refuses_update_delete_and_truncate_on_postgresql(pg_world, st
         assert len(list_records(session, "intake", "0014")) == before
 
 
+def test_a_row_changed_behind_the_triggers_back_is_found_by_verify_on_postgresql(pg_world):
+    runtime, http, case = pg_world
+    first = http.get("/intake/v1/audit", headers=TL, params={"client_id": case.client_id}).json()[0]
+    with runtime.engine.begin() as conn:  # the table's owner can switch the trigger off: verify still sees it
+        conn.execute(sa.text("ALTER TABLE intake.audit_record DISABLE TRIGGER audit_record_no_change"))
+        conn.execute(sa.text("UPDATE intake.audit_record SET actor_subject = 'nobody' WHERE id = :id"),
+                     {"id": first["id"]})
+        conn.execute(sa.text("ALTER TABLE intake.audit_record ENABLE TRIGGER audit_record_no_change"))
+    answer = http.get("/intake/v1/audit/verify", headers=TL).json()
+    assert answer["ok"] is False
+    assert answer["first_broken"] == {"id": first["id"], "seq": first["seq"], "reason": "hash_mismatch"}
+
+
 def test_concurrent_writers_keep_one_chain_on_postgresql(pg_world):
     runtime, _, _ = pg_world
     threads, each = 8, 15
