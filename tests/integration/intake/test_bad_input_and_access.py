@@ -812,6 +812,10 @@ def _request(w: World, method: str, path: str, v: Victim, headers: dict[str, str
         },
         ("POST", "/clients"): {"json": _client_body()},
         ("POST", "/clients/search"): {"json": {"bsn": v.bsn}},
+        ("POST", "/policy/contracted-providers"): {
+            "content": b"kvk;naam\n12345678;Werkfit BV\n",
+            "headers": {"content-type": "text/csv"},
+        },
         ("PATCH", "/clients/{client_id}"): {"json": {"phone": "0612345678"}},
         ("POST", "/clients/{client_id}/representatives"): {
             "json": {"subject": "intruder", "name": "Indringer", "relation": "helper"}
@@ -925,6 +929,8 @@ OTHER_MUNICIPALITY_UNSCOPED = {
     # A document naming the victim's municipality: only the policy role gets past the role check.
     ("PUT", "/policy"): {"case_manager": 403, "team_lead": 403, "policy": 422},
     ("PATCH", "/policy"): {"case_manager": 403, "team_lead": 403, "policy": 422},
+    # UWV's list of contracted companies goes into the caller's own municipality's policy.
+    ("POST", "/policy/contracted-providers"): {"case_manager": 403, "team_lead": 403, "policy": 200},
     # Registers in the caller's own municipality; a body cannot name another one.
     ("POST", "/clients"): {"case_manager": 201, "team_lead": 201, "policy": 403},
     # Lists are filtered to the caller's municipality.
@@ -989,6 +995,7 @@ CLIENT_UNSCOPED = {
     ("GET", "/policy/changes"): 403,
     ("PUT", "/policy"): 403,
     ("PATCH", "/policy"): 403,
+    ("POST", "/policy/contracted-providers"): 403,
     ("POST", "/clients"): 403,
     # Staff find clients by BSN; the client side has no business searching.
     ("POST", "/clients/search"): 403,
