@@ -41,10 +41,22 @@ CSP = (
 router = APIRouter(include_in_schema=False)
 
 
+# Where each role starts its work (not the menu's first item: which area registers first is an import detail).
+START_PAGES = {
+    "client": "/client",
+    "representative": "/client",
+    "case_manager": "/caseload",
+    "team_lead": "/caseload",
+    "finance": "/finance/invoices",
+    "policy": "/policy/benchmark",
+    "ops": "/ops",
+}
+
+
 def start_page(role: str) -> str:
-    """Where a role starts after logging in: the first item of its menu."""
+    """Where a role starts after logging in: its start page, else the first item of its menu."""
     items = pages.NAV.get(role)
-    return items[0][0] if items else "/"
+    return START_PAGES.get(role) or (items[0][0] if items else "/")
 
 
 @router.get("/", response_class=HTMLResponse)
