@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from eigenregie.web import audit_pages, case_manager, client, finance, ops, policy, policy_catalogue
+from eigenregie.web import audit_pages, case_manager, client, finance, ops, policy, policy_catalogue, provider
 
 ROUTERS: tuple[APIRouter, ...] = (
     client.router,
@@ -13,5 +13,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     policy.router,
     policy_catalogue.router,
     ops.router,
+    provider.router,
     audit_pages.router,
 )
+
+audit_pages.add_menu_items()  # who saw what: the last item of the team lead's and the client's menus
