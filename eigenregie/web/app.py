@@ -50,6 +50,7 @@ START_PAGES = {
     "finance": "/finance/invoices",
     "policy": "/policy/benchmark",
     "ops": "/ops",
+    "provider": "/provider",
 }
 
 
