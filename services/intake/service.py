@@ -17,7 +17,9 @@ SERVICE = ServiceSpec(
     router=router,
     # Reads of a client's file, plans, reviews and decisions are recorded (docs/architecture.md, "Audit trail").
     audit=AuditPolicy(
-        person_routes=frozenset({"/v1/clients", "/v1/clients/{client_id}", "/v1/clients/search"}),
+        person_routes=frozenset(
+            {"/v1/clients", "/v1/clients/{client_id}", "/v1/clients/search", "/v1/partner/clients"}
+        ),
         read_routes=frozenset({"/v1/clients/search"}),
         resolve=clients_of,
     ),
