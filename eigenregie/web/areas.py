@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from eigenregie.web import audit_pages, case_manager, client, finance, ops, policy, policy_catalogue, provider
+from eigenregie.web import (
+    audit_pages,
+    case_manager,
+    client,
+    consent_pages,
+    finance,
+    ops,
+    policy,
+    policy_catalogue,
+    provider,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     client.router,
+    consent_pages.router,
     case_manager.router,
     finance.router,
     policy.router,
