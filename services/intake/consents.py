@@ -13,6 +13,7 @@ any other client id is a 404, and there is no list of all clients.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import structlog
 from sqlmodel import Session, col, or_, select
@@ -25,6 +26,7 @@ from services.intake.models import Client, Plan
 from services.intake.models_partners import Consent, ConsentCreate, ConsentPublic, PartnerApp, PartnerClientPublic
 from services.intake.partners import active_partner_app
 from services.intake.permissions import Action, authorize
+from shared import audit
 from shared.access import Scope, require_scope
 from shared.auth import Principal
 from shared.errors import NotFound
@@ -104,6 +106,7 @@ def grant_consent(uow: UnitOfWork, who: Principal, client_id: str, data: Consent
         granted_at=uow.clock.now(),
     )
     uow.session.add(consent)
+    audit.record_change(uow, who, client.id, audit.AuditAction.CREATE, new=_audited(consent))
     uow.commit()
     log.info("consent.granted", consent_id=consent.id, purpose=consent.purpose, on_paper=consent.on_paper)
     return consent_public(consent, today)
@@ -124,11 +127,23 @@ def withdraw_consent(uow: UnitOfWork, who: Principal, client_id: str, consent_id
             "This consent was withdrawn already.",
             message_nl="Deze toestemming is al ingetrokken.",
         )
+    before = _audited(consent)
     consent.withdrawn_at, consent.withdrawn_by = uow.clock.now(), who.subject
     uow.session.add(consent)
+    audit.record_change(uow, who, client.id, audit.AuditAction.DELETE, old=before, new=_audited(consent))
     uow.commit()
     log.info("consent.withdrawn", consent_id=consent.id)
     return consent_public(consent, uow.clock.today())
+
+
+def _audited(consent: Consent) -> dict[str, Any]:
+    """A consent as the audit trail compares it (shared.audit.record_change): nothing personal in it."""
+    fields = ("partner_kvk", "purpose", "until", "on_paper")
+    return {
+        "consent_id": consent.id,
+        **{f"consent.{name}": getattr(consent, name) for name in fields},
+        "consent.withdrawn": consent.withdrawn_at is not None,
+    }
 
 
 # --- queries ---------------------------------------------------------------------------------

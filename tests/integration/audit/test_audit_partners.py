@@ -1,5 +1,6 @@
 """A partner application's reads of the clients who chose it are in intake's audit trail like
-anyone's: the partner's subject and role, the endpoint, and its purpose (SQLite)."""
+anyone's: the partner's subject and role, the endpoint, and its purpose; a consent given and
+withdrawn is recorded as a change of the client's data (SQLite)."""
 
 from __future__ import annotations
 
@@ -36,4 +37,26 @@ def test_a_partners_reads_of_its_clients_are_recorded(tmp_path):
     ]
     others = http.get("/intake/v1/audit", headers=TL, params={"client_id": bram.client_id}).json()
     assert not [x for x in others if x["actor_role"] == "partner"]
+    runtime.engine.dispose()
+
+
+def test_a_consent_given_and_withdrawn_is_recorded(tmp_path):
+    runtime = migrated_runtime(Settings(data_dir=tmp_path, environment="test"), clock=frozen_clock())
+    http = api_client(runtime)
+    anna = register(http, "0014")
+    r = http.post(f"/intake/v1/clients/{anna.client_id}/consents", headers=anna.me,
+                  json={"purpose": "progress_reporting", "partner_kvk": "12345678"})
+    assert r.status_code == 201, r.text
+    consent_id = r.json()["id"]
+    r = http.post(f"/intake/v1/clients/{anna.client_id}/consents/{consent_id}/withdraw", headers=anna.me)
+    assert r.status_code == 200, r.text
+    trail = http.get("/intake/v1/audit", headers=TL, params={"client_id": anna.client_id}).json()
+    given, withdrawn = [x for x in trail if "consents" in x["endpoint"]]
+    assert (given["action"], given["actor_role"]) == ("create", "client")
+    assert given["endpoint"] == "POST /intake/v1/clients/{client_id}/consents"
+    assert given["changes"]["consent.partner_kvk"] == {"old": None, "new": "12345678"}
+    assert given["changes"]["consent.purpose"] == {"old": None, "new": "progress_reporting"}
+    assert withdrawn["action"] == "delete"
+    assert withdrawn["changes"] == {"consent.withdrawn": {"old": False, "new": True},
+                                    "consent_id": {"old": consent_id, "new": consent_id}}
     runtime.engine.dispose()
