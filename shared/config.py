@@ -93,10 +93,11 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit: str = "600/minute"
     rate_limit_login: str = "10/minute"
-    # The web log-in, the local issuer's log-in form, a partner application's token request.
-    # A POST to a path that is, or ends with, one of these counts as a log-in ("/oauth/token":
-    # wherever a service mounts the token endpoint).
-    rate_limit_login_paths: str = "/login,/oidc/authorize,/oauth/token"
+    # The web log-in, a partner application's token request. A POST to a path that is, or ends
+    # with, one of these counts as a log-in ("/oauth/token": wherever a service mounts the token
+    # endpoint). Not the local issuer's /oidc/authorize: the web log-in posts to it in process,
+    # from one address for everybody.
+    rate_limit_login_paths: str = "/login,/oauth/token"
     rate_limit_strategy: Literal["fixed-window", "moving-window", "sliding-window-counter"] = "moving-window"
     rate_limit_storage_url: str | None = Field(default=None, repr=False)
     rate_limit_key_prefix: str = Field(default="prb-ratelimit", min_length=1, max_length=60)

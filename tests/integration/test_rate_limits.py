@@ -75,3 +75,21 @@ def test_after_a_failure_the_redis_of_the_counters_is_left_alone_a_few_seconds()
     assert limits.unavailable_until > time.monotonic() + RETRY_STORAGE_AFTER_SECONDS - 1
     limits.storage = None  # type: ignore[assignment]  # not asked again within the pause
     assert anyio.run(limits.check, "default", "principal:0014:km") is None
+
+
+def test_web_log_ins_count_per_address_and_their_in_process_steps_do_not(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from eigenregie.entrypoints.web import create_app
+    from eigenregie.initial_data import load_demo_data
+
+    settings = Settings(data_dir=tmp_path, environment="test", rate_limit_login="2/minute")
+    runtime = migrated_runtime(settings)
+    load_demo_data(runtime)
+    app = create_app(runtime, embedded=True)
+    first, second = (TestClient(app, follow_redirects=False, client=(address, 50000))
+                     for address in ("192.0.2.10", "192.0.2.20"))
+    log_in = {"user": "case_manager|0014|"}
+    assert [first.post("/login", data=log_in).status_code for _ in range(3)] == [303, 303, 429]
+    # The one-click log-in drives the local issuer in process (one address for everybody): not counted.
+    assert [second.post("/login", data=log_in).status_code for _ in range(2)] == [303, 303]
