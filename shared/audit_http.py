@@ -105,6 +105,8 @@ class AuditMiddleware:
 
     def _is_read(self, scope: Scope) -> bool:
         assert self.policy is not None
+        if scope.get("head_only"):
+            return False  # a HEAD: headers only, no personal data leaves
         return scope.get("method") == "GET" or RequestContext(scope).route() in self.policy.read_routes
 
     def _recording(self, scope: Scope, send: Send) -> Send:

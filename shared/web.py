@@ -199,7 +199,8 @@ class HeadAsGetMiddleware:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+        # "head_only": the audit trail records no read for an answer whose body is dropped.
+        await self.app({**scope, "method": "GET", "head_only": True}, receive, send_headers_only)
 
 
 def create_service_app(spec: ServiceSpec, runtime: Runtime) -> FastAPI:

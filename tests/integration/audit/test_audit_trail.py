@@ -276,3 +276,12 @@ def test_a_read_whose_record_cannot_be_written_answers_an_error_without_the_data
         with runtime.engine.connect() as conn:
             language = conn.execute(sa.text("SELECT language FROM intake.client WHERE id = :id"), {"id": client_id})
             assert language.scalar_one() == "nl"
+
+
+def test_a_head_request_shows_no_data_and_records_no_read(world):
+    _, http, _, a2, _ = world
+    endpoint = "GET /intake/v1/clients/{client_id}/contacts"
+    assert http.head(f"/intake/v1/clients/{a2.client_id}/contacts", headers=KM).status_code == 200
+    assert not _reads(http, "intake", a2.client_id, endpoint)
+    assert http.get(f"/intake/v1/clients/{a2.client_id}/contacts", headers=KM).status_code == 200
+    assert len(_reads(http, "intake", a2.client_id, endpoint)) == 1
