@@ -20,8 +20,12 @@ from services.budget import queries as budget_queries
 from services.budget.models import Budget, InvoiceIn, MarkPaid
 from services.budget.submissions import submission_from_json
 from services.intake import commands as intake
+from services.intake import consents as intake_consents
 from services.intake import decisions as intake_decisions
+from services.intake import partners as intake_partners
+from services.intake.domain.partners import ConsentPurpose, PartnerKind
 from services.intake.models import Client
+from services.intake.models_partners import ConsentCreate, PartnerAppCreate
 from services.intake.schemas import (
     ClientCreate,
     ClientFactsIn,
@@ -36,9 +40,12 @@ from services.monitoring import registration
 from services.monitoring.domain.registration import ContactHours, Relative
 from services.monitoring.models_progress import ProgressReportCreate
 from services.monitoring.models_registration import Provisions, RegistrationForm, SoftCharacteristics
+from shared.access import Scope
 from shared.auth import Principal, Role
 from shared.identifiers import is_valid_bsn
 from shared.runtime import Runtime
+
+DEMO_UWV_KVK = "90000001"  # a made-up KvK number for the demo's UWV werkplein application
 
 GRONINGEN, UTRECHT = "0014", "0344"
 
@@ -215,6 +222,22 @@ def load_demo_data(runtime: Runtime) -> str:
                             email="karin@example.org",
                         ),
                     )
+                # UWV's werkplein application, registered by Groningen's ops; he lets it see him.
+                with runtime.uow("intake") as uow:
+                    intake_partners.register_partner_app(
+                        uow,
+                        _staff(Role.OPS, municipality, f"ops-{municipality}"),
+                        PartnerAppCreate(
+                            name="UWV werkplein Groningen",
+                            organisation_kvk=DEMO_UWV_KVK,
+                            kind=PartnerKind.UWV,
+                            allowed_scopes=[Scope.CLIENTS_READ_OWN],
+                        ),
+                    )
+                me = Principal(subject="client-demo", role=Role.CLIENT, municipality=municipality, client_id=client.id)
+                with runtime.uow("intake") as uow:
+                    consent = ConsentCreate(partner_kvk=DEMO_UWV_KVK, purpose=ConsentPurpose.PROGRESS_REPORTING)
+                    intake_consents.grant_consent(uow, me, client.id, consent)
 
     # Leave the first plan in draft; submit the rest; decide some.
     for index, (_municipality, km, _client, plan) in enumerate(plans):

@@ -51,6 +51,7 @@ START_PAGES = {
     "policy": "/policy/benchmark",
     "ops": "/ops",
     "provider": "/provider",
+    "partner": "/partner",
 }
 
 
@@ -95,7 +96,7 @@ async def login_page(request: Request, expired: bool = False) -> Response:
         expired=expired,
         staff=demo.staff(),
         clients=await demo.clients(request),
-        partners=demo.partners(),
+        partners=await demo.partners(request),
     )
 
 

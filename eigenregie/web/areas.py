@@ -11,6 +11,7 @@ from eigenregie.web import (
     consent_pages,
     finance,
     ops,
+    partner,
     policy,
     policy_catalogue,
     provider,
@@ -25,6 +26,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     policy_catalogue.router,
     ops.router,
     provider.router,
+    partner.router,
     audit_pages.router,
 )
 

@@ -21,14 +21,13 @@ PREFIX = {
     Role.POLICY: "pol",
     Role.OPS: "ops",
 }
-PARTNERS = (
+PROVIDERS = (
     Principal(
         subject="opleidingscentrum-noord",
         role=Role.PROVIDER,
         municipality="0014",
         provider_id="opleidingscentrum-noord",
     ),
-    Principal(subject="partner-uwv", role=Role.PARTNER, municipality="0014"),
 )
 
 
@@ -45,7 +44,7 @@ def allowed(settings: Settings) -> bool:
 
 async def user(request: Request, key: str) -> DemoUser | None:
     """The demo user of the list with this key, or None: nothing off the list logs in."""
-    return next((u for u in [*staff(), *partners(), *await clients(request)] if u.key == key), None)
+    return next((u for u in [*staff(), *await partners(request), *await clients(request)] if u.key == key), None)
 
 
 def staff() -> list[DemoUser]:
@@ -56,8 +55,28 @@ def staff() -> list[DemoUser]:
     ]
 
 
-def partners() -> list[DemoUser]:
-    return [DemoUser(f"{p.role.value}|{p.municipality}|{p.subject}", p, p.subject) for p in PARTNERS]
+async def partners(request: Request) -> list[DemoUser]:
+    """The demo provider, and each municipality's registered partner applications (demo data: UWV's
+    werkplein application in Groningen), logging in as the application with its scopes."""
+    found = [DemoUser(f"{p.role.value}|{p.municipality}|{p.subject}", p, p.subject) for p in PROVIDERS]
+    for m in MUNICIPALITIES:
+        ops = Principal(subject=f"ops-{m}", role=Role.OPS, municipality=m)
+        try:
+            apps = await ApiClient(request, ops, "nl").get("/intake/v1/partner-apps", page_size=50)
+        except ApiError:
+            continue
+        for app in apps:
+            if app.get("revoked_at"):
+                continue
+            principal = Principal(
+                subject=app["id"],
+                role=Role.PARTNER,
+                municipality=m,
+                scopes=tuple(app["allowed_scopes"]),
+                organisation_kvk=app["organisation_kvk"],
+            )
+            found.append(DemoUser(f"partner|{m}|{app['id']}", principal, str(app["name"])))
+    return found
 
 
 async def clients(request: Request) -> list[DemoUser]:

@@ -173,7 +173,7 @@ async def authorize_page(
         hidden=hidden,
         staff=demo.staff(),
         clients=await demo.clients(request),
-        partners=demo.partners(),
+        partners=await demo.partners(request),
     )
 
 
@@ -247,6 +247,10 @@ async def token(
     )
 
 
+ORGANISATION_CLAIM = "organisation_kvk"
+SCOPES_CLAIM = "partner_scopes"
+
+
 def id_token(grant: Grant, settings: Settings) -> str:
     """The ID token: who logged in, with the role and scope claims the configuration maps."""
     now = int(time.time())
@@ -269,6 +273,10 @@ def id_token(grant: Grant, settings: Settings) -> str:
         claims[settings.oidc_client_id_claim] = p.client_id
     if p.provider_id:
         claims[settings.oidc_provider_id_claim] = p.provider_id
+    if p.organisation_kvk:  # a chain partner's employee: the organisation and what it may do
+        claims[ORGANISATION_CLAIM] = p.organisation_kvk
+    if p.scopes:
+        claims[SCOPES_CLAIM] = list(p.scopes)
     key = key_set(settings).signing
     assert key.private is not None
     return jwt.encode(claims, key.private, algorithm=key.algorithm, headers={"kid": key.kid})

@@ -221,6 +221,8 @@ def principal_of(claims: dict[str, Any], settings: Settings) -> Principal:
             municipality=claims.get(settings.oidc_municipality_claim),
             client_id=claims.get(settings.oidc_client_id_claim),
             provider_id=claims.get(settings.oidc_provider_id_claim),
+            organisation_kvk=claims.get("organisation_kvk"),
+            scopes=tuple(str(s) for s in claims.get("partner_scopes") or ()),
         )
     except (ValidationError, KeyError):
         log.warning("oidc.claims_refused")

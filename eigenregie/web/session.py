@@ -27,6 +27,9 @@ class WebSession:
     client_id: str | None = None
     provider_id: str | None = None
     lang: str = "nl"
+    # A chain partner's employee: the organisation's KvK number and the scopes it holds.
+    organisation_kvk: str | None = None
+    scopes: tuple[str, ...] = ()
 
     @classmethod
     def start(cls, principal: Principal, lang: str = "nl") -> WebSession:
@@ -38,6 +41,8 @@ class WebSession:
             client_id=principal.client_id,
             provider_id=principal.provider_id,
             lang=lang,
+            organisation_kvk=principal.organisation_kvk,
+            scopes=principal.scopes,
         )
 
     @property
@@ -48,6 +53,8 @@ class WebSession:
             municipality=self.municipality,
             client_id=self.client_id,
             provider_id=self.provider_id,
+            organisation_kvk=self.organisation_kvk,
+            scopes=self.scopes,
         )
 
     def with_lang(self, lang: str) -> WebSession:
@@ -71,6 +78,6 @@ def load(cookie: str | None, settings: Settings) -> WebSession | None:
         return None
     try:
         data: dict[str, Any] = _serializer(settings).loads(cookie, max_age=settings.web_session_minutes * 60)
-        return WebSession(**data)
+        return WebSession(**{**data, "scopes": tuple(data.get("scopes") or ())})
     except (BadSignature, TypeError, ValueError):
         return None
