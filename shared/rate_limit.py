@@ -35,6 +35,7 @@ from limits.strategies import (
     RateLimiter,
     SlidingWindowCounterRateLimiter,
 )
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import decode_token
@@ -188,9 +189,29 @@ class RateLimitMiddleware:
             headers={"Retry-After": str(retry_after)},
             code="request.rate_limited",
         )
-        answer = problem_response(problem, path=path)
+        answer: Response = problem_response(problem, path=path)
+        if kind == "login" and _wants_html(scope):
+            # A person at the log-in form: a page in words, not JSON.
+            answer = HTMLResponse(TOO_MANY_LOG_INS.format(seconds=retry_after), status_code=429,
+                                  headers={"Retry-After": str(retry_after)})  # fmt: skip
         answer.raw_headers.extend(verdict.headers())
         await answer(scope, receive, send)
+
+
+TOO_MANY_LOG_INS = """<!doctype html>
+<html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Te veel pogingen · Eigen Regie</title></head>
+<body><main>
+<h1>Te veel pogingen om in te loggen</h1>
+<p>Wacht {seconds} seconden en probeer het dan opnieuw. <a href="/login">Naar inloggen</a></p>
+<p lang="en">Too many log-in attempts. Wait {seconds} seconds and try again.</p>
+</main></body></html>
+"""
+
+
+def _wants_html(scope: Scope) -> bool:
+    accept = next((v for k, v in scope.get("headers") or [] if k == b"accept"), b"")
+    return b"text/html" in accept
 
 
 class TokenKeys:

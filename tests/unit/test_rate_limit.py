@@ -146,3 +146,16 @@ def test_an_expired_or_forged_token_is_counted_by_address_and_not_remembered():
     expired = issue_token(Principal(subject="km", role=Role.CASE_MANAGER, municipality="0014"), settings,
                           ttl=timedelta(seconds=-5))
     assert keys(_scope(expired)) is None and keys(_scope("forged")) is None and not keys.known
+
+
+def test_a_person_at_the_log_in_form_over_the_limit_gets_a_page_in_words_and_an_api_client_problem_json():
+    http = _client()
+    browser = {"Accept": "text/html,application/xhtml+xml"}
+    answers = [http.post("/login", headers=browser) for _ in range(3)]
+    over = answers[-1]
+    assert over.status_code == 429 and over.headers["content-type"].startswith("text/html")
+    assert "Te veel pogingen om in te loggen" in over.text and 'lang="nl"' in over.text
+    assert int(over.headers["Retry-After"]) >= 1 and over.headers["RateLimit-Limit"] == "2"
+    api = _client(address="192.0.2.9")
+    assert [api.post("/login").status_code for _ in range(3)][-1] == 429
+    assert api.post("/login").headers["content-type"].startswith(PROBLEM_JSON)
