@@ -67,8 +67,10 @@ def register_event_tasks(
 ) -> None:
     """One named task per consumed event type (`<service>.on_plan_approved`, ...), and
     `<service>.on_events` for a batch of them from the relay."""
-    for payload_type in handlers:
-        _register_one(app, service, event_type_of(payload_type), handlers, get_engine, settings)
+    # One task per event type, whatever its versions: the task hands the envelope to every handler,
+    # and `consume` picks the one of its version.
+    for event_type in sorted({event_type_of(payload_type) for payload_type in handlers}):
+        _register_one(app, service, event_type, handlers, get_engine, settings)
     _register_batch(app, service, handlers, get_engine, settings)
 
 
