@@ -7,7 +7,7 @@ STAMP   = $(VENV)/.installed
 LOCK    = requirements/test.txt
 CODE    = shared services contracts eigenregie
 
-.PHONY: frontend lock lint run test test-unit test-integration test-e2e test-browser install browser-deps bench bench-invoices bench-monitoring bench-reminders clean
+.PHONY: frontend lock lint run test test-unit test-integration test-e2e test-browser install browser-deps observability-deps bench bench-invoices bench-monitoring bench-reminders clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ run: $(STAMP)
 
 ## make test: lint and types, then the whole suite. PostgreSQL/Redis tests skip with a reason when
 ## those are absent, unless PRB_REQUIRE_SERVICES=1 (as in CI), which turns such a skip into a failure.
-test: lint $(STAMP) browser-deps
+test: lint $(STAMP) browser-deps observability-deps
 	$(BIN)/pytest -q -p no:cacheprovider tests
 
 ## make lint: ruff (lint and format) and mypy on the code that ships.
@@ -53,6 +53,12 @@ browser-deps:
 	@test -x /usr/bin/chromium || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 		echo "chromium not installed: browser tests will skip")
+
+## promtool (Debian's prometheus package) checks and unit-tests deploy/prometheus's alert rules.
+observability-deps:
+	@command -v promtool >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		prometheus >/dev/null) || echo "promtool not installed: the alert rule tests will skip")
 
 bench: $(STAMP)
 	$(BIN)/python bench/event_bus.py

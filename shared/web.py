@@ -17,12 +17,13 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 import structlog
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.audit_http import AuditMiddleware, audit_router
 from shared.config import Settings
 from shared.logging import correlation_id_var, new_correlation_id
+from shared.metrics import MetricsMiddleware, exposition, watch_outboxes
 from shared.problems import Problem, document_problem_responses, install_problem_handlers, problem_response
 from shared.rate_limit import RateLimitMiddleware
 from shared.runtime import EmbeddedBackground, Runtime, ServiceSpec
@@ -311,6 +312,14 @@ def create_app(
             {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
         )
 
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus text format (shared/metrics.py): no personal data, route templates only."""
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
+
+    watch_outboxes(runtime.engine, [s.name for s in specs])
+
     from shared.ops_api import router as ops_router
 
     app.include_router(ops_router, prefix="/ops/v1")  # operators: outbox backlog, dead letters
@@ -324,5 +333,6 @@ def create_app(
     # Counted before a body is read: the APIs per log-in (the pages' calls to them too), log-ins per address.
     prefixes = [f"/{spec.name}/" for spec in specs] + ["/ops/"]
     app.add_middleware(RateLimitMiddleware, settings=runtime.settings, prefixes=prefixes)
+    app.add_middleware(MetricsMiddleware)  # counts the 413s and 429s as well
     app.add_middleware(CorrelationIdMiddleware)  # outermost: the 413 and 429 carry the correlation id too
     return app

@@ -13,6 +13,7 @@ from eigenregie.bootstrap import SERVICES, build_runtime
 from shared.access import PARTNER_SCOPES
 from shared.config import Settings, get_settings
 from shared.logging import configure_logging
+from shared.metrics import serve_metrics, watch_outboxes
 
 
 def _services(names: list[str] | None) -> list[str]:
@@ -114,6 +115,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     require_signing_keys(settings)
     configure_logging(settings.log_level, settings.log_json, service=args.service)
     app = build_celery((args.service,))
+    serve_metrics(settings.metrics_port)
     _freeze_startup_objects()
     app.worker_main(
         [
@@ -147,6 +149,7 @@ def cmd_beat(_args: argparse.Namespace) -> None:
     app.conf.beat_max_loop_interval = 5  # tick (and beat the heart) at least every 5 s
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     heartbeat = Heartbeat(heartbeat_path(settings.data_dir, "beat"))
+    serve_metrics(settings.metrics_port)
 
     class HeartbeatScheduler(PersistentScheduler):
         """Celery's scheduler; each tick also rewrites the heartbeat that `prb health beat` reads."""
@@ -248,6 +251,8 @@ def cmd_relay(args: argparse.Namespace) -> None:
     )
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())
+    watch_outboxes(runtime.engine, relay.services)
+    serve_metrics(settings.metrics_port)
     _freeze_startup_objects()
     relay.run_forever()
 

@@ -34,6 +34,7 @@ from shared.auth import Principal
 from shared.contention import retry_on_contention
 from shared.db import bulk_insert
 from shared.errors import Conflict
+from shared.metrics import count_payment_run
 from shared.money import Money
 from shared.uow import UnitOfWork
 
@@ -150,6 +151,7 @@ def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -
     )
     emit_events(uow, run.events, tenant=who.municipality, subject=run.id)
     uow.commit()
+    count_payment_run("created", len(items))
     return run_public(row)
 
 
@@ -186,4 +188,5 @@ def confirm_payment_run(uow: UnitOfWork, who: Principal, run_id: str, cmd: MarkP
     row.status, row.paid_on = run.status, run.paid_on
     uow.session.add(row)
     uow.commit()
+    count_payment_run("confirmed")
     return run_public(row)

@@ -58,6 +58,7 @@ from shared.auth import Principal
 from shared.config import Settings, get_settings
 from shared.db import insert_ignoring_duplicates
 from shared.errors import NotFound, RuleBroken
+from shared.metrics import count_message
 from shared.pagination import Page, PageRequest, page_of, page_of_list
 from shared.uow import UnitOfWork
 
@@ -246,7 +247,7 @@ def _claim(uow: UnitOfWork, row: Delivery, now: datetime) -> bool:
 
 def _finish(
     uow: UnitOfWork,
-    delivery_id: str,
+    row: Delivery,
     status: DeliveryStatus,
     *,
     error: str | None,
@@ -256,13 +257,14 @@ def _finish(
     values: dict[str, Any] = {"status": status.value, "last_error": error, "next_attempt_at": next_at}
     if attempts is not None:
         values["attempts"] = attempts  # a delivery held for quiet hours was not tried
-    update = sa.update(Delivery).where(col(Delivery.id) == delivery_id)
+    update = sa.update(Delivery).where(col(Delivery.id) == row.id)
     if status == DeliveryStatus.SENT:
         values["sent_at"] = uow.clock.now()  # it went out: that is what happened, cancelled meanwhile or not
     else:  # one cancelled during the try is not brought back to wait again
         update = update.where(col(Delivery.status).in_([s.value for s in WAITING]))
     uow.session.execute(update.values(**values))
     uow.commit()
+    count_message(row.channel, status.value)
 
 
 def _address(
@@ -314,7 +316,7 @@ def send_one(uow: UnitOfWork, outlets: Outlets, row: Delivery) -> bool:
         uow.session.rollback()
         return False
     if message is None:
-        _finish(uow, row.id, DeliveryStatus.FAILED, error="the message is gone", next_at=None)
+        _finish(uow, row, DeliveryStatus.FAILED, error="the message is gone", next_at=None)
         return False
     uow.session.expunge(message)
     mailbox = mailbox_for(uow.session, RecipientKind(message.recipient_kind), message.municipality, outlets.settings)
@@ -322,32 +324,32 @@ def send_one(uow: UnitOfWork, outlets: Outlets, row: Delivery) -> bool:
     prefs = preferences_of(uow.session, message.client_id) if client_side else Preferences()
     uow.session.rollback()
     if not prefs.wants(channel):
-        _finish(uow, row.id, DeliveryStatus.FAILED, error=f"the person turned {channel.value} off", next_at=None)
+        _finish(uow, row, DeliveryStatus.FAILED, error=f"the person turned {channel.value} off", next_at=None)
         return False
     if (held_until := prefs.send_at(channel, now)) > now:
-        _finish(uow, row.id, DeliveryStatus.DEFERRED, error=None, next_at=held_until, attempts=row.attempts)
+        _finish(uow, row, DeliveryStatus.DEFERRED, error=None, next_at=held_until, attempts=row.attempts)
         return False
     try:
         to, cc, language = _address(outlets, message, channel, mailbox)
         if not to:
             what = "phone number" if channel == Channel.SMS else "e-mail address"
-            _finish(uow, row.id, DeliveryStatus.FAILED, error=f"no {what} known for the recipient", next_at=None)
+            _finish(uow, row, DeliveryStatus.FAILED, error=f"no {what} known for the recipient", next_at=None)
             return False
         withheld = _deliver(outlets, channel, message, to, cc, prefs.language or language)
     except (DirectoryUnavailable, TemporaryFailure) as exc:
         status, next_at = outlets.backoff.after_failure(attempts, now, outlets.jitter())
-        _finish(uow, row.id, status, error=truncate_error(str(exc)), next_at=next_at)
+        _finish(uow, row, status, error=truncate_error(str(exc)), next_at=next_at)
         return False
     except PermanentFailure as exc:
-        _finish(uow, row.id, DeliveryStatus.BOUNCED, error=truncate_error(str(exc)), next_at=None)
+        _finish(uow, row, DeliveryStatus.BOUNCED, error=truncate_error(str(exc)), next_at=None)
         return False
     except (TemplateError, KeyError) as exc:  # a broken template is never sent, and not tried again
-        _finish(uow, row.id, DeliveryStatus.FAILED, error=f"the template failed: {type(exc).__name__}", next_at=None)
+        _finish(uow, row, DeliveryStatus.FAILED, error=f"the template failed: {type(exc).__name__}", next_at=None)
         return False
     if withheld:
-        _finish(uow, row.id, DeliveryStatus.FAILED, error=withheld, next_at=None)
+        _finish(uow, row, DeliveryStatus.FAILED, error=withheld, next_at=None)
         return False
-    _finish(uow, row.id, DeliveryStatus.SENT, error=None, next_at=None)
+    _finish(uow, row, DeliveryStatus.SENT, error=None, next_at=None)
     return True
 
 
@@ -377,7 +379,7 @@ def send_due_mail(uow: UnitOfWork, outlets: Outlets, *, limit: int = BATCH) -> i
             uow.session.rollback()
             log.error("delivery.send_failed", delivery_id=row.id, error=type(exc).__name__)
             status, next_at = outlets.backoff.after_failure(row.attempts + 1, now, outlets.jitter())
-            _finish(uow, row.id, status, error=f"unexpected error: {type(exc).__name__}", next_at=next_at)
+            _finish(uow, row, status, error=f"unexpected error: {type(exc).__name__}", next_at=next_at)
     return sent
 
 

@@ -65,6 +65,7 @@ from shared.config import Settings, get_settings
 from shared.db import is_sqlite
 from shared.errors import Conflict, RuleBroken
 from shared.events import Envelope, Payload
+from shared.metrics import count_webhook
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("notifications.webhooks")
@@ -374,6 +375,7 @@ def _record(
         )
     )
     delivery.attempts += 1
+    count_webhook("delivered" if sent.ok else "failed")
     if sent.ok:
         delivery.status = WebhookDeliveryStatus.DELIVERED
         delivery.delivered_at = at
@@ -392,6 +394,7 @@ def _record(
             delivery.status = WebhookDeliveryStatus.FAILED
             delivery.failed_at = at
             delivery.next_attempt_at = None
+            count_webhook("gave_up")
             if delivery.event_type != PING:
                 _failed_for_good(uow, settings, delivery, subscription, at)
     log.info(

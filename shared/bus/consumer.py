@@ -9,6 +9,7 @@ handler that keeps failing goes there after its last try.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from shared.bus.tables import bus_tables
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.events import Envelope, Payload, UnknownEventError, parse_event
 from shared.logging import correlation_id_var
+from shared.metrics import count_consumed, known_type
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("bus.consumer")
@@ -98,6 +100,7 @@ def dead_letter(engine: Engine, service: str, raw: str | bytes | dict[str, Any],
                 created_at=datetime.now(UTC),
             )
         )
+    count_consumed(service, known_type(event_type), Outcome.DEAD_LETTERED.value)
     log.error(
         "event.dead_lettered",
         service=service,
@@ -138,13 +141,17 @@ def consume(
 
     token = correlation_id_var.set(envelope.correlation_id)
     structlog.contextvars.bind_contextvars(event_id=str(envelope.event_id), event_type=envelope.type)
+    started = time.perf_counter()
     try:
-        return _handle_once(engine, service, envelope, payload, handler, clock)
+        outcome = _handle_once(engine, service, envelope, payload, handler, clock)
+        count_consumed(service, envelope.type, outcome.value, time.perf_counter() - started)
+        return outcome
     except HandlerFailed as exc:
         if attempt >= max_attempts:
             dead_letter(engine, service, raw, f"handler failed after {attempt} tries: {exc.reason}", attempt)
             return Outcome.DEAD_LETTERED
         log.warning("event.handler_failed", service=service, attempt=attempt, reason=exc.reason[:300])
+        count_consumed(service, envelope.type, "retried")
         raise
     finally:
         structlog.contextvars.unbind_contextvars("event_id", "event_type")

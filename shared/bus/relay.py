@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from shared.bus.routing import routing, subscribers
 from shared.bus.tables import bus_tables
 from shared.db import is_sqlite
+from shared.metrics import count_published
 from shared.uow import NOTIFY_CHANNEL, outbox_written
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def relay_batch(
     """Publish up to `batch_size` unpublished events of one service. Returns how many moved."""
     outbox = bus_tables(service).outbox
     query = (
-        sa.select(outbox.c.id, outbox.c.event_type, outbox.c.envelope)
+        sa.select(outbox.c.id, outbox.c.event_type, outbox.c.envelope, outbox.c.created_at)
         .where(outbox.c.published_at.is_(None))
         .order_by(outbox.c.id)
         .limit(batch_size)
@@ -89,6 +90,7 @@ def relay_batch(
             rows = conn.execute(query).all()
         done = _deliver_rows(rows, service, publisher)
         _mark_published(engine, outbox, done, publisher, redeliver_after)
+        count_published(service, ((row.event_type, row.created_at) for row in rows[: len(done)]))
         if len(done) < len(rows):
             raise BrokerUnavailable("in-process delivery stopped")
         return len(done)
@@ -114,7 +116,9 @@ def relay_batch(
             )
             # Commit what went out, then tell the loop to back off.
             conn.commit()
+            count_published(service, ((row.event_type, row.created_at) for row in rows[: len(done)]))
             raise BrokerUnavailable(f"{service}: {len(rows) - len(done)} events wait in the outbox")
+    count_published(service, ((row.event_type, row.created_at) for row in rows[: len(done)]))
     return len(done)
 
 
