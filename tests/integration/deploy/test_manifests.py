@@ -36,8 +36,17 @@ from tests.support.deploy_manifests import (
 )
 
 # What the pods need from the Secret; none of it may appear as a value in deploy/ or the ConfigMap.
-SECRET_NAMES = {"DATABASE_URL", "BROKER_URL", "PRB_JWT_SECRET", "PRB_DATA_KEYS", "PRB_BSN_HASH_KEY",
-                "PRB_SIGNING_KEYS", "PRB_SMTP_PASSWORD", "PRB_OIDC_CLIENT_SECRET", "PRB_SMS_ACCESS_KEY"}
+SECRET_NAMES = {
+    "DATABASE_URL",
+    "BROKER_URL",
+    "PRB_JWT_SECRET",
+    "PRB_DATA_KEYS",
+    "PRB_BSN_HASH_KEY",
+    "PRB_SIGNING_KEYS",
+    "PRB_SMTP_PASSWORD",
+    "PRB_OIDC_CLIENT_SECRET",
+    "PRB_SMS_ACCESS_KEY",
+}
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +58,16 @@ def rendered() -> dict[str, list[dict[str, Any]]]:
 def keda(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """The base with the KEDA component, as an overlay that uses it would render."""
     folder = tmp_path_factory.mktemp("keda-overlay")
-    (folder / "kustomization.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": [os.path.relpath(KUSTOMIZE / "base", folder)],
-        "components": [os.path.relpath(KUSTOMIZE / "components" / "keda", folder)]}))
+    (folder / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [os.path.relpath(KUSTOMIZE / "base", folder)],
+                "components": [os.path.relpath(KUSTOMIZE / "components" / "keda", folder)],
+            }
+        )
+    )
     return render(folder)
 
 
@@ -102,7 +117,9 @@ def test_a_broken_compose_file_is_refused(tmp_path):
     broken = tmp_path / "docker-compose.yml"
     text = COMPOSE_FILE.read_text()
     assert "    restart: unless-stopped\n" in text
-    broken.write_text(text.replace("    restart: unless-stopped\n", "    restart: unless-stopped\n    restarts: 3\n", 1))
+    broken.write_text(
+        text.replace("    restart: unless-stopped\n", "    restart: unless-stopped\n    restarts: 3\n", 1)
+    )
     assert any("restarts" in p for p in compose_problems(broken))
 
 
@@ -131,12 +148,15 @@ def test_a_deployment_per_api_and_per_worker_queue_one_relay_and_one_beat(render
         assert api[:3] == ["prb", "serve", service] and "0.0.0.0" in api
     beat = deployments["beat"]["spec"]
     assert beat["replicas"] == 1 and beat["strategy"] == {"type": "Recreate"}
-    assert not any(h["spec"]["scaleTargetRef"]["name"] == "beat" for h in by_kind(rendered[overlay], "HorizontalPodAutoscaler").values())
+    assert not any(
+        h["spec"]["scaleTargetRef"]["name"] == "beat"
+        for h in by_kind(rendered[overlay], "HorizontalPodAutoscaler").values()
+    )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_command_and_exec_probe_is_a_prb_command_that_exists(rendered, overlay):
-    for name, spec in pod_specs(rendered[overlay]):
+    for _name, spec in pod_specs(rendered[overlay]):
         container = spec["containers"][0]
         _parses_as_prb(container["command"])
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
@@ -156,7 +176,8 @@ def test_the_migration_job_runs_prb_migrate_once_and_is_not_retried_for_ever(ren
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_apis_are_probed_on_healthz_for_liveness_and_readyz_for_readiness(rendered, overlay):
     for service in SERVICES:
-        container = by_kind(rendered[overlay], "Deployment")[f"{service}-api"]["spec"]["template"]["spec"]["containers"][0]
+        pod = by_kind(rendered[overlay], "Deployment")[f"{service}-api"]["spec"]["template"]["spec"]
+        container = pod["containers"][0]
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert container["ports"][0]["containerPort"] == 8000
@@ -220,7 +241,7 @@ def test_every_worker_queue_has_an_autoscaler_and_production_scales_on_queue_len
         assert 1 <= spec["minReplicas"] < spec["maxReplicas"]
         external = [m["external"] for m in spec["metrics"] if m["type"] == "External"]
         if overlay == "production":
-            assert external and external[0]["metric"]["selector"]["matchLabels"] == {"queue": service}
+            assert external and external[0]["metric"]["selector"]["matchLabels"] == {"key": service}
         else:
             assert [m["resource"]["name"] for m in spec["metrics"]] == ["cpu"]
 
@@ -253,29 +274,40 @@ def test_every_deployment_but_beat_has_a_disruption_budget_that_selects_it(rende
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_network_policies_deny_by_default_admit_http_to_apis_only_and_let_pods_reach_the_data_stores(
-    rendered, overlay
-):
+def test_network_policies_deny_by_default_admit_http_to_apis_only_and_let_pods_reach_the_data_stores(rendered, overlay):
     policies = by_kind(rendered[overlay], "NetworkPolicy")
     deny = policies["default-deny"]["spec"]
     assert set(deny["policyTypes"]) == {"Ingress", "Egress"} and "ingress" not in deny and "egress" not in deny
     for name, deployment in by_kind(rendered[overlay], "Deployment").items():
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert _selects(deny["podSelector"]["matchLabels"], labels), name
-        admitting = [p["spec"] for p in policies.values()
-                     if p["spec"].get("ingress") and _selects(p["spec"]["podSelector"]["matchLabels"], labels)]
+        admitting = [
+            p["spec"]
+            for p in policies.values()
+            if p["spec"].get("ingress") and _selects(p["spec"]["podSelector"]["matchLabels"], labels)
+        ]
         if labels["app.kubernetes.io/component"] == "api":
-            assert admitting and all(port["port"] == 8000 for p in admitting for rule in p["ingress"]
-                                     for port in rule["ports"]), name
+            assert admitting and all(
+                port["port"] == 8000 for p in admitting for rule in p["ingress"] for port in rule["ports"]
+            ), name
         else:
             assert admitting == [], f"{name} accepts connections"
-        egress_ports = {port["port"] for p in policies.values() if _selects(p["spec"]["podSelector"]["matchLabels"], labels)
-                        for rule in p["spec"].get("egress", []) for port in rule.get("ports", [])}
+        egress_ports = {
+            port["port"]
+            for p in policies.values()
+            if _selects(p["spec"]["podSelector"]["matchLabels"], labels)
+            for rule in p["spec"].get("egress", [])
+            for port in rule.get("ports", [])
+        }
         assert {53, 5432, 6379} <= egress_ports, name
     notifications = by_kind(rendered[overlay], "Deployment")["notifications-worker"]["spec"]["template"]["metadata"]
-    smtp = {port["port"] for p in policies.values() if _selects(p["spec"]["podSelector"]["matchLabels"],
-                                                                notifications["labels"])
-            for rule in p["spec"].get("egress", []) for port in rule.get("ports", [])}
+    smtp = {
+        port["port"]
+        for p in policies.values()
+        if _selects(p["spec"]["podSelector"]["matchLabels"], notifications["labels"])
+        for rule in p["spec"].get("egress", [])
+        for port in rule.get("ports", [])
+    }
     assert {587, 443} <= smtp
 
 
@@ -319,13 +351,16 @@ def test_compose_runs_migrate_before_every_process_and_a_worker_per_queue_all_wi
 
 def _final_stage(parser: DockerfileParser) -> list[dict[str, Any]]:
     starts = [i for i, instruction in enumerate(parser.structure) if instruction["instruction"] == "FROM"]
-    return parser.structure[starts[-1]:]
+    return parser.structure[starts[-1] :]
 
 
 def test_the_image_is_multi_stage_pinned_non_root_hash_checked_and_health_checked():
     parser = DockerfileParser(path=str(DOCKERFILE))
-    arguments = {i["value"].split("=", 1)[0]: i["value"].split("=", 1)[1] for i in parser.structure
-                 if i["instruction"] == "ARG" and "=" in i["value"]}
+    arguments = {
+        i["value"].split("=", 1)[0]: i["value"].split("=", 1)[1]
+        for i in parser.structure
+        if i["instruction"] == "ARG" and "=" in i["value"]
+    }
     bases = [arguments.get(b.strip("${}"), b) for b in parser.parent_images]
     assert len(bases) >= 3  # frontend, build, runtime
     for base in bases:
@@ -377,6 +412,10 @@ def test_the_apply_script_migrates_and_waits_before_it_rolls_out_and_stops_if_mi
 
 def test_deploy_files_are_where_the_docs_say():
     operations = (KUSTOMIZE.parents[1] / "docs" / "operations.md").read_text()
-    for path in ("deploy/kustomize/overlays/production", "deploy/kustomize/apply.sh", "components/keda",
-                 "make validate-deploy"):
+    for path in (
+        "deploy/kustomize/overlays/production",
+        "deploy/kustomize/apply.sh",
+        "components/keda",
+        "make validate-deploy",
+    ):
         assert path in operations, path
