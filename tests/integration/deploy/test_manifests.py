@@ -419,3 +419,11 @@ def test_deploy_files_are_where_the_docs_say():
         "make validate-deploy",
     ):
         assert path in operations, path
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_overlay_puts_everything_in_one_namespace_held_to_the_restricted_pod_security_standard(rendered, overlay):
+    (namespace,) = by_kind(rendered[overlay], "Namespace").values()
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    others = [obj for obj in rendered[overlay] if obj["kind"] != "Namespace"]
+    assert {obj["metadata"]["namespace"] for obj in others} == {namespace["metadata"]["name"]}
