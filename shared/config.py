@@ -75,8 +75,8 @@ class Settings(BaseSettings):
     broker_visibility_timeout_seconds: int = 1800
     # /readyz says "not ready" while the oldest unpublished outbox event is older than this.
     ready_outbox_max_age_seconds: float = 60.0
-    # Processes without HTTP (worker, relay, beat) serve Prometheus metrics on this port when set
-    # (shared/metrics.py); the APIs answer GET /metrics on their own port.
+    # When set, every process (API, worker, relay, beat) serves Prometheus metrics on this port
+    # only (shared/metrics.py); unset, the APIs answer GET /metrics on their own port.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     # `prb health relay|beat`: the heartbeat (data_dir/<name>.heartbeat) must be this recent.
     heartbeat_max_age_seconds: float = 60.0

@@ -312,11 +312,14 @@ def create_app(
             {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
         )
 
-    @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        """Prometheus text format (shared/metrics.py): no personal data, route templates only."""
-        body, content_type = exposition()
-        return Response(body, media_type=content_type)
+    if runtime.settings.metrics_port is None:
+        # Without a metrics port (embedded, development) on the app's own port; with one, only
+        # there (`prb serve` starts it), so an ingress that routes "/" never exposes the metrics.
+        @app.get("/metrics", include_in_schema=False)
+        def metrics() -> Response:
+            """Prometheus text format (shared/metrics.py): no personal data, route templates only."""
+            body, content_type = exposition()
+            return Response(body, media_type=content_type)
 
     watch_outboxes(runtime.engine, [s.name for s in specs])
 

@@ -84,6 +84,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     configure_logging(settings.log_level, settings.log_json, service=args.service)
     runtime = build_runtime(settings, services=[args.service])
     app = create_app(runtime, embedded=False)
+    serve_metrics(settings.metrics_port)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, workers=None)
 
 

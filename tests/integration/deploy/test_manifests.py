@@ -180,7 +180,7 @@ def test_apis_are_probed_on_healthz_for_liveness_and_readyz_for_readiness(render
         container = pod["containers"][0]
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-        assert container["ports"][0]["containerPort"] == 8000
+        assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8000, "metrics": 9100}
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -274,7 +274,7 @@ def test_every_deployment_but_beat_has_a_disruption_budget_that_selects_it(rende
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_network_policies_deny_by_default_admit_http_to_apis_only_and_let_pods_reach_the_data_stores(rendered, overlay):
+def test_network_policies_deny_by_default_admit_http_to_apis_and_metrics_to_monitoring_only_and_reach_the_data_stores(rendered, overlay):
     policies = by_kind(rendered[overlay], "NetworkPolicy")
     deny = policies["default-deny"]["spec"]
     assert set(deny["policyTypes"]) == {"Ingress", "Egress"} and "ingress" not in deny and "egress" not in deny
@@ -283,8 +283,16 @@ def test_network_policies_deny_by_default_admit_http_to_apis_only_and_let_pods_r
         assert _selects(deny["podSelector"]["matchLabels"], labels), name
         admitting = [
             p["spec"]
-            for p in policies.values()
-            if p["spec"].get("ingress") and _selects(p["spec"]["podSelector"]["matchLabels"], labels)
+            for policy_name, p in policies.items()
+            if policy_name != "metrics-from-monitoring"
+            and p["spec"].get("ingress")
+            and _selects(p["spec"]["podSelector"]["matchLabels"], labels)
+        ]
+        metrics = policies["metrics-from-monitoring"]["spec"]
+        assert _selects(metrics["podSelector"]["matchLabels"], labels), name
+        assert [port["port"] for rule in metrics["ingress"] for port in rule["ports"]] == [9100]
+        assert [peer["namespaceSelector"]["matchLabels"] for rule in metrics["ingress"] for peer in rule["from"]] == [
+            {"kubernetes.io/metadata.name": "monitoring"}
         ]
         if labels["app.kubernetes.io/component"] == "api":
             assert admitting and all(
