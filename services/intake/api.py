@@ -35,6 +35,7 @@ from services.intake.schemas import (
     EligibilityPublic,
     OrientationPublic,
     OrientationStart,
+    PibPresetApply,
     PlanChecksPublic,
     PlanCreate,
     PlanPublic,
@@ -48,6 +49,7 @@ from services.intake.schemas import (
 from shared.auth import CurrentPrincipal
 from shared.deps import ClockDep, SessionDep, uow_dependency
 from shared.identifiers import BSN, INT32_MAX
+from shared.money import Money
 from shared.pagination import PAGED, PageDep, page_answer
 from shared.problems import Problem
 from shared.uow import UnitOfWork
@@ -155,6 +157,15 @@ def list_policy_changes(
     """Who changed the municipality's policy, when, and each setting's old and new value (dotted
     names such as `orientation.months`), newest first. A PUT or PATCH that changes nothing adds nothing."""
     return page_answer(queries.list_policy_changes(session, who, page), response)
+
+
+@router.post("/policy/scheme-presets/pib", tags=["policy"], summary="Offer pib with its preset")
+def apply_pib_preset(data: PibPresetApply, who: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
+    """Offer the persoonlijk inburgeringsbudget (pib) with its preset: a request the municipality
+    assesses, a duaal traject (civic integration and reintegration parts in every plan), the
+    municipality as contracting party, and the maximum given here (required: the report gives none).
+    Answers the whole policy; in the change log."""
+    return commands.apply_pib_preset(uow, who, Money.euros(str(data.maximum_budget)))
 
 
 @router.get("/policy/presets", tags=["policy"], summary="List the policy presets")
