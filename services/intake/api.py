@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.intake import commands, decisions, queries
 from services.intake.api_decisions import router as decisions_router
+from services.intake.api_handovers import router as handovers_router
 from services.intake.api_partners import router as partners_router
 from services.intake.api_provider_list import router as provider_list_router
 from services.intake.domain.attachment_checks import MAX_ATTACHMENT_BYTES
@@ -498,4 +499,5 @@ def close_trajectory(plan_id: Id, cmd: CloseTrajectory, who: CurrentPrincipal, u
 # --- partner applications, the OAuth2 token endpoint, consents: api_partners.py ------------
 
 router.include_router(partners_router)
+router.include_router(handovers_router)
 router.include_router(provider_list_router)

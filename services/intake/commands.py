@@ -178,6 +178,14 @@ def _client_public(client: Client) -> ClientPublic:
 
 
 def register_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> ClientPublic:
+    client = add_client(uow, who, data)
+    uow.commit()
+    return _client_public(client)
+
+
+def add_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> Client:
+    """Register a client inside the caller's unit of work, without committing it (a hand-over's
+    acceptance registers one in the same transaction as the rest of its work)."""
     authorize(who, Action.REGISTER_CLIENT)
     ensure_plausible_birth(data.date_of_birth, uow.clock.today())
     registration = ClientRegistration.register(
@@ -222,8 +230,7 @@ def register_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> Clie
     )
     emit_all(uow, registration.events, tenant=client.municipality, subject=client.id)
     audit.record_change(uow, who, client.id, audit.AuditAction.CREATE, new=_audited(client))
-    uow.commit()
-    return _client_public(client)
+    return client
 
 
 def update_client(uow: UnitOfWork, who: Principal, client_id: str, data: ClientUpdate) -> ClientPublic:
