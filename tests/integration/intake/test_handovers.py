@@ -17,9 +17,11 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from eigenregie.initial_data import test_bsn as bsn_for
+from services.intake.data_keys import rotate_handover_keys
 from services.intake.models_handovers import Handover
-from shared import audit
+from shared import audit, field_crypto
 from shared.config import Settings
+from shared.field_crypto import FieldCrypto, new_data_key
 from tests.integration.intake.support import TODAY, events, frozen_clock, refused, register
 from tests.support.auth import auth
 from tests.support.runtime import migrated_runtime
@@ -339,3 +341,30 @@ def test_a_partner_without_the_scope_or_staff_cannot_send_a_handover(env):
     for role in ("policy", "finance", "ops"):
         assert http.get(STAFF, headers=auth(role, GRONINGEN)).status_code == 403
     assert handover_rows(runtime) == 0
+
+
+def test_the_bsn_and_trajectory_a_partner_sends_are_encrypted_at_rest_and_move_to_a_new_key(tmp_path):
+    old, new, hash_key = new_data_key(), new_data_key(), "a-test-bsn-hash-key-of-at-least-32-characters"
+    runtime = migrated_runtime(
+        Settings(data_dir=tmp_path, environment="test", data_keys=old, bsn_hash_key=hash_key), clock=frozen_clock()
+    )
+    try:
+        http = api_client(runtime)
+        bsn = bsn_for(7041)
+        ok(http.post(MINE, headers=partner(http), json=handover_body(bsn)), 201)
+        with runtime.engine.connect() as conn:
+            [row] = conn.execute(sa.text("SELECT * FROM intake.handover")).mappings().all()
+        assert bsn not in json.dumps({k: str(v) for k, v in row.items()})
+        assert "Werkfit" not in row["trajectory"] and row["bsn_hash"]
+
+        rotated = rotate_handover_keys(runtime.engine, FieldCrypto([new, old], hash_key))
+        assert (rotated.rows, rotated.rewritten, rotated.tokens) == (1, 1, 2) and "intake.handover" in str(rotated)
+        with runtime.engine.connect() as conn:
+            [row] = conn.execute(sa.text("SELECT * FROM intake.handover")).mappings().all()
+        only_new = FieldCrypto([new], hash_key)
+        assert only_new.is_current(row["bsn_encrypted"]) and only_new.is_current(row["trajectory"])
+        assert only_new.decrypt(row["bsn_encrypted"]) == bsn
+        assert rotate_handover_keys(runtime.engine, FieldCrypto([new, old], hash_key)).rewritten == 0
+    finally:
+        runtime.engine.dispose()
+        field_crypto.configure(Settings(environment="test"))
