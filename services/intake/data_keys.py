@@ -83,8 +83,8 @@ def _rotate(
                 if changes:
                     by_columns[tuple(changes)].append({"row_id": row.id, **{f"new_{k}": v for k, v in changes.items()}})
                     rewritten += 1
-            for columns, updates in by_columns.items():  # one executemany per set of columns changed
+            for changed, updates in by_columns.items():  # one executemany per set of columns changed
                 statement = sa.update(table).where(table.c.id == sa.bindparam("row_id"))
-                conn.execute(statement.values({c: sa.bindparam(f"new_{c}") for c in columns}), updates)
+                conn.execute(statement.values({c: sa.bindparam(f"new_{c}") for c in changed}), updates)
             rows += len(batch)
             last = batch[-1].id
