@@ -346,3 +346,30 @@ class InvoicePaymentReturnedV1(Payload, event_type="InvoicePaymentReturned", ver
     returned_on: date
     provider_id: str | None = None
     provider_kvk: str | None = None
+
+
+class HandoverAcceptedV1(Payload, event_type="HandoverAccepted", version=1):
+    """The municipality accepted a partner's (UWV's) warm hand-over: the client it is now about, and
+    the partner organisation it came from (a KvK number). Nothing personal: ask intake for more."""
+
+    handover_id: str
+    client_id: str
+    partner_kvk: str
+    reason_code: str
+
+
+class HandoverDeclinedV1(Payload, event_type="HandoverDeclined", version=1):
+    """The municipality declined a partner's hand-over, with a reason code (never the staff's note)."""
+
+    handover_id: str
+    partner_kvk: str
+    decline_reason: str
+
+
+class HandoverSentV1(Payload, event_type="HandoverSent", version=1):
+    """A case manager handed a client over to a partner that has the client's consent for it."""
+
+    handover_id: str
+    client_id: str
+    partner_kvk: str
+    reason_code: str

@@ -54,6 +54,10 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     "InvoiceAwaitingConfirmation": ("notifications",),
     "InvoiceConfirmedByClient": ("notifications",),
     "OutcomeRegistered": ("budget", "notifications"),
+    # The warm hand-over between UWV and the municipality (intake): for webhooks and later consumers.
+    "HandoverAccepted": (),
+    "HandoverDeclined": (),
+    "HandoverSent": (),
 }
 
 

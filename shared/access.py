@@ -18,6 +18,7 @@ class Scope(StrEnum):
     PROGRESS_WRITE = "progress:write"
     CLIENTS_READ_OWN = "clients:read-own"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    HANDOVERS_WRITE = "handovers:write"  # warm hand-overs between UWV and the municipality (iro)
 
 
 PARTNER_SCOPES: tuple[str, ...] = tuple(scope.value for scope in Scope)

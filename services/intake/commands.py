@@ -28,6 +28,7 @@ from services.intake.domain.plan import AttachmentRefused, PlanAggregate
 from services.intake.domain.plan_content import line_ids
 from services.intake.domain.policy import policy_to_dict
 from services.intake.domain.policy_parsing import merge_patch, policy_from_dict
+from services.intake.domain.policy_presets import with_pib
 from services.intake.domain.profile import trajectory_profile
 from services.intake.models import (
     Attachment,
@@ -63,6 +64,7 @@ from services.intake.schemas import (
 from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
+from shared.money import Money
 from shared.uow import UnitOfWork
 
 
@@ -104,6 +106,14 @@ def patch_policy(uow: UnitOfWork, who: Principal, patch: dict[str, Any]) -> dict
     authorize(who, Action.CHANGE_POLICY)
     current = policy_to_dict(repository.policy_for(uow.session, who.municipality))
     return _store_policy(uow, who, merge_patch(current, patch))
+
+
+def apply_pib_preset(uow: UnitOfWork, who: Principal, maximum: Money) -> dict[str, Any]:
+    """Add the pib scheme preset (policy_presets.with_pib) to the policy, or put it in place of the
+    pib offer it has, with the maximum the municipality sets; the other settings stay. In the change log."""
+    authorize(who, Action.CHANGE_POLICY)
+    current = repository.policy_for(uow.session, who.municipality)
+    return _store_policy(uow, who, policy_to_dict(with_pib(current, maximum)))
 
 
 def _store_policy(uow: UnitOfWork, who: Principal, document: dict[str, Any]) -> dict[str, Any]:
@@ -168,6 +178,14 @@ def _client_public(client: Client) -> ClientPublic:
 
 
 def register_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> ClientPublic:
+    client = add_client(uow, who, data)
+    uow.commit()
+    return _client_public(client)
+
+
+def add_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> Client:
+    """Register a client inside the caller's unit of work, without committing it (a hand-over's
+    acceptance registers one in the same transaction as the rest of its work)."""
     authorize(who, Action.REGISTER_CLIENT)
     ensure_plausible_birth(data.date_of_birth, uow.clock.today())
     registration = ClientRegistration.register(
@@ -212,8 +230,7 @@ def register_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> Clie
     )
     emit_all(uow, registration.events, tenant=client.municipality, subject=client.id)
     audit.record_change(uow, who, client.id, audit.AuditAction.CREATE, new=_audited(client))
-    uow.commit()
-    return _client_public(client)
+    return client
 
 
 def update_client(uow: UnitOfWork, who: Principal, client_id: str, data: ClientUpdate) -> ClientPublic:
