@@ -44,6 +44,7 @@ from services.budget.models import (
 )
 from services.budget.permissions import Action, authorize
 from services.budget.queries import invoice_public, order_public, periodic_public
+from shared import audit
 from shared.auth import Principal
 from shared.contention import retry_on_contention
 from shared.errors import Conflict, DomainError, RuleBroken
@@ -69,6 +70,28 @@ def rejected(index: int, reference: str | None, exc: DomainError) -> ItemResult:
     return ItemResult(
         index=index, reference=reference, status="rejected", code=exc.code, field=exc.field, message=exc.message
     )
+
+
+def audited_invoice(invoice: Invoice) -> dict[str, Any]:
+    """An invoice as the audit trail records it (record_change keeps what changed): ids, amounts,
+    state and findings; no name, no IBAN."""
+    return {
+        "invoice_id": invoice.id,
+        "budget_line_id": invoice.budget_line_id,
+        "flow": invoice.flow,
+        "provider_kvk": invoice.provider_kvk,
+        "amount_cents": invoice.amount_cents,
+        "credited_cents": invoice.credited_cents,
+        "status": invoice.status,
+        "paid_on": invoice.paid_on.isoformat() if invoice.paid_on else None,
+        "payment_hold": invoice.payment_hold,
+        "findings": sorted(f["code"] for f in invoice.findings or []),
+    }
+
+
+def audit_invoice_change(uow: UnitOfWork, who: Principal, row: Invoice, before: dict[str, Any]) -> None:
+    """A decision on an invoice, in the client's audit trail (shared.audit), in the command's unit of work."""
+    audit.record_change(uow, who, row.client_id, audit.AuditAction.UPDATE, old=before, new=audited_invoice(row))
 
 
 def check_thresholds(uow: UnitOfWork, budget: Budget, used_before: Money) -> None:
@@ -174,6 +197,18 @@ def place_order(
             message_nl="Dit opdrachtkenmerk is al in gebruik.",
         ) from exc
     repository.move(uow.session, line, "commit", amount, uow.clock.now())
+    audit.record_change(
+        uow,
+        who,
+        budget.client_id,
+        audit.AuditAction.CREATE,
+        new={
+            "order_id": order.id,
+            "budget_line_id": line.id,
+            "provider_kvk": order.provider_kvk,
+            "amount_cents": order.amount_cents,
+        },
+    )
     if commit:
         uow.commit()
     return order_public(order)
@@ -262,9 +297,11 @@ def confirm_invoice(uow: UnitOfWork, who: Principal, invoice_id: str) -> Invoice
     """The client directs their budget: they confirm a provider's invoice before finance approves."""
     authorize(who, Action.CONFIRM_INVOICE)
     row = repository.invoice_for(uow.session, who, invoice_id, lock=True)
+    before = audited_invoice(row)
     invoice = repository.invoice_of(row)
     invoice.confirm_by_client(uow.clock.now())
     repository.store_invoice(uow.session, row, invoice)
+    audit_invoice_change(uow, who, row, before)
     emit_events(uow, invoice.events, tenant=row.municipality, subject=row.plan_id)
     uow.commit()
     return invoice_public(row)
@@ -280,10 +317,12 @@ def approve_invoice(uow: UnitOfWork, who: Principal, invoice_id: str) -> Invoice
 
 def _approve(uow: UnitOfWork, who: Principal, invoice_id: str) -> Invoice:
     budget, line, row = repository.lock_for_invoice(uow.session, who, invoice_id)
+    before = audited_invoice(row)
     invoice = repository.invoice_of(row)
     policy = repository.finance_policy(uow.session, row.municipality)
     if invoice.approve(who.subject, four_eyes_threshold=policy.invoice_four_eyes_threshold) is Approval.FIRST_OF_TWO:
         repository.store_invoice(uow.session, row, invoice)
+        audit_invoice_change(uow, who, row, before)
         return row
     now = uow.clock.now()
     _, used_before = repository.used(repository.lines(uow.session, budget.id))
@@ -316,6 +355,7 @@ def _approve(uow: UnitOfWork, who: Principal, invoice_id: str) -> Invoice:
         held_transfer=holdback_share(invoice.total, line.holdback_percent),
     )
     repository.store_invoice(uow.session, row, invoice)
+    audit_invoice_change(uow, who, row, before)
     emit_events(uow, invoice.events, tenant=row.municipality, subject=row.plan_id)
     check_thresholds(uow, budget, used_before)
     return row
@@ -349,9 +389,11 @@ def approve_invoices(uow: UnitOfWork, who: Principal, invoice_ids: list[str]) ->
 def reject_invoice(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: RejectInvoice) -> InvoicePublic:
     authorize(who, Action.DECIDE_INVOICE)
     row = repository.invoice_for(uow.session, who, invoice_id, lock=True)
+    before = audited_invoice(row)
     invoice = repository.invoice_of(row)
     invoice.reject(cmd.reason)
     repository.store_invoice(uow.session, row, invoice)
+    audit_invoice_change(uow, who, row, before)
     emit_events(uow, invoice.events, tenant=row.municipality, subject=row.plan_id)
     uow.commit()
     return invoice_public(row)
@@ -373,6 +415,7 @@ def credit_invoice(
     authorize(who, Action.CREDIT_INVOICE)
     amount = credit_amount(cmd.amount)
     _, line, row = repository.lock_for_invoice(uow.session, who, invoice_id)
+    before = audited_invoice(row)
     invoice = repository.invoice_of(row)
     credit = invoice.credit(amount)
     now = uow.clock.now()
@@ -401,6 +444,7 @@ def credit_invoice(
             "document_number",
             message_nl=f"Creditnota {note.document_number} is al op deze rekening geboekt.",
         ) from exc
+    audit_invoice_change(uow, who, row, before)
     uow.commit()
     return CreditNotePublic(
         **note.model_dump(exclude={"amount_cents", "pay_cents", "municipality", "document"}),

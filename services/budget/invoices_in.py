@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from services.budget import commands, providers, repository
-from services.budget.commands import each_in_a_savepoint, emit_events, rejected
+from services.budget.commands import audited_invoice, each_in_a_savepoint, emit_events, rejected
 from services.budget.domain import invoice as invoice_domain
 from services.budget.domain.finance_policy import FinancePolicy
 from services.budget.domain.invoice_checks import (
@@ -155,20 +155,6 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
     emit_events(uow, decided.events, tenant=invoice.municipality, subject=invoice.plan_id)
     audit.record_change(uow, who, invoice.client_id, audit.AuditAction.CREATE, new=audited_invoice(invoice))
     return invoice
-
-
-def audited_invoice(invoice: Invoice) -> dict[str, Any]:
-    """An invoice as the audit trail records it: ids, amounts, state and findings; no name, no IBAN."""
-    return {
-        "invoice_id": invoice.id,
-        "budget_line_id": invoice.budget_line_id,
-        "flow": invoice.flow,
-        "provider_kvk": invoice.provider_kvk,
-        "amount_cents": invoice.amount_cents,
-        "status": invoice.status,
-        "payment_hold": invoice.payment_hold,
-        "findings": sorted(f["code"] for f in invoice.findings or []),
-    }
 
 
 def _register_and_catalogue(

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from contracts.events import PlanApprovedV1
 from services.budget.models import BudgetLine, Invoice
@@ -302,3 +303,33 @@ def test_an_invoice_received_is_in_the_audit_trail_of_its_client_without_an_iban
     assert changes["invoice_id"]["new"] == r.json()["id"]
     assert changes["findings"]["new"] == ["invoice.iban_not_registered"]
     assert IBAN not in str(record) and OTHER_IBAN not in str(record) and "Coach BV" not in str(record)
+    assert http.post(f"/budget/v1/invoices/{r.json()['id']}/reject", headers=FIN, json={"reason": "Nee"}).status_code == 200
+    with runtime.engine.connect() as conn:
+        records = conn.execute(audit.select_records("budget", UTRECHT, client_id=b["client_id"])).mappings().all()
+    [update] = [rec for rec in records if rec["action"] == "update"]
+    changes = json.loads(update["changes"]) if isinstance(update["changes"], str) else update["changes"]
+    assert update["actor_subject"] == "fin-1" and changes["status"] == {"old": "received", "new": "rejected"}
+    with Session(runtime.engine) as session:
+        assert audit.verify(session, "budget", UTRECHT).ok
+
+
+def test_a_ubl_invoice_is_matched_on_its_senders_kvk_and_its_line_unit_prices_checked(env):
+    from tests.unit.budget.einvoice_examples import load, xml
+
+    runtime, http = env
+    simpler_kvk = PROVIDER_KVK["SimplerInvoicing"]
+    _register(http, kvk=simpler_kvk, iban=OTHER_IBAN)
+    b = open_budget(runtime, lines=[{**CATALOGUE_LINE, "granted_cents": 2000_00, "provider_name": "SimplerInvoicing",
+                                     "starts_on": "2014-12-01"}])
+    order = {"budget_line_id": b["line_ids"][0], "order_reference": "47806", "provider_name": "SimplerInvoicing",
+             "provider_kvk": simpler_kvk, "amount": "1000.00"}
+    assert http.post(f"/budget/v1/budgets/{b['budget_id']}/orders", headers=FIN, json=order).status_code == 201
+    sender = auth("provider", UTRECHT, provider_id=f"kvk:{simpler_kvk}")
+    r = http.post("/budget/v1/invoices/ubl", headers={**sender, "content-type": "application/xml"},
+                  content=xml(load()))
+    assert r.status_code == 201, r.text
+    # The example's one line costs EUR 200.00 a unit (the maximum is 80.00) and names IBAN's account.
+    assert sorted(f["code"] for f in r.json()["findings"]) == [
+        "invoice.above_catalogue_price", "invoice.iban_not_registered"]
+    [row] = _invoices(runtime)
+    assert row.creditor_iban == OTHER_IBAN
