@@ -158,4 +158,4 @@ def test_a_handler_gets_the_typed_payload_validated_once_and_an_unhandled_versio
     other = json.loads(_plan_approved(str(uuid.uuid4())).model_dump_json())
     assert consume(runtime.engine, "monitoring", other, {}) == Outcome.DEAD_LETTERED
     [letter] = list_dead_letters(runtime.engine)
-    assert "has no handler for PlanApproved version 1" in letter.reason
+    assert "has no handler for PlanApproved version 2" in letter.reason
