@@ -17,13 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from contracts.events import BudgetThresholdReachedV1, Payload
-from services.budget import repository
+from services.budget import providers, repository
 from services.budget.domain.finance_policy import policy_from_dict, policy_to_dict
 from services.budget.domain.invoice import Approval, credit_amount
 from services.budget.domain.invoice_checks import (
     DuplicateInvoice,
 )
 from services.budget.domain.ledger import holdback_share, threshold_crossed
+from services.budget.domain.provider_register import INVOICING
 from services.budget.models import (
     Budget,
     BudgetLine,
@@ -48,6 +49,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.contention import retry_on_contention
 from shared.errors import Conflict, DomainError, RuleBroken
+from shared.identifiers import IdentifierError, validate_kvk
 from shared.money import Money
 from shared.uow import UnitOfWork
 
@@ -160,6 +162,7 @@ def place_order(
             message_nl="Een opdracht moet een bedrag hoger dan nul hebben.",
         )
     repository.budget_for(uow.session, who, budget_id)
+    _ensure_provider_may_take_orders(uow, who.municipality, data.provider_kvk)
     budget = repository.lock_budget(uow.session, budget_id)
     if budget.status != "open":
         raise Conflict("budget.closed", "This budget is closed.", "budget_id", message_nl="Dit budget is gesloten.")
@@ -212,6 +215,23 @@ def place_order(
     if commit:
         uow.commit()
     return order_public(order)
+
+
+def _ensure_provider_may_take_orders(uow: UnitOfWork, municipality: str, kvk: str | None) -> None:
+    """No new order for a provider the register has suspended or ended (matched on its KvK)."""
+    try:
+        number = validate_kvk(kvk) if kvk else None
+    except IdentifierError:
+        return  # not a KvK number: nothing the register can say
+    entry = providers.registered(uow.session, municipality, number) if number else None
+    if entry is not None and entry.status not in INVOICING:
+        raise RuleBroken(
+            f"order.provider_{entry.status}",
+            f"This provider is {entry.status} in the provider register; place no new order with it.",
+            "provider_kvk",
+            message_nl=f"Deze aanbieder heeft status {entry.status} in het aanbiedersregister; "
+            "plaats geen nieuwe opdracht bij hem.",
+        )
 
 
 PERIODIC_CATEGORIES = {"employer": "wage_cost_subsidy", "supervisor": "job_coach"}

@@ -333,3 +333,17 @@ def test_a_ubl_invoice_is_matched_on_its_senders_kvk_and_its_line_unit_prices_ch
         "invoice.above_catalogue_price", "invoice.iban_not_registered"]
     [row] = _invoices(runtime)
     assert row.creditor_iban == OTHER_IBAN
+
+
+def test_no_new_order_is_placed_with_a_suspended_provider(env):
+    runtime, http = env
+    provider = _register(http)
+    b = open_budget(runtime)
+    order = {"budget_line_id": b["line_ids"][0], "order_reference": "O-1", "provider_name": "Wie Dan Ook",
+             "provider_kvk": COACH_KVK, "amount": "100.00"}
+    assert http.post(f"/budget/v1/budgets/{b['budget_id']}/orders", headers=FIN, json=order).status_code == 201
+    http.patch(f"/budget/v1/providers/{provider['id']}", headers=FIN, json={"version": 1, "status": "suspended"})
+    r = http.post(f"/budget/v1/budgets/{b['budget_id']}/orders", headers=FIN,
+                  json={**order, "order_reference": "O-2"})
+    assert r.status_code == 422 and r.json()["code"] == "order.provider_suspended", r.text
+    assert len(http.get(f"/budget/v1/budgets/{b['budget_id']}/orders", headers=FIN).json()) == 1
