@@ -65,10 +65,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("budget_line", schema="budget") as batch:
-        batch.drop_column("max_unit_price_cents")
-        batch.drop_column("product_unit")
-        batch.drop_column("product_code")
+    # Not a batch: on SQLite that copies the table, and the ledger trigger (budget_0003) that names
+    # budget_line breaks on the rename. Both databases drop a column in place.
+    for column in ("max_unit_price_cents", "product_unit", "product_code"):
+        op.execute(f"ALTER TABLE budget.budget_line DROP COLUMN {column}")
     with op.batch_alter_table("invoice", schema="budget") as batch:
         batch.drop_column("findings")
     op.drop_index("ix_budget_provider_history_provider_id", table_name="provider_history", schema="budget")
