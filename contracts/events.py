@@ -373,3 +373,24 @@ class HandoverSentV1(Payload, event_type="HandoverSent", version=1):
     client_id: str
     partner_kvk: str
     reason_code: str
+
+
+class GrantedLineV2(GrantedLine):
+    """A granted line with the price catalogue's product the plan named for it (if any): the
+    budget holds an invoice whose unit price is above `max_unit_price_cents` for finance."""
+
+    product_code: str | None = Field(default=None, max_length=40)
+    unit: str | None = Field(default=None, max_length=20)  # hour, day, month, session, course, piece
+    max_unit_price_cents: int | None = Field(default=None, ge=1)
+
+
+class PlanApprovedV2(PlanApprovedV1, event_type="PlanApproved", version=2):
+    """As version 1; each line may name its catalogue product, unit and maximum unit price."""
+
+    lines: tuple[GrantedLineV2, ...]
+
+
+class PlanChangedV2(PlanChangedV1, event_type="PlanChanged", version=2):
+    """As version 1; each line may name its catalogue product, unit and maximum unit price."""
+
+    lines: tuple[GrantedLineV2, ...]

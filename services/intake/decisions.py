@@ -58,7 +58,12 @@ def decide(uow: UnitOfWork, who: Principal, plan_id: str, cmd: DecisionIn) -> Pl
                 )
             ).first()
             holdback = first.details.get("holdback_percent") if first else None
-        grants = granted_lines(repository.submitted_version(uow.session, review).content, new_state.grants, holdback)
+        grants = granted_lines(
+            repository.submitted_version(uow.session, review).content,
+            new_state.grants,
+            holdback,
+            catalogue=repository.policy_for(uow.session, row.municipality).catalogue_product,
+        )
     kind = decision.kind.value if isinstance(decision, Approve) else cmd.kind
     uow.session.add(
         DecisionRecord(

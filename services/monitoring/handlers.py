@@ -21,7 +21,9 @@ from contracts.events import (
     InvoicePaymentReturnedV1,
     OrientationStartedV1,
     PlanApprovedV1,
+    PlanApprovedV2,
     PlanChangedV1,
+    PlanChangedV2,
     TrajectoryClosedV1,
     TrajectoryProfiledV1,
 )
@@ -146,7 +148,8 @@ def close_trajectory_on_trajectory_closed(uow: UnitOfWork, closed: TrajectoryClo
 
 
 EVENT_HANDLERS: EventHandlers = {
-    PlanApprovedV1: start_trajectory_on_plan_approved,
+    PlanApprovedV1: start_trajectory_on_plan_approved,  # still in flight from before version 2
+    PlanApprovedV2: start_trajectory_on_plan_approved,
     OrientationStartedV1: start_orientation_trajectory_on_orientation_started,
     BudgetOpenedV1: link_budget_on_budget_opened,
     InvoicePaidV1: record_payment_on_invoice_paid,  # still in flight from before version 2
@@ -154,5 +157,6 @@ EVENT_HANDLERS: EventHandlers = {
     InvoicePaymentReturnedV1: undo_payment_on_invoice_payment_returned,
     TrajectoryClosedV1: close_trajectory_on_trajectory_closed,
     PlanChangedV1: follow_plan_change_on_plan_changed,
+    PlanChangedV2: follow_plan_change_on_plan_changed,
     TrajectoryProfiledV1: record_profile_on_trajectory_profiled,
 }

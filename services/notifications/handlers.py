@@ -29,6 +29,7 @@ from contracts.events import (
     OrientationEndingSoonV1,
     PaymentScheduledV1,
     PlanApprovedV1,
+    PlanApprovedV2,
     PlanRejectedV1,
     PlanReturnedV1,
     PlanSubmittedV1,
@@ -335,6 +336,7 @@ def remind_client_on_orientation_ending_soon(uow: UnitOfWork, ending: Orientatio
 EVENT_HANDLERS: EventHandlers = {
     PlanSubmittedV1: message_client_and_team_on_plan_submitted,
     PlanApprovedV1: message_client_on_plan_approved,
+    PlanApprovedV2: message_client_on_plan_approved,
     PlanRejectedV1: message_client_on_plan_rejected,
     PlanReturnedV1: message_client_on_plan_returned,
     DecisionDueSoonV1: message_case_team_on_decision_due_soon,

@@ -63,13 +63,16 @@ def world(tmp_path_factory) -> World:
     messages = http.get("/notifications/v1/messages", headers=victim.headers()).json()
     assert messages, "the victim has messages (the plan's decision)"
     provider = auth("provider", GRONINGEN, subject="coach-bv", provider_id="coach-bv")
+    registered = http.post("/budget/v1/providers", headers=FIN, json={
+        "kvk": "12345678", "name": "Coach BV", "iban": "NL91ABNA0417164300"})
+    assert registered.status_code == 201, registered.text
     subscription = http.post("/notifications/v1/webhooks/subscriptions", headers=provider, json={
         "callback_url": "http://127.0.0.1:9/hook", "event_types": ["InvoicePaid"]})
     assert subscription.status_code == 201, subscription.text
     ids = {
         "budget_id": victim.budget_id, "invoice_id": victim.invoice_id, "payment_run_id": run.json()["id"],
         "job_id": job.json()["id"], "batch_id": batch.json()["batch_id"], "message_id": messages[0]["id"],
-        "subscription_id": subscription.json()["id"],
+        "subscription_id": subscription.json()["id"], "provider_id": registered.json()["id"],
         # No statement or webhook delivery in this world: an id that exists nowhere stands in, so the
         # walk still proves a stranger gets a refusal (see OWNED_ELSEWHERE).
         "bank_statement_id": str(uuid.uuid4()), "delivery_id": str(uuid.uuid4()),
@@ -130,6 +133,9 @@ def sample_bodies(w: World) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/budget/v1/invoices/{invoice_id}/mark-paid"): {"json": {"paid_on": w.runtime.clock.today().isoformat()}},
         ("POST", "/budget/v1/payment-runs"): {"json": {"execution_date": day}},
         ("POST", "/budget/v1/payment-runs/{payment_run_id}/confirm"): {"json": {"paid_on": day}},
+        ("POST", "/budget/v1/providers"): {"json": {"kvk": "87654321", "name": "Ander BV",
+                                                     "iban": "NL91ABNA0417164300"}},
+        ("PATCH", "/budget/v1/providers/{provider_id}"): {"json": {"version": 1, "status": "suspended"}},
         ("POST", "/notifications/v1/messages/{message_id}/read"): {},
         ("PUT", "/notifications/v1/settings"): {"json": {}},
         ("PUT", "/notifications/v1/preferences"): {"json": {"sms": False}},
