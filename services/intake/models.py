@@ -32,7 +32,7 @@ def bsn_hash_of(bsn: str) -> str:
 
 
 # Client columns that hold Fernet tokens (`prb keys rotate-data` encrypts them again).
-CLIENT_ENCRYPTED_COLUMNS = ("bsn_encrypted", "email", "phone", "address", "facts")
+CLIENT_ENCRYPTED_COLUMNS = ("bsn_encrypted", "name", "email", "phone", "address", "facts")
 
 
 # --- tables ---------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ class PolicyChange(SQLModel, table=True):
 
 
 class Client(SQLModel, table=True):
-    """A client. The BSN, the contact details and the facts are encrypted at rest (shared.field_crypto: the
+    """A client. The BSN, the name, the contact details and the facts are encrypted at rest (shared.field_crypto: the
     attributes hold the plain values, the columns Fernet tokens); the BSN is found, and kept unique
     per municipality, by its keyed hash (`bsn_hash`, set with `bsn_hash_of`)."""
 
@@ -85,7 +85,7 @@ class Client(SQLModel, table=True):
     bsn: str = Field(sa_column=Column("bsn_encrypted", EncryptedText, nullable=False))
     bsn_hash: str = Field(max_length=64)
     client_number: str = Field(max_length=40)
-    name: str = Field(max_length=200)
+    name: str = Field(sa_column=Column("name", EncryptedText, nullable=False))
     email: str | None = Field(default=None, sa_column=Column("email", EncryptedText, nullable=True))
     phone: str | None = Field(default=None, sa_column=Column("phone", EncryptedText, nullable=True))
     address: str | None = Field(default=None, sa_column=Column("address", EncryptedText, nullable=True))
