@@ -28,8 +28,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import sqlalchemy as sa  # noqa: E402
-
 from _common import ADMIN_URL  # noqa: E402
+
 from eigenregie.bootstrap import build_runtime  # noqa: E402
 from services.notifications import delivery  # noqa: E402
 from services.notifications.channels import SmsSink  # noqa: E402
