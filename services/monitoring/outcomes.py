@@ -283,7 +283,11 @@ def record_client_voice(uow: UnitOfWork, who: Principal, plan_id: str, data: Cli
         recorded_at=uow.clock.now(),
     )
     session.add(row)
-    voice = {"plan_id": plan_id, "client_voice_id": row.id, "client_voice.plan_line_id": row.plan_line_id}
+    voice: dict[str, Any] = {
+        "plan_id": plan_id,
+        "client_voice_id": row.id,
+        "client_voice.plan_line_id": row.plan_line_id,
+    }
     voice |= {"client_voice.step": row.step, "client_voice.brought": row.brought, "client_voice.score": row.score}
     audited.record(uow, who, trajectory, audit.AuditAction.CREATE, new=voice)
     uow.commit()

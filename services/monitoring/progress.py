@@ -15,6 +15,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -225,7 +226,8 @@ def add_report_attachment(
         created_at=uow.clock.now(),
     )
     uow.session.add(row)
-    attached = {"plan_id": plan_id, "report_id": report_id, "attachment_id": row.id, "attachment.filename": filename}
+    attached: dict[str, Any] = {"plan_id": plan_id, "report_id": report_id, "attachment_id": row.id}
+    attached["attachment.filename"] = filename
     attached |= {"attachment.content_type": row.content_type, "attachment.size": row.size}
     audited.record(uow, who, trajectory, audit.AuditAction.CREATE, new=attached)
     try:
