@@ -351,11 +351,13 @@ def cmd_keys(args: argparse.Namespace) -> None:
 
         print(new_private_key_pem(args.type), end="")
         return
-    from services.intake.data_keys import rotate_client_keys
+    from services.intake.data_keys import rotate_client_keys, rotate_other_keys
 
     runtime = build_runtime(get_settings(), services=["intake"])
     try:
         print(rotate_client_keys(runtime.engine, field_crypto.current(), batch_size=args.batch_size), flush=True)
+        for rotated in rotate_other_keys(runtime.engine, field_crypto.current(), batch_size=args.batch_size):
+            print(rotated, flush=True)
     except field_crypto.UnreadableField as exc:
         raise SystemExit(f"prb keys rotate-data: {exc}") from None
 
