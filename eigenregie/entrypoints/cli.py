@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import getpass
 import importlib
 import signal
 import sys
@@ -357,25 +358,35 @@ def cmd_keys(args: argparse.Namespace) -> None:
 
         print(new_private_key_pem(args.type), end="")
         return
-    from services.intake.data_keys import rotate_client_keys, rotate_handover_keys
+    from services.intake.data_keys import rotate_client_keys, rotate_handover_keys, rotate_other_keys
 
     runtime = build_runtime(get_settings(), services=["intake"])
     try:
         for rotate in (rotate_client_keys, rotate_handover_keys):
             print(rotate(runtime.engine, field_crypto.current(), batch_size=args.batch_size), flush=True)
+        for rotated in rotate_other_keys(runtime.engine, field_crypto.current(), batch_size=args.batch_size):
+            print(rotated, flush=True)
     except field_crypto.UnreadableField as exc:
         raise SystemExit(f"prb keys rotate-data: {exc}") from None
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in this environment (a container without one)
+        return "unknown"
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
     import json
 
-    from eigenregie.audit_export import client_trail, verify_all
+    from eigenregie.audit_export import client_trail, record_export, verify_all
 
     runtime = build_runtime(get_settings())
     if args.audit_command == "export":
         for record in client_trail(runtime, args.municipality, args.client):
             print(json.dumps(record, ensure_ascii=False, sort_keys=True))
+        record_export(runtime, args.municipality, args.client, f"cli:{args.operator or _os_user()}")
         return
     results = verify_all(runtime, args.municipality)
     print(json.dumps(results, indent=2, sort_keys=True))
@@ -502,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = audit_commands.add_parser("export", help="one client's records from every service as JSON lines (art. 15)")
     p.add_argument("--client", required=True, metavar="CLIENT_ID")
     p.add_argument("--municipality", required=True, help="the municipality's CBS code, e.g. 0014")
+    p.add_argument("--operator", default=None, help="who exports (recorded in the trail; default: the OS user)")
     p.set_defaults(func=cmd_audit)
     p = audit_commands.add_parser("verify", help="recompute each service's hash chain; exit 1 if one is broken")
     p.add_argument("--municipality", required=True)

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from contracts.events import Payload
 from services.intake import repository
+from services.intake.audited import audited_plan
 from services.intake.domain.attachment_checks import check_attachment
 from services.intake.domain.client import (
     ClientRegistration,
@@ -358,6 +359,9 @@ def record_contact(uow: UnitOfWork, who: Principal, client_id: str, data: Contac
         **data.model_dump(),
     )
     uow.session.add(record)
+    uow.session.flush()
+    audited = {"contact_id": record.id, **{f"contact.{k}": v for k, v in data.model_dump(mode="json").items()}}
+    audit.record_change(uow, who, client.id, audit.AuditAction.CREATE, new=audited)
     uow.commit()
     return ContactPublic.model_validate(record, from_attributes=True)
 
@@ -396,6 +400,9 @@ def start_orientation(uow: UnitOfWork, who: Principal, client_id: str, data: Ori
     uow.session.add(orientation)
     emit_all(uow, phase.events, tenant=client.municipality, subject=orientation.id)
     emit_trajectory_profile(uow, client, orientation.id)
+    fields = ("scheme", "starts_on", "ends_on", "budget_cents", "status")
+    audited = {"orientation_id": orientation.id, **{f"orientation.{f}": getattr(orientation, f) for f in fields}}
+    audit.record_change(uow, who, client.id, audit.AuditAction.CREATE, new=audited)
     uow.commit()
     return orientation_public(orientation)
 
@@ -431,6 +438,7 @@ def create_plan(uow: UnitOfWork, who: Principal, data: PlanCreate) -> PlanPublic
     uow.session.add(plan)
     uow.session.flush()
     repository.store_version(uow.session, plan, "draft", who, now)
+    audit.record_change(uow, who, plan.client_id, audit.AuditAction.CREATE, new=audited_plan(plan))
     uow.commit()
     return plan_public(plan)
 
@@ -444,11 +452,13 @@ def save_draft(uow: UnitOfWork, who: Principal, plan_id: str, data: PlanSave) ->
     policy = repository.policy_for(uow.session, row.municipality)
     scheme, content = repository.content_from(data, repository.client_of(uow.session, row), line_ids(row.content))
     ensure_scheme_offered(policy, scheme)
+    before = audited_plan(row)
     plan.save_draft(scheme, repository.requested_cents(policy, scheme, content))
     row.title, row.content = data.title, content
     now = uow.clock.now()
     repository.store_plan(uow.session, row, plan, now)
     repository.store_version(uow.session, row, "draft", who, now)
+    audit.record_change(uow, who, row.client_id, audit.AuditAction.UPDATE, old=before, new=audited_plan(row))
     uow.commit()
     return plan_public(row)
 
@@ -484,6 +494,19 @@ def add_attachment(
             message_nl="Dit bestand hoort al bij het plan.",
         ),
     )
+    audit.record_change(
+        uow,
+        who,
+        row.client_id,
+        audit.AuditAction.CREATE,
+        new={
+            "plan_id": row.id,
+            "attachment_id": attachment.id,
+            "attachment.filename": filename,
+            "attachment.content_type": content_type,
+            "attachment.size": len(data),
+        },
+    )
     uow.commit()
     return AttachmentPublic.model_validate(attachment, from_attributes=True)
 
@@ -496,6 +519,7 @@ def submit_plan(uow: UnitOfWork, who: Principal, plan_id: str, ref: PlanVersionR
     plan.ensure_status(("draft", "returned"), "submitted")
     today, now = uow.clock.today(), uow.clock.now()
     policy, _domain_plan, findings = repository.findings(uow.session, row, today)
+    before = audited_plan(row)
     plan.submit(findings)
     client = repository.client_of(uow.session, row)
     row.submitted_at = now
@@ -516,5 +540,7 @@ def submit_plan(uow: UnitOfWork, who: Principal, plan_id: str, ref: PlanVersionR
         )
     )
     emit_all(uow, plan.events, tenant=row.municipality, subject=row.id)
+    after = {**audited_plan(row), "review.findings": sorted({f.code for f in findings})}
+    audit.record_change(uow, who, row.client_id, audit.AuditAction.UPDATE, old=before, new=after)
     uow.commit()
     return plan_public(row)

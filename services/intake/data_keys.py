@@ -1,8 +1,9 @@
 """Key rotation for intake's fields encrypted at rest (`prb keys rotate-data`).
 
-Every client row's tokens (models.CLIENT_ENCRYPTED_COLUMNS), and every hand-over row's
-(models_handovers.HANDOVER_ENCRYPTED_COLUMNS: the BSN a partner sent, the trajectory so far), are
-encrypted again under the first
+Every client row's tokens (models.CLIENT_ENCRYPTED_COLUMNS), every hand-over row's
+(models_handovers.HANDOVER_ENCRYPTED_COLUMNS: the BSN a partner sent, the trajectory so far), then
+the plans' and their versions' (models.OTHER_ENCRYPTED_COLUMNS, `rotate_other_keys`), are encrypted
+again under the first
 data key (MultiFernet.rotate), a batch of rows per transaction, the rows locked while they are
 rewritten (FOR UPDATE on PostgreSQL; SQLite's write lock), so a change made meanwhile is not
 overwritten. A token already under the first key is left as it is, so a second run writes
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.intake.models import CLIENT_ENCRYPTED_COLUMNS, SCHEMA
+from services.intake.models import CLIENT_ENCRYPTED_COLUMNS, OTHER_ENCRYPTED_COLUMNS, SCHEMA
 from services.intake.models_handovers import HANDOVER_ENCRYPTED_COLUMNS
 from shared.field_crypto import FieldCrypto
 
@@ -88,3 +89,42 @@ def _rotate(
                 conn.execute(statement.values({c: sa.bindparam(f"new_{c}") for c in changed}), updates)
             rows += len(batch)
             last = batch[-1].id
+
+
+@dataclass(frozen=True)
+class TableRotation:
+    table: str
+    rows: int = 0
+    rewritten: int = 0
+
+    def __str__(self) -> str:
+        return f"intake.{self.table}: {self.rows} rows, {self.rewritten} rewritten"
+
+
+def rotate_other_keys(engine: Engine, keys: FieldCrypto, batch_size: int = 500) -> list[TableRotation]:
+    """The tokens of intake's other tables (the plans' content) under the first data key, as for the clients."""
+    done: list[TableRotation] = []
+    for name, columns in OTHER_ENCRYPTED_COLUMNS.items():
+        table = sa.table(name, sa.column("id"), *map(sa.column, columns), schema=SCHEMA)
+        rows = rewritten = 0
+        last = ""
+        while True:
+            with engine.begin() as conn:
+                batch = conn.execute(
+                    sa.select(table).where(table.c.id > last).order_by(table.c.id).limit(batch_size).with_for_update()
+                ).all()
+                if not batch:
+                    break
+                updates = []
+                for row in batch:
+                    changes = {c: keys.rotate(getattr(row, c)) for c in columns if not keys.is_current(getattr(row, c))}
+                    if changes:
+                        updates.append(
+                            {"row_id": row.id, **{f"new_{c}": changes.get(c, getattr(row, c)) for c in columns}}
+                        )
+                if updates:
+                    statement = sa.update(table).where(table.c.id == sa.bindparam("row_id"))
+                    conn.execute(statement.values({c: sa.bindparam(f"new_{c}") for c in columns}), updates)
+                rows, rewritten, last = rows + len(batch), rewritten + len(updates), batch[-1].id
+        done.append(TableRotation(name, rows, rewritten))
+    return done

@@ -27,8 +27,9 @@ from contracts.events import (
     TrajectoryClosedV1,
     TrajectoryProfiledV1,
 )
-from services.monitoring import progress_planning, repository
+from services.monitoring import audited, progress_planning, repository
 from services.monitoring.domain.trajectory import CloseReason, Trajectory, TrajectoryKind
+from shared.audit import AuditAction
 from shared.bus.consumer import EventHandlers
 from shared.clock import NETHERLANDS
 from shared.events import Envelope
@@ -69,14 +70,17 @@ def start_trajectory_on_plan_approved(uow: UnitOfWork, plan: PlanApprovedV1, eve
     )
     trajectory.first_plan = not repository.has_plan_trajectory(uow.session, plan.client_id, event.tenant)
     repository.add(uow.session, trajectory)
+    audited.record(uow, None, trajectory, AuditAction.CREATE, new=audited.audited_trajectory(trajectory))
     repository.replace_lines(uow.session, trajectory, plan.lines)
     progress_planning.on_trajectory_started(uow.session, trajectory, uow.clock.now(), plan.lines)
 
 
 def follow_plan_change_on_plan_changed(uow: UnitOfWork, changed: PlanChangedV1, event: Envelope) -> None:
     trajectory = _known(uow, changed.plan_id)
+    before = audited.audited_trajectory(trajectory)
     trajectory.change_plan(granted_cents=changed.granted_cents, execution_deadline=changed.execution_deadline)
     repository.save(uow.session, trajectory)
+    audited.record(uow, None, trajectory, AuditAction.UPDATE, old=before, new=audited.audited_trajectory(trajectory))
     repository.replace_lines(uow.session, trajectory, changed.lines)
     progress_planning.on_plan_changed(uow, trajectory)
 
@@ -105,19 +109,18 @@ def start_orientation_trajectory_on_orientation_started(
     trajectory of kind "orientation", keyed by the orientation id that BudgetOpened names."""
     if repository.exists(uow.session, started.orientation_id):
         return
-    repository.add(
-        uow.session,
-        Trajectory.start(
-            plan_id=started.orientation_id,
-            kind=TrajectoryKind.ORIENTATION,
-            municipality=event.tenant,
-            client_id=started.client_id,
-            scheme=started.scheme,
-            granted_cents=started.budget_cents,
-            started_on=_dutch_day(event),
-            execution_deadline=started.ends_on,
-        ),
+    trajectory = Trajectory.start(
+        plan_id=started.orientation_id,
+        kind=TrajectoryKind.ORIENTATION,
+        municipality=event.tenant,
+        client_id=started.client_id,
+        scheme=started.scheme,
+        granted_cents=started.budget_cents,
+        started_on=_dutch_day(event),
+        execution_deadline=started.ends_on,
     )
+    repository.add(uow.session, trajectory)
+    audited.record(uow, None, trajectory, AuditAction.CREATE, new=audited.audited_trajectory(trajectory))
 
 
 def link_budget_on_budget_opened(uow: UnitOfWork, opened: BudgetOpenedV1, event: Envelope) -> None:
@@ -142,8 +145,10 @@ def undo_payment_on_invoice_payment_returned(
 
 def close_trajectory_on_trajectory_closed(uow: UnitOfWork, closed: TrajectoryClosedV1, event: Envelope) -> None:
     trajectory = _known(uow, closed.plan_id)
+    before = audited.audited_trajectory(trajectory)
     trajectory.close(CloseReason(closed.reason), closed.closed_on)
     repository.save(uow.session, trajectory)
+    audited.record(uow, None, trajectory, AuditAction.UPDATE, old=before, new=audited.audited_trajectory(trajectory))
     progress_planning.on_trajectory_closed(uow, closed.plan_id)
 
 
