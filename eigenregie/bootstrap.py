@@ -54,6 +54,8 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     "InvoiceAwaitingConfirmation": ("notifications",),
     "InvoiceConfirmedByClient": ("notifications",),
     "OutcomeRegistered": ("budget", "notifications"),
+    # A partner application revoked or its secret rotated: its tokens stop in every service at once.
+    "PartnerCredentialsRevoked": ("budget", "monitoring", "notifications"),
 }
 
 

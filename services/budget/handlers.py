@@ -11,6 +11,7 @@ from datetime import date
 from sqlmodel import select
 
 from contracts.events import (
+    PartnerCredentialsRevokedV1,
     BudgetClosedV1,
     BudgetOpenedV1,
     GrantedLine,
@@ -24,6 +25,7 @@ from contracts.events import (
 from services.budget import repository
 from services.budget.domain.invoice import HoldbackStatus
 from services.budget.models import Budget, BudgetLine, Order
+from shared import revocation
 from shared.bus.consumer import EventHandlers
 from shared.events import Envelope
 from shared.money import Money
@@ -236,7 +238,21 @@ def release_holdback_on_outcome_registered(uow: UnitOfWork, outcome: OutcomeRegi
     _settle_holdbacks(uow, budget, "release_holdback", HoldbackStatus.RELEASED)
 
 
+def refuse_tokens_on_partner_credentials_revoked(
+    uow: UnitOfWork, revoked: PartnerCredentialsRevokedV1, event: Envelope
+) -> None:
+    """A partner application revoked or its secret rotated (intake): its tokens stop here too, at once."""
+    revocation.record(
+        uow,
+        subject=revoked.partner_app_id,
+        municipality=event.tenant,
+        tokens_issued_before=revoked.tokens_issued_before,
+        revoked=revoked.reason == "app_revoked",
+    )
+
+
 EVENT_HANDLERS: EventHandlers = {
+    PartnerCredentialsRevokedV1: refuse_tokens_on_partner_credentials_revoked,
     PlanApprovedV1: open_budget_on_plan_approved,
     OrientationStartedV1: open_orientation_budget_on_orientation_started,
     PlanChangedV1: change_budget_on_plan_changed,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date
 
 from contracts.events import (
+    PartnerCredentialsRevokedV1,
     BudgetOpenedV1,
     InvoicePaidV1,
     InvoicePaidV2,
@@ -27,6 +28,7 @@ from contracts.events import (
 )
 from services.monitoring import progress_planning, repository
 from services.monitoring.domain.trajectory import CloseReason, Trajectory, TrajectoryKind
+from shared import revocation
 from shared.bus.consumer import EventHandlers
 from shared.clock import NETHERLANDS
 from shared.events import Envelope
@@ -145,7 +147,21 @@ def close_trajectory_on_trajectory_closed(uow: UnitOfWork, closed: TrajectoryClo
     progress_planning.on_trajectory_closed(uow, closed.plan_id)
 
 
+def refuse_tokens_on_partner_credentials_revoked(
+    uow: UnitOfWork, revoked: PartnerCredentialsRevokedV1, event: Envelope
+) -> None:
+    """A partner application revoked or its secret rotated (intake): its tokens stop here too, at once."""
+    revocation.record(
+        uow,
+        subject=revoked.partner_app_id,
+        municipality=event.tenant,
+        tokens_issued_before=revoked.tokens_issued_before,
+        revoked=revoked.reason == "app_revoked",
+    )
+
+
 EVENT_HANDLERS: EventHandlers = {
+    PartnerCredentialsRevokedV1: refuse_tokens_on_partner_credentials_revoked,
     PlanApprovedV1: start_trajectory_on_plan_approved,
     OrientationStartedV1: start_orientation_trajectory_on_orientation_started,
     BudgetOpenedV1: link_budget_on_budget_opened,
