@@ -79,9 +79,7 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def record(
-    uow: UnitOfWork, *, subject: str, municipality: str, tokens_issued_before: datetime, revoked: bool
-) -> None:
+def record(uow: UnitOfWork, *, subject: str, municipality: str, tokens_issued_before: datetime, revoked: bool) -> None:
     """Refuse the application's tokens issued before `tokens_issued_before` (all of them when
     `revoked`), in the unit of work's transaction. Idempotent, and it never loosens: a later
     rotation moves the moment on, an earlier one (an event late) changes nothing."""
