@@ -21,7 +21,6 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from sqlalchemy.engine import Engine
 
 from shared import revocation

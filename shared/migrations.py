@@ -12,8 +12,8 @@ from sqlmodel import SQLModel
 
 from shared.audit import audit_table
 from shared.bus.tables import bus_tables
-from shared.revocation import revocation_table
 from shared.db import ensure_schemas
+from shared.revocation import revocation_table
 
 
 def alembic_config(service: str, script_location: Path, engine: Engine | None = None) -> Config:

@@ -11,12 +11,12 @@ from datetime import date
 from sqlmodel import select
 
 from contracts.events import (
-    PartnerCredentialsRevokedV1,
     BudgetClosedV1,
     BudgetOpenedV1,
     GrantedLine,
     OrientationStartedV1,
     OutcomeRegisteredV1,
+    PartnerCredentialsRevokedV1,
     PlanApprovedV1,
     PlanChangedV1,
     PlanChangeRefusedV1,

@@ -15,12 +15,12 @@ from __future__ import annotations
 from datetime import date
 
 from contracts.events import (
-    PartnerCredentialsRevokedV1,
     BudgetOpenedV1,
     InvoicePaidV1,
     InvoicePaidV2,
     InvoicePaymentReturnedV1,
     OrientationStartedV1,
+    PartnerCredentialsRevokedV1,
     PlanApprovedV1,
     PlanChangedV1,
     TrajectoryClosedV1,

@@ -13,7 +13,6 @@ import uuid
 from typing import Any
 
 from contracts.events import (
-    PartnerCredentialsRevokedV1,
     BudgetThresholdReachedV1,
     DecisionDueSoonV1,
     FollowUpClosedV1,
@@ -28,6 +27,7 @@ from contracts.events import (
     InvoiceRejectedV1,
     InvoiceRejectedV2,
     OrientationEndingSoonV1,
+    PartnerCredentialsRevokedV1,
     PaymentScheduledV1,
     PlanApprovedV1,
     PlanRejectedV1,
