@@ -6,6 +6,7 @@ relay round). Walked over every operation of every service's OpenAPI, on SQLite 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -155,3 +156,26 @@ def test_the_revocation_event_carries_nothing_about_a_person_and_twice_changes_n
             rows = conn.execute(sa.select(table)).mappings().all()
         assert [(row["subject"], row["revoked"]) for row in rows] == [(app["id"], True)], service
     assert _refused_everywhere(http, token) == []
+
+
+def test_a_revocation_never_loosens_and_a_late_rotation_changes_nothing(http):
+    """An older rotation that arrives late (redelivered, replayed) moves no moment back, and a
+    revoked application stays revoked whatever comes after."""
+    runtime = http.runtime
+    subject = str(uuid.uuid4())
+    later, earlier = datetime(2026, 12, 1, 12, tzinfo=UTC), datetime(2026, 12, 1, 11, tzinfo=UTC)
+    for moment, revoked in ((later, False), (earlier, False)):
+        with runtime.uow("budget") as uow:
+            revocation.record(uow, subject=subject, municipality=GRONINGEN, tokens_issued_before=moment,
+                              revoked=revoked)
+            uow.commit()
+    between = datetime(2026, 12, 1, 11, 30, tzinfo=UTC)
+    assert revocation.refused(runtime.engine, "budget", subject, between)  # issued before the later rotation
+    assert not revocation.refused(runtime.engine, "budget", subject, later + timedelta(seconds=1))
+    assert not revocation.refused(runtime.engine, "monitoring", subject, between)  # each service its own table
+    for revoked in (True, False):
+        with runtime.uow("budget") as uow:
+            revocation.record(uow, subject=subject, municipality=GRONINGEN, tokens_issued_before=earlier,
+                              revoked=revoked)
+            uow.commit()
+    assert revocation.refused(runtime.engine, "budget", subject, later + timedelta(hours=1))
