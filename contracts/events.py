@@ -7,7 +7,7 @@ A consumer that needs more asks the owning service under its own authorisation.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
@@ -394,3 +394,14 @@ class PlanChangedV2(PlanChangedV1, event_type="PlanChanged", version=2):
     """As version 1; each line may name its catalogue product, unit and maximum unit price."""
 
     lines: tuple[GrantedLineV2, ...]
+
+
+class PartnerCredentialsRevokedV1(Payload, event_type="PartnerCredentialsRevoked", version=1):
+    """A partner application's access tokens no longer count: every one of them (`app_revoked`),
+    or those issued before `tokens_issued_before` (its secret was rotated). Sent by intake, which
+    owns the applications; every other service refuses those tokens from then on
+    (shared/revocation.py). Ids and a moment only: nothing about a person."""
+
+    partner_app_id: str
+    reason: Literal["app_revoked", "secret_rotated"]
+    tokens_issued_before: datetime

@@ -58,6 +58,8 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     "HandoverAccepted": (),
     "HandoverDeclined": (),
     "HandoverSent": (),
+    # A partner application revoked or its secret rotated: its tokens stop in every service at once.
+    "PartnerCredentialsRevoked": ("budget", "monitoring", "notifications"),
 }
 
 

@@ -69,6 +69,7 @@ def scope_required(scope: Scope) -> Callable[[Principal], None]:
     def _check(who: CurrentPrincipal) -> None:
         require_scope(who, scope)
 
+    _check.required_scope = scope  # type: ignore[attr-defined]  # read by the route walker's tests
     return _check
 
 

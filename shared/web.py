@@ -218,6 +218,7 @@ def create_service_app(spec: ServiceSpec, runtime: Runtime) -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.runtime = runtime
+    app.state.service = spec.name  # whose revoked credentials a partner token is checked against (shared.auth)
     app.include_router(spec.router, prefix=f"/{API_MAJOR}")
     if spec.audit is not None:
         app.include_router(audit_router(spec.name), prefix=f"/{API_MAJOR}")  # GET /audit, /audit/mine, /audit/verify

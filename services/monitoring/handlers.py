@@ -20,6 +20,7 @@ from contracts.events import (
     InvoicePaidV2,
     InvoicePaymentReturnedV1,
     OrientationStartedV1,
+    PartnerCredentialsRevokedV1,
     PlanApprovedV1,
     PlanApprovedV2,
     PlanChangedV1,
@@ -29,6 +30,7 @@ from contracts.events import (
 )
 from services.monitoring import audited, progress_planning, repository
 from services.monitoring.domain.trajectory import CloseReason, Trajectory, TrajectoryKind
+from shared import revocation
 from shared.audit import AuditAction
 from shared.bus.consumer import EventHandlers
 from shared.clock import NETHERLANDS
@@ -152,7 +154,21 @@ def close_trajectory_on_trajectory_closed(uow: UnitOfWork, closed: TrajectoryClo
     progress_planning.on_trajectory_closed(uow, closed.plan_id)
 
 
+def refuse_tokens_on_partner_credentials_revoked(
+    uow: UnitOfWork, revoked: PartnerCredentialsRevokedV1, event: Envelope
+) -> None:
+    """A partner application revoked or its secret rotated (intake): its tokens stop here too, at once."""
+    revocation.record(
+        uow,
+        subject=revoked.partner_app_id,
+        municipality=event.tenant,
+        tokens_issued_before=revoked.tokens_issued_before,
+        revoked=revoked.reason == "app_revoked",
+    )
+
+
 EVENT_HANDLERS: EventHandlers = {
+    PartnerCredentialsRevokedV1: refuse_tokens_on_partner_credentials_revoked,
     PlanApprovedV1: start_trajectory_on_plan_approved,  # still in flight from before version 2
     PlanApprovedV2: start_trajectory_on_plan_approved,
     OrientationStartedV1: start_orientation_trajectory_on_orientation_started,
