@@ -45,6 +45,7 @@ KVK_A, KVK_B = "12345678", "87654321"
 TOKEN_ROUTE = ("POST", "/intake/v1/oauth/token")
 INVOICES, PROGRESS, CLIENTS, WEBHOOKS = (Scope.INVOICES_WRITE, Scope.PROGRESS_WRITE, Scope.CLIENTS_READ_OWN,
                                          Scope.WEBHOOKS_MANAGE)
+HANDOVERS = Scope.HANDOVERS_WRITE
 NONE = None  # no partner business: refused whatever scopes the token carries
 OWN: Literal["own"] = "own"  # any signed-in caller, answered with the caller's own records only
 Need = Scope | Literal["own"] | None
@@ -104,6 +105,15 @@ PARTNER_SCOPE: dict[tuple[str, str], Need] = {
     ("GET", "/intake/v1/partner/clients"): CLIENTS,
     ("GET", "/intake/v1/partner/clients/{client_id}"): CLIENTS,
     ("POST", "/intake/v1/policy/contracted-providers"): NONE,
+    ("POST", "/intake/v1/policy/scheme-presets/pib"): NONE,
+    ("POST", "/intake/v1/partner/handovers"): HANDOVERS,
+    ("GET", "/intake/v1/partner/handovers"): HANDOVERS,
+    ("GET", "/intake/v1/partner/handovers/{handover_id}"): HANDOVERS,
+    ("GET", "/intake/v1/handovers"): NONE,
+    ("GET", "/intake/v1/handovers/{handover_id}"): NONE,
+    ("POST", "/intake/v1/handovers/{handover_id}/accept"): NONE,
+    ("POST", "/intake/v1/handovers/{handover_id}/decline"): NONE,
+    ("POST", "/intake/v1/clients/{client_id}/handovers"): NONE,
     ("GET", "/intake/v1/audit"): NONE,
     ("GET", "/intake/v1/audit/mine"): NONE,
     ("GET", "/intake/v1/audit/verify"): NONE,
@@ -126,6 +136,10 @@ PARTNER_SCOPE: dict[tuple[str, str], Need] = {
     ("GET", "/budget/v1/bank-statements"): NONE,
     ("GET", "/budget/v1/bank-statements/{bank_statement_id}"): NONE,
     ("GET", "/budget/v1/finance-policy"): NONE,
+    ("GET", "/budget/v1/providers"): NONE,
+    ("GET", "/budget/v1/providers/{provider_id}"): NONE,
+    ("POST", "/budget/v1/providers"): NONE,
+    ("PATCH", "/budget/v1/providers/{provider_id}"): NONE,
     ("PUT", "/budget/v1/finance-policy"): NONE,
     ("GET", "/budget/v1/budgets"): NONE,
     ("GET", "/budget/v1/budgets/{budget_id}"): NONE,
@@ -284,14 +298,26 @@ def world(tmp_path_factory) -> World:
     r = http.post("/notifications/v1/webhooks/subscriptions", headers=a, json={
         "callback_url": "http://127.0.0.1:9/hook", "event_types": ["ProgressReported"]})
     assert r.status_code == 201, r.text
+    subscription_id = r.json()["id"]
+    r = http.post("/intake/v1/partner/handovers", headers=a, json=_handover(bsn_for(7303)))
+    assert r.status_code == 201, r.text
     ids = {"app_id": app_a, "client_id": client_id, "plan_id": plan_id, "budget_id": budget["id"],
            "budget_line_id": budget["lines"][0]["id"], "report_id": report_id,
-           "subscription_id": r.json()["id"]}
+           "subscription_id": subscription_id, "handover_id": r.json()["id"]}
     with runtime.engine.connect() as conn:
         inspector = sa.inspect(conn)
         tables = [sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
                   for schema in SERVICES for name in inspector.get_table_names(schema=schema)]
     return World(runtime, http, ids, app_b, {}, tables)
+
+
+def _handover(bsn: str) -> dict[str, Any]:
+    """UWV's warm hand-over of a client to the municipality (tests/integration/intake/test_handovers.py)."""
+    today = date.today()
+    return {"bsn": bsn, "reason_code": "uwv_benefit_ending",
+            "trajectory": {"benefit_type": "WW", "benefit_ends_on": today.isoformat(), "months_unemployed": 20,
+                           "iro": False, "activities": []},
+            "consent": {"given_on": today.isoformat(), "reference": "UWV-TOE-7303"}}
 
 
 def operations(http) -> list[tuple[str, str]]:
@@ -382,6 +408,11 @@ def _body(w: World, method: str, path: str) -> dict[str, Any]:
                      "client_iban": "NL91ABNA0417164300", "account_holder": "X", "description": "Boek",
                      "provider_name": "Boekhandel"},
             "files": {"receipt": ("bon.pdf", b"%PDF-1.4 bon", "application/pdf")}},
+        ("POST", "/intake/v1/partner/handovers"): {"json": _handover(bsn_for(7304))},
+        ("POST", "/intake/v1/clients/{client_id}/handovers"): {"json": {"partner_kvk": KVK_A,
+                                                                        "reason_code": "uwv_benefit_ending"}},
+        ("POST", "/budget/v1/providers"): {"json": {"kvk": "11223344", "name": "Elders BV",
+                                                    "iban": "NL91ABNA0417164300", "status": "contracted"}},
         ("POST", "/notifications/v1/webhooks/subscriptions"): {"json": {
             "callback_url": "http://127.0.0.1:9/other", "event_types": ["ProgressReported"]}},
     }
