@@ -14,6 +14,7 @@ from shared.bus.routing import batch_task_name, task_name
 from shared.config import MAX_RETRY_DELAY_SECONDS, Settings
 from shared.events import event_type_of
 from shared.runtime import Daily, PeriodicJob, Runtime, ServiceSpec
+from shared.tracing import job as job_span
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -152,7 +153,9 @@ def register_service_tasks(app: Celery, spec: ServiceSpec, get_runtime: Callable
 def _register_job(app: Celery, service: str, job: PeriodicJob, get_runtime: Callable[[], Runtime]) -> None:
     @app.task(name=job.name, shared=False, acks_late=True, reject_on_worker_lost=True)
     def run_job() -> int:
-        return get_runtime().run_job(service, job)
+        # The root span of the trace the job's events start (a no-op while tracing is off).
+        with job_span(service, job.name):
+            return get_runtime().run_job(service, job)
 
 
 def beat_schedule(specs: Iterable[ServiceSpec], settings: Settings) -> dict[str, dict[str, Any]]:
