@@ -28,16 +28,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult  # noqa: E402
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from contracts.events import PlanRejectedV1  # noqa: E402
-from shared import tracing  # noqa: E402
-from shared.bus.embedded import InProcessPublisher  # noqa: E402
-from shared.bus.relay import OutboxRelay  # noqa: E402
-from shared.config import Settings  # noqa: E402
-from shared.logging import configure_logging  # noqa: E402
-from shared.uow import UnitOfWork  # noqa: E402
-from tests.support.runtime import migrated_runtime  # noqa: E402
+from contracts.events import PlanRejectedV1
+from shared import tracing
+from shared.bus.embedded import InProcessPublisher
+from shared.bus.relay import OutboxRelay
+from shared.config import Settings
+from shared.logging import configure_logging
+from shared.uow import UnitOfWork
+from tests.support.runtime import migrated_runtime
 
 
 class Discard(SpanExporter):
@@ -47,7 +47,7 @@ class Discard(SpanExporter):
 
 def _receive(port: int) -> None:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
             self.send_response(200)
             self.send_header("Content-Length", "0")
@@ -78,10 +78,12 @@ def run(mode: str, events: int, receiver_url: str) -> tuple[float, float]:
     for n in range(events):
         payload = PlanRejectedV1(plan_id=f"plan-{n}", client_id=f"client-{n}", plan_version=2)
         if tracer is not None:
-            with tracer.start_as_current_span("POST /intake/v1/plans/{plan_id}/decisions"):
-                with UnitOfWork(runtime.engine, "intake") as uow:
-                    uow.emit(payload, tenant="0014", subject=f"plan-{n}")
-                    uow.commit()
+            with (
+                tracer.start_as_current_span("POST /intake/v1/plans/{plan_id}/decisions"),
+                UnitOfWork(runtime.engine, "intake") as uow,
+            ):
+                uow.emit(payload, tenant="0014", subject=f"plan-{n}")
+                uow.commit()
         else:
             with UnitOfWork(runtime.engine, "intake") as uow:
                 uow.emit(payload, tenant="0014", subject=f"plan-{n}")

@@ -36,7 +36,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
@@ -86,7 +86,7 @@ def test_a_request_its_publication_and_its_handling_in_three_processes_are_one_t
     url = f"http://127.0.0.1:{port}"
     km = auth("case_manager", "0014")
     try:
-        procs.wait_healthy(url)
+        procs.wait_healthy(url, timeout=90)  # three processes start at once
         with httpx.Client(base_url=url, headers=km, timeout=10) as http:
             r = http.post("/intake/v1/clients", json={"bsn": BSN, "client_number": "K84", "name": NAME,
                                                       "facts": ELIGIBLE_FACTS})

@@ -107,7 +107,8 @@ def test_a_request_the_event_it_emits_its_publication_and_its_handlers_are_one_t
     assert {s.context.trace_id for s in [publish, *handled.values(), opened]} == {trace_id}
     assert publish.parent.span_id == request.context.span_id
     assert {s.parent.span_id for s in handled.values()} == {request.context.span_id}
-    assert opened.parent.span_id == _one(spans, "publish BudgetOpened").parent.span_id == handled["budget"].context.span_id
+    budget_span = handled["budget"].context.span_id
+    assert opened.parent.span_id == _one(spans, "publish BudgetOpened").parent.span_id == budget_span
 
     # The envelope in the outbox carries the request span's W3C traceparent.
     (approved,) = _envelopes(runtime, "intake", "PlanApproved")
