@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_process_shutdown
 from sqlalchemy.engine import Engine
 
 from shared.bus.consumer import EventHandlers, HandlerFailed, consume
@@ -14,6 +15,7 @@ from shared.bus.routing import batch_task_name, task_name
 from shared.config import MAX_RETRY_DELAY_SECONDS, Settings
 from shared.events import event_type_of
 from shared.runtime import Daily, PeriodicJob, Runtime, ServiceSpec
+from shared.tracing import force_flush
 from shared.tracing import job as job_span
 
 
@@ -48,6 +50,15 @@ def make_celery(settings: Settings) -> Celery:
         timezone="Europe/Amsterdam",
     )
     return app
+
+
+def _flush_spans(**_kwargs: Any) -> None:
+    force_flush()
+
+
+# A prefork child ends with os._exit (no atexit): export its last spans first. The threads pool's one
+# process flushes at exit by itself.
+worker_process_shutdown.connect(_flush_spans, weak=False, dispatch_uid="prb.flush_spans")
 
 
 def _queue_of_task(name: str, *_args: Any, **_kwargs: Any) -> dict[str, str]:
