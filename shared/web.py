@@ -27,6 +27,7 @@ from shared.metrics import MetricsMiddleware, exposition, watch_outboxes
 from shared.problems import Problem, document_problem_responses, install_problem_handlers, problem_response
 from shared.rate_limit import RateLimitMiddleware
 from shared.runtime import EmbeddedBackground, Runtime, ServiceSpec
+from shared.tracing import fastapi_telemetry
 
 log = structlog.get_logger("http")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,80}$")
@@ -216,6 +217,8 @@ def create_service_app(spec: ServiceSpec, runtime: Runtime) -> FastAPI:
         root_path_in_servers=False,
         redirect_slashes=False,
         swagger_ui_parameters={"persistAuthorization": True},
+        # The root app makes the request's span; a mounted app sees it and adds none.
+        telemetry=fastapi_telemetry(),
     )
     app.state.runtime = runtime
     app.state.service = spec.name  # whose revoked credentials a partner token is checked against (shared.auth)
@@ -297,6 +300,9 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
         redirect_slashes=False,
+        # FastAPI's native OpenTelemetry: the request's server span, named by the route template,
+        # while tracing is on (shared/tracing.py); nothing while it is off.
+        telemetry=fastapi_telemetry(),
     )
     app.state.runtime = runtime
     install_problem_handlers(app)

@@ -15,6 +15,7 @@ from shared.access import PARTNER_SCOPES
 from shared.config import Settings, get_settings
 from shared.logging import configure_logging
 from shared.metrics import serve_metrics, watch_outboxes
+from shared.tracing import configure as configure_tracing
 
 
 def _services(names: list[str] | None) -> list[str]:
@@ -64,6 +65,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         raise SystemExit("prb run is the embedded mode; unset BROKER_URL, or use prb serve/worker/relay/beat")
     require_signing_keys(settings)
     configure_logging(settings.log_level, settings.log_json)
+    configure_tracing(settings, process="embedded")
     runtime = build_runtime(settings)
     for service in SERVICES:
         upgrade(runtime.engine, service, runtime.spec(service).migrations)
@@ -83,6 +85,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = get_settings()
     require_signing_keys(settings)
     configure_logging(settings.log_level, settings.log_json, service=args.service)
+    configure_tracing(settings, process="api", service=args.service)
     runtime = build_runtime(settings, services=[args.service])
     app = create_app(runtime, embedded=False)
     serve_metrics(settings.metrics_port)
@@ -116,6 +119,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     _require_broker(settings, "worker")
     require_signing_keys(settings)
     configure_logging(settings.log_level, settings.log_json, service=args.service)
+    configure_tracing(settings, process="worker", service=args.service)
     app = build_celery((args.service,))
     serve_metrics(settings.metrics_port)
     _freeze_startup_objects()
@@ -239,6 +243,7 @@ def cmd_relay(args: argparse.Namespace) -> None:
     settings = get_settings()
     _require_broker(settings, "relay")
     configure_logging(settings.log_level, settings.log_json, service="relay")
+    configure_tracing(settings, process="relay")
     runtime = build_runtime(settings)
     relay = OutboxRelay(
         runtime.engine,
