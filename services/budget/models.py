@@ -15,7 +15,7 @@ from services.budget.domain.payment_run import PaymentRunStatus
 from services.budget.domain.states import BudgetKind, BudgetStatus, LineStatus, OrderStatus
 from services.budget.models_invoices_in import InvoiceIn as InvoiceIn  # re-exported: importers keep using models
 from shared.clock import SYSTEM_CLOCK
-from shared.identifiers import IBANStr
+from shared.identifiers import IBANStr, KvK
 from shared.money import EuroAmount
 from shared.text import FreeText, Line
 
@@ -397,7 +397,7 @@ class OrderIn(SQLModel):
         description="The number the provider puts on its invoices (OrderReference or BuyerReference on an e-invoice).",
     )
     provider_name: Line = Field(min_length=1, max_length=200)
-    provider_kvk: Line | None = Field(default=None, max_length=20)
+    provider_kvk: KvK | None = Field(default=None, max_length=20, description="KvK number, 8 digits.")
     amount: EuroAmount
 
 
@@ -420,7 +420,7 @@ class PeriodicPaymentIn(SQLModel):
     budget_line_id: Line = Field(min_length=1, max_length=36)
     payee_kind: Literal["employer", "supervisor"]
     payee_name: Line = Field(min_length=1, max_length=200)
-    payee_kvk: Line | None = Field(default=None, max_length=20)
+    payee_kvk: KvK | None = Field(default=None, max_length=20, description="KvK number, 8 digits.")
     payee_iban: IBANStr
     monthly_amount: EuroAmount
     first_due: date
