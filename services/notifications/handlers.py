@@ -38,7 +38,7 @@ from contracts.events import (
     TrajectoryClosedV1,
     TrajectoryEndingSoonV1,
 )
-from services.notifications import delivery, repository
+from services.notifications import delivery, repository, webhooks
 from services.notifications.domain.messages import Message, RecipientKind
 from services.notifications.domain.reminders import (
     follow_up_item,
@@ -346,6 +346,8 @@ def refuse_tokens_on_partner_credentials_revoked(
         tokens_issued_before=revoked.tokens_issued_before,
         revoked=revoked.reason == "app_revoked",
     )
+    if revoked.reason == "app_revoked":
+        webhooks.end_subscriptions_of_revoked_app(uow, event.tenant, revoked.partner_app_id)
 
 
 EVENT_HANDLERS: EventHandlers = {

@@ -13,6 +13,7 @@ import socket
 import uuid
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
 from services.notifications.domain.webhooks import (
@@ -172,6 +173,22 @@ def delete_subscription(uow: UnitOfWork, who: Principal, subscription_id: str) -
     row.status = SubscriptionStatus.DELETED
     uow.session.add(row)
     uow.commit()
+
+
+def end_subscriptions_of_revoked_app(uow: UnitOfWork, municipality: str, partner_app_id: str) -> int:
+    """A revoked partner application gets nothing more: its subscriptions end as if it deleted them
+    (the rows and attempt logs stay; deliveries still waiting are not sent). In the caller's unit of work."""
+    ended = uow.session.execute(
+        sa.update(WebhookSubscription)
+        .where(
+            col(WebhookSubscription.municipality) == municipality,
+            col(WebhookSubscription.owner_subject) == partner_app_id,
+            col(WebhookSubscription.owner_role) == Role.PARTNER.value,
+            col(WebhookSubscription.status) != SubscriptionStatus.DELETED,
+        )
+        .values(status=SubscriptionStatus.DELETED)
+    )
+    return int(getattr(ended, "rowcount", 0) or 0)
 
 
 def ping(uow: UnitOfWork, who: Principal, subscription_id: str) -> WebhookDeliveryPublic:

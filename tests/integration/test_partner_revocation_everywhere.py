@@ -179,3 +179,25 @@ def test_a_revocation_never_loosens_and_a_late_rotation_changes_nothing(http):
                               revoked=revoked)
             uow.commit()
     assert revocation.refused(runtime.engine, "budget", subject, later + timedelta(hours=1))
+
+
+def test_a_revoked_applications_webhook_subscriptions_end_and_a_rotation_keeps_them(http):
+    app = _register(http)
+    token = _token(http, app)
+    r = http.post("/notifications/v1/webhooks/subscriptions", headers=token,
+                  json={"callback_url": "http://127.0.0.1:9/hook", "event_types": ["ProgressReported"]})
+    assert r.status_code == 201, r.text
+    subscription = r.json()["id"]
+    staff = auth("ops", GRONINGEN)
+
+    def status() -> str:
+        with http.runtime.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT status FROM notifications.webhook_subscription WHERE id = :id"),
+                                {"id": subscription}).scalar_one()
+
+    assert http.post(f"/intake/v1/partner-apps/{app['id']}/rotate-secret", headers=staff).status_code == 200
+    drain(http.runtime)
+    assert status() == "active"  # a new secret is the same partner: its subscriptions go on
+    assert http.delete(f"/intake/v1/partner-apps/{app['id']}", headers=staff).status_code == 200
+    drain(http.runtime)
+    assert status() == "deleted"  # revoked: nothing more is delivered to it
