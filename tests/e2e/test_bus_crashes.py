@@ -204,3 +204,30 @@ def test_terminated_database_connections_of_relay_and_workers_lose_no_event(worl
     assert health.startswith("relay: ok"), health
     print(f"\n[pg-terminate] events={len(world.emitted)} connections_terminated={terminated} in 5 rounds, "
           f"recovered {time.monotonic() - last_kill:.1f} s after the last round ({took:.1f} s after the producer)")
+
+
+def test_a_thousand_events_survive_a_broker_restart_and_a_sigkilled_worker_in_one_run(world: BusWorld):
+    """Issue 14: 1,000 events while Redis restarts without persistence and a worker is SIGKILLed
+    mid-task: none lost, none applied twice, counted as effects (cents and messages), not messages."""
+    procs = world.procs
+    relay = procs.start("relay", "relay")
+    monitoring = procs.start("monitoring-worker", "worker", "monitoring", "--concurrency", "2")
+    worker = procs.start("notifications-worker", "worker", "notifications", "--concurrency", "4")
+    producer = threading.Thread(target=world.emit_paid, args=(1000, 120.0))
+    producer.start()
+    eventually(lambda: world.handled("notifications") >= 150, timeout=90, what="the worker to be under load")
+    worker.send_signal(signal.SIGKILL)  # mid-task: it holds unacked deliveries
+    worker.wait(10)
+    killed, written_at_kill = time.monotonic(), len(world.emitted)
+    later = min(1000, written_at_kill + 150)  # the broker goes down while events keep coming
+    eventually(lambda: len(world.emitted) >= later, timeout=90, what="more events to be written after the kill")
+    world.broker.stop()  # --save "" --appendonly no: whatever was queued is gone
+    world.broker.start()
+    restarted = time.monotonic()
+    procs.start("notifications-worker-2", "worker", "notifications", "--concurrency", "4")
+    producer.join()
+    took = world.wait_all_handled_once("1,000 events handled once after a SIGKILL and a Redis restart")
+    assert len(world.emitted) == 1000
+    assert _alive(relay) and _alive(monitoring)
+    print(f"\n[sigkill+redis-restart] events=1000, worker killed after {written_at_kill} were written, Redis "
+          f"restarted {restarted - killed:.1f} s later; all handled once {took:.1f} s after the producer finished")
