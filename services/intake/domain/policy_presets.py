@@ -3,6 +3,8 @@ Breda, each as a `MunicipalPolicy` (see policy.py for what the settings mean).""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from services.intake.domain.criteria import (
     BenefitTypeRule,
     FairChanceOfOutflowRule,
@@ -151,3 +153,21 @@ def _breda() -> MunicipalPolicy:
 PRESETS: dict[str, MunicipalPolicy] = {
     p.municipality_code: p for p in (_groningen(), _utrecht(), _zoetermeer(), _rotterdam(), _delft(), _breda())
 }
+
+
+def find_preset(name_or_code: str) -> MunicipalPolicy | None:
+    """A preset by its municipality's code ("0014") or name ("groningen", any case)."""
+    wanted = name_or_code.strip().casefold()
+    return PRESETS.get(wanted) or next((p for p in PRESETS.values() if p.municipality_name.casefold() == wanted), None)
+
+
+def policy_from_preset(preset: MunicipalPolicy, code: str, name: str) -> MunicipalPolicy:
+    """The preset's settings for another municipality: its code and name, and the residence rule
+    naming that municipality instead of the preset's own."""
+    rules = tuple(
+        ResidentRule(tuple(code if c == preset.municipality_code else c for c in rule.municipality_codes))
+        if isinstance(rule, ResidentRule)
+        else rule
+        for rule in preset.admission_rules
+    )
+    return replace(preset, municipality_code=code, municipality_name=name, admission_rules=rules)
