@@ -160,7 +160,8 @@ def create_municipality(
     ]
     if iban is None:
         lines.append(
-            "note: the bank account is the preset's; give --iban, or PUT /budget/v1/finance-policy, before a payment run"
+            "note: the bank account is the preset's; set it (--iban, or PUT /budget/v1/finance-policy) "
+            "before a payment run"
         )
     return lines
 
@@ -248,9 +249,8 @@ def list_partners(runtime: Runtime, *, municipality: str) -> list[str]:
             page = partners.list_partner_apps(uow.session, who, PageRequest(page=number, page_size=100))
             for app in page.items:
                 state = f"revoked {app.revoked_at:%Y-%m-%d}" if app.revoked_at else "active"
-                lines.append(
-                    f"{app.id}  {app.client_id}  {app.kind:21}  {state:18}  {app.name}  ({' '.join(app.allowed_scopes)})"
-                )
+                scopes = " ".join(app.allowed_scopes)
+                lines.append(f"{app.id}  {app.client_id}  {app.kind:21}  {state:18}  {app.name}  ({scopes})")
             if number >= page.last_page:
                 break
             number += 1
@@ -307,9 +307,7 @@ def worker_health(settings: Settings, service: str, hostname: str, timeout: floa
 def heartbeat_health(settings: Settings, component: str) -> tuple[bool, str]:
     from shared.health import check_heartbeat, heartbeat_path
 
-    return check_heartbeat(
-        heartbeat_path(settings.data_dir, component), component, settings.heartbeat_max_age_seconds
-    )
+    return check_heartbeat(heartbeat_path(settings.data_dir, component), component, settings.heartbeat_max_age_seconds)
 
 
 def _workers_by_service(replies: Iterable[dict[str, Any]]) -> dict[str, list[str]]:

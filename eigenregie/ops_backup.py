@@ -137,7 +137,9 @@ def _user_tables(url: str) -> int:
                 )
             ).scalar_one()
     except sa.exc.SQLAlchemyError as exc:
-        raise OpsError("--to-url", f"cannot connect to {_safe(url)}: {type(exc.orig or exc).__name__}") from None
+        raise OpsError(
+            "--to-url", f"cannot connect to {_safe(url)}: {type(getattr(exc, 'orig', None) or exc).__name__}"
+        ) from None
     finally:
         engine.dispose()
     return int(count)
@@ -188,7 +190,9 @@ def _restore_sqlite(source: Path, to_url: str, services: list[str], *, force: bo
         raise OpsError("--from", f"the backup lacks {missing[0].name}")
     existing = [t for t in targets if t.exists() and t.stat().st_size > 0]
     if existing and not force:
-        raise OpsError("--to-url", f"{existing[0]} exists; restore into an empty directory, or --force (stop prb first)")
+        raise OpsError(
+            "--to-url", f"{existing[0]} exists; restore into an empty directory, or --force (stop prb first)"
+        )
     targets[0].parent.mkdir(parents=True, exist_ok=True)
     lines = []
     for backup_file, target in zip(sources, targets, strict=True):

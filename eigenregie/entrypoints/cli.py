@@ -365,10 +365,21 @@ def cmd_municipality(args: argparse.Namespace) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)  # log lines to stderr, the result to stdout
     runtime = build_runtime(settings, services=["intake", "budget"])
-    print("\n".join(ops.create_municipality(
-        runtime, code=args.code, name=args.name, preset=args.preset, maximum=args.maximum, iban=args.iban,
-        bic=args.bic, by=args.by, replace_existing=args.replace,
-    )))
+    print(
+        "\n".join(
+            ops.create_municipality(
+                runtime,
+                code=args.code,
+                name=args.name,
+                preset=args.preset,
+                maximum=args.maximum,
+                iban=args.iban,
+                bic=args.bic,
+                by=args.by,
+                replace_existing=args.replace,
+            )
+        )
+    )
 
 
 def cmd_partners(args: argparse.Namespace) -> None:
@@ -380,8 +391,13 @@ def cmd_partners(args: argparse.Namespace) -> None:
     command = args.partners_command
     if command == "register":
         lines = ops.register_partner(
-            runtime, municipality=args.municipality, name=args.name, kvk=args.kvk, kind=args.kind,
-            scopes=args.scope, by=args.by,
+            runtime,
+            municipality=args.municipality,
+            name=args.name,
+            kvk=args.kvk,
+            kind=args.kind,
+            scopes=args.scope,
+            by=args.by,
         )
     elif command == "rotate":
         lines = ops.rotate_partner(runtime, municipality=args.municipality, app_id=args.id, by=args.by)
@@ -480,7 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("services", nargs="*")
     p.set_defaults(func=cmd_migrate)
 
-    db = sub.add_parser("db", help="migration tools, backup and restore").add_subparsers(dest="db_command", required=True)
+    db = sub.add_parser("db", help="migration tools, backup and restore").add_subparsers(
+        dest="db_command", required=True
+    )
     p = db.add_parser("revision", help="autogenerate a migration for one service")
     p.add_argument("service", choices=SERVICES)
     p.add_argument("-m", "--message", required=True)
@@ -492,7 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = db.add_parser("restore", help="pg_restore a backup into a fresh, empty database")
     p.add_argument("--from", dest="source", required=True, type=Path, metavar="FILE")
     p.add_argument("--to-url", required=True, metavar="URL", help="the target database (embedded: sqlite:///...)")
-    p.add_argument("--force", action="store_true", help="restore into a database that is not empty (drops what the backup has)")
+    p.add_argument(
+        "--force", action="store_true", help="restore into a database that is not empty (drops what the backup has)"
+    )
     p.add_argument("--no-owner", action="store_true", help="owned by the restoring user, without the grants")
     p.set_defaults(func=cmd_db_restore)
 

@@ -221,7 +221,8 @@ def test_a_postgresql_backup_restored_into_a_fresh_database_has_the_data_and_a_v
         restored_runtime = build_restored(target)
         _read_back(restored_runtime, case, bsn_of(81))
         with restored_runtime.engine.connect() as conn:
-            stored = conn.execute(sa.text("SELECT bsn_encrypted FROM intake.client WHERE id = :id"), {"id": case.client_id})
+            stored = conn.execute(sa.text("SELECT bsn_encrypted FROM intake.client WHERE id = :id"),
+                                  {"id": case.client_id})
             assert bsn_of(81) not in str(stored.scalar_one())  # at rest it is still ciphertext
         restored_runtime.engine.dispose()
         verified = prb(env, "audit", "verify", "--municipality", "0014")
