@@ -108,7 +108,9 @@ def _backup_sqlite(database_url: str, target: Path, services: list[str], *, forc
         raise OpsFailed(f"no database file {missing[0]} (run prb migrate first, or another PRB_DATA_DIR)")
     if target.exists() and not target.is_dir():
         raise OpsError("--to", f"{target} is a file; embedded mode backs up to a directory (one file per service)")
-    target.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():
+        raise OpsError("--to", f"no directory {target.parent}")
+    target.mkdir(exist_ok=True)
     existing = [target / f.name for f in files if (target / f.name).exists()]
     if existing and not force:
         raise OpsError("--to", f"{existing[0]} exists; choose a new directory, or --force to overwrite")

@@ -3,7 +3,13 @@ draining workers waiting for their tasks (a stand-in for Celery's remote control
 
 from __future__ import annotations
 
+import re
+import shlex
+
 import pytest
+
+from eigenregie.entrypoints.cli import build_parser
+from tests.support.environment import REPO
 
 from eigenregie.ops import OpsError, drain_workers, resume_workers
 from services.intake.domain.criteria import ResidentRule
@@ -105,3 +111,18 @@ def test_resume_makes_every_worker_of_the_service_consume_its_queue_again():
         "2 budget worker(s) take tasks from queue budget again: budget@a, budget@b"
     ]
     assert control.calls == [("add_consumer", "budget", ["budget@a", "budget@b"])]
+
+
+def test_every_command_in_the_deploy_scripts_section_of_the_operations_docs_parses():
+    text = (REPO / "docs" / "operations.md").read_text()
+    section = text.split("\n## Deploy scripts\n", 1)[1].split("\n## ", 1)[0]
+    table = "\n".join(line for line in section.splitlines() if line.startswith("| "))
+    commands = {c for c in re.findall(r"`(prb [^`]+)`", table) if c != "prb worker <service>"}
+    assert len(commands) > 20
+    parser = build_parser()
+    for command in sorted(commands):
+        words = shlex.split(re.sub(r"<[^>]+>", "some-id", command.replace("$(date +%F)", "2026-12-01")))[1:]
+        try:
+            parser.parse_args(words)
+        except SystemExit:
+            pytest.fail(f"docs/operations.md names a command prb does not take: {command}")
