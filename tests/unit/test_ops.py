@@ -9,11 +9,10 @@ import shlex
 import pytest
 
 from eigenregie.entrypoints.cli import build_parser
-from tests.support.environment import REPO
-
 from eigenregie.ops import OpsError, drain_workers, resume_workers
 from services.intake.domain.criteria import ResidentRule
 from services.intake.domain.policy_presets import PRESETS, find_preset, policy_from_preset
+from tests.support.environment import REPO
 
 
 def test_a_preset_is_found_by_name_in_any_case_or_by_code():
