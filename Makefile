@@ -7,7 +7,7 @@ STAMP   = $(VENV)/.installed
 LOCK    = requirements/test.txt
 CODE    = shared services contracts eigenregie
 
-.PHONY: frontend lock lint run test test-unit test-integration test-e2e test-browser install browser-deps observability-deps bench bench-invoices bench-monitoring bench-reminders clean
+.PHONY: frontend lock lint validate-deploy run test test-unit test-integration test-e2e test-browser install browser-deps observability-deps bench bench-invoices bench-monitoring bench-reminders clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy
+
+## make validate-deploy: render deploy/kustomize's overlays (kubectl kustomize) and check them against the
+## Kubernetes schemas (kubernetes-validate), docker-compose.yml against the compose-spec schema and the
+## Dockerfile with hadolint; the tools come with the test extras. No cluster and no Docker engine needed.
+validate-deploy: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider tests/integration/deploy
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

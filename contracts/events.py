@@ -7,7 +7,7 @@ A consumer that needs more asks the owning service under its own authorisation.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
@@ -346,3 +346,62 @@ class InvoicePaymentReturnedV1(Payload, event_type="InvoicePaymentReturned", ver
     returned_on: date
     provider_id: str | None = None
     provider_kvk: str | None = None
+
+
+class HandoverAcceptedV1(Payload, event_type="HandoverAccepted", version=1):
+    """The municipality accepted a partner's (UWV's) warm hand-over: the client it is now about, and
+    the partner organisation it came from (a KvK number). Nothing personal: ask intake for more."""
+
+    handover_id: str
+    client_id: str
+    partner_kvk: str
+    reason_code: str
+
+
+class HandoverDeclinedV1(Payload, event_type="HandoverDeclined", version=1):
+    """The municipality declined a partner's hand-over, with a reason code (never the staff's note)."""
+
+    handover_id: str
+    partner_kvk: str
+    decline_reason: str
+
+
+class HandoverSentV1(Payload, event_type="HandoverSent", version=1):
+    """A case manager handed a client over to a partner that has the client's consent for it."""
+
+    handover_id: str
+    client_id: str
+    partner_kvk: str
+    reason_code: str
+
+
+class GrantedLineV2(GrantedLine):
+    """A granted line with the price catalogue's product the plan named for it (if any): the
+    budget holds an invoice whose unit price is above `max_unit_price_cents` for finance."""
+
+    product_code: str | None = Field(default=None, max_length=40)
+    unit: str | None = Field(default=None, max_length=20)  # hour, day, month, session, course, piece
+    max_unit_price_cents: int | None = Field(default=None, ge=1)
+
+
+class PlanApprovedV2(PlanApprovedV1, event_type="PlanApproved", version=2):
+    """As version 1; each line may name its catalogue product, unit and maximum unit price."""
+
+    lines: tuple[GrantedLineV2, ...]
+
+
+class PlanChangedV2(PlanChangedV1, event_type="PlanChanged", version=2):
+    """As version 1; each line may name its catalogue product, unit and maximum unit price."""
+
+    lines: tuple[GrantedLineV2, ...]
+
+
+class PartnerCredentialsRevokedV1(Payload, event_type="PartnerCredentialsRevoked", version=1):
+    """A partner application's access tokens no longer count: every one of them (`app_revoked`),
+    or those issued before `tokens_issued_before` (its secret was rotated). Sent by intake, which
+    owns the applications; every other service refuses those tokens from then on
+    (shared/revocation.py). Ids and a moment only: nothing about a person."""
+
+    partner_app_id: str
+    reason: Literal["app_revoked", "secret_rotated"]
+    tokens_issued_before: datetime

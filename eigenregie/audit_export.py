@@ -1,5 +1,7 @@
 """The art. 15 export of the audit trail: one client's records from every service, gathered here
-in the composition root (no service reads another's tables). `prb audit export --client ID`."""
+in the composition root (no service reads another's tables). `prb audit export --client ID`.
+The export is itself a read of the client's data: `record_export` notes it in each trail that had
+records of the client (endpoint `internal`, purpose `gdpr.access`, the operator as actor)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from shared.audit import list_records, verify
+from shared.audit import append, has_records, list_records, read_entries, verify
 from shared.audit_http import AuditRecordPublic, public_record
+from shared.auth import Principal, Role
 from shared.runtime import Runtime
 
 
@@ -26,6 +29,27 @@ def client_trail(runtime: Runtime, municipality: str, client_id: str) -> Iterato
     records.sort(key=lambda r: (r.at, r.service, r.seq))
     for public in records:
         yield public.model_dump(mode="json")
+
+
+EXPORT_PURPOSE = "gdpr.access"
+
+
+def record_export(runtime: Runtime, municipality: str, client_id: str, operator: str) -> list[str]:
+    """A read record of the export in each service's trail that has records of the client (after
+    the export, so the next one shows it); the services it was recorded in."""
+    who = Principal(subject=operator[:80] or "cli", role=Role.OPS, municipality=municipality)
+    recorded: list[str] = []
+    for spec in runtime.specs:
+        if spec.audit is None:
+            continue
+        with runtime.uow(spec.name) as uow:
+            if not has_records(uow.session, spec.name, municipality, client_id):
+                continue
+            entries = read_entries(who, [client_id], purpose=EXPORT_PURPOSE, at=uow.clock.now())
+            append(uow.session, spec.name, entries)
+            uow.commit()
+            recorded.append(spec.name)
+    return recorded
 
 
 def verify_all(runtime: Runtime, municipality: str) -> dict[str, Any]:

@@ -54,6 +54,12 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     "InvoiceAwaitingConfirmation": ("notifications",),
     "InvoiceConfirmedByClient": ("notifications",),
     "OutcomeRegistered": ("budget", "notifications"),
+    # The warm hand-over between UWV and the municipality (intake): for webhooks and later consumers.
+    "HandoverAccepted": (),
+    "HandoverDeclined": (),
+    "HandoverSent": (),
+    # A partner application revoked or its secret rotated: its tokens stop in every service at once.
+    "PartnerCredentialsRevoked": ("budget", "monitoring", "notifications"),
 }
 
 

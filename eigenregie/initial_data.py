@@ -231,7 +231,7 @@ def load_demo_data(runtime: Runtime) -> str:
                             name="UWV werkplein Groningen",
                             organisation_kvk=DEMO_UWV_KVK,
                             kind=PartnerKind.UWV,
-                            allowed_scopes=[Scope.CLIENTS_READ_OWN],
+                            allowed_scopes=[Scope.CLIENTS_READ_OWN, Scope.HANDOVERS_WRITE],
                         ),
                     )
                 me = Principal(subject="client-demo", role=Role.CLIENT, municipality=municipality, client_id=client.id)

@@ -18,6 +18,7 @@ class Scope(StrEnum):
     PROGRESS_WRITE = "progress:write"
     CLIENTS_READ_OWN = "clients:read-own"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    HANDOVERS_WRITE = "handovers:write"  # warm hand-overs between UWV and the municipality (iro)
 
 
 PARTNER_SCOPES: tuple[str, ...] = tuple(scope.value for scope in Scope)
@@ -68,6 +69,7 @@ def scope_required(scope: Scope) -> Callable[[Principal], None]:
     def _check(who: CurrentPrincipal) -> None:
         require_scope(who, scope)
 
+    _check.required_scope = scope  # type: ignore[attr-defined]  # read by the route walker's tests
     return _check
 
 

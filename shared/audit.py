@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -40,6 +41,7 @@ from shared.logging import correlation_id_var, new_correlation_id
 TABLE = "audit_record"
 GENESIS = "0" * 64
 PURPOSE_PATTERN = r"^[a-z][a-z0-9_.-]{0,39}$"  # a code, never free text about a person
+_PURPOSE = re.compile(PURPOSE_PATTERN)
 MASK = "***"
 INTERNAL_ENDPOINT = "internal"  # a command run outside a request (demo data, CLI, a job)
 
@@ -61,6 +63,35 @@ SECRET_FIELDS = frozenset(
         "token",
     }
 )
+
+# Free text written about a person (a plan's sections, a reviewer's reasons and comments, a
+# report's summary, a note): a record says that it changed, never the text (masked like a secret).
+FREE_TEXT_FIELDS = frozenset(
+    {
+        "title",
+        "content",
+        "summary",
+        "note",
+        "notes",
+        "text",
+        "reason",
+        "closure_note",
+        "decision_note",
+        "filename",
+        "reasons",
+        "conditions",
+        "contra_indications",
+        "comments",
+        "assessments",
+        "grounds",
+        "done",
+        "next_steps",
+        "problems",
+        "brought",
+        "step",
+    }
+)
+MASKED_FIELDS = SECRET_FIELDS | FREE_TEXT_FIELDS
 
 # What a record says when the caller sends no X-Purpose header.
 DEFAULT_PURPOSE: dict[Role, str] = {
@@ -282,22 +313,34 @@ def verify_records(records: Iterable[AuditRecord]) -> Verification:
 
 
 def masked_changes(
-    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, *, secret: frozenset[str] = SECRET_FIELDS
+    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, *, secret: frozenset[str] = MASKED_FIELDS
 ) -> dict[str, dict[str, Any]]:
     """{field: {"old": ..., "new": ...}} for every field whose value differs, and for the ids that
-    say which record it was (names ending in `_id`); a secret field's values (by its last dotted
-    part: `representative.email` is `email`) are MASK, or null when there was none, so the record
-    shows that it changed, not to what."""
+    say which record it was (names ending in `_id`); a secret or free-text field's values (any
+    dotted part of its name counts: `representative.email`, `plan.content.foreword`) are MASK, or
+    null when there was none (an empty text or list counts as none), so the record shows that it
+    changed, not to what."""
     old, new = old or {}, new or {}
     changes: dict[str, dict[str, Any]] = {}
     for name in sorted(set(old) | set(new)):
         before, after = old.get(name), new.get(name)
         if before == after and not _is_reference(name):
             continue
-        if name.rsplit(".", 1)[-1].lower() in secret:
-            before, after = (MASK if before is not None else None), (MASK if after is not None else None)
+        if _is_masked(name, secret):
+            before, after = _masked(before), _masked(after)
+            if before == after and before is None:
+                continue
         changes[name] = {"old": _jsonable(before), "new": _jsonable(after)}
     return changes
+
+
+def _is_masked(name: str, secret: frozenset[str]) -> bool:
+    """A field is masked when any dotted part of its name is (`plan.content.foreword`: `content`)."""
+    return any(part.lower() in secret for part in name.split("."))
+
+
+def _masked(value: Any) -> str | None:
+    return None if value is None or value in ("", [], {}) else MASK
 
 
 def _is_reference(name: str) -> bool:
@@ -437,16 +480,44 @@ def record_change(
     *,
     old: Mapping[str, Any] | None = None,
     new: Mapping[str, Any] | None = None,
-    secret: frozenset[str] = SECRET_FIELDS,
+    secret: frozenset[str] = MASKED_FIELDS,
+    purpose: str | None = None,
 ) -> AuditRecord | None:
     """A command's change of a client's data, in the command's unit of work (`uow.session`,
-    `uow.service`): old and new values of the fields that differ, personal ones masked. An update
-    that changes nothing records nothing."""
+    `uow.service`): old and new values of the fields that differ, personal ones and free text
+    masked. An update that changes nothing records nothing. `purpose` (a code) instead of the
+    request's or the role's; an event handler or job passes `system_principal(...)` as `who`."""
     changes = masked_changes(old, new, secret=secret)
     if action == AuditAction.UPDATE and all(_is_reference(name) for name in changes):
         return None
     entry = entry_for(who, client_id, action, at=uow.clock.now(), changes=changes, correlation_id=uow.correlation_id)
+    if purpose is not None:
+        entry = replace(entry, purpose=_purpose_code(purpose))
     return append(uow.session, uow.service, [entry])[0]
+
+
+def system_principal(service: str, municipality: str) -> Principal:
+    """Who acts when a service's event handler or scheduled job changes or reads a client's data."""
+    return Principal(subject=service, role=Role.SERVICE, municipality=municipality)
+
+
+def read_entries(
+    who: Principal, client_ids: Iterable[str], *, purpose: str, at: datetime, correlation_id: str | None = None
+) -> list[AuditEntry]:
+    """Reads of these clients' data outside a request (a job sending mail, an export): endpoint
+    `internal` unless a request is running, the purpose a code. Hand them to `append` in the
+    transaction the job writes anyway, so recording costs no commit of its own."""
+    code = _purpose_code(purpose)
+    return [
+        replace(entry_for(who, c, AuditAction.READ, at=at, correlation_id=correlation_id), purpose=code)
+        for c in sorted(set(client_ids))
+    ]
+
+
+def _purpose_code(purpose: str) -> str:
+    if not _PURPOSE.match(purpose):
+        raise ValueError(f"not a purpose code: {purpose!r}")
+    return purpose
 
 
 def record_of(row: Any) -> AuditRecord:

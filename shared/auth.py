@@ -21,7 +21,9 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.engine import Engine
 
+from shared import revocation
 from shared.config import Settings
 from shared.events import MUNICIPALITY_CODE
 from shared.problems import Problem
@@ -68,7 +70,9 @@ def issue_token(principal: Principal, settings: Settings, ttl: timedelta | None 
         "role": principal.role.value,
         "municipality": principal.municipality,
         "iss": settings.jwt_issuer,
-        "iat": now,
+        # A NumericDate with its fraction (RFC 7519 section 2): a secret rotated within the second a
+        # token was issued still tells the older tokens from the newer (shared/revocation.py).
+        "iat": now.timestamp(),
         "exp": now + (ttl or timedelta(minutes=settings.token_ttl_minutes)),
         "jti": str(uuid.uuid4()),
     }
@@ -86,6 +90,10 @@ def issue_token(principal: Principal, settings: Settings, ttl: timedelta | None 
 
 
 def decode_token(token: str, settings: Settings) -> Principal:
+    return _verified(token, settings)[0]
+
+
+def _verified(token: str, settings: Settings) -> tuple[Principal, dict[str, Any]]:
     try:
         key, algorithm = _validation_key(token, settings)
         claims = jwt.decode(
@@ -115,7 +123,33 @@ def decode_token(token: str, settings: Settings) -> Principal:
         raise Problem(401, "Invalid token", "A client token must name the client.")
     if principal.role == Role.PROVIDER and not principal.provider_id:
         raise Problem(401, "Invalid token", "A provider token must name the provider.")
-    return principal
+    return principal, claims
+
+
+def ensure_not_revoked(principal: Principal, claims: dict[str, Any], engine: Engine, service: str | None) -> None:
+    """A partner token of an application revoked, or issued before its secret was rotated, is
+    refused (401) at once by every service (shared/revocation.py); other tokens pass untouched."""
+    if principal.role != Role.PARTNER or service is None:
+        return
+    iat = claims.get("iat")
+    issued_at = datetime.fromtimestamp(iat, UTC) if isinstance(iat, int | float) else None
+    if revocation.refused(engine, service, principal.subject, issued_at):
+        raise Problem(
+            401,
+            "Credentials revoked",
+            "This application's credentials are no longer valid; get a new token with its current secret.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            code="auth.credentials_revoked",
+            errors=[
+                {
+                    "field": "authorization",
+                    "code": "auth.credentials_revoked",
+                    "message": "The application was revoked or its secret changed.",
+                    "message_nl": "De applicatie is ingetrokken of het geheim is vervangen; vraag een nieuw token "
+                    "aan met het huidige geheim.",
+                }
+            ],
+        )
 
 
 ALGORITHMS = ("RS256", "ES256")
@@ -177,7 +211,11 @@ def current_principal(
             "Send a bearer token in the Authorization header.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return decode_token(credentials.credentials.strip(), request.app.state.runtime.settings)
+    runtime = request.app.state.runtime
+    principal, claims = _verified(credentials.credentials.strip(), runtime.settings)
+    # Each service app names itself (shared.web.create_service_app); its own table answers.
+    ensure_not_revoked(principal, claims, runtime.engine, getattr(request.app.state, "service", None))
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

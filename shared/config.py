@@ -73,10 +73,18 @@ class Settings(BaseSettings):
     # Redis: a message taken but not acked this long is given to a worker again. Longer than the
     # longest retry countdown (MAX_RETRY_DELAY_SECONDS): a retry waiting for its ETA is held unacked.
     broker_visibility_timeout_seconds: int = 1800
+    # Traces (shared/tracing.py; docs/operations.md "Traces"): off unless an OTLP/HTTP endpoint is set,
+    # a collector's base URL (http://otel-collector:4318; /v1/traces is added) or the full traces URL.
+    # Headers as `key=value,key2=value2` (a vendor's API key); the share of new traces sampled (a
+    # trace started upstream keeps its caller's decision, and every event of a trace follows it).
+    otlp_endpoint: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+    otlp_headers: str | None = Field(default=None, repr=False)
+    otlp_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    tracing_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     # /readyz says "not ready" while the oldest unpublished outbox event is older than this.
     ready_outbox_max_age_seconds: float = 60.0
-    # Processes without HTTP (worker, relay, beat) serve Prometheus metrics on this port when set
-    # (shared/metrics.py); the APIs answer GET /metrics on their own port.
+    # When set, every process (API, worker, relay, beat) serves Prometheus metrics on this port
+    # only (shared/metrics.py); unset, the APIs answer GET /metrics on their own port.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     # `prb health relay|beat`: the heartbeat (data_dir/<name>.heartbeat) must be this recent.
     heartbeat_max_age_seconds: float = 60.0

@@ -45,7 +45,25 @@ class Payload(ValuePart):
         EVENT_SCHEMAS[key] = cls
 
 
+TRACEPARENT = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"  # W3C Trace Context
+
+
+class TraceContext(BaseModel):
+    """Where the event was emitted in a trace (shared/tracing.py): the emitting span's W3C traceparent.
+
+    Tolerant inside (extra="ignore"): a later release may add a key here, and a consumer of this
+    release drops it instead of refusing the event. Only hex digits ride along, nothing a person typed.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    traceparent: str = Field(pattern=TRACEPARENT)
+
+
 class Envelope(BaseModel):
+    # No unknown field at the top: nothing extra (personal data) rides along. An optional field is
+    # left out of the JSON while it is empty, so an event without it reads the same for a consumer
+    # of an older release (docs/operations.md, "Traces": the deploy order).
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
@@ -58,6 +76,8 @@ class Envelope(BaseModel):
     causation_id: str | None = Field(default=None, max_length=80)
     producer: str = Field(pattern=r"^[a-z][a-z_]{0,39}$")  # the publishing service
     payload: dict[str, Any]
+    # Set only while tracing is on (PRB_OTLP_ENDPOINT); absent from the JSON otherwise.
+    trace_context: TraceContext | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @field_validator("occurred_at")
     @classmethod
@@ -105,6 +125,7 @@ def new_event(
     correlation_id: str,
     causation_id: str | None = None,
     occurred_at: datetime | None = None,
+    trace_context: dict[str, str] | None = None,
 ) -> Envelope:
     """The envelope of a payload; its class says the type and version (validated when it was built)."""
     return Envelope(
@@ -117,6 +138,7 @@ def new_event(
         correlation_id=correlation_id,
         causation_id=causation_id,
         payload=payload.model_dump(mode="json"),
+        trace_context=TraceContext.model_validate(trace_context) if trace_context else None,
     )
 
 
@@ -138,6 +160,7 @@ __all__ = [
     "Envelope",
     "EVENT_SCHEMAS",
     "Payload",
+    "TraceContext",
     "ValuePart",
     "event_type_of",
     "parse_event",

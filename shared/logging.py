@@ -12,6 +12,8 @@ from typing import Any
 import structlog
 from stdnum.nl import bsn as nl_bsn
 
+from shared.tracing import add_trace_ids
+
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 # Keys whose values are personal data: never written, whatever a caller passes.
@@ -48,6 +50,7 @@ def configure_logging(level: str = "INFO", json: bool = True, service: str | Non
     shared_processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         add_correlation_id,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,

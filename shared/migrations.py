@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 from shared.audit import audit_table
 from shared.bus.tables import bus_tables
 from shared.db import ensure_schemas
+from shared.revocation import revocation_table
 
 
 def alembic_config(service: str, script_location: Path, engine: Engine | None = None) -> Config:
@@ -48,6 +49,7 @@ def run_migrations_env(service: str) -> None:
     """Called from a service's migrations/env.py, after it imported its models."""
     bus_tables(service)  # outbox, inbox and dead letters of this schema
     audit_table(service)  # the audit trail (shared.audit)
+    revocation_table(service)  # revoked partner credentials (shared.revocation)
     engine: Engine = context.config.attributes["engine"]
 
     def include_name(name: str | None, type_: Any, parent_names: Any) -> bool:

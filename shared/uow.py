@@ -20,6 +20,7 @@ from shared.clock import SYSTEM_CLOCK, Clock
 from shared.db import is_sqlite
 from shared.events import Envelope, Payload, new_event
 from shared.logging import correlation_id_var, new_correlation_id
+from shared.tracing import current_trace_context
 
 NOTIFY_CHANNEL = "prb_outbox"
 
@@ -69,6 +70,9 @@ class UnitOfWork:
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
             occurred_at=self.clock.now(),
+            # The current span (the request's, or the handler's that emitted this): the relay and
+            # the consumer continue that trace. None while tracing is off.
+            trace_context=current_trace_context(),
         )
         self._outbox_rows.append(
             {

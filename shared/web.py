@@ -27,6 +27,7 @@ from shared.metrics import MetricsMiddleware, exposition, watch_outboxes
 from shared.problems import Problem, document_problem_responses, install_problem_handlers, problem_response
 from shared.rate_limit import RateLimitMiddleware
 from shared.runtime import EmbeddedBackground, Runtime, ServiceSpec
+from shared.tracing import fastapi_telemetry
 
 log = structlog.get_logger("http")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,80}$")
@@ -216,8 +217,11 @@ def create_service_app(spec: ServiceSpec, runtime: Runtime) -> FastAPI:
         root_path_in_servers=False,
         redirect_slashes=False,
         swagger_ui_parameters={"persistAuthorization": True},
+        # The root app makes the request's span; a mounted app sees it and adds none.
+        telemetry=fastapi_telemetry(),
     )
     app.state.runtime = runtime
+    app.state.service = spec.name  # whose revoked credentials a partner token is checked against (shared.auth)
     app.include_router(spec.router, prefix=f"/{API_MAJOR}")
     if spec.audit is not None:
         app.include_router(audit_router(spec.name), prefix=f"/{API_MAJOR}")  # GET /audit, /audit/mine, /audit/verify
@@ -296,6 +300,9 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
         redirect_slashes=False,
+        # FastAPI's native OpenTelemetry: the request's server span, named by the route template,
+        # while tracing is on (shared/tracing.py); nothing while it is off.
+        telemetry=fastapi_telemetry(),
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
@@ -312,11 +319,14 @@ def create_app(
             {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
         )
 
-    @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        """Prometheus text format (shared/metrics.py): no personal data, route templates only."""
-        body, content_type = exposition()
-        return Response(body, media_type=content_type)
+    if runtime.settings.metrics_port is None:
+        # Without a metrics port (embedded, development) on the app's own port; with one, only
+        # there (`prb serve` starts it), so an ingress that routes "/" never exposes the metrics.
+        @app.get("/metrics", include_in_schema=False)
+        def metrics() -> Response:
+            """Prometheus text format (shared/metrics.py): no personal data, route templates only."""
+            body, content_type = exposition()
+            return Response(body, media_type=content_type)
 
     watch_outboxes(runtime.engine, [s.name for s in specs])
 

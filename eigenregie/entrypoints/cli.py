@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import getpass
 import importlib
 import signal
 import sys
@@ -16,6 +17,7 @@ from shared.access import PARTNER_SCOPES
 from shared.config import Settings, get_settings
 from shared.logging import configure_logging
 from shared.metrics import serve_metrics, watch_outboxes
+from shared.tracing import configure as configure_tracing
 
 
 def _services(names: list[str] | None) -> list[str]:
@@ -65,6 +67,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         raise SystemExit("prb run is the embedded mode; unset BROKER_URL, or use prb serve/worker/relay/beat")
     require_signing_keys(settings)
     configure_logging(settings.log_level, settings.log_json)
+    configure_tracing(settings, process="embedded")
     runtime = build_runtime(settings)
     for service in SERVICES:
         upgrade(runtime.engine, service, runtime.spec(service).migrations)
@@ -84,8 +87,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = get_settings()
     require_signing_keys(settings)
     configure_logging(settings.log_level, settings.log_json, service=args.service)
+    configure_tracing(settings, process="api", service=args.service)
     runtime = build_runtime(settings, services=[args.service])
     app = create_app(runtime, embedded=False)
+    serve_metrics(settings.metrics_port)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, workers=None)
 
 
@@ -116,6 +121,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     _require_broker(settings, "worker")
     require_signing_keys(settings)
     configure_logging(settings.log_level, settings.log_json, service=args.service)
+    configure_tracing(settings, process="worker", service=args.service)
     app = build_celery((args.service,))
     serve_metrics(settings.metrics_port)
     _freeze_startup_objects()
@@ -209,6 +215,7 @@ def cmd_relay(args: argparse.Namespace) -> None:
     settings = get_settings()
     _require_broker(settings, "relay")
     configure_logging(settings.log_level, settings.log_json, service="relay")
+    configure_tracing(settings, process="relay")
     runtime = build_runtime(settings)
     relay = OutboxRelay(
         runtime.engine,
@@ -328,24 +335,35 @@ def cmd_keys(args: argparse.Namespace) -> None:
 
         print(new_private_key_pem(args.type), end="")
         return
-    from services.intake.data_keys import rotate_client_keys
+    from services.intake.data_keys import rotate_client_keys, rotate_handover_keys, rotate_other_keys
 
     runtime = build_runtime(get_settings(), services=["intake"])
     try:
-        print(rotate_client_keys(runtime.engine, field_crypto.current(), batch_size=args.batch_size), flush=True)
+        for rotate in (rotate_client_keys, rotate_handover_keys):
+            print(rotate(runtime.engine, field_crypto.current(), batch_size=args.batch_size), flush=True)
+        for rotated in rotate_other_keys(runtime.engine, field_crypto.current(), batch_size=args.batch_size):
+            print(rotated, flush=True)
     except field_crypto.UnreadableField as exc:
         raise SystemExit(f"prb keys rotate-data: {exc}") from None
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in this environment (a container without one)
+        return "unknown"
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
     import json
 
-    from eigenregie.audit_export import client_trail, verify_all
+    from eigenregie.audit_export import client_trail, record_export, verify_all
 
     runtime = build_runtime(get_settings())
     if args.audit_command == "export":
         for record in client_trail(runtime, args.municipality, args.client):
             print(json.dumps(record, ensure_ascii=False, sort_keys=True))
+        record_export(runtime, args.municipality, args.client, f"cli:{args.operator or _os_user()}")
         return
     results = verify_all(runtime, args.municipality)
     print(json.dumps(results, indent=2, sort_keys=True))
@@ -588,6 +606,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = audit_commands.add_parser("export", help="one client's records from every service as JSON lines (art. 15)")
     p.add_argument("--client", required=True, metavar="CLIENT_ID")
     p.add_argument("--municipality", required=True, help="the municipality's CBS code, e.g. 0014")
+    p.add_argument("--operator", default=None, help="who exports (recorded in the trail; default: the OS user)")
     p.set_defaults(func=cmd_audit)
     p = audit_commands.add_parser("verify", help="recompute each service's hash chain; exit 1 if one is broken")
     p.add_argument("--municipality", required=True)

@@ -303,8 +303,11 @@ i18n.register(
         "policy.filter.scheme": {"nl": "Regeling", "en": "Scheme"},
         "policy.filter.show": {"nl": "Toon", "en": "Show"},
         "policy.scheme.prb": {"nl": "Persoonlijk re-integratiebudget", "en": "Personal reintegration budget"},
-        "policy.scheme.pgb_bw": {"nl": "Pgb beschut werk", "en": "Personal budget sheltered work"},
-        "policy.scheme.pib": {"nl": "Persoonsgebonden inkomen (pib)", "en": "Personal income budget (pib)"},
+        "policy.scheme.pgb_bw": {"nl": "Pgb begeleid werken", "en": "Personal budget for supported employment"},
+        "policy.scheme.pib": {
+            "nl": "Persoonlijk inburgeringsbudget (pib)",
+            "en": "Personal civic integration budget (pib)",
+        },
         "policy.scheme.rio_iro": {"nl": "Rio / iro", "en": "Rio / iro"},
         "policy.csv": {"nl": "Download als CSV (Excel)", "en": "Download as CSV (Excel)"},
         "policy.period": {"nl": "Periode", "en": "Period"},

@@ -14,6 +14,7 @@ from services.budget import commands, payments, queries, statements
 from services.budget.api_bank import router as bank_router
 from services.budget.api_invoices_in import router as invoices_in_router
 from services.budget.api_jobs import router as jobs_router
+from services.budget.api_providers import router as providers_router
 from services.budget.domain.invoice import InvoiceStatus
 from services.budget.models import (
     BudgetPublic,
@@ -42,6 +43,7 @@ router = APIRouter()
 router.include_router(invoices_in_router)
 router.include_router(jobs_router)
 router.include_router(bank_router)
+router.include_router(providers_router)
 Uow = Annotated[UnitOfWork, Depends(uow_dependency("budget"))]
 
 

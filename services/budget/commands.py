@@ -17,13 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from contracts.events import BudgetThresholdReachedV1, Payload
-from services.budget import repository
+from services.budget import providers, repository
 from services.budget.domain.finance_policy import policy_from_dict, policy_to_dict
 from services.budget.domain.invoice import Approval, credit_amount
 from services.budget.domain.invoice_checks import (
     DuplicateInvoice,
 )
 from services.budget.domain.ledger import holdback_share, threshold_crossed
+from services.budget.domain.provider_register import INVOICING
 from services.budget.models import (
     Budget,
     BudgetLine,
@@ -44,9 +45,11 @@ from services.budget.models import (
 )
 from services.budget.permissions import Action, authorize
 from services.budget.queries import invoice_public, order_public, periodic_public
+from shared import audit
 from shared.auth import Principal
 from shared.contention import retry_on_contention
 from shared.errors import Conflict, DomainError, RuleBroken
+from shared.identifiers import IdentifierError, validate_kvk
 from shared.money import Money
 from shared.uow import UnitOfWork
 
@@ -69,6 +72,28 @@ def rejected(index: int, reference: str | None, exc: DomainError) -> ItemResult:
     return ItemResult(
         index=index, reference=reference, status="rejected", code=exc.code, field=exc.field, message=exc.message
     )
+
+
+def audited_invoice(invoice: Invoice) -> dict[str, Any]:
+    """An invoice as the audit trail records it (record_change keeps what changed): ids, amounts,
+    state and findings; no name, no IBAN."""
+    return {
+        "invoice_id": invoice.id,
+        "budget_line_id": invoice.budget_line_id,
+        "flow": invoice.flow,
+        "provider_kvk": invoice.provider_kvk,
+        "amount_cents": invoice.amount_cents,
+        "credited_cents": invoice.credited_cents,
+        "status": invoice.status,
+        "paid_on": invoice.paid_on.isoformat() if invoice.paid_on else None,
+        "payment_hold": invoice.payment_hold,
+        "findings": sorted(f["code"] for f in invoice.findings or []),
+    }
+
+
+def audit_invoice_change(uow: UnitOfWork, who: Principal, row: Invoice, before: dict[str, Any]) -> None:
+    """A decision on an invoice, in the client's audit trail (shared.audit), in the command's unit of work."""
+    audit.record_change(uow, who, row.client_id, audit.AuditAction.UPDATE, old=before, new=audited_invoice(row))
 
 
 def check_thresholds(uow: UnitOfWork, budget: Budget, used_before: Money) -> None:
@@ -137,6 +162,7 @@ def place_order(
             message_nl="Een opdracht moet een bedrag hoger dan nul hebben.",
         )
     repository.budget_for(uow.session, who, budget_id)
+    _ensure_provider_may_take_orders(uow, who.municipality, data.provider_kvk)
     budget = repository.lock_budget(uow.session, budget_id)
     if budget.status != "open":
         raise Conflict("budget.closed", "This budget is closed.", "budget_id", message_nl="Dit budget is gesloten.")
@@ -174,9 +200,38 @@ def place_order(
             message_nl="Dit opdrachtkenmerk is al in gebruik.",
         ) from exc
     repository.move(uow.session, line, "commit", amount, uow.clock.now())
+    audit.record_change(
+        uow,
+        who,
+        budget.client_id,
+        audit.AuditAction.CREATE,
+        new={
+            "order_id": order.id,
+            "budget_line_id": line.id,
+            "provider_kvk": order.provider_kvk,
+            "amount_cents": order.amount_cents,
+        },
+    )
     if commit:
         uow.commit()
     return order_public(order)
+
+
+def _ensure_provider_may_take_orders(uow: UnitOfWork, municipality: str, kvk: str | None) -> None:
+    """No new order for a provider the register has suspended or ended (matched on its KvK)."""
+    try:
+        number = validate_kvk(kvk) if kvk else None
+    except IdentifierError:
+        return  # not a KvK number: nothing the register can say
+    entry = providers.registered(uow.session, municipality, number) if number else None
+    if entry is not None and entry.status not in INVOICING:
+        raise RuleBroken(
+            f"order.provider_{entry.status}",
+            f"This provider is {entry.status} in the provider register; place no new order with it.",
+            "provider_kvk",
+            message_nl=f"Deze aanbieder heeft status {entry.status} in het aanbiedersregister; "
+            "plaats geen nieuwe opdracht bij hem.",
+        )
 
 
 PERIODIC_CATEGORIES = {"employer": "wage_cost_subsidy", "supervisor": "job_coach"}
@@ -262,9 +317,11 @@ def confirm_invoice(uow: UnitOfWork, who: Principal, invoice_id: str) -> Invoice
     """The client directs their budget: they confirm a provider's invoice before finance approves."""
     authorize(who, Action.CONFIRM_INVOICE)
     row = repository.invoice_for(uow.session, who, invoice_id, lock=True)
+    before = audited_invoice(row)
     invoice = repository.invoice_of(row)
     invoice.confirm_by_client(uow.clock.now())
     repository.store_invoice(uow.session, row, invoice)
+    audit_invoice_change(uow, who, row, before)
     emit_events(uow, invoice.events, tenant=row.municipality, subject=row.plan_id)
     uow.commit()
     return invoice_public(row)
@@ -280,10 +337,12 @@ def approve_invoice(uow: UnitOfWork, who: Principal, invoice_id: str) -> Invoice
 
 def _approve(uow: UnitOfWork, who: Principal, invoice_id: str) -> Invoice:
     budget, line, row = repository.lock_for_invoice(uow.session, who, invoice_id)
+    before = audited_invoice(row)
     invoice = repository.invoice_of(row)
     policy = repository.finance_policy(uow.session, row.municipality)
     if invoice.approve(who.subject, four_eyes_threshold=policy.invoice_four_eyes_threshold) is Approval.FIRST_OF_TWO:
         repository.store_invoice(uow.session, row, invoice)
+        audit_invoice_change(uow, who, row, before)
         return row
     now = uow.clock.now()
     _, used_before = repository.used(repository.lines(uow.session, budget.id))
@@ -316,6 +375,7 @@ def _approve(uow: UnitOfWork, who: Principal, invoice_id: str) -> Invoice:
         held_transfer=holdback_share(invoice.total, line.holdback_percent),
     )
     repository.store_invoice(uow.session, row, invoice)
+    audit_invoice_change(uow, who, row, before)
     emit_events(uow, invoice.events, tenant=row.municipality, subject=row.plan_id)
     check_thresholds(uow, budget, used_before)
     return row
@@ -349,9 +409,11 @@ def approve_invoices(uow: UnitOfWork, who: Principal, invoice_ids: list[str]) ->
 def reject_invoice(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: RejectInvoice) -> InvoicePublic:
     authorize(who, Action.DECIDE_INVOICE)
     row = repository.invoice_for(uow.session, who, invoice_id, lock=True)
+    before = audited_invoice(row)
     invoice = repository.invoice_of(row)
     invoice.reject(cmd.reason)
     repository.store_invoice(uow.session, row, invoice)
+    audit_invoice_change(uow, who, row, before)
     emit_events(uow, invoice.events, tenant=row.municipality, subject=row.plan_id)
     uow.commit()
     return invoice_public(row)
@@ -373,6 +435,7 @@ def credit_invoice(
     authorize(who, Action.CREDIT_INVOICE)
     amount = credit_amount(cmd.amount)
     _, line, row = repository.lock_for_invoice(uow.session, who, invoice_id)
+    before = audited_invoice(row)
     invoice = repository.invoice_of(row)
     credit = invoice.credit(amount)
     now = uow.clock.now()
@@ -401,6 +464,7 @@ def credit_invoice(
             "document_number",
             message_nl=f"Creditnota {note.document_number} is al op deze rekening geboekt.",
         ) from exc
+    audit_invoice_change(uow, who, row, before)
     uow.commit()
     return CreditNotePublic(
         **note.model_dump(exclude={"amount_cents", "pay_cents", "municipality", "document"}),

@@ -14,16 +14,21 @@ from contracts.events import (
     BudgetClosedV1,
     BudgetOpenedV1,
     GrantedLine,
+    GrantedLineV2,
     OrientationStartedV1,
     OutcomeRegisteredV1,
+    PartnerCredentialsRevokedV1,
     PlanApprovedV1,
+    PlanApprovedV2,
     PlanChangedV1,
+    PlanChangedV2,
     PlanChangeRefusedV1,
     TrajectoryClosedV1,
 )
 from services.budget import repository
 from services.budget.domain.invoice import HoldbackStatus
 from services.budget.models import Budget, BudgetLine, Order
+from shared import revocation
 from shared.bus.consumer import EventHandlers
 from shared.events import Envelope
 from shared.money import Money
@@ -87,6 +92,7 @@ def _open_budget(
             ends_on=granted_line.ends_on,
             holdback_percent=granted_line.holdback_percent,
         )
+        _set_catalogue(line, granted_line)
         uow.session.add(line)
         if amount.cents > 0:
             _move(uow, line, "grant", amount)
@@ -97,6 +103,15 @@ def _open_budget(
             budget_id=budget.id, plan_id=trajectory_id, client_id=client_id, granted_cents=budget.granted_cents
         ),
     )
+
+
+def _set_catalogue(line: BudgetLine, granted: GrantedLine) -> None:
+    """The line's price catalogue product (PlanApproved/PlanChanged v2); a v1 line names none."""
+    if isinstance(granted, GrantedLineV2) and granted.product_code and granted.max_unit_price_cents:
+        line.product_code, line.product_unit = granted.product_code, granted.unit
+        line.max_unit_price_cents = granted.max_unit_price_cents
+    else:
+        line.product_code = line.product_unit = line.max_unit_price_cents = None
 
 
 def open_budget_on_plan_approved(uow: UnitOfWork, plan: PlanApprovedV1, event: Envelope) -> None:
@@ -180,6 +195,7 @@ def change_budget_on_plan_changed(uow: UnitOfWork, change: PlanChangedV1, event:
         line.provider_name, line.provider_kvk = target.provider_name, target.provider_kvk
         line.starts_on, line.ends_on, line.holdback_percent = target.starts_on, target.ends_on, target.holdback_percent
         line.category, line.status = target.category, "open"
+        _set_catalogue(line, target)
         if target.granted_cents > line.granted_cents:
             _move(uow, line, "grant", Money(target.granted_cents - line.granted_cents))
         uow.session.add(line)
@@ -236,10 +252,26 @@ def release_holdback_on_outcome_registered(uow: UnitOfWork, outcome: OutcomeRegi
     _settle_holdbacks(uow, budget, "release_holdback", HoldbackStatus.RELEASED)
 
 
+def refuse_tokens_on_partner_credentials_revoked(
+    uow: UnitOfWork, revoked: PartnerCredentialsRevokedV1, event: Envelope
+) -> None:
+    """A partner application revoked or its secret rotated (intake): its tokens stop here too, at once."""
+    revocation.record(
+        uow,
+        subject=revoked.partner_app_id,
+        municipality=event.tenant,
+        tokens_issued_before=revoked.tokens_issued_before,
+        revoked=revoked.reason == "app_revoked",
+    )
+
+
 EVENT_HANDLERS: EventHandlers = {
-    PlanApprovedV1: open_budget_on_plan_approved,
+    PartnerCredentialsRevokedV1: refuse_tokens_on_partner_credentials_revoked,
+    PlanApprovedV1: open_budget_on_plan_approved,  # still in flight from before version 2
+    PlanApprovedV2: open_budget_on_plan_approved,
     OrientationStartedV1: open_orientation_budget_on_orientation_started,
     PlanChangedV1: change_budget_on_plan_changed,
+    PlanChangedV2: change_budget_on_plan_changed,
     TrajectoryClosedV1: close_budget_on_trajectory_closed,
     OutcomeRegisteredV1: release_holdback_on_outcome_registered,
 }

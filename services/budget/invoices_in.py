@@ -15,9 +15,10 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from services.budget import commands, repository
-from services.budget.commands import each_in_a_savepoint, emit_events, rejected
+from services.budget import commands, providers, repository
+from services.budget.commands import audited_invoice, each_in_a_savepoint, emit_events, rejected
 from services.budget.domain import invoice as invoice_domain
+from services.budget.domain.finance_policy import FinancePolicy
 from services.budget.domain.invoice_checks import (
     DuplicateInvoice,
     IncomingInvoice,
@@ -28,8 +29,17 @@ from services.budget.domain.invoice_checks import (
     needs_client_confirmation,
     normalise_name,
 )
+from services.budget.domain.provider_register import (
+    CataloguePrice,
+    Finding,
+    UnregisteredProviders,
+    catalogue_findings,
+    hold_reason,
+    register_findings,
+)
 from services.budget.domain.ubl import DocumentKind, ParsedInvoice
 from services.budget.models import (
+    BudgetLine,
     CreditNoteIn,
     CreditNotePublic,
     Invoice,
@@ -41,6 +51,7 @@ from services.budget.models import (
 from services.budget.permissions import Action, authorize
 from services.budget.queries import invoice_public
 from services.budget.submissions import Submission, invoice_submission, parsed_einvoice
+from shared import audit
 from shared.auth import Principal, Role
 from shared.contention import retry_on_contention
 from shared.errors import Conflict, DomainError
@@ -68,6 +79,7 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
             check_invoice(snapshot, incoming, budgets_include_vat=policy.budgets_include_vat, today=today)
     else:
         amount = check_invoice(snapshot, incoming, budgets_include_vat=policy.budgets_include_vat, today=today)
+    creditor_iban, findings = _register_and_catalogue(uow, budget.municipality, line, submission, policy)
     decided = invoice_domain.Invoice.receive(
         invoice_id=str(uuid.uuid4()),
         budget_id=budget.id,
@@ -98,7 +110,7 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
         provider_kvk=incoming.provider_kvk,
         provider_vat=incoming.provider_vat,
         creditor_name=submission.creditor_name,
-        creditor_iban=submission.creditor_iban,
+        creditor_iban=creditor_iban,
         invoice_number=incoming.invoice_number,
         issue_date=submission.issue_date,
         service_from=incoming.service_from,
@@ -108,7 +120,8 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
         vat_cents=incoming.vat.cents,
         amount_cents=amount.cents,
         content_hash=submission.content_hash,
-        payment_hold=submission.payment_hold,
+        payment_hold=submission.payment_hold or hold_reason(findings),
+        findings=[f.as_dict() for f in findings] or None,
         status=decided.status,
         einvoice_warnings=list(submission.einvoice_warnings) or None,
         provider_identified=submission.provider_is_identified,
@@ -140,7 +153,40 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
             message_nl="Deze rekening is al ontvangen.",
         ) from exc
     emit_events(uow, decided.events, tenant=invoice.municipality, subject=invoice.plan_id)
+    audit.record_change(uow, who, invoice.client_id, audit.AuditAction.CREATE, new=audited_invoice(invoice))
     return invoice
+
+
+def _register_and_catalogue(
+    uow: UnitOfWork, municipality: str, line: BudgetLine, submission: Submission, policy: FinancePolicy
+) -> tuple[str, list[Finding]]:
+    """What the provider register and the line's price catalogue product say about an invoice:
+    the IBAN to pay to (the register's, for a registered provider) and the findings that hold it.
+    Matched on the KvK of the token that sends it, else the KvK the invoice names; never on a name.
+    A declaration pays the client back: the register has nothing to say about it."""
+    incoming = submission.incoming
+    findings: list[Finding] = []
+    iban = submission.creditor_iban
+    if incoming.flow != "declaration":
+        kvk = incoming.sent_by.kvk if incoming.sent_by is not None else None
+        if kvk is None and incoming.provider_kvk:
+            kvk = validate_kvk(incoming.provider_kvk)  # check_invoice has checked it
+        entry = providers.registered(uow.session, municipality, kvk) if kvk else None
+        findings += register_findings(
+            entry,
+            kvk=kvk,
+            invoice_iban=submission.creditor_iban,
+            unregistered=UnregisteredProviders(policy.unregistered_providers),
+        )
+        if entry is not None:
+            iban = entry.iban  # the payee comes from the register, never from the invoice
+    price = (
+        CataloguePrice(line.product_code, line.product_unit or "", line.max_unit_price_cents)
+        if line.product_code and line.max_unit_price_cents
+        else None
+    )
+    findings += catalogue_findings(price, list(submission.unit_prices))
+    return iban, findings
 
 
 def _ensure_not_duplicate(uow: UnitOfWork, invoice: Invoice) -> None:

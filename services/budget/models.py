@@ -15,7 +15,7 @@ from services.budget.domain.payment_run import PaymentRunStatus
 from services.budget.domain.states import BudgetKind, BudgetStatus, LineStatus, OrderStatus
 from services.budget.models_invoices_in import InvoiceIn as InvoiceIn  # re-exported: importers keep using models
 from shared.clock import SYSTEM_CLOCK
-from shared.identifiers import IBANStr
+from shared.identifiers import IBANStr, KvK
 from shared.money import EuroAmount
 from shared.text import FreeText, Line
 
@@ -84,6 +84,11 @@ class BudgetLine(SQLModel, table=True):
     ends_on: date | None = None
     holdback_percent: int = 0
     status: str = Field(default=LineStatus.OPEN, max_length=20)
+    # The price catalogue's product the plan named for this line (PlanApproved v2): an invoice's
+    # unit price above its maximum is held for finance (domain/provider_register.py).
+    product_code: str | None = Field(default=None, max_length=40)
+    product_unit: str | None = Field(default=None, max_length=20)
+    max_unit_price_cents: int | None = Field(default=None, sa_type=BigInteger)
     # Cached balances: the database derives them from each ledger entry inserted (trigger in
     # budget_0003) and its checks refuse any account below zero. Code reads them, never writes them.
     granted_cents: int = Field(default=0, sa_type=BigInteger)
@@ -211,6 +216,9 @@ class Invoice(SQLModel, table=True):
     # Set when the document itself says "do not pay as usual" (e.g. an SI-UBL G-account split):
     # such an invoice stays out of payment runs; finance pays it by hand and marks it paid.
     payment_hold: str | None = Field(default=None, max_length=200)
+    # What finance must look at before paying (the provider register, the price catalogue):
+    # [{code, message, message_nl}]; a finding also sets payment_hold.
+    findings: list[dict[str, str]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     status: str = Field(default=InvoiceStatus.RECEIVED, max_length=30)
     rejection_code: str | None = Field(default=None, max_length=60)
     rejection_reason: str | None = Field(default=None, max_length=1000)
@@ -389,7 +397,7 @@ class OrderIn(SQLModel):
         description="The number the provider puts on its invoices (OrderReference or BuyerReference on an e-invoice).",
     )
     provider_name: Line = Field(min_length=1, max_length=200)
-    provider_kvk: Line | None = Field(default=None, max_length=20)
+    provider_kvk: KvK | None = Field(default=None, max_length=20, description="KvK number, 8 digits.")
     amount: EuroAmount
 
 
@@ -412,7 +420,7 @@ class PeriodicPaymentIn(SQLModel):
     budget_line_id: Line = Field(min_length=1, max_length=36)
     payee_kind: Literal["employer", "supervisor"]
     payee_name: Line = Field(min_length=1, max_length=200)
-    payee_kvk: Line | None = Field(default=None, max_length=20)
+    payee_kvk: KvK | None = Field(default=None, max_length=20, description="KvK number, 8 digits.")
     payee_iban: IBANStr
     monthly_amount: EuroAmount
     first_due: date
@@ -453,6 +461,7 @@ class InvoicePublic(SQLModel):
     credited: EuroAmount
     holdback_status: HoldbackStatus | None
     payment_hold: str | None
+    findings: list[dict[str, str]] | None = None
     status: InvoiceStatus
     rejection_code: str | None
     rejection_reason: str | None

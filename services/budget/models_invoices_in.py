@@ -4,6 +4,7 @@ and the supplier's contact it may give. services.budget.models re-exports Invoic
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints, model_validator
@@ -42,6 +43,15 @@ class InvoiceIn(SQLModel):
     amount: EuroAmount | None = Field(default=None, description="Old name for amount_excl_vat.")
     service_from: date | None = None
     service_to: date | None = None
+    quantity: Decimal | None = Field(
+        default=None,
+        gt=0,
+        le=100_000,
+        max_digits=9,
+        decimal_places=3,
+        description="How many units of the line's catalogue product (hours, sessions, ...) the invoice charges: "
+        "with it the unit price is checked against the price catalogue's maximum.",
+    )
 
     @model_validator(mode="after")
     def one_amount(self) -> InvoiceIn:

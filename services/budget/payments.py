@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from services.budget import repository
-from services.budget.commands import emit_events
+from services.budget.commands import audit_invoice_change, audited_invoice, emit_events
 from services.budget.domain import invoice as invoice_domain
 from services.budget.domain.invoice import PaymentPart
 from services.budget.domain.payment_file import Debtor
@@ -71,6 +71,7 @@ def mark_invoice_paid(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: Mar
     """Manual "paid" (paid outside a payment run), for an approved invoice not in a run."""
     authorize(who, Action.MARK_INVOICE_PAID)
     _, line, row = repository.lock_for_invoice(uow.session, who, invoice_id)
+    before = audited_invoice(row)
     invoice = repository.invoice_of(row)
     invoice.ensure_payable_by_hand()
     uow.session.add(
@@ -85,6 +86,7 @@ def mark_invoice_paid(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: Mar
         )
     )
     _pay(uow, line, row, invoice.open_charge, invoice.open_transfer, cmd.paid_on, PaymentPart.MAIN)
+    audit_invoice_change(uow, who, row, before)
     uow.commit()
     return invoice_public(row)
 

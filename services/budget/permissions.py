@@ -40,6 +40,8 @@ class Action(StrEnum):
     CREDIT_INVOICE = "invoice.credit"
     BOOK_CREDIT_NOTE = "credit_note.book"  # a UBL CreditNote
     PAYMENT_RUNS = "payment_run.manage"  # create, read, download, confirm
+    READ_PROVIDERS = "provider.read"  # the provider register
+    MANAGE_PROVIDERS = "provider.manage"  # register a provider, change it or its contract status
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ PERMISSIONS: dict[Action, Rule] = {
         "Creditnota's boekt de afdeling financiën: stuur de UBL-creditnota naar de gemeente.",
     ),
     Action.PAYMENT_RUNS: Rule((Role.FINANCE,)),
+    # Finance owns who gets paid; staff read who is contracted (an IBAN they see masked).
+    Action.READ_PROVIDERS: Rule((Role.FINANCE, *STAFF, Role.POLICY)),
+    Action.MANAGE_PROVIDERS: Rule((Role.FINANCE,)),
 }
 
 

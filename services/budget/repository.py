@@ -31,6 +31,7 @@ from services.budget.domain.invoice_checks import InvoiceRejected, LineSnapshot,
 from services.budget.domain.ledger import Account, LineBalance, Transaction
 from services.budget.domain.payment_run import PaymentRun as PaymentRunAggregate
 from services.budget.domain.payment_run import PaymentRunStatus
+from services.budget.domain.provider_register import INVOICING
 from services.budget.models import (
     Budget,
     BudgetLine,
@@ -41,6 +42,7 @@ from services.budget.models import (
     PaymentItem,
     PaymentRun,
 )
+from services.budget.models_providers import Provider
 from shared.access import ensure_visible
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound
@@ -457,17 +459,33 @@ _PAYABLE_COLUMNS = (
 def payable_invoices(session: Session, municipality: str) -> list[Any]:
     """Approved (or paid with a released holdback) invoices, as plain rows, not ORM objects: a
     run may hold 100,000 invoices (docs/performance.md). The run decides which parts it pays."""
+    # A registered provider is paid to the register's IBAN as it is now (finance may have changed
+    # it since the invoice came in), and not at all while it is suspended or ended.
+    registered = (
+        (col(Provider.municipality) == col(Invoice.municipality))
+        & (col(Provider.kvk) == col(Invoice.provider_kvk))
+        & (col(Invoice.flow) != "declaration")
+    )
+    columns = [
+        sa.func.coalesce(col(Provider.iban), col(Invoice.creditor_iban)).label("creditor_iban")
+        if column is Invoice.creditor_iban
+        else col(column)
+        for column in _PAYABLE_COLUMNS
+    ]
     query = (
         sa.select(
-            *(col(column) for column in _PAYABLE_COLUMNS),
+            *columns,
             _not_in_a_run(PaymentPart.MAIN).label("main_open"),
             _not_in_a_run(PaymentPart.HOLDBACK).label("holdback_open"),
         )
+        .select_from(Invoice)
+        .outerjoin(Provider, registered)
         .where(
             col(Invoice.municipality) == municipality,
             col(Invoice.status).in_(("approved", "scheduled", "paid")),
             # An invoice on hold is paid by hand (mark-paid) once finance has dealt with the hold.
             col(Invoice.payment_hold).is_(None),
+            col(Provider.status).is_(None) | col(Provider.status).in_(sorted(s.value for s in INVOICING)),
         )
         .order_by(col(Invoice.approved_at))
     )

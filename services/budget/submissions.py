@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -79,6 +80,9 @@ class Submission:
     # invoice events do not carry it, since events carry identifiers only, never a name.
     provider_is_identified: bool = True
     supplier_email: str | None = None  # where to tell the supplier about its invoice; never in an event
+    # The unit prices (euros, excl. VAT) the invoice charges: its UBL lines', or a JSON invoice's
+    # amount over its `quantity`; checked against the line's price catalogue product.
+    unit_prices: tuple[Decimal, ...] = ()
 
 
 def content_hash_of_json(data: InvoiceIn, provider_id: str) -> str:
@@ -136,6 +140,7 @@ def submission_from_json(who: Principal, data: InvoiceIn) -> Submission:
         source="json",
         content_hash=content_hash_of_json(data, provider_id),
         supplier_email=data.supplier_email,
+        unit_prices=(incoming.amount_excl_vat.decimal / data.quantity,) if data.quantity else (),
     )
 
 
@@ -200,6 +205,7 @@ def invoice_submission(who: Principal, parsed: ParsedInvoice, content: bytes, fi
         document=(filename, "application/xml", content),
         payment_hold=hold,
         einvoice_warnings=tuple(w.as_dict() for w in parsed.warnings),
+        unit_prices=tuple(line.unit_price for line in parsed.lines if line.unit_price is not None),
     )
 
 

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.intake import commands, decisions, queries
 from services.intake.api_decisions import router as decisions_router
+from services.intake.api_handovers import router as handovers_router
 from services.intake.api_partners import router as partners_router
 from services.intake.api_provider_list import router as provider_list_router
 from services.intake.domain.attachment_checks import MAX_ATTACHMENT_BYTES
@@ -35,6 +36,7 @@ from services.intake.schemas import (
     EligibilityPublic,
     OrientationPublic,
     OrientationStart,
+    PibPresetApply,
     PlanChecksPublic,
     PlanCreate,
     PlanPublic,
@@ -48,6 +50,7 @@ from services.intake.schemas import (
 from shared.auth import CurrentPrincipal
 from shared.deps import ClockDep, SessionDep, uow_dependency
 from shared.identifiers import BSN, INT32_MAX
+from shared.money import Money
 from shared.pagination import PAGED, PageDep, page_answer
 from shared.problems import Problem
 from shared.uow import UnitOfWork
@@ -155,6 +158,15 @@ def list_policy_changes(
     """Who changed the municipality's policy, when, and each setting's old and new value (dotted
     names such as `orientation.months`), newest first. A PUT or PATCH that changes nothing adds nothing."""
     return page_answer(queries.list_policy_changes(session, who, page), response)
+
+
+@router.post("/policy/scheme-presets/pib", tags=["policy"], summary="Offer pib with its preset")
+def apply_pib_preset(data: PibPresetApply, who: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
+    """Offer the persoonlijk inburgeringsbudget (pib) with its preset: a request the municipality
+    assesses, a duaal traject (civic integration and reintegration parts in every plan), the
+    municipality as contracting party, and the maximum given here (required: the report gives none).
+    Answers the whole policy; in the change log."""
+    return commands.apply_pib_preset(uow, who, Money.euros(str(data.maximum_budget)))
 
 
 @router.get("/policy/presets", tags=["policy"], summary="List the policy presets")
@@ -487,4 +499,5 @@ def close_trajectory(plan_id: Id, cmd: CloseTrajectory, who: CurrentPrincipal, u
 # --- partner applications, the OAuth2 token endpoint, consents: api_partners.py ------------
 
 router.include_router(partners_router)
+router.include_router(handovers_router)
 router.include_router(provider_list_router)

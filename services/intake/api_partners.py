@@ -37,7 +37,8 @@ router = APIRouter()
 Uow = Annotated[UnitOfWork, Depends(uow_dependency("intake"))]
 Id = str
 
-# Partner tokens live short: a revoked or rotated application's tokens die out within this time.
+# Partner tokens live short; a revoked or rotated application's tokens are refused at once anyway
+# (shared/revocation.py).
 PARTNER_TOKEN_TTL = timedelta(minutes=15)
 FORM = "application/x-www-form-urlencoded"
 _MAX_FIELD = 200  # client_id, client_secret, scope and grant_type are short; longer is a bad request
@@ -93,7 +94,7 @@ def get_partner_app(app_id: Id, who: CurrentPrincipal, session: SessionDep) -> P
     summary="Rotate a partner application's secret",
 )
 def rotate_secret(app_id: Id, who: CurrentPrincipal, uow: Uow) -> PartnerAppCredentials:
-    """A new client secret, shown this once; the old one stops working at once."""
+    """A new client secret, shown this once; the old one, and the tokens got with it, stop working at once."""
     return partners.rotate_secret(uow, who, app_id)
 
 
@@ -101,7 +102,7 @@ def rotate_secret(app_id: Id, who: CurrentPrincipal, uow: Uow) -> PartnerAppCred
     "/partner-apps/{app_id}", response_model=PartnerAppPublic, tags=["partners"], summary="Revoke a partner application"
 )
 def revoke_partner_app(app_id: Id, who: CurrentPrincipal, uow: Uow) -> PartnerAppPublic:
-    """Revoke the application: no new tokens, and its tokens no longer read clients, at once."""
+    """Revoke the application: no new tokens, and its tokens are refused by every service, at once."""
     return partners.revoke_partner_app(uow, who, app_id)
 
 

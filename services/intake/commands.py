@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from contracts.events import Payload
 from services.intake import repository
+from services.intake.audited import audited_plan
 from services.intake.domain.attachment_checks import check_attachment
 from services.intake.domain.client import (
     ClientRegistration,
@@ -28,6 +29,7 @@ from services.intake.domain.plan import AttachmentRefused, PlanAggregate
 from services.intake.domain.plan_content import line_ids
 from services.intake.domain.policy import policy_to_dict
 from services.intake.domain.policy_parsing import merge_patch, policy_from_dict
+from services.intake.domain.policy_presets import with_pib
 from services.intake.domain.profile import trajectory_profile
 from services.intake.models import (
     Attachment,
@@ -63,6 +65,7 @@ from services.intake.schemas import (
 from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
+from shared.money import Money
 from shared.uow import UnitOfWork
 
 
@@ -104,6 +107,14 @@ def patch_policy(uow: UnitOfWork, who: Principal, patch: dict[str, Any]) -> dict
     authorize(who, Action.CHANGE_POLICY)
     current = policy_to_dict(repository.policy_for(uow.session, who.municipality))
     return _store_policy(uow, who, merge_patch(current, patch))
+
+
+def apply_pib_preset(uow: UnitOfWork, who: Principal, maximum: Money) -> dict[str, Any]:
+    """Add the pib scheme preset (policy_presets.with_pib) to the policy, or put it in place of the
+    pib offer it has, with the maximum the municipality sets; the other settings stay. In the change log."""
+    authorize(who, Action.CHANGE_POLICY)
+    current = repository.policy_for(uow.session, who.municipality)
+    return _store_policy(uow, who, policy_to_dict(with_pib(current, maximum)))
 
 
 def _store_policy(uow: UnitOfWork, who: Principal, document: dict[str, Any]) -> dict[str, Any]:
@@ -168,6 +179,14 @@ def _client_public(client: Client) -> ClientPublic:
 
 
 def register_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> ClientPublic:
+    client = add_client(uow, who, data)
+    uow.commit()
+    return _client_public(client)
+
+
+def add_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> Client:
+    """Register a client inside the caller's unit of work, without committing it (a hand-over's
+    acceptance registers one in the same transaction as the rest of its work)."""
     authorize(who, Action.REGISTER_CLIENT)
     ensure_plausible_birth(data.date_of_birth, uow.clock.today())
     registration = ClientRegistration.register(
@@ -212,8 +231,7 @@ def register_client(uow: UnitOfWork, who: Principal, data: ClientCreate) -> Clie
     )
     emit_all(uow, registration.events, tenant=client.municipality, subject=client.id)
     audit.record_change(uow, who, client.id, audit.AuditAction.CREATE, new=_audited(client))
-    uow.commit()
-    return _client_public(client)
+    return client
 
 
 def update_client(uow: UnitOfWork, who: Principal, client_id: str, data: ClientUpdate) -> ClientPublic:
@@ -341,6 +359,9 @@ def record_contact(uow: UnitOfWork, who: Principal, client_id: str, data: Contac
         **data.model_dump(),
     )
     uow.session.add(record)
+    uow.session.flush()
+    audited = {"contact_id": record.id, **{f"contact.{k}": v for k, v in data.model_dump(mode="json").items()}}
+    audit.record_change(uow, who, client.id, audit.AuditAction.CREATE, new=audited)
     uow.commit()
     return ContactPublic.model_validate(record, from_attributes=True)
 
@@ -379,6 +400,9 @@ def start_orientation(uow: UnitOfWork, who: Principal, client_id: str, data: Ori
     uow.session.add(orientation)
     emit_all(uow, phase.events, tenant=client.municipality, subject=orientation.id)
     emit_trajectory_profile(uow, client, orientation.id)
+    fields = ("scheme", "starts_on", "ends_on", "budget_cents", "status")
+    audited = {"orientation_id": orientation.id, **{f"orientation.{f}": getattr(orientation, f) for f in fields}}
+    audit.record_change(uow, who, client.id, audit.AuditAction.CREATE, new=audited)
     uow.commit()
     return orientation_public(orientation)
 
@@ -414,6 +438,7 @@ def create_plan(uow: UnitOfWork, who: Principal, data: PlanCreate) -> PlanPublic
     uow.session.add(plan)
     uow.session.flush()
     repository.store_version(uow.session, plan, "draft", who, now)
+    audit.record_change(uow, who, plan.client_id, audit.AuditAction.CREATE, new=audited_plan(plan))
     uow.commit()
     return plan_public(plan)
 
@@ -427,11 +452,13 @@ def save_draft(uow: UnitOfWork, who: Principal, plan_id: str, data: PlanSave) ->
     policy = repository.policy_for(uow.session, row.municipality)
     scheme, content = repository.content_from(data, repository.client_of(uow.session, row), line_ids(row.content))
     ensure_scheme_offered(policy, scheme)
+    before = audited_plan(row)
     plan.save_draft(scheme, repository.requested_cents(policy, scheme, content))
     row.title, row.content = data.title, content
     now = uow.clock.now()
     repository.store_plan(uow.session, row, plan, now)
     repository.store_version(uow.session, row, "draft", who, now)
+    audit.record_change(uow, who, row.client_id, audit.AuditAction.UPDATE, old=before, new=audited_plan(row))
     uow.commit()
     return plan_public(row)
 
@@ -467,6 +494,19 @@ def add_attachment(
             message_nl="Dit bestand hoort al bij het plan.",
         ),
     )
+    audit.record_change(
+        uow,
+        who,
+        row.client_id,
+        audit.AuditAction.CREATE,
+        new={
+            "plan_id": row.id,
+            "attachment_id": attachment.id,
+            "attachment.filename": filename,
+            "attachment.content_type": content_type,
+            "attachment.size": len(data),
+        },
+    )
     uow.commit()
     return AttachmentPublic.model_validate(attachment, from_attributes=True)
 
@@ -479,6 +519,7 @@ def submit_plan(uow: UnitOfWork, who: Principal, plan_id: str, ref: PlanVersionR
     plan.ensure_status(("draft", "returned"), "submitted")
     today, now = uow.clock.today(), uow.clock.now()
     policy, _domain_plan, findings = repository.findings(uow.session, row, today)
+    before = audited_plan(row)
     plan.submit(findings)
     client = repository.client_of(uow.session, row)
     row.submitted_at = now
@@ -499,5 +540,7 @@ def submit_plan(uow: UnitOfWork, who: Principal, plan_id: str, ref: PlanVersionR
         )
     )
     emit_all(uow, plan.events, tenant=row.municipality, subject=row.id)
+    after = {**audited_plan(row), "review.findings": sorted({f.code for f in findings})}
+    audit.record_change(uow, who, row.client_id, audit.AuditAction.UPDATE, old=before, new=after)
     uow.commit()
     return plan_public(row)

@@ -106,7 +106,7 @@ def grant_consent(uow: UnitOfWork, who: Principal, client_id: str, data: Consent
         granted_at=uow.clock.now(),
     )
     uow.session.add(consent)
-    audit.record_change(uow, who, client.id, audit.AuditAction.CREATE, new=_audited(consent))
+    audit.record_change(uow, who, client.id, audit.AuditAction.CREATE, new=audited_consent(consent))
     uow.commit()
     log.info("consent.granted", consent_id=consent.id, purpose=consent.purpose, on_paper=consent.on_paper)
     return consent_public(consent, today)
@@ -127,16 +127,16 @@ def withdraw_consent(uow: UnitOfWork, who: Principal, client_id: str, consent_id
             "This consent was withdrawn already.",
             message_nl="Deze toestemming is al ingetrokken.",
         )
-    before = _audited(consent)
+    before = audited_consent(consent)
     consent.withdrawn_at, consent.withdrawn_by = uow.clock.now(), who.subject
     uow.session.add(consent)
-    audit.record_change(uow, who, client.id, audit.AuditAction.DELETE, old=before, new=_audited(consent))
+    audit.record_change(uow, who, client.id, audit.AuditAction.DELETE, old=before, new=audited_consent(consent))
     uow.commit()
     log.info("consent.withdrawn", consent_id=consent.id)
     return consent_public(consent, uow.clock.today())
 
 
-def _audited(consent: Consent) -> dict[str, Any]:
+def audited_consent(consent: Consent) -> dict[str, Any]:
     """A consent as the audit trail compares it (shared.audit.record_change): nothing personal in it."""
     fields = ("partner_kvk", "purpose", "until", "on_paper")
     return {

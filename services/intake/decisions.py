@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from services.intake import repository
+from services.intake.audited import audited_change, audited_plan
 from services.intake.commands import emit_all, emit_trajectory_profile
 from services.intake.domain.client import ensure_objection_date
 from services.intake.domain.errors import Conflict
@@ -29,6 +30,7 @@ from services.intake.schemas import (
     ObjectionPublic,
     PlanPublic,
 )
+from shared import audit
 from shared.auth import Principal, Role
 from shared.errors import NotFound
 from shared.uow import UnitOfWork
@@ -46,6 +48,7 @@ def decide(uow: UnitOfWork, who: Principal, plan_id: str, cmd: DecisionIn) -> Pl
     details = cmd.model_dump(mode="json", exclude={"plan_version", "kind"}, exclude_defaults=True)
     decision = repository.domain_decision(cmd.kind, details, Reviewer(id=who.subject, role=who.role.value), today)
     new_state = state.decide(decision)
+    before = {**audited_plan(row), "review.status": review.status}
     grants = None
     if new_state.status is ReviewStatus.APPROVED:
         if isinstance(decision, Approve):
@@ -58,20 +61,24 @@ def decide(uow: UnitOfWork, who: Principal, plan_id: str, cmd: DecisionIn) -> Pl
                 )
             ).first()
             holdback = first.details.get("holdback_percent") if first else None
-        grants = granted_lines(repository.submitted_version(uow.session, review).content, new_state.grants, holdback)
-    kind = decision.kind.value if isinstance(decision, Approve) else cmd.kind
-    uow.session.add(
-        DecisionRecord(
-            review_id=review.id,
-            plan_id=row.id,
-            kind=kind,
-            reviewer_id=who.subject,
-            reviewer_role=who.role.value,
-            decided_on=today,
-            details=details,
-            decided_at=now,
+        grants = granted_lines(
+            repository.submitted_version(uow.session, review).content,
+            new_state.grants,
+            holdback,
+            catalogue=repository.policy_for(uow.session, row.municipality).catalogue_product,
         )
+    kind = decision.kind.value if isinstance(decision, Approve) else cmd.kind
+    record = DecisionRecord(
+        review_id=review.id,
+        plan_id=row.id,
+        kind=kind,
+        reviewer_id=who.subject,
+        reviewer_role=who.role.value,
+        decided_on=today,
+        details=details,
+        decided_at=now,
     )
+    uow.session.add(record)
     review.status = new_state.status.value
     if new_state.status is not ReviewStatus.PENDING_SECOND_APPROVAL:
         review.decided_at = now
@@ -84,6 +91,10 @@ def decide(uow: UnitOfWork, who: Principal, plan_id: str, cmd: DecisionIn) -> Pl
         client = uow.session.get(Client, row.client_id)
         assert client is not None  # a plan always belongs to a registered client
         emit_trajectory_profile(uow, client, row.id)
+    # The reviewer's reasons, conditions, comments and assessments are free text: masked there.
+    after = {**audited_plan(row), "review.status": review.status, "decision_id": record.id, "decision.kind": kind}
+    after |= {f"decision.{name}": value for name, value in details.items()}
+    audit.record_change(uow, who, row.client_id, audit.AuditAction.UPDATE, old=before, new=after)
     uow.commit()
     return plan_public(row)
 
@@ -117,6 +128,9 @@ def lodge_objection(uow: UnitOfWork, who: Principal, plan_id: str, data: Objecti
         created_at=uow.clock.now(),
     )
     uow.session.add(objection)
+    audited = {"plan_id": plan.id, "objection_id": objection.id, "objection.lodged_on": objection.lodged_on}
+    audited |= {"objection.grounds": objection.grounds, "objection.late": objection.late}
+    audit.record_change(uow, who, plan.client_id, audit.AuditAction.CREATE, new=audited)
     uow.commit()
     return ObjectionPublic.model_validate(objection, from_attributes=True)
 
@@ -130,6 +144,7 @@ def request_change(uow: UnitOfWork, who: Principal, plan_id: str, data: ChangeRe
         select(ChangeRequest.id).where(ChangeRequest.plan_id == row.id, ChangeRequest.status == ChangeStatus.SUBMITTED)
     ).first()
     lines = [line.model_dump(mode="json") for line in data.lines]
+    before = audited_plan(row)
     plan.ask_change(lines, repository.policy_for(uow.session, row.municipality), pending=pending is not None)
     now = uow.clock.now()
     change = ChangeRequest(
@@ -142,6 +157,8 @@ def request_change(uow: UnitOfWork, who: Principal, plan_id: str, data: ChangeRe
     )
     uow.session.add(change)
     repository.store_plan(uow.session, row, plan, now)
+    after = {**audited_plan(row), **audited_change(change)}
+    audit.record_change(uow, who, row.client_id, audit.AuditAction.CREATE, old=before, new=after)
     uow.commit()
     return change_public(change)
 
@@ -157,6 +174,7 @@ def decide_change(
     if change is None or change.plan_id != row.id:
         raise NotFound("change request", "wijzigingsverzoek")
     previous = plan.granted
+    before = {**audited_plan(row), **audited_change(change)}
     status = plan.decide_change(
         ChangeView(change.id, change.status, change.requested_by, tuple(change.lines)),
         approve=cmd.approve,
@@ -171,6 +189,8 @@ def decide_change(
     uow.session.add(change)
     repository.store_plan(uow.session, row, plan, now)
     emit_all(uow, plan.events, tenant=row.municipality, subject=row.id)
+    after = {**audited_plan(row), **audited_change(change)}
+    audit.record_change(uow, who, row.client_id, audit.AuditAction.UPDATE, old=before, new=after)
     uow.commit()
     return change_public(change)
 
@@ -181,8 +201,10 @@ def close_trajectory(uow: UnitOfWork, who: Principal, plan_id: str, cmd: CloseTr
     plan = repository.plan_aggregate(row)
     plan.ensure_version(cmd.plan_version)
     today = uow.clock.today()
+    before = audited_plan(row)
     plan.close(cmd.reason, cmd.closed_on or today, today, cmd.note)
     repository.store_plan(uow.session, row, plan, uow.clock.now())
     emit_all(uow, plan.events, tenant=row.municipality, subject=row.id)
+    audit.record_change(uow, who, row.client_id, audit.AuditAction.UPDATE, old=before, new=audited_plan(row))
     uow.commit()
     return plan_public(row)

@@ -15,10 +15,12 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from services.intake import repository
+from services.intake.audited import audited_plan
 from services.intake.commands import emit_all
 from services.intake.domain.client import OrientationStatus
 from services.intake.domain.plan import UNDER_REVIEW, PlanStatus
 from services.intake.models import Orientation, Plan, Review
+from shared import audit
 from shared.config import get_settings
 from shared.uow import UnitOfWork
 
@@ -32,9 +34,12 @@ def close_expired_trajectories(uow: UnitOfWork) -> int:
     ).all()
     for row in expired:
         plan = repository.plan_aggregate(row)
+        before = audited_plan(row)
         if plan.expire(today):
             repository.store_plan(uow.session, row, plan, now)
             emit_all(uow, plan.events, tenant=row.municipality, subject=row.id)
+            who = audit.system_principal("intake", row.municipality)
+            audit.record_change(uow, who, row.client_id, audit.AuditAction.UPDATE, old=before, new=audited_plan(row))
             closed += 1
     running = uow.session.exec(
         select(Orientation).where(Orientation.status == OrientationStatus.RUNNING, col(Orientation.ends_on) < today)

@@ -32,7 +32,9 @@ def bsn_hash_of(bsn: str) -> str:
 
 
 # Client columns that hold Fernet tokens (`prb keys rotate-data` encrypts them again).
-CLIENT_ENCRYPTED_COLUMNS = ("bsn_encrypted", "email", "phone", "address", "facts")
+CLIENT_ENCRYPTED_COLUMNS = ("bsn_encrypted", "name", "email", "phone", "address", "facts")
+# Other tables' columns that hold Fernet tokens (`prb keys rotate-data` encrypts them again too).
+OTHER_ENCRYPTED_COLUMNS = {"plan": ("content",), "plan_version": ("content",)}
 
 
 # --- tables ---------------------------------------------------------------------------------
@@ -69,7 +71,7 @@ class PolicyChange(SQLModel, table=True):
 
 
 class Client(SQLModel, table=True):
-    """A client. The BSN, the contact details and the facts are encrypted at rest (shared.field_crypto: the
+    """A client. The BSN, the name, the contact details and the facts are encrypted at rest (shared.field_crypto: the
     attributes hold the plain values, the columns Fernet tokens); the BSN is found, and kept unique
     per municipality, by its keyed hash (`bsn_hash`, set with `bsn_hash_of`)."""
 
@@ -85,7 +87,7 @@ class Client(SQLModel, table=True):
     bsn: str = Field(sa_column=Column("bsn_encrypted", EncryptedText, nullable=False))
     bsn_hash: str = Field(max_length=64)
     client_number: str = Field(max_length=40)
-    name: str = Field(max_length=200)
+    name: str = Field(sa_column=Column("name", EncryptedText, nullable=False))
     email: str | None = Field(default=None, sa_column=Column("email", EncryptedText, nullable=True))
     phone: str | None = Field(default=None, sa_column=Column("phone", EncryptedText, nullable=True))
     address: str | None = Field(default=None, sa_column=Column("address", EncryptedText, nullable=True))
@@ -179,7 +181,8 @@ class Plan(SQLModel, table=True):
     version: int = Field(default=1)
     scheme: str = Field(default="prb", max_length=20)
     title: str = Field(default="", max_length=200)
-    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The plan's texts in the client's own words (their situation, obstacles, goals): encrypted at rest.
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(EncryptedJSON, nullable=False))
     latest_version_number: int = 1
     submitted_version_number: int | None = None
     requested_cents: int = 0
@@ -207,7 +210,7 @@ class PlanVersion(SQLModel, table=True):
     plan_id: str = Field(index=True, max_length=36)
     number: int
     kind: str = Field(max_length=20)  # draft | submitted
-    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    content: dict[str, Any] = Field(sa_column=Column(EncryptedJSON, nullable=False))  # encrypted, as the plan's
     sha256: str = Field(max_length=64)
     created_by: str = Field(max_length=80)
     created_at: datetime

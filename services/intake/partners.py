@@ -10,10 +10,12 @@ logged (the log names the application's id) and never stored (only its scrypt ha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import structlog
 from sqlmodel import Session, col, select
 
+from contracts.events import PartnerCredentialsRevokedV1
 from services.intake.domain.partners import (
     InvalidScope,
     checked_scopes,
@@ -31,6 +33,7 @@ from services.intake.models_partners import (
 )
 from services.intake.permissions import Action, authorize
 from services.intake.repository import insert_unique
+from shared import revocation
 from shared.auth import Principal, Role
 from shared.errors import Conflict, DomainError, NotFound
 from shared.pagination import Page, PageRequest, page_of
@@ -95,28 +98,42 @@ def register_partner_app(uow: UnitOfWork, who: Principal, data: PartnerAppCreate
 
 def rotate_secret(uow: UnitOfWork, who: Principal, app_id: str) -> PartnerAppCredentials:
     """A new secret; the old one stops at once (no grace period: a leaked secret is the usual
-    reason to rotate). Tokens issued before live on until they expire (at most partner_token_ttl)."""
+    reason to rotate), and so do the tokens issued with it, in every service (_refuse_tokens)."""
     authorize(who, Action.MANAGE_PARTNER_APPS)
     app = _app_for(uow.session, who, app_id)
     _ensure_not_revoked(app)
     secret = new_client_secret()
     app.secret_hash, app.secret_rotated_at = hash_secret(secret), uow.clock.now()
     uow.session.add(app)
+    _refuse_tokens(uow, app, "secret_rotated")
     uow.commit()
     log.info("partner_app.secret_rotated", partner_app_id=app.id, municipality=app.municipality)
     return _credentials(app, secret)
 
 
 def revoke_partner_app(uow: UnitOfWork, who: Principal, app_id: str) -> PartnerAppPublic:
-    """The application can no longer sign in, and its tokens no longer read clients, at once."""
+    """The application can no longer sign in, and its tokens stop at once, in every service."""
     authorize(who, Action.MANAGE_PARTNER_APPS)
     app = _app_for(uow.session, who, app_id)
     _ensure_not_revoked(app)
     app.revoked_at, app.revoked_by = uow.clock.now(), who.subject
     uow.session.add(app)
+    _refuse_tokens(uow, app, "app_revoked")
     uow.commit()
     log.info("partner_app.revoked", partner_app_id=app.id, municipality=app.municipality)
     return app_public(app)
+
+
+def _refuse_tokens(uow: UnitOfWork, app: PartnerApp, reason: Literal["app_revoked", "secret_rotated"]) -> None:
+    """Intake refuses the tokens from this transaction on; the other services from the moment they
+    have PartnerCredentialsRevoked (shared/revocation.py). The moment is the wall clock's, as the
+    tokens' `iat` is (shared.auth.issue_token)."""
+    moment = revocation.tokens_clock_now()
+    revocation.record(
+        uow, subject=app.id, municipality=app.municipality, tokens_issued_before=moment, revoked=reason == "app_revoked"
+    )
+    payload = PartnerCredentialsRevokedV1(partner_app_id=app.id, reason=reason, tokens_issued_before=moment)
+    uow.emit(payload, tenant=app.municipality, subject=app.id)
 
 
 def _ensure_not_revoked(app: PartnerApp) -> None:

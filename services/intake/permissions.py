@@ -43,6 +43,10 @@ class Action(StrEnum):
     GRANT_CONSENT = "consent.grant"  # grant or withdraw; staff record a consent given on paper
     READ_CONSENTS = "consent.read"
     READ_OWN_CLIENTS = "partner.clients"  # a partner application: the clients who chose it
+    READ_HANDOVERS = "handover.read"  # the municipality's warm hand-overs, both directions
+    DECIDE_HANDOVER = "handover.decide"  # accept or decline a partner's hand-over
+    SEND_HANDOVER = "handover.send"  # hand a client over to a partner with the client's consent
+    PARTNER_HANDOVERS = "partner.handovers"  # a partner application: send and read its own hand-overs
 
 
 PERMISSIONS: dict[Action, tuple[Role, ...]] = {
@@ -71,6 +75,10 @@ PERMISSIONS: dict[Action, tuple[Role, ...]] = {
     Action.GRANT_CONSENT: (*CLIENT_SIDE, *STAFF),
     Action.READ_CONSENTS: (*CLIENT_SIDE, *STAFF),
     Action.READ_OWN_CLIENTS: (Role.PARTNER,),
+    Action.READ_HANDOVERS: STAFF,
+    Action.DECIDE_HANDOVER: STAFF,
+    Action.SEND_HANDOVER: STAFF,
+    Action.PARTNER_HANDOVERS: (Role.PARTNER,),
 }
 
 

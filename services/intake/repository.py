@@ -232,6 +232,7 @@ def client_facts(session: Session, client: Client, *, except_plan: str | None = 
         fair_chance_of_outflow=facts.get("fair_chance_of_outflow"),
         distance_to_labour_market_months=facts.get("distance_to_labour_market_months"),
         available_for_work=facts.get("available_for_work"),
+        pib_request_granted=facts.get("pib_request_granted"),
     )
 
 

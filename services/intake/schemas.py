@@ -42,6 +42,9 @@ class ClientFactsIn(Strict):
     fair_chance_of_outflow: bool | None = None
     distance_to_labour_market_months: int | None = Field(default=None, ge=0, le=600)
     available_for_work: bool | None = None
+    pib_request_granted: bool | None = Field(
+        default=None, description="pib: the municipality assessed the request for a pib and granted it."
+    )
     indication: Literal["moderate", "severe"] | None = Field(default=None, description="pgb bw: the Wsw indication.")
     # For the benchmark's statistics only (Table 4.1); monitoring gets them as categories.
     gender: Literal["female", "male", "other"] | None = None
@@ -78,6 +81,14 @@ class ClientUpdate(Strict):
     date_of_birth: date | None = None
     facts: ClientFactsIn | None = None
     case_manager: Line | None = Field(default=None, min_length=1, max_length=80)
+
+
+class PibPresetApply(Strict):
+    """The pib scheme preset's one required setting: the report gives no amount for a pib."""
+
+    maximum_budget: EuroAmount = Field(
+        gt=0, le=1_000_000, description="The most a pib may cost, excluding VAT, set by the municipality."
+    )
 
 
 class PolicySettingChange(SQLModel):
@@ -202,7 +213,7 @@ class CandidatePublic(SQLModel):
 
 # --- API shapes: the plan (Groningen format) ------------------------------------------------
 
-PlanElementName = Literal["self_awareness", "job_mediation", "aftercare"]
+PlanElementName = Literal["self_awareness", "job_mediation", "aftercare", "civic_integration", "reintegration"]
 CategoryName = Literal[
     "coaching",
     "training_knowledge",
@@ -252,7 +263,7 @@ class ActivityIn(Strict):
     start: date
     end: date
     expected_result: FreeText = Field(default="", max_length=4000)
-    elements: list[PlanElementName] = Field(default_factory=list, max_length=3)
+    elements: list[PlanElementName] = Field(default_factory=list, max_length=5)
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ActivityIn:

@@ -8,16 +8,10 @@ import os
 import tempfile
 import threading
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-# matplotlib writes a font cache under MPLCONFIGDIR; not in the service's $HOME.
-os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "prb-matplotlib"))
-
-import matplotlib
-
-matplotlib.use("Agg")
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 from services.monitoring.domain.benchmark_labels import label
 from services.monitoring.models_benchmark import BenchmarkReport, BenchmarkRow, BenchmarkTable
@@ -171,8 +165,23 @@ def _draw(figure: Figure, chart: Chart, report: BenchmarkReport, caption: _Capti
         ax.set_title(label("chart.costs", language))
 
 
+def _matplotlib() -> Any:
+    """matplotlib, imported at the first chart rather than at every process start: its import and
+    font cache cost seconds, and only the policy dashboard's charts need it."""
+    # The font cache goes under MPLCONFIGDIR; not in the service's $HOME.
+    os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "prb-matplotlib"))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    return matplotlib
+
+
 def render(chart: Chart, report: BenchmarkReport, image: str, language: str) -> bytes:
     """The chart as SVG or PNG bytes."""
+    matplotlib = _matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     caption = _Caption(language)
     tall = chart in (Chart.PROFILE, Chart.SOFT_CHARACTERISTICS)
     # Reproducible files: the same report draws the same bytes.

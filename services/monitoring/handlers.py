@@ -20,13 +20,18 @@ from contracts.events import (
     InvoicePaidV2,
     InvoicePaymentReturnedV1,
     OrientationStartedV1,
+    PartnerCredentialsRevokedV1,
     PlanApprovedV1,
+    PlanApprovedV2,
     PlanChangedV1,
+    PlanChangedV2,
     TrajectoryClosedV1,
     TrajectoryProfiledV1,
 )
-from services.monitoring import progress_planning, repository
+from services.monitoring import audited, progress_planning, repository
 from services.monitoring.domain.trajectory import CloseReason, Trajectory, TrajectoryKind
+from shared import revocation
+from shared.audit import AuditAction
 from shared.bus.consumer import EventHandlers
 from shared.clock import NETHERLANDS
 from shared.events import Envelope
@@ -67,14 +72,17 @@ def start_trajectory_on_plan_approved(uow: UnitOfWork, plan: PlanApprovedV1, eve
     )
     trajectory.first_plan = not repository.has_plan_trajectory(uow.session, plan.client_id, event.tenant)
     repository.add(uow.session, trajectory)
+    audited.record(uow, None, trajectory, AuditAction.CREATE, new=audited.audited_trajectory(trajectory))
     repository.replace_lines(uow.session, trajectory, plan.lines)
     progress_planning.on_trajectory_started(uow.session, trajectory, uow.clock.now(), plan.lines)
 
 
 def follow_plan_change_on_plan_changed(uow: UnitOfWork, changed: PlanChangedV1, event: Envelope) -> None:
     trajectory = _known(uow, changed.plan_id)
+    before = audited.audited_trajectory(trajectory)
     trajectory.change_plan(granted_cents=changed.granted_cents, execution_deadline=changed.execution_deadline)
     repository.save(uow.session, trajectory)
+    audited.record(uow, None, trajectory, AuditAction.UPDATE, old=before, new=audited.audited_trajectory(trajectory))
     repository.replace_lines(uow.session, trajectory, changed.lines)
     progress_planning.on_plan_changed(uow, trajectory)
 
@@ -103,19 +111,18 @@ def start_orientation_trajectory_on_orientation_started(
     trajectory of kind "orientation", keyed by the orientation id that BudgetOpened names."""
     if repository.exists(uow.session, started.orientation_id):
         return
-    repository.add(
-        uow.session,
-        Trajectory.start(
-            plan_id=started.orientation_id,
-            kind=TrajectoryKind.ORIENTATION,
-            municipality=event.tenant,
-            client_id=started.client_id,
-            scheme=started.scheme,
-            granted_cents=started.budget_cents,
-            started_on=_dutch_day(event),
-            execution_deadline=started.ends_on,
-        ),
+    trajectory = Trajectory.start(
+        plan_id=started.orientation_id,
+        kind=TrajectoryKind.ORIENTATION,
+        municipality=event.tenant,
+        client_id=started.client_id,
+        scheme=started.scheme,
+        granted_cents=started.budget_cents,
+        started_on=_dutch_day(event),
+        execution_deadline=started.ends_on,
     )
+    repository.add(uow.session, trajectory)
+    audited.record(uow, None, trajectory, AuditAction.CREATE, new=audited.audited_trajectory(trajectory))
 
 
 def link_budget_on_budget_opened(uow: UnitOfWork, opened: BudgetOpenedV1, event: Envelope) -> None:
@@ -140,13 +147,30 @@ def undo_payment_on_invoice_payment_returned(
 
 def close_trajectory_on_trajectory_closed(uow: UnitOfWork, closed: TrajectoryClosedV1, event: Envelope) -> None:
     trajectory = _known(uow, closed.plan_id)
+    before = audited.audited_trajectory(trajectory)
     trajectory.close(CloseReason(closed.reason), closed.closed_on)
     repository.save(uow.session, trajectory)
+    audited.record(uow, None, trajectory, AuditAction.UPDATE, old=before, new=audited.audited_trajectory(trajectory))
     progress_planning.on_trajectory_closed(uow, closed.plan_id)
 
 
+def refuse_tokens_on_partner_credentials_revoked(
+    uow: UnitOfWork, revoked: PartnerCredentialsRevokedV1, event: Envelope
+) -> None:
+    """A partner application revoked or its secret rotated (intake): its tokens stop here too, at once."""
+    revocation.record(
+        uow,
+        subject=revoked.partner_app_id,
+        municipality=event.tenant,
+        tokens_issued_before=revoked.tokens_issued_before,
+        revoked=revoked.reason == "app_revoked",
+    )
+
+
 EVENT_HANDLERS: EventHandlers = {
-    PlanApprovedV1: start_trajectory_on_plan_approved,
+    PartnerCredentialsRevokedV1: refuse_tokens_on_partner_credentials_revoked,
+    PlanApprovedV1: start_trajectory_on_plan_approved,  # still in flight from before version 2
+    PlanApprovedV2: start_trajectory_on_plan_approved,
     OrientationStartedV1: start_orientation_trajectory_on_orientation_started,
     BudgetOpenedV1: link_budget_on_budget_opened,
     InvoicePaidV1: record_payment_on_invoice_paid,  # still in flight from before version 2
@@ -154,5 +178,6 @@ EVENT_HANDLERS: EventHandlers = {
     InvoicePaymentReturnedV1: undo_payment_on_invoice_payment_returned,
     TrajectoryClosedV1: close_trajectory_on_trajectory_closed,
     PlanChangedV1: follow_plan_change_on_plan_changed,
+    PlanChangedV2: follow_plan_change_on_plan_changed,
     TrajectoryProfiledV1: record_profile_on_trajectory_profiled,
 }

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from services.monitoring import follow_ups, repository
+from services.monitoring import audited, follow_ups, repository
 from services.monitoring.domain.follow_up import FollowUpKind
 from services.monitoring.domain.outcomes import (
     WORKING,
@@ -54,6 +54,7 @@ from services.monitoring.models_outcomes import (
 )
 from services.monitoring.models_outcomes import DurabilityCheck as DurabilityCheckRow
 from services.monitoring.permissions import Action, authorize
+from shared import audit
 from shared.auth import Principal
 from shared.pagination import Page, PageRequest, page_of
 from shared.uow import UnitOfWork
@@ -149,6 +150,7 @@ def register_outcome(uow: UnitOfWork, who: Principal, plan_id: str, data: Outcom
     session, today = uow.session, uow.clock.today()
     trajectory = repository.visible_trajectory(session, who, plan_id, lock=True)
     rows, checks = _outcome_rows(session, plan_id), _checks(session, plan_id)
+    before = audited.audited_trajectory(trajectory)
     outcome = trajectory.register_outcome(
         outcome_id=str(uuid.uuid4()),
         outcome=data.outcome,
@@ -178,6 +180,10 @@ def register_outcome(uow: UnitOfWork, who: Principal, plan_id: str, data: Outcom
             title=TITLES[kind],
         )
     _emit_recorded(uow, trajectory)
+    fields = ("outcome", "kind_of_work", "working_since", "hours_per_week")
+    after = {**audited.audited_trajectory(trajectory), "outcome_id": row.id, "outcome.on": row.found_on}
+    after |= {f"outcome.{name}": getattr(row, name) for name in fields}
+    audited.record(uow, who, trajectory, audit.AuditAction.CREATE, old=before, new=after)
     uow.commit()
     return _outcome_public(row, trajectory.closed_on)
 
@@ -194,6 +200,7 @@ def record_durability_check(
     outcome = next((_outcome(row) for row in rows if row.id == data.outcome_id), None)
     check_durability_check(outcome, checked_on=data.checked_on, today=uow.clock.today())
     assert outcome is not None  # check_durability_check refused otherwise
+    before = audited.audited_trajectory(trajectory)
     row = DurabilityCheckRow(
         id=str(uuid.uuid4()),
         municipality=trajectory.municipality,
@@ -211,6 +218,9 @@ def record_durability_check(
         follow_ups.complete(
             uow, plan_id=plan_id, kind=FollowUpKind.DURABILITY_CHECK, ref_id=outcome.id, on=data.checked_on
         )
+    after = {**audited.audited_trajectory(trajectory), "outcome_id": outcome.id, "durability_check_id": row.id}
+    after |= {"check.checked_on": row.checked_on, "check.still_working": row.still_working, "check.note": row.note}
+    audited.record(uow, who, trajectory, audit.AuditAction.CREATE, old=before, new=after)
     uow.commit()
     return DurabilityCheckPublic.model_validate(row, from_attributes=True)
 
@@ -238,6 +248,9 @@ def record_aftercare(uow: UnitOfWork, who: Principal, plan_id: str, data: Afterc
         trajectory.case_minutes += data.minutes
         repository.save(session, trajectory)
     follow_ups.complete(uow, plan_id=plan_id, kind=FollowUpKind.AFTERCARE, ref_id=None, on=data.on)
+    new = {"plan_id": plan_id, "aftercare_id": row.id, "aftercare.on": row.held_on, "aftercare.note": row.note}
+    new |= {"aftercare.still_working": row.still_working, "aftercare.minutes": row.minutes}
+    audited.record(uow, who, trajectory, audit.AuditAction.CREATE, new=new)
     uow.commit()
     return _aftercare_public(row)
 
@@ -270,6 +283,13 @@ def record_client_voice(uow: UnitOfWork, who: Principal, plan_id: str, data: Cli
         recorded_at=uow.clock.now(),
     )
     session.add(row)
+    voice: dict[str, Any] = {
+        "plan_id": plan_id,
+        "client_voice_id": row.id,
+        "client_voice.plan_line_id": row.plan_line_id,
+    }
+    voice |= {"client_voice.step": row.step, "client_voice.brought": row.brought, "client_voice.score": row.score}
+    audited.record(uow, who, trajectory, audit.AuditAction.CREATE, new=voice)
     uow.commit()
     return ClientVoicePublic.model_validate(row, from_attributes=True)
 

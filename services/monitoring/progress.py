@@ -15,11 +15,12 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from services.monitoring import follow_ups, repository
+from services.monitoring import audited, follow_ups, repository
 from services.monitoring.domain.follow_up import (
     DEFAULT_REPORTER,
     DEFAULT_SEGMENTS,
@@ -50,6 +51,7 @@ from services.monitoring.models_progress import (
     SegmentIn,
 )
 from services.monitoring.permissions import Action, authorize
+from shared import audit
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound, RuleBroken
 from shared.pagination import Page, PageRequest, page_of
@@ -121,6 +123,16 @@ def file_progress_report(
     trajectory.report_overdue = follow_ups.progress_report_overdue(uow.session, plan_id)
     repository.save(uow.session, trajectory)
     emit_recorded(uow, trajectory)
+    texts = {"summary": data.summary, "done": data.done, "next_steps": data.next_steps, "problems": data.problems}
+    report_fields = {
+        "report_id": report.id,
+        "report.on_track": data.on_track,
+        "report.reporter": reporter,
+        "report.sessions_attended": attendance.sessions_attended,
+        "report.sessions_planned": attendance.sessions_planned,
+        **{f"report.{name}": text for name, text in texts.items()},
+    }
+    audited.record(uow, who, trajectory, audit.AuditAction.CREATE, new={"plan_id": plan_id, **report_fields})
     uow.commit()
     return _report_public(row, detail, [])
 
@@ -214,6 +226,10 @@ def add_report_attachment(
         created_at=uow.clock.now(),
     )
     uow.session.add(row)
+    attached: dict[str, Any] = {"plan_id": plan_id, "report_id": report_id, "attachment_id": row.id}
+    attached["attachment.filename"] = filename
+    attached |= {"attachment.content_type": row.content_type, "attachment.size": row.size}
+    audited.record(uow, who, trajectory, audit.AuditAction.CREATE, new=attached)
     try:
         uow.commit()
     except IntegrityError as exc:  # the same file uploaded twice at once

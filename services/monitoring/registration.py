@@ -10,7 +10,7 @@ import uuid
 
 from sqlmodel import Session, col, select
 
-from services.monitoring import repository
+from services.monitoring import audited, repository
 from services.monitoring.domain.registration import (
     PROVISIONS,
     SOFT_CHARACTERISTICS,
@@ -30,6 +30,7 @@ from services.monitoring.models_registration import (
     SoftCharacteristics,
 )
 from services.monitoring.permissions import Action, authorize
+from shared import audit
 from shared.auth import Principal
 from shared.money import Money
 from shared.pagination import Page, PageRequest, page_of
@@ -54,10 +55,30 @@ def put_registration(uow: UnitOfWork, who: Principal, plan_id: str, form: Regist
     soft: dict[str, Relative | None] = {name: getattr(form.soft_characteristics, name) for name in SOFT_CHARACTERISTICS}
     used = None if form.provisions is None else frozenset(n for n in PROVISIONS if getattr(form.provisions, n))
     contact = ContactHours(form.contact_hours) if form.contact_hours else None
+    before = _audited_form(trajectory)
     trajectory.record_registration(Registration(soft=soft, provisions=used, contact_hours=contact))
     repository.save(uow.session, trajectory)
+    audited.record(
+        uow,
+        who,
+        trajectory,
+        audit.AuditAction.UPDATE,
+        old=before,
+        new=_audited_form(trajectory),
+        secret=audited.REGISTRATION_SECRET,
+    )
     uow.commit()
     return _form_of(trajectory)
+
+
+def _audited_form(trajectory: Trajectory) -> dict[str, object]:
+    """The form as its audit record compares it; the provisions masked (audited.REGISTRATION_SECRET)."""
+    fields: dict[str, object] = {"plan_id": trajectory.plan_id}
+    fields |= {f"registration.{name}": getattr(trajectory, name) for name in SOFT_CHARACTERISTICS}
+    fields |= {f"registration.provisions.{name}": getattr(trajectory, name) for name in PROVISIONS}
+    fields["registration.provisions_recorded"] = trajectory.provisions_recorded
+    fields["registration.contact_hours"] = trajectory.contact_hours
+    return fields
 
 
 def get_registration(session: Session, who: Principal, plan_id: str) -> RegistrationForm:

@@ -54,6 +54,7 @@ from services.notifications.models_delivery import (
 )
 from services.notifications.permissions import Action, authorize, visible_messages
 from services.notifications.preferences import preferences_of
+from shared import audit
 from shared.auth import Principal
 from shared.config import Settings, get_settings
 from shared.db import insert_ignoring_duplicates
@@ -253,7 +254,9 @@ def _finish(
     error: str | None,
     next_at: datetime | None,
     attempts: int | None = None,
+    reads: Sequence[audit.AuditEntry] = (),
 ) -> None:
+    """The delivery's outcome, and the audit records of the addresses read for it, in one commit."""
     values: dict[str, Any] = {"status": status.value, "last_error": error, "next_attempt_at": next_at}
     if attempts is not None:
         values["attempts"] = attempts  # a delivery held for quiet hours was not tried
@@ -263,8 +266,22 @@ def _finish(
     else:  # one cancelled during the try is not brought back to wait again
         update = update.where(col(Delivery.status).in_([s.value for s in WAITING]))
     uow.session.execute(update.values(**values))
+    if reads:
+        audit.append(uow.session, uow.service, reads)
     uow.commit()
     count_message(row.channel, status.value)
+
+
+def _contact_read(uow: UnitOfWork, message: MessageRow, channel: Channel) -> list[audit.AuditEntry]:
+    """The record that the sender read a client's address (from intake) to send this message: no
+    request is running, so the endpoint is `internal`; the purpose says the channel."""
+    if message.recipient_kind != RecipientKind.CLIENT or not message.client_id:
+        return []
+    who = audit.system_principal("notifications", message.municipality)
+    purpose = f"notification.{channel.value}"
+    return audit.read_entries(
+        who, [message.client_id], purpose=purpose, at=uow.clock.now(), correlation_id=uow.correlation_id
+    )
 
 
 def _address(
@@ -329,27 +346,30 @@ def send_one(uow: UnitOfWork, outlets: Outlets, row: Delivery) -> bool:
     if (held_until := prefs.send_at(channel, now)) > now:
         _finish(uow, row, DeliveryStatus.DEFERRED, error=None, next_at=held_until, attempts=row.attempts)
         return False
+    reads: list[audit.AuditEntry] = []  # recorded with the outcome: no commit of their own
     try:
         to, cc, language = _address(outlets, message, channel, mailbox)
         if not to:
             what = "phone number" if channel == Channel.SMS else "e-mail address"
             _finish(uow, row, DeliveryStatus.FAILED, error=f"no {what} known for the recipient", next_at=None)
             return False
+        reads = _contact_read(uow, message, channel)
         withheld = _deliver(outlets, channel, message, to, cc, prefs.language or language)
     except (DirectoryUnavailable, TemporaryFailure) as exc:
         status, next_at = outlets.backoff.after_failure(attempts, now, outlets.jitter())
-        _finish(uow, row, status, error=truncate_error(str(exc)), next_at=next_at)
+        _finish(uow, row, status, error=truncate_error(str(exc)), next_at=next_at, reads=reads)
         return False
     except PermanentFailure as exc:
-        _finish(uow, row, DeliveryStatus.BOUNCED, error=truncate_error(str(exc)), next_at=None)
+        _finish(uow, row, DeliveryStatus.BOUNCED, error=truncate_error(str(exc)), next_at=None, reads=reads)
         return False
     except (TemplateError, KeyError) as exc:  # a broken template is never sent, and not tried again
-        _finish(uow, row, DeliveryStatus.FAILED, error=f"the template failed: {type(exc).__name__}", next_at=None)
+        error = f"the template failed: {type(exc).__name__}"
+        _finish(uow, row, DeliveryStatus.FAILED, error=error, next_at=None, reads=reads)
         return False
     if withheld:
-        _finish(uow, row, DeliveryStatus.FAILED, error=withheld, next_at=None)
+        _finish(uow, row, DeliveryStatus.FAILED, error=withheld, next_at=None, reads=reads)
         return False
-    _finish(uow, row, DeliveryStatus.SENT, error=None, next_at=None)
+    _finish(uow, row, DeliveryStatus.SENT, error=None, next_at=None, reads=reads)
     return True
 
 

@@ -18,6 +18,7 @@ from shared.auth import Principal, Role, issue_token
 from shared.config import Settings
 
 TOKEN_TTL = timedelta(minutes=5)
+PURPOSE = "notification.delivery"
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,11 @@ class ServiceDirectory:
         return issue_token(who, self._settings, ttl=TOKEN_TTL)
 
     def _get(self, base_url: str, path: str, municipality: str, owner: str) -> dict[str, object] | None:
+        # The owner's audit trail records the read with this purpose (shared.audit_http).
+        headers = {"Authorization": f"Bearer {self._token(municipality)}", "X-Purpose": PURPOSE}
         try:
             with httpx.Client(base_url=base_url, transport=self._transport, timeout=10.0) as http:
-                r = http.get(path, headers={"Authorization": f"Bearer {self._token(municipality)}"})
+                r = http.get(path, headers=headers)
         except httpx.HTTPError as exc:
             raise DirectoryUnavailable(f"{owner} did not answer: {type(exc).__name__}") from exc
         if r.status_code == 404:

@@ -27,8 +27,10 @@ from contracts.events import (
     InvoiceRejectedV1,
     InvoiceRejectedV2,
     OrientationEndingSoonV1,
+    PartnerCredentialsRevokedV1,
     PaymentScheduledV1,
     PlanApprovedV1,
+    PlanApprovedV2,
     PlanRejectedV1,
     PlanReturnedV1,
     PlanSubmittedV1,
@@ -48,6 +50,7 @@ from services.notifications.domain.reminders import (
     trajectory_end_item,
 )
 from services.notifications.webhook_delivery import with_fan_out
+from shared import revocation
 from shared.bus.consumer import EventHandlers
 from shared.events import Envelope, Payload
 from shared.uow import UnitOfWork
@@ -332,9 +335,24 @@ def remind_client_on_orientation_ending_soon(uow: UnitOfWork, ending: Orientatio
     )
 
 
+def refuse_tokens_on_partner_credentials_revoked(
+    uow: UnitOfWork, revoked: PartnerCredentialsRevokedV1, event: Envelope
+) -> None:
+    """A partner application revoked or its secret rotated (intake): its tokens stop here too, at once."""
+    revocation.record(
+        uow,
+        subject=revoked.partner_app_id,
+        municipality=event.tenant,
+        tokens_issued_before=revoked.tokens_issued_before,
+        revoked=revoked.reason == "app_revoked",
+    )
+
+
 EVENT_HANDLERS: EventHandlers = {
+    PartnerCredentialsRevokedV1: refuse_tokens_on_partner_credentials_revoked,
     PlanSubmittedV1: message_client_and_team_on_plan_submitted,
     PlanApprovedV1: message_client_on_plan_approved,
+    PlanApprovedV2: message_client_on_plan_approved,
     PlanRejectedV1: message_client_on_plan_rejected,
     PlanReturnedV1: message_client_on_plan_returned,
     DecisionDueSoonV1: message_case_team_on_decision_due_soon,

@@ -8,6 +8,7 @@ from sqlmodel import Session
 from services.notifications.domain.preferences import Preferences
 from services.notifications.models_delivery import Preference, PreferencesChange, PreferencesPublic
 from services.notifications.permissions import Action, authorize
+from shared import audit
 from shared.auth import Principal
 from shared.db import insert_ignoring_duplicates
 from shared.errors import RuleBroken
@@ -74,6 +75,7 @@ def set_preferences(uow: UnitOfWork, who: Principal, change: PreferencesChange) 
     client_id = who.client_id or ""
     now = uow.clock.now()
     row = uow.session.get(Preference, client_id)
+    before = _audited(row) if row is not None else None
     if row is None:  # the first save; two at once make one row (ON CONFLICT DO NOTHING), then both change it
         first = {"client_id": client_id, "municipality": who.municipality, "email": True, "sms": False}
         first |= {"hold_mail": False, "updated_by": who.subject, "updated_at": now}
@@ -83,5 +85,17 @@ def set_preferences(uow: UnitOfWork, who: Principal, change: PreferencesChange) 
     row.quiet_from, row.quiet_until = change.quiet_from, change.quiet_until
     row.updated_by, row.updated_at = who.subject, now
     uow.session.add(row)
+    action = audit.AuditAction.CREATE if before is None else audit.AuditAction.UPDATE
+    audit.record_change(uow, who, client_id, action, old=before, new=_audited(row))
     uow.commit()
     return _public(client_id, preferences_of(uow.session, client_id))
+
+
+# Record names: `by_email` (a yes or no), so the trail does not mask it as an address would be.
+_AUDITED = {"by_email": "email", "by_sms": "sms", "language": "language", "quiet_from": "quiet_from"}
+_AUDITED |= {"quiet_until": "quiet_until", "hold_mail": "hold_mail"}
+
+
+def _audited(row: Preference) -> dict[str, object]:
+    """The preferences as their audit record compares them: channels and hours (no address is kept here)."""
+    return {f"preferences.{name}": getattr(row, column) for name, column in _AUDITED.items()}

@@ -37,6 +37,7 @@ from contracts.events import (
     InvoiceRejectedV2,
     OutcomeRegisteredV1,
     PlanApprovedV1,
+    PlanApprovedV2,
     PlanRejectedV1,
     PlanReturnedV1,
     ProgressReportedV1,
@@ -72,6 +73,7 @@ log = structlog.get_logger("notifications.webhooks")
 
 PARTNER_PAYLOADS: tuple[type[Payload], ...] = (
     PlanApprovedV1,
+    PlanApprovedV2,
     PlanRejectedV1,
     PlanReturnedV1,
     TrajectoryClosedV1,

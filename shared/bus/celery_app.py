@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_process_shutdown
 from sqlalchemy.engine import Engine
 
 from shared.bus.consumer import EventHandlers, HandlerFailed, consume
@@ -14,6 +15,8 @@ from shared.bus.routing import batch_task_name, task_name
 from shared.config import MAX_RETRY_DELAY_SECONDS, Settings
 from shared.events import event_type_of
 from shared.runtime import Daily, PeriodicJob, Runtime, ServiceSpec
+from shared.tracing import force_flush
+from shared.tracing import job as job_span
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -47,6 +50,15 @@ def make_celery(settings: Settings) -> Celery:
         timezone="Europe/Amsterdam",
     )
     return app
+
+
+def _flush_spans(**_kwargs: Any) -> None:
+    force_flush()
+
+
+# A prefork child ends with os._exit (no atexit): export its last spans first. The threads pool's one
+# process flushes at exit by itself.
+worker_process_shutdown.connect(_flush_spans, weak=False, dispatch_uid="prb.flush_spans")
 
 
 def _queue_of_task(name: str, *_args: Any, **_kwargs: Any) -> dict[str, str]:
@@ -152,7 +164,9 @@ def register_service_tasks(app: Celery, spec: ServiceSpec, get_runtime: Callable
 def _register_job(app: Celery, service: str, job: PeriodicJob, get_runtime: Callable[[], Runtime]) -> None:
     @app.task(name=job.name, shared=False, acks_late=True, reject_on_worker_lost=True)
     def run_job() -> int:
-        return get_runtime().run_job(service, job)
+        # The root span of the trace the job's events start (a no-op while tracing is off).
+        with job_span(service, job.name):
+            return get_runtime().run_job(service, job)
 
 
 def beat_schedule(specs: Iterable[ServiceSpec], settings: Settings) -> dict[str, dict[str, Any]]:

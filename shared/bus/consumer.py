@@ -27,6 +27,7 @@ from shared.clock import SYSTEM_CLOCK, Clock
 from shared.events import Envelope, Payload, UnknownEventError, parse_event
 from shared.logging import correlation_id_var
 from shared.metrics import count_consumed, known_type
+from shared.tracing import failed, handling
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("bus.consumer")
@@ -142,20 +143,27 @@ def consume(
     token = correlation_id_var.set(envelope.correlation_id)
     structlog.contextvars.bind_contextvars(event_id=str(envelope.event_id), event_type=envelope.type)
     started = time.perf_counter()
-    try:
-        outcome = _handle_once(engine, service, envelope, payload, handler, clock)
-        count_consumed(service, envelope.type, outcome.value, time.perf_counter() - started)
-        return outcome
-    except HandlerFailed as exc:
-        if attempt >= max_attempts:
-            dead_letter(engine, service, raw, f"handler failed after {attempt} tries: {exc.reason}", attempt)
-            return Outcome.DEAD_LETTERED
-        log.warning("event.handler_failed", service=service, attempt=attempt, reason=exc.reason[:300])
-        count_consumed(service, envelope.type, "retried")
-        raise
-    finally:
-        structlog.contextvars.unbind_contextvars("event_id", "event_type")
-        correlation_id_var.reset(token)
+    # A span in the emitter's trace (a no-op while tracing is off), current while the handler runs.
+    with handling(service, envelope) as span:
+        span.set_attribute("prb.attempt", attempt)
+        try:
+            outcome = _handle_once(engine, service, envelope, payload, handler, clock)
+            count_consumed(service, envelope.type, outcome.value, time.perf_counter() - started)
+            span.set_attribute("prb.outcome", outcome.value)
+            return outcome
+        except HandlerFailed as exc:
+            failed(span, exc.__cause__ or exc)
+            if attempt >= max_attempts:
+                dead_letter(engine, service, raw, f"handler failed after {attempt} tries: {exc.reason}", attempt)
+                span.set_attribute("prb.outcome", Outcome.DEAD_LETTERED.value)
+                return Outcome.DEAD_LETTERED
+            log.warning("event.handler_failed", service=service, attempt=attempt, reason=exc.reason[:300])
+            count_consumed(service, envelope.type, "retried")
+            span.set_attribute("prb.outcome", "retried")
+            raise
+        finally:
+            structlog.contextvars.unbind_contextvars("event_id", "event_type")
+            correlation_id_var.reset(token)
 
 
 def _handle_once(

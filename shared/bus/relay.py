@@ -28,6 +28,7 @@ from shared.bus.routing import routing, subscribers
 from shared.bus.tables import bus_tables
 from shared.db import is_sqlite
 from shared.metrics import count_published
+from shared.tracing import end_spans, start_publish
 from shared.uow import NOTIFY_CHANNEL, outbox_written
 
 if TYPE_CHECKING:
@@ -127,12 +128,17 @@ def _deliver_rows(rows: Sequence[sa.Row], service: str, publisher: Publisher) ->
         return _deliver_in_batches(rows, service, cast(BatchPublisher, publisher))
     done: list[int] = []
     for row in rows:
+        targets = subscribers(row.event_type)
+        # A span in the trace the event was emitted in (None while tracing is off).
+        span = start_publish(service, row.event_type, row.envelope, targets)
         try:
-            for target in subscribers(row.event_type):
+            for target in targets:
                 publisher.publish(target, row.event_type, row.envelope)
         except Exception as exc:  # noqa: BLE001 - any broker error: stop, keep the rest waiting
+            end_spans([span], exc)
             log.warning("relay.publish_failed", service=service, error=type(exc).__name__, detail=str(exc)[:200])
             break
+        end_spans([span])
         done.append(row.id)
     return done
 
@@ -141,16 +147,22 @@ def _deliver_in_batches(rows: Sequence[sa.Row], service: str, publisher: BatchPu
     """One message per subscriber per DELIVERY_BATCH events. All or nothing: if one send fails no
     row counts as published, and the consumers' inboxes drop what arrives a second time."""
     by_target: dict[str, list[tuple[str, str]]] = {}
+    spans = []
     for row in rows:
-        for target in subscribers(row.event_type):
+        targets = subscribers(row.event_type)
+        for target in targets:
             by_target.setdefault(target, []).append((row.event_type, row.envelope))
+        # One span per event, each in its own trace, from the first send to the last.
+        spans.append(start_publish(service, row.event_type, row.envelope, targets))
     try:
         for target, items in by_target.items():
             for start in range(0, len(items), DELIVERY_BATCH):
                 publisher.publish_batch(target, items[start : start + DELIVERY_BATCH])
     except Exception as exc:  # noqa: BLE001 - any broker error: keep every row waiting
+        end_spans(spans, exc)
         log.warning("relay.publish_failed", service=service, error=type(exc).__name__, detail=str(exc)[:200])
         return []
+    end_spans(spans)
     return [row.id for row in rows]
 
 

@@ -25,7 +25,7 @@ def test_policy_staff_read_the_benchmark_with_its_charts_and_filter_it(server, b
     page.select_option("#field-scheme", "pgb_bw")
     page.get_by_role("button", name="Toon").click()
     page.wait_for_load_state()
-    assert "scheme=pgb_bw" in page.url and "Pgb beschut werk" in page.locator("main").inner_text()
+    assert "scheme=pgb_bw" in page.url and "Pgb begeleid werken" in page.locator("main").inner_text()
     with page.expect_download() as download:
         page.get_by_role("link", name="Download als CSV (Excel)").click()
     assert download.value.suggested_filename.endswith(".csv")

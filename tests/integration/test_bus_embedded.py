@@ -144,11 +144,12 @@ def test_old_published_events_and_inbox_ids_are_pruned_but_pending_ones_are_kept
 
 
 def test_a_handler_gets_the_typed_payload_validated_once_and_an_unhandled_version_is_dead_lettered(tmp_path):
-    from contracts.events import PlanApprovedV1
+    from contracts.events import PlanApprovedV1, PlanApprovedV2
 
     runtime = migrated_runtime(Settings(data_dir=tmp_path, environment="test"))
     seen = []
-    handlers = {PlanApprovedV1: lambda uow, payload, envelope: seen.append((payload, envelope.type))}
+    handlers = {version: lambda uow, payload, envelope: seen.append((payload, envelope.type))
+                for version in (PlanApprovedV1, PlanApprovedV2)}
     plan_id = str(uuid.uuid4())
     assert consume(runtime.engine, "monitoring", _plan_approved(plan_id).model_dump_json(), handlers) == Outcome.HANDLED
     [(payload, event_type)] = seen
@@ -157,4 +158,4 @@ def test_a_handler_gets_the_typed_payload_validated_once_and_an_unhandled_versio
     other = json.loads(_plan_approved(str(uuid.uuid4())).model_dump_json())
     assert consume(runtime.engine, "monitoring", other, {}) == Outcome.DEAD_LETTERED
     [letter] = list_dead_letters(runtime.engine)
-    assert "has no handler for PlanApproved version 1" in letter.reason
+    assert "has no handler for PlanApproved version 2" in letter.reason

@@ -123,3 +123,15 @@ def test_a_process_without_http_serves_its_metrics_on_its_own_port():
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
         text = answer.read().decode()
     assert "prb_events_consumed" in text and "process_cpu_seconds_total" in text
+
+
+def test_with_a_metrics_port_the_api_port_has_no_metrics(tmp_path):
+    """deploy/ sets PRB_METRICS_PORT: the ingress routes "/" to an API, so its own port must not answer."""
+    from shared.config import Settings
+    from tests.support.runtime import migrated_runtime
+    from tests.support.world import api_client
+
+    runtime = migrated_runtime(Settings(data_dir=tmp_path, environment="test", metrics_port=free_port()))
+    with api_client(runtime) as http:
+        assert http.get("/metrics").status_code == 404
+        assert http.get("/healthz").status_code == 200

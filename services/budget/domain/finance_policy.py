@@ -14,6 +14,7 @@ from shared.identifiers import IdentifierError, validate_iban
 from shared.money import Money
 
 PAIN_SCHEMAS = ("pain.001.001.09", "pain.001.001.03")
+UNREGISTERED_PROVIDERS = ("accept", "hold", "refuse")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class FinancePolicy:
     debtor_iban: str = "NL02ABNA0123456789"
     debtor_bic: str = "ABNANL2A"
     pain_schema: str = "pain.001.001.09"
+    # An invoice from a KvK number not in the provider register: accept (as before the register),
+    # hold (for finance, out of payment runs) or refuse (domain/provider_register.py).
+    unregistered_providers: str = "accept"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -115,6 +119,12 @@ def policy_from_dict(data: dict[str, Any]) -> FinancePolicy:
     for flag in ("client_confirms_provider_invoices", "budgets_include_vat"):
         if flag in values and not isinstance(values[flag], bool):
             raise DomainError("finance_policy.flag", f"{flag} is true or false.", flag)
+    if values.get("unregistered_providers", DEFAULT.unregistered_providers) not in UNREGISTERED_PROVIDERS:
+        raise DomainError(
+            "finance_policy.unregistered_providers",
+            f"Choose one of {', '.join(UNREGISTERED_PROVIDERS)}.",
+            "unregistered_providers",
+        )
     if "municipality" not in values or "name" not in values:
         raise DomainError("finance_policy.missing", "municipality and name are required.", "municipality")
     return FinancePolicy(**values)

@@ -464,6 +464,45 @@ class TargetGroupRule(AdmissionRule):
         )
 
 
+@dataclass(frozen=True)
+class PibRequestGrantedRule(AdmissionRule):
+    """pib (Wet inburgering, 2.2): "de inburgeraar [kan] een verzoek doen om een pib aangeboden te
+    krijgen. De gemeente beoordeelt welke inburgeraar voor een pib in aanmerking komt." The
+    municipality's assessment of the request, recorded by the case manager as a fact."""
+
+    kind: ClassVar[str] = "pib_request_granted"
+
+    def evaluate(self, facts: ClientFacts, on: date) -> CriterionResult:
+        if facts.pib_request_granted is None:
+            return _unknown(
+                self.kind,
+                "heeft de gemeente uw verzoek om een pib al beoordeeld?",
+                "has the municipality assessed your request for a pib yet?",
+                ask_case_manager=True,
+            )
+        if facts.pib_request_granted:
+            return CriterionResult(
+                self.kind,
+                True,
+                "De gemeente heeft uw verzoek om een pib toegekend. Uw klantmanager heeft dat vastgelegd.",
+                "The municipality granted your request for a pib. Your case manager has recorded this.",
+            )
+        return CriterionResult(
+            self.kind,
+            False,
+            "De gemeente heeft uw verzoek om een pib niet toegekend.",
+            "The municipality did not grant your request for a pib.",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], path: str) -> PibRequestGrantedRule:
+        _check_keys(d, [], path)
+        return cls()
+
+
 RULE_KINDS: dict[str, type[AdmissionRule]] = {
     rule.kind: rule
     for rule in (
@@ -477,6 +516,7 @@ RULE_KINDS: dict[str, type[AdmissionRule]] = {
         FairChanceOfOutflowRule,
         AvailableForWorkRule,
         TargetGroupRule,
+        PibRequestGrantedRule,
     )
 }
 

@@ -74,6 +74,8 @@ class ClientFacts:
     distance_to_labour_market_months: int | None = None
     # Table B1 lists "beschikbaar" (available for work) among the hard criteria.
     available_for_work: bool | None = None
+    # pib: the municipality assessed the inburgeraar's request and granted it (the case manager records it).
+    pib_request_granted: bool | None = None
 
     def __post_init__(self) -> None:
         if self.benefit_type is not None and not isinstance(self.benefit_type, BenefitType):

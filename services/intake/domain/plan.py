@@ -23,10 +23,10 @@ from typing import Any
 
 from contracts.events import (
     DecisionDueSoonV1,
-    GrantedLine,
+    GrantedLineV2,
     Payload,
-    PlanApprovedV1,
-    PlanChangedV1,
+    PlanApprovedV2,
+    PlanChangedV2,
     PlanRejectedV1,
     PlanReturnedV1,
     PlanSubmittedV1,
@@ -103,10 +103,18 @@ class AttachmentRefused(RuleBroken):
         self.findings = tuple(problems)
 
 
-def granted_payload(lines: Iterable[Mapping[str, Any]]) -> tuple[GrantedLine, ...]:
-    """The granted lines as events carry them: only lines that got money."""
+# What a granted line keeps of the price catalogue (plan_content.granted_lines), for PlanChanged too.
+CATALOGUE_KEYS = frozenset({"product_code", "product_unit", "max_unit_price_cents"})
+
+
+def granted_payload(lines: Iterable[Mapping[str, Any]]) -> tuple[GrantedLineV2, ...]:
+    """The granted lines as events carry them (version 2: with the catalogue product, if any): only
+    lines that got money."""
     return tuple(
-        GrantedLine(
+        GrantedLineV2(
+            product_code=g.get("product_code"),
+            unit=g.get("product_unit"),
+            max_unit_price_cents=g.get("max_unit_price_cents"),
             plan_line_id=g["line_id"],
             category=g["category"],
             granted_cents=g["granted_cents"],
@@ -211,7 +219,7 @@ class PlanAggregate:
             self.granted_cents = state.granted_total.cents
             self.execution_deadline = state.execution_deadline
             self.events.append(
-                PlanApprovedV1(
+                PlanApprovedV2(
                     **self._common(),
                     scheme=self.scheme,
                     granted_cents=self.granted_cents,
@@ -350,12 +358,14 @@ class PlanAggregate:
                 "starts_on": line["starts_on"],
                 "ends_on": line["ends_on"],
                 "holdback_percent": line["holdback_percent"],
+                # The catalogue product the line had at approval stays with it.
+                **{k: v for k, v in old.get(line["id"], {}).items() if k in CATALOGUE_KEYS},
             }
             for line in change.lines
         ]
         self.granted_cents = sum(g["granted_cents"] for g in self.granted)
         self.events.append(
-            PlanChangedV1(
+            PlanChangedV2(
                 **self._common(),
                 change_id=change.id,
                 granted_cents=self.granted_cents,

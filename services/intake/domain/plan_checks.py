@@ -22,7 +22,7 @@ from services.intake.domain.budget_checks import (
     check_total,
 )
 from services.intake.domain.findings import Finding, Severity
-from services.intake.domain.policy import MunicipalPolicy, PlanElement, format_date_en, format_date_nl
+from services.intake.domain.policy import MunicipalPolicy, PlanElement, Scheme, format_date_en, format_date_nl
 from services.intake.domain.reintegration_plan import ReintegrationPlan, SpendingCategory
 
 # --- SMART hints -----------------------------------------------------------------------------
@@ -180,7 +180,17 @@ _ELEMENT_LABELS = {
     PlanElement.SELF_AWARENESS: ("zelfbewustwording (uzelf beter leren kennen)", "self-awareness"),
     PlanElement.JOB_MEDIATION: ("bemiddeling naar werk", "job mediation"),
     PlanElement.AFTERCARE: ("nazorg (steun als u eenmaal werkt)", "aftercare (support once you work)"),
+    PlanElement.CIVIC_INTEGRATION: (
+        "inburgering (bijvoorbeeld een taalcursus of het inburgeringsexamen)",
+        "civic integration (for example a language course or the civic integration exam)",
+    ),
+    PlanElement.REINTEGRATION: (
+        "werk zoeken (bijvoorbeeld een opleiding of solliciteren)",
+        "finding work (for example training or applying for jobs)",
+    ),
 }
+
+_DUAAL_PARTS = frozenset({PlanElement.CIVIC_INTEGRATION, PlanElement.REINTEGRATION})
 
 
 def _attr(plan: ReintegrationPlan, dotted: str) -> str:
@@ -312,12 +322,26 @@ def _check_activities(policy: MunicipalPolicy, plan: ReintegrationPlan, submitte
 
 def _check_required_elements(policy: MunicipalPolicy, plan: ReintegrationPlan) -> list[Finding]:
     findings = []
-    for element in policy.required_plan_elements:
+    for element in policy.required_elements_for(plan.scheme):
         present = any(element in a.elements for a in plan.activities) or (
             element is PlanElement.JOB_MEDIATION
             and any(line.category is SpendingCategory.JOB_MEDIATION for line in plan.budget_lines)
         )
-        if not present:
+        if not present and plan.scheme is Scheme.PIB and element in _DUAAL_PARTS:
+            # The duaal traject (2.2): both parts must be visible in the plan's activities.
+            label_nl, label_en = _ELEMENT_LABELS[element]
+            findings.append(
+                Finding(
+                    "plan.required_element_missing",
+                    Severity.BLOCK,
+                    "structure.activities",
+                    f"Een pib is een traject met twee delen: inburgering en werk. Dit deel ontbreekt nog: {label_nl}. "
+                    "Voeg een activiteit toe en zeg bij die activiteit bij welk deel hij hoort.",
+                    f"A pib is a programme in two parts: civic integration and work. This part is still missing: "
+                    f"{label_en}. Please add an activity and say which part it belongs to.",
+                )
+            )
+        elif not present:
             label_nl, label_en = _ELEMENT_LABELS[element]
             findings.append(
                 Finding(

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from services.intake.domain.errors import RuleBroken
 from services.intake.domain.policy import Scheme
+from services.intake.domain.price_catalogue import CatalogueProduct
 from services.intake.domain.reintegration_plan import (
     Activity,
     Attachment,
@@ -112,9 +113,14 @@ def requested_total(plan: ReintegrationPlan, excl_vat: bool) -> Money:
 
 
 def granted_lines(
-    content: Mapping[str, Any], grants: Iterable[LineGrant], holdback_override: Mapping[str, int] | None = None
+    content: Mapping[str, Any],
+    grants: Iterable[LineGrant],
+    holdback_override: Mapping[str, int] | None = None,
+    catalogue: Callable[[str], CatalogueProduct | None] | None = None,
 ) -> list[dict[str, Any]]:
-    """What the budget service needs per granted line: amount, provider, the activity's dates, holdback."""
+    """What the budget service needs per granted line: amount, provider, the activity's dates, holdback,
+    and the price catalogue's product where the line names one (`catalogue` finds it by code), so
+    the budget checks invoices against its maximum unit price."""
     lines = {line["id"]: line for line in content.get("budget", {}).get("lines", [])}
     activities = {a["ref"]: a for a in content.get("structure", {}).get("activities", [])}
     override = dict(holdback_override or {})
@@ -147,6 +153,18 @@ def granted_lines(
                 "starts_on": activity.get("start"),
                 "ends_on": activity.get("end"),
                 "holdback_percent": holdback,
+                **_catalogue_part(line.get("product_code"), catalogue),
             }
         )
     return out
+
+
+def _catalogue_part(code: str | None, catalogue: Callable[[str], CatalogueProduct | None] | None) -> dict[str, Any]:
+    product = catalogue(code) if code and catalogue else None
+    if product is None:
+        return {}
+    return {
+        "product_code": product.code,
+        "product_unit": product.unit.value,
+        "max_unit_price_cents": product.maximum_price.cents,
+    }

@@ -36,10 +36,20 @@ class Scheme(StrEnum):
     RIO_IRO = "rio_iro"  # Rotterdam's rio / UWV's iro: choose a contracted reintegration company
 
 
-# pgb bw and pib are legal rights: "Op grond van de pgb bw-regeling is het niet mogelijk om
-# klanten voor een pgb bw te selecteren of uit te sluiten" (3.4). Only prb (and rio, which
-# replaced it in Rotterdam) lets the municipality choose who may apply.
-SCHEMES_WITH_MUNICIPAL_SELECTION = frozenset({Scheme.PRB, Scheme.RIO_IRO})
+# pgb bw is a legal right: "Op grond van de pgb bw-regeling is het niet mogelijk om klanten voor
+# een pgb bw te selecteren of uit te sluiten" (3.4). pib is not: the inburgeraar has the right to
+# ASK for one, and "De gemeente beoordeelt welke inburgeraar voor een pib in aanmerking komt" (2.2;
+# "de aanspraak op een prb of pib [is] afhankelijk van het beleid van de gemeente", Samenvatting).
+# So prb, pib and rio (which replaced prb in Rotterdam) let the municipality choose who may apply.
+SCHEMES_WITH_MUNICIPAL_SELECTION = frozenset({Scheme.PRB, Scheme.PIB, Scheme.RIO_IRO})
+
+
+class ContractingParty(StrEnum):
+    """Who signs the contract with the provider the client chose (Table 3.3; for pib 2.2: "De gemeente
+    sluit de contracten met de gekozen aanbieders")."""
+
+    CLIENT = "client"  # Almere, Groningen (prb): the client asks quotes, signs; the municipality pays
+    MUNICIPALITY = "municipality"
 
 
 class ReviewModel(StrEnum):
@@ -56,6 +66,10 @@ class PlanElement(StrEnum):
     SELF_AWARENESS = "self_awareness"  # zelfbewustwording
     JOB_MEDIATION = "job_mediation"  # bemiddeling
     AFTERCARE = "aftercare"  # nazorg
+    # The two parts of a pib "duaal traject" (2.2): "een gecombineerd traject gericht op inburgering
+    # (taalkennis) en inschakeling op de arbeidsmarkt (scholing, solliciteren)".
+    CIVIC_INTEGRATION = "civic_integration"  # inburgering: a language course, the civic integration exam
+    REINTEGRATION = "reintegration"  # inschakeling op de arbeidsmarkt: training, applying for jobs
 
 
 class QuoteShortfall(StrEnum):
@@ -130,12 +144,42 @@ class SchemeOffer:
     maximum_budget: Money
     per_year: bool = False  # pgb bw is a yearly amount; a prb is per trajectory
     indication_maximums: tuple[IndicationBudget, ...] = ()
+    # Elements every plan under this scheme must have, on top of the policy's own (pib: both parts
+    # of the duaal traject).
+    required_plan_elements: tuple[PlanElement, ...] = ()
+    # Who signs the contracts with the chosen providers under this scheme; None: not set (the
+    # policy's client_confirms_invoices says how invoices are handled).
+    contracting_party: ContractingParty | None = None
+    # This scheme's own admission rules; None: the policy's (for the schemes with municipal
+    # selection). pib's are not prb's: an inburgeraar need not be on WWB or a NUG.
+    admission_rules: tuple[AdmissionRule, ...] | None = None
 
     def __post_init__(self) -> None:
         try:
             object.__setattr__(self, "scheme", Scheme(self.scheme))
         except ValueError as exc:
             raise PolicyError("policy.invalid", f"scheme: {self.scheme!r} is not a known scheme.", "scheme") from exc
+        try:
+            object.__setattr__(
+                self, "required_plan_elements", tuple(PlanElement(e) for e in self.required_plan_elements)
+            )
+        except ValueError as exc:
+            raise PolicyError("policy.invalid", f"required_plan_elements: {exc}.", "required_plan_elements") from exc
+        if self.contracting_party is not None:
+            try:
+                object.__setattr__(self, "contracting_party", ContractingParty(self.contracting_party))
+            except ValueError as exc:
+                allowed = ", ".join(m.value for m in ContractingParty)
+                raise PolicyError(
+                    "policy.invalid", f"contracting_party: must be one of: {allowed}.", "contracting_party"
+                ) from exc
+        if self.admission_rules is not None:
+            object.__setattr__(self, "admission_rules", tuple(self.admission_rules))
+            for i, rule in enumerate(self.admission_rules):
+                if not isinstance(rule, AdmissionRule):
+                    raise PolicyError(
+                        "policy.invalid", f"admission_rules[{i}]: not an admission rule.", f"admission_rules[{i}]"
+                    )
         if not isinstance(self.maximum_budget, Money) or self.maximum_budget.cents <= 0:
             raise PolicyError("policy.invalid", "maximum_budget: must be an amount above zero.", "maximum_budget")
         object.__setattr__(self, "indication_maximums", tuple(self.indication_maximums))
@@ -348,7 +392,11 @@ class MunicipalPolicy:
         return self.offer_for(scheme).maximum_for(indication)
 
     def admission_rules_for(self, scheme: str) -> tuple[AdmissionRule, ...]:
-        """The policy's own rules for prb and rio; for the legal rights only what the law asks."""
+        """The scheme's own rules when its offer has them (pib); else the policy's own rules for prb,
+        pib and rio; for the legal right (pgb bw) only what the law asks."""
+        own = next((s.admission_rules for s in self.schemes if s.scheme == scheme), None)
+        if own is not None:
+            return own
         if scheme in SCHEMES_WITH_MUNICIPAL_SELECTION:
             return self.admission_rules
         residence = tuple(r for r in self.admission_rules if isinstance(r, ResidentRule)) or (
@@ -357,6 +405,14 @@ class MunicipalPolicy:
         if scheme == Scheme.PGB_BW:
             return (BenefitTypeRule((BenefitType.WSW,)), *residence)
         return residence
+
+    def required_elements_for(self, scheme: str) -> tuple[PlanElement, ...]:
+        """The policy's required plan elements and the scheme's own, each once, in that order."""
+        own = next((s.required_plan_elements for s in self.schemes if s.scheme == scheme), ())
+        return tuple(dict.fromkeys((*self.required_plan_elements, *own)))
+
+    def contracting_party_for(self, scheme: str) -> ContractingParty | None:
+        return next((s.contracting_party for s in self.schemes if s.scheme == scheme), None)
 
     def execution_deadline(self, start: date) -> date:
         """The last day an approved plan may run, counted from `start` (submission or decision)."""
@@ -382,21 +438,30 @@ def _money_to_str(money: Money) -> str:
     return str(money.decimal)
 
 
+def _scheme_to_dict(offer: SchemeOffer) -> dict[str, Any]:
+    """A scheme offer; the settings only some schemes have (pib's) appear only when set."""
+    d: dict[str, Any] = {
+        "scheme": offer.scheme.value,
+        "maximum_budget": _money_to_str(offer.maximum_budget),
+        "per_year": offer.per_year,
+        "indication_maximums": {i.indication: _money_to_str(i.maximum) for i in offer.indication_maximums},
+    }
+    if offer.required_plan_elements:
+        d["required_plan_elements"] = [e.value for e in offer.required_plan_elements]
+    if offer.contracting_party is not None:
+        d["contracting_party"] = offer.contracting_party.value
+    if offer.admission_rules is not None:
+        d["admission_rules"] = [rule.to_dict() for rule in offer.admission_rules]
+    return d
+
+
 def policy_to_dict(policy: MunicipalPolicy) -> dict[str, Any]:
     """A JSON-safe dict (amounts as strings of euros, never floats)."""
     return {
         "format": POLICY_FORMAT,
         "municipality_code": policy.municipality_code,
         "municipality_name": policy.municipality_name,
-        "schemes": [
-            {
-                "scheme": s.scheme.value,
-                "maximum_budget": _money_to_str(s.maximum_budget),
-                "per_year": s.per_year,
-                "indication_maximums": {i.indication: _money_to_str(i.maximum) for i in s.indication_maximums},
-            }
-            for s in policy.schemes
-        ],
+        "schemes": [_scheme_to_dict(s) for s in policy.schemes],
         "orientation": {
             "enabled": policy.orientation.enabled,
             "months": policy.orientation.months,

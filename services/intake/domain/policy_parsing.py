@@ -12,6 +12,7 @@ from services.intake.domain.errors import PolicyError
 from services.intake.domain.policy import (
     POLICY_FORMAT,
     ContractedProvider,
+    ContractingParty,
     IndicationBudget,
     MunicipalPolicy,
     OrientationPhase,
@@ -23,6 +24,7 @@ from services.intake.domain.policy import (
     has_control_characters,
     policy_to_dict,
 )
+from services.intake.domain.policy_presets import PIB_REQUIRED_PLAN_ELEMENTS, pib_admission_rules
 from services.intake.domain.price_catalogue import CatalogueProduct
 from shared.money import Money, MoneyError
 
@@ -75,10 +77,28 @@ def _obj(value: Any, path: str, allowed: Iterable[str]) -> Mapping[str, Any]:
     return value
 
 
-def _scheme_from(d: Any, path: str) -> SchemeOffer:
-    d = _obj(d, path, ["scheme", "maximum_budget", "per_year", "indication_maximums"])
-    if "scheme" not in d or "maximum_budget" not in d:
+def _scheme_from(d: Any, path: str, municipality_code: str) -> SchemeOffer:
+    """One scheme offer. A pib offer takes the pib preset's settings (policy_presets.pib_offer: the
+    duaal traject's two parts, the municipality as contracting party, its own admission rules) for
+    what it leaves out; never its maximum, which is always required."""
+    d = _obj(
+        d,
+        path,
+        [
+            "scheme",
+            "maximum_budget",
+            "per_year",
+            "indication_maximums",
+            "required_plan_elements",
+            "contracting_party",
+            "admission_rules",
+        ],
+    )
+    if "scheme" not in d:
         raise _fail(path, "a scheme needs 'scheme' and 'maximum_budget'")
+    if "maximum_budget" not in d:
+        # No amount is ever assumed: the report gives none for pgb bw's variants or pib.
+        raise _fail(f"{path}.maximum_budget", "is required: the municipality sets the maximum of every scheme")
     raw_indications = d.get("indication_maximums", {})
     if not isinstance(raw_indications, Mapping):
         raise _fail(f"{path}.indication_maximums", "must be an object of indication -> amount")
@@ -91,8 +111,43 @@ def _scheme_from(d: Any, path: str) -> SchemeOffer:
         raise _fail(f"{path}.scheme", f"{raw_scheme!r} is not one of: {', '.join(s.value for s in Scheme)}")
     maximum = _money(d["maximum_budget"], f"{path}.maximum_budget")
     per_year = _bool(d.get("per_year", False), f"{path}.per_year")
+    elements = []
+    for i, e in enumerate(_list(d.get("required_plan_elements", []), f"{path}.required_plan_elements")):
+        if e not in {p.value for p in PlanElement}:
+            raise _fail(
+                f"{path}.required_plan_elements[{i}]", f"{e!r} is not one of: {', '.join(p.value for p in PlanElement)}"
+            )
+        elements.append(PlanElement(e))
+    party = d.get("contracting_party")
+    if party is not None:
+        party = _str(party, f"{path}.contracting_party")
+        if party not in {c.value for c in ContractingParty}:
+            raise _fail(
+                f"{path}.contracting_party", f"{party!r} is not one of: {', '.join(c.value for c in ContractingParty)}"
+            )
+    rules = None
+    if raw_scheme == Scheme.PIB.value:
+        if "required_plan_elements" not in d:
+            elements = list(PIB_REQUIRED_PLAN_ELEMENTS)
+        if "contracting_party" not in d:
+            party = ContractingParty.MUNICIPALITY.value
+        if "admission_rules" not in d and len(municipality_code) == 4 and municipality_code.isdigit():
+            rules = pib_admission_rules(municipality_code)
+    if "admission_rules" in d:
+        rules = tuple(
+            rule_from_dict(r, f"{path}.admission_rules[{i}]")
+            for i, r in enumerate(_list(d["admission_rules"], f"{path}.admission_rules"))
+        )
     try:
-        return SchemeOffer(Scheme(raw_scheme), maximum, per_year, indications)
+        return SchemeOffer(
+            Scheme(raw_scheme),
+            maximum,
+            per_year,
+            indications,
+            tuple(elements),
+            None if party is None else ContractingParty(party),
+            rules,
+        )
     except PolicyError as exc:
         raise _fail(f"{path}.{exc.field}", exc.message.split(": ", 1)[-1]) from exc
 
@@ -150,7 +205,7 @@ def policy_from_dict(d: Mapping[str, Any]) -> MunicipalPolicy:
     }
     if "schemes" in d:
         kwargs["schemes"] = tuple(
-            _scheme_from(s, f"schemes[{i}]") for i, s in enumerate(_list(d["schemes"], "schemes"))
+            _scheme_from(s, f"schemes[{i}]", code) for i, s in enumerate(_list(d["schemes"], "schemes"))
         )
     if "orientation" in d:
         o = _obj(d["orientation"], "orientation", ["enabled", "months", "budget"])

@@ -1,5 +1,6 @@
 """The policy presets from the report: Groningen, Utrecht, Zoetermeer, Rotterdam, Delft and
-Breda, each as a `MunicipalPolicy` (see policy.py for what the settings mean)."""
+Breda, each as a `MunicipalPolicy` (see policy.py for what the settings mean); and the scheme
+preset for pib (`pib_offer`, `with_pib`), which any municipality may add to its policy."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from services.intake.domain.criteria import (
     MinMonthsUnemployedRule,
     NoRunningTrajectoryRule,
     NoSuitableRegularOfferRule,
+    PibRequestGrantedRule,
     ResidentRule,
     TargetGroupRule,
 )
-from services.intake.domain.eligibility import BenefitType, TargetGroup
+from services.intake.domain.eligibility import AdmissionRule, BenefitType, TargetGroup
+from services.intake.domain.errors import PolicyError
 from services.intake.domain.policy import (
     DEFAULT_PRB_MAXIMUM,
+    ContractingParty,
     IndicationBudget,
     MunicipalPolicy,
     OrientationPhase,
@@ -155,19 +159,83 @@ PRESETS: dict[str, MunicipalPolicy] = {
 }
 
 
+# --- the pib scheme preset ---------------------------------------------------------------------
+#
+# The persoonlijk inburgeringsbudget (Wet inburgering; the report's 2.2 "Het pib in de Wet
+# inburgering"): the inburgeraar may ASK for a pib; the municipality assesses who qualifies; once
+# it agrees, the inburgeraar (with or without help) writes an inburgering programme and chooses the
+# providers; the municipality signs the contracts with them. For WWB clients since January 2009 it
+# is in principle always a combined "duaal traject": inburgering (taalkennis) and reintegration
+# (scholing, solliciteren). Eindhoven (a pgb-bureau on the werkplein for prb and pib from 2010) and
+# Groningen (experience with pib and reintegration together) are the report's examples.
+#
+# The report gives no amount ("Rond pgb bw en pib is nog te weinig ervaring voor een consensus",
+# 4.2), so there is none here: the maximum is a required argument, and a pib offered through a
+# policy document without `maximum_budget` is a policy error naming that field.
+
+PIB_REQUIRED_PLAN_ELEMENTS = (PlanElement.CIVIC_INTEGRATION, PlanElement.REINTEGRATION)
+
+
+def pib_admission_rules(municipality_code: str) -> tuple[AdmissionRule, ...]:
+    """Living in the municipality, and the municipality's assessment of the request (granted)."""
+    return (ResidentRule((municipality_code,)), PibRequestGrantedRule())
+
+
+def pib_offer(municipality_code: str, maximum: Money) -> SchemeOffer:
+    """The pib as a scheme offer: the duaal traject's two parts required in every plan, the
+    municipality as contracting party, the request assessed by the municipality. `maximum` is the
+    amount the municipality itself sets: there is no default."""
+    if not isinstance(maximum, Money) or maximum.cents <= 0:
+        raise PolicyError(
+            "policy.pib_maximum_required",
+            "maximum_budget: a pib needs a maximum the municipality sets (the report gives none).",
+            "maximum_budget",
+        )
+    return SchemeOffer(
+        Scheme.PIB,
+        maximum,
+        required_plan_elements=PIB_REQUIRED_PLAN_ELEMENTS,
+        contracting_party=ContractingParty.MUNICIPALITY,
+        admission_rules=pib_admission_rules(municipality_code),
+    )
+
+
+def with_pib(policy: MunicipalPolicy, maximum: Money) -> MunicipalPolicy:
+    """The policy with the pib preset added (or put in place of its pib offer), other schemes kept."""
+    others = tuple(s for s in policy.schemes if s.scheme != Scheme.PIB)
+    return replace(policy, schemes=(*others, pib_offer(policy.municipality_code, maximum)))
+
+
+SCHEME_PRESETS = {Scheme.PIB: with_pib}
+
+
 def find_preset(name_or_code: str) -> MunicipalPolicy | None:
     """A preset by its municipality's code ("0014") or name ("groningen", any case)."""
     wanted = name_or_code.strip().casefold()
     return PRESETS.get(wanted) or next((p for p in PRESETS.values() if p.municipality_name.casefold() == wanted), None)
 
 
-def policy_from_preset(preset: MunicipalPolicy, code: str, name: str) -> MunicipalPolicy:
-    """The preset's settings for another municipality: its code and name, and the residence rule
-    naming that municipality instead of the preset's own."""
-    rules = tuple(
-        ResidentRule(tuple(code if c == preset.municipality_code else c for c in rule.municipality_codes))
+def _for_code(rules: tuple[AdmissionRule, ...], old: str, new: str) -> tuple[AdmissionRule, ...]:
+    return tuple(
+        ResidentRule(tuple(new if c == old else c for c in rule.municipality_codes))
         if isinstance(rule, ResidentRule)
         else rule
-        for rule in preset.admission_rules
+        for rule in rules
     )
-    return replace(preset, municipality_code=code, municipality_name=name, admission_rules=rules)
+
+
+def policy_from_preset(preset: MunicipalPolicy, code: str, name: str) -> MunicipalPolicy:
+    """The preset's settings for another municipality: its code and name, and the residence rules
+    (of the policy and of each scheme) naming that municipality instead of the preset's own."""
+    old = preset.municipality_code
+    schemes = tuple(
+        s if s.admission_rules is None else replace(s, admission_rules=_for_code(s.admission_rules, old, code))
+        for s in preset.schemes
+    )
+    return replace(
+        preset,
+        municipality_code=code,
+        municipality_name=name,
+        admission_rules=_for_code(preset.admission_rules, old, code),
+        schemes=schemes,
+    )

@@ -113,7 +113,7 @@ def test_a_change_of_client_data_is_recorded_with_old_and_new_values_and_persona
         "phone": {"old": None, "new": "***"},
         "case_manager": {"old": "case_manager-0014", "new": "km-bert"},
     }
-    created = [x for x in _trail(http, "intake", a1.client_id) if x["action"] == "create"]
+    created = [x for x in _trail(http, "intake", a1.client_id) if x["action"] == "create" and "bsn" in x["changes"]]
     assert len(created) == 1 and created[0]["endpoint"] == "POST /intake/v1/clients"
     assert created[0]["changes"]["bsn"] == {"old": None, "new": "***"}
     assert created[0]["changes"]["scheme"] == {"old": None, "new": "prb"}
@@ -237,6 +237,10 @@ def test_the_art_15_export_gathers_the_clients_records_from_every_service(world,
         get_settings.cache_clear()
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) >= len(records) and {line["client_id"] for line in lines} == {a1.client_id}
+    noted = [r for r in client_trail(runtime, "0014", a1.client_id) if r["purpose"] == "gdpr.access"]
+    assert {r["service"] for r in noted} >= {"intake", "budget", "monitoring"}, "the export is a read too"
+    assert {(r["action"], r["endpoint"], r["actor_role"]) for r in noted} == {("read", "internal", "ops")}
+    assert all(r["actor_subject"].startswith("cli:") for r in noted)
 
 
 def test_a_representation_added_and_ended_is_recorded_with_its_name_and_email_masked(world):

@@ -657,6 +657,7 @@ class Victim:
     change_id: str
     app_id: str  # the partner application both victims chose (issue 13)
     consent_id: str
+    handover_id: str  # the municipality's warm hand-over of the victim to that partner (iro)
 
     def client_headers(self) -> dict[str, str]:
         return auth("client", GRONINGEN, subject=f"client-{self.client_id[:8]}", client_id=self.client_id)
@@ -687,6 +688,10 @@ def _partner_app(http) -> str:
 
 def _partner_headers(app_id: str) -> dict[str, str]:
     return auth("partner", GRONINGEN, subject=app_id, organisation_kvk=PARTNER_KVK, scopes=["clients:read-own"])
+
+
+def _handover_partner_headers(app_id: str) -> dict[str, str]:
+    return auth("partner", GRONINGEN, subject=app_id, organisation_kvk=PARTNER_KVK, scopes=["handovers:write"])
 
 
 def _victim(http, name: str, rep_subject: str, app_id: str) -> Victim:
@@ -750,8 +755,15 @@ def _victim(http, name: str, rep_subject: str, app_id: str) -> Victim:
     r = http.post(f"/intake/v1/clients/{cid}/consents", headers=own,
                   json={"partner_kvk": PARTNER_KVK, "purpose": "progress_reporting"})
     assert r.status_code == 201, r.text
+    consent_id = r.json()["id"]
+    r = http.post(f"/intake/v1/clients/{cid}/consents", headers=own,
+                  json={"partner_kvk": PARTNER_KVK, "purpose": "warm_handover"})
+    assert r.status_code == 201, r.text
+    r = http.post(f"/intake/v1/clients/{cid}/handovers", headers=KM,
+                  json={"partner_kvk": PARTNER_KVK, "reason_code": "uwv_benefit_starting"})
+    assert r.status_code == 201, r.text
     return Victim(cid, client["bsn"], name, plan["id"], rep_id, rep_subject, attachment_id, change_id, app_id,
-                  r.json()["id"])
+                  consent_id, r.json()["id"])
 
 
 @pytest.fixture(scope="module")
@@ -792,6 +804,7 @@ def _url(path: str, v: Victim) -> str:
         "change_id": v.change_id,
         "app_id": v.app_id,
         "consent_id": v.consent_id,
+        "handover_id": v.handover_id,
         "number": "1",
     }
     missing = [name for name in re.findall(r"{(\w+)}", path) if name not in ids]
@@ -861,6 +874,15 @@ def _request(w: World, method: str, path: str, v: Victim, headers: dict[str, str
         ("POST", "/partner-apps/{app_id}/rotate-secret"): {},
         ("POST", "/clients/{client_id}/consents"): {"json": {"partner_kvk": "87654321", "purpose": "invoicing"}},
         ("POST", "/clients/{client_id}/consents/{consent_id}/withdraw"): {},
+        ("POST", "/policy/scheme-presets/pib"): {"json": {"maximum_budget": "4000.00"}},
+        # A partner's hand-over naming the victim's BSN; the case manager's decisions on one.
+        ("POST", "/partner/handovers"): {
+            "json": {"bsn": v.bsn, "reason_code": "other",
+                     "consent": {"given_on": today, "reference": "UWV-1"}}
+        },
+        ("POST", "/handovers/{handover_id}/accept"): {"json": {}},
+        ("POST", "/handovers/{handover_id}/decline"): {"json": {"reason_code": "other"}},
+        ("POST", "/clients/{client_id}/handovers"): {"json": {"partner_kvk": PARTNER_KVK, "reason_code": "other"}},
     }
     if method in ("GET", "DELETE"):
         kwargs: dict[str, Any] = {}
@@ -900,14 +922,17 @@ def test_the_owners_reach_every_read_route_of_the_world(world):
     w = world
     # Partner applications are a team lead's (or ops'); a partner's own clients the partner's.
     owners = {"/partner-apps": TL, "/partner-apps/{app_id}": TL, "/partner/clients": _partner_headers(w.a.app_id),
-              "/partner/clients/{client_id}": _partner_headers(w.a.app_id)}
+              "/partner/clients/{client_id}": _partner_headers(w.a.app_id),
+              "/partner/handovers": _handover_partner_headers(w.a.app_id),
+              "/partner/handovers/{handover_id}": _handover_partner_headers(w.a.app_id)}
     for method, path in READS:
         for v in (w.a, w.b):
             r = _request(w, method, path, v, owners.get(path, KM))
             assert r.status_code == 200, (path, r.text[:300])
         for who, headers in (("client", w.a.client_headers()), ("representative", w.a.representative_headers())):
             r = _request(w, method, path, w.a, headers)
-            staff_only = ("/policy/presets", "/policy/changes", "/reviews", "/candidates", *owners)
+            staff_only = ("/policy/presets", "/policy/changes", "/reviews", "/candidates", "/handovers",
+                          "/handovers/{handover_id}", *owners)
             if path in (*staff_only, "/clients/{client_id}/contact"):
                 assert r.status_code == 403, (who, path)  # staff and policy tools; addresses for messages
             else:
@@ -948,6 +973,13 @@ OTHER_MUNICIPALITY_UNSCOPED = {
     ("GET", "/partner-apps"): {"case_manager": 403, "team_lead": 200, "policy": 403},
     # A partner's own clients: for partner tokens only.
     ("GET", "/partner/clients"): {"case_manager": 403, "team_lead": 403, "policy": 403},
+    # The pib preset goes into the caller's own municipality's policy.
+    ("POST", "/policy/scheme-presets/pib"): {"case_manager": 403, "team_lead": 403, "policy": 200},
+    # The caller's own municipality's hand-overs (none of the victim's); sending and reading one as a
+    # partner is for partner tokens only.
+    ("GET", "/handovers"): {"case_manager": 200, "team_lead": 200, "policy": 403},
+    ("POST", "/partner/handovers"): {"case_manager": 403, "team_lead": 403, "policy": 403},
+    ("GET", "/partner/handovers"): {"case_manager": 403, "team_lead": 403, "policy": 403},
 }
 
 
@@ -982,6 +1014,8 @@ def test_staff_of_another_municipality_reach_nothing_of_the_victim(world, role):
             assert r.json() == []
         if (method, path) == ("GET", "/partner-apps") and expected == 200:
             assert w.a.app_id not in r.text
+        if (method, path) == ("GET", "/handovers") and expected == 200:
+            assert r.json() == [] and w.a.handover_id not in r.text
     # Also when the victim is named in a filter.
     if role != "policy":
         r = w.http.get("/intake/v1/plans", headers=attacker, params={"client_id": w.a.client_id})
@@ -1010,6 +1044,10 @@ CLIENT_UNSCOPED = {
     ("POST", "/partner-apps"): 403,
     ("GET", "/partner-apps"): 403,
     ("GET", "/partner/clients"): 403,
+    ("POST", "/policy/scheme-presets/pib"): 403,
+    ("GET", "/handovers"): 403,
+    ("POST", "/partner/handovers"): 403,
+    ("GET", "/partner/handovers"): 403,
 }
 
 

@@ -1,4 +1,4 @@
-"""The BSN (and the client's e-mail, phone, address and facts) encrypted at rest, the BSN found and kept
+"""The BSN (and the client's name, e-mail, phone, address and facts) encrypted at rest, the BSN found and kept
 unique by its keyed hash, on SQLite and PostgreSQL: the raw row shows no BSN digits, a second client
 with the same BSN is refused, search by BSN finds the client in its own municipality only, the
 migration converts plain rows (and goes back), and `prb keys rotate-data` moves every row to a
@@ -85,11 +85,11 @@ def test_the_raw_row_holds_no_bsn_digits_and_no_contact_details_but_the_api_show
     [row] = _raw_rows(runtime.engine)
     assert "bsn" not in row, "the plain column is gone"
     stored = " ".join(str(v) for v in row.values())
-    for secret in (bsn, *contact.values()):
+    for secret in (bsn, "Anna de Vries", *contact.values()):
         assert secret not in stored
     assert row["bsn_hash"] == field_crypto.current().keyed_hash(bsn)
     assert field_crypto.current().decrypt(row["bsn_encrypted"]) == bsn
-    assert row["name"] == "Anna de Vries", "the name stays readable for display"
+    assert field_crypto.current().decrypt(row["name"]) == "Anna de Vries" and shown["name"] == "Anna de Vries"
     assert "months_unemployed" not in row["facts"] and field_crypto.current().decrypt(row["facts"]).startswith("{")
     assert shown["facts"]["months_unemployed"] == ELIGIBLE_FACTS["months_unemployed"]
 
@@ -174,7 +174,7 @@ def test_rotation_moves_every_row_to_the_new_key_so_the_old_one_can_go(database)
 
     rotated = _rotate_with_the_cli(database, f"{new},{old}")
     assert rotated.returncode == 0, rotated.stderr
-    assert "5 rows, 5 rewritten (12 fields" in rotated.stdout, "5 BSNs, 5 sets of facts, 2 e-mail addresses"
+    assert "5 rows, 5 rewritten (17 fields" in rotated.stdout, "5 BSNs, 5 names, 5 sets of facts, 2 e-mail addresses"
     for bsn in bsns:
         assert bsn not in rotated.stdout + rotated.stderr
     again = _rotate_with_the_cli(database, f"{new},{old}")
@@ -293,3 +293,27 @@ def test_intake_0009_encrypts_the_facts_and_goes_back(engine):
     with engine.connect() as conn:
         back = conn.execute(sa.text("SELECT facts FROM intake.client")).scalar_one()
     assert (json.loads(back) if isinstance(back, str) else back) == facts
+
+
+def test_intake_0013_encrypts_the_name_and_goes_back(engine):
+    field_crypto.configure(Settings(environment="test"))
+    keys = field_crypto.current()
+    migrations = load_service("intake").migrations
+    upgrade(engine, "intake", migrations, "intake_0012")
+    at = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    bsn = _fresh_bsn()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO intake.client (id, municipality, bsn_encrypted, bsn_hash, client_number, name, language, "
+                "scheme, benefit_type, facts, case_manager, created_at, updated_at) VALUES ('c', '0014', :token, :hash, "
+                "'K1', 'Fatima el Amrani', 'nl', 'prb', 'WWB', :facts, 'km', :at, :at)"
+            ),
+            {"token": keys.encrypt(bsn), "hash": keys.keyed_hash(bsn), "facts": keys.encrypt("{}"), "at": at},
+        )
+    upgrade(engine, "intake", migrations, "intake_0013")
+    [row] = _raw_rows(engine)
+    assert "Fatima" not in row["name"] and keys.decrypt(row["name"]) == "Fatima el Amrani"
+    downgrade(engine, "intake", migrations, "intake_0012")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT name FROM intake.client")).scalar_one() == "Fatima el Amrani"

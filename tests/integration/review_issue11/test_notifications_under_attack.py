@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -31,6 +31,7 @@ from contracts.events import (
     InvoiceRejectedV2,
     OrientationEndingSoonV1,
     OutcomeRegisteredV1,
+    PartnerCredentialsRevokedV1,
     PaymentScheduledV1,
     PlanApprovedV1,
     PlanRejectedV1,
@@ -361,6 +362,10 @@ def _one_of_each(client_id: str, plan_id: str, today: date) -> list:
         TrajectoryEndingSoonV1(plan_id=plan_id, client_id=client_id, ends_on=today + timedelta(days=30)),
         TrajectoryClosedV1(plan_id=plan_id, client_id=client_id, reason="expired", closed_on=today),
         OrientationEndingSoonV1(orientation_id=str(uuid.uuid4()), client_id=client_id, ends_on=today),
+        # Makes no message: notifications refuses the application's tokens from then on (shared/revocation.py).
+        PartnerCredentialsRevokedV1(
+            partner_app_id=str(uuid.uuid4()), reason="app_revoked", tokens_issued_before=datetime.now(UTC)
+        ),
     ]
 
 

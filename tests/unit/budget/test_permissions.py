@@ -49,6 +49,10 @@ ROUTES = {
     "POST /budget/v1/bank-statements": Action.PAYMENT_RUNS,
     "GET /budget/v1/bank-statements": Action.PAYMENT_RUNS,
     "GET /budget/v1/bank-statements/{bank_statement_id}": Action.PAYMENT_RUNS,
+    "GET /budget/v1/providers?status=&kvk=": Action.READ_PROVIDERS,
+    "GET /budget/v1/providers/{provider_id}": Action.READ_PROVIDERS,
+    "POST /budget/v1/providers": Action.MANAGE_PROVIDERS,
+    "PATCH /budget/v1/providers/{provider_id}": Action.MANAGE_PROVIDERS,
 }
 
 

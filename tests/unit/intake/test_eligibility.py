@@ -15,6 +15,7 @@ from services.intake.domain.criteria import (
     MinMonthsUnemployedRule,
     NoRunningTrajectoryRule,
     NoSuitableRegularOfferRule,
+    PibRequestGrantedRule,
     ResidentRule,
     TargetGroupRule,
     rule_from_dict,
@@ -41,6 +42,7 @@ EVERYTHING_KNOWN = ClientFacts(
     fair_chance_of_outflow=True,
     distance_to_labour_market_months=6,
     available_for_work=True,
+    pib_request_granted=True,
 )
 
 
@@ -260,6 +262,27 @@ def test_client_not_available_for_work_fails():
     assert not AvailableForWorkRule().evaluate(facts(available_for_work=False), ON).passed
 
 
+# --- pib: the municipality assesses the request (2.2) --------------------------------------------
+
+
+def test_a_pib_request_the_municipality_did_not_grant_fails():
+    result = PibRequestGrantedRule().evaluate(facts(pib_request_granted=False), ON)
+    assert not result.passed and not result.unknown and "niet toegekend" in result.reason_nl
+
+
+def test_pib_is_a_scheme_of_municipal_selection_with_its_own_rules_not_prbs():
+    """An inburgeraar need not be on WWB or a NUG; what counts is the assessed request (and residence)."""
+    from services.intake.domain.policy_presets import with_pib
+    from shared.money import Money
+
+    policy = with_pib(PRESETS["0014"], Money.euros("4000"))
+    newcomer = ClientFacts(resident_municipality_code="0014", pib_request_granted=True)
+    assert check_eligibility(policy, newcomer, ON, "pib").eligible
+    assert not check_eligibility(policy, newcomer, ON, "prb").eligible
+    not_yet = check_eligibility(policy, replace(newcomer, pib_request_granted=None), ON, "pib")
+    assert not not_yet.eligible and [r.kind for r in not_yet.unknown] == ["pib_request_granted"]
+
+
 # --- unknown facts never pass ------------------------------------------------------------------
 
 EVERY_RULE = [
@@ -273,6 +296,7 @@ EVERY_RULE = [
     FairChanceOfOutflowRule(),
     AvailableForWorkRule(),
     TargetGroupRule(),
+    PibRequestGrantedRule(),
 ]
 
 

@@ -13,7 +13,9 @@ from contracts.events import (
     DecisionDueSoonV1,
     OrientationStartedV1,
     PlanApprovedV1,
+    PlanApprovedV2,
     PlanChangedV1,
+    PlanChangedV2,
     PlanRejectedV1,
     PlanReturnedV1,
     PlanSubmittedV1,
@@ -276,3 +278,22 @@ def test_an_orientation_starts_once_for_the_policy_length_and_records_orientatio
         OrientationPhase.start("o3", "c1", "prb", off, TODAY, already_running=False)
     assert refused.value.code == "orientation.not_offered"
     assert phase.end_if_over(date(2026, 4, 30)) is False and phase.end_if_over(date(2026, 5, 1)) is True
+
+
+def test_plan_approved_and_changed_are_version_2_and_carry_the_catalogue_product_of_a_line():
+    plan = draft(status=PlanStatus.SUBMITTED, version=2)
+    grant = {"line_id": "l0", "category": "coaching", "provider_name": "", "provider_kvk": None,
+             "asked_cents": 100_000, "granted_cents": 100_000, "starts_on": None, "ends_on": None,
+             "holdback_percent": 0, "product_code": "COACH-UUR", "product_unit": "hour", "max_unit_price_cents": 8000}
+    plan.apply_review(state_after(Approve(ANNA, TODAY)), [grant])
+    [event] = plan.events
+    assert type(event) is PlanApprovedV2 and event.event_version == 2
+    line = event.lines[0]
+    assert (line.product_code, line.unit, line.max_unit_price_cents) == ("COACH-UUR", "hour", 8000)
+    plan.events.clear()
+    plan.status, plan.execution_deadline = PlanStatus.APPROVED, DEADLINE
+    assert plan.decide_change(_change("900.00"), approve=True, decider_id="km", decider_is_team_lead=False,
+                              policy=POLICY) == "approved"
+    [changed] = plan.events
+    assert type(changed) is PlanChangedV2 and changed.lines[0].product_code == "COACH-UUR"
+    assert changed.lines[0].max_unit_price_cents == 8000

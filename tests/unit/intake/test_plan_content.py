@@ -89,3 +89,16 @@ def test_a_reviewer_can_override_the_holdback_but_only_on_existing_lines_and_wit
     with pytest.raises(DomainError) as err:
         granted_lines(content, grants, {first: 101})
     assert err.value.code == "review.holdback_percent"
+
+
+def test_a_granted_line_naming_a_catalogue_product_carries_its_unit_and_maximum_price():
+    from services.intake.domain.price_catalogue import CatalogueProduct
+
+    content = _content()
+    content["budget"]["lines"][1]["product_code"] = "coach-uur"
+    first, second = line_ids(content)
+    product = CatalogueProduct("COACH-UUR", "Een uur coaching", "coaching", "hour", Money.euros("80.00"))
+    grants = [LineGrant(first, Money(200000), Money(200000)), LineGrant(second, Money(50000), Money(40000))]
+    out = granted_lines(content, grants, catalogue=lambda code: product if code.casefold() == "coach-uur" else None)
+    assert "product_code" not in out[0]
+    assert (out[1]["product_code"], out[1]["product_unit"], out[1]["max_unit_price_cents"]) == ("COACH-UUR", "hour", 8000)
