@@ -1,4 +1,5 @@
-"""`prb`: run, serve, work, relay, migrate, issue dev tokens, and handle dead letters."""
+"""`prb`: run, serve, work, relay, migrate, issue dev tokens, handle dead letters, and the deploy scripts for
+ops (municipality, partners, db backup|restore, workers drain|resume, health all; logic in eigenregie/ops*.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import importlib
 import signal
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 from eigenregie.bootstrap import SERVICES, build_runtime
 from shared.access import PARTNER_SCOPES
@@ -174,65 +176,35 @@ def cmd_beat(_args: argparse.Namespace) -> None:
 
 def cmd_health(args: argparse.Namespace) -> None:
     """One line and exit 0 (healthy) or 1: for Docker HEALTHCHECK and Kubernetes exec probes."""
+    if args.component == "all":
+        cmd_health_all(args)
     healthy, reason = _health(args, get_settings())
     print(reason, flush=True)
     raise SystemExit(0 if healthy else 1)
 
 
 def _health(args: argparse.Namespace, settings: Settings) -> tuple[bool, str]:
-    if args.component in ("relay", "beat"):
-        from shared.health import check_heartbeat, heartbeat_path
+    import socket
 
-        return check_heartbeat(
-            heartbeat_path(settings.data_dir, args.component), args.component, settings.heartbeat_max_age_seconds
-        )
+    from eigenregie import ops
+
+    if args.component in ("relay", "beat"):
+        return ops.heartbeat_health(settings, args.component)
     if args.component == "worker":
         if not args.service:
             return False, "worker: name the service, e.g. prb health worker budget"
-        return _worker_health(args, settings)
-    return _api_health(args.url)
+        return ops.worker_health(settings, args.service, args.hostname or socket.gethostname(), args.timeout)
+    return ops.api_health(args.url)
 
 
-def _worker_health(args: argparse.Namespace, settings: Settings) -> tuple[bool, str]:
-    """Ask the worker itself, through the broker (Celery's remote-control ping)."""
-    import socket
+def cmd_health_all(args: argparse.Namespace) -> None:
+    from eigenregie import ops
 
-    from shared.bus.celery_app import make_celery
-
-    if settings.embedded:
-        return False, "worker: no BROKER_URL (embedded mode has no workers)"
-    name = f"{args.service}@{args.hostname or socket.gethostname()}"
-    try:
-        replies = make_celery(settings).control.ping(destination=[name], timeout=args.timeout)
-    except Exception as exc:  # noqa: BLE001 - the broker is unreachable: the worker cannot work either
-        return False, f"worker {name}: broker unreachable: {type(exc).__name__}: {str(exc)[:160]}"
-    if any(name in reply for reply in replies):
-        return True, f"worker {name}: ok, answered ping"
-    return False, f"worker {name}: no answer to ping within {args.timeout:.0f} s"
-
-
-def _api_health(url: str) -> tuple[bool, str]:
-    import json
-    import urllib.error
-    import urllib.request
-
-    # The standard library, so a probe in a slim image needs no HTTP client package.
-    try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/readyz", timeout=5) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as exc:  # 503 "not ready" arrives as an HTTPError with a body
-        status, raw = exc.code, exc.read()
-    except (urllib.error.URLError, OSError) as exc:
-        return False, f"api {url}: unreachable: {type(exc).__name__}"
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        body = {}
-    failing = {k: v for k, v in body.get("checks", {}).items() if v != "ok"}
-    if status == 200:
-        return True, f"api {url}: ready"
-    detail = "; ".join(f"{k}: {v}" for k, v in failing.items()) or f"HTTP {status}"
-    return False, f"api {url}: not ready: {detail}"
+    healthy, lines = ops.health_all(
+        get_settings(), SERVICES, args.api_url or ["http://127.0.0.1:8000"], skip=args.skip or (), timeout=args.timeout
+    )
+    print("\n".join(lines), flush=True)
+    raise SystemExit(0 if healthy else 1)
 
 
 def cmd_relay(args: argparse.Namespace) -> None:
@@ -399,6 +371,102 @@ def cmd_audit(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+# --- deploy scripts for ops (docs/operations.md, "Deploy scripts"); the logic is in eigenregie/ops*.py
+
+
+def cmd_municipality(args: argparse.Namespace) -> None:
+    from eigenregie import ops
+
+    if args.municipality_command == "presets":
+        print("\n".join(ops.list_presets()))
+        return
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)  # log lines to stderr, the result to stdout
+    runtime = build_runtime(settings, services=["intake", "budget"])
+    print(
+        "\n".join(
+            ops.create_municipality(
+                runtime,
+                code=args.code,
+                name=args.name,
+                preset=args.preset,
+                maximum=args.maximum,
+                iban=args.iban,
+                bic=args.bic,
+                by=args.by,
+                replace_existing=args.replace,
+            )
+        )
+    )
+
+
+def cmd_partners(args: argparse.Namespace) -> None:
+    from eigenregie import ops
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)  # log lines to stderr, the secret to stdout only
+    runtime = build_runtime(settings, services=["intake"])
+    command = args.partners_command
+    if command == "register":
+        lines = ops.register_partner(
+            runtime,
+            municipality=args.municipality,
+            name=args.name,
+            kvk=args.kvk,
+            kind=args.kind,
+            scopes=args.scope,
+            by=args.by,
+        )
+    elif command == "rotate":
+        lines = ops.rotate_partner(runtime, municipality=args.municipality, app_id=args.id, by=args.by)
+    elif command == "revoke":
+        lines = ops.revoke_partner(runtime, municipality=args.municipality, app_id=args.id, by=args.by)
+    else:
+        lines = ops.list_partners(runtime, municipality=args.municipality)
+    print("\n".join(lines), flush=True)
+
+
+def cmd_db_backup(args: argparse.Namespace) -> None:
+    from eigenregie.ops_backup import backup
+
+    settings = get_settings()
+    print("\n".join(backup(settings.effective_database_url, args.to, list(SERVICES), force=args.force)))
+
+
+def cmd_db_restore(args: argparse.Namespace) -> None:
+    from eigenregie.ops_backup import restore
+
+    lines = restore(args.source, args.to_url, list(SERVICES), force=args.force, no_owner=args.no_owner)
+    print("\n".join(lines))
+
+
+def cmd_workers(args: argparse.Namespace) -> None:
+    from eigenregie import ops
+    from shared.bus.celery_app import make_celery
+
+    settings = get_settings()
+    _require_broker(settings, f"workers {args.workers_command}")
+    control = make_celery(settings).control
+    if args.workers_command == "drain":
+        result = ops.drain_workers(control, args.service, timeout=args.timeout)
+        print("\n".join(result.lines), flush=True)
+        raise SystemExit(0 if result.drained else 1)
+    if args.workers_command == "resume":
+        print("\n".join(ops.resume_workers(control, args.service)))
+        return
+    print("\n".join(ops.worker_status(control, _services(args.services))))
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seconds, e.g. 60, not {text!r}") from None
+    if not 0 <= value <= 86_400:
+        raise argparse.ArgumentTypeError("give 0 to 86400 seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prb", description="Eigen Regie: personal reintegration budgets")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -429,22 +497,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_relay)
 
     p = sub.add_parser("health", help="probe: exit 0 if healthy, 1 if not, with a one-line reason")
-    p.add_argument("component", choices=("relay", "beat", "worker", "api"))
+    p.add_argument("component", choices=("relay", "beat", "worker", "api", "all"))
     p.add_argument("service", nargs="?", choices=SERVICES, help="for worker: which service's worker")
     p.add_argument("--hostname", help="worker: the host part of its name (default: this host)")
     p.add_argument("--timeout", type=float, default=3.0, help="worker: seconds to wait for the ping")
     p.add_argument("--url", default="http://127.0.0.1:8000", help="api: where it listens")
+    p.add_argument(
+        "--api-url", action="append", metavar="URL", help="all: an API to ask /readyz (repeat; default the --url one)"
+    )
+    p.add_argument(
+        "--skip", action="append", choices=("api", "workers", "relay", "beat"), help="all: leave a kind out (repeat)"
+    )
     p.set_defaults(func=cmd_health)
 
     p = sub.add_parser("migrate", help="apply each service's migrations")
     p.add_argument("services", nargs="*")
     p.set_defaults(func=cmd_migrate)
 
-    db = sub.add_parser("db", help="migration tools").add_subparsers(dest="db_command", required=True)
+    db = sub.add_parser("db", help="migration tools, backup and restore").add_subparsers(
+        dest="db_command", required=True
+    )
     p = db.add_parser("revision", help="autogenerate a migration for one service")
     p.add_argument("service", choices=SERVICES)
     p.add_argument("-m", "--message", required=True)
     p.set_defaults(func=cmd_revision)
+    p = db.add_parser("backup", help="pg_dump (custom format) of DATABASE_URL; embedded: every SQLite file")
+    p.add_argument("--to", required=True, type=Path, metavar="FILE", help="the archive (embedded: a directory)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing backup")
+    p.set_defaults(func=cmd_db_backup)
+    p = db.add_parser("restore", help="pg_restore a backup into a fresh, empty database")
+    p.add_argument("--from", dest="source", required=True, type=Path, metavar="FILE")
+    p.add_argument("--to-url", required=True, metavar="URL", help="the target database (embedded: sqlite:///...)")
+    p.add_argument(
+        "--force", action="store_true", help="restore into a database that is not empty (drops what the backup has)"
+    )
+    p.add_argument("--no-owner", action="store_true", help="owned by the restoring user, without the grants")
+    p.set_defaults(func=cmd_db_restore)
 
     demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command", required=True)
     p = demo.add_parser("load")
@@ -523,13 +611,70 @@ def build_parser() -> argparse.ArgumentParser:
     p = audit_commands.add_parser("verify", help="recompute each service's hash chain; exit 1 if one is broken")
     p.add_argument("--municipality", required=True)
     p.set_defaults(func=cmd_audit)
+    municipality = sub.add_parser("municipality", help="set up a municipality")
+    municipality_commands = municipality.add_subparsers(dest="municipality_command", required=True)
+    p = municipality_commands.add_parser("create", help="store its policy and finance policy from a preset")
+    p.add_argument("--code", required=True, help="its CBS code, 4 digits, e.g. 0363")
+    p.add_argument("--name", required=True, help="e.g. Amsterdam")
+    p.add_argument("--preset", required=True, help="a preset's name or code (prb municipality presets)")
+    p.add_argument("--maximum", metavar="EUROS", help="the maximum budget of the preset's first scheme, e.g. 5000")
+    p.add_argument("--iban", help="the municipality's bank account for payment runs")
+    p.add_argument("--bic")
+    p.add_argument("--by", default="prb-cli", help="who does it (the policy change log)")
+    p.add_argument("--replace", action="store_true", help="overwrite a policy it already has")
+    p.set_defaults(func=cmd_municipality)
+    p = municipality_commands.add_parser("presets", help="list the presets")
+    p.set_defaults(func=cmd_municipality)
+
+    partner = sub.add_parser("partners", help="partner applications (OAuth2 client credentials)")
+    partner_commands = partner.add_subparsers(dest="partners_command", required=True)
+    p = partner_commands.add_parser("register", help="register one; prints its client id and secret once")
+    p.add_argument("--municipality", required=True, help="CBS code, e.g. 0014")
+    p.add_argument("--name", required=True)
+    p.add_argument("--kvk", required=True, help="the organisation's KvK number (8 digits)")
+    p.add_argument("--kind", required=True, help="uwv, reintegration_company, coach, school, employer, ...")
+    p.add_argument("--scope", required=True, action="append", help="a scope it may ask for (repeat)")
+    p.add_argument("--by", default="prb-cli", help="who does it")
+    p.set_defaults(func=cmd_partners)
+    for name, text in (("rotate", "a new secret; the old one stops at once"), ("revoke", "it can no longer sign in")):
+        p = partner_commands.add_parser(name, help=text)
+        p.add_argument("id", help="the application's id (prb partners list)")
+        p.add_argument("--municipality", required=True)
+        p.add_argument("--by", default="prb-cli")
+        p.set_defaults(func=cmd_partners)
+    p = partner_commands.add_parser("list", help="the municipality's applications")
+    p.add_argument("--municipality", required=True)
+    p.set_defaults(func=cmd_partners)
+
+    workers = sub.add_parser("workers", help="drain and resume a service's Celery workers")
+    worker_commands = workers.add_subparsers(dest="workers_command", required=True)
+    p = worker_commands.add_parser("drain", help="stop taking tasks, wait until the running ones finished")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("--timeout", type=_seconds, default=60.0, help="seconds to wait (exit 1 if still busy)")
+    p.set_defaults(func=cmd_workers)
+    p = worker_commands.add_parser("resume", help="take tasks again")
+    p.add_argument("service", choices=SERVICES)
+    p.set_defaults(func=cmd_workers)
+    p = worker_commands.add_parser("status", help="each worker: taking tasks or drained, how many running")
+    p.add_argument("services", nargs="*")
+    p.set_defaults(func=cmd_workers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
+    from eigenregie.ops import OpsError
+    from eigenregie.ops_backup import OpsFailed
+
     args = build_parser().parse_args(argv)
+    where = " ".join(a for a in (argv if argv is not None else sys.argv[1:])[:2] if not a.startswith("-"))
     try:
         args.func(args)
+    except OpsError as exc:  # bad input: the message names the argument
+        print(f"prb {where}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except OpsFailed as exc:
+        print(f"prb {where}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     except ValueError as exc:  # settings that refuse to load, e.g. a default secret in production
         print(f"prb: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -207,3 +207,35 @@ def with_pib(policy: MunicipalPolicy, maximum: Money) -> MunicipalPolicy:
 
 
 SCHEME_PRESETS = {Scheme.PIB: with_pib}
+
+
+def find_preset(name_or_code: str) -> MunicipalPolicy | None:
+    """A preset by its municipality's code ("0014") or name ("groningen", any case)."""
+    wanted = name_or_code.strip().casefold()
+    return PRESETS.get(wanted) or next((p for p in PRESETS.values() if p.municipality_name.casefold() == wanted), None)
+
+
+def _for_code(rules: tuple[AdmissionRule, ...], old: str, new: str) -> tuple[AdmissionRule, ...]:
+    return tuple(
+        ResidentRule(tuple(new if c == old else c for c in rule.municipality_codes))
+        if isinstance(rule, ResidentRule)
+        else rule
+        for rule in rules
+    )
+
+
+def policy_from_preset(preset: MunicipalPolicy, code: str, name: str) -> MunicipalPolicy:
+    """The preset's settings for another municipality: its code and name, and the residence rules
+    (of the policy and of each scheme) naming that municipality instead of the preset's own."""
+    old = preset.municipality_code
+    schemes = tuple(
+        s if s.admission_rules is None else replace(s, admission_rules=_for_code(s.admission_rules, old, code))
+        for s in preset.schemes
+    )
+    return replace(
+        preset,
+        municipality_code=code,
+        municipality_name=name,
+        admission_rules=_for_code(preset.admission_rules, old, code),
+        schemes=schemes,
+    )
