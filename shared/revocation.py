@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -104,6 +104,29 @@ def record(uow: UnitOfWork, *, subject: str, municipality: str, tokens_issued_be
         table.update()
         .where(table.c.subject == subject)
         .values(revoked=bool(row.revoked) or revoked, tokens_issued_before=max(_utc(row.tokens_issued_before), before))
+    )
+
+
+class CredentialsRevoked(Protocol):
+    """What the PartnerCredentialsRevoked event says (contracts.events; shared imports no contract)."""
+
+    @property
+    def partner_app_id(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def tokens_issued_before(self) -> datetime: ...
+
+
+def refuse_tokens_on_partner_credentials_revoked(uow: UnitOfWork, revoked: CredentialsRevoked, event: Any) -> None:
+    """The handler of PartnerCredentialsRevoked in every service but the one that owns the applications (it
+    records its own row in the revoking command): the application's tokens stop in this service too, at once."""
+    record(
+        uow,
+        subject=revoked.partner_app_id,
+        municipality=event.tenant,
+        tokens_issued_before=revoked.tokens_issued_before,
+        revoked=revoked.reason == "app_revoked",
     )
 
 

@@ -252,21 +252,8 @@ def release_holdback_on_outcome_registered(uow: UnitOfWork, outcome: OutcomeRegi
     _settle_holdbacks(uow, budget, "release_holdback", HoldbackStatus.RELEASED)
 
 
-def refuse_tokens_on_partner_credentials_revoked(
-    uow: UnitOfWork, revoked: PartnerCredentialsRevokedV1, event: Envelope
-) -> None:
-    """A partner application revoked or its secret rotated (intake): its tokens stop here too, at once."""
-    revocation.record(
-        uow,
-        subject=revoked.partner_app_id,
-        municipality=event.tenant,
-        tokens_issued_before=revoked.tokens_issued_before,
-        revoked=revoked.reason == "app_revoked",
-    )
-
-
 EVENT_HANDLERS: EventHandlers = {
-    PartnerCredentialsRevokedV1: refuse_tokens_on_partner_credentials_revoked,
+    PartnerCredentialsRevokedV1: revocation.refuse_tokens_on_partner_credentials_revoked,
     PlanApprovedV1: open_budget_on_plan_approved,  # still in flight from before version 2
     PlanApprovedV2: open_budget_on_plan_approved,
     OrientationStartedV1: open_orientation_budget_on_orientation_started,

@@ -154,21 +154,8 @@ def close_trajectory_on_trajectory_closed(uow: UnitOfWork, closed: TrajectoryClo
     progress_planning.on_trajectory_closed(uow, closed.plan_id)
 
 
-def refuse_tokens_on_partner_credentials_revoked(
-    uow: UnitOfWork, revoked: PartnerCredentialsRevokedV1, event: Envelope
-) -> None:
-    """A partner application revoked or its secret rotated (intake): its tokens stop here too, at once."""
-    revocation.record(
-        uow,
-        subject=revoked.partner_app_id,
-        municipality=event.tenant,
-        tokens_issued_before=revoked.tokens_issued_before,
-        revoked=revoked.reason == "app_revoked",
-    )
-
-
 EVENT_HANDLERS: EventHandlers = {
-    PartnerCredentialsRevokedV1: refuse_tokens_on_partner_credentials_revoked,
+    PartnerCredentialsRevokedV1: revocation.refuse_tokens_on_partner_credentials_revoked,
     PlanApprovedV1: start_trajectory_on_plan_approved,  # still in flight from before version 2
     PlanApprovedV2: start_trajectory_on_plan_approved,
     OrientationStartedV1: start_orientation_trajectory_on_orientation_started,

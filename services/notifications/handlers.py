@@ -338,14 +338,9 @@ def remind_client_on_orientation_ending_soon(uow: UnitOfWork, ending: Orientatio
 def refuse_tokens_on_partner_credentials_revoked(
     uow: UnitOfWork, revoked: PartnerCredentialsRevokedV1, event: Envelope
 ) -> None:
-    """A partner application revoked or its secret rotated (intake): its tokens stop here too, at once."""
-    revocation.record(
-        uow,
-        subject=revoked.partner_app_id,
-        municipality=event.tenant,
-        tokens_issued_before=revoked.tokens_issued_before,
-        revoked=revoked.reason == "app_revoked",
-    )
+    """A partner application revoked or its secret rotated (intake): its tokens stop here too, at once,
+    and a revoked one's webhook subscriptions end."""
+    revocation.refuse_tokens_on_partner_credentials_revoked(uow, revoked, event)
     if revoked.reason == "app_revoked":
         webhooks.end_subscriptions_of_revoked_app(uow, event.tenant, revoked.partner_app_id)
 
