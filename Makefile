@@ -7,7 +7,7 @@ STAMP   = $(VENV)/.installed
 LOCK    = requirements/test.txt
 CODE    = shared services contracts eigenregie
 
-.PHONY: frontend lock lint validate-deploy run test test-unit test-integration test-e2e test-browser install browser-deps observability-deps bench bench-invoices bench-monitoring bench-reminders clean
+.PHONY: frontend lock lint validate-deploy run test test-unit test-integration test-e2e test-browser install browser-deps observability-deps bench bench-invoices bench-monitoring bench-reminders bench-soak clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -79,6 +79,11 @@ bench-monitoring: $(STAMP)
 ## make bench-reminders: the daily reminder scans over 1,000,000 trajectories (PostgreSQL), mail into loopback SMTP, webhook fan-out.
 bench-reminders: $(STAMP)
 	$(BIN)/python bench/reminders.py
+
+## make bench-soak: ten real processes on PostgreSQL and a private Redis under a steady mixed load for five
+## minutes; memory, latency and backlog per 10 s window, and a verdict (docs/reliability.md, "Soak").
+bench-soak: $(STAMP)
+	$(BIN)/python bench/soak.py --minutes 5
 
 ## make lock: pin every dependency (and its hashes) again, after a change in pyproject.toml.
 lock:
