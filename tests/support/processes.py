@@ -33,9 +33,8 @@ class Processes:
         return done.stdout
 
     def wait_healthy(self, url: str, timeout: float = 90.0) -> None:
-        # Generous: a process imports the whole app and migrates nothing, but on a loaded 2-core CI
+        # Generous: a process imports the whole app and migrates nothing; on a loaded 2-core CI
         # machine with several processes starting at once that took over 30 s.
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for name, proc in self.procs:
