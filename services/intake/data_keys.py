@@ -77,7 +77,8 @@ def _rotate(
                     if token is not None and not keys.is_current(token):
                         changes[column] = keys.rotate(token)
                 tokens += len(changes)
-                bsn_hash = None if row.bsn_encrypted is None else keys.keyed_hash(keys.decrypt(row.bsn_encrypted))
+                with_bsn = "bsn_hash" in table.c and row.bsn_encrypted is not None
+                bsn_hash = keys.keyed_hash(keys.decrypt(row.bsn_encrypted)) if with_bsn else None
                 if bsn_hash is not None and bsn_hash != row.bsn_hash:
                     changes["bsn_hash"] = bsn_hash
                     rehashed += 1
@@ -106,25 +107,6 @@ def rotate_other_keys(engine: Engine, keys: FieldCrypto, batch_size: int = 500) 
     done: list[TableRotation] = []
     for name, columns in OTHER_ENCRYPTED_COLUMNS.items():
         table = sa.table(name, sa.column("id"), *map(sa.column, columns), schema=SCHEMA)
-        rows = rewritten = 0
-        last = ""
-        while True:
-            with engine.begin() as conn:
-                batch = conn.execute(
-                    sa.select(table).where(table.c.id > last).order_by(table.c.id).limit(batch_size).with_for_update()
-                ).all()
-                if not batch:
-                    break
-                updates = []
-                for row in batch:
-                    changes = {c: keys.rotate(getattr(row, c)) for c in columns if not keys.is_current(getattr(row, c))}
-                    if changes:
-                        updates.append(
-                            {"row_id": row.id, **{f"new_{c}": changes.get(c, getattr(row, c)) for c in columns}}
-                        )
-                if updates:
-                    statement = sa.update(table).where(table.c.id == sa.bindparam("row_id"))
-                    conn.execute(statement.values({c: sa.bindparam(f"new_{c}") for c in columns}), updates)
-                rows, rewritten, last = rows + len(batch), rewritten + len(updates), batch[-1].id
-        done.append(TableRotation(name, rows, rewritten))
+        rotated = _rotate(engine, keys, table, tuple(columns), f"intake.{name}", batch_size)
+        done.append(TableRotation(name, rotated.rows, rotated.rewritten))
     return done
