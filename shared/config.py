@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     oidc_provider_id_claim: str = "provider_id"
     log_level: str = "INFO"
     log_json: bool = True
+    # A worker writes what it handled as one INFO line (`events.consumed`) per this many seconds;
+    # each event's own `event.handled` line is at DEBUG (docs/performance.md).
+    log_consumed_every_seconds: float = Field(default=60.0, ge=0)
     # Event delivery: tries before a dead letter, first retry delay (doubles each try).
     event_max_attempts: int = 5
     event_retry_base_seconds: float = 1.0

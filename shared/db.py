@@ -32,9 +32,15 @@ def _normalise_pg_url(url: str) -> str:
 
 
 def create_db_engine(
-    url: str, *, schemas: Iterable[str] | None = None, pool_size: int = 10, echo: bool = False
+    url: str, *, schemas: Iterable[str] | None = None, pool_size: int = 10, echo: bool = False, pre_ping: bool = True
 ) -> Engine:
-    """`schemas`: the services whose SQLite files are attached (default: the configured services)."""
+    """`schemas`: the services whose SQLite files are attached (default: the configured services).
+
+    `pre_ping` costs a `SELECT 1` round trip on every checkout; it spares an API request the one failure
+    a dead pooled connection would cause after a database restart. The relay and workers turn it off:
+    a try that meets a dead connection fails and is tried again, the pool then drops every connection
+    older than the failure (SQLAlchemy invalidates the pool on a disconnect), and `pool_recycle`
+    replaces connections before a firewall or PgBouncer would cut them."""
     url = _normalise_pg_url(url)
     if is_sqlite(url):
         return _sqlite_engine(url, echo=echo, schemas=None if schemas is None else tuple(schemas))
@@ -42,7 +48,8 @@ def create_db_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
+        pool_recycle=1800,
         echo=echo,
         connect_args={"connect_timeout": 5},
     )
@@ -123,6 +130,6 @@ def insert_ignoring_duplicates(session: Any, table: Any, rows: list[dict[str, An
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-    key = sa.inspect(table).primary_key[0]
+    key = table.primary_key.columns[0] if isinstance(table, sa.Table) else sa.inspect(table).primary_key[0]
     statement = dialect_insert(table).values(rows).on_conflict_do_nothing().returning(key)
     return len(session.execute(statement).all())

@@ -49,6 +49,18 @@ class UnitOfWork:
         self._outbox_rows: list[dict[str, Any]] = []
         self.in_command = False  # set by shared.contention while a retried command runs
         self.session: Session
+        self._joined = False
+
+    def joined(self, *, correlation_id: str, causation_id: str | None) -> UnitOfWork:
+        """A unit of work inside this one's transaction, with its own correlation and causation ids:
+        a consumer handles a delivered batch in one transaction, each event in a savepoint. It shares
+        the session and the outbox rows; only the outer unit of work commits."""
+        part = UnitOfWork(
+            self.engine, self.service, correlation_id=correlation_id, causation_id=causation_id, clock=self.clock
+        )
+        part.session, part.events, part._outbox_rows = self.session, self.events, self._outbox_rows
+        part._joined = True
+        return part
 
     def __enter__(self) -> UnitOfWork:
         self.session = Session(self.engine, expire_on_commit=False)
@@ -97,9 +109,11 @@ class UnitOfWork:
             raise
 
     def commit(self) -> None:
+        if self._joined:
+            raise RuntimeError("a unit of work joined to another's transaction is committed by that one")
         if self._outbox_rows:
             self.session.execute(sa.insert(bus_tables(self.service).outbox), self._outbox_rows)
-            self._outbox_rows = []
+            self._outbox_rows.clear()
         if self.events and not is_sqlite(self.engine):
             # Delivered by PostgreSQL only if the transaction commits.
             self.session.execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}, '{self.service}'"))
@@ -108,5 +122,7 @@ class UnitOfWork:
             outbox_written.set()
 
     def rollback(self) -> None:
+        if self._joined:
+            raise RuntimeError("a unit of work joined to another's transaction is rolled back by that one")
         self.session.rollback()
         self.events, self._outbox_rows = [], []

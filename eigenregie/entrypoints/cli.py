@@ -116,12 +116,14 @@ def _freeze_startup_objects() -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     from eigenregie.entrypoints.worker import build_celery
+    from shared.bus.consumer import tally
 
     settings = get_settings()
     _require_broker(settings, "worker")
     require_signing_keys(settings)
     configure_logging(settings.log_level, settings.log_json, service=args.service)
     configure_tracing(settings, process="worker", service=args.service)
+    tally.seconds = settings.log_consumed_every_seconds
     app = build_celery((args.service,))
     serve_metrics(settings.metrics_port)
     _freeze_startup_objects()
@@ -216,7 +218,7 @@ def cmd_relay(args: argparse.Namespace) -> None:
     _require_broker(settings, "relay")
     configure_logging(settings.log_level, settings.log_json, service="relay")
     configure_tracing(settings, process="relay")
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, pre_ping=False)  # a failed pass is run again (shared.db)
     relay = OutboxRelay(
         runtime.engine,
         _services(args.services),

@@ -10,7 +10,7 @@ from celery.schedules import crontab
 from celery.signals import worker_process_shutdown
 from sqlalchemy.engine import Engine
 
-from shared.bus.consumer import EventHandlers, HandlerFailed, consume
+from shared.bus.consumer import EventHandlers, HandlerFailed, consume, consume_batch
 from shared.bus.routing import batch_task_name, task_name
 from shared.config import MAX_RETRY_DELAY_SECONDS, Settings
 from shared.events import event_type_of
@@ -122,22 +122,25 @@ def _register_batch(
 ) -> None:
     @app.task(name=batch_task_name(service), shared=False, acks_late=True, reject_on_worker_lost=True)
     def handle_events(items: list[list[str]]) -> int:
-        """First try of each event, one inbox transaction per event as in the single task. An event
-        whose handler fails goes on as a single-event task, so retries and dead letters work as
-        for any other. A redelivered batch (lost worker) finds the handled events in the inbox."""
-        for event_type, envelope_json in items:
-            try:
-                consume(
-                    get_engine(), service, envelope_json, handlers, attempt=1, max_attempts=settings.event_max_attempts
-                )
-            except Exception:  # noqa: BLE001 - HandlerFailed, or the database gone while dead-lettering
-                app.send_task(
-                    task_name(service, event_type),
-                    args=[envelope_json],
-                    queue=service,
-                    retries=1,
-                    countdown=retry_delay(1, settings.event_retry_base_seconds),
-                )
+        """First try of the batch in one transaction (consume_batch). An event that fails goes on as a
+        single-event task, so retries and dead letters work as for any other. A redelivered batch
+        (lost worker) finds the handled events in the inbox."""
+        failures = consume_batch(
+            get_engine(),
+            service,
+            [envelope_json for _event_type, envelope_json in items],
+            handlers,
+            max_attempts=settings.event_max_attempts,
+        )
+        for position in failures:
+            event_type, envelope_json = items[position]
+            app.send_task(
+                task_name(service, event_type),
+                args=[envelope_json],
+                queue=service,
+                retries=1,
+                countdown=retry_delay(1, settings.event_retry_base_seconds),
+            )
         return len(items)
 
 

@@ -89,7 +89,7 @@ def test_state_change_and_its_event_commit_together_or_not_at_all(tmp_path):
 def test_correlation_id_travels_from_the_request_through_events_to_handler_logs(tmp_path, capsys):
     from shared.logging import configure_logging
 
-    configure_logging("INFO", json=True)
+    configure_logging("DEBUG", json=True)  # each event's own line is at DEBUG
     runtime = migrated_runtime(Settings(data_dir=tmp_path, environment="test"))
     http = api_client(runtime)
     km = auth("case_manager", "0014")

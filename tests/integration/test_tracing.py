@@ -172,7 +172,7 @@ def test_a_handler_failing_with_personal_data_in_its_message_shows_only_the_erro
 
 def test_log_lines_written_while_handling_carry_the_trace_and_span_ids(world, exporter, capsys):
     runtime, http = world
-    configure_logging("INFO", json=True)
+    configure_logging("DEBUG", json=True)  # each event's own line is at DEBUG
     _, plan_id = _register_and_submit(http)
     capsys.readouterr()
     drain(runtime)
@@ -192,7 +192,7 @@ def test_with_tracing_off_there_are_no_spans_and_envelopes_are_as_before(request
     runtime, http = migrated_app(request, tmp_path)
     apps = [http.app, *(r.app for r in http.app.routes if isinstance(r, Mount) and isinstance(r.app, FastAPI))]
     assert len(apps) == 5 and not any(app._native_telemetry.enabled() for app in apps)  # no server span anywhere
-    configure_logging("INFO", json=True)
+    configure_logging("DEBUG", json=True)  # each event's own line is at DEBUG
     with http:
         _register_and_submit(http)
         drain(runtime)
