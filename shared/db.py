@@ -123,13 +123,24 @@ def bulk_insert(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
 def insert_ignoring_duplicates(session: Any, table: Any, rows: list[dict[str, Any]]) -> int:
     """INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite): a row that a UNIQUE constraint
     says is already there is left as it is, so two workers racing to add the same thing add one.
-    How many rows were added (counted by RETURNING: a multi-row INSERT's rowcount is -1 on psycopg)."""
+    How many rows were added (counted by RETURNING: a multi-row INSERT's rowcount is -1 on psycopg).
+    The rows go as parameters of one statement (Core's executemany, sent as multi-row VALUES), so the
+    statement is compiled once per process, not once per call. `table`: a Table or a mapped class."""
     if not rows:
         return 0
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-    key = table.primary_key.columns[0] if isinstance(table, sa.Table) else sa.inspect(table).primary_key[0]
-    statement = dialect_insert(table).values(rows).on_conflict_do_nothing().returning(key)
-    return len(session.execute(statement).all())
+    core = table if isinstance(table, sa.Table) else table.__table__
+    statements = _IGNORING_DUPLICATES.get(core)
+    if statements is None:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        key = core.primary_key.columns[0]
+        statements = _IGNORING_DUPLICATES[core] = {
+            "postgresql": pg_insert(core).on_conflict_do_nothing().returning(key),
+            "sqlite": sqlite_insert(core).on_conflict_do_nothing().returning(key),
+        }
+    statement = statements[session.get_bind().dialect.name]
+    return len(session.execute(statement, rows).all())
+
+
+_IGNORING_DUPLICATES: dict[sa.Table, dict[str, Any]] = {}

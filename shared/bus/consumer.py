@@ -224,18 +224,27 @@ def consume_batch(
     max_attempts: int = 5,
     clock: Clock = SYSTEM_CLOCK,
 ) -> list[int]:
-    """The first try of a delivered batch, in one transaction with a savepoint per event: one commit
-    (one fsync) for the batch instead of one per event. Returns the positions of the events that
-    failed, for the caller to retry one by one. If the batch itself cannot commit (a dropped
-    connection, a conflict at commit), nothing of it stands and each event gets its own try."""
+    """The first try of a delivered batch, in one transaction: one commit (one fsync) for the batch
+    instead of a BEGIN and COMMIT per event, and no SAVEPOINT round trips. Returns the positions of
+    the events that failed, for the caller to retry one by one.
+
+    If any event's handler fails, or the batch cannot commit (a dropped connection, a conflict at
+    commit), nothing of the batch stands, and each event gets its own try in its own transaction as
+    a single delivery would (consume). Failures are rare, so the common case pays for none of that."""
+    # Unknown and invalid events go to the dead letters first, in their own transactions.
+    parsed = [(position, _parsed(engine, service, raw, handlers, attempt=1)) for position, raw in enumerate(raws)]
+    events = [(position, event) for position, event in parsed if event is not None]
+    if not events:
+        return []
     try:
-        return _consume_in_one_transaction(engine, service, raws, handlers, clock)
-    except Exception as exc:  # noqa: BLE001 - nothing committed: fall back to the per-event path
-        log.warning("events.batch_failed", service=service, events=len(raws), error=type(exc).__name__)
+        _consume_in_one_transaction(engine, service, events, clock)
+        return []
+    except Exception as exc:  # noqa: BLE001 - nothing committed: one try per event, as a single delivery
+        log.warning("events.batch_failed", service=service, events=len(events), error=type(exc).__name__)
     failures = []
-    for position, raw in enumerate(raws):
+    for position, _event in events:
         try:
-            consume(engine, service, raw, handlers, attempt=1, max_attempts=max_attempts, clock=clock)
+            consume(engine, service, raws[position], handlers, attempt=1, max_attempts=max_attempts, clock=clock)
         except Exception:  # noqa: BLE001 - HandlerFailed, or the database gone while dead-lettering
             failures.append(position)
     return failures
@@ -244,37 +253,23 @@ def consume_batch(
 def _consume_in_one_transaction(
     engine: Engine,
     service: str,
-    raws: Sequence[str | bytes | dict[str, Any]],
-    handlers: EventHandlers,
+    events: Sequence[tuple[int, tuple[Envelope, Payload, EventHandler]]],
     clock: Clock,
-) -> list[int]:
+) -> None:
     inbox = bus_tables(service).inbox
-    failures: list[int] = []
-    outcomes: list[tuple[str, str, float | None]] = []
-    # Unknown and invalid events go to the dead letters first, in their own transactions.
-    parsed = [(position, _parsed(engine, service, raw, handlers, attempt=1)) for position, raw in enumerate(raws)]
+    outcomes: list[tuple[str, str, float]] = []
     with UnitOfWork(engine, service, clock=clock) as batch:
-        for position, event in parsed:
-            if event is None:
-                continue
-            envelope, payload, handler = event
+        for _position, (envelope, payload, handler) in events:
             started = time.perf_counter()
             with _event_context(service, envelope, attempt=1) as span:
                 uow = batch.joined(correlation_id=envelope.correlation_id, causation_id=str(envelope.event_id))
                 try:
-                    with uow.savepoint():
-                        claimed = _claim(uow, inbox, envelope, clock)
-                        if claimed:
-                            handler(uow, payload, envelope)
-                except Exception as exc:  # noqa: BLE001 - this event alone is tried again
+                    claimed = _claim(uow, inbox, envelope, clock)
+                    if claimed:
+                        handler(uow, payload, envelope)
+                except Exception as exc:
                     failed(span, exc)
-                    span.set_attribute("prb.outcome", "retried")
-                    log.warning(
-                        "event.handler_failed", service=service, attempt=1, reason=f"{type(exc).__name__}: {exc}"[:300]
-                    )
-                    failures.append(position)
-                    outcomes.append((envelope.type, "retried", None))
-                    continue
+                    raise
                 outcome = Outcome.HANDLED if claimed else Outcome.DUPLICATE
                 span.set_attribute("prb.outcome", outcome.value)
                 outcomes.append((envelope.type, outcome.value, time.perf_counter() - started))
@@ -284,7 +279,6 @@ def _consume_in_one_transaction(
     for event_type, outcome_value, seconds in outcomes:
         count_consumed(service, event_type, outcome_value, seconds)
         tally.add(service, outcome_value)
-    return failures
 
 
 def _claim(uow: UnitOfWork, inbox: sa.Table, envelope: Envelope, clock: Clock) -> bool:

@@ -1,6 +1,6 @@
-"""A delivered batch is handled in one transaction with a savepoint per event: one commit for the
-batch, each event once, a failing event undone alone and handed back, and a batch that cannot
-commit tried again event by event."""
+"""A delivered batch is handled in one transaction: one commit for the
+batch, each event once; a failing event or a batch that cannot commit leaves nothing of the batch, and
+each event is tried again in its own transaction, the failing one handed back for its retries."""
 
 from __future__ import annotations
 
@@ -75,10 +75,12 @@ def test_a_batch_commits_once_and_handles_each_event_once_even_when_delivered_tw
     assert _inbox(runtime) == sorted(json.loads(e)["event_id"] for e in events)
 
 
-def test_a_failing_event_is_undone_alone_and_handed_back_for_its_own_retries(runtime):
+def test_a_failing_event_is_undone_and_handed_back_and_the_others_are_handled_one_by_one(runtime):
     events = [_rejected("plan-1"), _rejected("bad"), _rejected("plan-2")]
+    commits = _count_commits(runtime.engine)
     failures = consume_batch(runtime.engine, SERVICE, events, HANDLERS)
     assert failures == [1]
+    assert commits[0] == 2  # the batch rolled back; then plan-1 and plan-2 each in its own transaction
     assert sorted(e["payload"]["client_id"] for e in _outbox(runtime)) == ["plan-1", "plan-2"]  # not "bad"'s
     assert json.loads(events[1])["event_id"] not in _inbox(runtime)
 
