@@ -120,6 +120,18 @@ def bulk_insert(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
         raise sa.exc.IntegrityError(statement, None, exc) from exc
 
 
+def transaction_memo(session: Any, name: str) -> dict[Any, Any]:
+    """A dict that lives as long as the session's current transaction: what a consumer's batch reads
+    once for all its events (a municipality's settings, its webhook subscriptions) instead of once per
+    event. Within one transaction that is the same as reading it at its start; the next transaction
+    reads afresh."""
+    root = session.get_transaction()
+    held = session.info.get(name)
+    if held is None or held[0] is not root:
+        held = session.info[name] = (root, {})
+    return held[1]
+
+
 def insert_ignoring_duplicates(session: Any, table: Any, rows: list[dict[str, Any]]) -> int:
     """INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite): a row that a UNIQUE constraint
     says is already there is left as it is, so two workers racing to add the same thing add one.

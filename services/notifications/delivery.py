@@ -57,7 +57,7 @@ from services.notifications.preferences import preferences_of
 from shared import audit
 from shared.auth import Principal
 from shared.config import Settings, get_settings
-from shared.db import insert_ignoring_duplicates
+from shared.db import insert_ignoring_duplicates, transaction_memo
 from shared.errors import NotFound, RuleBroken
 from shared.metrics import count_message
 from shared.pagination import Page, PageRequest, page_of, page_of_list
@@ -74,7 +74,10 @@ _MAILBOX = re.compile(r"[^@\s,;<>\x00-\x1f\x7f-\x9f]+@[^@\s,;<>\x00-\x1f\x7f-\x9
 
 def mailbox_for(session: Session, kind: RecipientKind, municipality: str, settings: Settings) -> str | None:
     """The shared mailbox a message of this kind goes to by e-mail (staff kinds); None: app only."""
-    row = session.get(MunicipalitySettings, municipality)
+    known = transaction_memo(session, "municipality_settings")  # a batch's events share one read
+    if municipality not in known:
+        known[municipality] = session.get(MunicipalitySettings, municipality)
+    row = known[municipality]
     if kind == RecipientKind.CASE_TEAM:
         return row.team_mailbox if row else None
     if kind == RecipientKind.FINANCE:

@@ -63,7 +63,7 @@ from services.notifications.models_webhooks import WebhookAttempt, WebhookDelive
 from services.notifications.webhooks import PING, filter_of, requeue, resolve, unpause
 from shared.bus.consumer import EventHandler, EventHandlers
 from shared.config import Settings, get_settings
-from shared.db import is_sqlite
+from shared.db import is_sqlite, transaction_memo
 from shared.errors import Conflict, RuleBroken
 from shared.events import Envelope, Payload
 from shared.metrics import count_webhook
@@ -105,12 +105,15 @@ def fan_out(uow: UnitOfWork, payload: Payload, event: Envelope) -> int:
     if event.type not in SHAPES:
         return 0
     data = payload.model_dump(mode="json")
-    subscriptions = uow.session.exec(
-        select(WebhookSubscription).where(
-            WebhookSubscription.municipality == event.tenant,
-            col(WebhookSubscription.status).in_([SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED]),
-        )
-    ).all()
+    known = transaction_memo(uow.session, "webhook_subscriptions")  # a batch's events share one read
+    if event.tenant not in known:
+        known[event.tenant] = uow.session.exec(
+            select(WebhookSubscription).where(
+                WebhookSubscription.municipality == event.tenant,
+                col(WebhookSubscription.status).in_([SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED]),
+            )
+        ).all()
+    subscriptions = known[event.tenant]
     matching = [s for s in subscriptions if filter_of(s).matches(event.type, event.tenant, data)]
     if not matching:
         return 0
