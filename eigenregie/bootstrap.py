@@ -106,7 +106,6 @@ def build_runtime(
     services: Iterable[str] | None = None,
     engine_override: Engine | None = None,
     clock: Clock = SYSTEM_CLOCK,
-    pre_ping: bool = True,
 ) -> Runtime:
     """A runtime for some (default: all) services; the routing always covers every service,
     since events go to subscribers whichever process published them."""
@@ -114,4 +113,4 @@ def build_runtime(
     specs = [load_service(name) for name in (services or SERVICES)]
     settings = settings or get_settings()
     field_crypto.configure(settings)  # the keys of the fields encrypted at rest, for this process
-    return Runtime(settings, specs, engine_override=engine_override, clock=clock, pre_ping=pre_ping)
+    return Runtime(settings, specs, engine_override=engine_override, clock=clock)

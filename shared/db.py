@@ -8,6 +8,7 @@ another's schema and there are no foreign keys across schemas.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,28 +32,57 @@ def _normalise_pg_url(url: str) -> str:
     return url
 
 
-def create_db_engine(
-    url: str, *, schemas: Iterable[str] | None = None, pool_size: int = 10, echo: bool = False, pre_ping: bool = True
-) -> Engine:
-    """`schemas`: the services whose SQLite files are attached (default: the configured services).
+# A pooled connection idle this long is checked (`SELECT 1`) before it is handed out.
+IDLE_CHECK_SECONDS = 10.0
 
-    `pre_ping` costs a `SELECT 1` round trip on every checkout; it spares an API request the one failure
-    a dead pooled connection would cause after a database restart. The relay and workers turn it off:
-    a try that meets a dead connection fails and is tried again, the pool then drops every connection
-    older than the failure (SQLAlchemy invalidates the pool on a disconnect), and `pool_recycle`
-    replaces connections before a firewall or PgBouncer would cut them."""
+
+def create_db_engine(
+    url: str, *, schemas: Iterable[str] | None = None, pool_size: int = 10, echo: bool = False
+) -> Engine:
+    """`schemas`: the services whose SQLite files are attached (default: the configured services)."""
     url = _normalise_pg_url(url)
     if is_sqlite(url):
         return _sqlite_engine(url, echo=echo, schemas=None if schemas is None else tuple(schemas))
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=pre_ping,
+        # Replaced before a firewall or PgBouncer would cut it.
         pool_recycle=1800,
         echo=echo,
         connect_args={"connect_timeout": 5},
     )
+    _check_connections_after_idle(engine)
+    return engine
+
+
+def _check_connections_after_idle(engine: Engine) -> None:
+    """Instead of `pool_pre_ping`, whose `SELECT 1` round trip on every checkout cost 15-30 % of the
+    CPU of a short transaction (docs/performance.md): only a connection that sat idle in the pool for
+    IDLE_CHECK_SECONDS is checked, so after a database restart in a quiet spell no request fails.
+    Under load connections are never idle that long; one that dies while in use fails its
+    transaction (a retried try, or a 503 the caller may retry), and SQLAlchemy then drops every
+    pooled connection older than that failure."""
+
+    @event.listens_for(engine, "connect")
+    def stamp_new(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def stamp_idle(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def check_after_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < IDLE_CHECK_SECONDS:
+            return
+        try:
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except Exception as exc:
+            # The pool discards this connection and hands out another (a new one if need be).
+            raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
 def _sqlite_engine(url: str, *, echo: bool, schemas: tuple[str, ...] | None) -> Engine:

@@ -71,12 +71,11 @@ class Runtime:
     specs: Sequence[ServiceSpec]
     engine_override: Engine | None = None
     clock: Clock = SYSTEM_CLOCK
-    pre_ping: bool = True  # off in the relay and workers, whose tries are retried (shared.db)
 
     @cached_property
     def engine(self) -> Engine:
         return self.engine_override or create_db_engine(
-            self.settings.effective_database_url, schemas=self.service_names, pre_ping=self.pre_ping
+            self.settings.effective_database_url, schemas=self.service_names
         )
 
     @property

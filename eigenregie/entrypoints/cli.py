@@ -218,7 +218,7 @@ def cmd_relay(args: argparse.Namespace) -> None:
     _require_broker(settings, "relay")
     configure_logging(settings.log_level, settings.log_json, service="relay")
     configure_tracing(settings, process="relay")
-    runtime = build_runtime(settings, pre_ping=False)  # a failed pass is run again (shared.db)
+    runtime = build_runtime(settings)
     relay = OutboxRelay(
         runtime.engine,
         _services(args.services),

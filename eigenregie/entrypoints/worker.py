@@ -16,9 +16,8 @@ from shared.runtime import Runtime
 
 @lru_cache
 def worker_runtime() -> Runtime:
-    # Built lazily in the worker process (after any fork), never at import time. No pre-ping: a try
-    # that meets a dead connection is retried like any failed try (shared.db).
-    return build_runtime(get_settings(), pre_ping=False)
+    # Built lazily in the worker process (after any fork), never at import time.
+    return build_runtime(get_settings())
 
 
 def build_celery(services: Iterable[str] = SERVICES) -> Celery:

@@ -122,7 +122,8 @@ def test_a_terminated_connection_fails_one_try_and_the_retry_succeeds(fresh_pg_u
         monitoring[InvoicePaidV2](uow, payload, envelope)
 
     handlers = {**monitoring, InvoicePaidV2: killed_mid_transaction}
-    # The first try loses its connection mid-transaction; the second checks out a fresh one (pool_pre_ping).
+    # The first try loses its connection mid-transaction; the second checks out a fresh one (the pool
+    # drops the connections older than the failure).
     try:
         with pytest.raises(HandlerFailed, match="OperationalError"):
             consume(runtime.engine, "monitoring", paid, handlers, attempt=1)
@@ -132,3 +133,46 @@ def test_a_terminated_connection_fails_one_try_and_the_retry_succeeds(fresh_pg_u
     with runtime.engine.connect() as conn:
         assert conn.execute(sa.select(Trajectory.spent_cents).where(Trajectory.plan_id == plan_id)).scalar() == 40
     assert len(tries) == 2
+
+
+def _backend_pid(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def _kill(admin: sa.Engine, pid: int) -> None:
+    with admin.connect() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+
+def test_a_pooled_connection_that_died_while_idle_is_replaced_before_anyone_uses_it(fresh_pg_url, monkeypatch):
+    import shared.db
+
+    monkeypatch.setattr(shared.db, "IDLE_CHECK_SECONDS", 0.0)  # every checkout counts as after idle
+    engine, admin = create_db_engine(fresh_pg_url, pool_size=1), create_db_engine(fresh_pg_url, pool_size=1)
+    try:
+        first = _backend_pid(engine)
+        _kill(admin, first)
+        assert _backend_pid(engine) != first  # no error: checked, discarded, replaced
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+def test_a_connection_in_steady_use_is_not_checked_and_one_that_died_fails_once(fresh_pg_url, monkeypatch):
+    import shared.db
+
+    monkeypatch.setattr(shared.db, "IDLE_CHECK_SECONDS", 3600.0)  # never idle long enough to be checked
+    engine, admin = create_db_engine(fresh_pg_url, pool_size=2), create_db_engine(fresh_pg_url, pool_size=1)
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_: statements.append(statement))
+    try:
+        first = _backend_pid(engine)
+        assert statements == ["SELECT pg_backend_pid()"]  # no SELECT 1 before it
+        _kill(admin, first)
+        with pytest.raises(sa.exc.OperationalError):
+            _backend_pid(engine)
+        assert _backend_pid(engine) != first  # the pool dropped the dead connection
+    finally:
+        engine.dispose()
+        admin.dispose()
