@@ -18,6 +18,7 @@ import structlog
 from jinja2 import TemplateError
 from sqlmodel import Session, col, select
 
+from services.notifications import repository
 from services.notifications.channels import (
     MailboxEntry,
     MailSender,
@@ -114,13 +115,18 @@ def _recipient_and_channels(uow: UnitOfWork, message: Message) -> tuple[str, lis
     return recipient_key(kind.value, message.recipient_ref), channels, Preferences()
 
 
-def queue_for(uow: UnitOfWork, message: Message) -> None:
-    """A new message's deliveries: in the app at once (sent), by e-mail or SMS queued for the sender
-    job (quiet hours decide when)."""
+def add_and_queue(uow: UnitOfWork, message: Message) -> bool:
+    """Add a new message unless its cause made it before (False then), with its deliveries: in the app
+    at once (so the message is sent as it is written), by e-mail or SMS queued for the sender job
+    (quiet hours decide when)."""
     now = uow.clock.now()
     who = _recipient_and_channels(uow, message)
+    if who is not None:
+        message.status, message.sent_at = MessageStatus.SENT, now
+    if not repository.add_once(uow.session, message):
+        return False
     if who is None:
-        return
+        return True
     recipient, channels, prefs = who
     rows = []
     for channel in channels:
@@ -140,13 +146,8 @@ def queue_for(uow: UnitOfWork, message: Message) -> None:
                 "sent_at": now if in_app else None,
             }
         )
-    uow.session.flush()
     insert_ignoring_duplicates(uow.session, Delivery, rows)
-    uow.session.execute(
-        sa.update(MessageRow)
-        .where(col(MessageRow.id) == message.id)
-        .values(status=MessageStatus.SENT.value, sent_at=now)
-    )
+    return True
 
 
 def cancel_waiting(

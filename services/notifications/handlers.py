@@ -38,7 +38,7 @@ from contracts.events import (
     TrajectoryClosedV1,
     TrajectoryEndingSoonV1,
 )
-from services.notifications import delivery, repository, webhooks
+from services.notifications import delivery, webhooks
 from services.notifications.domain.messages import Message, RecipientKind
 from services.notifications.domain.reminders import (
     follow_up_item,
@@ -82,9 +82,8 @@ def _record(
         item=item,
         recipient_ref=recipient_ref,
     )
-    if not repository.add_once(uow.session, message):
-        return  # this cause made this message before (a second scan, a redelivery)
-    delivery.queue_for(uow, message)  # in the app at once; e-mail and SMS queued for the sender job
+    # Not when this cause made this message before (a second scan, a redelivery).
+    delivery.add_and_queue(uow, message)  # in the app at once; e-mail and SMS queued for the sender job
 
 
 def _params(payload: Payload, *names: str) -> dict[str, Any]:

@@ -43,8 +43,7 @@ from contracts.events import (
     ProgressReportedV1,
     TrajectoryClosedV1,
 )
-from services.notifications import repository
-from services.notifications.delivery import queue_for
+from services.notifications.delivery import add_and_queue
 from services.notifications.domain.messages import Message, RecipientKind
 from services.notifications.domain.webhooks import (
     SHAPES,
@@ -456,8 +455,7 @@ def _failed_for_good(
             at=at,
             recipient_ref=ref,
         )
-        if repository.add_once(uow.session, alert):
-            queue_for(uow, alert)
+        add_and_queue(uow, alert)
 
 
 def send_due_job(uow: UnitOfWork) -> int:

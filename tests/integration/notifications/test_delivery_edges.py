@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from services.notifications import delivery, repository
+from services.notifications import delivery
 from services.notifications.channels import MailboxSender, MessageBirdSender, SmsSink, SmtpSender
 from services.notifications.delivery import outlets_from, send_due_mail
 from services.notifications.domain.messages import Message, RecipientKind
@@ -59,8 +59,7 @@ def test_a_text_that_looks_like_a_bsn_is_never_sent(env):
         at=clock.now(),
     )
     with runtime.uow("notifications") as uow:
-        repository.add(uow.session, message)
-        delivery.queue_for(uow, message)
+        delivery.add_and_queue(uow, message)
         uow.commit()
     smtp = LoopbackSmtp()
     smtp.start()
@@ -88,8 +87,7 @@ def test_a_template_with_a_missing_variable_fails_the_delivery_and_sends_nothing
         at=clock.now(),
     )
     with runtime.uow("notifications") as uow:
-        repository.add(uow.session, message)
-        delivery.queue_for(uow, message)
+        delivery.add_and_queue(uow, message)
         uow.commit()
     smtp = LoopbackSmtp()
     smtp.start()

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import replace
 
 import pytest
 from sqlmodel import Session, select
 
-from services.notifications import delivery, repository
+from services.notifications import delivery
 from services.notifications.domain.messages import Message, RecipientKind
 from services.notifications.models_delivery import Delivery
 from tests.integration.monitoring.support import frozen_world
@@ -56,13 +57,9 @@ def test_two_workers_queueing_the_same_message_make_one_delivery_per_channel(env
         cause_event_id=cause,
         at=clock.now(),
     )
-    with runtime.uow("notifications") as uow:
-        repository.add(uow.session, message)
-        uow.commit()
-
     def queue() -> None:
         with runtime.uow("notifications") as uow:
-            delivery.queue_for(uow, message)
+            delivery.add_and_queue(uow, replace(message))
             uow.commit()
 
     for _round in range(3):

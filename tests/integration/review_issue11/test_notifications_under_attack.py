@@ -42,7 +42,7 @@ from contracts.events import (
     TrajectoryClosedV1,
     TrajectoryEndingSoonV1,
 )
-from services.notifications import delivery, preferences, repository
+from services.notifications import delivery, preferences
 from services.notifications.channels import TemporaryFailure
 from services.notifications.delivery import _claim, cancel_waiting, send_one
 from services.notifications.domain import channels as texts
@@ -555,8 +555,7 @@ def test_a_partner_reads_its_own_webhook_alerts_and_not_another_partners(env):
                 at=clock.now(),
                 recipient_ref=owner,
             )
-            assert repository.add_once(uow.session, message)
-            delivery.queue_for(uow, message)
+            assert delivery.add_and_queue(uow, message)
             alerts.append(message.id)
         uow.commit()
     a = auth("partner", "0014", subject="partner-a")
