@@ -17,7 +17,6 @@ from sqlmodel import Session
 
 from shared.bus.tables import bus_tables
 from shared.clock import SYSTEM_CLOCK, Clock
-from shared.db import is_sqlite
 from shared.events import Envelope, Payload, new_event
 from shared.logging import correlation_id_var, new_correlation_id
 from shared.tracing import current_trace_context
@@ -114,9 +113,8 @@ class UnitOfWork:
         if self._outbox_rows:
             self.session.execute(sa.insert(bus_tables(self.service).outbox), self._outbox_rows)
             self._outbox_rows.clear()
-        if self.events and not is_sqlite(self.engine):
-            # Delivered by PostgreSQL only if the transaction commits.
-            self.session.execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}, '{self.service}'"))
+        # On PostgreSQL the outbox's trigger has sent `NOTIFY prb_outbox, '<service>'` with the insert
+        # (shared/bus/migration_steps.py); it is delivered only if the transaction commits.
         self.session.commit()
         if self.events:
             outbox_written.set()

@@ -61,3 +61,31 @@ def test_nothing_is_written_before_commit_or_after_a_rollback(runtime):
             uow.emit(payload=ClientRegisteredV1(client_id=f"c{i:03d}"), tenant="0014", subject=f"c{i}")
         uow.commit()
     assert sorted(_client_ids(runtime)) == [f"c{i:03d}" for i in range(500)]
+
+
+def test_on_postgresql_the_outbox_itself_wakes_the_relay_once_per_committed_transaction(fresh_pg_url):
+    import psycopg
+
+    from shared.uow import NOTIFY_CHANNEL
+
+    runtime = migrated_runtime(Settings(database_url=fresh_pg_url, environment="test"))
+    listener = psycopg.connect(fresh_pg_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+    try:
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        statements: list[str] = []
+        sa.event.listen(runtime.engine, "before_cursor_execute", lambda _c, _cur, st, *_: statements.append(st))
+        with runtime.uow("intake") as uow:
+            for i in range(3):
+                uow.emit(payload=ClientRegisteredV1(client_id=f"c{i}"), tenant="0014", subject=f"c{i}")
+            uow.commit()
+        with runtime.uow("intake") as uow:  # rolled back: nobody is woken
+            uow.emit(payload=ClientRegisteredV1(client_id="undone"), tenant="0014", subject="undone")
+        with runtime.uow("budget") as uow:
+            uow.emit(payload=ClientRegisteredV1(client_id="b"), tenant="0014", subject="b")
+            uow.commit()
+        woken = [n.payload for n in listener.notifies(timeout=1.0, stop_after=3)]
+        assert woken == ["intake", "budget"]
+        assert not any("NOTIFY" in st.upper() for st in statements)  # the trigger sends it, not a statement
+    finally:
+        listener.close()
+        runtime.engine.dispose()
