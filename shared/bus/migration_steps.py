@@ -51,7 +51,7 @@ def add_outbox_notify_trigger(schema: str) -> None:
     """PostgreSQL: a statement that inserts outbox rows sends `NOTIFY prb_outbox, '<schema>'` itself
     (a statement-level trigger), so a unit of work's commit no longer sends it as a statement of its
     own: one round trip less per writing transaction. Delivered only if the transaction commits, and
-    one per transaction (PostgreSQL folds identical notifications), as before. SQLite: nothing (the
+    one per transaction (PostgreSQL folds identical NOTIFYs), as before. SQLite: nothing (the
     relay there is woken in-process)."""
     if op.get_bind().dialect.name != "postgresql":
         return
