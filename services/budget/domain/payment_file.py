@@ -201,7 +201,7 @@ class Pain001Writer:
             self._write_document(out)
             size = out.tell()
             out.seek(0)
-            count, control_sum = _checked_stream(out, self.schema)
+            count, control_sum = read_back_pain001(out, self.schema)
             if count != self.count or control_sum.cents != self.cents:
                 raise PaymentFileError(
                     "payment_file.totals_mismatch",
@@ -459,7 +459,7 @@ def _validate(root: etree._Element, schema: str) -> None:
     raise PaymentFileError("payment_file.schema_invalid", f"The file does not match {schema}: {message}", path)
 
 
-def _checked_stream(source: IO[bytes], schema: str) -> tuple[int, Money]:
+def read_back_pain001(source: IO[bytes], schema: str) -> tuple[int, Money]:
     """Validate a file against the XSD of `schema` and add up its transfers, in one streaming read:
     each transfer is dropped once counted, so memory stays flat however large the file. The same
     checks as `_totals`: every payment block and the group header agree with their transfers."""
