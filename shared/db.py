@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -111,6 +111,36 @@ def bulk_insert(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
                 copy.write_row([row[c] for c in columns])
     except psycopg.errors.IntegrityError as exc:
         raise sa.exc.IntegrityError(statement, None, exc) from exc
+
+
+def insert_with_blob(session: Any, table: sa.Table, values: dict[str, Any], column: str, source: IO[bytes]) -> None:
+    """Insert one row whose `column` (bytea) is read from `source`, inside the session's
+    transaction. On PostgreSQL the value goes through COPY in pieces of BLOB_PIECE, so the client
+    never holds it whole (a payment file of 100,000 transfers is 30 MB; as one bytes parameter it
+    cost that twice over); elsewhere a plain INSERT."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(sa.insert(table).values(**values, **{column: source.read()}))
+        return
+    columns = [*values, column]
+    statement = f"COPY {table.fullname} ({', '.join(columns)}) FROM STDIN"
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write("".join(_copy_text(v) + "\t" for v in values.values()).encode())
+        copy.write(b"\\\\x")  # bytea in hex, its backslash escaped for COPY's text format
+        while piece := source.read(BLOB_PIECE):
+            copy.write(piece.hex().encode())
+        copy.write(b"\n")
+
+
+BLOB_PIECE = 1 << 20
+
+
+def _copy_text(value: Any) -> str:
+    """One field of COPY's text format."""
+    if value is None:
+        return "\\N"
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def insert_ignoring_duplicates(session: Any, table: Any, rows: list[dict[str, Any]]) -> int:

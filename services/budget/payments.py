@@ -33,7 +33,7 @@ from services.budget.permissions import Action, authorize
 from services.budget.queries import invoice_public, run_public
 from shared.auth import Principal
 from shared.contention import retry_on_contention
-from shared.db import bulk_insert
+from shared.db import bulk_insert, insert_with_blob
 from shared.errors import Conflict
 from shared.metrics import count_payment_run
 from shared.money import Money
@@ -119,22 +119,21 @@ def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -
     finally:
         run.discard()
     assert run.file is not None
-    try:
-        row = PaymentRun(
-            id=run.id,
-            municipality=run.municipality,
-            pain_schema=run.pain_schema,
-            message_id=run.message_id,
-            execution_date=run.execution_date,
-            item_count=run.item_count,
-            total_cents=run.total.cents,
-            xml=run.file.xml_bytes,  # the one copy in memory: the column holds the file
-            created_by=who.subject,
-            created_at=uow.clock.now(),
-        )
-    finally:
-        run.file.close()
-    uow.session.add(row)
+    row = PaymentRun(
+        id=run.id,
+        municipality=run.municipality,
+        pain_schema=run.pain_schema,
+        message_id=run.message_id,
+        execution_date=run.execution_date,
+        item_count=run.item_count,
+        total_cents=run.total.cents,
+        xml=b"",  # the file goes into the column straight from its temporary file, below
+        created_by=who.subject,
+        created_at=uow.clock.now(),
+    )
+    with run.file.content as content:
+        content.seek(0)
+        insert_with_blob(uow.session, PaymentRun.__table__, row.model_dump(exclude={"xml"}), "xml", content)  # type: ignore[attr-defined]
     # Set-based: one update however many invoices the run holds.
     uow.session.execute(
         sa.update(Invoice)

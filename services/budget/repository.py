@@ -15,7 +15,7 @@ reading a record checks only that the caller may see it (a 404 otherwise).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -492,7 +492,7 @@ def _payable_invoices_query(municipality: str) -> Any:
     return query
 
 
-def payable_invoice_chunks(session: Session, municipality: str, size: int) -> Iterator[list[Any]]:
+def payable_invoice_chunks(session: Session, municipality: str, size: int) -> Iterator[Sequence[Any]]:
     """The payable invoices in approval order, `size` rows at a time from a server-side cursor
     (PostgreSQL; `yield_per`), so a run never holds all its rows at once."""
     result = session.execute(_payable_invoices_query(municipality).execution_options(yield_per=size))
