@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -160,6 +160,36 @@ def transaction_memo(session: Any, name: str) -> dict[Any, Any]:
     if held is None or held[0] is not root:
         held = session.info[name] = (root, {})
     return held[1]
+
+
+def insert_with_blob(session: Any, table: sa.Table, values: dict[str, Any], column: str, source: IO[bytes]) -> None:
+    """Insert one row whose `column` (bytea) is read from `source`, inside the session's
+    transaction. On PostgreSQL the value goes through COPY in pieces of BLOB_PIECE, so the client
+    never holds it whole (a payment file of 100,000 transfers is 30 MB; as one bytes parameter it
+    cost that twice over); elsewhere a plain INSERT."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(sa.insert(table).values(**values, **{column: source.read()}))
+        return
+    columns = [*values, column]
+    statement = f"COPY {table.fullname} ({', '.join(columns)}) FROM STDIN"
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write("".join(_copy_text(v) + "\t" for v in values.values()).encode())
+        copy.write(b"\\\\x")  # bytea in hex, its backslash escaped for COPY's text format
+        while piece := source.read(BLOB_PIECE):
+            copy.write(piece.hex().encode())
+        copy.write(b"\n")
+
+
+BLOB_PIECE = 1 << 20
+
+
+def _copy_text(value: Any) -> str:
+    """One field of COPY's text format."""
+    if value is None:
+        return "\\N"
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def insert_ignoring_duplicates(session: Any, table: Any, rows: list[dict[str, Any]]) -> int:

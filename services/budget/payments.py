@@ -18,6 +18,7 @@ from services.budget.domain import invoice as invoice_domain
 from services.budget.domain.invoice import PaymentPart
 from services.budget.domain.payment_file import Debtor
 from services.budget.domain.payment_run import PaymentRun as PaymentRunAggregate
+from services.budget.domain.payment_run import RunItem
 from services.budget.models import (
     BudgetLine,
     Invoice,
@@ -32,7 +33,7 @@ from services.budget.permissions import Action, authorize
 from services.budget.queries import invoice_public, run_public
 from shared.auth import Principal
 from shared.contention import retry_on_contention
-from shared.db import bulk_insert
+from shared.db import bulk_insert, insert_with_blob
 from shared.errors import Conflict
 from shared.metrics import count_payment_run
 from shared.money import Money
@@ -91,19 +92,32 @@ def mark_invoice_paid(uow: UnitOfWork, who: Principal, invoice_id: str, cmd: Mar
     return invoice_public(row)
 
 
+RUN_CHUNK = 5_000  # invoices read, written into the file and stored per step of a payment run
+
+
 def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -> PaymentRunPublic:
-    """Every approved, unpaid invoice part into one pain.001 file for the bank."""
+    """Every approved, unpaid invoice part into one pain.001 file for the bank, in one transaction.
+
+    Streamed in chunks of RUN_CHUNK invoices (docs/performance.md): each chunk is read from a
+    server-side cursor, written into the file and its items stored with COPY; the file is then
+    validated once and stored, and the invoices' status is set in one UPDATE."""
     authorize(who, Action.PAYMENT_RUNS)
     policy = repository.finance_policy(uow.session, who.municipality)
-    run = PaymentRunAggregate.plan(
+    run = PaymentRunAggregate.start(
         run_id=str(uuid.uuid4()),
         municipality=who.municipality,
         execution_date=cmd.execution_date,
         today=uow.clock.today(),
-        invoices=repository.payable_invoices(uow.session, who.municipality),
         debtor=Debtor(name=policy.debtor_name[:70], iban=policy.debtor_iban, bic=policy.debtor_bic),
         pain_schema=cmd.pain_schema or policy.pain_schema,
+        created_at=uow.clock.now(),
     )
+    try:
+        for invoices in repository.payable_invoice_chunks(uow.session, who.municipality, RUN_CHUNK):
+            _store_items(uow, run.id, run.take(invoices))
+        run.finish()
+    finally:
+        run.discard()
     assert run.file is not None
     row = PaymentRun(
         id=run.id,
@@ -111,35 +125,16 @@ def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -
         pain_schema=run.pain_schema,
         message_id=run.message_id,
         execution_date=run.execution_date,
-        item_count=len(run.items),
+        item_count=run.item_count,
         total_cents=run.total.cents,
-        xml=run.file.xml_bytes,
+        xml=b"",  # the file goes into the column straight from its temporary file, below
         created_by=who.subject,
         created_at=uow.clock.now(),
     )
-    uow.session.add(row)
-    items = [
-        {
-            "id": str(uuid.uuid4()),
-            "run_id": run.id,
-            "invoice_id": planned.item.invoice_id,
-            "part": planned.item.part.value,
-            "end_to_end_id": planned.end_to_end_id,
-            "amount_cents": planned.item.amount.cents,
-            "ledger_cents": planned.item.ledger.cents,
-        }
-        for planned in run.items
-    ]
-    try:
-        uow.session.flush()
-        # Set-based: one multi-row insert and one update, however many invoices the run holds.
-        bulk_insert(uow.session, PaymentItem.__table__, items)  # type: ignore[attr-defined]  # set by SQLModel at runtime
-    except IntegrityError as exc:  # another run took one of these invoices meanwhile
-        raise Conflict(
-            "payment_run.concurrent",
-            "Another payment run took some of these invoices; try again.",
-            message_nl="Een andere betaalrun nam intussen een deel van deze rekeningen; probeer het opnieuw.",
-        ) from exc
+    with run.file.content as content:
+        content.seek(0)
+        insert_with_blob(uow.session, PaymentRun.__table__, row.model_dump(exclude={"xml"}), "xml", content)  # type: ignore[attr-defined]
+    # Set-based: one update however many invoices the run holds.
     uow.session.execute(
         sa.update(Invoice)
         .where(
@@ -153,8 +148,32 @@ def create_payment_run(uow: UnitOfWork, who: Principal, cmd: PaymentRunCreate) -
     )
     emit_events(uow, run.events, tenant=who.municipality, subject=run.id)
     uow.commit()
-    count_payment_run("created", len(items))
+    count_payment_run("created", run.item_count)
     return run_public(row)
+
+
+def _store_items(uow: UnitOfWork, run_id: str, items: list[RunItem]) -> None:
+    """One chunk of a run's items, with COPY (a multi-row insert on SQLite)."""
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "run_id": run_id,
+            "invoice_id": planned.item.invoice_id,
+            "part": planned.item.part.value,
+            "end_to_end_id": planned.end_to_end_id,
+            "amount_cents": planned.item.amount.cents,
+            "ledger_cents": planned.item.ledger.cents,
+        }
+        for planned in items
+    ]
+    try:
+        bulk_insert(uow.session, PaymentItem.__table__, rows)  # type: ignore[attr-defined]  # set by SQLModel at runtime
+    except IntegrityError as exc:  # another run took one of these invoices meanwhile
+        raise Conflict(
+            "payment_run.concurrent",
+            "Another payment run took some of these invoices; try again.",
+            message_nl="Een andere betaalrun nam intussen een deel van deze rekeningen; probeer het opnieuw.",
+        ) from exc
 
 
 @retry_on_contention

@@ -176,7 +176,7 @@ def _claim(uow: UnitOfWork) -> BudgetJob | None:
         log.warning("budget.job_taken_up_again", job_id=job.id, kind=job.kind, done=job.done)
     job.status, job.started_at, job.heartbeat_at = "running", job.started_at or now, now
     if job.kind == "payment_run":
-        job.total = len(repository.payable_invoices(uow.session, job.municipality))
+        job.total = repository.count_payable_invoices(uow.session, job.municipality)
     uow.session.add(job)
     uow.commit()
     return job

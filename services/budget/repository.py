@@ -15,7 +15,7 @@ reading a record checks only that the caller may see it (a 404 otherwise).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -456,7 +456,7 @@ _PAYABLE_COLUMNS = (
 )
 
 
-def payable_invoices(session: Session, municipality: str) -> list[Any]:
+def _payable_invoices_query(municipality: str) -> Any:
     """Approved (or paid with a released holdback) invoices, as plain rows, not ORM objects: a
     run may hold 100,000 invoices (docs/performance.md). The run decides which parts it pays."""
     # A registered provider is paid to the register's IBAN as it is now (finance may have changed
@@ -489,7 +489,22 @@ def payable_invoices(session: Session, municipality: str) -> list[Any]:
         )
         .order_by(col(Invoice.approved_at))
     )
-    return list(session.execute(query))
+    return query
+
+
+def payable_invoice_chunks(session: Session, municipality: str, size: int) -> Iterator[Sequence[Any]]:
+    """The payable invoices in approval order, `size` rows at a time from a server-side cursor
+    (PostgreSQL; `yield_per`), so a run never holds all its rows at once."""
+    result = session.execute(_payable_invoices_query(municipality).execution_options(yield_per=size))
+    try:
+        yield from result.partitions()
+    finally:
+        result.close()
+
+
+def count_payable_invoices(session: Session, municipality: str) -> int:
+    query = _payable_invoices_query(municipality).order_by(None).subquery()
+    return int(session.execute(sa.select(sa.func.count()).select_from(query)).scalar_one())
 
 
 def run_for(session: Session, who: Principal, run_id: str, *, lock: bool = False) -> PaymentRun:

@@ -1,38 +1,48 @@
 """The ISO 20022 pain.001 credit-transfer file a Dutch bank takes for a payment run.
 
-`build_pain001` checks every payment first and refuses the run with a stable code and the
-index of the payment at fault, so a half-good file never reaches the bank. sepaxml writes the
-XML; the result is then validated against the XSD that sepaxml ships for that version, and
-its totals are read back and compared with the payments before it is returned.
+Every payment is checked first; a bad one refuses the run with a stable code and the index of
+the payment at fault, so a half-good file never reaches the bank.
 
-Why not `export(validate=True)`: sepaxml validates with xmlschema, a pure-Python validator
-that it rebuilds on every call. For 100,000 payments that takes about 25 s, and above roughly
-58,000 payments it stops with XMLResourceExceeded (xmlschema's default MAX_XML_ELEMENTS of
-one million). We validate the same bytes against the same XSD file with libxml2 (lxml),
-compiled once per version: under half a second for 100,000 payments.
+`Pain001Writer` writes the file as payments come, in memory that does not grow with the run (a
+run may hold 100,000 payments, docs/performance.md): each transfer is serialised by lxml into a
+temporary file as it is added, while the count and the control sum are kept in whole cents.
+`finish` then writes the document with lxml's incremental writer (`etree.xmlfile`): the group
+header and the payment block, which come first and carry the totals, then the transfers copied
+from the temporary file. Finally it reads the whole file once, streaming (`iterparse` with the
+XSD attached, elements dropped as they are read): that validates it against the XSD sepaxml
+ships for the version, and adds up what the file says, which must be what was written. The
+output is the same, element for element, as sepaxml's `SepaTransfer(batch=True)` gave for one
+execution date (docs/performance.md); sepaxml itself is no longer called, only its XSDs are read.
+
+Why not sepaxml's `export(validate=True)`: sepaxml validates with xmlschema, a pure-Python
+validator that it rebuilds on every call. For 100,000 payments that took about 25 s, and above
+roughly 58,000 payments it stopped with XMLResourceExceeded. We validate against the same XSD
+file with libxml2 (lxml), compiled once per version.
 
 Texts are transliterated the way sepaxml's own cleaning does it (text_unidecode: "é" becomes
-"e", "ß" becomes "ss"), as banks take only the Latin character set. We do it ourselves,
-once per text and not at all for plain ASCII, and hand sepaxml clean text. Names longer than 70
-characters are cut, as the scheme does. A remittance longer than 140 characters is refused,
-not cut: it carries the invoice number the provider needs to match the payment, and cutting
-could silently drop it.
+"e", "ß" becomes "ss"), as banks take only the Latin character set; not at all for plain ASCII.
+Names longer than 70 characters are cut, as the scheme does. A remittance longer than 140
+characters is refused, not cut: it carries the invoice number the provider needs to match the
+payment, and cutting could silently drop it.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, lru_cache
 from importlib import resources
+from typing import IO
 
 from lxml import etree
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
-from sepaxml import SepaTransfer
 from text_unidecode import unidecode  # sepaxml's own transliteration; installed with sepaxml
 
 from shared.errors import DomainError
@@ -41,6 +51,7 @@ from shared.money import Money, MoneyError
 DEFAULT_SCHEMA = "pain.001.001.09"
 SUPPORTED_SCHEMAS = ("pain.001.001.09", "pain.001.001.03")
 PAIN_NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:pain.001.001."
+XSI_NAMESPACE = "http://www.w3.org/2001/XMLSchema-instance"
 
 MAX_REMITTANCE_CHARS = 140  # Ustrd, Max140Text
 MAX_NAME_CHARS = 70  # EPC limit for names in a SEPA credit transfer
@@ -86,66 +97,222 @@ class Payment:
 
 @dataclass(frozen=True)
 class PaymentFile:
-    xml_bytes: bytes
+    """A written, validated and totalled file; its bytes wait in a temporary file (`content`)."""
+
+    content: IO[bytes] = field(repr=False, compare=False)
+    size: int
     schema: str
     number_of_transactions: int
     control_sum: Money
     message_id: str
 
+    @property
+    def xml_bytes(self) -> bytes:
+        self.content.seek(0)
+        return self.content.read()
+
+    def close(self) -> None:
+        self.content.close()
+
 
 def build_pain001(
-    debtor: Debtor, payments: Iterable[Payment], execution_date: date, message_id: str, schema: str = DEFAULT_SCHEMA
+    debtor: Debtor,
+    payments: Iterable[Payment],
+    execution_date: date,
+    message_id: str,
+    schema: str = DEFAULT_SCHEMA,
+    *,
+    created_at: datetime | None = None,
 ) -> PaymentFile:
     """One batch of SEPA credit transfers, executed on `execution_date`, validated and totalled."""
     payments = list(payments)
-    if schema not in SUPPORTED_SCHEMAS:
-        raise PaymentFileError(
-            "payment_file.schema",
-            f"Unsupported schema {schema!r}; use one of {', '.join(SUPPORTED_SCHEMAS)}.",
-            "schema",
-        )
-    _check_reference(message_id, "message_id", "message_id")
-    if isinstance(execution_date, datetime) or not isinstance(execution_date, date):
-        raise PaymentFileError(
-            "payment_file.execution_date", "The execution date must be a date (no time).", "execution_date"
-        )
-    if not payments:
-        raise PaymentFileError("payment_file.empty", "A payment run needs at least one payment.", "payments")
-    debtor_iban, debtor_bic = _checked_debtor(debtor)
-    checked = _checked_payments(payments)
+    with Pain001Writer(debtor, execution_date, message_id, schema, created_at=created_at) as writer:
+        if not payments:
+            raise PaymentFileError("payment_file.empty", "A payment run needs at least one payment.", "payments")
+        for payment in payments:
+            writer.add(payment)
+        return writer.finish()
 
-    transfer = _SepaTransfer(
-        {"name": _name(debtor.name), "IBAN": debtor_iban, "BIC": debtor_bic, "batch": True, "currency": "EUR"},
-        schema=schema,
-        message_id=message_id,
-    )
-    for payment in checked:
-        entry = {
-            "name": payment.creditor_name,
-            "IBAN": payment.creditor_iban,
-            "amount": payment.amount.cents,
-            "execution_date": execution_date,
-            "description": payment.remittance,
-            "endtoend_id": payment.end_to_end_id,
-        }
-        if payment.creditor_bic:
-            entry["BIC"] = payment.creditor_bic
-        transfer.add_payment(entry)
-    xml_bytes = transfer.export(validate=False)  # validated below, against the same XSD (see module doc)
 
-    root = _parse(xml_bytes)
-    _validate(root, schema)
-    count, control_sum = _totals(root)
-    expected_sum = Money.total(p.amount for p in payments)
-    if count != len(payments) or control_sum != expected_sum:
-        raise PaymentFileError(
-            "payment_file.totals_mismatch",
-            f"The file holds {count} payments for {control_sum}, the run has {len(payments)} for {expected_sum}.",
-            "payments",
+class Pain001Writer:
+    """A pain.001 file written payment by payment (see the module doc). Use it as a context
+    manager, so its temporary files go when a check refuses the run halfway."""
+
+    def __init__(
+        self,
+        debtor: Debtor,
+        execution_date: date,
+        message_id: str,
+        schema: str = DEFAULT_SCHEMA,
+        *,
+        created_at: datetime | None = None,
+    ) -> None:
+        if schema not in SUPPORTED_SCHEMAS:
+            raise PaymentFileError(
+                "payment_file.schema",
+                f"Unsupported schema {schema!r}; use one of {', '.join(SUPPORTED_SCHEMAS)}.",
+                "schema",
+            )
+        _check_reference(message_id, "message_id", "message_id")
+        if isinstance(execution_date, datetime) or not isinstance(execution_date, date):
+            raise PaymentFileError(
+                "payment_file.execution_date", "The execution date must be a date (no time).", "execution_date"
+            )
+        self.debtor, self.execution_date, self.message_id, self.schema = debtor, execution_date, message_id, schema
+        # sepaxml wrote the local time of the server, without a zone; so do we, from the caller's clock.
+        moment = created_at or datetime.now()
+        self.created_at = moment.astimezone() if moment.tzinfo else moment
+        self.count = 0
+        self.cents = 0  # the control sum, in whole cents as every amount
+        self._checked_debtor: tuple[str, str] | None = None
+        self._seen_ids: set[str] = set()
+        self._ibans: dict[str, str] = {}  # a run pays the same providers many times; check each IBAN once
+        self._body: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._transfer = {bic: _TransferTemplate(schema, bic) for bic in (False, True)}
+
+    def __enter__(self) -> Pain001Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the temporary file of transfers (the finished file is the PaymentFile's)."""
+        self._body.close()
+
+    def add(self, payment: Payment) -> Payment:
+        """Check one payment and write it; the payment as it went into the file (texts cleaned)."""
+        if self._checked_debtor is None:
+            self._checked_debtor = _checked_debtor(self.debtor)
+        checked = _checked_payment(payment, self.count, self._seen_ids, self._ibans)
+        self._body.write(self._transfer[checked.creditor_bic is not None].serialised(checked))
+        self.count += 1
+        self.cents += checked.amount.cents
+        return checked
+
+    def finish(self) -> PaymentFile:
+        """Write the document around the transfers, validate it and read its totals back."""
+        if not self.count:
+            raise PaymentFileError("payment_file.empty", "A payment run needs at least one payment.", "payments")
+        if self._checked_debtor is None:
+            self._checked_debtor = _checked_debtor(self.debtor)
+        out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - the PaymentFile's, closed by its owner
+        try:
+            self._write_document(out)
+            size = out.tell()
+            out.seek(0)
+            count, control_sum = read_back_pain001(out, self.schema)
+            if count != self.count or control_sum.cents != self.cents:
+                raise PaymentFileError(
+                    "payment_file.totals_mismatch",
+                    f"The file holds {count} payments for {control_sum}, "
+                    f"the run has {self.count} for {Money(self.cents)}.",
+                    "payments",
+                )
+        except BaseException:
+            out.close()
+            raise
+        return PaymentFile(
+            content=out,
+            size=size,
+            schema=self.schema,
+            number_of_transactions=count,
+            control_sum=control_sum,
+            message_id=self.message_id,
         )
-    return PaymentFile(
-        xml_bytes=xml_bytes, schema=schema, number_of_transactions=count, control_sum=control_sum, message_id=message_id
-    )
+
+    def _write_document(self, out: IO[bytes]) -> None:
+        assert self._checked_debtor is not None
+        debtor_iban, debtor_bic = self._checked_debtor
+        name, total = _name(self.debtor.name), _amount_text(self.cents)
+        out.write(b'<?xml version="1.0" encoding="UTF-8"?>')  # as sepaxml wrote it
+        # Elements without a namespace under the root's default namespace: serialised without
+        # an xmlns of their own, they are in the pain.001 namespace, as in sepaxml's files.
+        with etree.xmlfile(out, encoding="UTF-8") as xf:
+            nsmap = {None: f"urn:iso:std:iso:20022:tech:xsd:{self.schema}", "xsi": XSI_NAMESPACE}
+            with xf.element(f"{{{nsmap[None]}}}Document", nsmap=nsmap), xf.element("CstmrCdtTrfInitn"):
+                xf.write(
+                    _tree(
+                        "GrpHdr",
+                        ("MsgId", self.message_id),
+                        ("CreDtTm", self.created_at.strftime("%Y-%m-%dT%H:%M:%S")),
+                        ("NbOfTxs", str(self.count)),
+                        ("CtrlSum", total),
+                        ("InitgPty", ("Nm", name)),
+                    )
+                )
+                with xf.element("PmtInf"):
+                    day = self.execution_date.isoformat()
+                    for element in (
+                        ("PmtInfId", f"{re.sub(r'[^a-zA-Z0-9]', '', name)[:22]}-{secrets.token_hex(6)}"),
+                        ("PmtMtd", "TRF"),
+                        ("BtchBookg", "true"),
+                        ("NbOfTxs", str(self.count)),
+                        ("CtrlSum", total),
+                        ("PmtTpInf", ("SvcLvl", ("Cd", "SEPA"))),
+                        ("ReqdExctnDt", day) if self.schema == "pain.001.001.03" else ("ReqdExctnDt", ("Dt", day)),
+                        ("Dbtr", ("Nm", name)),
+                        ("DbtrAcct", ("Id", ("IBAN", debtor_iban))),
+                        ("DbtrAgt", ("FinInstnId", (_bic_tag(self.schema), debtor_bic))),
+                        ("ChrgBr", "SLEV"),
+                    ):
+                        xf.write(_tree(*element))
+                    xf.flush()
+                    self._body.seek(0)
+                    shutil.copyfileobj(self._body, out)
+
+
+def _amount_text(cents: int) -> str:
+    """Cents as the file writes them ("12.50"), by string, never by division."""
+    digits = str(cents).rjust(3, "0")
+    return f"{digits[:-2]}.{digits[-2:]}"
+
+
+def _bic_tag(schema: str) -> str:
+    return "BIC" if schema == "pain.001.001.03" else "BICFI"
+
+
+def _tree(tag: str, *children: str | tuple) -> etree._Element:
+    """("Tag", "text") or ("Tag", ("Child", ...), ...) as an element without a namespace."""
+    element = etree.Element(tag)
+    for child in children:
+        if isinstance(child, str):
+            element.text = child
+        else:
+            element.append(_tree(*child))
+    return element
+
+
+class _TransferTemplate:
+    """One CdtTrfTxInf element, filled in and serialised again for every payment (building a new
+    element per payment costs more than the serialising)."""
+
+    def __init__(self, schema: str, with_bic: bool) -> None:
+        agent = [("CdtrAgt", ("FinInstnId", (_bic_tag(schema), "")))] if with_bic else []
+        self.element = _tree(
+            "CdtTrfTxInf",
+            ("PmtId", ("EndToEndId", "")),
+            ("Amt", ("InstdAmt", "")),
+            *agent,
+            ("Cdtr", ("Nm", "")),
+            ("CdtrAcct", ("Id", ("IBAN", ""))),
+            ("RmtInf", ("Ustrd", "")),
+        )
+        find = self.element.find
+        self.end_to_end, self.amount = find("PmtId/EndToEndId"), find("Amt/InstdAmt")
+        self.bic = find(f"CdtrAgt/FinInstnId/{_bic_tag(schema)}") if with_bic else None
+        self.name, self.iban, self.remittance = find("Cdtr/Nm"), find("CdtrAcct/Id/IBAN"), find("RmtInf/Ustrd")
+        self.amount.set("Ccy", "EUR")
+
+    def serialised(self, payment: Payment) -> bytes:
+        self.end_to_end.text = payment.end_to_end_id
+        self.amount.text = _amount_text(payment.amount.cents)
+        if self.bic is not None:
+            self.bic.text = payment.creditor_bic
+        self.name.text = payment.creditor_name
+        self.iban.text = payment.creditor_iban
+        self.remittance.text = payment.remittance
+        return etree.tostring(self.element, encoding="UTF-8", xml_declaration=False)
 
 
 def validate_pain001(xml_bytes: bytes) -> str:
@@ -215,65 +382,39 @@ def _checked_debtor(debtor: Debtor) -> tuple[str, str]:
     return _iban(debtor.iban, "debtor.iban"), _bic(debtor.bic, "debtor.bic")
 
 
-def _checked_payments(payments: list[Payment]) -> list[Payment]:
-    """The payments as they go into the file: IBAN and BIC compact, texts transliterated."""
-    seen_ids: set[str] = set()
-    ibans: dict[str, str] = {}  # a run pays the same providers many times; check each IBAN once
-    checked = []
-    for index, payment in enumerate(payments):
-        at = f"payments[{index}]"
-        _check_reference(payment.end_to_end_id, "end_to_end_id", f"{at}.end_to_end_id")
-        if payment.end_to_end_id in seen_ids:
-            raise PaymentFileError(
-                "payment_file.duplicate_end_to_end_id",
-                f"End-to-end id {payment.end_to_end_id!r} is used twice.",
-                f"{at}.end_to_end_id",
-            )
-        seen_ids.add(payment.end_to_end_id)
-        if not isinstance(payment.amount, Money) or payment.amount.cents <= 0:
-            raise PaymentFileError(
-                "payment_file.amount", "Each payment must be a positive amount of Money.", f"{at}.amount"
-            )
-        if payment.amount > MAX_AMOUNT:
-            raise PaymentFileError(
-                "payment_file.amount", f"A SEPA transfer can be at most {MAX_AMOUNT}.", f"{at}.amount"
-            )
-        name = _name(payment.creditor_name or "")
-        if not name:
-            raise PaymentFileError("payment_file.creditor_name", "The creditor needs a name.", f"{at}.creditor_name")
-        remittance = _latin(payment.remittance or "")
-        if not remittance:
-            raise PaymentFileError(
-                "payment_file.remittance", "The remittance information is empty.", f"{at}.remittance"
-            )
-        if len(remittance) > MAX_REMITTANCE_CHARS:
-            raise PaymentFileError(
-                "payment_file.remittance_too_long",
-                f"The remittance information is {len(remittance)} characters; at most {MAX_REMITTANCE_CHARS} fit.",
-                f"{at}.remittance",
-            )
-        if payment.creditor_iban not in ibans:
-            ibans[payment.creditor_iban] = _iban(payment.creditor_iban, f"{at}.creditor_iban")
-        bic = _bic(payment.creditor_bic, f"{at}.creditor_bic") if payment.creditor_bic else None
-        checked.append(
-            Payment(payment.end_to_end_id, name, ibans[payment.creditor_iban], bic, payment.amount, remittance)
+def _checked_payment(payment: Payment, index: int, seen_ids: set[str], ibans: dict[str, str]) -> Payment:
+    """The payment as it goes into the file: IBAN and BIC compact, texts transliterated."""
+    at = f"payments[{index}]"
+    _check_reference(payment.end_to_end_id, "end_to_end_id", f"{at}.end_to_end_id")
+    if payment.end_to_end_id in seen_ids:
+        raise PaymentFileError(
+            "payment_file.duplicate_end_to_end_id",
+            f"End-to-end id {payment.end_to_end_id!r} is used twice.",
+            f"{at}.end_to_end_id",
         )
-    return checked
-
-
-class _SepaTransfer(SepaTransfer):
-    """sepaxml's transfer with our message id instead of its random one.
-
-    sepaxml sets `msg_id` in its constructor and writes it in `_create_header`, which the
-    constructor calls next; that is the one place to put ours in (sepaxml 2.7.0)."""
-
-    def __init__(self, config: dict, schema: str, message_id: str) -> None:
-        self._message_id = message_id
-        super().__init__(config, schema=schema, clean=False)  # cleaned by us
-
-    def _create_header(self) -> None:
-        self.msg_id = self._message_id
-        super()._create_header()
+    seen_ids.add(payment.end_to_end_id)
+    if not isinstance(payment.amount, Money) or payment.amount.cents <= 0:
+        raise PaymentFileError(
+            "payment_file.amount", "Each payment must be a positive amount of Money.", f"{at}.amount"
+        )
+    if payment.amount > MAX_AMOUNT:
+        raise PaymentFileError("payment_file.amount", f"A SEPA transfer can be at most {MAX_AMOUNT}.", f"{at}.amount")
+    name = _name(payment.creditor_name or "")
+    if not name:
+        raise PaymentFileError("payment_file.creditor_name", "The creditor needs a name.", f"{at}.creditor_name")
+    remittance = _latin(payment.remittance or "")
+    if not remittance:
+        raise PaymentFileError("payment_file.remittance", "The remittance information is empty.", f"{at}.remittance")
+    if len(remittance) > MAX_REMITTANCE_CHARS:
+        raise PaymentFileError(
+            "payment_file.remittance_too_long",
+            f"The remittance information is {len(remittance)} characters; at most {MAX_REMITTANCE_CHARS} fit.",
+            f"{at}.remittance",
+        )
+    if payment.creditor_iban not in ibans:
+        ibans[payment.creditor_iban] = _iban(payment.creditor_iban, f"{at}.creditor_iban")
+    bic = _bic(payment.creditor_bic, f"{at}.creditor_bic") if payment.creditor_bic else None
+    return Payment(payment.end_to_end_id, name, ibans[payment.creditor_iban], bic, payment.amount, remittance)
 
 
 # --- Reading and validating the file ------------------------------------------------------------
@@ -316,6 +457,93 @@ def _validate(root: etree._Element, schema: str) -> None:
         first = xsd.error_log[0]
         message, path = first.message, first.path
     raise PaymentFileError("payment_file.schema_invalid", f"The file does not match {schema}: {message}", path)
+
+
+def read_back_pain001(source: IO[bytes], schema: str) -> tuple[int, Money]:
+    """Validate a file against the XSD of `schema` and add up its transfers, in one streaming read:
+    each transfer is dropped once counted, so memory stays flat however large the file. The same
+    checks as `_totals`: every payment block and the group header agree with their transfers."""
+    ns = f"{{urn:iso:std:iso:20022:tech:xsd:{schema}}}"
+    transfer, block, header = f"{ns}CdtTrfTxInf", f"{ns}PmtInf", f"{ns}GrpHdr"
+    amount_path = f"{ns}Amt/{ns}InstdAmt"
+    count = cents = block_count = block_cents = 0
+    stated_header: dict[str, str] | None = None
+    with _SCHEMA_LOCK:
+        # Only these three tags come back to Python (one event per transfer); libxml2 validates
+        # every element as it parses.
+        events = etree.iterparse(
+            source,
+            events=("end",),
+            tag=(transfer, block, header),
+            schema=pain_schema(schema),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=True,
+        )
+        try:
+            for _, element in events:
+                if element.tag == transfer:
+                    instructed = element.find(amount_path)
+                    if instructed is None:
+                        raise PaymentFileError("payment_file.malformed", "A transfer without an instructed amount.")
+                    if instructed.get("Ccy") != "EUR":
+                        raise PaymentFileError(
+                            "payment_file.currency", f"A transfer in {instructed.get('Ccy')!r}, not EUR."
+                        )
+                    block_count += 1
+                    block_cents += _amount(instructed, "InstdAmt").cents
+                    element.clear()  # counted; the one before goes too
+                    previous = element.getprevious()
+                    if previous is not None and previous.tag == transfer:
+                        element.getparent().remove(previous)
+                elif element.tag == block:
+                    _check_stated(_stated(element, ns), "A payment block's", block_count, block_cents)
+                    count, cents, block_count, block_cents = count + block_count, cents + block_cents, 0, 0
+                    element.clear()
+                else:
+                    stated_header = _stated(element, ns)
+        except etree.XMLSyntaxError as exc:
+            raise PaymentFileError("payment_file.schema_invalid", f"The file does not match {schema}: {exc}") from exc
+    if stated_header is None or "NbOfTxs" not in stated_header:
+        raise PaymentFileError("payment_file.malformed", "The file has no group header with a number of transactions.")
+    _check_stated(stated_header, "The group header's", count, cents)
+    return count, Money(cents)
+
+
+def _stated(element: etree._Element, ns: str) -> dict[str, str]:
+    """NbOfTxs and CtrlSum as a group header or payment block states them."""
+    return {
+        name: found.text or "" for name in ("NbOfTxs", "CtrlSum") if (found := element.find(f"{ns}{name}")) is not None
+    }
+
+
+def _amount(element: etree._Element, what: str) -> Money:
+    try:
+        return Money.euros((element.text or "").strip())
+    except MoneyError as exc:
+        raise PaymentFileError("payment_file.amount", f"{what} {element.text!r} is not an amount in cents.") from exc
+
+
+def _check_stated(stated: dict[str, str], what: str, count: int, cents: int) -> None:
+    if "NbOfTxs" in stated:
+        text = stated["NbOfTxs"].strip()
+        if not text.isdigit():
+            raise PaymentFileError("payment_file.malformed", f"NbOfTxs {text!r} is not a number of transactions.")
+        if int(text) != count:
+            raise PaymentFileError(
+                "payment_file.totals_mismatch", f"{what} NbOfTxs says {text}, the transactions add up to {count}."
+            )
+    if "CtrlSum" in stated:
+        try:
+            stated_sum = Money.euros(stated["CtrlSum"].strip())
+        except MoneyError as exc:
+            raise PaymentFileError("payment_file.amount", f"CtrlSum {stated['CtrlSum']!r} is not an amount.") from exc
+        if stated_sum.cents != cents:
+            raise PaymentFileError(
+                "payment_file.totals_mismatch",
+                f"{what} CtrlSum says {stated['CtrlSum']}, the transactions add up to {Money(cents)}.",
+            )
 
 
 def _totals(root: etree._Element) -> tuple[int, Money]:

@@ -4,13 +4,17 @@ bank, and the events it causes.
 A run takes, for one municipality, every approved main part not yet in a run and every released
 holdback not yet in a run, each with something left to transfer (an invoice on a payment hold
 is paid by hand). Its execution date is today or later. Plain Python: the caller passes today.
+
+A run may hold 100,000 invoices, so it is planned in a stream (docs/performance.md): `start`,
+then `take` for each chunk of invoices (it returns that chunk's items, for the caller to store,
+and writes them into the file), then `finish`. `plan` does the three at once and keeps the items.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -65,8 +69,12 @@ class RunItem:
 
 def payable_items(invoices: Iterable[PayableInvoice]) -> list[PayableItem]:
     """The parts of these invoices that a run pays, in the order given."""
-    items: list[PayableItem] = []
+    return list(_payable_items(invoices))
+
+
+def _payable_items(invoices: Iterable[PayableInvoice]) -> Iterator[PayableItem]:
     for invoice in invoices:
+        items: list[PayableItem] = []
         total = Money(invoice.amount_excl_vat_cents + invoice.vat_cents)
         base = (invoice.id, invoice.invoice_number, invoice.creditor_name, invoice.creditor_iban)
         if invoice.status == InvoiceStatus.APPROVED and invoice.main_open:
@@ -82,7 +90,7 @@ def payable_items(invoices: Iterable[PayableInvoice]) -> list[PayableItem]:
             items.append(
                 PayableItem(*base, PaymentPart.HOLDBACK, Money(invoice.held_pay_cents), Money(invoice.held_cents))
             )
-    return [item for item in items if item.amount.cents > 0]
+        yield from (item for item in items if item.amount.cents > 0)
 
 
 def end_to_end_id(invoice_id: str, part: str, n: int) -> str:
@@ -102,9 +110,11 @@ class PaymentRun:
     message_id: str
     status: str = PaymentRunStatus.SCHEDULED
     paid_on: date | None = None
-    items: list[RunItem] = field(default_factory=list)
+    items: list[RunItem] = field(default_factory=list)  # kept by `plan` only
+    item_count: int = 0
     file: payment_file.PaymentFile | None = None
     events: list[Payload] = field(default_factory=list, compare=False, repr=False)
+    _writer: payment_file.Pain001Writer | None = field(default=None, compare=False, repr=False)
 
     @property
     def total(self) -> Money:
@@ -121,17 +131,40 @@ class PaymentRun:
         invoices: Iterable[PayableInvoice],
         debtor: payment_file.Debtor,
         pain_schema: str,
+        created_at: datetime | None = None,
     ) -> PaymentRun:
         """A run of everything payable, as one checked pain.001 file; refused when the execution date
         is in the past or nothing is payable."""
+        run = cls.start(
+            run_id=run_id,
+            municipality=municipality,
+            execution_date=execution_date,
+            today=today,
+            debtor=debtor,
+            pain_schema=pain_schema,
+            created_at=created_at,
+        )
+        try:
+            run.items = run.take(invoices)
+            run.finish()
+        finally:
+            run.discard()
+        return run
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        run_id: str,
+        municipality: str,
+        execution_date: date,
+        today: date,
+        debtor: payment_file.Debtor,
+        pain_schema: str,
+        created_at: datetime | None = None,
+    ) -> PaymentRun:
+        """An empty run with its file opened; refused when the execution date is in the past."""
         payment_file.check_execution_date(execution_date, today)
-        items = payable_items(invoices)
-        if not items:
-            raise RuleBroken(
-                "payment_run.empty",
-                "There are no approved, unpaid invoices to pay.",
-                message_nl="Er zijn geen goedgekeurde, onbetaalde rekeningen om te betalen.",
-            )
         run = cls(
             id=run_id,
             municipality=municipality,
@@ -139,13 +172,22 @@ class PaymentRun:
             pain_schema=pain_schema,
             message_id=message_id_of(run_id),
         )
-        payments = []
-        for n, item in enumerate(items, start=1):
-            e2e = end_to_end_id(item.invoice_id, item.part, n)
+        run._writer = payment_file.Pain001Writer(
+            debtor, execution_date, run.message_id, pain_schema, created_at=created_at
+        )
+        return run
+
+    def take(self, invoices: Iterable[PayableInvoice]) -> list[RunItem]:
+        """The items of these invoices (the next chunk, in order), now written into the file."""
+        assert self._writer is not None, "take() after finish()"
+        taken = []
+        for item in _payable_items(invoices):
+            self.item_count += 1
+            e2e = end_to_end_id(item.invoice_id, item.part, self.item_count)
             remittance = f"Factuur {item.invoice_number}" + (
                 " (ingehouden deel)" if item.part == PaymentPart.HOLDBACK else ""
             )
-            payments.append(
+            self._writer.add(
                 payment_file.Payment(
                     end_to_end_id=e2e,
                     creditor_name=item.creditor_name[:70],
@@ -155,18 +197,35 @@ class PaymentRun:
                     remittance=remittance[:140],
                 )
             )
-            run.items.append(RunItem(item, e2e))
-        # Looked up on the module at call time (bench/invoices.py times it).
-        run.file = payment_file.build_pain001(debtor, payments, execution_date, run.message_id, schema=pain_schema)
-        run.events.append(
+            taken.append(RunItem(item, e2e))
+        return taken
+
+    def finish(self) -> None:
+        """Close the file (validated, totals read back) and record PaymentScheduled; refused when
+        nothing was payable."""
+        assert self._writer is not None, "finish() twice"
+        if not self.item_count:
+            raise RuleBroken(
+                "payment_run.empty",
+                "There are no approved, unpaid invoices to pay.",
+                message_nl="Er zijn geen goedgekeurde, onbetaalde rekeningen om te betalen.",
+            )
+        self.file = self._writer.finish()
+        self.discard()
+        self.events.append(
             PaymentScheduledV1(
-                payment_run_id=run_id,
-                invoice_count=len(run.items),
-                total_cents=run.total.cents,
-                execution_date=execution_date,
+                payment_run_id=self.id,
+                invoice_count=self.item_count,
+                total_cents=self.total.cents,
+                execution_date=self.execution_date,
             )
         )
-        return run
+
+    def discard(self) -> None:
+        """Drop the half-written file (also after a refusal); the finished one stays in `file`."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     def confirm(self, paid_on: date) -> None:
         """The bank executed the run: the caller pays every item in it, once."""

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from lxml import etree
 
 from services.budget.domain.payment_file import pain_schema, parse_pain001_totals
-from services.budget.models import Invoice
+from services.budget.models import Invoice, PaymentItem
 from shared.config import Settings
+from shared.money import Money
 from tests.integration.budget.support import (
     COACH_PROVIDER_ID,
     SIMPLER_PROVIDER_ID,
@@ -240,6 +241,28 @@ def test_a_payment_run_makes_a_valid_pain001_whose_totals_equal_the_approved_inv
     budget = http.get(f"/budget/v1/budgets/{b['budget_id']}", headers=FIN).json()
     assert budget["paid"] == "303.00"  # the budget carries amounts excl. VAT
     ledger_consistent(runtime)
+
+
+def test_a_payment_run_read_in_chunks_stores_every_item_once_and_a_file_whose_totals_match(env_on_both, monkeypatch):
+    from services.budget import payments
+
+    monkeypatch.setattr(payments, "RUN_CHUNK", 2)  # 5 invoices: three chunks of the streamed run
+    runtime, http = env_on_both
+    _, ids = _approved_invoices(runtime, http, 5)
+
+    run = http.post("/budget/v1/payment-runs", headers=FIN, json={"execution_date": TODAY.isoformat()})
+
+    assert run.status_code == 201, run.text
+    run = run.json()
+    xml = http.get(run["download"], headers=FIN).content
+    pain_schema("pain.001.001.09").assertValid(etree.fromstring(xml))
+    assert parse_pain001_totals(xml) == (5, Money.euros("615.00"))  # 100..104 plus 5 x 21 VAT
+    assert run["item_count"] == 5 and run["total"] == "615.00"
+    with runtime.engine.connect() as conn:
+        items = conn.execute(sa.select(PaymentItem.invoice_id).where(PaymentItem.run_id == run["id"])).scalars()
+        assert sorted(items) == sorted(ids)
+    assert {i["status"] for i in http.get("/budget/v1/invoices", headers=FIN).json()} == {"scheduled"}
+    assert outbox_types(runtime).count("PaymentScheduled") == 1
 
 
 def test_released_holdback_is_paid_in_a_later_run(env):

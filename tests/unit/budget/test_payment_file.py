@@ -3,6 +3,8 @@ and a run with a single bad payment refused before any file exists."""
 
 from __future__ import annotations
 
+import io
+import re
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -21,6 +23,7 @@ from services.budget.domain.payment_file import (
     PaymentFileError,
     build_pain001,
     parse_pain001_totals,
+    read_back_pain001,
     validate_pain001,
 )
 from shared.money import Money
@@ -238,3 +241,67 @@ def test_control_sum_is_always_the_exact_sum_of_the_payments(cents, schema):
     assert file.control_sum == Money(sum(cents))
     assert file.number_of_transactions == len(cents)
     assert parse_pain001_totals(file.xml_bytes) == (len(cents), Money(sum(cents)))
+
+
+def _without_random_parts(xml_bytes: bytes) -> bytes:
+    """The file without its creation time and the random tail of its PmtInfId."""
+    xml_bytes = re.sub(rb"<CreDtTm>[^<]*</CreDtTm>", b"<CreDtTm/>", xml_bytes)
+    return re.sub(rb"<PmtInfId>([^<]*)-[0-9a-f]{12}</PmtInfId>", rb"<PmtInfId>\1-</PmtInfId>", xml_bytes)
+
+
+@pytest.mark.parametrize("schema", SUPPORTED_SCHEMAS)
+def test_streamed_file_is_the_file_sepaxml_wrote_byte_for_byte(schema):
+    debtor = Debtor("Gemeente Zwolle & Omstreken", "NL91ABNA0417164300", "ABNANL2A")
+    payments = [
+        payment(n, 1 + n * 1234, creditor_bic="ABNANL2A" if n % 2 else None, creditor_name=f"Coach <{n}> & Co")
+        for n in range(1, 8)
+    ]
+    transfer = sepaxml.SepaTransfer(
+        {"name": debtor.name, "IBAN": debtor.iban, "BIC": debtor.bic, "batch": True, "currency": "EUR"},
+        schema=schema,
+        clean=False,
+    )
+    for p in payments:
+        entry = {"name": p.creditor_name, "IBAN": p.creditor_iban, "amount": p.amount.cents}
+        entry |= {"execution_date": RUN_DAY, "description": p.remittance, "endtoend_id": p.end_to_end_id}
+        transfer.add_payment(entry | ({"BIC": p.creditor_bic} if p.creditor_bic else {}))
+    theirs = re.sub(rb"<MsgId>[^<]*</MsgId>", b"<MsgId>RUN-1</MsgId>", transfer.export(validate=False))
+
+    ours = build_pain001(debtor, payments, RUN_DAY, "RUN-1", schema).xml_bytes
+
+    assert _without_random_parts(ours) == _without_random_parts(theirs)
+
+
+def test_a_streamed_file_of_many_payments_is_valid_and_its_totals_are_the_payments():
+    payments = [payment(n, 100 + n, creditor_bic="ABNANL2A" if n % 3 == 0 else None) for n in range(1, 2501)]
+
+    file = build_pain001(MUNICIPALITY, payments, RUN_DAY, "RUN-MANY", "pain.001.001.03")
+
+    assert validate_pain001(file.xml_bytes) == "pain.001.001.03"
+    xsd = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
+    xmlschema.XMLSchema(str(xsd)).validate(file.xml_bytes.decode())  # a second, independent validator
+    expected = Money(sum(100 + n for n in range(1, 2501)))
+    assert (file.number_of_transactions, file.control_sum) == (2500, expected)
+    assert parse_pain001_totals(file.xml_bytes) == (2500, expected)
+    assert file.size == len(file.xml_bytes)
+
+
+def test_reading_back_a_streamed_file_catches_a_block_total_that_disagrees():
+    file = build_pain001(MUNICIPALITY, [payment(1), payment(2)], RUN_DAY, "RUN-1")
+    block_start = file.xml_bytes.index(b"<PmtInf>")
+    head, block = file.xml_bytes[:block_start], file.xml_bytes[block_start:]
+    tampered = head + block.replace(b"<CtrlSum>300.00</CtrlSum>", b"<CtrlSum>310.00</CtrlSum>", 1)
+
+    with pytest.raises(PaymentFileError) as caught:
+        read_back_pain001(io.BytesIO(tampered), "pain.001.001.09")
+    assert caught.value.code == "payment_file.totals_mismatch" and "payment block" in caught.value.message
+
+
+def test_reading_back_a_streamed_file_validates_it_against_the_xsd():
+    file = build_pain001(MUNICIPALITY, [payment()], RUN_DAY, "RUN-1")
+    tampered = file.xml_bytes.replace(b"<IBAN>NL02ABNA0123456789</IBAN>", b"<IBAN>NL02 ABNA 0123</IBAN>")
+
+    with pytest.raises(PaymentFileError) as caught:
+        read_back_pain001(io.BytesIO(tampered), "pain.001.001.09")
+    assert caught.value.code == "payment_file.schema_invalid"
+    assert read_back_pain001(io.BytesIO(file.xml_bytes), "pain.001.001.09") == (1, Money(15000))

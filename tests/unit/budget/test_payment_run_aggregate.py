@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts.events import PaymentScheduledV1
 from services.budget.domain.invoice import PaymentPart
@@ -96,3 +98,51 @@ def test_a_run_is_confirmed_once():
     with pytest.raises(Conflict) as refused:
         run.confirm(date(2026, 11, 26))
     assert refused.value.code == "payment_run.already_paid"
+
+
+def start() -> PaymentRun:
+    return PaymentRun.start(
+        run_id="4f1c8a0e-0000-4000-8000-000000000002",
+        municipality="0344",
+        execution_date=TODAY,
+        today=TODAY,
+        debtor=DEBTOR,
+        pain_schema="pain.001.001.09",
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    parts=st.lists(
+        st.tuples(st.integers(min_value=1, max_value=5_000_00), st.integers(min_value=0, max_value=2_000_00)),
+        min_size=1,
+        max_size=30,
+    ),
+    chunk=st.integers(min_value=1, max_value=7),
+)
+def test_a_run_taken_in_chunks_totals_exactly_what_its_items_transfer(parts, chunk):
+    rows = [
+        Row(f"inv-{n}", amount_excl_vat_cents=excl, vat_cents=vat, amount_cents=excl, invoice_number=f"F-{n}")
+        for n, (excl, vat) in enumerate(parts)
+    ]
+    run = start()
+    items = []
+    for first in range(0, len(rows), chunk):
+        items += run.take(rows[first : first + chunk])
+    run.finish()
+
+    assert run.file is not None
+    assert run.item_count == len(items) == len(rows)
+    assert run.total == Money.total(i.item.amount for i in items) == Money(sum(e + v for e, v in parts))
+    assert parse_pain001_totals(run.file.xml_bytes) == (len(rows), run.total)
+    assert run.events[0].total_cents == run.total.cents and run.events[0].invoice_count == len(rows)
+    assert len({i.end_to_end_id for i in items}) == len(items)
+
+
+def test_a_run_that_took_nothing_is_refused_at_finish_and_leaves_no_file():
+    run = start()
+    assert run.take([Row("a", main_open=False)]) == []
+    with pytest.raises(RuleBroken) as caught:
+        run.finish()
+    assert caught.value.code == "payment_run.empty" and run.file is None
+    run.discard()
