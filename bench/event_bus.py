@@ -1,24 +1,30 @@
 #!/usr/bin/env python
 """Event bus benchmark: outbox -> relay -> Redis/Celery -> inbox, with real processes.
 
-    .venv/bin/python bench/event_bus.py [--events 5000] [--rate 200] [--duration 20] [--keep-db]
+    .venv/bin/python bench/event_bus.py [--events 5000] [--rate 0 = half the measured maximum] [--duration 20] [--keep-db]
 
-What it does, in one run (about a minute on a quiet 2-core machine):
+What it does, in one run (about two minutes on a quiet 2-core machine):
 
 1. creates a scratch PostgreSQL database, runs `prb migrate` on it, flushes a Redis db;
-2. measures the raw limit of the same servers: `pgbench -N -c 8 -j 2 -T 10` on its own scratch
-   database, and `redis-benchmark -t lpush` for context;
+2. measures the limits of the same machine in the same run: `pgbench -N -c 8 -j 2 -T 10` on its
+   own scratch database (the database), `redis-benchmark -t lpush` for context, and **plain
+   Celery** (bench/plain_celery.py: the same producers call `send_task` for a task that inserts
+   one row; no outbox, no inbox, a worker with the same pool and concurrency: what a team would
+   build instead, losing events on a broker restart);
 3. starts `prb relay` and `prb worker budget|monitoring|notifications` as real processes;
 4. throughput: producer processes commit N `ProgressReported` events (monitoring's outbox,
-   routed to notifications, whose handler records a message) as fast as they can, one
-   UnitOfWork per event; events/s is counted from the first commit to the last handled event
-   (the last `notifications.inbox.handled_at`);
-5. latency: one paced producer commits `--rate` events/s for 1 s of warm-up (reported apart)
-   plus `--duration` s; for every event the commit time (taken just after commit returns) is
-   compared with the time the consumer handled it (`inbox.handled_at`, written inside the
-   consumer's transaction, just before its commit) and the time a reader first saw its inbox
-   row (polled every 5 ms, so a few ms late); p50/p95/p99/max of both;
-6. prints the results against the targets and tears everything down, also on Ctrl-C or error.
+   routed to notifications, whose handler records a message with its in-app delivery and fans
+   out to webhooks) as fast as they can, one UnitOfWork per event; events/s is counted from the
+   first commit to the last handled event (the last `notifications.inbox.handled_at`);
+5. latency: one paced producer commits `--rate` events/s (default: half the throughput just
+   measured) for 1 s of warm-up (reported apart) plus `--duration` s; for every event the commit
+   time (taken just after commit returns) is compared with the time the consumer handled it
+   (`inbox.handled_at`, written inside the consumer's transaction, just before its commit) and
+   the time a reader first saw its inbox row (polled every 5 ms, so a few ms late);
+   p50/p95/p99/max of both;
+6. prints our figures, the limits and the ratios against the targets (throughput >= 1.0 x plain
+   Celery and >= 35 % of pgbench TPS / 2; p99 < 100 ms at half the maximum) and tears everything
+   down, also on Ctrl-C or error.
 
 During each phase it reads the CPU time of every process from /proc: per component (ms of CPU
 per event), and what other processes on the machine used. Before a phase it waits (up to
