@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -86,12 +87,22 @@ async def get_all(client: ApiClient, path: str, **params: Any) -> list[dict[str,
     return rows
 
 
+async def together(*calls: Awaitable[Any]) -> list[Any]:
+    """API calls side by side; every one has finished before the first error is raised (none is left
+    running, cancelled half-way, after the page answered)."""
+    found = await asyncio.gather(*calls, return_exceptions=True)
+    for result in found:
+        if isinstance(result, BaseException):
+            raise result
+    return list(found)
+
+
 async def of_clients(client: ApiClient, ids: list[str] | None, path: str, **params: Any) -> list[dict[str, Any]]:
     """The rows of these clients (None: of everyone in reach), asked in batches the APIs take."""
     if ids is None:
         return await get_all(client, path, **params)
     batches = [ids[i : i + CLIENTS_PER_CALL] for i in range(0, len(ids), CLIENTS_PER_CALL)]
-    found = await asyncio.gather(*(get_all(client, path, client_id=batch, **params) for batch in batches))
+    found = await together(*(get_all(client, path, client_id=batch, **params) for batch in batches))
     return [row for rows in found for row in rows]
 
 
@@ -137,7 +148,7 @@ async def caseload(request: Request, who: Staff) -> Response:
     everyone = await get_all(client, "/intake/v1/clients", case_manager=mine)
     names = {c["id"]: c for c in everyone if lead or c.get("case_manager") in (None, "", who.subject)}
     ids = None if lead else list(names)
-    reviews, overdue, trajectories, budgets, finance = await asyncio.gather(
+    reviews, overdue, trajectories, budgets, finance = await together(
         get_all(client, "/intake/v1/reviews", mine="false" if lead else "true"),
         of_clients(client, ids, "/monitoring/v1/follow-ups", overdue="true"),
         of_clients(client, ids, "/monitoring/v1/trajectories", status="running", kind="plan"),
@@ -217,14 +228,14 @@ async def caseload(request: Request, who: Staff) -> Response:
 async def file_context(client: ApiClient, client_id: str) -> dict[str, Any]:
     # The client's budgets and trajectories in one call each, and each plan's reads side by side:
     # not one call after another per plan.
-    person, plans, budgets, trajectories = await asyncio.gather(
+    person, plans, budgets, trajectories = await together(
         client.get(f"/intake/v1/clients/{client_id}"),
         get_all(client, "/intake/v1/plans", client_id=client_id),
         get_all(client, "/budget/v1/budgets", client_id=[client_id]),
         get_all(client, "/monitoring/v1/trajectories", client_id=[client_id], kind="plan"),
     )
     by_plan = {t["plan_id"]: t for t in trajectories}
-    files = await asyncio.gather(
+    files = await together(
         *(
             plan_file(client, plan, [b for b in budgets if b["plan_id"] == plan["id"]], by_plan.get(plan["id"]))
             for plan in plans
@@ -242,7 +253,7 @@ async def plan_file(
         entry["versions"] = await versions
         return entry
     base = f"/monitoring/v1/trajectories/{plan['id']}"
-    found = await asyncio.gather(
+    found = await together(
         versions,
         get_all(client, f"{base}/progress-reports"),
         get_all(client, f"{base}/conversations"),
