@@ -7,7 +7,7 @@ STAMP   = $(VENV)/.installed
 LOCK    = requirements/test.txt
 CODE    = shared services contracts eigenregie
 
-.PHONY: frontend lock lint validate-deploy run test test-unit test-integration test-e2e test-browser install browser-deps observability-deps bench bench-invoices bench-payments bench-monitoring bench-reminders bench-soak clean
+.PHONY: frontend lock lint validate-deploy run test test-unit test-integration test-e2e test-browser install browser-deps observability-deps bench bench-invoices bench-payments bench-monitoring bench-reminders bench-soak bench-pages clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,10 @@ bench-invoices: $(STAMP)
 ## make bench-payments: a 100,000-invoice payment run against a COPY TO of the same rows (PostgreSQL).
 bench-payments: $(STAMP)
 	$(BIN)/python bench/payment_run.py
+
+## make bench-pages: four pages (caseload, client file, finance queue, policy dashboard) of one municipality of 1,000,000 trajectories, p50/p95/p99 over real processes.
+bench-pages: $(STAMP)
+	$(BIN)/python bench/pages.py
 
 ## make bench-monitoring: the benchmark report over 1,000,000 trajectories and the overdue scan (PostgreSQL).
 bench-monitoring: $(STAMP)

@@ -152,7 +152,10 @@ def audit_table(schema: str) -> sa.Table:
     table = _BY_SCHEMA.get(schema)
     if table is None:
         with _LOCK:
-            table = _BY_SCHEMA.get(schema) or _BY_SCHEMA.setdefault(schema, _table_for(schema))
+            # `is None`, not `or`: a Table has no truth value (a second request waiting here raised).
+            table = _BY_SCHEMA.get(schema)
+            if table is None:
+                table = _BY_SCHEMA.setdefault(schema, _table_for(schema))
     return table
 
 

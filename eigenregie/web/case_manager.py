@@ -5,7 +5,9 @@ with the person's own token (pages.api); the rules and the refusals are the APIs
 
 from __future__ import annotations
 
+import asyncio
 import difflib
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,6 +27,7 @@ STAFF = ("case_manager", "team_lead")
 Staff = Annotated[WebSession, Depends(pages.role_in(*STAFF))]
 TeamLead = Annotated[WebSession, Depends(pages.role_in("team_lead"))]
 ALL = 500  # the APIs' largest page
+CLIENTS_PER_CALL = 100  # the most client ids a list route takes
 SECTIONS = ("foreword", "introduction", "labour_market", "preconditions", "structure", "budget", "attachments")
 ENDING_WITHIN_DAYS = 60
 CONVERSATION_KINDS = ("progress", "six_month_presentation", "closing", "other")
@@ -84,6 +87,25 @@ async def get_all(client: ApiClient, path: str, **params: Any) -> list[dict[str,
     return rows
 
 
+async def together(*calls: Awaitable[Any]) -> list[Any]:
+    """API calls side by side; every one has finished before the first error is raised (none is left
+    running, cancelled half-way, after the page answered)."""
+    found = await asyncio.gather(*calls, return_exceptions=True)
+    for result in found:
+        if isinstance(result, BaseException):
+            raise result
+    return list(found)
+
+
+async def of_clients(client: ApiClient, ids: list[str] | None, path: str, **params: Any) -> list[dict[str, Any]]:
+    """The rows of these clients (None: of everyone in reach), asked in batches the APIs take."""
+    if ids is None:
+        return await get_all(client, path, **params)
+    batches = [ids[i : i + CLIENTS_PER_CALL] for i in range(0, len(ids), CLIENTS_PER_CALL)]
+    found = await together(*(get_all(client, path, client_id=batch, **params) for batch in batches))
+    return [row for rows in found for row in rows]
+
+
 async def maybe(client: ApiClient, path: str, **params: Any) -> Any:
     """A read that may be missing for this plan (no trajectory yet): None instead of a 404 page."""
     try:
@@ -119,16 +141,20 @@ async def caseload(request: Request, who: Staff) -> Response:
     trajectories ending."""
     client = pages.api(request, who)
     lang = pages.lang_of(request, who)
-    everyone = await get_all(client, "/intake/v1/clients")
+    lead = who.role == "team_lead"
     # A case manager's caseload: their own clients (and those without one); a team lead's: everyone.
-    names = {
-        c["id"]: c for c in everyone if who.role == "team_lead" or c.get("case_manager") in (None, "", who.subject)
-    }
-    reviews = await get_all(client, "/intake/v1/reviews", mine="false" if who.role == "team_lead" else "true")
-    overdue = await get_all(client, "/monitoring/v1/follow-ups", overdue="true")
-    trajectories = await get_all(client, "/monitoring/v1/trajectories", status="running", kind="plan")
-    budgets = await get_all(client, "/budget/v1/budgets")
-    finance = await client.get("/budget/v1/finance-policy")
+    # Asked of the APIs by client, not the whole municipality's first pages filtered here.
+    mine = None if lead else [who.subject, ""]
+    everyone = await get_all(client, "/intake/v1/clients", case_manager=mine)
+    names = {c["id"]: c for c in everyone if lead or c.get("case_manager") in (None, "", who.subject)}
+    ids = None if lead else list(names)
+    reviews, overdue, trajectories, budgets, finance = await together(
+        get_all(client, "/intake/v1/reviews", mine="false" if lead else "true"),
+        of_clients(client, ids, "/monitoring/v1/follow-ups", overdue="true"),
+        of_clients(client, ids, "/monitoring/v1/trajectories", status="running", kind="plan"),
+        of_clients(client, ids, "/budget/v1/budgets", status="open"),
+        client.get("/budget/v1/finance-policy"),
+    )
     near = min(finance.get("thresholds") or [80])
     items: list[Attention] = []
     for r in reviews:
@@ -200,24 +226,43 @@ async def caseload(request: Request, who: Staff) -> Response:
 
 
 async def file_context(client: ApiClient, client_id: str) -> dict[str, Any]:
-    person = await client.get(f"/intake/v1/clients/{client_id}")
-    plans = await get_all(client, "/intake/v1/plans", client_id=client_id)
-    files: list[dict[str, Any]] = []
-    for plan in plans:
-        entry: dict[str, Any] = {"plan": plan}
-        entry["versions"] = await get_all(client, f"/intake/v1/plans/{plan['id']}/versions")
-        entry["budgets"] = await get_all(client, "/budget/v1/budgets", plan_id=plan["id"])
-        trajectory = await maybe(client, f"/monitoring/v1/trajectories/{plan['id']}")
-        entry["trajectory"] = trajectory
-        if trajectory is not None:
-            base = f"/monitoring/v1/trajectories/{plan['id']}"
-            entry["reports"] = await get_all(client, f"{base}/progress-reports")
-            entry["conversations"] = await get_all(client, f"{base}/conversations")
-            entry["outcomes"] = await get_all(client, f"{base}/outcomes")
-            entry["outcome_state"] = await maybe(client, f"{base}/outcome-state")
-            entry["minutes"] = sum(int(c.get("minutes") or 0) for c in entry["conversations"])
-        files.append(entry)
-    return {"person": person, "files": files, "bsn": masked_bsn(person.get("bsn"))}
+    # The client's budgets and trajectories in one call each, and each plan's reads side by side:
+    # not one call after another per plan.
+    person, plans, budgets, trajectories = await together(
+        client.get(f"/intake/v1/clients/{client_id}"),
+        get_all(client, "/intake/v1/plans", client_id=client_id),
+        get_all(client, "/budget/v1/budgets", client_id=[client_id]),
+        get_all(client, "/monitoring/v1/trajectories", client_id=[client_id], kind="plan"),
+    )
+    by_plan = {t["plan_id"]: t for t in trajectories}
+    files = await together(
+        *(
+            plan_file(client, plan, [b for b in budgets if b["plan_id"] == plan["id"]], by_plan.get(plan["id"]))
+            for plan in plans
+        )
+    )
+    return {"person": person, "files": list(files), "bsn": masked_bsn(person.get("bsn"))}
+
+
+async def plan_file(
+    client: ApiClient, plan: dict[str, Any], budgets: list[dict[str, Any]], trajectory: dict[str, Any] | None
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"plan": plan, "budgets": budgets, "trajectory": trajectory}
+    versions = get_all(client, f"/intake/v1/plans/{plan['id']}/versions")
+    if trajectory is None:
+        entry["versions"] = await versions
+        return entry
+    base = f"/monitoring/v1/trajectories/{plan['id']}"
+    found = await together(
+        versions,
+        get_all(client, f"{base}/progress-reports"),
+        get_all(client, f"{base}/conversations"),
+        get_all(client, f"{base}/outcomes"),
+        maybe(client, f"{base}/outcome-state"),
+    )
+    entry.update(zip(("versions", "reports", "conversations", "outcomes", "outcome_state"), found, strict=True))
+    entry["minutes"] = sum(int(c.get("minutes") or 0) for c in entry["conversations"])
+    return entry
 
 
 def form_context(form_id: str = "", errors: dict[str, str] | None = None, values: FormData | None = None) -> Any:

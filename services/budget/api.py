@@ -16,6 +16,7 @@ from services.budget.api_invoices_in import router as invoices_in_router
 from services.budget.api_jobs import router as jobs_router
 from services.budget.api_providers import router as providers_router
 from services.budget.domain.invoice import InvoiceStatus
+from services.budget.domain.states import BudgetStatus
 from services.budget.models import (
     BudgetPublic,
     BulkApprove,
@@ -70,10 +71,14 @@ def list_budgets(
     page: PageDep,
     response: Response,
     plan_id: Annotated[str | None, Query(max_length=36)] = None,
+    client_id: Annotated[
+        list[str] | None, Query(max_length=100, description="Only these clients' (repeat the parameter; at most 100).")
+    ] = None,
+    status: Annotated[BudgetStatus | None, Query(description="open or closed.")] = None,
 ) -> list[BudgetPublic]:
     """Budgets with their lines and balances, oldest first; the client side sees only its own.
     `plan_id` (a plan or orientation id) narrows it to that trajectory's budget."""
-    return page_answer(queries.list_budgets(session, who, page, plan_id), response)
+    return page_answer(queries.list_budgets(session, who, page, plan_id, client_id, status), response)
 
 
 @router.get("/budgets/{budget_id}", response_model=BudgetPublic, tags=["budgets"], summary="Read a budget")

@@ -65,8 +65,34 @@ def _invoiced_by_line(session: Session, budget_id: str) -> dict[str, int]:
 
 
 def budget_public(session: Session, budget: Budget) -> BudgetPublic:
-    lines = repository.lines(session, budget.id)
-    invoiced = _invoiced_by_line(session, budget.id)
+    return _budget_public(budget, repository.lines(session, budget.id), _invoiced_by_line(session, budget.id))
+
+
+def budgets_public(session: Session, budgets: list[Budget]) -> list[BudgetPublic]:
+    """A page of budgets with two statements for all their lines and open invoices, not two per budget."""
+    ids = [b.id for b in budgets]
+    if not ids:
+        return []
+    lines: dict[str, list[BudgetLine]] = {i: [] for i in ids}
+    for line in session.exec(
+        select(BudgetLine)
+        .where(col(BudgetLine.budget_id).in_(ids))
+        .order_by(BudgetLine.id)
+        .execution_options(**repository.FRESH)
+    ):
+        lines[line.budget_id].append(line)
+    invoiced: dict[str, dict[str, int]] = {i: {} for i in ids}
+    for budget_id, line_id, cents in session.exec(
+        select(Invoice.budget_id, Invoice.budget_line_id, Invoice.amount_cents).where(
+            col(Invoice.budget_id).in_(ids), col(Invoice.status).in_(OPEN_STATES)
+        )
+    ).all():
+        totals = invoiced[budget_id]
+        totals[line_id] = totals.get(line_id, 0) + cents
+    return [_budget_public(b, lines[b.id], invoiced[b.id]) for b in budgets]
+
+
+def _budget_public(budget: Budget, lines: list[BudgetLine], invoiced: dict[str, int]) -> BudgetPublic:
     public_lines = [
         BudgetLinePublic(
             id=line.id,
@@ -119,6 +145,8 @@ def list_budgets(
     who: Principal,
     page: PageRequest,
     plan_id: str | None = None,
+    client_ids: list[str] | None = None,
+    status: BudgetStatus | None = None,
 ) -> Page[BudgetPublic]:
     authorize(who, Action.READ_BUDGET)
     query = (
@@ -128,7 +156,12 @@ def list_budgets(
         query = query.where(Budget.client_id == who.client_id)
     if plan_id:
         query = query.where(Budget.plan_id == plan_id)
-    return page_of(session, query, page).map(lambda budget: budget_public(session, budget))
+    if client_ids:
+        query = query.where(col(Budget.client_id).in_(client_ids))
+    if status is not None:
+        query = query.where(Budget.status == status)
+    found = page_of(session, query, page)
+    return Page(budgets_public(session, list(found.items)), found.total, found.request)
 
 
 def ledger_entries(session: Session, who: Principal, budget_id: str, page: PageRequest) -> Page[LedgerEntry]:

@@ -185,9 +185,18 @@ def register_client(data: ClientCreate, who: CurrentPrincipal, uow: Uow) -> Clie
 
 
 @router.get("/clients", response_model=list[ClientPublic], tags=["clients"], responses=PAGED, summary="List clients")
-def list_clients(who: CurrentPrincipal, session: SessionDep, page: PageDep, response: Response) -> list[ClientPublic]:
+def list_clients(
+    who: CurrentPrincipal,
+    session: SessionDep,
+    page: PageDep,
+    response: Response,
+    case_manager: Annotated[
+        list[str] | None,
+        Query(max_length=20, description="Only the clients of these case managers (repeat it; empty: no one's)."),
+    ] = None,
+) -> list[ClientPublic]:
     """The municipality's clients, oldest first; the client side sees only itself."""
-    return page_answer(queries.list_clients(session, who, page), response)
+    return page_answer(queries.list_clients(session, who, page, case_manager), response)
 
 
 @router.post("/clients/search", response_model=list[ClientPublic], tags=["clients"], summary="Find a client by BSN")

@@ -174,7 +174,9 @@ def get_client_contact(session: Session, who: Principal, client_id: str) -> Clie
     )
 
 
-def list_clients(session: Session, who: Principal, page: PageRequest) -> Page[ClientPublic]:
+def list_clients(
+    session: Session, who: Principal, page: PageRequest, case_managers: list[str] | None = None
+) -> Page[ClientPublic]:
     authorize(who, Action.READ_CLIENT)
     repository.ensure_representative(session, who)
     query = (
@@ -182,6 +184,8 @@ def list_clients(session: Session, who: Principal, page: PageRequest) -> Page[Cl
     )
     if who.is_client_side():
         query = query.where(Client.id == who.client_id)
+    if case_managers:
+        query = query.where(col(Client.case_manager).in_(case_managers))
     return page_of(session, query, page).map(_client_public)
 
 

@@ -41,12 +41,16 @@ def list_trajectories(
     ] = None,
     kind: Annotated[TrajectoryKind | None, Query(description="plan or orientation.")] = None,
     status: Annotated[TrajectoryStatus | None, Query(description="running or closed.")] = None,
+    client_id: Annotated[
+        list[str] | None, Query(max_length=100, description="Only these clients' (repeat the parameter; at most 100).")
+    ] = None,
 ) -> list[TrajectoryPublic]:
     """The municipality's trajectories, oldest first: one per approved plan (kind `plan`) and one per
     orientation phase (kind `orientation`, under the orientation id). The client side sees only
     its own. `paid_incl_vat` is what was paid out, incl. VAT (see the field)."""
     return page_answer(
-        queries.list_trajectories(session, who, page, overdue=overdue, kind=kind, status=status), response
+        queries.list_trajectories(session, who, page, overdue=overdue, kind=kind, status=status, client_ids=client_id),
+        response,
     )
 
 

@@ -288,12 +288,23 @@ def list_follow_ups(
         str | None, Query(max_length=36, pattern=NO_CONTROLS, description="Only this trajectory's.")
     ] = None,
     status: Annotated[FollowUpStatus, Query(description="open (default), done or cancelled.")] = FollowUpStatus.OPEN,
+    client_id: Annotated[
+        list[str] | None, Query(max_length=100, description="Only these clients' (repeat the parameter; at most 100).")
+    ] = None,
 ) -> list[FollowUpPublic]:
     """The municipality's follow-ups (reports, conversations, milestones, durability checks,
     aftercare), by due day: for staff, what needs attention."""
     return page_answer(
         progress_planning.list_follow_ups(
-            session, who, page, clock.today(), overdue=overdue, kind=kind, plan_id=plan_id, status=status
+            session,
+            who,
+            page,
+            clock.today(),
+            overdue=overdue,
+            kind=kind,
+            plan_id=plan_id,
+            status=status,
+            client_ids=client_id,
         ),
         response,
     )

@@ -327,6 +327,7 @@ def list_follow_ups(
     kind: FollowUpKind | None = None,
     plan_id: str | None = None,
     status: FollowUpStatus = FollowUpStatus.OPEN,
+    client_ids: list[str] | None = None,
 ) -> Page[FollowUpPublic]:
     """The municipality's follow-ups (open by default), by due day: `overdue=true` what is past its
     day, `false` what is still to come."""
@@ -338,6 +339,8 @@ def list_follow_ups(
         query = query.where(FollowUp.kind == kind)
     if plan_id is not None:
         query = query.where(FollowUp.plan_id == plan_id)
+    if client_ids:
+        query = query.where(col(FollowUp.client_id).in_(client_ids))
     query = query.order_by(col(FollowUp.due_on), col(FollowUp.id))
     return page_of(session, query, page).map(lambda row: follow_up_public(row, today))
 

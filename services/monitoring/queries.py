@@ -63,6 +63,7 @@ def list_trajectories(
     overdue: bool | None = None,
     kind: TrajectoryKind | None = None,
     status: TrajectoryStatus | None = None,
+    client_ids: list[str] | None = None,
 ) -> Page[TrajectoryPublic]:
     authorize(who, Action.READ_TRAJECTORY)
     query = select(Trajectory).where(Trajectory.municipality == who.municipality)
@@ -74,6 +75,8 @@ def list_trajectories(
         query = query.where(Trajectory.kind == kind)
     if status is not None:
         query = query.where(Trajectory.status == status)
+    if client_ids:
+        query = query.where(col(Trajectory.client_id).in_(client_ids))
     query = query.order_by(col(Trajectory.started_on), col(Trajectory.plan_id))
     return page_of(session, query, page).map(trajectory_public)
 
