@@ -324,11 +324,12 @@ def line_for_submission(
     session: Session,
     who: Principal,
     reference: str,
-) -> tuple[Budget, BudgetLine, Order | None]:
+) -> tuple[Budget, BudgetLine, Order | None, FinancePolicy]:
     """The invoice's reference is a budget line id, or the reference of an order on a line.
 
-    Found and locked in one statement: the budget row (FOR UPDATE OF budget, re-read), and only
-    among the budgets `who` may invoice, so no one can hold another municipality's or client's lock."""
+    Found and locked in one statement, with the municipality's finance policy: the budget row (FOR
+    UPDATE OF budget, re-read), and only among the budgets `who` may invoice, so no one can hold
+    another municipality's or client's lock."""
     order = None
     found = line_and_budget(session, who, reference)
     if found is None:
@@ -347,14 +348,16 @@ def line_for_submission(
             "budget_line_id",
             message_nl="Er is geen open budgetregel met dit kenmerk.",
         )
-    line, budget = found
-    return budget, line, order
+    line, budget, policy = found
+    return budget, line, order, finance_policy_for(budget.municipality, policy)
 
 
 def line_and_budget(session: Session, who: Principal, line_id: str) -> Any:
+    """(line, budget, the stored finance policy document or None), the budget locked."""
     query = (
-        select(BudgetLine, Budget)
+        select(BudgetLine, Budget, FinancePolicyRecord.document)
         .join(Budget, col(Budget.id) == col(BudgetLine.budget_id))
+        .outerjoin(FinancePolicyRecord, col(FinancePolicyRecord.municipality) == col(Budget.municipality))
         .where(BudgetLine.id == line_id, Budget.municipality == who.municipality)
     )
     if who.is_client_side():
@@ -364,10 +367,42 @@ def line_and_budget(session: Session, who: Principal, line_id: str) -> Any:
     locked = budgets_locked(session)
     if not locked:
         return session.exec(query.with_for_update(of=Budget).execution_options(**FRESH)).first()
+    read = _lines_read(session).get(line_id)
+    if read is not None and read[1].id in locked:
+        return read  # read by `read_locked_lines` under this transaction's lock, so still current
     found = session.exec(query.execution_options(**FRESH)).first()  # a batch locked its budgets up front
     if found is not None and found[1].id not in locked:
         found = session.exec(query.with_for_update(of=Budget).execution_options(**FRESH)).first()
     return found
+
+
+def _lines_read(session: Session) -> dict[str, Any]:
+    root = session.get_transaction()
+    held = session.info.get("lines_read")
+    if held is None or held[0] is not root:
+        held = session.info["lines_read"] = (root, {})
+    return held[1]
+
+
+def read_locked_lines(session: Session, who: Principal, references: set[str]) -> None:
+    """For a batch that locked its budgets up front (`lock_budgets`): read the lines it names, with
+    their budgets and policy, in one statement, so `line_and_budget` need not read them one by one.
+    Nothing else changes them while this transaction holds their budgets' locks."""
+    locked = budgets_locked(session)
+    if not references or not locked:
+        return
+    query = (
+        select(BudgetLine, Budget, FinancePolicyRecord.document)
+        .join(Budget, col(Budget.id) == col(BudgetLine.budget_id))
+        .outerjoin(FinancePolicyRecord, col(FinancePolicyRecord.municipality) == col(Budget.municipality))
+        .where(col(BudgetLine.id).in_(references), Budget.municipality == who.municipality)
+    )
+    if who.is_client_side():
+        query = query.where(Budget.client_id == who.client_id)
+    read = _lines_read(session)
+    for row in session.exec(query.execution_options(**FRESH)).all():
+        if row[1].id in locked:
+            read[row[0].id] = row
 
 
 def budgets_referenced(session: Session, who: Principal, references: set[str]) -> set[str]:
