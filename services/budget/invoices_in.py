@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from services.budget import commands, providers, repository
+from services.budget import commands, intake_lines, providers, repository
 from services.budget.commands import audited_invoice, each_in_a_savepoint, emit_events, rejected
 from services.budget.domain import invoice as invoice_domain
 from services.budget.domain.finance_policy import FinancePolicy
@@ -71,10 +71,10 @@ def accept_invoice(
     claim the same money. `audit_entries`: collect the audit record there, for the caller to
     append with the others of its batch (one chain lock and one insert for the batch), instead
     of appending it now."""
-    budget, line, order, policy = repository.line_for_submission(uow.session, who, submission.budget_line_id)
+    budget, line, order, policy = intake_lines.line_for_submission(uow.session, who, submission.budget_line_id)
     incoming = submission.incoming
     late = budget.status == "closed"
-    snapshot = repository.snapshot(uow.session, who, budget, line, order)
+    snapshot = intake_lines.snapshot(uow.session, who, budget, line, order)
     today = uow.clock.today()
     if late:
         amount = charge(incoming, policy.budgets_include_vat)  # checked when finance decides on the review
@@ -216,8 +216,8 @@ def submit_invoices(
     """Many invoices at once: each gets its own result; one bad invoice never rejects the others."""
     authorize(who, Action.SEND_INVOICE)
     references = {s.budget_line_id for _, s in submissions if isinstance(s, Submission)}
-    repository.lock_budgets(uow.session, repository.budgets_referenced(uow.session, who, references))
-    repository.read_locked_lines(uow.session, who, references)
+    repository.lock_budgets(uow.session, intake_lines.budgets_referenced(uow.session, who, references))
+    intake_lines.read_locked_lines(uow.session, who, references)
     results: list[ItemResult] = []
     # The accepted invoices' audit records go in at the end, in their order: the municipality's
     # chain is locked from then until the commit, not for the whole batch.
