@@ -86,8 +86,9 @@ def _lines_read(session: Session) -> dict[str, Any]:
 
 def read_locked_lines(session: Session, who: Principal, references: set[str]) -> None:
     """For a batch that locked its budgets up front (`lock_budgets`): read the lines it names, with
-    their budgets and policy, in one statement, so `line_and_budget` need not read them one by one.
-    Nothing else changes them while this transaction holds their budgets' locks."""
+    their budgets and policy, and their reserves and waiting claims, in two statements, so neither
+    `line_and_budget` nor `snapshot` need read them invoice by invoice. Nothing else changes them
+    while this transaction holds their budgets' locks; the batch adds what it accepts (`accepted`)."""
     locked = budgets_locked(session)
     if not references or not locked:
         return
@@ -103,6 +104,7 @@ def read_locked_lines(session: Session, who: Principal, references: set[str]) ->
     for row in session.exec(query.execution_options(**FRESH)).all():
         if row[1].id in locked:
             read[row[0].id] = row
+    _read_claims(session, [(row[1].id, line_id) for line_id, row in read.items()])
 
 
 def budgets_referenced(session: Session, who: Principal, references: set[str]) -> set[str]:
@@ -123,30 +125,65 @@ def budgets_referenced(session: Session, who: Principal, references: set[str]) -
     return {*by_line, *by_order}
 
 
-def snapshot(session: Session, who: Principal, budget: Budget, line: BudgetLine, order: Order | None) -> LineSnapshot:
-    """What the invoice checks see of a line, under its budget's lock."""
-    # One statement: what open orders still reserve on the line, and the waiting invoices per order.
-    reserves_and_claims: Any = sa.union_all(
+def _reserves_and_claims(budget_ids: list[str], line_ids: list[str]) -> Any:
+    """One statement: what open orders still reserve on the lines, and the waiting invoices per
+    line and order."""
+    return sa.union_all(
         sa.select(
             sa.literal("order").label("kind"),
+            col(Order.budget_line_id).label("line_id"),
             col(Order.id).label("order_id"),
             (col(Order.amount_cents) - col(Order.used_cents)).label("cents"),
-        ).where(col(Order.budget_line_id) == line.id, col(Order.status) == "open"),
+        ).where(col(Order.budget_line_id).in_(line_ids), col(Order.status) == "open"),
         sa.select(
             sa.literal("claim").label("kind"),
+            col(Invoice.budget_line_id).label("line_id"),
             col(Invoice.order_id).label("order_id"),
             sa.func.sum(Invoice.amount_cents).label("cents"),
         )
         .where(
-            col(Invoice.budget_id) == budget.id,
-            col(Invoice.budget_line_id) == line.id,
+            col(Invoice.budget_id).in_(budget_ids),
+            col(Invoice.budget_line_id).in_(line_ids),
             col(Invoice.status).in_(PENDING_STATES),
         )
-        .group_by(Invoice.order_id),
+        .group_by(col(Invoice.budget_line_id), col(Invoice.order_id)),
     )
-    rows = session.execute(reserves_and_claims).all()
-    reserves = {row.order_id: Money(int(row.cents)) for row in rows if row.kind == "order"}
-    claims = pending_claims((row.order_id, row.cents) for row in rows if row.kind == "claim")
+
+
+def _claims_read(session: Session) -> dict[str, list[tuple[str, str | None, int]]]:
+    root = session.get_transaction()
+    held = session.info.get("claims_read")
+    if held is None or held[0] is not root:
+        held = session.info["claims_read"] = (root, {})
+    return held[1]
+
+
+def _read_claims(session: Session, lines: list[tuple[str, str]]) -> None:
+    """The reserves and waiting claims of these (budget id, line id), under their budgets' locks,
+    kept for this transaction; `accepted` adds each invoice the batch accepts."""
+    read = _claims_read(session)
+    for _, line_id in lines:
+        read[line_id] = []
+    statement = _reserves_and_claims(sorted({b for b, _ in lines}), sorted({li for _, li in lines}))
+    for row in session.execute(statement):
+        read[row.line_id].append((row.kind, row.order_id, int(row.cents)))
+
+
+def accepted(session: Session, invoice: Invoice) -> None:
+    """A batch accepted this invoice (its savepoint is released): it claims its line from now on."""
+    read = _claims_read(session).get(invoice.budget_line_id)
+    if read is not None and invoice.status in PENDING_STATES:
+        read.append(("claim", invoice.order_id, invoice.amount_cents))
+
+
+def snapshot(session: Session, who: Principal, budget: Budget, line: BudgetLine, order: Order | None) -> LineSnapshot:
+    """What the invoice checks see of a line, under its budget's lock."""
+    rows = _claims_read(session).get(line.id) if budget.id in budgets_locked(session) else None
+    if rows is None:
+        statement = _reserves_and_claims([budget.id], [line.id])
+        rows = [(r.kind, r.order_id, int(r.cents)) for r in session.execute(statement)]
+    reserves = {order_id: Money(cents) for kind, order_id, cents in rows if kind == "order" and order_id}
+    claims = pending_claims((order_id, cents) for kind, order_id, cents in rows if kind == "claim")
     return LineSnapshot(
         line_id=line.id,
         budget_status=budget.status,

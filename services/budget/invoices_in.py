@@ -231,6 +231,7 @@ def submit_invoices(
             invoice = each_in_a_savepoint(uow, partial(accept_invoice, uow, who, submission, entries))
             results.append(ItemResult(index=index, reference=reference, status="accepted", invoice_id=invoice.id))
             audit_entries += entries
+            intake_lines.accepted(uow.session, invoice)
         except DomainError as exc:
             results.append(rejected(index, reference, exc))
     audit.append(uow.session, uow.service, audit_entries)

@@ -238,6 +238,7 @@ def _run_upload(uow: UnitOfWork, job: BudgetJob) -> None:
             try:
                 invoice = each_in_a_savepoint(uow, partial(invoices_in.accept_invoice, uow, who, submission))
                 result = ItemResult(index=index, reference=reference, status="accepted", invoice_id=invoice.id)
+                intake_lines.accepted(uow.session, invoice)
             except DomainError as exc:
                 result = rejected(index, reference, exc)
             results.append(result.model_dump(mode="json"))

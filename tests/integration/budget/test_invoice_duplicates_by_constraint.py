@@ -106,3 +106,23 @@ def test_a_batch_with_no_invoice_accepted_writes_no_audit_record(env):
     r = http.post("/budget/v1/invoices/bulk", headers=PROVIDER, json=[invoice_body(line, "F-0", "9.00")])
     assert r.status_code == 200 and r.json()["accepted"] == 0
     assert len(_audit(runtime)) == before
+
+
+def test_a_batch_counts_the_invoices_it_accepted_before_against_the_line(env):
+    # The batch reads a line's waiting claims once, under its lock, and adds each invoice it
+    # accepts: the line (1,000.00) is never claimed beyond what it holds.
+    runtime, http = env
+    line = open_budget(runtime)["line_ids"][0]
+    assert (
+        http.post("/budget/v1/invoices", headers=PROVIDER, json=invoice_body(line, "H-0", "50.00")).status_code == 201
+    )
+    amounts = ["600.00", "300.00", "100.00", "50.00", "0.01"]
+    batch = [invoice_body(line, f"H-{n}", amount) for n, amount in enumerate(amounts, start=1)]
+
+    r = http.post("/budget/v1/invoices/bulk", headers=PROVIDER, json=batch)
+
+    results = r.json()["results"]
+    assert [i["status"] for i in results] == ["accepted", "accepted", "rejected", "accepted", "rejected"]
+    assert results[2]["code"] == results[4]["code"] == "invoice.over_budget"
+    late = http.post("/budget/v1/invoices", headers=PROVIDER, json=invoice_body(line, "H-9", "0.01"))
+    assert late.status_code == 422 and late.json()["code"] == "invoice.over_budget"
