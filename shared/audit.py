@@ -490,13 +490,30 @@ def record_change(
     `uow.service`): old and new values of the fields that differ, personal ones and free text
     masked. An update that changes nothing records nothing. `purpose` (a code) instead of the
     request's or the role's; an event handler or job passes `system_principal(...)` as `who`."""
+    entry = change_entry(uow, who, client_id, action, old=old, new=new, secret=secret, purpose=purpose)
+    return None if entry is None else append(uow.session, uow.service, [entry])[0]
+
+
+def change_entry(
+    uow: Any,
+    who: Principal,
+    client_id: str,
+    action: AuditAction,
+    *,
+    old: Mapping[str, Any] | None = None,
+    new: Mapping[str, Any] | None = None,
+    secret: frozenset[str] = MASKED_FIELDS,
+    purpose: str | None = None,
+) -> AuditEntry | None:
+    """The entry `record_change` would append, for a command that appends the entries of a batch
+    at once (`append`, in the same unit of work); None for an update that changes nothing."""
     changes = masked_changes(old, new, secret=secret)
     if action == AuditAction.UPDATE and all(_is_reference(name) for name in changes):
         return None
     entry = entry_for(who, client_id, action, at=uow.clock.now(), changes=changes, correlation_id=uow.correlation_id)
     if purpose is not None:
         entry = replace(entry, purpose=_purpose_code(purpose))
-    return append(uow.session, uow.service, [entry])[0]
+    return entry
 
 
 def system_principal(service: str, municipality: str) -> Principal:

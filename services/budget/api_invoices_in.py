@@ -3,7 +3,7 @@ invoices and declarations. Parse, authorise, call a command. Included by api.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -27,14 +27,28 @@ from shared.uow import UnitOfWork
 
 router = APIRouter()
 Uow = Annotated[UnitOfWork, Depends(uow_dependency("budget"))]
+
+
+async def _idempotent_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    """As `uow_dependency("budget")`, but async, for the routes whose work runs through
+    `_idempotent`: opening and closing the unit of work does no I/O there (the work commits, or
+    `release` rolls it back, in the thread pool), and a sync dependency costs two hops to the pool."""
+    with request.app.state.runtime.uow("budget") as uow:
+        if not hasattr(request.state, "db_session"):
+            request.state.db_session = uow.session
+        yield uow
+
+
+IdempotentUow = Annotated[UnitOfWork, Depends(_idempotent_uow)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="Retry-safe partner POSTs.")]
 MAX_BULK = 1000
 _invoice_list = TypeAdapter(list[dict[str, Any]])
 
 
-def _invoice_sender(who: CurrentPrincipal) -> Principal:
+async def _invoice_sender(who: CurrentPrincipal) -> Principal:
     """A partner application with the scope invoices:write sends invoices as the provider its KvK
-    number is (shared.access.as_provider): a line naming another KvK refuses them, as for a provider."""
+    number is (shared.access.as_provider): a line naming another KvK refuses them, as for a provider.
+    Async because it does no I/O: a sync dependency costs a hop to the thread pool."""
     return as_provider(who, Scope.INVOICES_WRITE)
 
 
@@ -54,8 +68,16 @@ async def _idempotent(
 ) -> JSONResponse:
     # The routes are async only to read the raw body; the database work runs in the thread pool,
     # so one process serves other requests while this one waits for PostgreSQL.
+    def guarded() -> tuple[int, Any]:
+        try:
+            return work()
+        except BaseException:
+            uow.rollback()  # here in the pool, not in the dependency's exit on the event loop
+            raise
+
+    engine = request.app.state.runtime.engine
     status, payload = await run_in_threadpool(
-        run_idempotent, request.app.state.runtime.engine, IdempotencyRecord, who, key, body, work, release=uow.rollback
+        run_idempotent, engine, IdempotencyRecord, who, key, body, guarded, release=uow.rollback
     )
     return JSONResponse(payload, status_code=status)
 
@@ -67,7 +89,7 @@ async def _idempotent(
     "/invoices", status_code=201, response_model=InvoicePublic, tags=["invoices in"], summary="Send an invoice"
 )
 async def submit_invoice(
-    request: Request, data: InvoiceIn, who: InvoiceSender, uow: Uow, idempotency_key: IdempotencyKey = None
+    request: Request, data: InvoiceIn, who: InvoiceSender, uow: IdempotentUow, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """One invoice as JSON; its `budget_line_id` is a budget line id or an order reference. Accepted
     (`201`) or refused naming the failed check; accepts `Idempotency-Key`."""
@@ -91,7 +113,7 @@ async def submit_invoice_for_budget(
     request: Request,
     data: InvoiceIn,
     who: InvoiceSender,
-    uow: Uow,
+    uow: IdempotentUow,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """As `POST /invoices`, checking that the line belongs to this budget."""
@@ -169,7 +191,7 @@ _BULK_BODY = {
     summary="Send many invoices",
 )
 async def submit_invoices_bulk(
-    request: Request, who: InvoiceSender, uow: Uow, idempotency_key: IdempotencyKey = None
+    request: Request, who: InvoiceSender, uow: IdempotentUow, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """A JSON array of 1 to 1000 invoices; each gets its own result (one bad invoice never refuses
     the others), and the results are kept as a CSV file. Accepts `Idempotency-Key`."""
@@ -192,7 +214,7 @@ async def submit_invoices_bulk(
     openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}}},
 )
 async def submit_ubl_invoice(
-    request: Request, who: InvoiceSender, uow: Uow, idempotency_key: IdempotencyKey = None
+    request: Request, who: InvoiceSender, uow: IdempotentUow, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """A UBL Invoice (accepted like a JSON invoice) or CreditNote (booked by finance against the
     invoice it names), checked against UBL 2.1 and the Dutch SI-UBL 2.0 rules. Accepts `Idempotency-Key`."""

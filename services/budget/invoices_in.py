@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from services.budget import commands, providers, repository
+from services.budget import commands, intake_lines, providers, repository
 from services.budget.commands import audited_invoice, each_in_a_savepoint, emit_events, rejected
 from services.budget.domain import invoice as invoice_domain
 from services.budget.domain.finance_policy import FinancePolicy
@@ -61,17 +61,20 @@ from shared.uow import UnitOfWork
 # --- JSON and the client's flows --------------------------------------------------------------------------
 
 
-def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> Invoice:
+def accept_invoice(
+    uow: UnitOfWork, who: Principal, submission: Submission, audit_entries: list[audit.AuditEntry] | None = None
+) -> Invoice:
     """Check and store one invoice in the current transaction; raise InvoiceRejected if it fails.
 
     Under the budget's lock: the invoice must fit in what is left after orders and the invoices
     already waiting for approval (`headroom`), so two invoices arriving at once cannot both
-    claim the same money."""
-    budget, line, order = repository.line_for_submission(uow.session, who, submission.budget_line_id)
-    policy = repository.finance_policy(uow.session, budget.municipality)
+    claim the same money. `audit_entries`: collect the audit record there, for the caller to
+    append with the others of its batch (one chain lock and one insert for the batch), instead
+    of appending it now."""
+    budget, line, order, policy = intake_lines.line_for_submission(uow.session, who, submission.budget_line_id)
     incoming = submission.incoming
     late = budget.status == "closed"
-    snapshot = repository.snapshot(uow.session, who, budget, line, order)
+    snapshot = intake_lines.snapshot(uow.session, who, budget, line, order)
     today = uow.clock.today()
     if late:
         amount = charge(incoming, policy.budgets_include_vat)  # checked when finance decides on the review
@@ -128,7 +131,6 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
         supplier_email=submission.supplier_email,
         received_at=uow.clock.now(),
     )
-    _ensure_not_duplicate(uow, invoice)
     uow.session.add(invoice)
     if submission.document:
         filename, content_type, content = submission.document
@@ -142,18 +144,25 @@ def accept_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> I
                 content=content,
             )
         )
+    # The duplicate rules are the unique constraints (same provider and number, same document):
+    # no query first, and no savepoint of its own. A bulk item runs in its own savepoint already;
+    # elsewhere the refusal ends the command, whose transaction is rolled back.
     try:
-        with uow.session.begin_nested():
-            uow.session.flush()
+        uow.session.flush()
     except IntegrityError as exc:
         raise DuplicateInvoice(
             "invoice.duplicate",
-            "This invoice was already received.",
+            "This invoice was already received (same provider and number, or the same document).",
             "invoice_number",
-            message_nl="Deze rekening is al ontvangen.",
+            message_nl="Deze rekening is al ontvangen (dezelfde aanbieder en hetzelfde nummer, of hetzelfde document).",
         ) from exc
     emit_events(uow, decided.events, tenant=invoice.municipality, subject=invoice.plan_id)
-    audit.record_change(uow, who, invoice.client_id, audit.AuditAction.CREATE, new=audited_invoice(invoice))
+    change = audit.change_entry(uow, who, invoice.client_id, audit.AuditAction.CREATE, new=audited_invoice(invoice))
+    if change is not None:
+        if audit_entries is not None:
+            audit_entries.append(change)
+        else:
+            audit.append(uow.session, uow.service, [change])
     return invoice
 
 
@@ -189,23 +198,6 @@ def _register_and_catalogue(
     return iban, findings
 
 
-def _ensure_not_duplicate(uow: UnitOfWork, invoice: Invoice) -> None:
-    same = uow.session.exec(
-        select(Invoice.id).where(
-            Invoice.municipality == invoice.municipality,
-            ((Invoice.provider_id == invoice.provider_id) & (Invoice.invoice_number == invoice.invoice_number))
-            | (Invoice.content_hash == invoice.content_hash),
-        )
-    ).first()
-    if same:
-        raise DuplicateInvoice(
-            "invoice.duplicate",
-            "This invoice was already received (same provider and number, or the same document).",
-            "invoice_number",
-            message_nl="Deze rekening is al ontvangen (dezelfde aanbieder en hetzelfde nummer, of hetzelfde document).",
-        )
-
-
 @retry_on_contention
 def submit_invoice(uow: UnitOfWork, who: Principal, submission: Submission) -> InvoicePublic:
     """One invoice: accepted (201) or a problem naming the failed check; nothing half-written."""
@@ -224,17 +216,25 @@ def submit_invoices(
     """Many invoices at once: each gets its own result; one bad invoice never rejects the others."""
     authorize(who, Action.SEND_INVOICE)
     references = {s.budget_line_id for _, s in submissions if isinstance(s, Submission)}
-    repository.lock_budgets(uow.session, repository.budgets_referenced(uow.session, who, references))
+    repository.lock_budgets(uow.session, intake_lines.budgets_referenced(uow.session, who, references))
+    intake_lines.read_locked_lines(uow.session, who, references)
     results: list[ItemResult] = []
+    # The accepted invoices' audit records go in at the end, in their order: the municipality's
+    # chain is locked from then until the commit, not for the whole batch.
+    audit_entries: list[audit.AuditEntry] = []
     for index, (reference, submission) in enumerate(submissions):
         if isinstance(submission, DomainError):
             results.append(rejected(index, reference, submission))
             continue
+        entries: list[audit.AuditEntry] = []
         try:
-            invoice = each_in_a_savepoint(uow, partial(accept_invoice, uow, who, submission))
+            invoice = each_in_a_savepoint(uow, partial(accept_invoice, uow, who, submission, entries))
             results.append(ItemResult(index=index, reference=reference, status="accepted", invoice_id=invoice.id))
+            audit_entries += entries
+            intake_lines.accepted(uow.session, invoice)
         except DomainError as exc:
             results.append(rejected(index, reference, exc))
+    audit.append(uow.session, uow.service, audit_entries)
     batch = InvoiceBatch(
         municipality=who.municipality,
         submitted_by=who.subject,

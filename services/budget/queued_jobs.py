@@ -24,7 +24,7 @@ from typing import Any
 import structlog
 from sqlmodel import Session, and_, col, or_, select
 
-from services.budget import invoices_in, payments, repository
+from services.budget import intake_lines, invoices_in, payments, repository
 from services.budget.commands import each_in_a_savepoint, rejected
 from services.budget.domain.payment_file import check_execution_date
 from services.budget.models import ItemResult, PaymentRunCreate
@@ -228,7 +228,8 @@ def _run_upload(uow: UnitOfWork, job: BudgetJob) -> None:
     for start in range(job.done, len(submissions), CHUNK):
         chunk = submissions[start : start + CHUNK]
         references = {s.budget_line_id for _, s in chunk if isinstance(s, Submission)}
-        repository.lock_budgets(uow.session, repository.budgets_referenced(uow.session, who, references))
+        repository.lock_budgets(uow.session, intake_lines.budgets_referenced(uow.session, who, references))
+        intake_lines.read_locked_lines(uow.session, who, references)
         results: list[dict[str, Any]] = []
         for index, (reference, submission) in enumerate(chunk, start=start):
             if isinstance(submission, DomainError):
@@ -237,6 +238,7 @@ def _run_upload(uow: UnitOfWork, job: BudgetJob) -> None:
             try:
                 invoice = each_in_a_savepoint(uow, partial(invoices_in.accept_invoice, uow, who, submission))
                 result = ItemResult(index=index, reference=reference, status="accepted", invoice_id=invoice.id)
+                intake_lines.accepted(uow.session, invoice)
             except DomainError as exc:
                 result = rejected(index, reference, exc)
             results.append(result.model_dump(mode="json"))
