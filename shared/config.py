@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     event_max_attempts: int = 5
     event_retry_base_seconds: float = 1.0
     relay_poll_seconds: float = 1.0
+    # After a NOTIFY the relay waits this long before its pass, so that the commits right behind
+    # join the same pass and broker message (docs/performance.md): latency for fewer messages.
+    relay_linger_seconds: float = Field(default=0.02, ge=0, le=1)
     # Daily jobs (trajectories that expire, periodic invoices, ...) run at this hour, Dutch time.
     daily_jobs_hour: int = Field(default=6, ge=0, le=23)
     relay_batch_size: int = 500

@@ -228,6 +228,7 @@ def cmd_relay(args: argparse.Namespace) -> None:
         redeliver_after_seconds=settings.redeliver_after_seconds,
         redeliver_max_seconds=settings.redeliver_max_seconds,
         sweep_seconds=settings.relay_sweep_seconds,
+        linger_seconds=settings.relay_linger_seconds,
         heartbeat=Heartbeat(heartbeat_path(settings.data_dir, "relay")),
     )
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())

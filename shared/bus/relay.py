@@ -228,6 +228,7 @@ class OutboxRelay:
         redeliver_after_seconds: float = 60.0,
         redeliver_max_seconds: float = 3600.0,
         sweep_seconds: float = 5.0,
+        linger_seconds: float = 0.0,
         heartbeat: Callable[[str | None], None] | None = None,
     ) -> None:
         self.engine = engine
@@ -239,6 +240,7 @@ class OutboxRelay:
         self.redeliver_after = redeliver_after_seconds
         self.redeliver_max = redeliver_max_seconds
         self.sweep_seconds = sweep_seconds
+        self.linger_seconds = linger_seconds
         # Called after every pass: None when it went well, else a one-line reason.
         self.heartbeat = heartbeat or (lambda _error: None)
         self.stop_event = threading.Event()
@@ -283,6 +285,12 @@ class OutboxRelay:
                 # commit since the pass has sent a NOTIFY that ends the wait straight away.
                 if moved < self.batch_size:
                     named = waiter(min(self.poll_seconds, max(next_sweep - time.monotonic(), 0.0)))
+                    if named is not None and self.linger_seconds > 0:
+                        # Linger a moment, so the commits right behind this one go in the same pass and
+                        # the same broker message: at a steady few hundred events a second one message
+                        # per event costs the consumer more than the events themselves.
+                        self.stop_event.wait(self.linger_seconds)
+                        named |= waiter(0.0) or set()
                     notified = [s for s in self.services if s in named] if named is not None else None
             except BrokerUnavailable as exc:
                 self.heartbeat(f"broker unavailable: {exc}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from datetime import date
 
@@ -284,3 +286,40 @@ def test_the_relay_sends_one_message_per_consumer_per_batch_and_all_or_nothing(f
     assert OutboxRelay(runtime.engine, ["budget"], working).run_once() == 120
     assert sorted(working.sent) == sorted([(s, n) for s in ("monitoring", "notifications") for n in (50, 50, 20)])
     assert pending_count(runtime.engine, "budget") == 0
+
+
+def test_the_relay_lingers_after_a_notify_so_commits_close_behind_go_in_one_message(fresh_pg_url):
+    runtime = migrated_runtime(Settings(database_url=fresh_pg_url, environment="test"))
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.batches: list[int] = []
+
+        def publish(self, service, event_type, envelope_json):  # pragma: no cover - batches are preferred
+            raise AssertionError("a batching publisher gets batches")
+
+        def publish_batch(self, service, items):
+            self.batches.append(len(items))
+
+    def commit_one() -> None:
+        pid = str(uuid.uuid4())
+        with runtime.uow("intake") as uow:
+            emit_of(uow, "PlanRejected", tenant=TENANT, subject=pid,
+                     payload={"plan_id": pid, "client_id": "c", "plan_version": 2})
+            uow.commit()
+
+    recorder = Recorder()
+    relay = OutboxRelay(runtime.engine, ["intake"], recorder, poll_seconds=5.0, linger_seconds=1.0)
+    thread = threading.Thread(target=relay.run_forever, daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: relay.heartbeat is not None and pending_count(runtime.engine, "intake") == 0,
+                   what="the relay's first pass")
+        time.sleep(0.3)  # the relay waits for a NOTIFY now
+        for _ in range(10):
+            commit_one()  # ten separate transactions, each with its own NOTIFY
+        eventually(lambda: sum(recorder.batches) == 10, timeout=20, what="the ten events to be published")
+    finally:
+        relay.stop()
+        thread.join(10)
+    assert len(recorder.batches) <= 3  # without the linger each commit is about one pass and one message
