@@ -318,6 +318,22 @@ class ScratchBench:
         else:
             shutil.rmtree(self.log_dir, ignore_errors=True)
 
+    def copy(self, table: str, columns: tuple[str, ...], rows: Any) -> int:
+        """Load rows into `table` with COPY through this run's engine (set-up, not measured); how many."""
+        count = 0
+        raw = self.engine.raw_connection()
+        try:
+            with raw.driver_connection.cursor() as cursor, cursor.copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+            raw.commit()
+        finally:
+            raw.close()
+        return count
+
     def check_alive(self) -> None:
         for name, proc in self.procs.procs:
             if proc.poll() is not None:

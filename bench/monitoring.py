@@ -99,21 +99,6 @@ class MonitoringBench(ScratchBench):
 
         log(f"migrated {self.dbname} (PostgreSQL {self.server_version()})")
 
-    def copy(self, table: str, columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> int:
-        count = 0
-        raw = self.engine.raw_connection()
-        try:
-            with raw.driver_connection.cursor() as cursor, cursor.copy(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-            ) as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    count += 1
-            raw.commit()
-        finally:
-            raw.close()
-        return count
-
     def load(self) -> None:
         a, rnd = self.args, self.rnd
         started = time.perf_counter()

@@ -113,21 +113,6 @@ class PagesBench(ScratchBench):
         self.engine = create_db_engine(self.db["url"], pool_size=2)
         log(f"migrated {self.dbname}")
 
-    def copy(self, table: str, columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> int:
-        count = 0
-        raw = self.engine.raw_connection()
-        try:
-            with raw.driver_connection.cursor() as cursor, cursor.copy(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-            ) as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    count += 1
-            raw.commit()
-        finally:
-            raw.close()
-        return count
-
     def load(self) -> None:
         from shared import field_crypto
         from shared.config import Settings

@@ -27,7 +27,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -221,19 +221,25 @@ class AuditRecord:
     def content(self) -> dict[str, Any]:
         """The fields the hash covers (all but `hash` and `prev_hash`), in a form that survives
         every database: the instant as UTC with microseconds, `changes` as its stored text."""
-        fields = asdict(self)
-        del fields["hash"], fields["prev_hash"]
-        fields["at"] = instant(self.at)
-        return fields
+        content = _shallow(self)
+        del content["hash"], content["prev_hash"]
+        content["at"] = instant(self.at)
+        return content
 
     def expected_hash(self) -> str:
         return record_hash(self.content(), self.prev_hash)
 
     def public(self) -> dict[str, Any]:
-        fields = asdict(self)
-        fields["at"] = _utc(self.at)
-        fields["changes"] = json.loads(self.changes) if self.changes else None
-        return fields
+        public = _shallow(self)
+        public["at"] = _utc(self.at)
+        public["changes"] = json.loads(self.changes) if self.changes else None
+        return public
+
+
+def _shallow(record: Any) -> dict[str, Any]:
+    """A record's fields as a dict. Every field is a plain value (text, number, instant), so no deep
+    copy (`dataclasses.asdict` deep-copies, and cost a tenth of an API's CPU on audited reads)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 def canonical_json(value: Any) -> str:
@@ -276,7 +282,7 @@ def chain(entries: Sequence[AuditEntry], *, last_seq: int, last_hash: str) -> li
             prev_hash=prev,
             hash="",
         )
-        record = AuditRecord(**{**asdict(unhashed), "hash": unhashed.expected_hash()})
+        record = replace(unhashed, hash=unhashed.expected_hash())
         records.append(record)
         prev = record.hash
     return records
@@ -470,7 +476,7 @@ def append(session: Session, schema: str, entries: Sequence[AuditEntry]) -> list
             last_seq=last.seq if last else 0,
             last_hash=last.hash if last else GENESIS,
         )
-        session.execute(sa.insert(table), [asdict(r) for r in records])
+        session.execute(sa.insert(table), [_shallow(r) for r in records])
         written += records
     return written
 
