@@ -77,9 +77,10 @@ def configure_logging(level: str = "INFO", json: bool = True, service: str | Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Per-request and per-task lines that repeat what our own "event.handled" already says. At
-    # INFO they cost the workers about half their CPU per event (docs/performance.md).
-    for noisy in ("uvicorn.access", "celery.app.trace", "celery.worker.strategy"):
+    # Per-request and per-task lines: Celery's per task, and httpx's per API call the pages make
+    # (5-15 a page). At INFO, through the redaction chain, they cost the workers about half their CPU
+    # per event and the pages a share of theirs (docs/performance.md); the metrics count them.
+    for noisy in ("uvicorn.access", "celery.app.trace", "celery.worker.strategy", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
