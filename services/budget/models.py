@@ -42,11 +42,8 @@ class FinancePolicyRecord(SQLModel, table=True):
 
 class Budget(SQLModel, table=True):
     __tablename__ = "budget"
-    __table_args__ = (
-        # The list's order (GET /budgets, oldest first): a page without sorting the municipality's budgets.
-        Index("ix_budget_budget_opened", "municipality", "opened_at", "id"),
-        {"schema": SCHEMA},
-    )
+    # The list's order (GET /budgets, oldest first): a page without sorting the municipality's budgets.
+    __table_args__ = (Index("ix_budget_budget_opened", "municipality", "opened_at", "id"), {"schema": SCHEMA})
 
     id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
     municipality: str = Field(index=True, max_length=4)
